@@ -1,0 +1,156 @@
+"""Convert raw cell values — what calamine reads or what Excel hands a UDF — into typed values.
+
+One code path for the CLI and the UDFs, so both agree cell for cell. Raw values may be floats
+(whole numbers too), ints, None or "" for blanks, datetimes, dates, Excel serial numbers for dates,
+strings with stray spaces or full-width digits, and booleans.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import math
+import re
+import unicodedata
+from collections.abc import Sequence
+from dataclasses import dataclass
+from decimal import Decimal
+from typing import Any
+
+from schemas.money import CENT
+from schemas.registry import implements
+
+EXCEL_EPOCH = dt.date(1899, 12, 30)
+# Excel's own limits: dates run to 9999-12-31 (serial 2958465); numbers keep 15 significant digits,
+# so an amount of 10^15 元 or more cannot be what the clerk typed.
+EXCEL_LAST_SERIAL = 2958465
+AMOUNT_LIMIT = Decimal(10) ** 15
+
+_NUMBER_TEXT = re.compile(r"^[+-]?(\d{1,3}(,\d{3})+|\d+)(\.\d+)?$")
+_DATE_TEXT = re.compile(r"^(\d{4})\s*(?:-|/|\.|年)\s*(\d{1,2})\s*(?:-|/|\.|月)\s*(\d{1,2})\s*日?$")
+
+
+@dataclass(frozen=True)
+class Converted:
+    """A converted cell: its value, and the rule it broke (if any). `failed` cells have no value."""
+
+    value: Any
+    rule: str | None = None
+    expected: Any = None
+    failed: bool = False
+    from_text: bool = False
+
+
+BLANK = Converted(None)
+
+
+def is_blank(raw: Any) -> bool:
+    return raw is None or (isinstance(raw, str) and raw.strip() == "")
+
+
+def normalize_text(raw: str) -> str:
+    """Full-width digits, letters and punctuation to their ordinary forms, stray spaces removed."""
+    return unicodedata.normalize("NFKC", raw).strip()
+
+
+def _decimal_from_number(raw: float | int) -> Decimal | None:
+    if isinstance(raw, float):
+        if not math.isfinite(raw):
+            return None
+        return Decimal(repr(raw))
+    return Decimal(raw)
+
+
+@implements("VALUE_NOT_A_NUMBER", "NUMBER_STORED_AS_TEXT", "AMOUNT_PRECISION")
+def to_money(raw: Any) -> Converted:
+    """A money cell: a number in 元. Text holding a number is accepted with a warning."""
+    if is_blank(raw):
+        return BLANK
+    from_text = False
+    if isinstance(raw, bool | dt.date | dt.datetime | dt.time | dt.timedelta):
+        return Converted(None, "VALUE_NOT_A_NUMBER", failed=True)
+    if isinstance(raw, int | float | Decimal):
+        amount = raw if isinstance(raw, Decimal) else _decimal_from_number(raw)
+    else:
+        text = normalize_text(str(raw))
+        if not _NUMBER_TEXT.match(text):
+            return Converted(None, "VALUE_NOT_A_NUMBER", failed=True)
+        amount = Decimal(text.replace(",", ""))
+        from_text = True
+    if amount is None or not amount.is_finite() or abs(amount) >= AMOUNT_LIMIT:
+        return Converted(None, "VALUE_NOT_A_NUMBER", failed=True)
+    if from_text:
+        return Converted(amount, "NUMBER_STORED_AS_TEXT", expected=f"{amount:f}", from_text=True)
+    if amount != amount.quantize(CENT):
+        return Converted(amount, "AMOUNT_PRECISION")
+    return Converted(amount)
+
+
+def to_stored_number(raw: Any) -> Decimal | None:
+    """A computed cell's stored value, for comparison: a number, or None when there is none to compare
+    (no cached value, an error value such as #VALUE!, or text)."""
+    if isinstance(raw, bool) or not isinstance(raw, int | float | Decimal):
+        return None
+    return raw if isinstance(raw, Decimal) else _decimal_from_number(raw)
+
+
+def _date_from_serial(serial: float) -> dt.date | None:
+    if not math.isfinite(serial) or not 1 <= serial <= EXCEL_LAST_SERIAL:
+        return None
+    return EXCEL_EPOCH + dt.timedelta(days=int(serial))
+
+
+@implements("VALUE_NOT_A_DATE", "DATE_STORED_AS_TEXT")
+def to_date(raw: Any) -> Converted:
+    """A date cell: an Excel date, a serial number, or text such as 2025-12-31, 2025/12/31,
+    2025年12月31日 (accepted with a warning)."""
+    if is_blank(raw):
+        return BLANK
+    if isinstance(raw, dt.datetime):
+        return Converted(raw.date())
+    if isinstance(raw, dt.date):
+        return Converted(raw)
+    if isinstance(raw, int | float) and not isinstance(raw, bool):
+        day = _date_from_serial(float(raw))
+        return Converted(day) if day else Converted(None, "VALUE_NOT_A_DATE", failed=True)
+    if isinstance(raw, str):
+        match = _DATE_TEXT.match(normalize_text(raw))
+        if match:
+            try:
+                day = dt.date(*(int(part) for part in match.groups()))
+            except ValueError:
+                day = None
+            if day:
+                return Converted(day, "DATE_STORED_AS_TEXT", expected=day.isoformat(), from_text=True)
+    return Converted(None, "VALUE_NOT_A_DATE", failed=True)
+
+
+def to_text(raw: Any) -> Converted:
+    """A text cell. A number typed into it is read as its digits (1.0 -> "1")."""
+    if is_blank(raw):
+        return BLANK
+    if isinstance(raw, float) and raw.is_integer():
+        return Converted(str(int(raw)))
+    if isinstance(raw, dt.datetime | dt.date):
+        return Converted(raw.isoformat())
+    return Converted(str(raw).strip())
+
+
+def to_uscc(raw: Any) -> Converted:
+    """A credit code: text, upper case, spaces and hyphens removed (validated by USCC_INVALID)."""
+    text = to_text(raw)
+    if text.value is None:
+        return text
+    return Converted(re.sub(r"[\s-]", "", normalize_text(text.value)).upper())
+
+
+def to_choice(raw: Any, allowed: Sequence[str], none_value: str | None) -> Converted:
+    """A dropdown cell: matched to an allowed value regardless of full/half-width forms; a blank is the
+    field's none value. A value that is not allowed is kept as typed (VALUE_NOT_ALLOWED reports it)."""
+    if is_blank(raw):
+        return Converted(none_value)
+    text = to_text(raw).value
+    wanted = normalize_text(text)
+    for value in allowed:
+        if normalize_text(value) == wanted:
+            return Converted(value)
+    return Converted(text)

@@ -1,0 +1,113 @@
+"""What a check says: the JSON document, and the table a person reads in the terminal."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from decimal import Decimal
+from typing import Any
+
+from rich.console import Console
+from rich.table import Table
+
+from addin.catalogue import SEVERITY_LABELS
+from addin.check import CheckResult, row_amounts, totals
+from schemas.money import format_yuan
+from schemas.registry import Issue
+
+
+def _plain(value: Any) -> Any:
+    """A cell value as JSON can hold it."""
+    if value is None or isinstance(value, bool | int | str):
+        return value
+    if isinstance(value, float):
+        return value if value == value and abs(value) != float("inf") else str(value)
+    if isinstance(value, Decimal):
+        return format(value, "f")
+    if isinstance(value, dt.datetime | dt.date):
+        return value.isoformat()
+    return str(value)
+
+
+def issue_record(issue: Issue) -> dict[str, Any]:
+    return {
+        "rule": issue.rule,
+        "severity": issue.severity,
+        "sheet": issue.sheet,
+        "cell": issue.cell,
+        "row": issue.row,
+        "field": issue.field,
+        "value": _plain(issue.value),
+        "expected": _plain(issue.expected),
+        "title": issue.title,
+        "message": issue.message,
+        "fix": issue.fix,
+        "clause": issue.clause,
+        "file": issue.file,
+    }
+
+
+def result_document(result: CheckResult) -> dict[str, Any]:
+    """The check's result as the JSON document `dtfund check --json` writes."""
+    table = result.table
+    return {
+        "file": result.file,
+        "sha256": result.sha256,
+        "template": result.template,
+        "policy": {"id": result.policy.id, "version": result.policy.version},
+        "unit": result.unit,
+        "checked_at": result.checked_at,
+        "valid": result.valid,
+        "counts": {"error": result.errors, "warning": result.warnings},
+        "issues": [issue_record(i) for i in result.issues],
+        "rows": row_amounts(table) if table else [],
+        "totals": totals(table, result.policy) if table else {},
+    }
+
+
+def to_json(document: dict[str, Any]) -> str:
+    return json.dumps(document, ensure_ascii=False, indent=2) + "\n"
+
+
+def verdict(result: CheckResult) -> str:
+    outcome = "通过" if result.valid else "不通过"
+    return f"校验结论：{outcome}（错误 {result.errors} 条，警告 {result.warnings} 条）"
+
+
+def print_result(result: CheckResult, console: Console, show_issues: bool = True) -> None:
+    """The terminal report: issues (行/单元格, 规则, 说明, 依据), totals per funding source, verdict."""
+    console.print(f"[bold]文件[/bold]：{result.file}")
+    console.print(
+        f"模板：{result.template.get('id')} {result.template.get('version')}　"
+        f"政策：{result.policy.id} {result.policy.version}"
+        + (f"　填报单位：{result.unit}" if result.unit else "")
+    )
+    if show_issues and result.issues:
+        table = Table(show_lines=True, title="问题清单")
+        for header in ("行/单元格", "规则", "说明", "依据"):
+            table.add_column(header, overflow="fold")
+        for issue in result.issues:
+            style = "red" if issue.severity == "error" else "yellow"
+            where = issue.where or "—"
+            rule = f"[{style}]{SEVERITY_LABELS[issue.severity]}[/{style}] {issue.rule}\n{issue.title}"
+            table.add_row(where, rule, f"{issue.message}\n建议：{issue.fix}", issue.clause)
+        console.print(table)
+    if result.table is not None and len(result.table.amounts):
+        figures = totals(result.table, result.policy)
+        money = Table(title="补贴金额合计（元）")
+        money.add_column("项目")
+        money.add_column("金额", justify="right")
+        money.add_row("申报企业数 / 符合条件", f"{figures['rows']} / {figures['eligible_rows']}")
+        labels = {
+            "transformation_subsidy": "改造补贴",
+            "progress_bonus": "进度补贴",
+            "honor_award": "荣誉奖励",
+            "total_award": "补贴奖励合计",
+        }
+        for name, label in labels.items():
+            money.add_row(label, format_yuan(Decimal(figures["amounts"][name])))
+        for source, amount in figures["by_source"].items():
+            money.add_row(f"其中 {result.policy.funding_sources[source]}", format_yuan(Decimal(amount)))
+        console.print(money)
+    style = "green" if result.valid else "red"
+    console.print(f"[bold {style}]{verdict(result)}[/bold {style}]")

@@ -1,0 +1,110 @@
+"""The template's native Excel formulas: the same steps as schemas/calculation.py, written so that
+Excel, WPS and LibreOffice compute every amount with no add-in. Every number is a named cell on the
+参数 sheet (generated from the policy), never a literal."""
+
+from __future__ import annotations
+
+from schemas.calculation import SUBSIDY_PART_FIELDS
+from schemas.fields import field_by_id, input_fields
+from schemas.policy import Policy
+
+YES = "是"
+
+
+def parameter_name(parameter: str, key: str | None = None) -> str:
+    """The defined name of a policy parameter's cell on the 参数 sheet."""
+    return f"P_{parameter.upper()}" + (f"_{key.upper()}" if key else "")
+
+
+LEVELS_NAME = "P_ELIGIBLE_LEVELS"
+
+
+class RowFormulas:
+    """The formulas of one data row, given each field's column letter."""
+
+    def __init__(self, letters: dict[str, str], policy: Policy) -> None:
+        self.letters = letters
+        self.policy = policy
+        inputs = [f.id for f in input_fields()]
+        self.first_input, self.last_input = letters[inputs[0]], letters[inputs[-1]]
+
+    def ref(self, name: str, row: int) -> str:
+        return f"${self.letters[name]}{row}"
+
+    def _guard(self, row: int, expression: str) -> str:
+        """Blank rows show blank computed cells."""
+        return f'=IF(COUNTA(${self.first_input}{row}:${self.last_input}{row})=0,"",{expression})'
+
+    def eligible(self, row: int) -> str:
+        """第十条（一）1 level, 第十一条（一）2 contract window, 第十条（七） exclusions."""
+        r = lambda name: self.ref(name, row)  # noqa: E731
+        none_negative = field_by_id()["negative_record"].none_value
+        start, end = parameter_name("contract_window_start"), parameter_name("contract_window_end")
+        return (
+            f"AND(ISNUMBER(MATCH({r('level')},{LEVELS_NAME},0)),ISNUMBER({r('contract_date')}),"
+            f'{r("contract_date")}>={start},OR({end}="",{r("contract_date")}<={end}),'
+            f'OR({r("negative_record")}="",{r("negative_record")}="{none_negative}"),'
+            f'{r("little_giant")}<>"{YES}")'
+        )
+
+    def service_limit_exceeded(self, row: int) -> str:
+        r = lambda name: self.ref(name, row)  # noqa: E731
+        return (
+            f"AND(ISNUMBER({r('service_total')}),"
+            f"{r('service_total')}>ROUND({r('contract_total')}*{parameter_name('service_fee_limit')},2))"
+        )
+
+    def integration_limit_exceeded(self, row: int) -> str:
+        r = lambda name: self.ref(name, row)  # noqa: E731
+        return (
+            f"AND(ISNUMBER({r('integration')}),"
+            f"{r('integration')}>ROUND({r('contract_total')}*{parameter_name('integration_fee_limit')},2))"
+        )
+
+    def for_row(self, row: int) -> dict[str, str]:
+        r = lambda name: self.ref(name, row)  # noqa: E731
+        eligible = self.eligible(row)
+        level_row = f"MATCH({r('level')},{LEVELS_NAME},0)"
+        deadline = parameter_name("progress_deadline")
+        none_honor = field_by_id()["honor"].none_value
+        formulas = {
+            "service_total": f"ROUND({r('consulting')}+{r('integration')}+{r('other_service')},2)",
+            "service_ratio": f'IF(N({r("contract_total")})=0,"",{r("service_total")}/{r("contract_total")})',
+            "integration_ratio": f'IF(N({r("contract_total")})=0,"",{r("integration")}/{r("contract_total")})',
+            "eligible_base": (
+                f"MAX(0,ROUND(MIN(N({r('paid')}),N({r('contract_total')}))-MAX(0,"
+                f"{r('service_total')}-ROUND({r('contract_total')}*{parameter_name('service_fee_limit')},2),"
+                f"{r('integration')}-ROUND({r('contract_total')}*{parameter_name('integration_fee_limit')},2)),2))"
+            ),
+            "transformation_subsidy": (
+                f"IF({eligible},MIN(ROUND({r('eligible_base')}*{parameter_name('subsidy_rate')},2),"
+                f"INDEX({parameter_name('subsidy_cap')},{level_row})),0)"
+            ),
+            "progress_bonus": (
+                f"IF(AND({eligible},ISNUMBER({r('completion_date')}),ISNUMBER({r('evaluation_date')}),"
+                f"{r('completion_date')}<={deadline},{r('evaluation_date')}<={deadline}),"
+                f"INDEX({parameter_name('progress_bonus')},{level_row}),0)"
+            ),
+            "honor_award": (
+                f'IF(AND({eligible},{r("honor")}<>"",{r("honor")}<>"{none_honor}"),'
+                f"{parameter_name('honor_award')},0)"
+            ),
+            "total_award": (
+                f"ROUND({r('transformation_subsidy')}+{r('progress_bonus')}+{r('honor_award')},2)"
+            ),
+        }
+        formulas.update(self._split(row))
+        return {name: self._guard(row, expression) for name, expression in formulas.items()}
+
+    def _split(self, row: int) -> dict[str, str]:
+        """The parts by funding source: all but the last rounded, the last what remains."""
+        subsidy = self.ref("transformation_subsidy", row)
+        sources = list(self.policy.shares("subsidy_split"))
+        parts = {}
+        for source in sources[:-1]:
+            parts[SUBSIDY_PART_FIELDS[source]] = (
+                f"ROUND({subsidy}*{parameter_name('subsidy_split', source)},2)"
+            )
+        others = "".join(f"-{self.ref(SUBSIDY_PART_FIELDS[s], row)}" for s in sources[:-1])
+        parts[SUBSIDY_PART_FIELDS[sources[-1]]] = f"ROUND({subsidy}{others},2)"
+        return parts

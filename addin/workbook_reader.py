@@ -1,0 +1,138 @@
+"""Read a workbook safely and fast: the file's kind is sniffed first, the defined names come from
+workbook.xml (parsed with defusedxml), and cell values come from python-calamine."""
+
+from __future__ import annotations
+
+import hashlib
+import re
+import zipfile
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import python_calamine
+from defusedxml import ElementTree
+
+OLE_SIGNATURE = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
+ENCRYPTED_MARKER = "EncryptionInfo".encode("utf-16-le")
+MAIN_NS = "{http://schemas.openxmlformats.org/spreadsheetml/2006/main}"
+_REF = re.compile(r"^(?:'((?:[^']|'')+)'|([^!]+))!\$?([A-Z]+)\$?(\d+)(?::\$?([A-Z]+)\$?(\d+))?$")
+
+
+class InputError(Exception):
+    """The file cannot be read as a workbook of ours: the message says why, in Chinese."""
+
+
+@dataclass(frozen=True)
+class NamedRange:
+    sheet: str
+    first_column: str
+    first_row: int
+    last_column: str
+    last_row: int
+
+
+def sha256_of(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def sniff(path: Path) -> None:
+    """Refuse what is not an .xlsx/.xlsm workbook, with a reason the clerk can act on."""
+    if not path.exists():
+        raise InputError(f"找不到文件：{path}")
+    if path.is_dir():
+        raise InputError(f"{path} 是文件夹，请指定一个 .xlsx 文件")
+    with path.open("rb") as handle:
+        head = handle.read(8)
+    if head == OLE_SIGNATURE:
+        content = path.read_bytes()
+        if ENCRYPTED_MARKER in content:
+            raise InputError(
+                f"{path.name} 设置了打开密码（已加密），无法读取。请在 Excel 中取消密码后另存为 .xlsx 再校验。"
+            )
+        raise InputError(
+            f"{path.name} 是旧版 Excel 97-2003 (.xls) 文件。请用 Excel 或 WPS 另存为 .xlsx 后再校验。"
+        )
+    if not zipfile.is_zipfile(path):
+        raise InputError(f"{path.name} 不是有效的 Excel (.xlsx) 文件，可能已损坏或只是改了扩展名。")
+
+
+def defined_names(path: Path) -> dict[str, NamedRange]:
+    """The workbook-level defined names that refer to one cell or one range."""
+    try:
+        with zipfile.ZipFile(path) as archive:
+            xml = archive.read("xl/workbook.xml")
+    except KeyError:
+        raise InputError(f"{path.name} 不是 Excel 工作簿（缺少 xl/workbook.xml）。") from None
+    except (zipfile.BadZipFile, OSError) as exc:
+        raise InputError(f"{path.name} 已损坏，无法解压：{exc}") from None
+    try:
+        root = ElementTree.fromstring(xml)
+    except Exception as exc:  # defusedxml raises several kinds for hostile or broken XML
+        raise InputError(f"{path.name} 的工作簿结构无法解析：{type(exc).__name__}") from None
+    names: dict[str, NamedRange] = {}
+    for node in root.iter(f"{MAIN_NS}definedName"):
+        if node.get("localSheetId") is not None:
+            continue
+        match = _REF.match((node.text or "").strip())
+        if match:
+            quoted, plain, col1, row1, col2, row2 = match.groups()
+            sheet = quoted.replace("''", "'") if quoted else plain
+            names[node.get("name", "")] = NamedRange(sheet, col1, int(row1), col2 or col1, int(row2 or row1))
+    return names
+
+
+class Workbook:
+    """Cell values of a workbook, read with python-calamine."""
+
+    def __init__(self, path: Path) -> None:
+        try:
+            self._book = python_calamine.CalamineWorkbook.from_path(str(path))
+        except python_calamine.PasswordError:
+            raise InputError(f"{path.name} 设置了密码，无法读取。请取消密码后再校验。") from None
+        except Exception as exc:  # calamine reports broken files with several exception kinds
+            raise InputError(f"{path.name} 无法读取：{exc}") from None
+        self._sheets: dict[str, list[list[Any]]] = {}
+        self.path = path
+
+    @property
+    def sheet_names(self) -> list[str]:
+        return list(self._book.sheet_names)
+
+    def rows(self, sheet: str) -> list[list[Any]]:
+        """All rows of a sheet from A1, as calamine gives them ("" for an empty cell)."""
+        if sheet not in self._sheets:
+            try:
+                self._sheets[sheet] = self._book.get_sheet_by_name(sheet).to_python(skip_empty_area=False)
+            except Exception as exc:
+                raise InputError(f"{self.path.name} 的工作表“{sheet}”无法读取：{exc}") from None
+        return self._sheets[sheet]
+
+    def value(self, ref: NamedRange) -> Any:
+        rows = self.rows(ref.sheet)
+        row, column = ref.first_row - 1, column_index(ref.first_column)
+        if row < len(rows) and column < len(rows[row]):
+            return rows[row][column]
+        return None
+
+    def column(self, ref: NamedRange) -> list[Any]:
+        """The values of a one-column range, padded with None to its full length."""
+        rows = self.rows(ref.sheet)
+        column = column_index(ref.first_column)
+        values = []
+        for row in range(ref.first_row - 1, ref.last_row):
+            cells = rows[row] if row < len(rows) else []
+            values.append(cells[column] if column < len(cells) else None)
+        return values
+
+
+def column_index(letters: str) -> int:
+    """A1-style column letters to a 0-based index."""
+    index = 0
+    for letter in letters:
+        index = index * 26 + (ord(letter) - ord("A") + 1)
+    return index - 1

@@ -1,0 +1,399 @@
+"""The rules of a transformation-subsidy application table, vectorised over columns.
+
+Each rule is registered in rules.yaml; here is what decides it. A rule returns, per row, whether it
+is violated; `details` gives the figures its message needs, for the violating rows only. Rows where a
+cell the rule needs failed to convert are skipped (the conversion issue is the one to fix).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from decimal import Decimal
+from typing import Any
+
+import pandas as pd
+from stdnum.cn import uscc as uscc_number
+from stdnum.exceptions import ValidationError
+
+from schemas.calculation import AMOUNT_FIELDS, RATIO_FIELDS
+from schemas.fields import Field, application_fields, field_by_id
+from schemas.money import ZERO, as_money, format_ratio, format_yuan
+from schemas.policy import Policy
+from schemas.registry import implements
+
+MONEY_TOLERANCE = Decimal("0.005")  # a stored amount within half a cent of the rule's is the same amount
+RATIO_TOLERANCE = Decimal("1e-9")
+COMPONENT_FIELDS = ("software", "cloud", "equipment", "consulting", "integration", "other_service")
+
+
+@dataclass(frozen=True)
+class RuleContext:
+    """What the rules see: the typed inputs, which cells failed to convert or were text, the computed
+    amounts, the values the workbook stores in its computed columns, and the policy."""
+
+    frame: pd.DataFrame
+    failed: pd.DataFrame
+    from_text: pd.DataFrame
+    amounts: pd.DataFrame
+    stored: pd.DataFrame
+    policy: Policy
+
+    def skipped(self, needs: tuple[str, ...]) -> pd.Series:
+        """Rows where a needed cell failed to convert."""
+        present = [n for n in needs if n in self.failed.columns]
+        if not present:
+            return pd.Series(False, index=self.frame.index)
+        return self.failed[present].any(axis=1)
+
+
+Violated = Callable[[RuleContext, str], pd.Series]
+Details = Callable[[RuleContext, str, pd.Index], dict[str, Any]]
+
+
+@dataclass(frozen=True)
+class FieldRule:
+    """A rule checked on each of its fields; an issue is blamed on the field where it is found."""
+
+    id: str
+    fields: Callable[[Policy], list[str]]
+    violated: Violated
+    details: Details
+    needs: tuple[str, ...] = field(default=())
+
+
+RULES: list[FieldRule] = []
+
+
+def field_rule(rule_id: str, fields: Callable[[Policy], list[str]], needs: tuple[str, ...] = ()):
+    """Register the decorated function as the `violated` test of a rule; its details follow."""
+
+    def register(violated: Violated) -> Violated:
+        implements(rule_id)(violated)
+        RULES.append(FieldRule(rule_id, fields, violated, _details_of(rule_id), needs))
+        return violated
+
+    return register
+
+
+_DETAILS: dict[str, Details] = {}
+
+
+def details_of(rule_id: str) -> Callable[[Details], Details]:
+    def register(function: Details) -> Details:
+        _DETAILS[rule_id] = function
+        return function
+
+    return register
+
+
+def _details_of(rule_id: str) -> Details:
+    return lambda ctx, name, rows: _DETAILS.get(rule_id, _value_only)(ctx, name, rows)
+
+
+def _value_only(ctx: RuleContext, name: str, rows: pd.Index) -> dict[str, Any]:
+    return {"value": ctx.frame.loc[rows, name]}
+
+
+def _inputs(kind: str) -> Callable[[Policy], list[str]]:
+    return lambda policy: [f.id for f in application_fields() if not f.computed and f.kind == kind]
+
+
+def _only(*names: str) -> Callable[[Policy], list[str]]:
+    return lambda policy: list(names)
+
+
+def _money(ctx: RuleContext, name: str) -> pd.Series:
+    return as_money(ctx.frame[name])
+
+
+def _yuan(values: pd.Series) -> list[str]:
+    return [format_yuan(v) for v in values]
+
+
+def _dates(values: pd.Series) -> list[str]:
+    return ["" if pd.isna(v) else v.date().isoformat() for v in values]
+
+
+# --- one cell ---------------------------------------------------------------------------------------
+
+
+def _required_fields(policy: Policy) -> list[str]:
+    return [f.id for f in application_fields() if not f.computed and f.required != "never"]
+
+
+@field_rule("REQUIRED_MISSING", _required_fields)
+def required_missing(ctx: RuleContext, name: str) -> pd.Series:
+    spec = field_by_id()[name]
+    blank = ctx.frame[name].isna() & ~ctx.failed[name]
+    if spec.required == "when_evaluated":
+        return blank & ctx.frame["level"].notna()
+    return blank
+
+
+@details_of("REQUIRED_MISSING")
+def _required_details(ctx: RuleContext, name: str, rows: pd.Index) -> dict[str, Any]:
+    spec = field_by_id()[name]
+    condition = "（已填写评测等级的企业必填）" if spec.required == "when_evaluated" else ""
+    return {"value": None, "condition": condition}
+
+
+def _choice_fields(policy: Policy) -> list[str]:
+    return [f.id for f in application_fields() if not f.computed and f.kind == "choice"]
+
+
+@field_rule("VALUE_NOT_ALLOWED", _choice_fields)
+def value_not_allowed(ctx: RuleContext, name: str) -> pd.Series:
+    allowed = field_by_id()[name].allowed(ctx.policy)
+    values = ctx.frame[name]
+    return values.notna() & ~values.isin(allowed)
+
+
+@details_of("VALUE_NOT_ALLOWED")
+def _not_allowed_details(ctx: RuleContext, name: str, rows: pd.Index) -> dict[str, Any]:
+    return {
+        "value": ctx.frame.loc[rows, name],
+        "expected": "、".join(field_by_id()[name].allowed(ctx.policy)),
+    }
+
+
+@field_rule("AMOUNT_NEGATIVE", _inputs("money"))
+def amount_negative(ctx: RuleContext, name: str) -> pd.Series:
+    return _money(ctx, name) < ZERO
+
+
+@details_of("AMOUNT_NEGATIVE")
+def _negative_details(ctx: RuleContext, name: str, rows: pd.Index) -> dict[str, Any]:
+    return {"value": _yuan(ctx.frame.loc[rows, name]), "expected": "≥ 0"}
+
+
+def _uscc_problem(code: str) -> str | None:
+    try:
+        uscc_number.validate(code)
+    except ValidationError as exc:
+        reasons = {
+            "InvalidLength": "长度应为18位",
+            "InvalidFormat": "含有不允许的字符，或前8位（登记管理部门、机构类别和行政区划）不是数字",
+            "InvalidChecksum": "第18位校验码不正确",
+            "InvalidComponent": "登记管理部门或机构类别代码不正确",
+        }
+        return reasons.get(type(exc).__name__, "格式不正确")
+    return None
+
+
+@field_rule("USCC_INVALID", _only("uscc"))
+def uscc_invalid(ctx: RuleContext, name: str) -> pd.Series:
+    return ctx.frame[name].map(lambda code: code is not None and _uscc_problem(code) is not None).astype(bool)
+
+
+@details_of("USCC_INVALID")
+def _uscc_details(ctx: RuleContext, name: str, rows: pd.Index) -> dict[str, Any]:
+    codes = ctx.frame.loc[rows, name]
+    return {"value": codes, "reason": [_uscc_problem(c) for c in codes], "expected": "18位有效代码"}
+
+
+# --- one row ----------------------------------------------------------------------------------------
+
+
+@field_rule("LEVEL_BELOW_2", _only("level"), needs=("level", "claimed"))
+def level_below_2(ctx: RuleContext, name: str) -> pd.Series:
+    """An evaluated level below 二级, or money claimed without an evaluation."""
+    level = ctx.frame["level"]
+    claimed = _money(ctx, "claimed") > ZERO
+    evaluated_below = level.notna() & ~ctx.amounts["level_ok"]
+    return evaluated_below | (level.isna() & claimed)
+
+
+@details_of("LEVEL_BELOW_2")
+def _level_details(ctx: RuleContext, name: str, rows: pd.Index) -> dict[str, Any]:
+    return {
+        "value": ctx.frame.loc[rows, "level"].map(lambda v: "未评测" if v is None else v),
+        "expected": "、".join(ctx.policy.eligible_levels),
+    }
+
+
+@field_rule("CONTRACT_DATE_OUT_OF_WINDOW", _only("contract_date"), needs=("contract_date",))
+def contract_out_of_window(ctx: RuleContext, name: str) -> pd.Series:
+    return ctx.frame["contract_date"].notna() & ~ctx.amounts["in_window"]
+
+
+@details_of("CONTRACT_DATE_OUT_OF_WINDOW")
+def _window_details(ctx: RuleContext, name: str, rows: pd.Index) -> dict[str, Any]:
+    start = ctx.policy.value("contract_window_start")
+    end = ctx.policy.value("contract_window_end")
+    window = f"{start.isoformat()} 至 {end.isoformat() if end else '试点工作完成前'}"
+    return {"value": _dates(ctx.frame.loc[rows, "contract_date"]), "expected": window}
+
+
+@field_rule("EXCLUDED_NEGATIVE_RECORD", _only("negative_record"))
+def excluded_negative_record(ctx: RuleContext, name: str) -> pd.Series:
+    return ~ctx.amounts["no_negative_record"]
+
+
+@field_rule("EXCLUDED_LITTLE_GIANT", _only("little_giant"))
+def excluded_little_giant(ctx: RuleContext, name: str) -> pd.Series:
+    return ~ctx.amounts["not_little_giant"]
+
+
+@field_rule("COST_COMPONENTS_MISMATCH", _only("contract_total"), needs=("contract_total", *COMPONENT_FIELDS))
+def cost_components_mismatch(ctx: RuleContext, name: str) -> pd.Series:
+    return ctx.frame["contract_total"].notna() & (_money(ctx, "contract_total") != _component_sum(ctx))
+
+
+def _component_sum(ctx: RuleContext) -> pd.Series:
+    total = pd.Series(ZERO, index=ctx.frame.index, dtype=object)
+    for name in COMPONENT_FIELDS:
+        total = total + _money(ctx, name)
+    return total
+
+
+@details_of("COST_COMPONENTS_MISMATCH")
+def _components_details(ctx: RuleContext, name: str, rows: pd.Index) -> dict[str, Any]:
+    contract = _money(ctx, "contract_total").loc[rows]
+    parts = _component_sum(ctx).loc[rows]
+    return {"value": _yuan(contract), "expected": _yuan(parts), "difference": _yuan(contract - parts)}
+
+
+@field_rule("PAID_EXCEEDS_CONTRACT", _only("paid"), needs=("paid", "contract_total"))
+def paid_exceeds_contract(ctx: RuleContext, name: str) -> pd.Series:
+    return ctx.frame["contract_total"].notna() & (_money(ctx, "paid") > _money(ctx, "contract_total"))
+
+
+@details_of("PAID_EXCEEDS_CONTRACT")
+def _paid_details(ctx: RuleContext, name: str, rows: pd.Index) -> dict[str, Any]:
+    return {
+        "value": _yuan(_money(ctx, "paid").loc[rows]),
+        "expected": _yuan(_money(ctx, "contract_total").loc[rows]),
+    }
+
+
+FEES = ("contract_total", "consulting", "integration", "other_service")
+
+
+@field_rule("FEE_SERVICE_OVER_20", _only("service_total"), needs=FEES)
+def fee_service_over(ctx: RuleContext, name: str) -> pd.Series:
+    return ctx.amounts["service_excess"] > ZERO
+
+
+@details_of("FEE_SERVICE_OVER_20")
+def _service_details(ctx: RuleContext, name: str, rows: pd.Index) -> dict[str, Any]:
+    a = ctx.amounts.loc[rows]
+    return {
+        "value": _yuan(a["service_total"]),
+        "expected": _yuan(a["service_limit"]),
+        "excess": _yuan(a["service_excess"]),
+        "rate": format_ratio(ctx.policy.rate("service_fee_limit")),
+    }
+
+
+@field_rule("FEE_INTEGRATION_OVER_6", _only("integration"), needs=FEES)
+def fee_integration_over(ctx: RuleContext, name: str) -> pd.Series:
+    return ctx.amounts["integration_excess"] > ZERO
+
+
+@details_of("FEE_INTEGRATION_OVER_6")
+def _integration_details(ctx: RuleContext, name: str, rows: pd.Index) -> dict[str, Any]:
+    a = ctx.amounts.loc[rows]
+    return {
+        "value": _yuan(_money(ctx, "integration").loc[rows]),
+        "expected": _yuan(a["integration_limit"]),
+        "excess": _yuan(a["integration_excess"]),
+        "rate": format_ratio(ctx.policy.rate("integration_fee_limit")),
+    }
+
+
+@field_rule("CLAIM_OVER_CAP", _only("claimed"), needs=("claimed", *FEES, "paid", "level"))
+def claim_over_cap(ctx: RuleContext, name: str) -> pd.Series:
+    """On an eligible row, more claimed than the rules give (ineligible rows get their own rule)."""
+    return ctx.amounts["eligible"] & (_money(ctx, "claimed") > ctx.amounts["transformation_subsidy"])
+
+
+@details_of("CLAIM_OVER_CAP")
+def _claim_details(ctx: RuleContext, name: str, rows: pd.Index) -> dict[str, Any]:
+    a = ctx.amounts.loc[rows]
+    return {
+        "value": _yuan(_money(ctx, "claimed").loc[rows]),
+        "expected": _yuan(a["transformation_subsidy"]),
+        "rate": format_ratio(ctx.policy.rate("subsidy_rate")),
+        "cap": _yuan(a["cap"]),
+        "level": ctx.frame.loc[rows, "level"],
+    }
+
+
+DATE_SEQUENCE = (("completion_date", "contract_date"), ("evaluation_date", "completion_date"))
+
+
+@field_rule(
+    "DATE_ORDER",
+    _only(*(later for later, _ in DATE_SEQUENCE)),
+    needs=("contract_date", "completion_date", "evaluation_date"),
+)
+def date_order(ctx: RuleContext, name: str) -> pd.Series:
+    earlier = dict(DATE_SEQUENCE)[name]
+    return (ctx.frame[name] < ctx.frame[earlier]).fillna(False).astype(bool)
+
+
+@details_of("DATE_ORDER")
+def _date_order_details(ctx: RuleContext, name: str, rows: pd.Index) -> dict[str, Any]:
+    earlier = dict(DATE_SEQUENCE)[name]
+    return {
+        "value": _dates(ctx.frame.loc[rows, name]),
+        "expected": _dates(ctx.frame.loc[rows, earlier]),
+        "other_field": field_by_id()[earlier].label,
+    }
+
+
+# --- computed cells ---------------------------------------------------------------------------------
+
+
+def _computed(policy: Policy) -> list[str]:
+    return [*AMOUNT_FIELDS, *RATIO_FIELDS]
+
+
+@field_rule("FORMULA_VALUE_MISMATCH", _computed)
+def formula_value_mismatch(ctx: RuleContext, name: str) -> pd.Series:
+    """A stored computed value that differs from the rules' — typed over the formula, or a stale cache.
+    Rows whose inputs failed or were text are skipped: the workbook's formulas could not see them."""
+    stored = ctx.stored[name]
+    computed = ctx.amounts[name]
+    tolerance = RATIO_TOLERANCE if name in RATIO_FIELDS else MONEY_TOLERANCE
+    differs = [
+        s is not None and (c is None or abs(s - c) > tolerance) for s, c in zip(stored, computed, strict=True)
+    ]
+    unreliable = ctx.failed.any(axis=1) | ctx.from_text.any(axis=1)
+    return pd.Series(differs, index=stored.index, dtype=bool) & ~unreliable
+
+
+@details_of("FORMULA_VALUE_MISMATCH")
+def _mismatch_details(ctx: RuleContext, name: str, rows: pd.Index) -> dict[str, Any]:
+    if name in RATIO_FIELDS:
+        show = [
+            ("" if v is None else format_ratio(v.quantize(Decimal("0.0001"))))
+            for v in ctx.amounts.loc[rows, name]
+        ]
+        return {"value": [format_ratio(v) for v in ctx.stored.loc[rows, name]], "expected": show}
+    return {"value": _yuan(ctx.stored.loc[rows, name]), "expected": _yuan(ctx.amounts.loc[rows, name])}
+
+
+# --- the whole table --------------------------------------------------------------------------------
+
+
+@field_rule("DUPLICATE_ENTERPRISE", _only("uscc"))
+def duplicate_enterprise(ctx: RuleContext, name: str) -> pd.Series:
+    codes = ctx.frame[name]
+    return codes.notna() & codes.duplicated(keep=False)
+
+
+@details_of("DUPLICATE_ENTERPRISE")
+def _duplicate_details(ctx: RuleContext, name: str, rows: pd.Index) -> dict[str, Any]:
+    codes = ctx.frame[name]
+    rows_by_code = codes.loc[rows].groupby(codes.loc[rows]).groups
+    others = [
+        "、".join(f"第{r}行" for r in rows_by_code[code] if r != row)
+        for row, code in zip(rows, codes.loc[rows], strict=True)
+    ]
+    return {"value": codes.loc[rows], "expected": others}
+
+
+def field_of(name: str) -> Field:
+    return field_by_id()[name]

@@ -1,0 +1,188 @@
+"""The calculation of every computed amount: one implementation for the check, the add-in's UDFs,
+the reports, and the oracle of the template's native formulas.
+
+It works on whole columns: money columns hold Decimal (or None for a blank), date columns are
+datetime64 (NaT for a blank), choice columns hold the chosen text. Every number comes from the policy.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from decimal import Decimal
+from typing import Any
+
+import pandas as pd
+
+from schemas.money import (
+    ZERO,
+    as_money,
+    column_max,
+    column_min,
+    round_cents_column,
+    split_column,
+)
+from schemas.policy import Policy
+
+# Where the parts of the transformation subsidy are stored, by funding source.
+SUBSIDY_PART_FIELDS = {"central": "central", "bingtuan": "bingtuan", "division": "division_fund"}
+
+AMOUNT_FIELDS = (
+    "service_total",
+    "eligible_base",
+    "transformation_subsidy",
+    "central",
+    "bingtuan",
+    "division_fund",
+    "progress_bonus",
+    "honor_award",
+    "total_award",
+)
+RATIO_FIELDS = ("service_ratio", "integration_ratio")
+
+CALCULATION_INPUTS = (
+    "contract_total",
+    "consulting",
+    "integration",
+    "other_service",
+    "paid",
+    "level",
+    "contract_date",
+    "completion_date",
+    "evaluation_date",
+    "honor",
+    "little_giant",
+    "negative_record",
+)
+
+YES = "是"
+
+
+def _on_or_before(dates: pd.Series, limit: dt.date | None) -> pd.Series:
+    if limit is None:
+        return pd.Series(True, index=dates.index)
+    return (dates <= pd.Timestamp(limit)).fillna(False).astype(bool)
+
+
+def _on_or_after(dates: pd.Series, limit: dt.date) -> pd.Series:
+    return (dates >= pd.Timestamp(limit)).fillna(False).astype(bool)
+
+
+def _ratio(part: pd.Series, whole: pd.Series) -> pd.Series:
+    values = [None if w is None or w == 0 else p / w for p, w in zip(part, whole, strict=True)]
+    return pd.Series(values, index=part.index, dtype=object)
+
+
+def eligibility(frame: pd.DataFrame, policy: Policy) -> pd.DataFrame:
+    """Each condition of 第十条（一）1, 第十一条（一）2 and 第十条（七） as a column, and `eligible`."""
+    none_value = "无"
+    level_ok = frame["level"].isin(policy.eligible_levels)
+    start = policy.value("contract_window_start")
+    end = policy.value("contract_window_end")
+    dates = frame["contract_date"]
+    in_window = _on_or_after(dates, start) & _on_or_before(dates, end) & dates.notna()
+    no_negative_record = frame["negative_record"].isna() | (frame["negative_record"] == none_value)
+    not_little_giant = frame["little_giant"] != YES
+    conditions = pd.DataFrame(
+        {
+            "level_ok": level_ok.astype(bool),
+            "in_window": in_window.astype(bool),
+            "no_negative_record": no_negative_record.astype(bool),
+            "not_little_giant": not_little_giant.astype(bool),
+        },
+        index=frame.index,
+    )
+    conditions["eligible"] = conditions.all(axis=1)
+    return conditions
+
+
+def compute_amounts(frame: pd.DataFrame, policy: Policy) -> pd.DataFrame:
+    """Every computed column for every row of an application table.
+
+    Besides the template's computed fields, the result holds the steps (limits, excesses, the
+    eligibility conditions) and each award's part per funding source as `<award>:<source>` columns.
+    """
+    contract = as_money(frame["contract_total"])
+    integration = as_money(frame["integration"])
+    paid = as_money(frame["paid"])
+    out = eligibility(frame, policy)
+
+    service_total = round_cents_column(
+        as_money(frame["consulting"]) + integration + as_money(frame["other_service"])
+    )
+    service_limit = round_cents_column(contract * policy.rate("service_fee_limit"))
+    integration_limit = round_cents_column(contract * policy.rate("integration_fee_limit"))
+    service_excess = column_max(service_total - service_limit, ZERO)
+    integration_excess = column_max(integration - integration_limit, ZERO)
+    disallowed = column_max(service_excess, integration_excess)
+    eligible_base = column_max(round_cents_column(column_min(paid, contract) - disallowed), ZERO)
+
+    level = frame["level"]
+    caps = level.map(policy.value("subsidy_cap")).map(lambda v: v if isinstance(v, Decimal) else ZERO)
+    rated = round_cents_column(eligible_base * policy.rate("subsidy_rate"))
+    subsidy = column_min(rated, caps.astype(object)).where(out["eligible"], ZERO).astype(object)
+
+    deadline = policy.value("progress_deadline")
+    on_time = (
+        _on_or_before(frame["completion_date"], deadline)
+        & frame["completion_date"].notna()
+        & _on_or_before(frame["evaluation_date"], deadline)
+        & frame["evaluation_date"].notna()
+    )
+    bonus_by_level = level.map(policy.value("progress_bonus")).map(
+        lambda v: v if isinstance(v, Decimal) else ZERO
+    )
+    progress_bonus = bonus_by_level.where(out["eligible"] & on_time, ZERO).astype(object)
+
+    has_honor = frame["honor"].notna() & (frame["honor"] != "无")
+    honor_award = (
+        pd.Series(policy.value("honor_award"), index=frame.index, dtype=object)
+        .where(out["eligible"] & has_honor, ZERO)
+        .astype(object)
+    )
+
+    out["service_total"] = service_total
+    out["service_ratio"] = _ratio(service_total, frame["contract_total"])
+    out["integration_ratio"] = _ratio(integration, frame["contract_total"])
+    out["service_limit"] = service_limit
+    out["integration_limit"] = integration_limit
+    out["service_excess"] = service_excess
+    out["integration_excess"] = integration_excess
+    out["disallowed"] = disallowed
+    out["eligible_base"] = eligible_base
+    out["rated_subsidy"] = rated
+    out["cap"] = caps.astype(object)
+    out["transformation_subsidy"] = subsidy
+    out["on_time"] = on_time
+    out["progress_bonus"] = progress_bonus
+    out["honor_award"] = honor_award
+    out["total_award"] = (subsidy + progress_bonus + honor_award).astype(object)
+
+    awards = {
+        "transformation_subsidy": (subsidy, policy.shares("subsidy_split")),
+        "progress_bonus": (progress_bonus, policy.shares("progress_bonus_split")),
+        "honor_award": (honor_award, policy.shares("honor_split")),
+    }
+    for award, (amounts, shares) in awards.items():
+        for source, part in split_column(amounts, shares).items():
+            out[f"{award}:{source}"] = part
+    for source, field in SUBSIDY_PART_FIELDS.items():
+        out[field] = out[f"transformation_subsidy:{source}"]
+    return out
+
+
+def funding_by_source(amounts: pd.DataFrame, policy: Policy) -> dict[str, Decimal]:
+    """Σ of every award's parts per funding source."""
+    totals = {}
+    for source in policy.funding_sources:
+        columns = [c for c in amounts.columns if c.endswith(f":{source}")]
+        totals[source] = sum((sum(amounts[c], ZERO) for c in columns), ZERO)
+    return totals
+
+
+def compute_one(policy: Policy, **inputs: Any) -> dict[str, Any]:
+    """The amounts of one application (for the scalar UDFs): the same code as for a table."""
+    row = {name: inputs.get(name) for name in CALCULATION_INPUTS}
+    frame = pd.DataFrame([row], dtype=object)
+    for name in ("contract_date", "completion_date", "evaluation_date"):
+        frame[name] = pd.to_datetime(frame[name])
+    return compute_amounts(frame, policy).iloc[0].to_dict()

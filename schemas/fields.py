@@ -1,0 +1,77 @@
+"""The fields of a transformation-subsidy application, from application_fields.yaml."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from functools import cache
+from importlib import resources
+from typing import Literal
+
+import yaml
+
+from schemas.policy import Policy
+
+Kind = Literal["text", "uscc", "choice", "money", "date", "ratio"]
+
+
+@dataclass(frozen=True)
+class Field:
+    id: str
+    label: str
+    kind: Kind
+    clause: str
+    width: int
+    unit: str = ""
+    computed: bool = False
+    required: str = "never"
+    choices: str | tuple[str, ...] | None = None
+    none_value: str | None = None
+    help: str = ""
+
+    @property
+    def header(self) -> str:
+        """The column header a clerk sees: the label with its unit."""
+        return f"{self.label}（{self.unit}）" if self.unit else self.label
+
+    def allowed(self, policy: Policy) -> list[str]:
+        """The values a choice field accepts, `none_value` first when there is one."""
+        if self.choices is None:
+            return []
+        values = list(self.choices) if isinstance(self.choices, tuple) else list(policy.value(self.choices))
+        return ([self.none_value] if self.none_value else []) + values
+
+
+@cache
+def application_fields() -> tuple[Field, ...]:
+    text = resources.files("schemas").joinpath("data", "application_fields.yaml").read_text("utf-8")
+    fields = []
+    for raw in yaml.safe_load(text)["fields"]:
+        choices = raw.get("choices")
+        fields.append(
+            Field(
+                id=raw["id"],
+                label=raw["label"],
+                kind=raw["kind"],
+                clause=raw["clause"],
+                width=raw["width"],
+                unit=raw.get("unit", ""),
+                computed=raw.get("computed", False),
+                required=raw.get("required", "never"),
+                choices=tuple(choices) if isinstance(choices, list) else choices,
+                none_value=raw.get("none_value"),
+                help=raw.get("help", ""),
+            )
+        )
+    return tuple(fields)
+
+
+def field_by_id() -> dict[str, Field]:
+    return {f.id: f for f in application_fields()}
+
+
+def input_fields() -> tuple[Field, ...]:
+    return tuple(f for f in application_fields() if not f.computed)
+
+
+def computed_fields() -> tuple[Field, ...]:
+    return tuple(f for f in application_fields() if f.computed)

@@ -1,0 +1,65 @@
+"""Money: Decimal amounts in 元, rounded half-up to the cent, and splits that always add up."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from decimal import ROUND_HALF_UP, Decimal
+
+import numpy as np
+import pandas as pd
+
+CENT = Decimal("0.01")
+ZERO = Decimal("0.00")
+
+
+def round_cents(amount: Decimal) -> Decimal:
+    """Round one amount half-up to the cent."""
+    return amount.quantize(CENT, rounding=ROUND_HALF_UP)
+
+
+def round_cents_column(amounts: pd.Series) -> pd.Series:
+    """Round a column of Decimal amounts half-up to the cent."""
+    return amounts.map(round_cents).astype(object)
+
+
+def as_money(amounts: pd.Series) -> pd.Series:
+    """A column of Decimal amounts where a blank (None) counts as zero."""
+    return amounts.map(lambda v: ZERO if v is None else v).astype(object)
+
+
+def column_min(a: pd.Series, b: pd.Series | Decimal) -> pd.Series:
+    """Element-wise minimum of Decimal columns (or a column and one Decimal)."""
+    other = b.to_numpy(dtype=object) if isinstance(b, pd.Series) else b
+    return pd.Series(np.minimum(a.to_numpy(dtype=object), other), index=a.index, dtype=object)
+
+
+def column_max(a: pd.Series, b: pd.Series | Decimal) -> pd.Series:
+    """Element-wise maximum of Decimal columns (or a column and one Decimal)."""
+    other = b.to_numpy(dtype=object) if isinstance(b, pd.Series) else b
+    return pd.Series(np.maximum(a.to_numpy(dtype=object), other), index=a.index, dtype=object)
+
+
+def split_column(amounts: pd.Series, shares: Mapping[str, Decimal]) -> dict[str, pd.Series]:
+    """Split each amount by the shares, in order: every part but the last is rounded half-up to the
+    cent and the last part is what remains, so the parts always add up to the amount."""
+    names = list(shares)
+    parts: dict[str, pd.Series] = {}
+    remaining = amounts
+    for name in names[:-1]:
+        parts[name] = round_cents_column(amounts * shares[name])
+        remaining = remaining - parts[name]
+    parts[names[-1]] = remaining.astype(object)
+    return parts
+
+
+def format_yuan(amount: Decimal | None) -> str:
+    """An amount as the clerk reads it: 1,234,567.80."""
+    if amount is None:
+        return ""
+    return f"{amount:,.2f}"
+
+
+def format_ratio(ratio: Decimal) -> str:
+    """A ratio as a percentage: 0.2 -> 20%, 0.065 -> 6.5%."""
+    percent = (ratio * 100).normalize()
+    return f"{percent:f}%"

@@ -1,0 +1,150 @@
+"""The rule registry (rules.yaml) and the issues the rules report.
+
+The registry is the source of truth: an implementation declares the ids it reports with
+`@implements(...)`, which refuses an id the registry does not know; tests check that every
+registered rule is implemented and triggered.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from functools import cache
+from importlib import resources
+from typing import Any, Literal
+
+import yaml
+
+Severity = Literal["error", "warning"]
+BY_FIELD = "按字段"
+
+
+@dataclass(frozen=True)
+class RuleSpec:
+    id: str
+    severity: Severity
+    clause: str
+    field: str | None
+    title: str
+    message: str
+    fix: str
+
+
+@dataclass
+class Issue:
+    """One occurrence of a rule: where, what was found, what was expected, how to fix, which clause."""
+
+    rule: str
+    severity: Severity
+    sheet: str | None
+    cell: str | None
+    row: int | None
+    field: str | None
+    value: Any
+    expected: Any
+    title: str
+    message: str
+    fix: str
+    clause: str
+    file: str | None = None
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def where(self) -> str:
+        if self.sheet and self.cell:
+            return f"{self.sheet}!{self.cell}"
+        return self.sheet or self.file or ""
+
+
+class _SafeFormat(dict):
+    def __missing__(self, key: str) -> str:
+        return "{" + key + "}"
+
+
+@cache
+def load_registry() -> dict[str, RuleSpec]:
+    text = resources.files("schemas").joinpath("data", "rules.yaml").read_text("utf-8")
+    specs: dict[str, RuleSpec] = {}
+    for raw in yaml.safe_load(text)["rules"]:
+        spec = RuleSpec(
+            id=raw["id"],
+            severity=raw["severity"],
+            clause=raw["clause"],
+            field=raw.get("field"),
+            title=raw["title"],
+            message=raw["message"],
+            fix=raw["fix"],
+        )
+        if spec.id in specs:
+            raise ValueError(f"rule id {spec.id} is registered twice")
+        if spec.severity not in ("error", "warning"):
+            raise ValueError(f"rule {spec.id} has severity {spec.severity!r}")
+        specs[spec.id] = spec
+    return specs
+
+
+def rule(rule_id: str) -> RuleSpec:
+    try:
+        return load_registry()[rule_id]
+    except KeyError:
+        raise KeyError(f"rule {rule_id} is not in the registry (schemas/data/rules.yaml)") from None
+
+
+IMPLEMENTED: dict[str, str] = {}
+
+
+def implements(*rule_ids: str) -> Callable[[Callable], Callable]:
+    """Mark a function as the implementation of registered rules."""
+
+    def mark(function: Callable) -> Callable:
+        for rule_id in rule_ids:
+            rule(rule_id)  # refuses an id the registry does not know
+            IMPLEMENTED.setdefault(rule_id, f"{function.__module__}.{function.__qualname__}")
+        return function
+
+    return mark
+
+
+def make_issue(
+    rule_id: str,
+    *,
+    sheet: str | None = None,
+    cell: str | None = None,
+    row: int | None = None,
+    field: str | None = None,
+    field_label: str | None = None,
+    field_clause: str | None = None,
+    value: Any = None,
+    expected: Any = None,
+    file: str | None = None,
+    **context: Any,
+) -> Issue:
+    """An issue of a registered rule, its message and fix filled from the occurrence."""
+    spec = rule(rule_id)
+    blamed = field or spec.field
+    shown = dict(context, field=field_label or blamed or "", value=_shown(value), expected=_shown(expected))
+    clause = field_clause if spec.clause == BY_FIELD and field_clause else spec.clause
+    if clause == BY_FIELD:
+        clause = "附件（一）"
+    return Issue(
+        rule=rule_id,
+        severity=spec.severity,
+        sheet=sheet,
+        cell=cell,
+        row=row,
+        field=blamed,
+        value=value,
+        expected=expected,
+        title=spec.title,
+        message=spec.message.format_map(_SafeFormat(shown)),
+        fix=spec.fix.format_map(_SafeFormat(shown)),
+        clause=clause,
+        file=file,
+        extra=context,
+    )
+
+
+def _shown(value: Any) -> str:
+    if value is None:
+        return "（空）"
+    return str(value)
