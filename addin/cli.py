@@ -20,7 +20,7 @@ from addin.workbook_reader import InputError
 from schemas.policy import Policy, PolicyError, load_policy
 
 EXIT_OK, EXIT_ERRORS, EXIT_UNREADABLE = 0, 1, 2
-EXAMPLE_WORKBOOK = "示例-第八师石河子市.xlsx"
+DEMO_UNIT = "第八师石河子市"
 
 app = typer.Typer(
     add_completion=False,
@@ -116,13 +116,16 @@ def template_application(
 @app.command()
 def demo() -> None:
     """用内置示例申报表演示校验（示例中有故意填错的行）。"""
+    from addin.bundled import EXAMPLES
+
     policy = load_policy()
+    shown_name = f"示例-{DEMO_UNIT}.xlsx"
     with tempfile.TemporaryDirectory() as folder:
-        example = Path(folder) / EXAMPLE_WORKBOOK
-        source = resources.files("addin").joinpath("examples", EXAMPLE_WORKBOOK)
+        example = Path(folder) / shown_name
+        source = resources.files("addin").joinpath(*Path(EXAMPLES[DEMO_UNIT]).parts[1:])
         with resources.as_file(source) as path:
             shutil.copyfile(path, example)
-        console.print(f"[bold]示例[/bold]：dtfund check {EXAMPLE_WORKBOOK}\n")
+        console.print(f"[bold]示例[/bold]：dtfund check {shown_name}（第八师石河子市的示例申报表）\n")
         result = check_file(example, policy)
         print_result(result, console)
     console.print("\n示例中的错误是故意填写的，用来展示校验结果。校验您自己的文件：dtfund check 申报表.xlsx")

@@ -1,0 +1,77 @@
+"""Shared fixtures, and the bookkeeping that proves every registered rule has a triggering test."""
+
+from __future__ import annotations
+
+import datetime as dt
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from addin.check import TableResult, check_table
+from addin.table import raw_table_from_records
+from schemas.policy import Policy, load_policy
+
+TESTS = Path(__file__).parent
+TRIGGERED_RULES: set[str] = set()
+COLLECTED_MODULES: set[str] = set()
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line("markers", "triggers(rule_id): the test asserts that this rule fires")
+
+
+def pytest_collection_modifyitems(session: pytest.Session, config: pytest.Config, items: list) -> None:
+    for item in items:
+        COLLECTED_MODULES.add(Path(str(item.fspath)).name)
+        for marker in item.iter_markers("triggers"):
+            TRIGGERED_RULES.update(marker.args)
+
+
+@pytest.fixture(scope="session")
+def policy() -> Policy:
+    return load_policy()
+
+
+def valid_code(body: str = "MA77R1N0X", region: str = "659001") -> str:
+    from addin.bundled import credit_code
+
+    return credit_code(region, body)
+
+
+def valid_row(**changes: Any) -> dict[str, Any]:
+    """An eligible 二级 application: fees exactly at their limits (20% / 6%), components add up."""
+    row = {
+        "name": "石河子市天山纺织有限公司",
+        "uscc": valid_code(),
+        "division": "第八师石河子市",
+        "industry": "纺织服装",
+        "size_class": "小型",
+        "provider": "新疆兵团数智科技有限公司",
+        "contract_date": dt.datetime(2025, 1, 15),
+        "completion_date": dt.datetime(2025, 8, 30),
+        "evaluation_date": dt.datetime(2025, 11, 20),
+        "level": "二级",
+        "contract_total": 1000000.0,
+        "software": 500000.0,
+        "cloud": 100000.0,
+        "equipment": 200000.0,
+        "consulting": 100000.0,
+        "integration": 60000.0,
+        "other_service": 40000.0,
+        "paid": 1000000.0,
+        "claimed": 500000.0,
+        "honor": "无",
+        "little_giant": "否",
+        "negative_record": "无",
+    }
+    row.update(changes)
+    return row
+
+
+def check_records(records: list[dict[str, Any] | None], policy: Policy | None = None) -> TableResult:
+    return check_table(raw_table_from_records([r or {} for r in records]), policy or load_policy())
+
+
+def fired(result: TableResult) -> set[str]:
+    return {issue.rule for issue in result.issues}

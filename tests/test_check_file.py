@@ -1,0 +1,347 @@
+"""`dtfund check` on real workbooks: the round trip, the JSON shape, exit codes, bad files."""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import io
+import json
+import subprocess
+import sys
+import zipfile
+from pathlib import Path
+
+import openpyxl
+import pytest
+from typer.testing import CliRunner
+
+from addin import template_spec as spec
+from addin.bundled import EXAMPLES, REPOSITORY, filled_application
+from addin.cli import app
+from addin.output import save_workbook
+from tests.conftest import valid_code, valid_row
+
+runner = CliRunner()
+
+
+def run(*args: str):
+    return runner.invoke(app, [str(a) for a in args])
+
+
+def write_filled(path: Path, rows, policy, template_rows: int = 50) -> Path:
+    save_workbook(filled_application(policy, "第八师石河子市", rows, template_rows=template_rows), path)
+    return path
+
+
+def digest(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def test_round_trip_generate_fill_check(tmp_path: Path, policy) -> None:
+    template = tmp_path / "template.xlsx"
+    assert run("template", "application", "-o", template, "--rows", "30").exit_code == 0
+    workbook = openpyxl.load_workbook(template)
+    sheet = workbook[spec.DATA_SHEET]
+    letters = spec.column_letters()
+    rows = [
+        valid_row(),
+        valid_row(
+            uscc=valid_code("MA77T3B5W"),
+            paid=123456.79,
+            contract_total=123456.79,
+            software=123456.79,
+            cloud=0,
+            equipment=0,
+            consulting=0,
+            integration=0,
+            other_service=0,
+            claimed=61728.40,
+        ),
+    ]
+    for offset, row in enumerate(rows):
+        for name, value in row.items():
+            sheet[f"{letters[name]}{spec.FIRST_DATA_ROW + offset}"] = value
+    filled = tmp_path / "filled.xlsx"
+    workbook.save(filled)
+    out = tmp_path / "result.json"
+    result = run("check", filled, "--json", out)
+    assert result.exit_code == 0, result.output
+    document = json.loads(out.read_text("utf-8"))
+    assert document["valid"] is True
+    second = document["rows"][1]
+    assert second["row"] == 6
+    assert second["amounts"]["transformation_subsidy"] == "61728.40"
+    assert second["amounts"]["central"] == "43209.88"
+    assert second["amounts"]["bingtuan"] == "9259.26"
+    assert second["amounts"]["division_fund"] == "9259.26"
+
+
+def test_json_has_the_agreed_shape(tmp_path: Path, policy) -> None:
+    path = write_filled(tmp_path / "a.xlsx", [valid_row(claimed="80万")], policy)
+    out = tmp_path / "r.json"
+    result = run("check", path, "--json", out)
+    assert result.exit_code == 1
+    document = json.loads(out.read_text("utf-8"))
+    assert {"file", "sha256", "template", "policy", "valid", "counts", "issues", "rows", "totals"} <= set(
+        document
+    )
+    assert document["sha256"] == digest(path)
+    assert document["template"] == {"id": spec.TEMPLATE_ID, "version": spec.TEMPLATE_VERSION}
+    assert document["policy"] == {"id": policy.id, "version": policy.version}
+    assert document["counts"] == {"error": 1, "warning": 0}
+    issue = document["issues"][0]
+    assert {
+        "rule",
+        "severity",
+        "sheet",
+        "cell",
+        "row",
+        "field",
+        "value",
+        "expected",
+        "message",
+        "clause",
+    } <= set(issue)
+    assert (issue["rule"], issue["sheet"], issue["cell"], issue["row"], issue["field"], issue["value"]) == (
+        "VALUE_NOT_A_NUMBER",
+        "申报表",
+        "S5",
+        5,
+        "claimed",
+        "80万",
+    )
+    row = document["rows"][0]
+    assert {"row", "uscc", "name", "eligible", "amounts"} <= set(row)
+    assert set(row["amounts"]) == {
+        "service_total",
+        "eligible_base",
+        "transformation_subsidy",
+        "central",
+        "bingtuan",
+        "division_fund",
+        "progress_bonus",
+        "honor_award",
+        "total_award",
+    }
+    assert all(len(v.split(".")[1]) == 2 for v in row["amounts"].values())
+
+
+def test_terminal_shows_cell_rule_clause_and_totals(tmp_path: Path, policy) -> None:
+    path = write_filled(tmp_path / "a.xlsx", [valid_row(claimed=500000.01)], policy)
+    result = runner.invoke(app, ["check", str(path)], env={"COLUMNS": "200"})
+    assert result.exit_code == 1
+    for text in ("申报表!S5", "CLAIM_OVER_CAP", "第十条（一）1", "中央专项资金", "不通过"):
+        assert text in result.output
+
+
+def test_warnings_alone_exit_zero(tmp_path: Path, policy) -> None:
+    path = write_filled(tmp_path / "a.xlsx", [valid_row(paid="1,000,000.00")], policy)
+    out = tmp_path / "r.json"
+    assert run("check", path, "--json", out).exit_code == 0
+    assert json.loads(out.read_text("utf-8"))["counts"] == {"error": 0, "warning": 1}
+
+
+def test_policy_option_changes_the_cap_without_code(tmp_path: Path, policy) -> None:
+    text = (REPOSITORY / "schemas/data/policy-xpcc-2025-03.yaml").read_text("utf-8")
+    other = tmp_path / "other.yaml"
+    other.write_text(
+        text.replace('二级: "500000.00"', '二级: "300000.00"').replace(
+            "version: 2025-03-征求意见稿", "version: 测试-上限30万"
+        ),
+        "utf-8",
+    )
+    path = write_filled(tmp_path / "a.xlsx", [valid_row(claimed=None)], policy)
+    out = tmp_path / "r.json"
+    assert run("check", path, "--json", out, "--policy", other).exit_code == 0
+    document = json.loads(out.read_text("utf-8"))
+    assert document["policy"]["version"] == "测试-上限30万"
+    assert document["rows"][0]["amounts"]["transformation_subsidy"] == "300000.00"
+
+
+def test_broken_policy_file_is_exit_2(tmp_path: Path, policy) -> None:
+    other = tmp_path / "bad.yaml"
+    other.write_text("id: x\nparameters: [1, 2", "utf-8")
+    path = write_filled(tmp_path / "a.xlsx", [valid_row()], policy)
+    result = run("check", path, "--policy", other)
+    assert result.exit_code == 2
+    assert "YAML" in result.output
+
+
+def _rewrite_meta(source: Path, target: Path, old: str, new: str) -> None:
+    """Copy a workbook, replacing a value in its _meta sheet's XML."""
+    with zipfile.ZipFile(source) as inside, zipfile.ZipFile(target, "w") as outside:
+        for entry in inside.infolist():
+            data = inside.read(entry.filename)
+            if old.encode() in data and entry.filename.startswith("xl/worksheets/"):
+                data = data.replace(old.encode(), new.encode())
+            outside.writestr(entry, data)
+
+
+@pytest.mark.triggers("TEMPLATE_VERSION_UNSUPPORTED")
+def test_unsupported_template_version(tmp_path: Path, policy) -> None:
+    path = write_filled(tmp_path / "a.xlsx", [valid_row()], policy)
+    old = tmp_path / "old.xlsx"
+    _rewrite_meta(path, old, f"<t>{spec.TEMPLATE_VERSION}</t>", "<t>0.9</t>")
+    out = tmp_path / "r.json"
+    result = run("check", old, "--json", out)
+    assert result.exit_code == 2
+    document = json.loads(out.read_text("utf-8"))
+    assert document["valid"] is False
+    assert [i["rule"] for i in document["issues"]] == ["TEMPLATE_VERSION_UNSUPPORTED"]
+
+
+@pytest.mark.triggers("TEMPLATE_NAME_MISSING")
+def test_missing_defined_name(tmp_path: Path, policy) -> None:
+    workbook = filled_application(policy, "第八师石河子市", [valid_row()], template_rows=20)
+    del workbook.defined_names["claimed"]
+    path = tmp_path / "damaged.xlsx"
+    workbook.save(path)
+    out = tmp_path / "r.json"
+    assert run("check", path, "--json", out).exit_code == 2
+    issues = json.loads(out.read_text("utf-8"))["issues"]
+    assert issues[0]["rule"] == "TEMPLATE_NAME_MISSING" and "claimed" in issues[0]["message"]
+
+
+@pytest.mark.parametrize(
+    ("name", "content", "reason"),
+    [
+        ("old.xls", b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1" + b"\0" * 600, "另存为 .xlsx"),
+        ("renamed.xlsx", b"this is a text file, not a workbook", "不是有效的 Excel"),
+        ("truncated.xlsx", b"PK\x03\x04" + b"\0" * 40, "不是有效的 Excel"),
+    ],
+)
+def test_unreadable_files_exit_2_with_a_reason(
+    tmp_path: Path, name: str, content: bytes, reason: str
+) -> None:
+    path = tmp_path / name
+    path.write_bytes(content)
+    result = run("check", path)
+    assert result.exit_code == 2
+    assert reason in result.output
+    assert "Traceback" not in result.output
+
+
+def test_encrypted_workbook_exit_2(tmp_path: Path) -> None:
+    from msoffcrypto.format.ooxml import OOXMLFile
+
+    encrypted = io.BytesIO()
+    with (REPOSITORY / EXAMPLES["第一师阿拉尔市"]).open("rb") as plain:
+        OOXMLFile(plain).encrypt("secret", encrypted)
+    path = tmp_path / "locked.xlsx"
+    path.write_bytes(encrypted.getvalue())
+    result = run("check", path)
+    assert result.exit_code == 2
+    assert "密码" in result.output
+
+
+def test_a_workbook_that_is_not_our_template(tmp_path: Path) -> None:
+    path = tmp_path / "other.xlsx"
+    workbook = openpyxl.Workbook()
+    workbook.active["A1"] = "企业名称"
+    workbook.save(path)
+    result = run("check", path)
+    assert result.exit_code == 2
+    assert "不是专项资金申报模板" in result.output
+
+
+def test_missing_file_exit_2(tmp_path: Path) -> None:
+    result = run("check", tmp_path / "nowhere.xlsx")
+    assert result.exit_code == 2
+    assert "找不到文件" in result.output
+
+
+def test_input_is_never_modified_and_json_never_overwrites_it(tmp_path: Path, policy) -> None:
+    path = write_filled(tmp_path / "a.xlsx", [valid_row(claimed="80万")], policy)
+    before = digest(path)
+    assert run("check", path, "--json", tmp_path / "r.json").exit_code == 1
+    result = run("check", path, "--json", path)
+    assert result.exit_code == 2
+    assert "与输入文件相同" in result.output
+    assert digest(path) == before
+
+
+def test_stored_values_cached_by_a_spreadsheet_are_compared(tmp_path: Path, policy) -> None:
+    """A number typed over a formula is FORMULA_VALUE_MISMATCH at its cell."""
+    workbook = filled_application(policy, "第八师石河子市", [valid_row()], template_rows=20)
+    letter = spec.column_letters()["central"]
+    workbook[spec.DATA_SHEET][f"{letter}5"] = 999.0
+    path = tmp_path / "typed.xlsx"
+    workbook.save(path)
+    out = tmp_path / "r.json"
+    assert run("check", path, "--json", out).exit_code == 1
+    issues = json.loads(out.read_text("utf-8"))["issues"]
+    assert [(i["rule"], i["cell"]) for i in issues] == [("FORMULA_VALUE_MISMATCH", f"{letter}5")]
+
+
+def test_dates_written_as_text_in_a_workbook(tmp_path: Path, policy) -> None:
+    path = write_filled(
+        tmp_path / "a.xlsx", [valid_row(contract_date="2025/01/15", evaluation_date="2025年11月20日")], policy
+    )
+    out = tmp_path / "r.json"
+    assert run("check", path, "--json", out).exit_code == 0
+    document = json.loads(out.read_text("utf-8"))
+    assert [i["rule"] for i in document["issues"]] == ["DATE_STORED_AS_TEXT", "DATE_STORED_AS_TEXT"]
+    assert document["rows"][0]["amounts"]["progress_bonus"] == "100000.00"
+
+
+def test_the_bundled_examples_check_as_documented(policy) -> None:
+    """第八师's example holds its deliberate errors; its good rows compute as by hand."""
+    path = REPOSITORY / EXAMPLES["第八师石河子市"]
+    out_rules = {}
+    result = run("check", path, "--json", "-")
+    assert result.exit_code == 1
+    document = json.loads(result.stdout)
+    for issue in document["issues"]:
+        out_rules.setdefault(issue["rule"], []).append(issue["cell"])
+    assert out_rules == {
+        "FEE_SERVICE_OVER_20": ["X8"],
+        "CLAIM_OVER_CAP": ["S9"],
+        "NUMBER_STORED_AS_TEXT": ["R10"],
+        "USCC_INVALID": ["B11"],
+        "LEVEL_BELOW_2": ["J13"],
+        "CONTRACT_DATE_OUT_OF_WINDOW": ["G14"],
+    }
+    rows = {r["row"]: r for r in document["rows"]}
+    assert 12 not in rows, "the empty row is skipped"
+    assert rows[7]["amounts"]["transformation_subsidy"] == "1500000.00"  # 四级 cap reached exactly
+    assert rows[6]["amounts"]["honor_award"] == "500000.00"
+    assert rows[8]["amounts"]["eligible_base"] == "750000.00"  # 800000 − (210000 − 160000)
+
+
+def test_real_process_exit_codes_and_no_traceback(tmp_path: Path) -> None:
+    bad = tmp_path / "bad.xlsx"
+    bad.write_text("no", "utf-8")
+    process = subprocess.run(
+        [sys.executable, "-m", "addin", "check", str(bad)], capture_output=True, text=True
+    )
+    assert process.returncode == 2
+    assert "Traceback" not in process.stderr + process.stdout
+    good = REPOSITORY / EXAMPLES["第一师阿拉尔市"]
+    process = subprocess.run(
+        [sys.executable, "-m", "addin", "check", str(good), "--quiet"], capture_output=True, text=True
+    )
+    assert process.returncode == 1
+    assert "校验结论" in process.stdout
+
+
+def test_demo_runs(tmp_path: Path) -> None:
+    result = run("demo")
+    assert result.exit_code == 0
+    assert "校验结论：不通过" in result.output
+
+
+def test_dates_before_the_window_and_on_deadline(policy, tmp_path: Path) -> None:
+    """2024-10-18 and 2025-12-31 are inclusive, through a real workbook."""
+    rows = [
+        valid_row(
+            contract_date=dt.date(2024, 10, 18),
+            completion_date=dt.date(2025, 12, 31),
+            evaluation_date=dt.date(2025, 12, 31),
+        ),
+        valid_row(uscc=valid_code("MA77T3B5W"), evaluation_date=dt.date(2026, 1, 1)),
+    ]
+    path = write_filled(tmp_path / "a.xlsx", rows, policy)
+    out = tmp_path / "r.json"
+    assert run("check", path, "--json", out).exit_code == 0
+    amounts = [r["amounts"]["progress_bonus"] for r in json.loads(out.read_text("utf-8"))["rows"]]
+    assert amounts == ["100000.00", "0.00"]

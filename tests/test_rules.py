@@ -1,0 +1,218 @@
+"""A test per rule that triggers it and one that does not, at the rule's boundary; and the proof that
+registry and implementations agree."""
+
+from __future__ import annotations
+
+import datetime as dt
+from pathlib import Path
+
+import pytest
+
+import addin.check  # noqa: F401  (imports every implementation)
+from schemas.application_rules import RULES
+from schemas.registry import IMPLEMENTED, implements, load_registry
+from tests.conftest import (
+    COLLECTED_MODULES,
+    TESTS,
+    TRIGGERED_RULES,
+    check_records,
+    fired,
+    valid_code,
+    valid_row,
+)
+
+CASES = {
+    # rule: (rows that trigger it, rows at the boundary that do not)
+    "REQUIRED_MISSING": ([valid_row(provider=None)], [valid_row(provider=" 某服务商 ")]),
+    "VALUE_NOT_A_NUMBER": ([valid_row(claimed="80万")], [valid_row(claimed=400000.0)]),
+    "NUMBER_STORED_AS_TEXT": ([valid_row(paid="1,000,000.00")], [valid_row(paid=1000000.0)]),
+    "AMOUNT_PRECISION": ([valid_row(claimed=400000.005)], [valid_row(claimed=400000.01)]),
+    "VALUE_NOT_A_DATE": (
+        [valid_row(completion_date="明年六月")],
+        [valid_row(completion_date=dt.date(2025, 6, 1))],
+    ),
+    "DATE_STORED_AS_TEXT": (
+        [valid_row(completion_date="2025年6月1日")],
+        [valid_row(completion_date=45809.0)],
+    ),
+    "VALUE_NOT_ALLOWED": ([valid_row(industry="农业")], [valid_row(industry="新材料(含化工)")]),
+    "AMOUNT_NEGATIVE": ([valid_row(claimed=-0.01)], [valid_row(claimed=0.0)]),
+    "USCC_INVALID": ([valid_row(uscc=valid_code()[:-1] + "0")], [valid_row(uscc=valid_code().lower())]),
+    "DUPLICATE_ENTERPRISE": (
+        [valid_row(), valid_row(name="另一行")],
+        [valid_row(), valid_row(uscc=valid_code("MA77T3B5W"))],
+    ),
+    "LEVEL_BELOW_2": (
+        [valid_row(level="一级", claimed=None)],
+        [valid_row(level=None, claimed=None, completion_date=None, evaluation_date=None)],
+    ),
+    "CONTRACT_DATE_OUT_OF_WINDOW": (
+        [valid_row(contract_date=dt.date(2024, 10, 17))],
+        [valid_row(contract_date=dt.date(2024, 10, 18))],
+    ),
+    "EXCLUDED_NEGATIVE_RECORD": (
+        [valid_row(negative_record="严重失信主体名单")],
+        [valid_row(negative_record=None)],
+    ),
+    "EXCLUDED_LITTLE_GIANT": ([valid_row(little_giant="是")], [valid_row(little_giant="否")]),
+    "COST_COMPONENTS_MISMATCH": ([valid_row(software=500000.01)], [valid_row(software=500000.0)]),
+    "PAID_EXCEEDS_CONTRACT": ([valid_row(paid=1000000.01)], [valid_row(paid=1000000.0)]),
+    "FEE_SERVICE_OVER_20": (
+        [valid_row(consulting=100000.01, software=499999.99)],
+        [valid_row(consulting=100000.0)],
+    ),
+    "FEE_INTEGRATION_OVER_6": (
+        [valid_row(integration=60000.01, other_service=39999.99)],
+        [valid_row(integration=60000.0)],
+    ),
+    "CLAIM_OVER_CAP": ([valid_row(claimed=500000.01)], [valid_row(claimed=500000.0)]),
+    "FORMULA_VALUE_MISMATCH": (
+        [valid_row(transformation_subsidy=400000.0)],
+        [valid_row(transformation_subsidy=500000.0)],
+    ),
+    "DATE_ORDER": (
+        [valid_row(completion_date=dt.date(2025, 1, 14))],
+        [valid_row(completion_date=dt.date(2025, 1, 15))],
+    ),
+    "TABLE_EMPTY": ([None, None], [valid_row()]),
+}
+
+
+@pytest.mark.parametrize(
+    "rule_id", [pytest.param(rule_id, marks=pytest.mark.triggers(rule_id)) for rule_id in CASES]
+)
+def test_rule_triggers(rule_id: str, policy) -> None:
+    triggering, _ = CASES[rule_id]
+    result = check_records(triggering, policy)
+    assert rule_id in fired(result), [i.message for i in result.issues]
+    issue = next(i for i in result.issues if i.rule == rule_id)
+    spec = load_registry()[rule_id]
+    assert issue.severity == spec.severity
+    assert issue.message and issue.fix and issue.clause
+    assert "{" not in issue.message + issue.fix, "every placeholder is filled"
+    if issue.field:
+        assert issue.cell and issue.cell.endswith(str(issue.row))
+
+
+@pytest.mark.parametrize("rule_id", list(CASES))
+def test_rule_does_not_trigger_at_boundary(rule_id: str, policy) -> None:
+    _, passing = CASES[rule_id]
+    result = check_records(passing, policy)
+    assert rule_id not in fired(result), [i.message for i in result.issues]
+
+
+def test_the_valid_row_has_no_issue(policy) -> None:
+    result = check_records([valid_row()], policy)
+    assert result.issues == []
+    assert result.amounts.loc[5, "transformation_subsidy"] == 500000
+
+
+def test_every_registered_rule_is_implemented() -> None:
+    assert set(load_registry()) - set(IMPLEMENTED) == set()
+
+
+def test_every_implementation_is_registered() -> None:
+    assert {rule.id for rule in RULES} <= set(load_registry())
+    with pytest.raises(KeyError):
+        implements("NOT_A_REGISTERED_RULE")(lambda: None)
+
+
+def test_every_rule_has_a_triggering_test() -> None:
+    every_module = {p.name for p in TESTS.glob("test_*.py")}
+    if not every_module <= COLLECTED_MODULES:
+        pytest.skip("only part of the suite was collected")
+    assert set(load_registry()) - TRIGGERED_RULES == set()
+
+
+def test_required_rule_ids_exist() -> None:
+    required = [
+        "REQUIRED_MISSING",
+        "VALUE_NOT_A_NUMBER",
+        "VALUE_NOT_A_DATE",
+        "NUMBER_STORED_AS_TEXT",
+        "VALUE_NOT_ALLOWED",
+        "AMOUNT_NEGATIVE",
+        "USCC_INVALID",
+        "DUPLICATE_ENTERPRISE",
+        "LEVEL_BELOW_2",
+        "CONTRACT_DATE_OUT_OF_WINDOW",
+        "EXCLUDED_NEGATIVE_RECORD",
+        "EXCLUDED_LITTLE_GIANT",
+        "COST_COMPONENTS_MISMATCH",
+        "PAID_EXCEEDS_CONTRACT",
+        "FEE_SERVICE_OVER_20",
+        "FEE_INTEGRATION_OVER_6",
+        "CLAIM_OVER_CAP",
+        "FORMULA_VALUE_MISMATCH",
+        "DATE_ORDER",
+        "TEMPLATE_VERSION_UNSUPPORTED",
+    ]
+    registry = load_registry()
+    assert set(required) <= set(registry)
+    warnings = {"NUMBER_STORED_AS_TEXT", "PAID_EXCEEDS_CONTRACT", "DATE_ORDER"}
+    for rule_id in required:
+        assert registry[rule_id].severity == ("warning" if rule_id in warnings else "error"), rule_id
+
+
+def test_no_rule_id_in_code_is_unregistered() -> None:
+    """Every quoted upper-case rule-like id in the source is a registered rule."""
+    import re
+
+    root = Path(__file__).resolve().parent.parent
+    known = set(load_registry())
+    pattern = re.compile(r'"([A-Z][A-Z0-9]+(?:_[A-Z0-9]+){1,})"')
+    ignored = {
+        "TEMPLATE_ID",
+        "TEMPLATE_VERSION",
+        "DTFUND_TEMPLATE_ID",
+        "DTFUND_TEMPLATE_VERSION",
+        "DTFUND_UNIT",
+        "P_ELIGIBLE_LEVELS",
+        "MONEY_FORMAT",
+        "RATIO_FORMAT",
+        "DATE_FORMAT",
+        "TEXT_FORMAT",
+    }
+    unknown = set()
+    for folder in ("schemas", "addin"):
+        for source in (root / folder).rglob("*.py"):
+            for found in pattern.findall(source.read_text("utf-8")):
+                if found not in known and found not in ignored and not found.startswith(("P_", "LIST_")):
+                    unknown.add(f"{source.name}:{found}")
+    assert unknown == set()
+
+
+def test_conversion_failure_does_not_cascade(policy) -> None:
+    """A failed cell is one issue; rules that need it are skipped for that row."""
+    result = check_records([valid_row(contract_total="一百万")], policy)
+    assert fired(result) == {"VALUE_NOT_A_NUMBER"}
+
+
+def test_empty_rows_between_filled_rows_are_skipped(policy) -> None:
+    result = check_records([valid_row(), None, valid_row(uscc=valid_code("MA77T3B5W"))], policy)
+    assert list(result.typed.frame.index) == [5, 7]
+    assert result.issues == []
+
+
+def test_ineligible_row_is_not_also_reported_over_cap(policy) -> None:
+    result = check_records([valid_row(little_giant="是")], policy)
+    assert fired(result) == {"EXCLUDED_LITTLE_GIANT"}
+    assert result.amounts.loc[5, "transformation_subsidy"] == 0
+
+
+def test_level_blank_with_a_claim_is_below_2(policy) -> None:
+    result = check_records([valid_row(level=None, completion_date=None, evaluation_date=None)], policy)
+    assert fired(result) == {"LEVEL_BELOW_2"}
+
+
+def test_required_when_evaluated(policy) -> None:
+    result = check_records([valid_row(evaluation_date=None)], policy)
+    issues = [i for i in result.issues if i.rule == "REQUIRED_MISSING"]
+    assert [i.field for i in issues] == ["evaluation_date"]
+    assert "已填写评测等级" in issues[0].message
+
+
+def test_duplicate_names_the_other_row(policy) -> None:
+    result = check_records([valid_row(), valid_row(name="重复")], policy)
+    duplicates = [i for i in result.issues if i.rule == "DUPLICATE_ENTERPRISE"]
+    assert [(i.cell, i.expected) for i in duplicates] == [("B5", "第6行"), ("B6", "第5行")]
