@@ -238,7 +238,7 @@ def _validations(ws, policy: Policy, letters: dict[str, str], last_row: int) -> 
                 operator="greaterThanOrEqual",
                 formula1="0",
                 errorTitle="金额无效",
-                error="请输入大于或等于 0 的数字金额，单位为元，如 800000.00（不要写“万”“元”）。",
+                error="请输入大于或等于 0 的数字金额，单位为元，如 123456.78（不要写“万”“元”）。",
                 promptTitle=field.header,
                 prompt=field.help[:250],
             )

@@ -1,0 +1,169 @@
+"""The calculation: rounding, boundaries, the split, and properties that must hold for any input."""
+
+from __future__ import annotations
+
+import datetime as dt
+from decimal import ROUND_HALF_UP, Decimal
+
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from schemas.calculation import compute_one
+from schemas.money import round_cents, split_column
+from schemas.policy import load_policy
+
+POLICY = load_policy()
+D = Decimal
+
+
+def amounts(**inputs):
+    base = {"level": "二级", "contract_date": dt.date(2025, 1, 15), "little_giant": "否"}
+    base.update(inputs)
+    return compute_one(POLICY, **base)
+
+
+def test_rounding_half_up_not_float() -> None:
+    """paid 123456.79 on 二级: 61728.395 rounds up to 61728.40 (float rounding gives .39)."""
+    result = amounts(paid=D("123456.79"), contract_total=D("123456.79"))
+    assert result["transformation_subsidy"] == D("61728.40")
+    assert (result["central"], result["bingtuan"], result["division_fund"]) == (
+        D("43209.88"),
+        D("9259.26"),
+        D("9259.26"),
+    )
+    assert round(123456.79 * 0.5, 2) == 61728.39  # why money is never float
+
+
+def test_fee_exactly_at_its_limit_is_allowed() -> None:
+    result = amounts(
+        contract_total=D("1000000"), paid=D("1000000"), consulting=D("140000"), integration=D("60000")
+    )
+    assert result["service_excess"] == 0 and result["integration_excess"] == 0
+    assert result["eligible_base"] == D("1000000.00")
+
+
+def test_excess_is_disallowed_once() -> None:
+    """Integration is part of the service total: its excess is not counted twice."""
+    result = amounts(
+        contract_total=D("1000000"), paid=D("1000000"), consulting=D("150000"), integration=D("70000")
+    )
+    assert result["service_excess"] == D("20000.00")
+    assert result["integration_excess"] == D("10000.00")
+    assert result["eligible_base"] == D("980000.00")
+
+
+def test_fee_limit_rounds_half_up_to_the_cent() -> None:
+    """6% of 100000.25 is 6000.015, so the limit is 6000.02 and 6000.02 passes."""
+    result = amounts(contract_total=D("100000.25"), paid=D("100000.25"), integration=D("6000.02"))
+    assert result["integration_limit"] == D("6000.02")
+    assert result["integration_excess"] == 0
+
+
+def test_cap_reached_exactly_and_exceeded() -> None:
+    for level, cap in (("二级", "500000"), ("三级", "800000"), ("四级", "1500000")):
+        at_cap = amounts(level=level, paid=D(cap) * 2, contract_total=D(cap) * 2)
+        over = amounts(level=level, paid=D(cap) * 2 + D("0.02"), contract_total=D(cap) * 2 + D("0.02"))
+        assert at_cap["transformation_subsidy"] == D(cap)
+        assert over["transformation_subsidy"] == D(cap)
+
+
+def test_paid_above_contract_counts_only_the_contract() -> None:
+    assert amounts(contract_total=D("100000"), paid=D("150000"))["eligible_base"] == D("100000.00")
+
+
+def test_ineligible_rows_get_nothing_but_keep_their_base() -> None:
+    for change in (
+        {"level": "一级"},
+        {"level": None},
+        {"contract_date": dt.date(2024, 10, 17)},
+        {"contract_date": None},
+        {"negative_record": "经营异常名录"},
+        {"little_giant": "是"},
+    ):
+        result = amounts(
+            contract_total=D("100000"),
+            paid=D("100000"),
+            honor="5G工厂",
+            completion_date=dt.date(2025, 6, 1),
+            evaluation_date=dt.date(2025, 7, 1),
+            **change,
+        )
+        assert result["eligible"] is False or not result["eligible"], change
+        assert result["total_award"] == 0, change
+        assert result["eligible_base"] == D("100000.00")
+
+
+def test_window_start_is_inclusive_and_end_open_by_default() -> None:
+    assert amounts(contract_date=dt.date(2024, 10, 18), paid=D(10), contract_total=D(10))["eligible"]
+    assert amounts(contract_date=dt.date(2031, 1, 1), paid=D(10), contract_total=D(10))["eligible"]
+
+
+def test_progress_bonus_needs_both_dates_on_or_before_the_deadline() -> None:
+    on_time = {"completion_date": dt.date(2025, 12, 31), "evaluation_date": dt.date(2025, 12, 31)}
+    assert amounts(**on_time)["progress_bonus"] == D("100000.00")
+    assert amounts(level="三级", **on_time)["progress_bonus"] == D("150000.00")
+    assert amounts(level="四级", **on_time)["progress_bonus"] == D("200000.00")
+    assert amounts(**{**on_time, "evaluation_date": dt.date(2026, 1, 1)})["progress_bonus"] == 0
+    assert amounts(**{**on_time, "completion_date": None})["progress_bonus"] == 0
+    assert amounts(**on_time)["progress_bonus:bingtuan"] == D("100000.00")
+
+
+def test_honor_award_is_once_and_split_half_half() -> None:
+    result = amounts(honor="国家级智能工厂")
+    assert result["honor_award"] == D("500000.00")
+    assert result["honor_award:bingtuan"] == D("250000.00") == result["honor_award:division"]
+    assert amounts(honor="无")["honor_award"] == 0
+    assert amounts(honor=None)["honor_award"] == 0
+
+
+def test_total_award_adds_the_three() -> None:
+    result = amounts(
+        paid=D("200000"),
+        contract_total=D("200000"),
+        honor="5G工厂",
+        completion_date=dt.date(2025, 6, 1),
+        evaluation_date=dt.date(2025, 7, 1),
+    )
+    assert result["total_award"] == D("100000.00") + D("100000.00") + D("500000.00")
+
+
+money = st.decimals(min_value=0, max_value=10**9, places=2, allow_nan=False, allow_infinity=False)
+
+
+@settings(max_examples=300, deadline=None)
+@given(amount=money)
+def test_split_always_adds_up(amount: Decimal) -> None:
+    import pandas as pd
+
+    parts = split_column(pd.Series([amount], dtype=object), POLICY.shares("subsidy_split"))
+    assert sum(p.iloc[0] for p in parts.values()) == amount
+    assert all(p.iloc[0] == round_cents(p.iloc[0]) for p in parts.values())
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    paid=money,
+    contract=money,
+    consulting=money,
+    integration=money,
+    other=money,
+    level=st.sampled_from(["一级", "二级", "三级", "四级", None]),
+)
+def test_subsidy_never_exceeds_the_cap_or_half_the_base(
+    paid, contract, consulting, integration, other, level
+) -> None:
+    result = amounts(
+        paid=paid,
+        contract_total=contract,
+        consulting=consulting,
+        integration=integration,
+        other_service=other,
+        level=level,
+    )
+    subsidy = result["transformation_subsidy"]
+    cap = POLICY.value("subsidy_cap").get(level, D(0))
+    assert D(0) <= subsidy <= cap
+    half = (result["eligible_base"] * POLICY.rate("subsidy_rate")).quantize(D("0.01"), rounding=ROUND_HALF_UP)
+    assert subsidy <= half
+    assert result["central"] + result["bingtuan"] + result["division_fund"] == subsidy
+    assert result["eligible_base"] <= min(paid, contract)
