@@ -38,7 +38,7 @@ class CheckResult:
     """The outcome of checking one file."""
 
     file: str
-    sha256: str
+    sha256: str | None
     template: dict[str, str]
     policy: Policy
     issues: list[Issue]
@@ -153,13 +153,16 @@ def _text(value: Any) -> str:
     return str(value).strip()
 
 
+@implements("FILE_UNREADABLE")
 def check_file(path: Path, policy: Policy) -> CheckResult:
-    """Check one application workbook. Raises InputError when it cannot be read at all."""
+    """Check one application workbook. A file that cannot be checked gives a result with no table."""
     path = Path(path)
-    sniff(path)
-    digest = sha256_of(path)
+    digest = sha256_of(path) if path.is_file() else None
     try:
         raw, template, unit = read_application(path)
+    except InputError as exc:
+        issue = make_issue("FILE_UNREADABLE", file=path.name, value=str(exc))
+        return CheckResult(file=str(path), sha256=digest, template={}, policy=policy, issues=[issue])
     except UnreadableTemplate as unreadable:
         return CheckResult(
             file=str(path),
@@ -169,15 +172,31 @@ def check_file(path: Path, policy: Policy) -> CheckResult:
             issues=unreadable.issues,
         )
     table = check_table(raw, policy)
+    issues = unit_issues(unit, raw.sheet, policy) + table.issues
     return CheckResult(
-        file=str(path),
-        sha256=digest,
-        template=template,
-        policy=policy,
-        issues=table.issues,
-        table=table,
-        unit=unit,
+        file=str(path), sha256=digest, template=template, policy=policy, issues=issues, table=table, unit=unit
     )
+
+
+UNIT_CELL = "B2"
+
+
+def unit_issues(unit: str | None, sheet: str, policy: Policy) -> list[Issue]:
+    """The submitting unit in the sheet's heading: required, and one of the submitting units."""
+    units = policy.value("submitting_units")
+    where = {
+        "sheet": sheet,
+        "cell": UNIT_CELL,
+        "row": 2,
+        "field": "unit",
+        "field_label": "填报单位",
+        "field_clause": policy.clause("submitting_units"),
+    }
+    if not unit:
+        return [make_issue("REQUIRED_MISSING", condition="（申报表第2行）", **where)]
+    if unit not in units:
+        return [make_issue("VALUE_NOT_ALLOWED", value=unit, expected="、".join(units), **where)]
+    return []
 
 
 def row_amounts(result: TableResult) -> list[dict[str, Any]]:

@@ -16,7 +16,6 @@ from addin import template_spec
 from addin.check import CheckResult, check_file
 from addin.output import OutputError, refuse_overwriting_inputs, write_text_atomically
 from addin.report import print_result, result_document, to_json
-from addin.workbook_reader import InputError
 from schemas.policy import Policy, PolicyError, load_policy
 
 EXIT_OK, EXIT_ERRORS, EXIT_UNREADABLE = 0, 1, 2
@@ -69,10 +68,7 @@ def check(
     退出码：0 = 没有错误（可以有警告）；1 = 有错误；2 = 文件无法读取或不是本模板。
     """
     policy = _policy(policy_file)
-    try:
-        result = check_file(file, policy)
-    except InputError as exc:
-        raise _fail(str(exc)) from None
+    result = check_file(file, policy)
     document = result_document(result)
     if json_out is not None and str(json_out) == "-":
         sys.stdout.write(to_json(document))
@@ -83,9 +79,10 @@ def check(
                 write_text_atomically(json_out, to_json(document))
             except OutputError as exc:
                 raise _fail(str(exc)) from None
-        print_result(result, console, show_issues=not quiet)
-        if result.table is None and result.issues:
+        if result.table is None:
             errors.print(f"[bold red]无法校验[/bold red]：{result.issues[0].message}{result.issues[0].fix}")
+        else:
+            print_result(result, console, show_issues=not quiet)
     raise typer.Exit(_exit_code(result))
 
 

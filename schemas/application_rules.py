@@ -7,6 +7,7 @@ cell the rule needs failed to convert are skipped (the conversion issue is the o
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from decimal import Decimal
@@ -18,7 +19,7 @@ from stdnum.exceptions import ValidationError
 
 from schemas.calculation import AMOUNT_FIELDS, RATIO_FIELDS
 from schemas.fields import Field, application_fields, field_by_id
-from schemas.money import ZERO, as_money, format_ratio, format_yuan
+from schemas.money import ZERO, as_money, format_ratio
 from schemas.policy import Policy
 from schemas.registry import implements
 
@@ -107,12 +108,8 @@ def _money(ctx: RuleContext, name: str) -> pd.Series:
     return as_money(ctx.frame[name])
 
 
-def _yuan(values: pd.Series) -> list[str]:
-    return [format_yuan(v) for v in values]
-
-
-def _dates(values: pd.Series) -> list[str]:
-    return ["" if pd.isna(v) else v.date().isoformat() for v in values]
+def _dates(values: pd.Series) -> list[dt.date | None]:
+    return [None if pd.isna(v) else v.date() for v in values]
 
 
 # --- one cell ---------------------------------------------------------------------------------------
@@ -164,7 +161,7 @@ def amount_negative(ctx: RuleContext, name: str) -> pd.Series:
 
 @details_of("AMOUNT_NEGATIVE")
 def _negative_details(ctx: RuleContext, name: str, rows: pd.Index) -> dict[str, Any]:
-    return {"value": _yuan(ctx.frame.loc[rows, name]), "expected": "≥ 0"}
+    return {"value": ctx.frame.loc[rows, name], "expected": "≥ 0"}
 
 
 def _uscc_problem(code: str) -> str | None:
@@ -251,7 +248,7 @@ def _component_sum(ctx: RuleContext) -> pd.Series:
 def _components_details(ctx: RuleContext, name: str, rows: pd.Index) -> dict[str, Any]:
     contract = _money(ctx, "contract_total").loc[rows]
     parts = _component_sum(ctx).loc[rows]
-    return {"value": _yuan(contract), "expected": _yuan(parts), "difference": _yuan(contract - parts)}
+    return {"value": contract, "expected": parts, "difference": contract - parts}
 
 
 @field_rule("PAID_EXCEEDS_CONTRACT", _only("paid"), needs=("paid", "contract_total"))
@@ -262,8 +259,8 @@ def paid_exceeds_contract(ctx: RuleContext, name: str) -> pd.Series:
 @details_of("PAID_EXCEEDS_CONTRACT")
 def _paid_details(ctx: RuleContext, name: str, rows: pd.Index) -> dict[str, Any]:
     return {
-        "value": _yuan(_money(ctx, "paid").loc[rows]),
-        "expected": _yuan(_money(ctx, "contract_total").loc[rows]),
+        "value": _money(ctx, "paid").loc[rows],
+        "expected": _money(ctx, "contract_total").loc[rows],
     }
 
 
@@ -279,9 +276,9 @@ def fee_service_over(ctx: RuleContext, name: str) -> pd.Series:
 def _service_details(ctx: RuleContext, name: str, rows: pd.Index) -> dict[str, Any]:
     a = ctx.amounts.loc[rows]
     return {
-        "value": _yuan(a["service_total"]),
-        "expected": _yuan(a["service_limit"]),
-        "excess": _yuan(a["service_excess"]),
+        "value": a["service_total"],
+        "expected": a["service_limit"],
+        "excess": a["service_excess"],
         "rate": format_ratio(ctx.policy.rate("service_fee_limit")),
     }
 
@@ -295,9 +292,9 @@ def fee_integration_over(ctx: RuleContext, name: str) -> pd.Series:
 def _integration_details(ctx: RuleContext, name: str, rows: pd.Index) -> dict[str, Any]:
     a = ctx.amounts.loc[rows]
     return {
-        "value": _yuan(_money(ctx, "integration").loc[rows]),
-        "expected": _yuan(a["integration_limit"]),
-        "excess": _yuan(a["integration_excess"]),
+        "value": _money(ctx, "integration").loc[rows],
+        "expected": a["integration_limit"],
+        "excess": a["integration_excess"],
         "rate": format_ratio(ctx.policy.rate("integration_fee_limit")),
     }
 
@@ -312,10 +309,10 @@ def claim_over_cap(ctx: RuleContext, name: str) -> pd.Series:
 def _claim_details(ctx: RuleContext, name: str, rows: pd.Index) -> dict[str, Any]:
     a = ctx.amounts.loc[rows]
     return {
-        "value": _yuan(_money(ctx, "claimed").loc[rows]),
-        "expected": _yuan(a["transformation_subsidy"]),
+        "value": _money(ctx, "claimed").loc[rows],
+        "expected": a["transformation_subsidy"],
         "rate": format_ratio(ctx.policy.rate("subsidy_rate")),
-        "cap": _yuan(a["cap"]),
+        "cap": a["cap"],
         "level": ctx.frame.loc[rows, "level"],
     }
 
@@ -372,7 +369,7 @@ def _mismatch_details(ctx: RuleContext, name: str, rows: pd.Index) -> dict[str, 
             for v in ctx.amounts.loc[rows, name]
         ]
         return {"value": [format_ratio(v) for v in ctx.stored.loc[rows, name]], "expected": show}
-    return {"value": _yuan(ctx.stored.loc[rows, name]), "expected": _yuan(ctx.amounts.loc[rows, name])}
+    return {"value": ctx.stored.loc[rows, name], "expected": ctx.amounts.loc[rows, name]}
 
 
 # --- the whole table --------------------------------------------------------------------------------

@@ -7,8 +7,10 @@ registered rule is implemented and triggered.
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from decimal import Decimal
 from functools import cache
 from importlib import resources
 from typing import Any, Literal
@@ -122,7 +124,8 @@ def make_issue(
     """An issue of a registered rule, its message and fix filled from the occurrence."""
     spec = rule(rule_id)
     blamed = field or spec.field
-    shown = dict(context, field=field_label or blamed or "", value=_shown(value), expected=_shown(expected))
+    shown = {key: _shown(item) for key, item in context.items()}
+    shown.update(field=field_label or blamed or "", value=_shown(value), expected=_shown(expected))
     clause = field_clause if spec.clause == BY_FIELD and field_clause else spec.clause
     if clause == BY_FIELD:
         clause = "附件（一）"
@@ -145,6 +148,11 @@ def make_issue(
 
 
 def _shown(value: Any) -> str:
+    """A value as a message shows it: amounts with thousands separators, dates as 2025-12-31."""
     if value is None:
         return "（空）"
+    if isinstance(value, Decimal):
+        return f"{value:,.2f}"
+    if isinstance(value, dt.datetime | dt.date):
+        return value.strftime("%Y-%m-%d")
     return str(value)

@@ -25,7 +25,7 @@ runner = CliRunner()
 
 
 def run(*args: str):
-    return runner.invoke(app, [str(a) for a in args])
+    return runner.invoke(app, [str(a) for a in args], env={"COLUMNS": "250"})
 
 
 def write_filled(path: Path, rows, policy, template_rows: int = 50) -> Path:
@@ -39,7 +39,10 @@ def digest(path: Path) -> str:
 
 def test_round_trip_generate_fill_check(tmp_path: Path, policy) -> None:
     template = tmp_path / "template.xlsx"
-    assert run("template", "application", "-o", template, "--rows", "30").exit_code == 0
+    assert (
+        run("template", "application", "-o", template, "--rows", "30", "--unit", "第八师石河子市").exit_code
+        == 0
+    )
     workbook = openpyxl.load_workbook(template)
     sheet = workbook[spec.DATA_SHEET]
     letters = spec.column_letters()
@@ -209,6 +212,7 @@ def test_missing_defined_name(tmp_path: Path, policy) -> None:
         ("renamed.xlsx", b"this is a text file, not a workbook", "不是有效的 Excel"),
         ("truncated.xlsx", b"PK\x03\x04" + b"\0" * 40, "不是有效的 Excel"),
     ],
+    ids=["xls", "text", "truncated"],
 )
 def test_unreadable_files_exit_2_with_a_reason(
     tmp_path: Path, name: str, content: bytes, reason: str
@@ -345,3 +349,28 @@ def test_dates_before_the_window_and_on_deadline(policy, tmp_path: Path) -> None
     assert run("check", path, "--json", out).exit_code == 0
     amounts = [r["amounts"]["progress_bonus"] for r in json.loads(out.read_text("utf-8"))["rows"]]
     assert amounts == ["100000.00", "0.00"]
+
+
+def test_submitting_unit_is_required_and_must_be_known(tmp_path: Path, policy) -> None:
+    workbook = filled_application(policy, "第八师石河子市", [valid_row()], template_rows=20)
+    for unit, rule in ((None, "REQUIRED_MISSING"), ("第八师", "VALUE_NOT_ALLOWED")):
+        workbook[spec.DATA_SHEET]["B2"] = unit
+        path = tmp_path / "unit.xlsx"
+        workbook.save(path)
+        out = tmp_path / "r.json"
+        assert run("check", path, "--json", out).exit_code == 1
+        issues = json.loads(out.read_text("utf-8"))["issues"]
+        assert [(i["rule"], i["cell"], i["field"]) for i in issues] == [(rule, "B2", "unit")]
+
+
+@pytest.mark.triggers("FILE_UNREADABLE")
+def test_unreadable_file_still_writes_a_json_document(tmp_path: Path) -> None:
+    path = tmp_path / "renamed.xlsx"
+    path.write_bytes(b"not a zip")
+    out = tmp_path / "r.json"
+    assert run("check", path, "--json", out).exit_code == 2
+    document = json.loads(out.read_text("utf-8"))
+    assert document["valid"] is False and document["rows"] == []
+    assert document["sha256"] == digest(path)
+    assert [i["rule"] for i in document["issues"]] == ["FILE_UNREADABLE"]
+    assert "不是有效的 Excel" in document["issues"][0]["message"]

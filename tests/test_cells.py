@@ -1,0 +1,78 @@
+"""Cell conversion: the raw values Excel, WPS, LibreOffice and calamine hand over."""
+
+from __future__ import annotations
+
+import datetime as dt
+from decimal import Decimal
+
+import pytest
+
+from addin.cells import to_choice, to_date, to_money, to_stored_number, to_text, to_uscc
+
+
+@pytest.mark.parametrize(
+    ("raw", "value", "rule"),
+    [
+        (None, None, None),
+        ("   ", None, None),
+        (800000.0, Decimal("800000.0"), None),
+        (123456.79, Decimal("123456.79"), None),
+        (7, Decimal(7), None),
+        (" 800,000.00 ", Decimal("800000.00"), "NUMBER_STORED_AS_TEXT"),
+        ("８００", Decimal(800), "NUMBER_STORED_AS_TEXT"),
+        ("１２，３４５．６７", Decimal("12345.67"), "NUMBER_STORED_AS_TEXT"),
+        ("-5", Decimal(-5), "NUMBER_STORED_AS_TEXT"),
+        (100.005, Decimal("100.005"), "AMOUNT_PRECISION"),
+        ("80万", None, "VALUE_NOT_A_NUMBER"),
+        ("abc", None, "VALUE_NOT_A_NUMBER"),
+        ("1,23", None, "VALUE_NOT_A_NUMBER"),
+        (True, None, "VALUE_NOT_A_NUMBER"),
+        (float("nan"), None, "VALUE_NOT_A_NUMBER"),
+        (float("inf"), None, "VALUE_NOT_A_NUMBER"),
+        (1e16, None, "VALUE_NOT_A_NUMBER"),
+        (dt.date(2025, 1, 1), None, "VALUE_NOT_A_NUMBER"),
+    ],
+)
+def test_money(raw, value, rule) -> None:
+    converted = to_money(raw)
+    assert (converted.value, converted.rule) == (value, rule)
+    assert converted.failed is (rule == "VALUE_NOT_A_NUMBER")
+
+
+@pytest.mark.parametrize(
+    ("raw", "value", "rule"),
+    [
+        (None, None, None),
+        (dt.datetime(2025, 12, 31, 0, 0), dt.date(2025, 12, 31), None),
+        (dt.date(2024, 10, 18), dt.date(2024, 10, 18), None),
+        (46022.0, dt.date(2025, 12, 31), None),
+        (46022.75, dt.date(2025, 12, 31), None),
+        ("2025-12-31", dt.date(2025, 12, 31), "DATE_STORED_AS_TEXT"),
+        ("2025/12/31", dt.date(2025, 12, 31), "DATE_STORED_AS_TEXT"),
+        ("2025年12月31日", dt.date(2025, 12, 31), "DATE_STORED_AS_TEXT"),
+        (" ２０２５－１２－３１ ", dt.date(2025, 12, 31), "DATE_STORED_AS_TEXT"),
+        ("2025-02-30", None, "VALUE_NOT_A_DATE"),
+        ("下个月", None, "VALUE_NOT_A_DATE"),
+        (-1.0, None, "VALUE_NOT_A_DATE"),
+        (True, None, "VALUE_NOT_A_DATE"),
+    ],
+)
+def test_date(raw, value, rule) -> None:
+    converted = to_date(raw)
+    assert (converted.value, converted.rule) == (value, rule)
+
+
+def test_text_choice_and_credit_code() -> None:
+    assert to_text(12.0).value == "12"
+    assert to_text("  甲公司 ").value == "甲公司"
+    assert to_uscc(" 91659001ma77r1n0x- 1").value == "91659001MA77R1N0X1"
+    allowed = ["无", "国家级数字化车间", "5G工厂"]
+    assert to_choice(None, allowed, "无").value == "无"
+    assert to_choice("５Ｇ工厂", allowed, "无").value == "5G工厂"
+    assert to_choice("省级车间", allowed, "无").value == "省级车间"  # kept; VALUE_NOT_ALLOWED reports it
+
+
+def test_stored_numbers_of_computed_cells() -> None:
+    assert to_stored_number(61728.4) == Decimal("61728.4")
+    for nothing in (None, "", "#VALUE!", True):
+        assert to_stored_number(nothing) is None
