@@ -28,6 +28,7 @@ from addin.template_formulas import LEVELS_NAME, RowFormulas, parameter_name
 from schemas.fields import Field, application_fields, input_fields
 from schemas.policy import Policy
 
+PRINT_PAGES_WIDE = 2  # 34 columns: inputs on the first page, computed amounts on the second
 MONEY_FORMAT = "#,##0.00"
 RATIO_FORMAT = "0.00%"
 DATE_FORMAT = "yyyy-mm-dd"
@@ -135,9 +136,10 @@ def _data_sheet(
             dimension.protection = UNLOCKED
     ws.freeze_panes = f"C{spec.FIRST_DATA_ROW}"
     ws.print_title_rows = f"{spec.GROUP_ROW}:{spec.HEADER_ROW}"
+    ws.print_title_cols = "A:B"
     ws.page_setup.orientation = "landscape"
     ws.page_setup.paperSize = Worksheet.PAPERSIZE_A4
-    ws.page_setup.fitToWidth = 1
+    ws.page_setup.fitToWidth = PRINT_PAGES_WIDE
     ws.page_setup.fitToHeight = 0
     ws.sheet_properties.pageSetUpPr = PageSetupProperties(fitToPage=True)
     ws.protection.sheet = True
@@ -182,9 +184,7 @@ def _data_sheet(
 
     formulas = RowFormulas(letters, policy)
     computed = [f for f in fields if f.computed]
-    prototypes = {
-        f.id: _cell(ws, None, number_format=_number_format(f), fill=COMPUTED_FILL) for f in computed
-    }
+    prototypes = {f.id: _cell(ws, None, number_format=_number_format(f)) for f in computed}
     padding = [None] * len(inputs)
     for row in range(spec.FIRST_DATA_ROW, last_row + 1):
         row_formulas = formulas.for_row(row)
