@@ -140,7 +140,8 @@ def test_frozen_header_and_a4_landscape_print(template) -> None:
     assert sheet.freeze_panes == "C5"
     assert sheet.page_setup.orientation == "landscape"
     assert str(sheet.page_setup.paperSize) == "9"  # A4
-    assert sheet.page_setup.fitToWidth == 1
+    assert sheet.page_setup.fitToWidth == 2
+    assert sheet.print_title_cols.replace("$", "") == "A:B"
     assert sheet.print_title_rows.replace("$", "") == "3:4"
 
 
