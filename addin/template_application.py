@@ -210,6 +210,38 @@ def _validation(kind: str, **options: Any) -> DataValidation:
     )
 
 
+# Excel's own checks as the clerk types, by field kind: (validation type, its options).
+CELL_VALIDATIONS = {
+    "money": (
+        "decimal",
+        {
+            "operator": "greaterThanOrEqual",
+            "formula1": "0",
+            "errorTitle": "金额无效",
+            "error": "请输入大于或等于 0 的数字金额，单位为元，如 123456.78（不要写“万”“元”）。",
+        },
+    ),
+    "date": (
+        "date",
+        {
+            "operator": "greaterThan",
+            "formula1": "1",
+            "errorTitle": "日期无效",
+            "error": "请输入日期，如 2025-12-31。",
+        },
+    ),
+    "uscc": (
+        "textLength",
+        {
+            "operator": "equal",
+            "formula1": "18",
+            "errorTitle": "统一社会信用代码无效",
+            "error": "统一社会信用代码应为18位（单元格为文本格式）。",
+        },
+    ),
+}
+
+
 def _validations(ws, policy: Policy, letters: dict[str, str], last_row: int) -> None:
     first = spec.FIRST_DATA_ROW
     unit_list = _validation(
@@ -223,47 +255,20 @@ def _validations(ws, policy: Policy, letters: dict[str, str], last_row: int) -> 
     for field in input_fields():
         area = f"{letters[field.id]}{first}:{letters[field.id]}{last_row}"
         if field.kind == "choice":
-            allowed = field.allowed(policy)
-            validation = _validation(
+            allowed = "、".join(field.allowed(policy))[:200]
+            kind, options = (
                 "list",
-                formula1=f"=LIST_{field.id.upper()}",
-                errorTitle=f"“{field.label}”无效",
-                error=f"请从下拉列表中选择：{'、'.join(allowed)[:200]}",
-                promptTitle=field.label,
-                prompt=field.help[:250],
+                {
+                    "formula1": f"=LIST_{field.id.upper()}",
+                    "errorTitle": f"“{field.label}”无效",
+                    "error": f"请从下拉列表中选择：{allowed}",
+                },
             )
-        elif field.kind == "money":
-            validation = _validation(
-                "decimal",
-                operator="greaterThanOrEqual",
-                formula1="0",
-                errorTitle="金额无效",
-                error="请输入大于或等于 0 的数字金额，单位为元，如 123456.78（不要写“万”“元”）。",
-                promptTitle=field.header,
-                prompt=field.help[:250],
-            )
-        elif field.kind == "date":
-            validation = _validation(
-                "date",
-                operator="greaterThan",
-                formula1="1",
-                errorTitle="日期无效",
-                error="请输入日期，如 2025-12-31。",
-                promptTitle=field.label,
-                prompt=field.help[:250],
-            )
-        elif field.kind == "uscc":
-            validation = _validation(
-                "textLength",
-                operator="equal",
-                formula1="18",
-                errorTitle="统一社会信用代码无效",
-                error="统一社会信用代码应为18位（单元格为文本格式）。",
-                promptTitle=field.label,
-                prompt=field.help[:250],
-            )
+        elif field.kind in CELL_VALIDATIONS:
+            kind, options = CELL_VALIDATIONS[field.kind]
         else:
             continue
+        validation = _validation(kind, promptTitle=field.label, prompt=field.help[:250], **options)
         validation.add(area)
         ws.data_validations.append(validation)
 

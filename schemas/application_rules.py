@@ -267,36 +267,41 @@ def _paid_details(ctx: RuleContext, name: str, rows: pd.Index) -> dict[str, Any]
 FEES = ("contract_total", "consulting", "integration", "other_service")
 
 
-@field_rule("FEE_SERVICE_OVER_20", _only("service_total"), needs=FEES)
-def fee_service_over(ctx: RuleContext, name: str) -> pd.Series:
-    return ctx.amounts["service_excess"] > ZERO
+def _fee_limit_rule(rule_id: str, blamed: str, fee: str, limit: str, excess: str, rate: str) -> None:
+    """A fee over its share of the contract: the service total (20%) or the integration fee (6%)."""
+
+    def violated(ctx: RuleContext, name: str) -> pd.Series:
+        return ctx.amounts[excess] > ZERO
+
+    def details(ctx: RuleContext, name: str, rows: pd.Index) -> dict[str, Any]:
+        found = ctx.amounts[fee] if fee in ctx.amounts.columns else _money(ctx, fee)
+        return {
+            "value": found.loc[rows],
+            "expected": ctx.amounts.loc[rows, limit],
+            "excess": ctx.amounts.loc[rows, excess],
+            "rate": format_ratio(ctx.policy.rate(rate)),
+        }
+
+    details_of(rule_id)(details)
+    field_rule(rule_id, _only(blamed), needs=FEES)(violated)
 
 
-@details_of("FEE_SERVICE_OVER_20")
-def _service_details(ctx: RuleContext, name: str, rows: pd.Index) -> dict[str, Any]:
-    a = ctx.amounts.loc[rows]
-    return {
-        "value": a["service_total"],
-        "expected": a["service_limit"],
-        "excess": a["service_excess"],
-        "rate": format_ratio(ctx.policy.rate("service_fee_limit")),
-    }
-
-
-@field_rule("FEE_INTEGRATION_OVER_6", _only("integration"), needs=FEES)
-def fee_integration_over(ctx: RuleContext, name: str) -> pd.Series:
-    return ctx.amounts["integration_excess"] > ZERO
-
-
-@details_of("FEE_INTEGRATION_OVER_6")
-def _integration_details(ctx: RuleContext, name: str, rows: pd.Index) -> dict[str, Any]:
-    a = ctx.amounts.loc[rows]
-    return {
-        "value": _money(ctx, "integration").loc[rows],
-        "expected": a["integration_limit"],
-        "excess": a["integration_excess"],
-        "rate": format_ratio(ctx.policy.rate("integration_fee_limit")),
-    }
+_fee_limit_rule(
+    "FEE_SERVICE_OVER_20",
+    "service_total",
+    "service_total",
+    "service_limit",
+    "service_excess",
+    "service_fee_limit",
+)
+_fee_limit_rule(
+    "FEE_INTEGRATION_OVER_6",
+    "integration",
+    "integration",
+    "integration_limit",
+    "integration_excess",
+    "integration_fee_limit",
+)
 
 
 @field_rule("CLAIM_OVER_CAP", _only("claimed"), needs=("claimed", *FEES, "paid", "level"))
