@@ -16,10 +16,13 @@ from stdnum.cn import uscc as uscc_number
 from addin import template_spec as spec
 from addin.output import save_workbook
 from addin.template_application import build_application_template
+from addin.template_plan import build_plan_template
 from schemas.policy import Policy, load_policy
 
 REPOSITORY = Path(__file__).resolve().parent.parent
 APPLICATION_TEMPLATE = "workbook_templates/application_template.xlsx"
+PLAN_TEMPLATE = "workbook_templates/plan_template.xlsx"
+EXAMPLE_PLAN = "addin/examples/plan.xlsx"
 EXAMPLES = {
     "第八师石河子市": "addin/examples/division-08-shihezi.xlsx",
     "第一师阿拉尔市": "addin/examples/division-01-alar.xlsx",
@@ -84,6 +87,13 @@ def _costs(
         "paid": total if paid is None else paid,
     }
 
+
+PROVIDERS = (
+    "新疆兵团数智科技有限公司",
+    "石河子云联信息技术有限公司",
+    "乌鲁木齐工控智能科技有限公司",
+    "阿拉尔智造软件有限公司",
+)
 
 SHARED_ENTERPRISE = credit_code("659001", "MA78C2K4Q")  # reported by 第八师 and 第一师 alike
 
@@ -306,7 +316,10 @@ def filled_application(
     letters = spec.column_letters()
     for offset, row in enumerate(rows):
         for name, value in (row or {}).items():
-            sheet[f"{letters[name]}{spec.FIRST_DATA_ROW + offset}"] = value
+            cell = sheet[f"{letters[name]}{spec.FIRST_DATA_ROW + offset}"]
+            cell.value = value
+            if isinstance(value, str):
+                cell.data_type = "s"  # what the clerk typed is text, even when it starts with "="
     return workbook
 
 
@@ -315,6 +328,10 @@ def write_bundled(root: Path = REPOSITORY) -> list[Path]:
     written = [root / APPLICATION_TEMPLATE]
     (root / APPLICATION_TEMPLATE).parent.mkdir(parents=True, exist_ok=True)
     save_workbook(build_application_template(policy), root / APPLICATION_TEMPLATE)
+    for relative in (PLAN_TEMPLATE, EXAMPLE_PLAN):
+        (root / relative).parent.mkdir(parents=True, exist_ok=True)
+        save_workbook(build_plan_template(policy), root / relative)
+        written.append(root / relative)
     for unit, relative in EXAMPLES.items():
         target = root / relative
         target.parent.mkdir(parents=True, exist_ok=True)

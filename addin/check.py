@@ -12,13 +12,16 @@ from typing import Any
 import pandas as pd
 
 from addin import template_spec as spec
+from addin.check_plan import check_plan, read_plan
 from addin.table import RawTable, TypedTable, convert_table
-from addin.workbook_reader import InputError, NamedRange, Workbook, defined_names, sha256_of, sniff
+from addin.template_identity import Identified, UnreadableTemplate, identify, text_of
+from addin.workbook_reader import InputError, sha256_of
 from schemas.application_rules import RuleContext
 from schemas.application_schema import validate
 from schemas.calculation import AMOUNT_FIELDS, compute_amounts, funding_by_source
-from schemas.fields import application_fields
+from schemas.fields import application_fields, field_by_id
 from schemas.money import ZERO
+from schemas.plan import PlanFigures
 from schemas.policy import Policy
 from schemas.registry import Issue, implements, make_issue
 
@@ -43,6 +46,8 @@ class CheckResult:
     policy: Policy
     issues: list[Issue]
     table: TableResult | None = None
+    plan: PlanFigures | None = None
+    kind: str | None = None  # "application" | "plan"; None when the file could not be checked
     unit: str | None = None
     checked_at: str = field(
         default_factory=lambda: dt.datetime.now().astimezone().isoformat(timespec="seconds")
@@ -58,16 +63,7 @@ class CheckResult:
 
     @property
     def valid(self) -> bool:
-        return self.errors == 0 and self.table is not None
-
-
-class UnreadableTemplate(Exception):
-    """Our template, but it cannot be checked (unsupported version, damaged structure)."""
-
-    def __init__(self, issues: list[Issue], template: dict[str, str]) -> None:
-        super().__init__(issues[0].message)
-        self.issues = issues
-        self.template = template
+        return self.errors == 0 and self.kind is not None
 
 
 @implements("TABLE_EMPTY")
@@ -99,93 +95,62 @@ def _in_table_order(issues: list[Issue]) -> list[Issue]:
     return sorted(issues, key=lambda i: (i.row or 0, order.get(i.field or "", len(order))))
 
 
-@implements("TEMPLATE_VERSION_UNSUPPORTED", "TEMPLATE_NAME_MISSING")
-def read_application(path: Path) -> tuple[RawTable, dict[str, str], str | None]:
-    """Layer (1): identify our template and read its table. Raises InputError when the file is not
-    ours, UnreadableTemplate when it is ours but cannot be checked."""
-    sniff(path)
-    names = defined_names(path)
-    book = Workbook(path)
-    if spec.NAME_TEMPLATE_ID not in names or book.value(names[spec.NAME_TEMPLATE_ID]) != spec.TEMPLATE_ID:
-        raise InputError(
-            f"{path.name} 不是专项资金申报模板（找不到模板标识）。请用 dtfund template application 生成模板后填报。"
-        )
-    template = {"id": spec.TEMPLATE_ID, "version": _text(book.value(names.get(spec.NAME_TEMPLATE_VERSION)))}
-    if template["version"] not in spec.SUPPORTED_VERSIONS:
-        issue = make_issue(
-            "TEMPLATE_VERSION_UNSUPPORTED",
-            file=path.name,
-            value=f"{spec.TEMPLATE_ID} {template['version']}",
-            expected="、".join(spec.SUPPORTED_VERSIONS),
-        )
-        raise UnreadableTemplate([issue], template)
-    missing = [f.id for f in application_fields() if f.id not in names]
-    if missing:
-        issue = make_issue(
-            "TEMPLATE_NAME_MISSING", file=path.name, value="、".join(missing), expected="每一列一个定义名称"
-        )
-        raise UnreadableTemplate([issue], template)
-    refs: dict[str, NamedRange] = {f.id: names[f.id] for f in application_fields()}
-    sheet = refs[application_fields()[0].id].sheet
-    first = refs[application_fields()[0].id].first_row
-    last = max(r.last_row for r in refs.values())
-    if sheet not in book.sheet_names:
-        raise InputError(f"{path.name} 缺少工作表“{sheet}”。")
+def read_application(identified: Identified) -> tuple[RawTable, str | None]:
+    """The application table by its defined names, and the submitting unit."""
+    refs = identified.require([f.id for f in application_fields()])
+    first_field = refs[application_fields()[0].id]
+    first, last = first_field.first_row, max(r.last_row for r in refs.values())
     raw = RawTable(
-        sheet=sheet,
+        sheet=first_field.sheet,
         rows=list(range(first, last + 1)),
-        values={name: _padded(book.column(ref), last - first + 1) for name, ref in refs.items()},
+        values={name: _padded(identified.book.column(ref), last - first + 1) for name, ref in refs.items()},
         columns={name: ref.first_column for name, ref in refs.items()},
     )
-    unit = _text(book.value(names[spec.NAME_UNIT])) if spec.NAME_UNIT in names else None
-    return raw, template, unit or None
+    names = identified.names
+    unit = text_of(identified.book.value(names[spec.NAME_UNIT])) if spec.NAME_UNIT in names else ""
+    return raw, unit or None
 
 
 def _padded(values: list[Any], length: int) -> list[Any]:
     return (values + [None] * length)[:length]
 
 
-def _text(value: Any) -> str:
-    if value is None:
-        return ""
-    if isinstance(value, float) and value.is_integer():
-        return str(int(value))
-    return str(value).strip()
-
-
 @implements("FILE_UNREADABLE")
 def check_file(path: Path, policy: Policy) -> CheckResult:
-    """Check one application workbook. A file that cannot be checked gives a result with no table."""
+    """Check one workbook: an application or a plan. One that cannot be checked has no `kind`."""
     path = Path(path)
     digest = sha256_of(path) if path.is_file() else None
+    result = CheckResult(file=str(path), sha256=digest, template={}, policy=policy, issues=[])
     try:
-        raw, template, unit = read_application(path)
+        identified = identify(path)
+        result.template = identified.template
+        if identified.kind == spec.PLAN_TEMPLATE_ID:
+            figures, issues = read_plan(identified, policy)
+            result.plan, result.issues, result.kind = figures, issues + check_plan(figures, policy), "plan"
+            return result
+        raw, unit = read_application(identified)
     except InputError as exc:
-        issue = make_issue("FILE_UNREADABLE", file=path.name, value=str(exc))
-        return CheckResult(file=str(path), sha256=digest, template={}, policy=policy, issues=[issue])
+        result.issues = [make_issue("FILE_UNREADABLE", file=path.name, value=str(exc))]
+        return result
     except UnreadableTemplate as unreadable:
-        return CheckResult(
-            file=str(path),
-            sha256=digest,
-            template=unreadable.template,
-            policy=policy,
-            issues=unreadable.issues,
-        )
+        result.issues = unreadable.issues
+        return result
     table = check_table(raw, policy)
-    issues = unit_issues(unit, raw.sheet, policy) + table.issues
-    return CheckResult(
-        file=str(path), sha256=digest, template=template, policy=policy, issues=issues, table=table, unit=unit
-    )
+    result.issues = unit_issues(unit, table, policy) + table.issues
+    result.table, result.unit, result.kind = table, unit, "application"
+    return result
 
 
 UNIT_CELL = "B2"
 
 
-def unit_issues(unit: str | None, sheet: str, policy: Policy) -> list[Issue]:
-    """The submitting unit in the sheet's heading: required, and one of the submitting units."""
+@implements("UNIT_MISMATCH")
+def unit_issues(unit: str | None, table: TableResult, policy: Policy) -> list[Issue]:
+    """The submitting unit in the sheet's heading: required, one of the submitting units, and the
+    division of every row."""
     units = policy.value("submitting_units")
     where = {
-        "sheet": sheet,
+        "sheet": table.raw.sheet,
         "cell": UNIT_CELL,
         "row": 2,
         "field": "unit",
@@ -196,7 +161,20 @@ def unit_issues(unit: str | None, sheet: str, policy: Policy) -> list[Issue]:
         return [make_issue("REQUIRED_MISSING", condition="（申报表第2行）", **where)]
     if unit not in units:
         return [make_issue("VALUE_NOT_ALLOWED", value=unit, expected="、".join(units), **where)]
-    return []
+    divisions = table.typed.frame["division"]
+    elsewhere = divisions[divisions.notna() & divisions.isin(units) & (divisions != unit)]
+    return [
+        make_issue(
+            "UNIT_MISMATCH",
+            sheet=table.raw.sheet,
+            cell=table.raw.cell("division", row),
+            row=int(row),
+            field_label=field_by_id()["division"].label,
+            value=division,
+            expected=unit,
+        )
+        for row, division in elsewhere.items()
+    ]
 
 
 def row_amounts(result: TableResult) -> list[dict[str, Any]]:

@@ -5,12 +5,15 @@ from __future__ import annotations
 import shutil
 import sys
 import tempfile
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from importlib import resources
 from pathlib import Path
 from typing import Annotated
 
 import typer
 from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
 
 from addin import template_spec
 from addin.check import CheckResult, check_file
@@ -46,7 +49,7 @@ def _policy(path: Path | None) -> Policy:
 
 
 def _exit_code(result: CheckResult) -> int:
-    if result.table is None:
+    if result.kind is None:
         return EXIT_UNREADABLE
     return EXIT_OK if result.valid else EXIT_ERRORS
 
@@ -79,7 +82,7 @@ def check(
                 write_text_atomically(json_out, to_json(document))
             except OutputError as exc:
                 raise _fail(str(exc)) from None
-        if result.table is None:
+        if result.kind is None:
             errors.print(f"[bold red]无法校验[/bold red]：{result.issues[0].message}{result.issues[0].fix}")
         else:
             print_result(result, console, show_issues=not quiet)
@@ -111,21 +114,118 @@ def template_application(
 
 
 @app.command()
-def demo() -> None:
-    """用内置示例申报表演示校验（示例中有故意填错的行）。"""
-    from addin.bundled import EXAMPLES
+def consolidate(
+    inputs: Annotated[list[Path], typer.Argument(help="各师市的申报表 .xlsx 文件，或存放它们的文件夹。")],
+    plan: Annotated[Path, typer.Option("--plan", help="资金使用计划表（dtfund template plan 生成）。")],
+    output: Annotated[Path, typer.Option("--output", "-o", help="输出的汇总 .xlsx 文件。")],
+    json_out: Annotated[
+        Path | None, typer.Option("--json", help="把汇总结果写成 JSON 文件；- 表示输出到终端。")
+    ] = None,
+    policy_file: PolicyOption = None,
+    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="只输出结论。")] = False,
+) -> None:
+    """汇总各师市申报表，对照资金使用计划表检查预算，生成兵团汇总表。
+
+    退出码：0 = 没有错误；1 = 有错误；2 = 有文件无法读取（汇总不完整）或计划表不可用。
+    """
+    from addin.consolidate import ConsolidationError, collect_files
+    from addin.consolidate import consolidate as run_consolidation
+    from addin.consolidation_report import consolidation_document, print_consolidation
+    from addin.summary_workbook import write_summary
+
+    policy = _policy(policy_file)
+    machine_output = json_out is not None and str(json_out) == "-"
+    files = [f for f in collect_files(inputs) if f.resolve() != plan.resolve()]
+    try:
+        refuse_overwriting_inputs(output, [*files, plan])
+        if json_out is not None and not machine_output:
+            refuse_overwriting_inputs(json_out, [*files, plan, output])
+        with _progress(len(files), hidden=quiet or machine_output) as advance:
+            result = run_consolidation(files, plan, policy, on_file=advance)
+        write_summary(result, output)
+        document = consolidation_document(result)
+        if machine_output:
+            sys.stdout.write(to_json(document))
+        elif json_out is not None:
+            write_text_atomically(json_out, to_json(document))
+    except (ConsolidationError, OutputError) as exc:
+        raise _fail(str(exc)) from None
+    if not machine_output:
+        print_consolidation(result, console, show_issues=not quiet)
+        console.print(f"汇总表：{output}")
+    raise typer.Exit(EXIT_UNREADABLE if not result.complete else EXIT_OK if result.valid else EXIT_ERRORS)
+
+
+@contextmanager
+def _progress(total: int, hidden: bool) -> Iterator[Callable[[Path], None]]:
+    """A progress bar on the terminal while files are read; nothing when output must stay clean."""
+    if hidden:
+        yield lambda path: None
+        return
+    with Progress(
+        TextColumn("读取申报表"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TextColumn("{task.description}"),
+        console=errors,
+        transient=True,
+    ) as progress:
+        task = progress.add_task("", total=total)
+        yield lambda path: progress.update(task, advance=1, description=path.name)
+
+
+@template_app.command("plan")
+def template_plan(
+    output: Annotated[Path, typer.Option("--output", "-o", help="输出的 .xlsx 文件。")],
+    policy_file: PolicyOption = None,
+) -> None:
+    """生成资金使用计划表模板（已按官方附件填好各行和金额）。"""
+    from addin.template_plan import write_plan_template
+
+    policy = _policy(policy_file)
+    try:
+        write_plan_template(output, policy)
+    except OutputError as exc:
+        raise _fail(str(exc)) from None
+    console.print(f"已生成资金使用计划表模板：{output}")
+
+
+@app.command()
+def demo(
+    output_dir: Annotated[Path, typer.Option("--output-dir", help="汇总结果保存的文件夹。")] = Path(
+        "dtfund-示例输出"
+    ),
+) -> None:
+    """用内置示例演示：校验第八师的申报表，再把三个师市的申报表对照资金使用计划表汇总。
+
+    示例中有故意填错的行，用来展示校验结果。
+    """
+    from addin.bundled import EXAMPLE_PLAN, EXAMPLES
+    from addin.consolidate import consolidate as run_consolidation
+    from addin.consolidation_report import consolidation_document, print_consolidation
+    from addin.summary_workbook import write_summary
 
     policy = load_policy()
-    shown_name = f"示例-{DEMO_UNIT}.xlsx"
     with tempfile.TemporaryDirectory() as folder:
-        example = Path(folder) / shown_name
-        source = resources.files("addin").joinpath(*Path(EXAMPLES[DEMO_UNIT]).parts[1:])
-        with resources.as_file(source) as path:
-            shutil.copyfile(path, example)
-        console.print(f"[bold]示例[/bold]：dtfund check {shown_name}（第八师石河子市的示例申报表）\n")
-        result = check_file(example, policy)
-        print_result(result, console)
-    console.print("\n示例中的错误是故意填写的，用来展示校验结果。校验您自己的文件：dtfund check 申报表.xlsx")
+        copies = {}
+        for name, relative in [*EXAMPLES.items(), ("资金使用计划表", EXAMPLE_PLAN)]:
+            copies[name] = Path(folder) / f"示例-{name}.xlsx"
+            with resources.as_file(resources.files("addin").joinpath(*Path(relative).parts[1:])) as path:
+                shutil.copyfile(path, copies[name])
+        console.rule(f"第一步：dtfund check 示例-{DEMO_UNIT}.xlsx")
+        print_result(check_file(copies[DEMO_UNIT], policy), console)
+        console.rule("第二步：dtfund consolidate 三个师市的申报表 --plan 示例-资金使用计划表.xlsx")
+        plan = copies.pop("资金使用计划表")
+        result = run_consolidation(list(copies.values()), plan, policy)
+        try:
+            output_dir.mkdir(parents=True, exist_ok=True)
+            write_summary(result, output_dir / "汇总.xlsx")
+            write_text_atomically(output_dir / "汇总.json", to_json(consolidation_document(result)))
+        except (OSError, OutputError) as exc:
+            raise _fail(f"无法写入 {output_dir}：{exc}") from None
+        print_consolidation(result, console, show_issues=False)
+    console.print(f"\n汇总表已保存：{output_dir / '汇总.xlsx'}（另有 {output_dir / '汇总.json'}）")
+    console.print("示例中的错误是故意填写的。校验您自己的文件：dtfund check 申报表.xlsx")
 
 
 def main() -> None:

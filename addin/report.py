@@ -12,6 +12,7 @@ from rich.table import Table
 
 from addin.catalogue import SEVERITY_LABELS
 from addin.check import CheckResult, row_amounts, totals
+from addin.check_plan import plan_totals
 from schemas.money import format_yuan
 from schemas.registry import Issue
 
@@ -61,8 +62,16 @@ def result_document(result: CheckResult) -> dict[str, Any]:
         "counts": {"error": result.errors, "warning": result.warnings},
         "issues": [issue_record(i) for i in result.issues],
         "rows": row_amounts(table) if table else [],
-        "totals": totals(table, result.policy) if table else {},
+        "totals": _totals(result),
     }
+
+
+def _totals(result: CheckResult) -> dict[str, Any]:
+    if result.table is not None:
+        return totals(result.table, result.policy)
+    if result.plan is not None:
+        return plan_totals(result.plan, result.policy)
+    return {}
 
 
 def to_json(document: dict[str, Any]) -> str:
@@ -108,6 +117,15 @@ def print_result(result: CheckResult, console: Console, show_issues: bool = True
             money.add_row(label, format_yuan(Decimal(figures["amounts"][name])))
         for source, amount in figures["by_source"].items():
             money.add_row(f"其中 {result.policy.funding_sources[source]}", format_yuan(Decimal(amount)))
+        console.print(money)
+    if result.plan is not None:
+        figures = plan_totals(result.plan, result.policy)
+        money = Table(title=f"资金使用计划合计（{figures['unit']}）")
+        money.add_column("资金来源")
+        money.add_column("金额", justify="right")
+        for source, amount in figures["by_source"].items():
+            money.add_row(result.policy.funding_sources[source], f"{Decimal(amount):,}")
+        money.add_row("合计", f"{Decimal(figures['budget']):,}")
         console.print(money)
     style = "green" if result.valid else "red"
     console.print(f"[bold {style}]{verdict(result)}[/bold {style}]")

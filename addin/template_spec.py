@@ -11,6 +11,42 @@ TEMPLATE_VERSION = "1.0"
 SUPPORTED_VERSIONS = ("1.0",)
 DEFAULT_ROWS = 2000
 
+PLAN_TEMPLATE_ID = "dtfund-plan"
+PLAN_TEMPLATE_VERSION = "1.0"
+PLAN_SUPPORTED_VERSIONS = ("1.0",)
+PLAN_SHEET = "资金使用计划表"
+PLAN_HEADER_ROW = 3
+PLAN_FIRST_LINE_ROW = 4
+# Columns of the plan sheet: what each holds, and its letter.
+PLAN_COLUMNS = {
+    "direction": "A",
+    "content": "B",
+    "budget": "C",
+    "central": "D",
+    "bingtuan": "E",
+    "division": "F",
+    "key": "G",
+}
+PLAN_HEADERS = {
+    "direction": "资金使用方向",
+    "content": "资金支持的具体内容",
+    "budget": "资金预算（万元）",
+    "central": "中央资金（万元）",
+    "bingtuan": "兵团配套资金（万元）",
+    "division": "师市配套资金（万元）",
+    "key": "行号",
+}
+# Defined names of the plan's columns over its lines, and of its 合计 row.
+PLAN_NAMES = {
+    "key": "plan_key",
+    "budget": "plan_budget",
+    "central": "plan_central",
+    "bingtuan": "plan_bingtuan",
+    "division": "plan_division",
+}
+PLAN_TOTAL_NAME = "plan_total"
+NONE_MARK = "-"  # the official table's mark for "no money on this line"
+
 DATA_SHEET = "申报表"
 GUIDE_SHEET = "填表说明"
 RULES_SHEET = "规则"

@@ -11,6 +11,8 @@ from typing import Any
 
 import yaml
 
+from schemas.plan import Plan, parse_plan
+
 DEFAULT_POLICY_FILE = "policy-xpcc-2025-03.yaml"
 
 
@@ -52,6 +54,7 @@ class Policy:
     parameters: dict[str, Parameter]
     funding_sources: dict[str, str]
     path: str
+    plan: Plan | None = None
 
     def parameter(self, name: str) -> Parameter:
         try:
@@ -151,6 +154,7 @@ def load_policy(path: str | Path | None = None) -> Policy:
             parameters=parameters,
             funding_sources=dict(raw["funding_sources"]),
             path=where,
+            plan=parse_plan(raw["plan"]) if "plan" in raw else None,
         )
     except yaml.YAMLError as exc:
         raise PolicyError(f"政策文件 {where} 不是有效的 YAML：{exc}") from None

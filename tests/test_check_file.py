@@ -245,7 +245,7 @@ def test_a_workbook_that_is_not_our_template(tmp_path: Path) -> None:
     workbook.save(path)
     result = run("check", path)
     assert result.exit_code == 2
-    assert "不是专项资金申报模板" in result.output
+    assert "不是专项资金的申报表或资金使用计划表模板" in result.output
 
 
 def test_missing_file_exit_2(tmp_path: Path) -> None:
@@ -329,9 +329,11 @@ def test_real_process_exit_codes_and_no_traceback(tmp_path: Path) -> None:
 
 
 def test_demo_runs(tmp_path: Path) -> None:
-    result = run("demo")
-    assert result.exit_code == 0
-    assert "校验结论：不通过" in result.output
+    result = run("demo", "--output-dir", tmp_path / "demo")
+    assert result.exit_code == 0, result.output
+    assert "校验结论：不通过" in result.output and "汇总结论" in result.output
+    assert (tmp_path / "demo" / "汇总.xlsx").exists()
+    assert json.loads((tmp_path / "demo" / "汇总.json").read_text("utf-8"))["files"]
 
 
 def test_dates_before_the_window_and_on_deadline(policy, tmp_path: Path) -> None:

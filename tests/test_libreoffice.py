@@ -152,3 +152,31 @@ def test_dropdowns_and_highlighting_survive_the_round_trip(recalculated) -> None
     for name in ("claimed", "service_total", "integration", "contract_date"):
         assert f"{letters[name]}5" in highlighted, name
     assert sheet.protection.sheet
+
+
+def test_plan_formulas_in_a_real_engine(tmp_path: Path, policy) -> None:
+    """资金预算 of each line is its three sources, "-" where the annex has none; 合计 adds the lines."""
+    from addin.bundled import PLAN_TEMPLATE, REPOSITORY
+    from addin.template_plan import plan_rows
+
+    edited = tmp_path / "plan.xlsx"
+    workbook = openpyxl.load_workbook(REPOSITORY / PLAN_TEMPLATE)
+    workbook[spec.PLAN_SHEET]["D8"] = 299.5  # （五）: a fraction of a 万元, moved from （七）
+    workbook[spec.PLAN_SHEET]["D10"] = 200.5
+    workbook.save(edited)
+    target = tmp_path / "recalculated.xlsx"
+    recalculate([(edited, target)])
+    sheet = openpyxl.load_workbook(target, data_only=True)[spec.PLAN_SHEET]
+    rows, total_row = plan_rows(policy.plan)
+    for line in policy.plan.lines:
+        row = rows[line.key]
+        sources = [sheet[f"{c}{row}"].value for c in "DEF"]
+        numbers = [Decimal(repr(float(v))) for v in sources if isinstance(v, int | float)]
+        budget = sheet[f"C{row}"].value
+        if numbers:
+            assert Decimal(repr(float(budget))) == sum(numbers), line.key
+        else:
+            assert budget == "-", line.key
+    totals = [Decimal(repr(float(sheet[f"{c}{total_row}"].value))) for c in "CDEF"]
+    assert totals == [Decimal(30000), Decimal(15000), Decimal(7500), Decimal(7500)]
+    assert check_file(target, policy).errors == 0

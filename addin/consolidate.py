@@ -1,0 +1,192 @@
+"""Consolidate the divisions' application workbooks into the 兵团 summary, against the fund-use plan.
+
+Each file is checked fully (the same `check_file` as `dtfund check`); then across files: the same
+enterprise in two workbooks, and per plan line and funding source the committed amounts against the
+budget. The figures here feed the summary workbook, the JSON and the terminal alike.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from decimal import Decimal
+from pathlib import Path
+
+import pandas as pd
+
+from addin.check import CheckResult, check_file
+from schemas.calculation import AMOUNT_FIELDS
+from schemas.money import ZERO
+from schemas.plan import LineExecution, budget_exceeded, execution
+from schemas.policy import Policy
+from schemas.registry import Issue, implements, make_issue
+
+WORKBOOK_SUFFIXES = (".xlsx", ".xlsm")
+ROW_COLUMNS = ("name", "uscc", "division", "industry", "provider", "level")
+
+
+class ConsolidationError(Exception):
+    """The consolidation cannot start (no input files, plan unreadable): the message says why."""
+
+
+def collect_files(paths: Iterable[Path]) -> list[Path]:
+    """The workbooks named, and those in the folders named (not Excel's ~$ lock files), in order."""
+    found: list[Path] = []
+    for path in paths:
+        path = Path(path)
+        if path.is_dir():
+            found.extend(
+                sorted(
+                    p
+                    for p in path.iterdir()
+                    if p.suffix.lower() in WORKBOOK_SUFFIXES and not p.name.startswith(("~$", "."))
+                )
+            )
+        else:
+            found.append(path)
+    unique: dict[Path, Path] = {}
+    for path in found:
+        unique.setdefault(path.resolve(), path)
+    return list(unique.values())
+
+
+@dataclass
+class Consolidation:
+    policy: Policy
+    plan: CheckResult
+    files: list[CheckResult]
+    rows: pd.DataFrame
+    execution: list[LineExecution]
+    issues: list[Issue] = field(default_factory=list)  # across files and against the plan
+
+    @property
+    def all_issues(self) -> list[Issue]:
+        located = []
+        for result in (self.plan, *self.files):
+            for issue in result.issues:
+                issue.file = issue.file or Path(result.file).name
+                located.append(issue)
+        return located + self.issues
+
+    @property
+    def complete(self) -> bool:
+        return self.plan.kind == "plan" and all(r.kind is not None for r in self.files)
+
+    @property
+    def errors(self) -> int:
+        return sum(1 for i in self.all_issues if i.severity == "error")
+
+    @property
+    def warnings(self) -> int:
+        return sum(1 for i in self.all_issues if i.severity == "warning")
+
+    @property
+    def valid(self) -> bool:
+        return self.complete and self.errors == 0
+
+
+def _rows_of(result: CheckResult) -> pd.DataFrame:
+    """One file's rows: who, where, and every amount (with each award's parts by source)."""
+    table = result.table
+    frame = table.typed.frame[list(ROW_COLUMNS)].copy()
+    amounts = table.amounts
+    parts = [c for c in amounts.columns if ":" in c]
+    for column in ("eligible", "level_ok", *AMOUNT_FIELDS, *parts):
+        frame[column] = amounts[column]
+    frame["file"] = Path(result.file).name
+    frame["unit"] = result.unit
+    frame["sheet"] = table.raw.sheet
+    frame["row"] = frame.index
+    frame["uscc_cell"] = [table.raw.cell("uscc", row) for row in frame.index]
+    return frame.reset_index(drop=True)
+
+
+@implements("DUPLICATE_ENTERPRISE")
+def duplicates_across_files(rows: pd.DataFrame) -> list[Issue]:
+    """The same credit code in two or more workbooks: an issue at each, naming the others."""
+    coded = rows[rows["uscc"].notna()]
+    files_per_code = coded.groupby("uscc")["file"].nunique()
+    shared = coded[coded["uscc"].isin(files_per_code[files_per_code > 1].index)]
+    issues = []
+    for _, row in shared.iterrows():
+        others = shared[(shared["uscc"] == row["uscc"]) & (shared["file"] != row["file"])]
+        where = "；".join(f"{o['file']} {o['sheet']}!{o['uscc_cell']}" for _, o in others.iterrows())
+        issues.append(
+            make_issue(
+                "DUPLICATE_ENTERPRISE",
+                file=row["file"],
+                sheet=row["sheet"],
+                cell=row["uscc_cell"],
+                row=int(row["row"]),
+                field="uscc",
+                value=row["uscc"],
+                expected=where,
+            )
+        )
+    return issues
+
+
+def committed_by_award(rows: pd.DataFrame) -> dict[str, Decimal]:
+    """Σ of every `<award>:<source>` column over all rows."""
+    return {c: sum(rows[c], ZERO) for c in rows.columns if ":" in c}
+
+
+def consolidate(
+    paths: Iterable[Path], plan_path: Path, policy: Policy, on_file: Callable[[Path], None] | None = None
+) -> Consolidation:
+    files = [f for f in collect_files(paths) if f.resolve() != Path(plan_path).resolve()]
+    if not files:
+        raise ConsolidationError("没有找到要汇总的申报表（.xlsx）文件。")
+    plan = check_file(Path(plan_path), policy)
+    if plan.kind != "plan":
+        reason = plan.issues[0].message if plan.issues else ""
+        raise ConsolidationError(f"资金使用计划表 {plan_path} 无法使用：{reason}")
+    results = []
+    for path in files:
+        results.append(check_file(path, policy))
+        if on_file:
+            on_file(path)
+    for result in results:
+        if result.kind == "plan":
+            result.kind = None
+            result.issues = [
+                make_issue(
+                    "FILE_UNREADABLE",
+                    file=Path(result.file).name,
+                    value=f"{Path(result.file).name} 是资金使用计划表，不是申报表；请用 --plan 指定计划表。",
+                )
+            ]
+    readable = [r for r in results if r.kind == "application"]
+    frames = [_rows_of(r) for r in readable if r.table is not None and len(r.table.amounts)]
+    rows = pd.concat(frames, ignore_index=True) if frames else _empty_rows(policy)
+    lines = execution(policy.plan, plan.plan, committed_by_award(rows))
+    issues = duplicates_across_files(rows) + budget_exceeded(lines, plan.plan, policy.funding_sources)
+    for issue in issues:
+        if issue.rule == "BUDGET_EXCEEDED":
+            issue.file = Path(plan.file).name
+    return Consolidation(policy=policy, plan=plan, files=results, rows=rows, execution=lines, issues=issues)
+
+
+def _empty_rows(policy: Policy) -> pd.DataFrame:
+    award_parts = [
+        f"{award}:{source}"
+        for award, split in (
+            ("transformation_subsidy", "subsidy_split"),
+            ("progress_bonus", "progress_bonus_split"),
+            ("honor_award", "honor_split"),
+        )
+        for source in policy.shares(split)
+    ]
+    columns = [
+        *ROW_COLUMNS,
+        "eligible",
+        "level_ok",
+        *AMOUNT_FIELDS,
+        *award_parts,
+        "file",
+        "unit",
+        "sheet",
+        "row",
+        "uscc_cell",
+    ]
+    return pd.DataFrame(columns=columns)

@@ -1,0 +1,119 @@
+"""What a consolidation says: the JSON document and the terminal view."""
+
+from __future__ import annotations
+
+import datetime as dt
+from decimal import Decimal
+from typing import Any
+
+from rich.console import Console
+from rich.table import Table
+
+from addin.catalogue import SEVERITY_LABELS
+from addin.consolidate import Consolidation
+from addin.report import _plain, issue_record
+from addin.summary_figures import disbursement, division_summary, execution_records, provider_ranking
+from schemas.money import format_yuan
+
+
+def _money(value: Any) -> Any:
+    if isinstance(value, Decimal):
+        return f"{value:.2f}"
+    if isinstance(value, dict):
+        return {k: _money(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_money(v) for v in value]
+    return _plain(value)
+
+
+def consolidation_document(c: Consolidation) -> dict[str, Any]:
+    """The same figures as the summary workbook, as JSON (amounts as two-place decimal strings)."""
+    execution = []
+    for record in execution_records(c):
+        rate = record.pop("rate")
+        record["rate"] = None if rate is None else f"{rate:.4f}"
+        execution.append(_money(record))
+    return {
+        "policy": {"id": c.policy.id, "version": c.policy.version},
+        "plan": {"file": c.plan.file, "sha256": c.plan.sha256},
+        "created_at": dt.datetime.now().astimezone().isoformat(timespec="seconds"),
+        "complete": c.complete,
+        "valid": c.valid,
+        "counts": {"error": c.errors, "warning": c.warnings},
+        "files": [
+            {
+                "file": r.file,
+                "sha256": r.sha256,
+                "unit": r.unit,
+                "valid": r.valid,
+                "counts": {"error": r.errors, "warning": r.warnings},
+            }
+            for r in c.files
+        ],
+        "summary": _money(division_summary(c)),
+        "execution": execution,
+        "disbursement": _money(disbursement(c)),
+        "providers": provider_ranking(c),
+        "issues": [issue_record(i) for i in c.all_issues],
+    }
+
+
+def print_consolidation(c: Consolidation, console: Console, show_issues: bool = True) -> None:
+    table = Table(title="汇总（元）")
+    for header in ("师市", "企业数", "符合条件", "改造补贴", "进度补贴", "荣誉奖励", "合计"):
+        table.add_column(header, justify="right" if header != "师市" else "left", overflow="fold")
+    for entry in division_summary(c):
+        awards = entry["awards"]
+        table.add_row(
+            entry["division"],
+            str(entry["enterprises"]),
+            str(entry["eligible"]),
+            *(
+                format_yuan(awards[a])
+                for a in ("transformation_subsidy", "progress_bonus", "honor_award", "total_award")
+            ),
+        )
+    console.print(table)
+    execution = Table(title="计划执行情况（元）")
+    for header in ("计划行", "资金来源", "计划", "已承诺", "剩余", "执行率"):
+        execution.add_column(
+            header, justify="left" if header in ("计划行", "资金来源") else "right", overflow="fold"
+        )
+    for record in execution_records(c):
+        if record["committed"] is None:
+            continue
+        rate = "" if record["rate"] is None else f"{record['rate']:.2%}"
+        execution.add_row(
+            record["line"],
+            c.policy.funding_sources[record["source"]],
+            format_yuan(record["budget"]),
+            format_yuan(record["committed"]),
+            format_yuan(record["remaining"]),
+            rate,
+        )
+    console.print(execution)
+    if show_issues and c.all_issues:
+        issues = Table(title="问题清单", show_lines=True)
+        for header in ("文件", "单元格", "规则", "说明", "依据"):
+            issues.add_column(header, overflow="fold")
+        for issue in c.all_issues:
+            style = "red" if issue.severity == "error" else "yellow"
+            issues.add_row(
+                issue.file or "",
+                issue.where,
+                f"[{style}]{SEVERITY_LABELS[issue.severity]}[/{style}] {issue.rule}",
+                f"{issue.message}\n建议：{issue.fix}",
+                issue.clause,
+            )
+        console.print(issues)
+    unreadable = [r.file for r in c.files if r.kind is None]
+    if unreadable:
+        console.print(
+            f"[bold red]有 {len(unreadable)} 个文件无法读取，汇总不完整[/bold red]：{'、'.join(unreadable)}"
+        )
+    outcome = "通过" if c.valid else "不通过"
+    style = "green" if c.valid else "red"
+    console.print(
+        f"[bold {style}]汇总结论：{outcome}（{len(c.files)} 个文件；错误 {c.errors} 条，"
+        f"警告 {c.warnings} 条）[/bold {style}]"
+    )

@@ -1,0 +1,130 @@
+"""The figures of a consolidation as tables: one source for the summary workbook, the JSON and the
+terminal."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from typing import Any
+
+import pandas as pd
+
+from addin.consolidate import Consolidation
+from schemas.money import ZERO
+
+AWARDS = ("transformation_subsidy", "progress_bonus", "honor_award")
+NOT_QUALIFIED = "未达二级或未评测"
+
+
+def _sum(values: pd.Series) -> Decimal:
+    return sum(values, ZERO)
+
+
+def by_source(rows: pd.DataFrame, source: str) -> pd.Series:
+    """Per row, every award's part from one funding source."""
+    columns = [c for c in rows.columns if c.endswith(f":{source}")]
+    total = pd.Series(ZERO, index=rows.index, dtype=object)
+    for column in columns:
+        total = total + rows[column]
+    return total
+
+
+def division_summary(c: Consolidation) -> list[dict[str, Any]]:
+    """Per division: counts by level and industry, every award, and every funding source."""
+    policy, rows = c.policy, c.rows
+    units = [u for u in policy.value("submitting_units") if u in set(rows["division"].dropna())]
+    units += sorted(set(rows["division"].dropna()) - set(units))
+    result = []
+    for unit in units:
+        part = rows[rows["division"] == unit]
+        entry: dict[str, Any] = {
+            "division": unit,
+            "enterprises": len(part),
+            "eligible": int(part["eligible"].sum()),
+        }
+        entry["levels"] = {level: int((part["level"] == level).sum()) for level in policy.eligible_levels}
+        entry["levels"][NOT_QUALIFIED] = int((~part["level_ok"].astype(bool)).sum())
+        entry["industries"] = {
+            i: int((part["industry"] == i).sum()) for i in policy.value("pilot_industries")
+        }
+        entry["awards"] = {award: _sum(part[award]) for award in (*AWARDS, "total_award")}
+        entry["sources"] = {source: _sum(by_source(part, source)) for source in policy.funding_sources}
+        result.append(entry)
+    return result
+
+
+def disbursement(c: Consolidation) -> list[dict[str, Any]]:
+    """第十一条（一）6: per enterprise, the central + 兵团 parts that 兵团财政局 transfers to the division's
+    finance bureau, and the 师市 part the division pays itself."""
+    rows = c.rows[c.rows["total_award"].map(lambda v: v > 0)] if len(c.rows) else c.rows
+    central, bingtuan, division = (by_source(rows, s) for s in ("central", "bingtuan", "division"))
+    records = []
+    for index, row in rows.iterrows():
+        records.append(
+            {
+                "division": row["division"],
+                "name": row["name"],
+                "uscc": row["uscc"],
+                "file": row["file"],
+                "central": central[index],
+                "bingtuan": bingtuan[index],
+                "transferred": central[index] + bingtuan[index],
+                "division_fund": division[index],
+                "total": row["total_award"],
+            }
+        )
+    order = {u: n for n, u in enumerate(c.policy.value("submitting_units"))}
+    return sorted(records, key=lambda r: (order.get(r["division"], len(order)), r["name"] or ""))
+
+
+def provider_ranking(c: Consolidation) -> list[dict[str, Any]]:
+    """第十条（三）1: providers by the number of their enterprises reaching 二级 or above (each
+    enterprise once, however many workbooks list it)."""
+    rows = c.rows[c.rows["provider"].notna()]
+    unique = rows.drop_duplicates(subset=["provider", "uscc"])
+    ranking = []
+    for provider, part in unique.groupby("provider"):
+        qualified = part[part["level_ok"].astype(bool)]
+        ranking.append(
+            {
+                "provider": provider,
+                "qualified": len(qualified),
+                "levels": {
+                    level: int((qualified["level"] == level).sum()) for level in c.policy.eligible_levels
+                },
+                "enterprises": len(part),
+            }
+        )
+    ranking.sort(key=lambda r: (-r["qualified"], -r["enterprises"], r["provider"]))
+    rank = 0
+    for n, entry in enumerate(ranking):
+        if n == 0 or entry["qualified"] != ranking[n - 1]["qualified"]:
+            rank = n + 1
+        entry["rank"] = rank
+    return ranking
+
+
+def execution_records(c: Consolidation) -> list[dict[str, Any]]:
+    return [
+        {
+            "line": item.line.name,
+            "key": item.line.key,
+            "source": item.source,
+            "budget": item.budget,
+            "committed": item.committed,
+            "remaining": item.remaining,
+            "rate": item.rate,
+        }
+        for item in c.execution
+    ]
+
+
+def source_execution(c: Consolidation) -> dict[str, dict[str, Decimal]]:
+    """Per source, over the lines that applications count against: budget and committed."""
+    totals: dict[str, dict[str, Decimal]] = {
+        s: {"budget": ZERO, "committed": ZERO} for s in c.policy.funding_sources
+    }
+    for item in c.execution:
+        if item.committed is not None:
+            totals[item.source]["budget"] += item.budget
+            totals[item.source]["committed"] += item.committed
+    return totals

@@ -1,0 +1,90 @@
+"""Layer (1) of every check: is the file one of our templates, of a supported version, with every
+defined name it needs."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from addin import template_spec as spec
+from addin.workbook_reader import InputError, NamedRange, Workbook, defined_names, sniff
+from schemas.registry import Issue, implements, make_issue
+
+SUPPORTED = {
+    spec.TEMPLATE_ID: spec.SUPPORTED_VERSIONS,
+    spec.PLAN_TEMPLATE_ID: spec.PLAN_SUPPORTED_VERSIONS,
+}
+
+
+class UnreadableTemplate(Exception):
+    """Our template, but it cannot be checked (unsupported version, damaged structure)."""
+
+    def __init__(self, issues: list[Issue], template: dict[str, str]) -> None:
+        super().__init__(issues[0].message)
+        self.issues = issues
+        self.template = template
+
+
+@dataclass
+class Identified:
+    path: Path
+    names: dict[str, NamedRange]
+    book: Workbook
+    template: dict[str, str]
+
+    @property
+    def kind(self) -> str:
+        return self.template["id"]
+
+    @implements("TEMPLATE_NAME_MISSING")
+    def require(self, wanted: list[str]) -> dict[str, NamedRange]:
+        """The named ranges the check needs; a missing one means the template was damaged."""
+        missing = [name for name in wanted if name not in self.names]
+        if missing:
+            issue = make_issue(
+                "TEMPLATE_NAME_MISSING",
+                file=self.path.name,
+                value="、".join(missing),
+                expected="模板的全部定义名称",
+            )
+            raise UnreadableTemplate([issue], self.template)
+        for name in wanted:
+            if self.names[name].sheet not in self.book.sheet_names:
+                raise InputError(f"{self.path.name} 缺少工作表“{self.names[name].sheet}”。")
+        return {name: self.names[name] for name in wanted}
+
+
+def text_of(value: Any) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    return str(value).strip()
+
+
+@implements("TEMPLATE_VERSION_UNSUPPORTED")
+def identify(path: Path) -> Identified:
+    """Which of our templates the file is. Raises InputError when it is none of them."""
+    sniff(path)
+    names = defined_names(path)
+    book = Workbook(path)
+    template_id = text_of(book.value(names[spec.NAME_TEMPLATE_ID])) if spec.NAME_TEMPLATE_ID in names else ""
+    if template_id not in SUPPORTED:
+        raise InputError(
+            f"{path.name} 不是专项资金的申报表或资金使用计划表模板（找不到模板标识）。"
+            "请用 dtfund template application 或 dtfund template plan 生成模板后填报。"
+        )
+    version = (
+        text_of(book.value(names[spec.NAME_TEMPLATE_VERSION])) if spec.NAME_TEMPLATE_VERSION in names else ""
+    )
+    template = {"id": template_id, "version": version}
+    if version not in SUPPORTED[template_id]:
+        issue = make_issue(
+            "TEMPLATE_VERSION_UNSUPPORTED",
+            file=path.name,
+            value=f"{template_id} {version}",
+            expected="、".join(SUPPORTED[template_id]),
+        )
+        raise UnreadableTemplate([issue], template)
+    return Identified(path=path, names=names, book=book, template=template)
