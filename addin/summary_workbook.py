@@ -27,6 +27,7 @@ from addin.summary_figures import (
 from addin.template_application import BOX, INPUT_FILL, TITLE_FONT, WRAP
 
 MONEY = "#,##0.00"
+HEADER_HEIGHT = 36  # two lines of wrapped Chinese header text
 PERCENT = "0.00%"
 BOLD = Font(bold=True)
 TOTAL_FILL = PatternFill("solid", fgColor="FFF2CC")
@@ -61,6 +62,7 @@ def _table(
     total: list[Any] | None = None,
 ) -> int:
     """A bordered table with a header row; returns the next free row."""
+    sheet.row_dimensions[top].height = HEADER_HEIGHT
     for n, header in enumerate(headers, start=1):
         cell = sheet.cell(top, n, header)
         cell.font, cell.fill, cell.alignment, cell.border = BOLD, INPUT_FILL, WRAP, BOX
