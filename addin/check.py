@@ -117,20 +117,38 @@ def _padded(values: list[Any], length: int) -> list[Any]:
 
 @implements("FILE_UNREADABLE")
 def check_file(path: Path, policy: Policy) -> CheckResult:
-    """Check one workbook: an application or a plan. One that cannot be checked has no `kind`."""
+    """Check one workbook file: an application or a plan. One that cannot be checked has no `kind`."""
     path = Path(path)
     digest = sha256_of(path) if path.is_file() else None
-    result = CheckResult(file=str(path), sha256=digest, template={}, policy=policy, issues=[])
     try:
         identified = identify(path)
-        result.template = identified.template
+    except InputError as exc:
+        issue = make_issue("FILE_UNREADABLE", file=path.name, value=str(exc))
+        return CheckResult(file=str(path), sha256=digest, template={}, policy=policy, issues=[issue])
+    except UnreadableTemplate as unreadable:
+        return CheckResult(
+            file=str(path),
+            sha256=digest,
+            template=unreadable.template,
+            policy=policy,
+            issues=unreadable.issues,
+        )
+    return check_identified(identified, str(path), policy, digest)
+
+
+def check_identified(
+    identified: Identified, file: str, policy: Policy, sha256: str | None = None
+) -> CheckResult:
+    """Check a workbook already identified as one of our templates (a file, or a book open in Excel)."""
+    result = CheckResult(file=file, sha256=sha256, template=identified.template, policy=policy, issues=[])
+    try:
         if identified.kind == spec.PLAN_TEMPLATE_ID:
             figures, issues = read_plan(identified, policy)
             result.plan, result.issues, result.kind = figures, issues + check_plan(figures, policy), "plan"
             return result
         raw, unit = read_application(identified)
     except InputError as exc:
-        result.issues = [make_issue("FILE_UNREADABLE", file=path.name, value=str(exc))]
+        result.issues = [make_issue("FILE_UNREADABLE", file=Path(file).name, value=str(exc))]
         return result
     except UnreadableTemplate as unreadable:
         result.issues = unreadable.issues

@@ -38,7 +38,7 @@ def read_plan(identified: Identified, policy: Policy) -> tuple[PlanFigures, list
     if keys != expected:
         issue = make_issue(
             "TEMPLATE_NAME_MISSING",
-            file=identified.path.name,
+            file=identified.name,
             value="计划行：" + "、".join(k for k in expected if k not in keys) or "行的顺序",
             expected="与官方计划表相同的各行",
         )

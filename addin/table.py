@@ -8,8 +8,19 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import pandas as pd
+from openpyxl.utils import get_column_letter
 
-from addin.cells import Converted, is_blank, to_choice, to_date, to_money, to_stored_number, to_text, to_uscc
+from addin.cells import (
+    Converted,
+    is_blank,
+    normalize_text,
+    to_choice,
+    to_date,
+    to_money,
+    to_stored_number,
+    to_text,
+    to_uscc,
+)
 from addin.template_spec import column_letters
 from schemas.fields import Field, computed_fields, input_fields
 from schemas.policy import Policy
@@ -123,4 +134,49 @@ def raw_table_from_records(
         rows=list(range(first_row, first_row + len(records))),
         values={name: [r.get(name) for r in records] for name in names},
         columns=column_letters(),
+    )
+
+
+class HeaderError(ValueError):
+    """A table handed to a UDF has no recognisable header row."""
+
+
+def _header_key(text: Any) -> str:
+    return "".join(normalize_text(str(text)).split()) if text is not None else ""
+
+
+def _field_by_header() -> dict[str, str]:
+    keys: dict[str, str] = {}
+    for spec in (*input_fields(), *computed_fields()):
+        for alias in (spec.id, spec.label, spec.header):
+            keys[_header_key(alias)] = spec.id
+    return keys
+
+
+def as_grid(value: Any) -> list[list[Any]]:
+    """What Excel hands a UDF, as rows of cells: a scalar, a row or column (1-D), or a 2-D range."""
+    if not isinstance(value, list | tuple):
+        return [[value]]
+    if not value or not isinstance(value[0], list | tuple):
+        return [list(value)]
+    return [list(row) for row in value]
+
+
+def raw_table_from_grid(grid: Any, first_row: int, first_column: int = 1, sheet: str = "申报表") -> RawTable:
+    """A table from a header row and data rows (as a UDF receives a range): columns are recognised by
+    their header (the template's Chinese header, the label, or the field id), in any order."""
+    rows = as_grid(grid)
+    known = _field_by_header()
+    positions = {known[_header_key(h)]: n for n, h in enumerate(rows[0]) if _header_key(h) in known}
+    missing = [f.label for f in input_fields() if f.id not in positions]
+    if not positions:
+        raise HeaderError("第一行应为申报表的表头（如“企业名称”“统一社会信用代码”），没有找到可识别的列")
+    if missing:
+        raise HeaderError(f"表头缺少这些列：{'、'.join(missing)}")
+    data = rows[1:]
+    return RawTable(
+        sheet=sheet,
+        rows=list(range(first_row, first_row + len(data))),
+        values={name: [row[n] if n < len(row) else None for row in data] for name, n in positions.items()},
+        columns={name: get_column_letter(first_column + n) for name, n in positions.items()},
     )

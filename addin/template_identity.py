@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 from addin import template_spec as spec
 from addin.workbook_reader import InputError, NamedRange, Workbook, defined_names, sniff
@@ -26,11 +26,22 @@ class UnreadableTemplate(Exception):
         self.template = template
 
 
+class BookReader(Protocol):
+    """What the checks read of a workbook: a file (python-calamine) or one open in Excel (xlwings)."""
+
+    @property
+    def sheet_names(self) -> list[str]: ...
+
+    def value(self, ref: NamedRange) -> Any: ...
+
+    def column(self, ref: NamedRange) -> list[Any]: ...
+
+
 @dataclass
 class Identified:
-    path: Path
+    name: str
     names: dict[str, NamedRange]
-    book: Workbook
+    book: BookReader
     template: dict[str, str]
 
     @property
@@ -44,14 +55,14 @@ class Identified:
         if missing:
             issue = make_issue(
                 "TEMPLATE_NAME_MISSING",
-                file=self.path.name,
+                file=self.name,
                 value="、".join(missing),
                 expected="模板的全部定义名称",
             )
             raise UnreadableTemplate([issue], self.template)
         for name in wanted:
             if self.names[name].sheet not in self.book.sheet_names:
-                raise InputError(f"{self.path.name} 缺少工作表“{self.names[name].sheet}”。")
+                raise InputError(f"{self.name} 缺少工作表“{self.names[name].sheet}”。")
         return {name: self.names[name] for name in wanted}
 
 
@@ -67,12 +78,15 @@ def text_of(value: Any) -> str:
 def identify(path: Path) -> Identified:
     """Which of our templates the file is. Raises InputError when it is none of them."""
     sniff(path)
-    names = defined_names(path)
-    book = Workbook(path)
+    return identify_book(path.name, defined_names(path), Workbook(path))
+
+
+def identify_book(name: str, names: dict[str, NamedRange], book: BookReader) -> Identified:
+    """Which of our templates a workbook is, from its defined names and hidden version cells."""
     template_id = text_of(book.value(names[spec.NAME_TEMPLATE_ID])) if spec.NAME_TEMPLATE_ID in names else ""
     if template_id not in SUPPORTED:
         raise InputError(
-            f"{path.name} 不是专项资金的申报表或资金使用计划表模板（找不到模板标识）。"
+            f"{name} 不是专项资金的申报表或资金使用计划表模板（找不到模板标识）。"
             "请用 dtfund template application 或 dtfund template plan 生成模板后填报。"
         )
     version = (
@@ -82,9 +96,9 @@ def identify(path: Path) -> Identified:
     if version not in SUPPORTED[template_id]:
         issue = make_issue(
             "TEMPLATE_VERSION_UNSUPPORTED",
-            file=path.name,
+            file=name,
             value=f"{template_id} {version}",
             expected="、".join(SUPPORTED[template_id]),
         )
         raise UnreadableTemplate([issue], template)
-    return Identified(path=path, names=names, book=book, template=template)
+    return Identified(name=name, names=names, book=book, template=template)

@@ -78,12 +78,20 @@ def defined_names(path: Path) -> dict[str, NamedRange]:
     for node in root.iter(f"{MAIN_NS}definedName"):
         if node.get("localSheetId") is not None:
             continue
-        match = _REF.match((node.text or "").strip())
-        if match:
-            quoted, plain, col1, row1, col2, row2 = match.groups()
-            sheet = quoted.replace("''", "'") if quoted else plain
-            names[node.get("name", "")] = NamedRange(sheet, col1, int(row1), col2 or col1, int(row2 or row1))
+        ref = parse_reference(node.text or "")
+        if ref:
+            names[node.get("name", "")] = ref
     return names
+
+
+def parse_reference(text: str) -> NamedRange | None:
+    """'申报表'!$A$5:$A$2004 (with or without a leading =) as a NamedRange; None for anything else."""
+    match = _REF.match(text.strip().lstrip("="))
+    if not match:
+        return None
+    quoted, plain, col1, row1, col2, row2 = match.groups()
+    sheet = quoted.replace("''", "'") if quoted else plain
+    return NamedRange(sheet, col1, int(row1), col2 or col1, int(row2 or row1))
 
 
 class Workbook:

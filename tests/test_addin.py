@@ -1,0 +1,250 @@
+"""The add-in: UDFs with the argument shapes Excel passes, agreement with `dtfund check`, the ribbon's
+校验 button on a workbook, and the .xlam package."""
+
+from __future__ import annotations
+
+import datetime as dt
+from pathlib import Path
+
+import openpyxl
+import pytest
+
+from addin import template_spec as spec
+from addin.annotate import OpenpyxlMarkup
+from addin.bundled import EXAMPLES, REPOSITORY
+from addin.check import check_file
+from addin.excel import NOT_OUR_TEMPLATE, ExcelBook, run_ribbon
+from addin.udfs import (
+    DTFUND_CALC,
+    DTFUND_FEES,
+    DTFUND_POLICY,
+    DTFUND_RULE,
+    DTFUND_SPLIT,
+    DTFUND_SUBSIDY,
+    DTFUND_VALIDATE,
+)
+from addin.workbook_reader import Workbook, defined_names
+from schemas.fields import computed_fields
+
+EXAMPLE = REPOSITORY / EXAMPLES["第八师石河子市"]
+
+
+def excel_table(path: Path) -> list[list]:
+    """The application table as Excel hands it to a UDF: header row 4 down to the last data row, with
+    whole numbers as floats, blanks as None and dates as datetimes."""
+    rows = Workbook(path).rows(spec.DATA_SHEET)[spec.HEADER_ROW - 1 :]
+    width = len(rows[0])
+    table = []
+    for row in rows:
+        cells = [
+            (
+                None
+                if v == ""
+                else dt.datetime.combine(v, dt.time())
+                if isinstance(v, dt.date) and not isinstance(v, dt.datetime)
+                else float(v)
+                if isinstance(v, int)
+                else v
+            )
+            for v in row
+        ]
+        table.append((cells + [None] * width)[:width])
+    return table
+
+
+# --- scalar UDFs -------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("args", "expected"),
+    [
+        ((123456.79, 123456.79, None, None, None, "二级"), 61728.40),
+        ((1000000.0, 1000000.0, 150000.0, 70000.0, None, "四级"), 490000.0),  # 30000 of services disallowed
+        ((4000000.0, 4000000.0, 0.0, 0.0, 0.0, "三级"), 800000.0),  # cap
+        (("1,000,000.00", "１０００００0", "", "  ", None, " 二级 "), 500000.0),  # text, full-width, blanks
+        ((100000.0, 100000.0, None, None, None, "一级"), 0.0),
+        ((100000.0, 100000.0, None, None, None, None), 0.0),
+    ],
+)
+def test_subsidy(args, expected) -> None:
+    assert DTFUND_SUBSIDY(*args) == pytest.approx(expected, abs=0.001)
+
+
+def test_scalar_udfs_return_chinese_messages_not_tracebacks() -> None:
+    assert DTFUND_SUBSIDY("80万", 1.0, 0, 0, 0, "二级").startswith("错误：")
+    assert "评测等级" in DTFUND_SUBSIDY(1.0, 1.0, 0, 0, 0, "五级")
+    assert DTFUND_SPLIT(1.0, "外资").startswith("错误：资金来源")
+    assert DTFUND_POLICY("nothing").startswith("错误：没有名为")
+    assert DTFUND_RULE("NO_SUCH_RULE").startswith("错误：")
+    assert DTFUND_CALC("abc").startswith("错误：")
+    assert DTFUND_VALIDATE([[1.0, 2.0], [3.0, 4.0]]).startswith("错误：")
+
+
+def test_split() -> None:
+    assert DTFUND_SPLIT(61728.40) == [[43209.88, 9259.26, 9259.26]]
+    assert DTFUND_SPLIT(61728.40, "中央") == 43209.88
+    assert DTFUND_SPLIT(0.01, "division") == 0.0
+    assert sum(DTFUND_SPLIT(0.03)[0]) == pytest.approx(0.03)
+
+
+def test_fees() -> None:
+    assert DTFUND_FEES(1000000.0, 140000.0, 60000.0, None) == [[0.2, 0.06, ""]]
+    ratio, integration, flag = DTFUND_FEES(1000000.0, 150000.0, 60000.01, 0.0)[0]
+    assert "服务费超过" in flag and "集成费超过" in flag and ratio == pytest.approx(0.21000001)
+    assert DTFUND_FEES(None, None, None, None) == [["", "", ""]]
+
+
+def test_policy_and_rule() -> None:
+    assert DTFUND_POLICY("subsidy_rate") == 0.5
+    assert DTFUND_POLICY("subsidy_cap.四级") == 1500000.0
+    assert DTFUND_POLICY("progress_deadline") == dt.datetime(2025, 12, 31)
+    assert DTFUND_POLICY("subsidy_rate", 46022.0) == 0.5  # an Excel serial date
+    assert DTFUND_POLICY("subsidy_split") == [["central", 0.7], ["bingtuan", 0.15], ["division", 0.15]]
+    assert "、" in DTFUND_POLICY("pilot_industries")
+    [[message, fix, clause]] = DTFUND_RULE("fee_integration_over_6")
+    assert "集成" in message and fix and clause == "附件（一）"
+
+
+# --- table UDFs agree with dtfund check ---------------------------------------------------------------
+
+
+@pytest.mark.parametrize("unit", list(EXAMPLES))
+def test_calc_agrees_with_check_cell_for_cell(unit: str, policy) -> None:
+    path = REPOSITORY / EXAMPLES[unit]
+    expected = check_file(path, policy).table.amounts
+    table = excel_table(path)
+    result = DTFUND_CALC(table)
+    assert result[0] == [f.header for f in computed_fields()]
+    for offset, values in enumerate(result[1:]):
+        row = spec.FIRST_DATA_ROW + offset
+        if row not in expected.index:
+            assert values == [""] * len(values)
+            continue
+        for field, value in zip(computed_fields(), values, strict=True):
+            want = expected.at[row, field.id]
+            assert value == ("" if want is None else pytest.approx(float(want), abs=1e-9)), (row, field.id)
+
+
+@pytest.mark.parametrize("unit", list(EXAMPLES))
+def test_validate_reports_what_check_reports(unit: str, policy) -> None:
+    path = REPOSITORY / EXAMPLES[unit]
+    from_cli = [(i.row, i.rule) for i in check_file(path, policy).issues if i.cell != "B2"]
+    result = DTFUND_VALIDATE(excel_table(path))
+    assert result[0] == ["行", "字段", "规则", "说明", "依据"]
+    assert [(r[0], r[2]) for r in result[1:]] == from_cli
+
+
+def test_validate_passes_a_clean_table() -> None:
+    table = excel_table(EXAMPLE)
+    clean = [table[0], table[1], table[2]]  # the first two enterprises are correct
+    assert DTFUND_VALIDATE(clean) == [
+        ["行", "字段", "规则", "说明", "依据"],
+        ["通过", "", "", "没有发现问题", ""],
+    ]
+
+
+def test_table_udfs_take_one_row_and_reordered_columns() -> None:
+    table = excel_table(EXAMPLE)
+    header, first = table[0], table[1]
+    order = list(reversed(range(len(header))))
+    reordered = [[header[n] for n in order], [first[n] for n in order]]
+    assert DTFUND_CALC(reordered)[1] == DTFUND_CALC([header, first])[1]
+    ids = [f.id for f in (*computed_fields(),)]
+    assert DTFUND_CALC([header])[0][0] == computed_fields()[0].header and ids
+
+
+# --- the ribbon button ---------------------------------------------------------------------------------
+
+
+def test_ribbon_checks_marks_links_and_restores_formulas(tmp_path: Path) -> None:
+    source = tmp_path / "shihezi.xlsx"
+    workbook = openpyxl.load_workbook(EXAMPLE)
+    letters = spec.column_letters()
+    workbook[spec.DATA_SHEET][f"{letters['central']}5"] = 1.0  # a number typed over a formula
+    workbook.save(source)
+    messages: list[str] = []
+    target = openpyxl.load_workbook(source)
+    result = run_ribbon(
+        source.name, defined_names(source), Workbook(source), OpenpyxlMarkup(target), messages.append
+    )
+    assert result is not None and not result.valid
+    assert messages and messages[0].startswith("校验完成：不通过")
+    assert target.sheetnames[0] == "校验结果"
+    sheet = target["校验结果"]
+    links = [c.hyperlink.location for row in sheet.iter_rows() for c in row if c.hyperlink]
+    assert f"'申报表'!{letters['central']}5" in links and "'申报表'!X8" in links
+    data = target[spec.DATA_SHEET]
+    assert "FORMULA_VALUE_MISMATCH" in data[f"{letters['central']}5"].comment.text
+    assert data["X8"].fill.fgColor.rgb.endswith("FFC7CE")
+    assert data[f"{letters['central']}5"].value.startswith("=IF(COUNTA(")  # the formula is back
+    assert data["R10"].fill.fgColor.rgb.endswith("FFEB9C")  # a warning is yellow
+
+
+def test_ribbon_on_a_workbook_that_is_not_ours(tmp_path: Path) -> None:
+    path = tmp_path / "other.xlsx"
+    openpyxl.Workbook().save(path)
+    messages: list[str] = []
+    assert (
+        run_ribbon(
+            path.name,
+            defined_names(path),
+            Workbook(path),
+            OpenpyxlMarkup(openpyxl.load_workbook(path)),
+            messages.append,
+        )
+        is None
+    )
+    assert messages == [NOT_OUR_TEMPLATE]
+
+
+class FakeRange:
+    def __init__(self, sheet: FakeSheet, address: str) -> None:
+        self.sheet, self.address = sheet, address
+        self._ndim = None
+
+    def options(self, ndim: int) -> FakeRange:
+        self._ndim = ndim
+        return self
+
+    @property
+    def value(self):
+        cells = self.sheet.cells[self.address]
+        return cells if self._ndim else cells
+
+
+class FakeSheet:
+    def __init__(self, name: str, cells: dict) -> None:
+        self.name, self.cells = name, cells
+
+    def range(self, address: str) -> FakeRange:
+        return FakeRange(self, address)
+
+
+class FakeName:
+    def __init__(self, name: str, refers_to: str) -> None:
+        self.name, self.refers_to = name, refers_to
+
+
+def test_excel_book_reads_names_and_ranges_like_a_file() -> None:
+    """The xlwings adapter, against the shape of xlwings' objects (Excel itself is not here)."""
+    sheet = FakeSheet("申报表", {"B2": "第八师石河子市", "A5:A7": ["甲", None, "乙"]})
+    book = type(
+        "Book",
+        (),
+        {
+            "sheets": {"申报表": sheet},
+            "names": [
+                FakeName("name", "=申报表!$A$5:$A$7"),
+                FakeName("DTFUND_UNIT", "='申报表'!$B$2"),
+                FakeName("申报表!_FilterDatabase", "=申报表!$A$4:$A$5"),
+                FakeName("const", "=0.5"),
+            ],
+        },
+    )()
+    book.sheets = type("Sheets", (dict,), {"__iter__": lambda self: iter(self.values())})(book.sheets)
+    reader = ExcelBook(book)
+    names = reader.defined_names()
+    assert set(names) == {"name", "DTFUND_UNIT"}
+    assert reader.column(names["name"]) == ["甲", None, "乙"]
+    assert reader.value(names["DTFUND_UNIT"]) == "第八师石河子市"
+    assert reader.sheet_names == ["申报表"]
