@@ -327,7 +327,11 @@ def write_bundled(root: Path = REPOSITORY) -> list[Path]:
     policy = load_policy()
     written = [root / APPLICATION_TEMPLATE]
     (root / APPLICATION_TEMPLATE).parent.mkdir(parents=True, exist_ok=True)
-    save_workbook(build_application_template(policy), root / APPLICATION_TEMPLATE)
+    save_workbook(
+        build_application_template(policy),
+        root / APPLICATION_TEMPLATE,
+        dynamic_arrays=spec.live_check_anchors(),
+    )
     for relative in (PLAN_TEMPLATE, EXAMPLE_PLAN):
         (root / relative).parent.mkdir(parents=True, exist_ok=True)
         save_workbook(build_plan_template(policy), root / relative)
@@ -335,7 +339,11 @@ def write_bundled(root: Path = REPOSITORY) -> list[Path]:
     for unit, relative in EXAMPLES.items():
         target = root / relative
         target.parent.mkdir(parents=True, exist_ok=True)
-        save_workbook(filled_application(policy, unit, EXAMPLE_ROWS_BY_UNIT[unit]()), target)
+        save_workbook(
+            filled_application(policy, unit, EXAMPLE_ROWS_BY_UNIT[unit]()),
+            target,
+            dynamic_arrays=spec.live_check_anchors(),
+        )
         written.append(target)
     return written
 

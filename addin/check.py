@@ -66,12 +66,20 @@ class CheckResult:
         return self.errors == 0 and self.kind is not None
 
 
-@implements("TABLE_EMPTY")
-def check_table(raw: RawTable, policy: Policy) -> TableResult:
-    """Check an application table: convert, validate, recompute. Shared by the CLI and the UDFs."""
+def compute_table(raw: RawTable, policy: Policy) -> TableResult:
+    """Convert an application table and compute its amounts, without checking its rules."""
     raw = raw.without_blank_rows()
     typed = convert_table(raw, policy)
-    amounts = compute_amounts(typed.frame, policy)
+    return TableResult(
+        raw=raw, typed=typed, amounts=compute_amounts(typed.frame, policy), issues=typed.issues
+    )
+
+
+@implements("TABLE_EMPTY")
+def check_table(raw: RawTable, policy: Policy) -> TableResult:
+    """Check an application table: convert, recompute, validate. Shared by the CLI and the UDFs."""
+    computed = compute_table(raw, policy)
+    raw, typed, amounts = computed.raw, computed.typed, computed.amounts
     context = RuleContext(
         frame=typed.frame,
         failed=typed.failed,

@@ -17,7 +17,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
 
 from addin import template_spec
 from addin.check import CheckResult, check_file
-from addin.output import OutputError, refuse_overwriting_inputs, write_text_atomically
+from addin.output import OutputError, refuse_overwriting_inputs, write_bytes_atomically, write_text_atomically
 from addin.report import print_result, result_document, to_json
 from schemas.policy import Policy, PolicyError, load_policy
 
@@ -31,6 +31,8 @@ app = typer.Typer(
 )
 template_app = typer.Typer(no_args_is_help=True, help="生成填报模板。")
 app.add_typer(template_app, name="template")
+addin_app = typer.Typer(no_args_is_help=True, help="Excel 加载项（专项资金 选项卡）。")
+app.add_typer(addin_app, name="addin")
 
 console = Console()
 errors = Console(stderr=True)
@@ -188,6 +190,47 @@ def template_plan(
     except OutputError as exc:
         raise _fail(str(exc)) from None
     console.print(f"已生成资金使用计划表模板：{output}")
+
+
+@addin_app.command("build")
+def addin_build(
+    output: Annotated[Path | None, typer.Option("--output", "-o", help="输出的 .xlam 文件。")] = None,
+) -> None:
+    """由 xlwings 自带的功能区加载项生成 dtfund.xlam（开发者使用；仓库中已附带生成好的文件）。"""
+    from addin.xlam import TARGET, build_xlam
+
+    target = output or TARGET
+    if target.name != "dtfund.xlam":
+        raise _fail("加载项文件必须命名为 dtfund.xlam：功能区按钮按文件名调用 dtfund.main()。")
+    try:
+        write_bytes_atomically(target, build_xlam())
+    except OutputError as exc:
+        raise _fail(str(exc)) from None
+    console.print(f"已生成加载项：{target}")
+
+
+@addin_app.command("install")
+def addin_install(
+    force: Annotated[bool, typer.Option("--force", help="覆盖已有的加载项用户设置。")] = False,
+) -> None:
+    """在本机 Excel 中安装 dtfund 加载项（Windows；macOS 上只有功能区按钮可用）。"""
+    from addin.xlam import USER_CONFIG, user_config_lines
+
+    if not sys.platform.startswith(("win", "darwin")):
+        raise _fail(
+            "Excel 加载项只能安装在 Windows（或 macOS）的 Excel 中。在本机请使用 dtfund check / dtfund consolidate。"
+        )
+    import argparse
+
+    from xlwings import cli as xlwings_cli
+
+    if force or not USER_CONFIG.exists():
+        USER_CONFIG.parent.mkdir(parents=True, exist_ok=True)
+        write_text_atomically(USER_CONFIG, user_config_lines())
+        console.print(f"已写入加载项设置（使用本机 Python：{sys.executable}）：{USER_CONFIG}")
+    with resources.as_file(resources.files("addin").joinpath("dtfund.xlam")) as xlam:
+        xlwings_cli.addin_install(argparse.Namespace(file=str(xlam), dir=None, glob=False))
+    console.print("已安装。重新打开 Excel 后，功能区会出现“专项资金”选项卡。")
 
 
 @app.command()

@@ -71,9 +71,19 @@ def reproducible_xlsx(data: bytes) -> bytes:
     return target.getvalue()
 
 
-def save_workbook(workbook: Workbook, path: Path, reproducible: bool = True) -> None:
-    """Save an openpyxl workbook atomically, with fixed timestamps unless told otherwise."""
+def save_workbook(
+    workbook: Workbook,
+    path: Path,
+    reproducible: bool = True,
+    dynamic_arrays: dict[str, list[str]] | None = None,
+) -> None:
+    """Save an openpyxl workbook atomically, with fixed timestamps unless told otherwise, marking the
+    array formulas at `dynamic_arrays` (sheet -> cells) as dynamic so that Excel spills them."""
+    from addin.dynamic_arrays import mark_dynamic_arrays
+
     buffer = io.BytesIO()
     workbook.save(buffer)
     data = buffer.getvalue()
+    if dynamic_arrays:
+        data = mark_dynamic_arrays(data, dynamic_arrays)
     write_bytes_atomically(Path(path), reproducible_xlsx(data) if reproducible else data)

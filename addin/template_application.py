@@ -18,6 +18,7 @@ from openpyxl.styles import Alignment, Border, Font, PatternFill, Protection, Si
 from openpyxl.utils import get_column_letter
 from openpyxl.workbook.defined_name import DefinedName
 from openpyxl.worksheet.datavalidation import DataValidation
+from openpyxl.worksheet.formula import ArrayFormula
 from openpyxl.worksheet.properties import PageSetupProperties
 from openpyxl.worksheet.worksheet import Worksheet
 
@@ -96,6 +97,7 @@ def build_application_template(
     letters = spec.column_letters()
     last_row = spec.FIRST_DATA_ROW + rows - 1
     _data_sheet(workbook, policy, letters, last_row, unit)
+    _live_check_sheet(workbook, letters, last_row)
     _guide_sheet(workbook, policy, letters)
     _rules_sheet(workbook, policy)
     _parameters_sheet(workbook, policy)
@@ -115,7 +117,11 @@ def build_application_template(
 def write_application_template(
     path: Path, policy: Policy, rows: int = spec.DEFAULT_ROWS, unit: str | None = None
 ) -> None:
-    save_workbook(build_application_template(policy, rows=rows, unit=unit), path)
+    save_workbook(
+        build_application_template(policy, rows=rows, unit=unit),
+        path,
+        dynamic_arrays=spec.live_check_anchors(),
+    )
 
 
 # --- 申报表 ------------------------------------------------------------------------------------------
@@ -295,6 +301,33 @@ def _highlighting(ws, formulas: RowFormulas, letters: dict[str, str], last_row: 
         ws.conditional_formatting.add(
             area, FormulaRule(formula=[condition], fill=ALERT_FILL, font=ALERT_FONT, stopIfTrue=False)
         )
+
+
+# --- 实时校验 ---------------------------------------------------------------------------------------
+
+
+def _live_check_sheet(workbook: Workbook, letters: dict[str, str], last_row: int) -> None:
+    """One cell that validates the whole table live in Excel with the dtfund add-in."""
+    ws = workbook.create_sheet(spec.LIVE_CHECK_SHEET)
+    for letter, width in zip("ABCDE", (8, 18, 30, 90, 16), strict=True):
+        ws.column_dimensions[letter].width = width
+    last_letter = letters[application_fields()[-1].id]
+    table = f"'{spec.DATA_SHEET}'!$A${spec.HEADER_ROW}:${last_letter}${last_row}"
+    ws.append([_cell(ws, "实时校验（需要安装 dtfund 加载项）", font=TITLE_FONT)])
+    ws.append(
+        [
+            _cell(
+                ws,
+                "下方单元格用 DTFUND_VALIDATE 校验整张申报表，结果随填写自动更新（行、字段、规则、说明、依据）。"
+                "没有安装加载项，或使用 WPS、LibreOffice 时，该单元格会显示 #NAME? 等错误："
+                "请改用命令 dtfund check 申报表.xlsx 校验，结果相同。",
+            )
+        ]
+    )
+    ws.append([])
+    ws.append(
+        [_cell(ws, ArrayFormula(spec.LIVE_CHECK_CELL, f"=DTFUND_VALIDATE({table},{spec.FIRST_DATA_ROW})"))]
+    )
 
 
 # --- 填表说明, 规则 -----------------------------------------------------------------------------------

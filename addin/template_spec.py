@@ -48,6 +48,8 @@ PLAN_TOTAL_NAME = "plan_total"
 NONE_MARK = "-"  # the official table's mark for "no money on this line"
 
 DATA_SHEET = "申报表"
+LIVE_CHECK_SHEET = "实时校验"
+LIVE_CHECK_CELL = "A4"
 GUIDE_SHEET = "填表说明"
 RULES_SHEET = "规则"
 PARAMETERS_SHEET = "参数"
@@ -69,3 +71,8 @@ NAME_UNIT = "DTFUND_UNIT"
 def column_letters() -> dict[str, str]:
     """Each field's column in the data sheet, in field order from column A."""
     return {f.id: get_column_letter(n) for n, f in enumerate(application_fields(), start=1)}
+
+
+def live_check_anchors() -> dict[str, list[str]]:
+    """The application template's dynamic-array formula: DTFUND_VALIDATE on the 实时校验 sheet."""
+    return {LIVE_CHECK_SHEET: [LIVE_CHECK_CELL]}

@@ -23,10 +23,10 @@ import xlwings as xw
 
 from addin.catalogue import rule_catalogue
 from addin.cells import to_choice, to_date, to_money
-from addin.check import check_table
+from addin.check import check_table, compute_table
 from addin.table import HeaderError, raw_table_from_grid
 from addin.template_spec import FIRST_DATA_ROW
-from schemas.calculation import SUBSIDY_PART_FIELDS, compute_amounts, compute_one
+from schemas.calculation import SUBSIDY_PART_FIELDS, compute_one
 from schemas.fields import computed_fields, field_by_id
 from schemas.money import ZERO, format_ratio, split_column
 from schemas.policy import Policy, PolicyError, load_policy
@@ -148,16 +148,15 @@ def fees(contract_total: Any, consulting: Any, integration: Any, other_service: 
 def calc(table: Any, first_row: int = FIRST_DATA_ROW) -> list[list[Any]]:
     """Every computed column for every row of the table (blank rows stay blank)."""
     raw = raw_table_from_grid(table, int(first_row))
-    result = check_table(raw, policy())
+    result = compute_table(raw, policy())
     fields = computed_fields()
-    by_row = result.amounts
-    output: list[list[Any]] = [[f.header for f in fields]]
-    for row in raw.rows:
-        if row in by_row.index:
-            output.append([_cell(by_row.at[row, f.id]) for f in fields])
-        else:
-            output.append([""] * len(fields))
-    return output
+    values = result.amounts[[f.id for f in fields]].reindex(raw.rows)
+    blank = ~values.index.isin(result.amounts.index)
+    body = [
+        [""] * len(fields) if empty else [_cell(v) for v in row]
+        for empty, row in zip(blank, values.itertuples(index=False, name=None), strict=True)
+    ]
+    return [[f.header for f in fields], *body]
 
 
 def validate(table: Any, first_row: int = FIRST_DATA_ROW) -> list[list[Any]]:
@@ -209,15 +208,6 @@ def rule_text(rule_id: Any) -> list[list[Any]]:
         raise UdfInputError(f"没有编号为“{rule_id}”的规则")
     entry = next(e for e in rule_catalogue(policy()) if e.id == wanted)
     return [[f"{entry.title}：{entry.message}", entry.fix, entry.clause]]
-
-
-def compute_table(table: Any) -> pd.DataFrame:
-    """The amounts of a table without checking it (the benchmark's and tests' baseline)."""
-    from addin.table import convert_table
-
-    return compute_amounts(
-        convert_table(raw_table_from_grid(table, FIRST_DATA_ROW), policy()).frame, policy()
-    )
 
 
 # --- the Excel functions -----------------------------------------------------------------------------

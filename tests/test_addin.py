@@ -248,3 +248,123 @@ def test_excel_book_reads_names_and_ranges_like_a_file() -> None:
     assert reader.column(names["name"]) == ["甲", None, "乙"]
     assert reader.value(names["DTFUND_UNIT"]) == "第八师石河子市"
     assert reader.sheet_names == ["申报表"]
+
+
+# --- the .xlam package -------------------------------------------------------------------------------
+
+
+def _xlam_parts() -> dict[str, bytes]:
+    import zipfile
+
+    with zipfile.ZipFile(REPOSITORY / "addin/dtfund.xlam") as archive:
+        return {name: archive.read(name) for name in archive.namelist()}
+
+
+def parts_to_xlsx(parts: dict[str, bytes]) -> bytes:
+    """The add-in's parts as a plain workbook package (readers refuse the add-in content type)."""
+    import io
+    import zipfile
+
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w") as archive:
+        for name, content in parts.items():
+            if name == "[Content_Types].xml":
+                content = content.replace(
+                    b"application/vnd.ms-excel.addin.macroEnabled.main+xml",
+                    b"application/vnd.openxmlformats-officedocument.spreadsheetml.sheet.main+xml",
+                )
+            archive.writestr(name, content)
+    return buffer.getvalue()
+
+
+def test_xlam_ribbon_has_our_tab_and_button_bound_to_run_main() -> None:
+    from defusedxml import ElementTree
+
+    ribbon = ElementTree.fromstring(_xlam_parts()["customUI/customUI.xml"])
+    ns = "{http://schemas.microsoft.com/office/2006/01/customui}"
+    tabs = list(ribbon.iter(f"{ns}tab"))
+    buttons = list(ribbon.iter(f"{ns}button"))
+    assert [t.get("label") for t in tabs] == ["专项资金"]
+    assert [(b.get("label"), b.get("onAction")) for b in buttons] == [("校验", "RibbonMyAddin.RunMain")]
+
+
+def test_xlam_settings_name_our_udf_module_which_exists_with_main() -> None:
+    import importlib
+    import io
+
+    import python_calamine
+
+    parts = _xlam_parts()
+    assert b'name="_myaddin.conf"' in parts["xl/workbook.xml"]
+    book = python_calamine.CalamineWorkbook.from_filelike(io.BytesIO(parts_to_xlsx(parts)))
+    rows = book.get_sheet_by_name("_myaddin.conf").to_python()
+    settings = {row[0]: row[1] for row in rows if row and row[0]}
+    assert settings["UDF Modules"] == "dtfund"
+    module = importlib.import_module(settings["UDF Modules"])
+    assert callable(module.main)
+    for name in (
+        "DTFUND_SUBSIDY",
+        "DTFUND_SPLIT",
+        "DTFUND_FEES",
+        "DTFUND_CALC",
+        "DTFUND_VALIDATE",
+        "DTFUND_POLICY",
+        "DTFUND_RULE",
+    ):
+        assert callable(getattr(module, name)), name
+    assert Path(module.__file__).stem == "dtfund"  # RunMain imports the add-in's file name: dtfund.xlam
+
+
+def test_xlam_keeps_xlwings_vba_and_rebuilds_identically(tmp_path: Path) -> None:
+    import zipfile
+
+    from addin.xlam import SOURCE, build_xlam
+
+    first, second = build_xlam(), build_xlam()
+    assert first == second
+    built = zipfile.ZipFile(__import__("io").BytesIO(first))
+    with zipfile.ZipFile(SOURCE) as source:
+        assert built.read("xl/vbaProject.bin") == source.read("xl/vbaProject.bin")
+    committed = _xlam_parts()
+    for part in ("customUI/customUI.xml", "xl/worksheets/sheet1.xml", "xl/workbook.xml"):
+        assert built.read(part) == committed[part], f"{part}: run python -m addin.xlam"
+
+
+def test_addin_install_outside_windows_explains_itself() -> None:
+    from typer.testing import CliRunner
+
+    from addin.cli import app
+
+    result = CliRunner().invoke(app, ["addin", "install"], env={"COLUMNS": "200"})
+    assert result.exit_code == 2
+    assert "Windows" in result.output and "dtfund check" in result.output
+
+
+def test_user_config_points_excel_at_this_python() -> None:
+    from addin.xlam import user_config_lines
+
+    assert (
+        user_config_lines("C:\\Python\\python.exe", "win32") == '"INTERPRETER_WIN","C:\\Python\\python.exe"\n'
+    )
+    assert user_config_lines("/usr/bin/python3", "darwin").startswith('"INTERPRETER_MAC"')
+
+
+def test_live_check_sheet_calls_validate_as_a_dynamic_array() -> None:
+    import re
+    import zipfile
+
+    from addin.bundled import APPLICATION_TEMPLATE
+    from addin.dynamic_arrays import sheet_parts
+
+    with zipfile.ZipFile(REPOSITORY / APPLICATION_TEMPLATE) as archive:
+        part = sheet_parts(archive)[spec.LIVE_CHECK_SHEET]
+        xml = archive.read(part).decode("utf-8")
+        assert "xl/metadata.xml" in archive.namelist()
+        assert b"sheetMetadata" in archive.read("xl/_rels/workbook.xml.rels")
+        assert b"/xl/metadata.xml" in archive.read("[Content_Types].xml")
+        assert b"XLDAPR" in archive.read("xl/metadata.xml")
+    cell = re.search(r'<c r="A4"[^>]*>.*?</c>', xml).group(0)
+    assert 'cm="1"' in cell and 't="array"' in cell
+    assert "DTFUND_VALIDATE('申报表'!$A$4:$AH$2004,5)" in cell
+    sheet = openpyxl.load_workbook(REPOSITORY / APPLICATION_TEMPLATE)[spec.LIVE_CHECK_SHEET]
+    assert "dtfund check" in sheet["A2"].value
