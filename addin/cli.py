@@ -18,7 +18,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
 from addin import template_spec
 from addin.check import CheckResult, check_file
 from addin.output import OutputError, refuse_overwriting_inputs, write_bytes_atomically, write_text_atomically
-from addin.report import print_result, result_document, to_json
+from addin.report import print_result, result_document, to_json, verdict
 from schemas.policy import Policy, PolicyError, load_policy
 
 EXIT_OK, EXIT_ERRORS, EXIT_UNREADABLE = 0, 1, 2
@@ -67,14 +67,25 @@ def check(
     ] = None,
     policy_file: PolicyOption = None,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="只输出结论。")] = False,
+    html: Annotated[Path | None, typer.Option("--html", help="另存一份可打印的 HTML 校验报告。")] = None,
+    annotate: Annotated[
+        Path | None,
+        typer.Option("--annotate", help="另存一份标出问题单元格、附“校验结果”工作表的副本（.xlsx/.xlsm）。"),
+    ] = None,
 ) -> None:
     """校验一个申报表：逐项重算金额，列出每个问题的单元格、规则、依据和修改建议。
 
     退出码：0 = 没有错误（可以有警告）；1 = 有错误；2 = 文件无法读取或不是本模板。
     """
     policy = _policy(policy_file)
-    result = check_file(file, policy)
+    machine_output = json_out is not None and str(json_out) == "-"
+    with _status("正在校验……", hidden=quiet or machine_output):
+        result = check_file(file, policy)
     document = result_document(result)
+    try:
+        _write_check_outputs(result, file, html, annotate)
+    except OutputError as exc:
+        raise _fail(str(exc)) from None
     if json_out is not None and str(json_out) == "-":
         sys.stdout.write(to_json(document))
     else:
@@ -86,9 +97,39 @@ def check(
                 raise _fail(str(exc)) from None
         if result.kind is None:
             errors.print(f"[bold red]无法校验[/bold red]：{result.issues[0].message}{result.issues[0].fix}")
+        elif quiet:
+            console.print(verdict(result))
         else:
-            print_result(result, console, show_issues=not quiet)
+            print_result(result, console)
     raise typer.Exit(_exit_code(result))
+
+
+def _write_check_outputs(result: CheckResult, source: Path, html: Path | None, annotate: Path | None) -> None:
+    """The optional HTML report and annotated copy of a check; never written over the input."""
+    if html is not None:
+        from addin.html_report import check_report
+
+        refuse_overwriting_inputs(html, [source])
+        write_text_atomically(html, check_report(result))
+    if annotate is not None:
+        from addin.annotate import write_annotated_copy
+
+        refuse_overwriting_inputs(annotate, [source])
+        if result.kind is None:
+            raise OutputError("文件无法读取，不能生成标注副本。")
+        if annotate.suffix.lower() != source.suffix.lower():
+            raise OutputError(f"标注副本的扩展名应与原文件相同（{source.suffix}），以免丢失宏或格式。")
+        write_annotated_copy(source, result, annotate)
+
+
+@contextmanager
+def _status(message: str, hidden: bool) -> Iterator[None]:
+    """A spinner on the terminal while a large workbook is read; nothing when output must stay clean."""
+    if hidden:
+        yield
+        return
+    with errors.status(message):
+        yield
 
 
 @template_app.command("application")
@@ -125,6 +166,7 @@ def consolidate(
     ] = None,
     policy_file: PolicyOption = None,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="只输出结论。")] = False,
+    html: Annotated[Path | None, typer.Option("--html", help="另存一份可打印的 HTML 汇总报告。")] = None,
 ) -> None:
     """汇总各师市申报表，对照资金使用计划表检查预算，生成兵团汇总表。
 
@@ -145,6 +187,11 @@ def consolidate(
         with _progress(len(files), hidden=quiet or machine_output) as advance:
             result = run_consolidation(files, plan, policy, on_file=advance)
         write_summary(result, output)
+        if html is not None:
+            from addin.html_report import consolidation_report
+
+            refuse_overwriting_inputs(html, [*files, plan, output])
+            write_text_atomically(html, consolidation_report(result))
         document = consolidation_document(result)
         if machine_output:
             sys.stdout.write(to_json(document))

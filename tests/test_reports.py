@@ -1,0 +1,154 @@
+"""Reports people read: HTML reports in a real browser, annotated copies in a real spreadsheet."""
+
+from __future__ import annotations
+
+import json
+import zipfile
+from pathlib import Path
+
+import openpyxl
+import pytest
+from typer.testing import CliRunner
+
+from addin.bundled import EXAMPLE_PLAN, EXAMPLES, REPOSITORY
+from addin.cli import app
+from tests.support.browser import CHROMIUM_FLAGS, require_chromium
+from tests.support.libreoffice import recalculate
+
+runner = CliRunner()
+EXAMPLE = REPOSITORY / EXAMPLES["第八师石河子市"]
+ARTIFACTS = REPOSITORY / "test-artifacts"
+
+
+def run(*args):
+    return runner.invoke(app, [str(a) for a in args], env={"COLUMNS": "200"})
+
+
+def render(path: Path, screenshot: Path | None = None) -> tuple[str, list[str], int]:
+    """The page's text, its console errors, and the number of pages it prints to on A4."""
+    binary = require_chromium()
+    from playwright.sync_api import sync_playwright
+
+    errors: list[str] = []
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=binary, args=CHROMIUM_FLAGS)
+        page = browser.new_page(viewport={"width": 1200, "height": 1600})
+        page.on("console", lambda message: errors.append(message.text) if message.type == "error" else None)
+        page.on("pageerror", lambda error: errors.append(str(error)))
+        page.goto(path.as_uri())
+        text = page.inner_text("body")
+        if screenshot:
+            screenshot.parent.mkdir(exist_ok=True)
+            page.screenshot(path=str(screenshot), full_page=True)
+        pdf = page.pdf(format="A4")
+        browser.close()
+    return text, errors, pdf.count(b"/Type /Page") - pdf.count(b"/Type /Pages")
+
+
+def test_check_html_report_in_a_browser(tmp_path: Path) -> None:
+    html = tmp_path / "report.html"
+    assert run("check", EXAMPLE, "--html", html, "--quiet").exit_code == 1
+    source = html.read_text("utf-8")
+    assert "<script" not in source and "http://" not in source and "https://" not in source
+    text, errors, pages = render(html, ARTIFACTS / "check-report.png")
+    assert errors == []
+    for heading in ("专项资金申报表校验报告", "校验结论", "按资金来源的金额合计", "问题（按规则）"):
+        assert heading in text
+    assert "不通过" in text and "division-08-shihezi.xlsx" in text and "xpcc-dt-pilot-fund" in text
+    digest = json.loads(run("check", EXAMPLE, "--json", "-").stdout)["sha256"]
+    assert digest in text
+    assert "FEE_SERVICE_OVER_20" in text and "申报表!X8" in text and "附件（一）" in text
+    assert 1 <= pages <= 4
+
+
+def test_consolidation_html_report_has_the_chart(tmp_path: Path) -> None:
+    html = tmp_path / "summary.html"
+    result = run(
+        "consolidate",
+        REPOSITORY / "addin/examples",
+        "--plan",
+        REPOSITORY / EXAMPLE_PLAN,
+        "-o",
+        tmp_path / "s.xlsx",
+        "--html",
+        html,
+        "--quiet",
+    )
+    assert result.exit_code == 1
+    source = html.read_text("utf-8")
+    assert source.count("<rect") >= 6 and "<svg" in source
+    text, errors, _ = render(html, ARTIFACTS / "consolidation-report.png")
+    assert errors == []
+    for heading in ("汇总报告", "校验结论", "申报文件", "计划与已承诺", "问题（按规则）"):
+        assert heading in text
+    assert "DUPLICATE_ENTERPRISE" in text and "5,334,000.00" in text
+
+
+def test_user_text_is_escaped_in_the_html(tmp_path: Path, policy) -> None:
+    from addin.bundled import filled_application
+    from addin.output import save_workbook
+    from tests.conftest import valid_row
+
+    path = tmp_path / "x.xlsx"
+    save_workbook(
+        filled_application(
+            policy,
+            "第八师石河子市",
+            [valid_row(name="<script>alert(1)</script>", industry="<b>农业</b>")],
+            template_rows=10,
+        ),
+        path,
+    )
+    html = tmp_path / "r.html"
+    run("check", path, "--html", html)
+    source = html.read_text("utf-8")
+    assert "<b>农业</b>" not in source and "&lt;b&gt;农业&lt;/b&gt;" in source
+
+
+def test_annotated_copy_survives_libreoffice(tmp_path: Path) -> None:
+    annotated = tmp_path / "annotated.xlsx"
+    before = EXAMPLE.read_bytes()
+    assert run("check", EXAMPLE, "--annotate", annotated, "--quiet").exit_code == 1
+    assert EXAMPLE.read_bytes() == before
+    reopened = tmp_path / "reopened.xlsx"
+    recalculate([(annotated, reopened)])
+    workbook = openpyxl.load_workbook(reopened)
+    assert workbook.sheetnames[0] == "校验结果"
+    links = [c.hyperlink.location for row in workbook["校验结果"].iter_rows() for c in row if c.hyperlink]
+    assert any("X8" in (link or "") for link in links)
+    note = workbook["申报表"]["X8"].comment
+    assert note is not None and "FEE_SERVICE_OVER_20" in note.text and "附件（一）" in note.text
+
+
+def test_annotated_xlsm_keeps_its_macros(tmp_path: Path) -> None:
+    import xlwings
+
+    macros = openpyxl.load_workbook(Path(xlwings.__file__).parent / "quickstart.xlsm", keep_vba=True)
+    workbook = openpyxl.load_workbook(EXAMPLE)
+    workbook.vba_archive = macros.vba_archive
+    source = tmp_path / "with-macros.xlsm"
+    workbook.save(source)
+    annotated = tmp_path / "annotated.xlsm"
+    assert run("check", source, "--annotate", annotated, "--quiet").exit_code == 1
+    with zipfile.ZipFile(source) as before, zipfile.ZipFile(annotated) as after:
+        assert after.read("xl/vbaProject.bin") == before.read("xl/vbaProject.bin")
+        assert b"macroEnabled" in after.read("[Content_Types].xml")
+
+
+def test_annotate_refuses_to_overwrite_the_input_or_change_its_kind(tmp_path: Path) -> None:
+    copy = tmp_path / "a.xlsx"
+    copy.write_bytes(EXAMPLE.read_bytes())
+    result = run("check", copy, "--annotate", copy)
+    assert result.exit_code == 2 and "与输入文件相同" in result.output
+    assert copy.read_bytes() == EXAMPLE.read_bytes()
+    assert run("check", copy, "--annotate", tmp_path / "a.xlsm").exit_code == 2
+
+
+@pytest.mark.parametrize("flag", ["--quiet", "--json"])
+def test_machine_clean_output(flag: str) -> None:
+    args = ["check", EXAMPLE, flag] + (["-"] if flag == "--json" else [])
+    result = run(*args)
+    if flag == "--json":
+        json.loads(result.stdout)
+    else:
+        assert result.stdout.strip().splitlines() == ["校验结论：不通过（错误 5 条，警告 1 条）"]
