@@ -58,3 +58,23 @@ def _placeholders(policy: Policy) -> dict[str, str]:
         "level": "该等级",
         "other_field": "前一日期字段",
     }
+
+
+CATALOGUE_PAGE = "docs/rules.md"
+
+
+def catalogue_markdown(policy: Policy) -> str:
+    """The rule catalogue as a Markdown page (docs/rules.md is this, generated)."""
+    lines = [
+        "# 校验规则一览",
+        "",
+        f"由 `dtfund rules --markdown {CATALOGUE_PAGE}` 生成，与模板“规则”工作表、`dtfund rules` 同源"
+        f"（`schemas/data/rules.yaml`）。政策：{policy.title}（{policy.version}）。",
+        "",
+        "| 规则编号 | 级别 | 名称 | 说明 | 修改建议 | 依据 |",
+        "|---|---|---|---|---|---|",
+    ]
+    for entry in rule_catalogue(policy):
+        cells = [entry.id, entry.severity, entry.title, entry.message, entry.fix, entry.clause]
+        lines.append("| " + " | ".join(c.replace("|", "\\|") for c in cells) + " |")
+    return "\n".join(lines) + "\n"

@@ -19,6 +19,7 @@ from addin import template_spec
 from addin.check import CheckResult, check_file
 from addin.output import OutputError, refuse_overwriting_inputs, write_bytes_atomically, write_text_atomically
 from addin.report import print_result, result_document, to_json, verdict
+from schemas.money import format_yuan
 from schemas.policy import Policy, PolicyError, load_policy
 
 EXIT_OK, EXIT_ERRORS, EXIT_UNREADABLE = 0, 1, 2
@@ -154,6 +155,68 @@ def template_application(
     except OutputError as exc:
         raise _fail(str(exc)) from None
     console.print(f"已生成申报表模板：{output}（{rows} 行）")
+
+
+@app.command()
+def rules(
+    markdown: Annotated[
+        Path | None, typer.Option("--markdown", help="把规则一览写成 Markdown 文件。")
+    ] = None,
+    policy_file: PolicyOption = None,
+) -> None:
+    """列出全部校验规则：编号、级别、名称、说明、修改建议、依据条款。"""
+    from rich.table import Table
+
+    from addin.catalogue import catalogue_markdown, rule_catalogue
+
+    policy = _policy(policy_file)
+    if markdown is not None:
+        try:
+            write_text_atomically(markdown, catalogue_markdown(policy))
+        except OutputError as exc:
+            raise _fail(str(exc)) from None
+        console.print(f"已写入：{markdown}")
+        return
+    table = Table(title="校验规则", show_lines=True)
+    for header in ("规则编号", "级别", "名称", "说明", "修改建议", "依据"):
+        table.add_column(header, overflow="fold")
+    for entry in rule_catalogue(policy):
+        table.add_row(entry.id, entry.severity, entry.title, entry.message, entry.fix, entry.clause)
+    console.print(table)
+
+
+@app.command()
+def explain(
+    file: Annotated[Path, typer.Argument(help="申报表 .xlsx 文件。")],
+    row: Annotated[int, typer.Option("--row", help="企业所在的 Excel 行号（数据从第 5 行开始）。")],
+    policy_file: PolicyOption = None,
+) -> None:
+    """逐步说明一家企业的各项金额是怎样算出来的：每一步的数字和依据条款。"""
+    from rich.table import Table
+
+    from addin.explain import explain_row
+
+    policy = _policy(policy_file)
+    result = check_file(file, policy)
+    if result.kind != "application":
+        reason = result.issues[0].message if result.issues else "这不是申报表"
+        raise _fail(f"无法说明：{reason}")
+    table = result.table
+    if row not in table.amounts.index:
+        filled = "、".join(str(r) for r in list(table.amounts.index)[:10])
+        raise _fail(f"第 {row} 行没有企业数据。有数据的行：{filled or '无'}。")
+    name = table.typed.frame.at[row, "name"] or "（未填企业名称）"
+    steps = Table(title=f"第 {row} 行 {name} 的补贴计算", show_lines=True)
+    for header, justify in (("步骤", "left"), ("计算", "left"), ("金额（元）", "right"), ("依据", "left")):
+        steps.add_column(header, justify=justify, overflow="fold")
+    for step in explain_row(table, row, policy):
+        steps.add_row(
+            step.name, step.how, "" if step.amount is None else format_yuan(step.amount), step.clause
+        )
+    console.print(steps)
+    own = [i for i in result.issues if i.row == row]
+    for issue in own:
+        console.print(f"[{'red' if issue.severity == 'error' else 'yellow'}]{issue.rule}[/]：{issue.message}")
 
 
 @app.command()

@@ -3,6 +3,7 @@ into typed columns. The CLI reads it from a workbook; the UDFs get it from a ran
 
 from __future__ import annotations
 
+import difflib
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -137,6 +138,21 @@ def raw_table_from_records(
     )
 
 
+def closest(candidates: list[str], wanted: list[str]) -> tuple[str, str] | None:
+    """The candidate that looks most like one of the wanted names, and that name: a misspelling."""
+    for target in wanted:
+        close = difflib.get_close_matches(target, [c for c in candidates if c != target], n=1, cutoff=0.5)
+        if close:
+            return close[0], target
+    return None
+
+
+def did_you_mean(candidates: list[str], wanted: list[str]) -> str:
+    """（您是否指“…”？） for the candidate closest to what was wanted, or nothing."""
+    match = closest(candidates, wanted)
+    return f"（您是否指“{match[0]}”？）" if match else ""
+
+
 class HeaderError(ValueError):
     """A table handed to a UDF has no recognisable header row."""
 
@@ -168,11 +184,15 @@ def raw_table_from_grid(grid: Any, first_row: int, first_column: int = 1, sheet:
     rows = as_grid(grid)
     known = _field_by_header()
     positions = {known[_header_key(h)]: n for n, h in enumerate(rows[0]) if _header_key(h) in known}
-    missing = [f.label for f in input_fields() if f.id not in positions]
+    missing = [f for f in input_fields() if f.id not in positions]
     if not positions:
         raise HeaderError("第一行应为申报表的表头（如“企业名称”“统一社会信用代码”），没有找到可识别的列")
     if missing:
-        raise HeaderError(f"表头缺少这些列：{'、'.join(missing)}")
+        unknown = [str(h) for h in rows[0] if h is not None and _header_key(h) not in known]
+        raise HeaderError(
+            "表头缺少这些列："
+            + "、".join(f"“{f.header}”" + did_you_mean(unknown, [f.header, f.label]) for f in missing)
+        )
     data = rows[1:]
     return RawTable(
         sheet=sheet,

@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Any, Protocol
 
 from addin import template_spec as spec
+from addin.table import closest
 from addin.workbook_reader import InputError, NamedRange, Workbook, defined_names, sniff
 from schemas.registry import Issue, implements, make_issue
 
@@ -15,6 +16,9 @@ SUPPORTED = {
     spec.TEMPLATE_ID: spec.SUPPORTED_VERSIONS,
     spec.PLAN_TEMPLATE_ID: spec.PLAN_SUPPORTED_VERSIONS,
 }
+
+
+OUR_SHEETS = (spec.DATA_SHEET, spec.PLAN_SHEET)
 
 
 class UnreadableTemplate(Exception):
@@ -85,8 +89,14 @@ def identify_book(name: str, names: dict[str, NamedRange], book: BookReader) -> 
     """Which of our templates a workbook is, from its defined names and hidden version cells."""
     template_id = text_of(book.value(names[spec.NAME_TEMPLATE_ID])) if spec.NAME_TEMPLATE_ID in names else ""
     if template_id not in SUPPORTED:
+        match = closest(book.sheet_names, list(OUR_SHEETS))
+        hint = (
+            f"工作簿中有工作表“{match[0]}”，您是否想用模板的“{match[1]}”？请把数据复制到 dtfund 模板的对应工作表。"
+            if match
+            else ""
+        )
         raise InputError(
-            f"{name} 不是专项资金的申报表或资金使用计划表模板（找不到模板标识）。"
+            f"{name} 不是专项资金的申报表或资金使用计划表模板（找不到模板标识）。{hint}"
             "请用 dtfund template application 或 dtfund template plan 生成模板后填报。"
         )
     version = (

@@ -1,0 +1,91 @@
+"""`dtfund explain`, `dtfund rules`, the rule catalogue page, and messages a clerk can act on."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import openpyxl
+from typer.testing import CliRunner
+
+from addin.bundled import EXAMPLES, REPOSITORY
+from addin.catalogue import CATALOGUE_PAGE, catalogue_markdown
+from addin.cli import app
+from addin.udfs import DTFUND_VALIDATE
+from schemas.fields import application_fields
+from schemas.registry import load_registry
+
+runner = CliRunner()
+EXAMPLE = REPOSITORY / EXAMPLES["第八师石河子市"]
+
+
+def run(*args):
+    return runner.invoke(app, [str(a) for a in args], env={"COLUMNS": "220"})
+
+
+def test_explain_shows_every_step_with_figures_and_clauses() -> None:
+    result = run("explain", EXAMPLE, "--row", 8)
+    assert result.exit_code == 0, result.output
+    out = result.output
+    for step, figure, clause in (
+        ("总体服务费", "210,000.00", "附件（一）"),
+        ("服务费上限", "160,000.00", "附件（一）"),
+        ("不计入补贴基数的部分", "50,000.00", "附件（一）"),
+        ("可补贴改造费用", "750,000.00", "第十条（一）1"),
+        ("按比例补贴", "375,000.00", "第十条（一）1"),
+        ("其中 中央专项资金", "262,500.00", "第十条（一）1"),
+        ("进度补贴", "100,000.00", "第十条（一）2"),
+        ("补贴奖励合计", "475,000.00", "第十条（一）"),
+    ):
+        line = next(line for line in out.splitlines() if step in line)
+        assert figure in line and clause in line, line
+    assert "FEE_SERVICE_OVER_20" in out
+
+
+def test_explain_an_ineligible_row_says_why() -> None:
+    out = run("explain", EXAMPLE, "--row", 14).output
+    assert "条件不符合" in out and "2024-09-30" in out and "第十一条（一）2" in out
+    assert "不符合条件，补贴为 0" in out
+
+
+def test_explain_a_row_without_data() -> None:
+    result = run("explain", EXAMPLE, "--row", 12)
+    assert result.exit_code == 2 and "第 12 行没有企业数据" in result.output
+
+
+def test_rules_command_lists_every_rule() -> None:
+    result = run("rules")
+    assert result.exit_code == 0
+    for rule_id, spec in load_registry().items():
+        assert rule_id in result.output
+        assert spec.title in result.output
+
+
+def test_the_catalogue_page_is_generated_from_the_registry(policy) -> None:
+    committed = (REPOSITORY / CATALOGUE_PAGE).read_text("utf-8")
+    assert committed == catalogue_markdown(policy), "run: dtfund rules --markdown docs/rules.md"
+    assert all(rule_id in committed for rule_id in load_registry())
+
+
+def test_every_message_says_what_was_found_and_how_to_fix_it() -> None:
+    for rule_id, spec in load_registry().items():
+        assert spec.fix.strip(), rule_id
+        if rule_id != "TABLE_EMPTY":
+            assert re.search(r"\{(value|field)\}", spec.message), f"{rule_id} does not say what was found"
+
+
+def test_misspelled_header_gets_a_suggestion() -> None:
+    headers = [f.header for f in application_fields()]
+    headers[0] = "企业明称"
+    message = DTFUND_VALIDATE([headers, [None] * len(headers)])
+    assert "“企业名称”（您是否指“企业明称”？）" in message
+
+
+def test_misspelled_sheet_gets_a_suggestion(tmp_path: Path) -> None:
+    workbook = openpyxl.Workbook()
+    workbook.active.title = "申报"
+    path = tmp_path / "copy.xlsx"
+    workbook.save(path)
+    result = run("check", path)
+    assert result.exit_code == 2
+    assert "您是否想用模板的“申报表”" in result.output
