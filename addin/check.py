@@ -131,7 +131,7 @@ def check_file(path: Path, policy: Policy) -> CheckResult:
     try:
         identified = identify(path)
     except InputError as exc:
-        issue = make_issue("FILE_UNREADABLE", file=path.name, value=str(exc))
+        issue = make_issue("FILE_UNREADABLE", file=path.name, reason=str(exc))
         return CheckResult(file=str(path), sha256=digest, template={}, policy=policy, issues=[issue])
     except UnreadableTemplate as unreadable:
         return CheckResult(
@@ -156,7 +156,7 @@ def check_identified(
             return result
         raw, unit = read_application(identified)
     except InputError as exc:
-        result.issues = [make_issue("FILE_UNREADABLE", file=Path(file).name, value=str(exc))]
+        result.issues = [make_issue("FILE_UNREADABLE", file=Path(file).name, reason=str(exc))]
         return result
     except UnreadableTemplate as unreadable:
         result.issues = unreadable.issues

@@ -8,6 +8,7 @@ from typing import Any
 from addin import template_spec as spec
 from addin.cells import to_money, to_stored_number
 from addin.template_identity import Identified, UnreadableTemplate
+from addin.workbook_reader import NamedRange
 from schemas.plan import (
     BUDGET,
     PlanFigures,
@@ -81,12 +82,13 @@ def read_plan(identified: Identified, policy: Policy) -> tuple[PlanFigures, list
                     )
                 )
     budgets = book.column(refs[spec.PLAN_NAMES[BUDGET]])
-    totals_row = book.rows(sheet)[total.first_row - 1] if total.first_row - 1 < len(book.rows(sheet)) else []
     columns = {BUDGET: spec.PLAN_COLUMNS[BUDGET], **{s: spec.PLAN_COLUMNS[s] for s in SOURCES}}
-    stored_totals = {}
-    for column, letter in columns.items():
-        index = ord(letter) - ord("A")
-        stored_totals[column] = to_stored_number(totals_row[index]) if index < len(totals_row) else None
+    stored_totals = {
+        column: to_stored_number(
+            book.value(NamedRange(sheet, letter, total.first_row, letter, total.first_row))
+        )
+        for column, letter in columns.items()
+    }
     figures = PlanFigures(
         sheet=sheet,
         amounts=amounts,

@@ -153,7 +153,7 @@ def consolidate(
                 make_issue(
                     "FILE_UNREADABLE",
                     file=Path(result.file).name,
-                    value=f"{Path(result.file).name} 是资金使用计划表，不是申报表；请用 --plan 指定计划表。",
+                    reason=f"{Path(result.file).name} 是资金使用计划表，不是申报表；请用 --plan 指定计划表。",
                 )
             ]
     readable = [r for r in results if r.kind == "application"]

@@ -13,6 +13,12 @@ from typing import Any
 import python_calamine
 from defusedxml import ElementTree
 
+# Zip-bomb limits, checked from the zip directory before anything is inflated. A real workbook's parts
+# compress about 5-50 times; a bomb's, thousands of times.
+MAX_UNCOMPRESSED_BYTES = 2 * 1024**3
+MAX_PART_RATIO = 500
+RATIO_CHECKED_FROM_BYTES = 1024**2
+MAX_PARTS = 10_000
 OLE_SIGNATURE = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
 ENCRYPTED_MARKER = "EncryptionInfo".encode("utf-16-le")
 MAIN_NS = "{http://schemas.openxmlformats.org/spreadsheetml/2006/main}"
@@ -59,6 +65,31 @@ def sniff(path: Path) -> None:
         )
     if not zipfile.is_zipfile(path):
         raise InputError(f"{path.name} 不是有效的 Excel (.xlsx) 文件，可能已损坏或只是改了扩展名。")
+    refuse_zip_bombs(path)
+
+
+def refuse_zip_bombs(path: Path) -> None:
+    """Refuse a workbook whose parts would inflate to absurd sizes, before inflating any."""
+    try:
+        with zipfile.ZipFile(path) as archive:
+            parts = archive.infolist()
+    except (zipfile.BadZipFile, OSError) as exc:
+        raise InputError(f"{path.name} 已损坏，无法解压：{exc}") from None
+    if len(parts) > MAX_PARTS:
+        raise InputError(f"{path.name} 含有 {len(parts)} 个部件，不是正常的 Excel 文件，已拒绝读取。")
+    total = sum(part.file_size for part in parts)
+    if total > MAX_UNCOMPRESSED_BYTES:
+        raise InputError(
+            f"{path.name} 解压后超过 {MAX_UNCOMPRESSED_BYTES // 1024**3} GB，已拒绝读取（疑似压缩炸弹）。"
+        )
+    for part in parts:
+        if part.file_size >= RATIO_CHECKED_FROM_BYTES and part.file_size > MAX_PART_RATIO * max(
+            part.compress_size, 1
+        ):
+            raise InputError(
+                f"{path.name} 中的 {part.filename} 压缩比异常（{part.file_size // max(part.compress_size, 1)} 倍），"
+                "已拒绝读取（疑似压缩炸弹）。"
+            )
 
 
 def defined_names(path: Path) -> dict[str, NamedRange]:
@@ -105,23 +136,32 @@ class Workbook:
         except Exception as exc:  # calamine reports broken files with several exception kinds
             raise InputError(f"{path.name} 无法读取：{exc}") from None
         self._sheets: dict[str, list[list[Any]]] = {}
+        self._partial: dict[str, bool] = {}
         self.path = path
 
     @property
     def sheet_names(self) -> list[str]:
         return list(self._book.sheet_names)
 
-    def rows(self, sheet: str) -> list[list[Any]]:
-        """All rows of a sheet from A1, as calamine gives them ("" for an empty cell)."""
-        if sheet not in self._sheets:
+    def rows(self, sheet: str, upto: int | None = None) -> list[list[Any]]:
+        """The rows of a sheet from A1 (down to row `upto` at most), as calamine gives them ("" for an
+        empty cell). Rows below the last one asked for are never turned into Python values."""
+        cached = self._sheets.get(sheet)
+        if cached is None or (upto is not None and len(cached) < upto and self._partial.get(sheet)):
             try:
-                self._sheets[sheet] = self._book.get_sheet_by_name(sheet).to_python(skip_empty_area=False)
+                source = self._book.get_sheet_by_name(sheet)
+                rows = (
+                    source.to_python(skip_empty_area=False, nrows=upto)
+                    if upto
+                    else source.to_python(skip_empty_area=False)
+                )
             except Exception as exc:
                 raise InputError(f"{self.path.name} 的工作表“{sheet}”无法读取：{exc}") from None
+            self._sheets[sheet], self._partial[sheet] = rows, upto is not None
         return self._sheets[sheet]
 
     def value(self, ref: NamedRange) -> Any:
-        rows = self.rows(ref.sheet)
+        rows = self.rows(ref.sheet, upto=ref.first_row)
         row, column = ref.first_row - 1, column_index(ref.first_column)
         if row < len(rows) and column < len(rows[row]):
             return rows[row][column]
@@ -129,7 +169,7 @@ class Workbook:
 
     def column(self, ref: NamedRange) -> list[Any]:
         """The values of a one-column range, padded with None to its full length."""
-        rows = self.rows(ref.sheet)
+        rows = self.rows(ref.sheet, upto=ref.last_row)
         column = column_index(ref.first_column)
         values = []
         for row in range(ref.first_row - 1, ref.last_row):

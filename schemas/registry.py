@@ -125,7 +125,9 @@ def make_issue(
     spec = rule(rule_id)
     blamed = field or spec.field
     shown = {key: _shown(item) for key, item in context.items()}
-    shown.update(field=field_label or blamed or "", value=_shown(value), expected=_shown(expected))
+    shown.update(
+        field=field_label or blamed or "", value=_shown(value, SHOWN_LENGTH), expected=_shown(expected)
+    )
     clause = field_clause if spec.clause == BY_FIELD and field_clause else spec.clause
     if clause == BY_FIELD:
         clause = "附件（一）"
@@ -147,12 +149,17 @@ def make_issue(
     )
 
 
-def _shown(value: Any) -> str:
-    """A value as a message shows it: amounts with thousands separators, dates as 2025-12-31."""
+SHOWN_LENGTH = 60  # characters of a cell's text quoted in a message
+
+
+def _shown(value: Any, limit: int | None = None) -> str:
+    """A value as a message shows it: amounts with thousands separators, dates as 2025-12-31; a cell's
+    text cut short at `limit` characters."""
     if value is None:
         return "（空）"
     if isinstance(value, Decimal):
         return f"{value:,.2f}"
     if isinstance(value, dt.datetime | dt.date):
         return value.strftime("%Y-%m-%d")
-    return str(value)
+    text = str(value)
+    return text if limit is None or len(text) <= limit else f"{text[:limit]}…（共 {len(text)} 字）"
