@@ -71,7 +71,9 @@ def test_every_message_says_what_was_found_and_how_to_fix_it() -> None:
     for rule_id, spec in load_registry().items():
         assert spec.fix.strip(), rule_id
         if rule_id != "TABLE_EMPTY":
-            assert re.search(r"\{(value|field|reason)\}", spec.message), f"{rule_id} does not say what was found"
+            assert re.search(r"\{(value|field|reason)\}", spec.message), (
+                f"{rule_id} does not say what was found"
+            )
 
 
 def test_misspelled_header_gets_a_suggestion() -> None:
