@@ -26,6 +26,7 @@ EXCEL_LAST_SERIAL = 2958465
 AMOUNT_LIMIT = Decimal(10) ** 15
 
 _NUMBER_TEXT = re.compile(r"^[+-]?(\d{1,3}(,\d{3})+|\d+)(\.\d+)?$")
+_PLAIN_CODE = re.compile(r"^[0-9A-Z]{18}$")  # already as a credit code is written: nothing to clean
 _DATE_TEXT = re.compile(r"^(\d{4})\s*(?:-|/|\.|年)\s*(\d{1,2})\s*(?:-|/|\.|月)\s*(\d{1,2})\s*日?$")
 
 
@@ -126,6 +127,9 @@ def to_date(raw: Any) -> Converted:
 
 def to_text(raw: Any) -> Converted:
     """A text cell. A number typed into it is read as its digits (1.0 -> "1")."""
+    if type(raw) is str:
+        text = raw.strip()
+        return Converted(text) if text else BLANK
     if is_blank(raw):
         return BLANK
     if isinstance(raw, float) and raw.is_integer():
@@ -137,6 +141,8 @@ def to_text(raw: Any) -> Converted:
 
 def to_uscc(raw: Any) -> Converted:
     """A credit code: text, upper case, spaces and hyphens removed (validated by USCC_INVALID)."""
+    if type(raw) is str and _PLAIN_CODE.match(raw):
+        return Converted(raw)
     text = to_text(raw)
     if text.value is None:
         return text

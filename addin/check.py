@@ -206,18 +206,19 @@ def unit_issues(unit: str | None, table: TableResult, policy: Policy) -> list[Is
 def row_amounts(result: TableResult) -> list[dict[str, Any]]:
     """Per row: where it is, who, whether eligible, and every amount as a two-place decimal string."""
     frame, amounts = result.typed.frame, result.amounts
-    records = []
-    for row in frame.index:
-        records.append(
-            {
-                "row": int(row),
-                "uscc": frame.at[row, "uscc"],
-                "name": frame.at[row, "name"],
-                "eligible": bool(amounts.at[row, "eligible"]),
-                "amounts": {name: f"{amounts.at[row, name]:.2f}" for name in AMOUNT_FIELDS},
-            }
+    columns = {name: [f"{amount:.2f}" for amount in amounts[name]] for name in AMOUNT_FIELDS}
+    return [
+        {
+            "row": int(row),
+            "uscc": uscc,
+            "name": name,
+            "eligible": bool(eligible),
+            "amounts": {field: columns[field][n] for field in AMOUNT_FIELDS},
+        }
+        for n, (row, uscc, name, eligible) in enumerate(
+            zip(frame.index, frame["uscc"], frame["name"], amounts["eligible"], strict=True)
         )
-    return records
+    ]
 
 
 def totals(result: TableResult, policy: Policy) -> dict[str, Any]:

@@ -76,6 +76,23 @@ def _converter(spec: Field, policy: Policy) -> Callable[[Any], Converted]:
     return to_text
 
 
+def convert_column(convert: Callable[[Any], Any], values: Sequence[Any]) -> list[Any]:
+    """Convert a column, each distinct raw value once: a column repeats its levels, choices, dates and
+    amounts many times. (The type is part of the key: 1, 1.0 and True are equal in Python.)"""
+    seen: dict[tuple[type, Any], Any] = {}
+    converted = []
+    for value in values:
+        key = (type(value), value)
+        try:
+            result = seen[key]
+        except KeyError:
+            result = seen[key] = convert(value)
+        except TypeError:  # an unhashable value
+            result = convert(value)
+        converted.append(result)
+    return converted
+
+
 def convert_table(raw: RawTable, policy: Policy) -> TypedTable:
     """Convert every input cell; each failure is one issue at its cell, and the cell becomes blank."""
     index = pd.Index(raw.rows, name="row")
@@ -84,8 +101,7 @@ def convert_table(raw: RawTable, policy: Policy) -> TypedTable:
     from_text: dict[str, list[bool]] = {}
     issues: list[Issue] = []
     for spec in input_fields():
-        convert = _converter(spec, policy)
-        cells = [convert(v) for v in raw.values.get(spec.id, [None] * len(raw.rows))]
+        cells = convert_column(_converter(spec, policy), raw.values.get(spec.id, [None] * len(raw.rows)))
         typed[spec.id] = [c.value for c in cells]
         failed[spec.id] = [c.failed for c in cells]
         from_text[spec.id] = [c.from_text for c in cells]
@@ -110,7 +126,7 @@ def convert_table(raw: RawTable, policy: Policy) -> TypedTable:
             frame[spec.id] = pd.to_datetime(frame[spec.id])
     stored = pd.DataFrame(
         {
-            spec.id: [to_stored_number(v) for v in raw.values.get(spec.id, [None] * len(raw.rows))]
+            spec.id: convert_column(to_stored_number, raw.values.get(spec.id, [None] * len(raw.rows)))
             for spec in computed_fields()
         },
         index=index,

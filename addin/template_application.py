@@ -5,6 +5,7 @@ highlighting as the clerk types, protection, print setup, 填表说明, 规则 a
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Sequence
 from copy import copy
 from decimal import Decimal
 from pathlib import Path
@@ -88,7 +89,10 @@ def _absolute(column: str, first: int, last: int | None = None) -> str:
 
 
 def build_application_template(
-    policy: Policy, rows: int = spec.DEFAULT_ROWS, unit: str | None = None
+    policy: Policy,
+    rows: int = spec.DEFAULT_ROWS,
+    unit: str | None = None,
+    records: Sequence[dict[str, Any] | None] = (),
 ) -> Workbook:
     """The application template as an openpyxl workbook (write-only, so 100,000 rows fit in memory)."""
     if rows < 1:
@@ -96,7 +100,7 @@ def build_application_template(
     workbook = Workbook(write_only=True)
     letters = spec.column_letters()
     last_row = spec.FIRST_DATA_ROW + rows - 1
-    _data_sheet(workbook, policy, letters, last_row, unit)
+    _data_sheet(workbook, policy, letters, last_row, unit, records)
     _live_check_sheet(workbook, letters, last_row)
     _guide_sheet(workbook, policy, letters)
     _rules_sheet(workbook, policy)
@@ -128,7 +132,12 @@ def write_application_template(
 
 
 def _data_sheet(
-    workbook: Workbook, policy: Policy, letters: dict[str, str], last_row: int, unit: str | None
+    workbook: Workbook,
+    policy: Policy,
+    letters: dict[str, str],
+    last_row: int,
+    unit: str | None,
+    records: Sequence[dict[str, Any] | None] = (),
 ) -> None:
     ws = workbook.create_sheet(spec.DATA_SHEET)
     fields = application_fields()
@@ -193,16 +202,28 @@ def _data_sheet(
     prototypes = {f.id: _cell(ws, None, number_format=_number_format(f)) for f in computed}
     padding = [None] * len(inputs)
     for row in range(spec.FIRST_DATA_ROW, last_row + 1):
+        offset = row - spec.FIRST_DATA_ROW
+        record = records[offset] if offset < len(records) else None
+        inputs_of_row = [_input_cell(ws, record.get(f.id)) for f in inputs] if record else padding
         row_formulas = formulas.for_row(row)
         cells = []
         for field in computed:
             cell = WriteOnlyCell(ws, value=row_formulas[field.id])
             cell._style = copy(prototypes[field.id]._style)
             cells.append(cell)
-        ws.append(padding + cells)
+        ws.append(inputs_of_row + cells)
 
     _validations(ws, policy, letters, last_row)
     _highlighting(ws, formulas, letters, last_row)
+
+
+def _input_cell(ws, value: Any) -> Any:
+    """A value the clerk typed: text stays text even when it starts with "="."""
+    if isinstance(value, str) and value.startswith("="):
+        cell = WriteOnlyCell(ws, value=value)
+        cell.data_type = "s"
+        return cell
+    return value
 
 
 def _validation(kind: str, **options: Any) -> DataValidation:

@@ -137,6 +137,7 @@ class Workbook:
             raise InputError(f"{path.name} 无法读取：{exc}") from None
         self._sheets: dict[str, list[list[Any]]] = {}
         self._partial: dict[str, bool] = {}
+        self._parsed: dict[str, Any] = {}
         self.path = path
 
     @property
@@ -145,20 +146,26 @@ class Workbook:
 
     def rows(self, sheet: str, upto: int | None = None) -> list[list[Any]]:
         """The rows of a sheet from A1 (down to row `upto` at most), as calamine gives them ("" for an
-        empty cell). Rows below the last one asked for are never turned into Python values."""
+        empty cell). Each sheet is parsed once; rows below the last one asked for are never turned
+        into Python values."""
         cached = self._sheets.get(sheet)
-        if cached is None or (upto is not None and len(cached) < upto and self._partial.get(sheet)):
-            try:
-                source = self._book.get_sheet_by_name(sheet)
-                rows = (
-                    source.to_python(skip_empty_area=False, nrows=upto)
-                    if upto
-                    else source.to_python(skip_empty_area=False)
-                )
-            except Exception as exc:
-                raise InputError(f"{self.path.name} 的工作表“{sheet}”无法读取：{exc}") from None
-            self._sheets[sheet], self._partial[sheet] = rows, upto is not None
-        return self._sheets[sheet]
+        if cached is not None and (
+            not self._partial.get(sheet) or (upto is not None and len(cached) >= upto)
+        ):
+            return cached
+        try:
+            if sheet not in self._parsed:
+                self._parsed[sheet] = self._book.get_sheet_by_name(sheet)
+            source = self._parsed[sheet]
+            rows = (
+                source.to_python(skip_empty_area=False, nrows=upto)
+                if upto
+                else source.to_python(skip_empty_area=False)
+            )
+        except Exception as exc:
+            raise InputError(f"{self.path.name} 的工作表“{sheet}”无法读取：{exc}") from None
+        self._sheets[sheet], self._partial[sheet] = rows, upto is not None
+        return rows
 
     def value(self, ref: NamedRange) -> Any:
         rows = self.rows(ref.sheet, upto=ref.first_row)
@@ -171,11 +178,10 @@ class Workbook:
         """The values of a one-column range, padded with None to its full length."""
         rows = self.rows(ref.sheet, upto=ref.last_row)
         column = column_index(ref.first_column)
-        values = []
-        for row in range(ref.first_row - 1, ref.last_row):
-            cells = rows[row] if row < len(rows) else []
-            values.append(cells[column] if column < len(cells) else None)
-        return values
+        values = [
+            cells[column] if column < len(cells) else None for cells in rows[ref.first_row - 1 : ref.last_row]
+        ]
+        return values + [None] * (ref.last_row - ref.first_row + 1 - len(values))
 
 
 def column_index(letters: str) -> int:

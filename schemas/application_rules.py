@@ -14,9 +14,8 @@ from decimal import Decimal
 from typing import Any
 
 import pandas as pd
-from stdnum.cn import uscc as uscc_number
-from stdnum.exceptions import ValidationError
 
+from schemas import uscc
 from schemas.calculation import AMOUNT_FIELDS, RATIO_FIELDS
 from schemas.fields import Field, application_fields, field_by_id
 from schemas.money import ZERO, as_money, format_ratio
@@ -164,29 +163,20 @@ def _negative_details(ctx: RuleContext, name: str, rows: pd.Index) -> dict[str, 
     return {"value": ctx.frame.loc[rows, name], "expected": "≥ 0"}
 
 
-def _uscc_problem(code: str) -> str | None:
-    try:
-        uscc_number.validate(code)
-    except ValidationError as exc:
-        reasons = {
-            "InvalidLength": "长度应为18位",
-            "InvalidFormat": "含有不允许的字符，或前8位（登记管理部门、机构类别和行政区划）不是数字",
-            "InvalidChecksum": "第18位校验码不正确",
-            "InvalidComponent": "登记管理部门或机构类别代码不正确",
-        }
-        return reasons.get(type(exc).__name__, "格式不正确")
-    return None
-
-
 @field_rule("USCC_INVALID", _only("uscc"))
 def uscc_invalid(ctx: RuleContext, name: str) -> pd.Series:
-    return ctx.frame[name].map(lambda code: code is not None and _uscc_problem(code) is not None).astype(bool)
+    codes = ctx.frame[name]
+    return codes.notna() & ~uscc.valid_mask(codes)
 
 
 @details_of("USCC_INVALID")
 def _uscc_details(ctx: RuleContext, name: str, rows: pd.Index) -> dict[str, Any]:
     codes = ctx.frame.loc[rows, name]
-    return {"value": codes, "reason": [_uscc_problem(c) for c in codes], "expected": "18位有效代码"}
+    return {
+        "value": codes,
+        "reason": [uscc.problem(c) or "格式不正确" for c in codes],
+        "expected": "18位有效代码",
+    }
 
 
 # --- one row ----------------------------------------------------------------------------------------

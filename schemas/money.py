@@ -24,7 +24,7 @@ def round_cents_column(amounts: pd.Series) -> pd.Series:
 
 def as_money(amounts: pd.Series) -> pd.Series:
     """A column of Decimal amounts where a blank (None) counts as zero."""
-    return amounts.map(lambda v: ZERO if v is None else v).astype(object)
+    return amounts.astype(object).where(amounts.notna(), ZERO)
 
 
 def column_min(a: pd.Series, b: pd.Series | Decimal) -> pd.Series:

@@ -76,3 +76,34 @@ def test_stored_numbers_of_computed_cells() -> None:
     assert to_stored_number(61728.4) == Decimal("61728.4")
     for nothing in (None, "", "#VALUE!", True):
         assert to_stored_number(nothing) is None
+
+
+def test_column_check_digits_agree_with_python_stdnum() -> None:
+    """schemas.uscc checks a column at once; python-stdnum is the reference for every code."""
+    import pandas as pd
+    from hypothesis import given, settings
+    from hypothesis import strategies as st
+    from stdnum.cn import uscc as reference
+
+    from schemas.uscc import ALPHABET, valid_mask
+
+    body = st.text(alphabet=ALPHABET, min_size=17, max_size=17)
+    noise = st.text(alphabet=ALPHABET + "IOSVZ-x 中", min_size=0, max_size=20)
+
+    @settings(max_examples=300, deadline=None)
+    @given(
+        st.lists(
+            st.one_of(
+                body.map(lambda b: b + reference.calc_check_digit(b) if b[:8].isdigit() else b + "0"),
+                body.map(lambda b: b + "0"),
+                noise,
+            ),
+            min_size=1,
+            max_size=20,
+        )
+    )
+    def agree(codes: list[str]) -> None:
+        mask = valid_mask(pd.Series(codes, dtype=object))
+        assert list(mask) == [reference.is_valid(c) and c == reference.compact(c) for c in codes]
+
+    agree()
