@@ -78,6 +78,19 @@ def _money_argument(raw: Any, name: str) -> Decimal:
     return converted.value if converted.value is not None else ZERO
 
 
+def _fee_arguments(
+    contract_total: Any, consulting: Any, integration: Any, other_service: Any
+) -> dict[str, Decimal]:
+    """The contract total and the three service fees, converted as the CLI converts them."""
+    raw = {
+        "contract_total": contract_total,
+        "consulting": consulting,
+        "integration": integration,
+        "other_service": other_service,
+    }
+    return {name: _money_argument(value, name) for name, value in raw.items()}
+
+
 def _level_argument(raw: Any) -> str | None:
     converted = to_choice(raw, policy().value("levels"), None)
     if converted.value is not None and converted.value not in policy().value("levels"):
@@ -93,10 +106,7 @@ def subsidy(
     amounts = compute_one(
         policy(),
         paid=_money_argument(paid, "paid"),
-        contract_total=_money_argument(contract_total, "contract_total"),
-        consulting=_money_argument(consulting, "consulting"),
-        integration=_money_argument(integration, "integration"),
-        other_service=_money_argument(other_service, "other_service"),
+        **_fee_arguments(contract_total, consulting, integration, other_service),
         level=_level_argument(level),
         contract_date=policy().value("contract_window_start"),
         little_giant="否",
@@ -124,13 +134,7 @@ def split(amount: Any, source: Any = None) -> list[list[Any]] | Decimal:
 
 
 def fees(contract_total: Any, consulting: Any, integration: Any, other_service: Any) -> list[list[Any]]:
-    amounts = compute_one(
-        policy(),
-        contract_total=_money_argument(contract_total, "contract_total"),
-        consulting=_money_argument(consulting, "consulting"),
-        integration=_money_argument(integration, "integration"),
-        other_service=_money_argument(other_service, "other_service"),
-    )
+    amounts = compute_one(policy(), **_fee_arguments(contract_total, consulting, integration, other_service))
     flags = []
     if amounts["service_excess"] > 0:
         flags.append(

@@ -1,0 +1,223 @@
+"""Benchmark at national scale. Prints measured figures; asserts nothing.
+
+For application workbooks of 5,000, 50,000 and 100,000 realistic rows (about 5% breaking a rule),
+measured on the same files in the same run, each command in its own process (wall time, peak RSS):
+- `dtfund check`, against a bare `pandas.read_excel(engine="calamine")` of the same file (the floor),
+  and against `frictionless validate` with an equivalent table schema;
+- `dtfund consolidate` over 12 workbooks of 5,000 rows, against the sum of their bare reads;
+- `dtfund check --annotate` on 50,000 rows.
+
+    python benchmarks/scale.py [--sizes 5000,50000,100000] [--skip-frictionless]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "benchmarks"))
+
+from workbooks import write_workbook  # noqa: E402
+
+from addin.bundled import EXAMPLE_PLAN  # noqa: E402
+from addin.template_spec import DATA_SHEET, HEADER_ROW  # noqa: E402
+from schemas.fields import application_fields  # noqa: E402
+from schemas.policy import load_policy  # noqa: E402
+
+UNITS = [
+    "第一师阿拉尔市",
+    "第二师铁门关市",
+    "第三师图木舒克市",
+    "第四师可克达拉市",
+    "第五师双河市",
+    "第六师五家渠市",
+    "第七师胡杨河市",
+    "第八师石河子市",
+    "第九师白杨市",
+    "第十师北屯市",
+    "第十三师新星市",
+    "第十四师昆玉市",
+]
+
+BARE_READ = """
+import sys, pandas as pd
+for path in sys.argv[1:]:
+    pd.read_excel(path, engine="calamine", sheet_name={sheet!r}, header={header})
+"""
+
+FRICTIONLESS = """
+import json, sys
+from pathlib import Path
+from frictionless import Dialect, Resource, Schema, formats
+path = Path(sys.argv[1])
+schema = Schema.from_descriptor(json.loads(sys.argv[2]))
+dialect = Dialect(header_rows=[{header_row}], controls=[formats.ExcelControl(sheet={sheet!r})])
+report = Resource(path=path.name, basepath=str(path.parent), schema=schema, dialect=dialect).validate(
+    limit_errors=10**8)
+print(report.stats["errors"])
+"""
+
+
+def table_schema() -> dict:
+    """A frictionless table schema equivalent to the application's field rules (types, required,
+    allowed values, non-negative amounts, credit-code pattern)."""
+    policy = load_policy()
+    fields = []
+    for field in application_fields():
+        spec: dict = {"name": field.header}
+        constraints: dict = {}
+        if field.computed:
+            spec["type"] = "any"
+        elif field.kind == "money":
+            spec["type"], constraints["minimum"] = "number", 0
+        elif field.kind == "date":
+            spec["type"] = "date"
+            spec["format"] = "any"
+        else:
+            spec["type"] = "string"
+            if field.kind == "choice":
+                constraints["enum"] = field.allowed(policy)
+            if field.kind == "uscc":
+                constraints["pattern"] = "[0-9A-HJ-NPQRTUWXY]{2}[0-9]{6}[0-9A-HJ-NPQRTUWXY]{10}"
+        if field.required == "always":
+            constraints["required"] = True
+        if constraints:
+            spec["constraints"] = constraints
+        fields.append(spec)
+    return {"fields": fields}
+
+
+def measured(command: list[str], timeout: int = 3600) -> tuple[float, float, str]:
+    """Wall seconds, peak RSS (MB) and output of one command in its own process."""
+    start = time.perf_counter()
+    process = subprocess.Popen(
+        command,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        cwd=ROOT,
+        env={**os.environ, "COLUMNS": "200"},
+    )
+    _, status, usage = os.wait4(process.pid, 0)
+    elapsed = time.perf_counter() - start
+    output = process.stdout.read().decode("utf-8", "replace")
+    process.returncode = os.waitstatus_to_exitcode(status)
+    return elapsed, usage.ru_maxrss / 1024, output
+
+
+def row(label: str, seconds: float, rss: float, ratio: str = "") -> str:
+    return f"| {label} | {seconds:.1f} | {rss:.0f} | {ratio} |"
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--sizes", default="5000,50000,100000")
+    parser.add_argument("--skip-frictionless", action="store_true")
+    args = parser.parse_args()
+    python = sys.executable
+    schema = json.dumps(table_schema(), ensure_ascii=False)
+    lines = ["| measure | seconds | peak RSS (MB) | ratio |", "|---|---|---|---|"]
+    with tempfile.TemporaryDirectory() as folder:
+        folder = Path(folder)
+        files = {}
+        for size in (int(s) for s in args.sizes.split(",")):
+            files[size] = write_workbook(folder / f"rows-{size}.xlsx", size)
+            check_s, check_mb, _ = measured(
+                [
+                    python,
+                    "-m",
+                    "addin",
+                    "check",
+                    str(files[size]),
+                    "--json",
+                    str(folder / "out.json"),
+                    "--quiet",
+                ]
+            )
+            read_s, read_mb, _ = measured(
+                [python, "-c", BARE_READ.format(sheet=DATA_SHEET, header=HEADER_ROW - 1), str(files[size])]
+            )
+            lines.append(row(f"{size:,} rows: bare pandas.read_excel (calamine)", read_s, read_mb))
+            lines.append(
+                row(f"{size:,} rows: dtfund check", check_s, check_mb, f"{check_s / read_s:.2f}x the read")
+            )
+            if not args.skip_frictionless:
+                fl_s, fl_mb, _ = measured(
+                    [
+                        python,
+                        "-c",
+                        FRICTIONLESS.format(header_row=HEADER_ROW, sheet=DATA_SHEET),
+                        str(files[size]),
+                        schema,
+                    ]
+                )
+                lines.append(
+                    row(
+                        f"{size:,} rows: frictionless validate",
+                        fl_s,
+                        fl_mb,
+                        f"dtfund check {fl_s / check_s:.1f}x faster",
+                    )
+                )
+            print("\n".join(lines[-3:]), flush=True)
+        twelve = folder / "divisions"
+        twelve.mkdir()
+        paths = [
+            write_workbook(twelve / f"division-{n:02d}.xlsx", 5000, seed=n, unit=unit)
+            for n, unit in enumerate(UNITS)
+        ]
+        consolidate_s, consolidate_mb, _ = measured(
+            [
+                python,
+                "-m",
+                "addin",
+                "consolidate",
+                str(twelve),
+                "--plan",
+                str(ROOT / EXAMPLE_PLAN),
+                "-o",
+                str(folder / "s.xlsx"),
+                "--quiet",
+            ]
+        )
+        reads_s, reads_mb, _ = measured(
+            [python, "-c", BARE_READ.format(sheet=DATA_SHEET, header=HEADER_ROW - 1), *map(str, paths)]
+        )
+        lines.append(row("12 × 5,000 rows: bare reads, one after another", reads_s, reads_mb))
+        lines.append(
+            row(
+                "12 × 5,000 rows: dtfund consolidate",
+                consolidate_s,
+                consolidate_mb,
+                f"{consolidate_s / reads_s:.2f}x the reads",
+            )
+        )
+        annotated_size = 50000
+        source = files.get(annotated_size) or write_workbook(folder / "rows-50000.xlsx", annotated_size)
+        annotate_s, annotate_mb, _ = measured(
+            [
+                python,
+                "-m",
+                "addin",
+                "check",
+                str(source),
+                "--annotate",
+                str(folder / "annotated.xlsx"),
+                "--quiet",
+            ]
+        )
+        lines.append(row("50,000 rows: dtfund check --annotate", annotate_s, annotate_mb))
+    print()
+    print(f"python {sys.version.split()[0]}, {os.cpu_count()} cores")
+    print("\n".join(lines))
+
+
+if __name__ == "__main__":
+    main()
