@@ -108,21 +108,22 @@ def duplicates_across_files(rows: pd.DataFrame) -> list[Issue]:
     files_per_code = coded.groupby("uscc")["file"].nunique()
     shared = coded[coded["uscc"].isin(files_per_code[files_per_code > 1].index)]
     issues = []
-    for _, row in shared.iterrows():
-        others = shared[(shared["uscc"] == row["uscc"]) & (shared["file"] != row["file"])]
-        where = "；".join(f"{o['file']} {o['sheet']}!{o['uscc_cell']}" for _, o in others.iterrows())
-        issues.append(
-            make_issue(
-                "DUPLICATE_ENTERPRISE",
-                file=row["file"],
-                sheet=row["sheet"],
-                cell=row["uscc_cell"],
-                row=int(row["row"]),
-                field="uscc",
-                value=row["uscc"],
-                expected=where,
+    for code, group in shared.groupby("uscc", sort=False):
+        places = [(r.file, f"{r.file} {r.sheet}!{r.uscc_cell}", r) for r in group.itertuples(index=False)]
+        for file, _, row in places:
+            where = "；".join(place for other, place, _ in places if other != file)
+            issues.append(
+                make_issue(
+                    "DUPLICATE_ENTERPRISE",
+                    file=file,
+                    sheet=row.sheet,
+                    cell=row.uscc_cell,
+                    row=int(row.row),
+                    field="uscc",
+                    value=code,
+                    expected=where,
+                )
             )
-        )
     return issues
 
 

@@ -35,9 +35,10 @@ def realistic_rows(count: int, seed: int = 2025, unit: str = "第八师石河子
     rows = []
     for n in range(count):
         row = dict(clean[n % len(clean)])
+        number = seed * count + n  # each division (seed) has its own enterprises
         row.update(
-            name=f"兵团示范企业{n:06d}有限公司",
-            uscc=credit_code("659001", f"MA{n:07d}"),
+            name=f"兵团示范企业{number:07d}有限公司",
+            uscc=credit_code("659001", f"MA{number:07d}"),
             division=unit,
             provider=PROVIDERS[generator.randrange(len(PROVIDERS))],
             remark=None,
