@@ -15,6 +15,8 @@ from addin.report import _plain, issue_record
 from addin.summary_figures import disbursement, division_summary, execution_records, provider_ranking
 from schemas.money import format_yuan
 
+TEXT_MIN_WIDTH = 8  # terminal cells: four Chinese characters a line before a text column folds
+
 
 def _money(value: Any) -> Any:
     if isinstance(value, Decimal):
@@ -61,7 +63,14 @@ def consolidation_document(c: Consolidation) -> dict[str, Any]:
 def print_consolidation(c: Consolidation, console: Console, show_issues: bool = True) -> None:
     table = Table(title="汇总（元）")
     for header in ("师市", "企业数", "符合条件", "改造补贴", "进度补贴", "荣誉奖励", "合计"):
-        table.add_column(header, justify="right" if header != "师市" else "left", overflow="fold")
+        numeric = header != "师市"
+        table.add_column(
+            header,
+            justify="right" if numeric else "left",
+            overflow="fold",
+            no_wrap=numeric,
+            min_width=None if numeric else TEXT_MIN_WIDTH,
+        )
     for entry in division_summary(c):
         awards = entry["awards"]
         table.add_row(
@@ -76,8 +85,13 @@ def print_consolidation(c: Consolidation, console: Console, show_issues: bool = 
     console.print(table)
     execution = Table(title="计划执行情况（元）")
     for header in ("计划行", "资金来源", "计划", "已承诺", "剩余", "执行率"):
+        numeric = header not in ("计划行", "资金来源")
         execution.add_column(
-            header, justify="left" if header in ("计划行", "资金来源") else "right", overflow="fold"
+            header,
+            justify="right" if numeric else "left",
+            overflow="fold",
+            no_wrap=numeric,
+            min_width=None if numeric else TEXT_MIN_WIDTH,
         )
     for record in execution_records(c):
         if record["committed"] is None:
