@@ -15,6 +15,7 @@ from addin.report import _plain, issue_record
 from addin.summary_figures import disbursement, division_summary, execution_records, provider_ranking
 from schemas.money import format_yuan
 
+SHORT_SOURCE = 2  # 中央 / 兵团 / 师市: a funding source's short name in narrow tables
 TEXT_MIN_WIDTH = 8  # terminal cells: four Chinese characters a line before a text column folds
 
 
@@ -62,13 +63,13 @@ def consolidation_document(c: Consolidation) -> dict[str, Any]:
 
 def print_consolidation(c: Consolidation, console: Console, show_issues: bool = True) -> None:
     table = Table(title="汇总（元）")
-    for header in ("师市", "企业数", "符合条件", "改造补贴", "进度补贴", "荣誉奖励", "合计"):
+    # The terminal shows the main figures; the summary workbook and the JSON hold every column.
+    for header in ("师市", "企业数", "符合条件", "改造补贴", "补贴奖励合计"):
         numeric = header != "师市"
         table.add_column(
             header,
             justify="right" if numeric else "left",
             overflow="fold",
-            no_wrap=numeric,
             min_width=None if numeric else TEXT_MIN_WIDTH,
         )
     for entry in division_summary(c):
@@ -77,29 +78,22 @@ def print_consolidation(c: Consolidation, console: Console, show_issues: bool = 
             entry["division"],
             str(entry["enterprises"]),
             str(entry["eligible"]),
-            *(
-                format_yuan(awards[a])
-                for a in ("transformation_subsidy", "progress_bonus", "honor_award", "total_award")
-            ),
+            format_yuan(awards["transformation_subsidy"]),
+            format_yuan(awards["total_award"]),
         )
     console.print(table)
     execution = Table(title="计划执行情况（元）")
     for header in ("计划行", "资金来源", "计划", "已承诺", "剩余", "执行率"):
         numeric = header not in ("计划行", "资金来源")
-        execution.add_column(
-            header,
-            justify="right" if numeric else "left",
-            overflow="fold",
-            no_wrap=numeric,
-            min_width=None if numeric else TEXT_MIN_WIDTH,
-        )
+        execution.add_column(header, justify="right" if numeric else "left", overflow="fold")
     for record in execution_records(c):
         if record["committed"] is None:
             continue
         rate = "" if record["rate"] is None else f"{record['rate']:.2%}"
+        main, _, item = record["key"].partition(".")
         execution.add_row(
-            record["line"],
-            c.policy.funding_sources[record["source"]],
+            f"（{main}）{item}",
+            c.policy.funding_sources[record["source"]][:SHORT_SOURCE],
             format_yuan(record["budget"]),
             format_yuan(record["committed"]),
             format_yuan(record["remaining"]),
