@@ -9,6 +9,7 @@ from typing import Any
 import pandas as pd
 
 from addin.consolidate import Consolidation
+from schemas.calculation import source_parts
 from schemas.money import ZERO
 
 AWARDS = ("transformation_subsidy", "progress_bonus", "honor_award")
@@ -17,15 +18,6 @@ NOT_QUALIFIED = "未达二级或未评测"
 
 def _sum(values: pd.Series) -> Decimal:
     return sum(values, ZERO)
-
-
-def by_source(rows: pd.DataFrame, source: str) -> pd.Series:
-    """Per row, every award's part from one funding source."""
-    columns = [c for c in rows.columns if c.endswith(f":{source}")]
-    total = pd.Series(ZERO, index=rows.index, dtype=object)
-    for column in columns:
-        total = total + rows[column]
-    return total
 
 
 def division_summary(c: Consolidation) -> list[dict[str, Any]]:
@@ -47,7 +39,7 @@ def division_summary(c: Consolidation) -> list[dict[str, Any]]:
             i: int((part["industry"] == i).sum()) for i in policy.value("pilot_industries")
         }
         entry["awards"] = {award: _sum(part[award]) for award in (*AWARDS, "total_award")}
-        entry["sources"] = {source: _sum(by_source(part, source)) for source in policy.funding_sources}
+        entry["sources"] = {source: _sum(source_parts(part, source)) for source in policy.funding_sources}
         result.append(entry)
     return result
 
@@ -56,7 +48,7 @@ def disbursement(c: Consolidation) -> list[dict[str, Any]]:
     """第十一条（一）6: per enterprise, the central + 兵团 parts that 兵团财政局 transfers to the division's
     finance bureau, and the 师市 part the division pays itself."""
     rows = c.rows[c.rows["total_award"].map(lambda v: v > 0)] if len(c.rows) else c.rows
-    central, bingtuan, division = (by_source(rows, s) for s in ("central", "bingtuan", "division"))
+    central, bingtuan, division = (source_parts(rows, s) for s in ("central", "bingtuan", "division"))
     records = []
     for index, row in rows.iterrows():
         records.append(

@@ -170,13 +170,17 @@ def compute_amounts(frame: pd.DataFrame, policy: Policy) -> pd.DataFrame:
     return out
 
 
+def source_parts(amounts: pd.DataFrame, source: str) -> pd.Series:
+    """Per row, every award's part from one funding source (the `<award>:<source>` columns added up)."""
+    total = pd.Series(ZERO, index=amounts.index, dtype=object)
+    for column in (c for c in amounts.columns if c.endswith(f":{source}")):
+        total = total + amounts[column]
+    return total
+
+
 def funding_by_source(amounts: pd.DataFrame, policy: Policy) -> dict[str, Decimal]:
     """Σ of every award's parts per funding source."""
-    totals = {}
-    for source in policy.funding_sources:
-        columns = [c for c in amounts.columns if c.endswith(f":{source}")]
-        totals[source] = sum((sum(amounts[c], ZERO) for c in columns), ZERO)
-    return totals
+    return {source: sum(source_parts(amounts, source), ZERO) for source in policy.funding_sources}
 
 
 def compute_one(policy: Policy, **inputs: Any) -> dict[str, Any]:

@@ -115,13 +115,14 @@ def test_consolidate_command_writes_summary_and_json(tmp_path: Path) -> None:
 
 
 def test_disbursement_and_provider_ranking(examples) -> None:
-    from addin.summary_figures import by_source, disbursement, provider_ranking
+    from addin.summary_figures import disbursement, provider_ranking
+    from schemas.calculation import source_parts
 
     records = disbursement(examples)
     assert sum(r["total"] for r in records) == SUBSIDY + BONUS + HONOR
     assert all(r["transferred"] == r["central"] + r["bingtuan"] for r in records)
     assert all(r["central"] + r["bingtuan"] + r["division_fund"] == r["total"] for r in records)
-    assert sum(by_source(examples.rows, "division")) == SUBSIDY * D("0.15") + HONOR / 2
+    assert sum(source_parts(examples.rows, "division")) == SUBSIDY * D("0.15") + HONOR / 2
     ranking = provider_ranking(examples)
     assert [r["rank"] for r in ranking] == sorted(r["rank"] for r in ranking)
     assert sum(r["enterprises"] for r in ranking) == 18  # 19 rows, the shared enterprise once
