@@ -11,6 +11,7 @@ import pandas as pd
 
 from addin.check import TableResult
 from schemas.calculation import SUBSIDY_PART_FIELDS
+from schemas.fields import none_value
 from schemas.money import format_ratio, format_yuan
 from schemas.policy import Policy
 
@@ -106,7 +107,11 @@ def explain_row(table: TableResult, row: int, policy: Policy) -> list[Step]:
             f"{'至 ' + str(window_end) if window_end else '之后'}（{_date(inputs['contract_date'])}）",
             "第十一条（一）2",
         ),
-        ("no_negative_record", f"近三年无不良记录（{inputs['negative_record'] or '无'}）", "第十条（七）1"),
+        (
+            "no_negative_record",
+            f"近三年无不良记录（{inputs['negative_record'] or none_value('negative_record')}）",
+            "第十条（七）1",
+        ),
         (
             "not_little_giant",
             f"不是已获中央资金支持的“小巨人”（{inputs['little_giant'] or '未填'}）",
@@ -145,7 +150,7 @@ def explain_row(table: TableResult, row: int, policy: Policy) -> list[Step]:
             policy.clause("progress_bonus"),
         )
     )
-    honor = inputs["honor"] or "无"
+    honor = inputs["honor"] or none_value("honor")
     halves = "、".join(
         f"{policy.funding_sources[s]} {_yuan(a[f'honor_award:{s}'])}" for s in policy.shares("honor_split")
     )

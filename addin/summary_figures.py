@@ -48,22 +48,31 @@ def disbursement(c: Consolidation) -> list[dict[str, Any]]:
     """第十一条（一）6: per enterprise, the central + 兵团 parts that 兵团财政局 transfers to the division's
     finance bureau, and the 师市 part the division pays itself."""
     rows = c.rows[c.rows["total_award"].map(lambda v: v > 0)] if len(c.rows) else c.rows
-    central, bingtuan, division = (source_parts(rows, s) for s in ("central", "bingtuan", "division"))
-    records = []
-    for index, row in rows.iterrows():
-        records.append(
-            {
-                "division": row["division"],
-                "name": row["name"],
-                "uscc": row["uscc"],
-                "file": row["file"],
-                "central": central[index],
-                "bingtuan": bingtuan[index],
-                "transferred": central[index] + bingtuan[index],
-                "division_fund": division[index],
-                "total": row["total_award"],
-            }
+    central, bingtuan, division_part = (source_parts(rows, s) for s in ("central", "bingtuan", "division"))
+    records = [
+        {
+            "division": division,
+            "name": name,
+            "uscc": code,
+            "file": file,
+            "central": c,
+            "bingtuan": b,
+            "transferred": c + b,
+            "division_fund": d,
+            "total": total,
+        }
+        for division, name, code, file, c, b, d, total in zip(
+            rows["division"],
+            rows["name"],
+            rows["uscc"],
+            rows["file"],
+            central,
+            bingtuan,
+            division_part,
+            rows["total_award"],
+            strict=True,
         )
+    ]
     order = {u: n for n, u in enumerate(c.policy.value("submitting_units"))}
     return sorted(records, key=lambda r: (order.get(r["division"], len(order)), r["name"] or ""))
 

@@ -5,10 +5,8 @@ Excel, WPS and LibreOffice compute every amount with no add-in. Every number is 
 from __future__ import annotations
 
 from schemas.calculation import SUBSIDY_PART_FIELDS
-from schemas.fields import field_by_id, input_fields
+from schemas.fields import YES, input_fields, none_value
 from schemas.policy import Policy
-
-YES = "是"
 
 
 def parameter_name(parameter: str, key: str | None = None) -> str:
@@ -38,7 +36,7 @@ class RowFormulas:
     def eligible(self, row: int) -> str:
         """第十条（一）1 level, 第十一条（一）2 contract window, 第十条（七） exclusions."""
         r = lambda name: self.ref(name, row)  # noqa: E731
-        none_negative = field_by_id()["negative_record"].none_value
+        none_negative = none_value("negative_record")
         start, end = parameter_name("contract_window_start"), parameter_name("contract_window_end")
         return (
             f"AND(ISNUMBER(MATCH({r('level')},{LEVELS_NAME},0)),ISNUMBER({r('contract_date')}),"
@@ -66,7 +64,7 @@ class RowFormulas:
         eligible = self.eligible(row)
         level_row = f"MATCH({r('level')},{LEVELS_NAME},0)"
         deadline = parameter_name("progress_deadline")
-        none_honor = field_by_id()["honor"].none_value
+        none_honor = none_value("honor")
         formulas = {
             "service_total": f"ROUND({r('consulting')}+{r('integration')}+{r('other_service')},2)",
             "service_ratio": f'IF(N({r("contract_total")})=0,"",{r("service_total")}/{r("contract_total")})',

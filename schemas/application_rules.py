@@ -17,7 +17,7 @@ import pandas as pd
 
 from schemas import uscc
 from schemas.calculation import AMOUNT_FIELDS, RATIO_FIELDS
-from schemas.fields import Field, application_fields, field_by_id
+from schemas.fields import application_fields, field_by_id
 from schemas.money import ZERO, as_money, format_ratio
 from schemas.policy import Policy
 from schemas.registry import implements
@@ -385,7 +385,3 @@ def _duplicate_details(ctx: RuleContext, name: str, rows: pd.Index) -> dict[str,
         for row, code in zip(rows, codes.loc[rows], strict=True)
     ]
     return {"value": codes.loc[rows], "expected": others}
-
-
-def field_of(name: str) -> Field:
-    return field_by_id()[name]

@@ -13,6 +13,7 @@ from typing import Any
 
 import pandas as pd
 
+from schemas.fields import YES, none_value
 from schemas.money import (
     ZERO,
     as_money,
@@ -54,8 +55,6 @@ CALCULATION_INPUTS = (
     "negative_record",
 )
 
-YES = "是"
-
 
 def _on_or_before(dates: pd.Series, limit: dt.date | None) -> pd.Series:
     if limit is None:
@@ -74,13 +73,14 @@ def _ratio(part: pd.Series, whole: pd.Series) -> pd.Series:
 
 def eligibility(frame: pd.DataFrame, policy: Policy) -> pd.DataFrame:
     """Each condition of 第十条（一）1, 第十一条（一）2 and 第十条（七） as a column, and `eligible`."""
-    none_value = "无"
     level_ok = frame["level"].isin(policy.eligible_levels)
     start = policy.value("contract_window_start")
     end = policy.value("contract_window_end")
     dates = frame["contract_date"]
     in_window = _on_or_after(dates, start) & _on_or_before(dates, end) & dates.notna()
-    no_negative_record = frame["negative_record"].isna() | (frame["negative_record"] == none_value)
+    no_negative_record = frame["negative_record"].isna() | (
+        frame["negative_record"] == none_value("negative_record")
+    )
     not_little_giant = frame["little_giant"] != YES
     conditions = pd.DataFrame(
         {
@@ -133,7 +133,7 @@ def compute_amounts(frame: pd.DataFrame, policy: Policy) -> pd.DataFrame:
     )
     progress_bonus = bonus_by_level.where(out["eligible"] & on_time, ZERO).astype(object)
 
-    has_honor = frame["honor"].notna() & (frame["honor"] != "无")
+    has_honor = frame["honor"].notna() & (frame["honor"] != none_value("honor"))
     honor_award = (
         pd.Series(policy.value("honor_award"), index=frame.index, dtype=object)
         .where(out["eligible"] & has_honor, ZERO)

@@ -11,6 +11,8 @@ import yaml
 
 from schemas.policy import Policy
 
+YES = "是"  # the little_giant field's "yes" (its choices are 是/否)
+
 Kind = Literal["text", "uscc", "choice", "money", "date", "ratio"]
 
 
@@ -75,3 +77,11 @@ def input_fields() -> tuple[Field, ...]:
 
 def computed_fields() -> tuple[Field, ...]:
     return tuple(f for f in application_fields() if f.computed)
+
+
+def none_value(field_id: str) -> str:
+    """The choice that means "nothing" for a field (a blank cell reads as it)."""
+    value = field_by_id()[field_id].none_value
+    if value is None:
+        raise KeyError(f"field {field_id} has no none_value")
+    return value
