@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import datetime as dt
 import random
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
@@ -12,6 +13,7 @@ from addin.bundled import PROVIDERS, credit_code, shihezi_rows, wrong_check_digi
 from addin.output import save_workbook
 from addin.template_application import build_application_template
 from addin.template_spec import live_check_anchors
+from schemas.money import round_cents
 from schemas.policy import load_policy
 
 VIOLATIONS = (
@@ -26,16 +28,42 @@ VIOLATIONS = (
     ),
 )
 
+ROWS_PER_SEED = 100_000
+
+
+MONEY = ("contract_total", "software", "cloud", "equipment", "consulting", "integration", "other_service")
+
+
+def _varied_amounts_and_dates(row: dict[str, Any], generator: random.Random, policy: Any) -> dict[str, Any]:
+    """Amounts scaled by a random factor (whole 元, fee shares unchanged: the examples' amounts are
+    multiples of 10,000) and dates spread over the contract window, so a column has thousands of
+    distinct values as real submissions do. The claim is what the rules give."""
+    factor = generator.randrange(5_000, 30_000)
+    varied = {name: row[name] // 10_000 * factor for name in MONEY}
+    varied["paid"] = varied["contract_total"]
+    rated = round_cents(Decimal(varied["paid"]) * policy.rate("subsidy_rate"))
+    varied["claimed"] = float(min(rated, policy.value("subsidy_cap")[row["level"]]))
+    contract = policy.value("contract_window_start") + dt.timedelta(days=generator.randrange(0, 240))
+    varied["contract_date"] = contract
+    varied["completion_date"] = contract + dt.timedelta(days=generator.randrange(60, 240))
+    varied["evaluation_date"] = varied["completion_date"] + dt.timedelta(days=generator.randrange(10, 60))
+    return varied
+
 
 def realistic_rows(count: int, seed: int = 2025, unit: str = "第八师石河子市") -> list[dict[str, Any]]:
+    if count > ROWS_PER_SEED:
+        raise ValueError(f"at most {ROWS_PER_SEED:,} rows per workbook")
     generator = random.Random(seed)
+    policy = load_policy()
     clean = [r for r in shihezi_rows() if r and r.get("remark", "").startswith(("二级", "补贴"))] or [
         r for r in shihezi_rows() if r
     ][:3]
     rows = []
     for n in range(count):
         row = dict(clean[n % len(clean)])
-        number = seed * count + n  # each division (seed) has its own enterprises
+        # each division (seed) has its own enterprises; the number must fit the code's 7 digits
+        number = (seed % 90) * ROWS_PER_SEED + n
+        row.update(_varied_amounts_and_dates(row, generator, policy))
         row.update(
             name=f"兵团示范企业{number:07d}有限公司",
             uscc=credit_code("659001", f"MA{number:07d}"),
