@@ -6,8 +6,10 @@ from __future__ import annotations
 import difflib
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from decimal import Decimal
 from typing import Any
 
+import numpy as np
 import pandas as pd
 from openpyxl.utils import get_column_letter
 
@@ -15,6 +17,9 @@ from addin.cells import (
     Converted,
     is_blank,
     normalize_text,
+    plain_money,
+    plain_text,
+    plain_uscc,
     to_choice,
     to_date,
     to_money,
@@ -63,6 +68,9 @@ class TypedTable:
     issues: list[Issue]
 
 
+PLAIN = {"money": plain_money, "text": plain_text, "uscc": plain_uscc}
+
+
 def _converter(spec: Field, policy: Policy) -> Callable[[Any], Converted]:
     if spec.kind == "money":
         return to_money
@@ -76,67 +84,134 @@ def _converter(spec: Field, policy: Policy) -> Callable[[Any], Converted]:
     return to_text
 
 
-def convert_column(convert: Callable[[Any], Any], values: Sequence[Any]) -> list[Any]:
-    """Convert a column, each distinct raw value once: a column repeats its levels, choices, dates and
-    amounts many times. (The type is part of the key: 1, 1.0 and True are equal in Python.)"""
-    seen: dict[tuple[type, Any], Any] = {}
-    converted = []
-    for value in values:
-        key = (type(value), value)
-        try:
-            result = seen[key]
-        except KeyError:
-            result = seen[key] = convert(value)
-        except TypeError:  # an unhashable value
-            result = convert(value)
-        converted.append(result)
-    return converted
+_NUMBER_TYPES = {bool, int, float, Decimal}
+
+
+def distinct_values(values: Sequence[Any]) -> tuple[np.ndarray, list[Any]]:
+    """Codes, one per value, into the list of the column's distinct values (values[n] is
+    distinct[codes[n]]). A column repeats its levels, choices, dates and amounts many times, so each
+    distinct value is converted once. Equal values of different types stay apart: 1, 1.0 and True are
+    equal in Python, and None and NaN are both missing to pandas."""
+    count = len(values)
+    positions = np.arange(count)
+    mixed_numbers = len(set(map(type, values)) & _NUMBER_TYPES) > 1
+    keys = [(type(v), v) for v in values] if mixed_numbers else values
+    try:
+        codes, _ = pd.factorize(pd.Series(keys, dtype=object, index=positions))
+    except TypeError:  # an unhashable value: no sharing
+        return positions, list(values)
+    present = codes >= 0
+    first = np.zeros(codes.max(initial=-1) + 1, dtype=np.intp)
+    first[codes[present][::-1]] = positions[present][::-1]
+    distinct = [values[n] for n in first]
+    missing = positions[~present]
+    if len(missing):  # None, NaN, NaT: one code per type
+        kinds = [type(values[n]) for n in missing]
+        code_of: dict[type, int] = {}
+        for n, kind in zip(missing, kinds, strict=True):
+            if kind not in code_of:
+                code_of[kind] = len(distinct)
+                distinct.append(values[n])
+        codes[missing] = [code_of[kind] for kind in kinds]
+    return codes, distinct
+
+
+def spread(per_distinct: Sequence[Any], codes: np.ndarray, dtype: Any = object) -> np.ndarray:
+    """A column from one result per distinct value."""
+    array = np.empty(len(per_distinct), dtype=dtype)
+    array[:] = per_distinct
+    return array[codes]
+
+
+@dataclass
+class ConvertedColumn:
+    values: np.ndarray  # typed values (object)
+    failed: np.ndarray  # bool
+    from_text: np.ndarray  # bool
+    broken: list[tuple[int, Converted]]  # (position, conversion) of each cell that broke a rule, in order
+
+
+PlainValues = Callable[[Sequence[Any]], tuple[np.ndarray, list[Any]]]
+
+
+def convert_column(
+    convert: Callable[[Any], Converted], values: Sequence[Any], plain: PlainValues | None = None
+) -> ConvertedColumn:
+    """Convert a column, each distinct raw value once. `plain` finds, in one go, the distinct values
+    that convert to themselves (or to an obvious typed value) without breaking a rule; the rest go
+    through `convert`. Both give the same result for every value (tested)."""
+    codes, distinct = distinct_values(values)
+    count = len(distinct)
+    typed, failed = np.empty(count, dtype=object), np.zeros(count, dtype=bool)
+    from_text, rules = np.zeros(count, dtype=bool), np.zeros(count, dtype=bool)
+    results: dict[int, Converted] = {}
+    done = np.zeros(count, dtype=bool)
+    if plain is not None:
+        positions, plain_values = plain(distinct)
+        typed[positions] = _objects(plain_values)
+        done[positions] = True
+    for n in np.flatnonzero(~done):
+        result = results[n] = convert(distinct[n])
+        typed[n], failed[n], from_text[n], rules[n] = (
+            result.value,
+            result.failed,
+            result.from_text,
+            result.rule is not None,
+        )
+    return ConvertedColumn(
+        values=typed[codes],
+        failed=failed[codes],
+        from_text=from_text[codes],
+        broken=[(int(n), results[codes[n]]) for n in np.flatnonzero(rules[codes])],
+    )
+
+
+def _objects(values: list[Any]) -> np.ndarray:
+    array = np.empty(len(values), dtype=object)
+    array[:] = values
+    return array
 
 
 def convert_table(raw: RawTable, policy: Policy) -> TypedTable:
     """Convert every input cell; each failure is one issue at its cell, and the cell becomes blank."""
     index = pd.Index(raw.rows, name="row")
-    typed: dict[str, list[Any]] = {}
-    failed: dict[str, list[bool]] = {}
-    from_text: dict[str, list[bool]] = {}
+    typed: dict[str, Any] = {}
+    failed: dict[str, np.ndarray] = {}
+    from_text: dict[str, np.ndarray] = {}
     issues: list[Issue] = []
     for spec in input_fields():
-        cells = convert_column(_converter(spec, policy), raw.values.get(spec.id, [None] * len(raw.rows)))
-        typed[spec.id] = [c.value for c in cells]
-        failed[spec.id] = [c.failed for c in cells]
-        from_text[spec.id] = [c.from_text for c in cells]
+        column = convert_column(
+            _converter(spec, policy), raw.values.get(spec.id, [None] * len(raw.rows)), PLAIN.get(spec.kind)
+        )
+        typed[spec.id] = column.values
+        failed[spec.id], from_text[spec.id] = column.failed, column.from_text
         issues.extend(
             make_issue(
-                c.rule,
+                converted.rule,
                 sheet=raw.sheet,
-                cell=raw.cell(spec.id, row),
-                row=row,
+                cell=raw.cell(spec.id, raw.rows[n]),
+                row=raw.rows[n],
                 field=spec.id,
                 field_label=spec.label,
                 field_clause=spec.clause,
                 value=raw.values[spec.id][n],
-                expected=c.expected,
+                expected=converted.expected,
             )
-            for n, (row, c) in enumerate(zip(raw.rows, cells, strict=True))
-            if c.rule
+            for n, converted in column.broken
         )
+    stored = {}
+    for spec in computed_fields():
+        codes, numbers = distinct_values(raw.values.get(spec.id, [None] * len(raw.rows)))
+        stored[spec.id] = spread([to_stored_number(number) for number in numbers], codes)
     frame = pd.DataFrame(typed, index=index, dtype=object)
     for spec in input_fields():
         if spec.kind == "date":
             frame[spec.id] = pd.to_datetime(frame[spec.id])
-    stored = pd.DataFrame(
-        {
-            spec.id: convert_column(to_stored_number, raw.values.get(spec.id, [None] * len(raw.rows)))
-            for spec in computed_fields()
-        },
-        index=index,
-        dtype=object,
-    )
     return TypedTable(
         frame=frame,
-        failed=pd.DataFrame(failed, index=index, dtype=bool),
-        from_text=pd.DataFrame(from_text, index=index, dtype=bool),
-        stored=stored,
+        failed=pd.DataFrame(failed, index=index),
+        from_text=pd.DataFrame(from_text, index=index),
+        stored=pd.DataFrame(stored, index=index, dtype=object),
         issues=issues,
     )
 

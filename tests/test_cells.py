@@ -6,8 +6,21 @@ import datetime as dt
 from decimal import Decimal
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
-from addin.cells import to_choice, to_date, to_money, to_stored_number, to_text, to_uscc
+from addin.cells import (
+    plain_money,
+    plain_text,
+    plain_uscc,
+    to_choice,
+    to_date,
+    to_money,
+    to_stored_number,
+    to_text,
+    to_uscc,
+)
+from addin.table import convert_column
 
 
 @pytest.mark.parametrize(
@@ -107,3 +120,32 @@ def test_column_check_digits_agree_with_python_stdnum() -> None:
         assert list(mask) == [reference.is_valid(c) and c == reference.compact(c) for c in codes]
 
     agree()
+
+
+raw_values = st.one_of(
+    st.none(),
+    st.booleans(),
+    st.integers(min_value=-(10**16), max_value=10**16),
+    st.floats(allow_nan=True, allow_infinity=True),
+    st.decimals(allow_nan=False, places=3, min_value=-(10**6), max_value=10**6).map(float),
+    st.integers(min_value=0, max_value=10**9).map(lambda cents: cents / 100),
+    st.text(max_size=20),
+    st.sampled_from(["", " ", " a ", "91659001MA77R1N0X3", "800,000.00", "二级"]),
+    st.dates(),
+    st.datetimes(),
+    st.times(),
+)
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(raw_values, max_size=30))
+def test_column_conversion_agrees_with_converting_each_cell(values) -> None:
+    """The column converter (distinct values once, the plain ones found in one go) gives exactly what
+    converting each cell on its own gives: the UDFs convert cell by cell."""
+    for convert, plain in ((to_money, plain_money), (to_text, plain_text), (to_uscc, plain_uscc)):
+        column = convert_column(convert, values, plain)
+        cells = [convert(value) for value in values]
+        assert [repr(v) for v in column.values] == [repr(c.value) for c in cells]
+        assert column.failed.tolist() == [c.failed for c in cells]
+        assert column.from_text.tolist() == [c.from_text for c in cells]
+        assert [(n, c) for n, c in column.broken] == [(n, c) for n, c in enumerate(cells) if c.rule]
