@@ -3,7 +3,9 @@ workbook.xml (parsed with defusedxml), and cell values come from python-calamine
 
 from __future__ import annotations
 
+import gc
 import hashlib
+import itertools
 import re
 import zipfile
 from dataclasses import dataclass
@@ -138,6 +140,7 @@ class Workbook:
         self._sheets: dict[str, list[list[Any]]] = {}
         self._partial: dict[str, bool] = {}
         self._parsed: dict[str, Any] = {}
+        self._transposed: dict[str, tuple[list[list[Any]], list[tuple[Any, ...]]]] = {}
         self.path = path
 
     @property
@@ -164,6 +167,10 @@ class Workbook:
             )
         except Exception as exc:
             raise InputError(f"{self.path.name} 的工作表“{sheet}”无法读取：{exc}") from None
+        # A large sheet is millions of cell objects without reference cycles: take them out of the
+        # cyclic garbage collector's scans (they are still freed when no longer referenced), or every
+        # later burst of allocations rescans them all.
+        gc.freeze()
         self._sheets[sheet], self._partial[sheet] = rows, upto is not None
         return rows
 
@@ -176,12 +183,17 @@ class Workbook:
 
     def column(self, ref: NamedRange) -> list[Any]:
         """The values of a one-column range, padded with None to its full length."""
-        rows = self.rows(ref.sheet, upto=ref.last_row)
-        column = column_index(ref.first_column)
-        values = [
-            cells[column] if column < len(cells) else None for cells in rows[ref.first_row - 1 : ref.last_row]
-        ]
+        columns = self._columns(ref.sheet, self.rows(ref.sheet, upto=ref.last_row))
+        index = column_index(ref.first_column)
+        values = list(columns[index][ref.first_row - 1 : ref.last_row]) if index < len(columns) else []
         return values + [None] * (ref.last_row - ref.first_row + 1 - len(values))
+
+    def _columns(self, sheet: str, rows: list[list[Any]]) -> list[tuple[Any, ...]]:
+        """The rows turned into columns, once per parse of the sheet (short rows padded with None)."""
+        cached = self._transposed.get(sheet)
+        if cached is None or cached[0] is not rows:
+            cached = self._transposed[sheet] = (rows, list(itertools.zip_longest(*rows)))
+        return cached[1]
 
 
 def column_index(letters: str) -> int:
