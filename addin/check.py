@@ -20,7 +20,7 @@ from schemas.application_rules import RuleContext
 from schemas.application_schema import validate
 from schemas.calculation import AMOUNT_FIELDS, compute_amounts, funding_by_source
 from schemas.fields import application_fields, field_by_id
-from schemas.money import ZERO
+from schemas.money import ZERO, two_place_texts
 from schemas.plan import PlanFigures
 from schemas.policy import Policy
 from schemas.registry import Issue, implements, make_issue
@@ -206,17 +206,22 @@ def unit_issues(unit: str | None, table: TableResult, policy: Policy) -> list[Is
 def row_amounts(result: TableResult) -> list[dict[str, Any]]:
     """Per row: where it is, who, whether eligible, and every amount as a two-place decimal string."""
     frame, amounts = result.typed.frame, result.amounts
-    columns = {name: [f"{amount:.2f}" for amount in amounts[name]] for name in AMOUNT_FIELDS}
+    columns = [two_place_texts(amounts[name]) for name in AMOUNT_FIELDS]
     return [
         {
-            "row": int(row),
+            "row": row,
             "uscc": uscc,
             "name": name,
-            "eligible": bool(eligible),
-            "amounts": {field: columns[field][n] for field in AMOUNT_FIELDS},
+            "eligible": eligible,
+            "amounts": dict(zip(AMOUNT_FIELDS, parts, strict=True)),
         }
-        for n, (row, uscc, name, eligible) in enumerate(
-            zip(frame.index, frame["uscc"], frame["name"], amounts["eligible"], strict=True)
+        for row, uscc, name, eligible, *parts in zip(
+            frame.index.tolist(),
+            frame["uscc"].tolist(),
+            frame["name"].tolist(),
+            amounts["eligible"].astype(bool).tolist(),
+            *columns,
+            strict=True,
         )
     ]
 

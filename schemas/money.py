@@ -52,6 +52,11 @@ def split_column(amounts: pd.Series, shares: Mapping[str, Decimal]) -> dict[str,
     return parts
 
 
+def two_place_texts(amounts: pd.Series) -> list[str]:
+    """Each amount as a two-place decimal string ("1234.50")."""
+    return [f"{amount:.2f}" for amount in amounts.tolist()]
+
+
 def format_yuan(amount: Decimal | None) -> str:
     """An amount as the clerk reads it: 1,234,567.80."""
     if amount is None:
