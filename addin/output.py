@@ -8,7 +8,8 @@ import os
 import re
 import tempfile
 import zipfile
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 from openpyxl import Workbook
@@ -28,21 +29,31 @@ def refuse_overwriting_inputs(output: Path, inputs: Iterable[Path]) -> None:
             raise OutputError(f"输出文件 {output} 与输入文件相同；为保护原文件，请换一个输出文件名。")
 
 
-def write_bytes_atomically(path: Path, data: bytes) -> None:
-    """Write to a temporary file beside the target, then rename it over the target."""
+@contextmanager
+def atomic_path(path: Path) -> Iterator[Path]:
+    """A temporary file beside `path` to write to; renamed over `path` when the block succeeds,
+    removed when it fails."""
     path = Path(path)
     folder = path.parent if str(path.parent) else Path(".")
     if not folder.is_dir():
         raise OutputError(f"输出目录不存在：{folder}")
-    handle, temporary = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=folder)
+    handle, name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=folder)
+    os.close(handle)
+    temporary = Path(name)
     try:
-        with os.fdopen(handle, "wb") as stream:
-            stream.write(data)
+        yield temporary
         os.chmod(temporary, 0o666 & ~_umask())
         os.replace(temporary, path)
     except OSError as exc:
-        Path(temporary).unlink(missing_ok=True)
         raise OutputError(f"无法写入 {path}：{exc.strerror or exc}") from None
+    finally:
+        temporary.unlink(missing_ok=True)
+
+
+def write_bytes_atomically(path: Path, data: bytes) -> None:
+    """Write to a temporary file beside the target, then rename it over the target."""
+    with atomic_path(path) as temporary:
+        temporary.write_bytes(data)
 
 
 def _umask() -> int:

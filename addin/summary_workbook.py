@@ -2,21 +2,15 @@
 
 from __future__ import annotations
 
-from copy import copy
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
-from openpyxl import Workbook
-from openpyxl.cell import WriteOnlyCell
-from openpyxl.chart import BarChart, Reference
-from openpyxl.styles import Alignment, Font, PatternFill
-from openpyxl.worksheet.properties import PageSetupProperties
-from openpyxl.worksheet.worksheet import Worksheet
+import xlsxwriter
 
 from addin.catalogue import SEVERITY_LABELS
 from addin.consolidate import Consolidation
-from addin.output import save_workbook
+from addin.output import atomic_path
 from addin.summary_figures import (
     AWARDS,
     NOT_QUALIFIED,
@@ -26,13 +20,26 @@ from addin.summary_figures import (
     provider_ranking,
     source_execution,
 )
-from addin.template_application import BOX, INPUT_FILL, TITLE_FONT, WRAP
 
 MONEY = "#,##0.00"
 HEADER_HEIGHT = 36  # two lines of wrapped Chinese header text
 PERCENT = "0.00%"
-BOLD = Font(bold=True)
-TOTAL_FILL = PatternFill("solid", fgColor="FFF2CC")
+A4 = 9  # Excel's paper size code
+BOX = {"border": 1, "border_color": "#999999"}
+STYLES = {
+    "header": {
+        **BOX,
+        "bold": True,
+        "bg_color": "#DDEBF7",
+        "text_wrap": True,
+        "valign": "vcenter",
+        "align": "center",
+    },
+    "body": BOX,
+    "total": {**BOX, "bold": True, "bg_color": "#FFF2CC"},
+    "title": {"bold": True, "font_size": 14},
+    "label": {"bold": True},
+}
 AWARD_LABELS = {
     "transformation_subsidy": "改造补贴",
     "progress_bonus": "进度补贴",
@@ -49,85 +56,88 @@ def safe_text(value: Any) -> Any:
     return value
 
 
-def _cell_value(value: Any) -> Any:
-    if isinstance(value, Decimal):
-        return float(value)
-    return safe_text(value)
+class SummarySheet:
+    """One sheet written top to bottom (XlsxWriter's constant-memory mode: a summary of many divisions
+    is hundreds of thousands of cells). Every cell is written with its type: text never becomes a
+    formula or a link."""
 
+    def __init__(self, workbook: Any, title: str) -> None:
+        self.workbook = workbook
+        self.sheet = workbook.add_worksheet(title)
+        self.row = 0
+        self._formats: dict[tuple, Any] = {}
 
-class Styles:
-    """One styled prototype cell per kind of cell; every written cell copies its style (write-only
-    workbooks write hundreds of thousands of cells, and per-cell style objects would dominate)."""
-
-    def __init__(self, sheet: Any) -> None:
-        self.sheet = sheet
-        self._cache: dict[tuple, Any] = {}
-
-    def cell(
-        self, value: Any, kind: str = "body", number_format: str | None = None, wrap: bool = False
-    ) -> Any:
+    def format(self, kind: str, number_format: str | None = None, wrap: bool = False) -> Any:
         key = (kind, number_format, wrap)
-        if key not in self._cache:
-            prototype = WriteOnlyCell(self.sheet)
-            prototype.border = BOX
-            if kind == "header":
-                prototype.font, prototype.fill, prototype.alignment = BOLD, INPUT_FILL, WRAP
-            elif kind == "total":
-                prototype.font, prototype.fill = BOLD, TOTAL_FILL
-            if wrap:
-                prototype.alignment = Alignment(wrap_text=True, vertical="top")
+        if key not in self._formats:
+            properties = dict(STYLES[kind])
             if number_format:
-                prototype.number_format = number_format
-            self._cache[key] = prototype
-        cell = WriteOnlyCell(self.sheet, value=_cell_value(value))
-        if isinstance(value, str):
-            cell.data_type = "s"
-        cell._style = copy(self._cache[key]._style)
-        return cell
+                properties["num_format"] = number_format
+            if wrap:
+                properties.update(text_wrap=True, valign="top")
+            self._formats[key] = self.workbook.add_format(properties)
+        return self._formats[key]
 
+    def write_row(self, values: list[Any], formats: list[Any]) -> None:
+        for column, (value, style) in enumerate(zip(values, formats, strict=True)):
+            if value is None:
+                self.sheet.write_blank(self.row, column, None, style)
+            elif isinstance(value, bool):
+                self.sheet.write_boolean(self.row, column, value, style)
+            elif isinstance(value, int | float | Decimal):
+                self.sheet.write_number(self.row, column, float(value), style)
+            else:
+                self.sheet.write_string(self.row, column, str(safe_text(value)), style)
+        self.row += 1
 
-def _table(
-    sheet: Any,
-    headers: list[str],
-    rows: list[list[Any]],
-    formats: dict[int, str],
-    total: list[Any] | None = None,
-    wrap: bool = False,
-) -> int:
-    """Append a bordered table with a header row; returns how many rows it took."""
-    styles = Styles(sheet)
-    sheet.append([styles.cell(h, "header") for h in headers])
-    for values in rows:
-        sheet.append([styles.cell(v, "body", formats.get(n), wrap) for n, v in enumerate(values)])
-    if total:
-        sheet.append([styles.cell(v, "total", formats.get(n)) for n, v in enumerate(total)])
-    return 1 + len(rows) + (1 if total else 0)
+    def line(self, text: str = "", kind: str | None = None) -> None:
+        if text:
+            self.sheet.write_string(self.row, 0, text, self.format(kind) if kind else None)
+        self.row += 1
+
+    def table(
+        self,
+        headers: list[str],
+        rows: list[list[Any]],
+        number_formats: dict[int, str],
+        total: list[Any] | None = None,
+        wrap: bool = False,
+    ) -> int:
+        """A bordered table with a header row; returns the row (0-based) of its header."""
+        top = self.row
+        self.write_row(headers, [self.format("header")] * len(headers))
+        body = [self.format("body", number_formats.get(n), wrap) for n in range(len(headers))]
+        for values in rows:
+            self.write_row(values, body)
+        if total:
+            self.write_row(total, [self.format("total", number_formats.get(n)) for n in range(len(headers))])
+        return top
 
 
 def _sheet(
-    workbook: Workbook, title: str, heading: str, widths: list[int], info: str = "", landscape: bool = True
-) -> Any:
-    """A write-only sheet with its heading (row 1) and a line of information (row 2); tables start at
-    row 3, whose header row is repeated on every printed page."""
-    sheet = workbook.create_sheet(title)
+    workbook: Any, title: str, heading: str, widths: list[int], info: str = "", landscape: bool = True
+) -> SummarySheet:
+    """A sheet with its heading (row 1) and a line of information (row 2); tables start at row 3,
+    whose header row is repeated on every printed page."""
+    summary = SummarySheet(workbook, title)
+    sheet = summary.sheet
     for n, width in enumerate(widths):
-        sheet.column_dimensions[chr(ord("A") + n)].width = width
-    sheet.page_setup.orientation = "landscape" if landscape else "portrait"
-    sheet.page_setup.paperSize = Worksheet.PAPERSIZE_A4
-    sheet.page_setup.fitToWidth = 1
-    sheet.page_setup.fitToHeight = 0
-    sheet.sheet_properties.pageSetUpPr = PageSetupProperties(fitToPage=True)
-    sheet.print_title_rows = "3:3"
-    sheet.freeze_panes = "A4"
-    sheet.row_dimensions[3].height = HEADER_HEIGHT
-    title_cell = WriteOnlyCell(sheet, value=heading)
-    title_cell.font = TITLE_FONT
-    sheet.append([title_cell])
-    sheet.append([info] if info else [])
-    return sheet
+        sheet.set_column(n, n, width)
+    if landscape:
+        sheet.set_landscape()
+    else:
+        sheet.set_portrait()
+    sheet.set_paper(A4)
+    sheet.fit_to_pages(1, 0)
+    sheet.repeat_rows(2)
+    sheet.freeze_panes(3, 0)
+    sheet.set_row(2, HEADER_HEIGHT)
+    summary.line(heading, "title")
+    summary.line(info)
+    return summary
 
 
-def _summary(workbook: Workbook, c: Consolidation) -> None:
+def _summary(workbook: Any, c: Consolidation) -> None:
     policy = c.policy
     levels = [*policy.eligible_levels, NOT_QUALIFIED]
     industries = list(policy.value("pilot_industries"))
@@ -162,10 +172,10 @@ def _summary(workbook: Workbook, c: Consolidation) -> None:
     ]
     total = ["合计", *(sum(r[n] for r in rows) for n in range(1, len(headers)))] if rows else None
     first_money = 3 + len(levels) + len(industries)
-    _table(sheet, headers, rows, {n: MONEY for n in range(first_money, len(headers))}, total)
+    sheet.table(headers, rows, {n: MONEY for n in range(first_money, len(headers))}, total)
 
 
-def _execution(workbook: Workbook, c: Consolidation) -> None:
+def _execution(workbook: Any, c: Consolidation) -> None:
     policy = c.policy
     sheet = _sheet(
         workbook,
@@ -188,36 +198,35 @@ def _execution(workbook: Workbook, c: Consolidation) -> None:
                 "—" if record["rate"] is None else record["rate"],
             ]
         )
-    used = _table(
-        sheet,
+    sheet.table(
         ["计划行", "资金来源", "计划（万元）", "计划（元）", "已承诺（元）", "剩余（元）", "执行率"],
         rows,
         {2: "#,##0.######", 3: MONEY, 4: MONEY, 5: MONEY, 6: PERCENT},
     )
-    sheet.append([])
-    label = WriteOnlyCell(sheet, value="按资金来源（申报汇总涉及的计划行）")
-    label.font = BOLD
-    sheet.append([label])
-    chart_top = 3 + used + 2
+    sheet.line()
+    sheet.line("按资金来源（申报汇总涉及的计划行）", "label")
     per_source = source_execution(c)
     source_rows = [[policy.funding_sources[s], v["budget"], v["committed"]] for s, v in per_source.items()]
-    _table(sheet, ["资金来源", "计划（元）", "已承诺（元）"], source_rows, {1: MONEY, 2: MONEY})
-    chart = BarChart()
-    chart.type = "col"
-    chart.title = "计划与已承诺（按资金来源）"
-    chart.y_axis.title = "元"
-    data = Reference(sheet, min_col=2, max_col=3, min_row=chart_top, max_row=chart_top + len(source_rows))
-    categories = Reference(sheet, min_col=1, min_row=chart_top + 1, max_row=chart_top + len(source_rows))
-    chart.add_data(data, titles_from_data=True)
-    chart.set_categories(categories)
-    chart.height, chart.width = 8, 16
-    sheet.add_chart(chart, f"E{chart_top}")
+    top = sheet.table(["资金来源", "计划（元）", "已承诺（元）"], source_rows, {1: MONEY, 2: MONEY})
+    chart = workbook.add_chart({"type": "column"})
+    for column in (1, 2):
+        chart.add_series(
+            {
+                "name": ["执行情况", top, column],
+                "categories": ["执行情况", top + 1, 0, top + len(source_rows), 0],
+                "values": ["执行情况", top + 1, column, top + len(source_rows), column],
+            }
+        )
+    chart.set_title({"name": "计划与已承诺（按资金来源）"})
+    chart.set_y_axis({"name": "元"})
+    chart.set_size({"width": 600, "height": 300})
+    sheet.sheet.insert_chart(top, 4, chart)
 
 
 DISBURSEMENT_AMOUNTS = ("central", "bingtuan", "transferred", "division_fund", "total")
 
 
-def _disbursement(workbook: Workbook, c: Consolidation) -> None:
+def _disbursement(workbook: Any, c: Consolidation) -> None:
     sheet = _sheet(
         workbook,
         "拨付清单",
@@ -246,8 +255,7 @@ def _disbursement(workbook: Workbook, c: Consolidation) -> None:
         f"{len(records)} 家",
         *(sum((r[k] for r in records), Decimal(0)) for k in DISBURSEMENT_AMOUNTS),
     ]
-    _table(
-        sheet,
+    sheet.table(
         [
             "师市",
             "企业名称",
@@ -264,7 +272,7 @@ def _disbursement(workbook: Workbook, c: Consolidation) -> None:
     )
 
 
-def _providers(workbook: Workbook, c: Consolidation) -> None:
+def _providers(workbook: Any, c: Consolidation) -> None:
     levels = c.policy.eligible_levels
     sheet = _sheet(
         workbook,
@@ -277,10 +285,10 @@ def _providers(workbook: Workbook, c: Consolidation) -> None:
         [r["rank"], r["provider"], r["qualified"], *(r["levels"][lv] for lv in levels), r["enterprises"]]
         for r in provider_ranking(c)
     ]
-    _table(sheet, ["名次", "数字化服务商", "二级及以上企业数", *levels, "服务企业数"], rows, {})
+    sheet.table(["名次", "数字化服务商", "二级及以上企业数", *levels, "服务企业数"], rows, {})
 
 
-def _issues(workbook: Workbook, c: Consolidation) -> None:
+def _issues(workbook: Any, c: Consolidation) -> None:
     sheet = _sheet(workbook, "问题清单", "问题清单（全部文件）", [26, 12, 10, 30, 8, 60, 44, 16])
     rows = [
         [
@@ -295,22 +303,17 @@ def _issues(workbook: Workbook, c: Consolidation) -> None:
         ]
         for i in c.all_issues
     ]
-    _table(
-        sheet, ["文件", "工作表", "单元格", "规则", "级别", "说明", "修改建议", "依据"], rows, {}, wrap=True
-    )
-
-
-def build_summary(c: Consolidation) -> Workbook:
-    workbook = Workbook(write_only=True)
-    _summary(workbook, c)
-    _execution(workbook, c)
-    _disbursement(workbook, c)
-    _providers(workbook, c)
-    _issues(workbook, c)
-    workbook.properties.creator = "dtfund"
-    workbook.properties.title = "兵团中小企业数字化转型城市试点专项资金 汇总"
-    return workbook
+    sheet.table(["文件", "工作表", "单元格", "规则", "级别", "说明", "修改建议", "依据"], rows, {}, wrap=True)
 
 
 def write_summary(c: Consolidation, path: Path) -> None:
-    save_workbook(build_summary(c), path, reproducible=False)
+    """Write the summary workbook (atomically: a temporary file renamed over `path`)."""
+    with atomic_path(path) as temporary:
+        workbook = xlsxwriter.Workbook(
+            str(temporary),
+            {"constant_memory": True, "strings_to_formulas": False, "strings_to_urls": False},
+        )
+        workbook.set_properties({"title": "兵团中小企业数字化转型城市试点专项资金 汇总", "author": "dtfund"})
+        for write_sheet in (_summary, _execution, _disbursement, _providers, _issues):
+            write_sheet(workbook, c)
+        workbook.close()
