@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import tempfile
 from pathlib import Path
 
 import openpyxl
@@ -37,9 +38,11 @@ ANNEX = [
 
 
 def check(path: Path) -> tuple[int, dict]:
-    out = path.with_suffix(".json")
-    result = runner.invoke(app, ["check", str(path), "--json", str(out)], env={"COLUMNS": "250"})
-    return result.exit_code, json.loads(out.read_text("utf-8"))
+    """`dtfund check --json` on a file; the JSON goes to a temporary folder, never beside the input."""
+    with tempfile.TemporaryDirectory() as folder:
+        out = Path(folder) / "result.json"
+        result = runner.invoke(app, ["check", str(path), "--json", str(out)], env={"COLUMNS": "250"})
+        return result.exit_code, json.loads(out.read_text("utf-8"))
 
 
 def edited(tmp_path: Path, changes: dict[str, object]) -> Path:
