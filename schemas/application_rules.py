@@ -15,9 +15,9 @@ from typing import Any
 
 import pandas as pd
 
-from schemas import uscc
+from schemas import cell_rules
 from schemas.calculation import AMOUNT_FIELDS, RATIO_FIELDS
-from schemas.fields import application_fields, field_by_id
+from schemas.fields import YES, application_fields, field_by_id, material_fields
 from schemas.money import ZERO, as_money, format_ratio
 from schemas.policy import Policy
 from schemas.registry import implements
@@ -121,10 +121,10 @@ def _required_fields(policy: Policy) -> list[str]:
 @field_rule("REQUIRED_MISSING", _required_fields)
 def required_missing(ctx: RuleContext, name: str) -> pd.Series:
     spec = field_by_id()[name]
-    blank = ctx.frame[name].isna() & ~ctx.failed[name]
+    empty = cell_rules.blank(ctx.frame[name], ctx.failed[name])
     if spec.required == "when_evaluated":
-        return blank & ctx.frame["level"].notna()
-    return blank
+        return empty & ctx.frame["level"].notna()
+    return empty
 
 
 @details_of("REQUIRED_MISSING")
@@ -140,9 +140,7 @@ def _choice_fields(policy: Policy) -> list[str]:
 
 @field_rule("VALUE_NOT_ALLOWED", _choice_fields)
 def value_not_allowed(ctx: RuleContext, name: str) -> pd.Series:
-    allowed = field_by_id()[name].allowed(ctx.policy)
-    values = ctx.frame[name]
-    return values.notna() & ~values.isin(allowed)
+    return cell_rules.not_allowed(ctx.frame[name], field_by_id()[name].allowed(ctx.policy))
 
 
 @details_of("VALUE_NOT_ALLOWED")
@@ -155,7 +153,7 @@ def _not_allowed_details(ctx: RuleContext, name: str, rows: pd.Index) -> dict[st
 
 @field_rule("AMOUNT_NEGATIVE", _inputs("money"))
 def amount_negative(ctx: RuleContext, name: str) -> pd.Series:
-    return _money(ctx, name) < ZERO
+    return cell_rules.negative(ctx.frame[name])
 
 
 @details_of("AMOUNT_NEGATIVE")
@@ -165,8 +163,7 @@ def _negative_details(ctx: RuleContext, name: str, rows: pd.Index) -> dict[str, 
 
 @field_rule("USCC_INVALID", _only("uscc"))
 def uscc_invalid(ctx: RuleContext, name: str) -> pd.Series:
-    codes = ctx.frame[name]
-    return codes.notna() & ~uscc.valid_mask(codes)
+    return cell_rules.invalid_codes(ctx.frame[name])
 
 
 @details_of("USCC_INVALID")
@@ -174,7 +171,7 @@ def _uscc_details(ctx: RuleContext, name: str, rows: pd.Index) -> dict[str, Any]
     codes = ctx.frame.loc[rows, name]
     return {
         "value": codes,
-        "reason": [uscc.problem(c) or "格式不正确" for c in codes],
+        "reason": cell_rules.code_problems(codes),
         "expected": "18位有效代码",
     }
 
@@ -196,6 +193,31 @@ def _level_details(ctx: RuleContext, name: str, rows: pd.Index) -> dict[str, Any
     return {
         "value": ctx.frame.loc[rows, "level"].map(lambda v: "未评测" if v is None else v),
         "expected": "、".join(ctx.policy.eligible_levels),
+    }
+
+
+def _material_columns(policy: Policy) -> list[str]:
+    return [f.id for f in material_fields(policy)]
+
+
+@field_rule("MATERIALS_MISSING", _material_columns)
+def materials_missing(ctx: RuleContext, name: str) -> pd.Series:
+    """An enterprise applying for the subsidy (evaluated 二级 or above) whose documents are not all
+    marked 是: one issue per row, at the first missing document's cell, naming every missing one."""
+    columns = _material_columns(ctx.policy)
+    missing = pd.DataFrame({c: ctx.frame[c] != YES for c in columns}, index=ctx.frame.index)
+    first_missing = missing.idxmax(axis=1)
+    return ctx.amounts["level_ok"] & missing.any(axis=1) & (first_missing == name)
+
+
+@details_of("MATERIALS_MISSING")
+def _materials_details(ctx: RuleContext, name: str, rows: pd.Index) -> dict[str, Any]:
+    fields = material_fields(ctx.policy)
+    marks = ctx.frame.loc[rows, [f.id for f in fields]]
+    return {
+        "value": ctx.frame.loc[rows, name],
+        "missing": ["、".join(f.label for f in fields if mark[f.id] != YES) for _, mark in marks.iterrows()],
+        "expected": "、".join(f.label for f in fields),
     }
 
 
@@ -372,16 +394,10 @@ def _mismatch_details(ctx: RuleContext, name: str, rows: pd.Index) -> dict[str, 
 
 @field_rule("DUPLICATE_ENTERPRISE", _only("uscc"))
 def duplicate_enterprise(ctx: RuleContext, name: str) -> pd.Series:
-    codes = ctx.frame[name]
-    return codes.notna() & codes.duplicated(keep=False)
+    return cell_rules.repeated(ctx.frame[name])
 
 
 @details_of("DUPLICATE_ENTERPRISE")
 def _duplicate_details(ctx: RuleContext, name: str, rows: pd.Index) -> dict[str, Any]:
     codes = ctx.frame[name]
-    rows_by_code = codes.loc[rows].groupby(codes.loc[rows]).groups
-    others = [
-        "、".join(f"第{r}行" for r in rows_by_code[code] if r != row)
-        for row, code in zip(rows, codes.loc[rows], strict=True)
-    ]
-    return {"value": codes.loc[rows], "expected": others}
+    return {"value": codes.loc[rows], "expected": cell_rules.other_rows(codes, rows)}

@@ -9,7 +9,7 @@ from typing import Literal
 
 import yaml
 
-from schemas.policy import Policy
+from schemas.policy import Policy, PolicyError
 
 YES = "是"  # the little_giant field's "yes" (its choices are 是/否)
 
@@ -29,6 +29,7 @@ class Field:
     choices: str | tuple[str, ...] | None = None
     none_value: str | None = None
     help: str = ""
+    group: str = ""  # "materials": one document of 第十一条（一）3
 
     @property
     def header(self) -> str:
@@ -43,28 +44,29 @@ class Field:
         return ([self.none_value] if self.none_value else []) + values
 
 
+def field_from_spec(raw: dict) -> Field:
+    """A field from its YAML mapping."""
+    choices = raw.get("choices")
+    return Field(
+        id=raw["id"],
+        label=raw["label"],
+        kind=raw["kind"],
+        clause=raw["clause"],
+        width=raw["width"],
+        unit=raw.get("unit", ""),
+        computed=raw.get("computed", False),
+        required=raw.get("required", "never"),
+        choices=tuple(choices) if isinstance(choices, list) else choices,
+        none_value=raw.get("none_value"),
+        help=raw.get("help", ""),
+        group=raw.get("group", ""),
+    )
+
+
 @cache
 def application_fields() -> tuple[Field, ...]:
     text = resources.files("schemas").joinpath("data", "application_fields.yaml").read_text("utf-8")
-    fields = []
-    for raw in yaml.safe_load(text)["fields"]:
-        choices = raw.get("choices")
-        fields.append(
-            Field(
-                id=raw["id"],
-                label=raw["label"],
-                kind=raw["kind"],
-                clause=raw["clause"],
-                width=raw["width"],
-                unit=raw.get("unit", ""),
-                computed=raw.get("computed", False),
-                required=raw.get("required", "never"),
-                choices=tuple(choices) if isinstance(choices, list) else choices,
-                none_value=raw.get("none_value"),
-                help=raw.get("help", ""),
-            )
-        )
-    return tuple(fields)
+    return tuple(field_from_spec(raw) for raw in yaml.safe_load(text)["fields"])
 
 
 def field_by_id() -> dict[str, Field]:
@@ -77,6 +79,16 @@ def input_fields() -> tuple[Field, ...]:
 
 def computed_fields() -> tuple[Field, ...]:
     return tuple(f for f in application_fields() if f.computed)
+
+
+def material_fields(policy: Policy) -> list[Field]:
+    """The 是/否 columns of the documents the policy requires (第十一条（一）3), in template order."""
+    required = policy.value("application_materials")
+    fields = [f for f in application_fields() if f.group == "materials" and f.label in required]
+    missing = set(required) - {f.label for f in fields}
+    if missing:
+        raise PolicyError(f"政策要求的申报材料 {sorted(missing)} 在申报表中没有对应的列")
+    return fields
 
 
 def none_value(field_id: str) -> str:

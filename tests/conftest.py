@@ -13,6 +13,7 @@ from addin.table import raw_table_from_records
 from schemas.policy import Policy, load_policy
 
 TESTS = Path(__file__).parent
+MATERIALS = ("doc_diagnosis", "doc_contract", "doc_invoice", "doc_payment", "doc_evaluation")
 TRIGGERED_RULES: set[str] = set()
 COLLECTED_MODULES: set[str] = set()
 
@@ -64,6 +65,7 @@ def valid_row(**changes: Any) -> dict[str, Any]:
         "honor": "无",
         "little_giant": "否",
         "negative_record": "无",
+        **dict.fromkeys(MATERIALS, "是"),
     }
     row.update(changes)
     return row

@@ -46,6 +46,14 @@ CASES = {
         [valid_row(level="一级", claimed=None)],
         [valid_row(level=None, claimed=None, completion_date=None, evaluation_date=None)],
     ),
+    "MATERIALS_MISSING": (
+        [valid_row(doc_invoice="否")],
+        [
+            valid_row(
+                level=None, claimed=None, completion_date=None, evaluation_date=None, doc_evaluation=None
+            )
+        ],
+    ),
     "CONTRACT_DATE_OUT_OF_WINDOW": (
         [valid_row(contract_date=dt.date(2024, 10, 17))],
         [valid_row(contract_date=dt.date(2024, 10, 18))],
@@ -105,6 +113,33 @@ def test_the_valid_row_has_no_issue(policy) -> None:
     result = check_records([valid_row()], policy)
     assert result.issues == []
     assert result.amounts.loc[5, "transformation_subsidy"] == 500000
+
+
+def test_missing_materials_are_one_issue_at_the_first_missing_document(policy) -> None:
+    """Every missing document named in one issue, at the first one's cell; no amount changes."""
+    complete = check_records([valid_row()], policy)
+    result = check_records([valid_row(doc_contract="否", doc_payment=None, doc_evaluation="否")], policy)
+    issues = [i for i in result.issues if i.rule == "MATERIALS_MISSING"]
+    assert len(issues) == 1
+    assert issues[0].field == "doc_contract"
+    assert issues[0].message.endswith("本行缺少改造合同、付款凭证、评测报告。"), issues[0].message
+    assert result.amounts.equals(complete.amounts)
+
+
+def test_every_policy_document_has_a_column(policy, tmp_path) -> None:
+    import yaml
+
+    from schemas.fields import material_fields
+    from schemas.policy import PolicyError, load_policy
+
+    assert [f.label for f in material_fields(policy)] == policy.value("application_materials")
+    source = Path(__file__).parent.parent / "schemas" / "data" / "policy-xpcc-2025-03.yaml"
+    raw = yaml.safe_load(source.read_text("utf-8"))
+    raw["parameters"]["application_materials"]["values"][0]["value"].append("审计报告")
+    other = tmp_path / "policy.yaml"
+    other.write_text(yaml.safe_dump(raw, allow_unicode=True), "utf-8")
+    with pytest.raises(PolicyError, match="审计报告"):
+        material_fields(load_policy(other))
 
 
 def test_every_registered_rule_is_implemented() -> None:

@@ -1,0 +1,48 @@
+"""Column tests shared by the application rules and the award rules: which rows break a rule, as a
+boolean Series over a typed column."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import pandas as pd
+
+from schemas import uscc
+from schemas.money import ZERO, as_money
+
+
+def blank(values: pd.Series, failed: pd.Series) -> pd.Series:
+    """Empty cells (a cell that failed to convert is reported for that, not as blank)."""
+    return values.isna() & ~failed
+
+
+def not_allowed(values: pd.Series, allowed: Sequence[str]) -> pd.Series:
+    return values.notna() & ~values.isin(list(allowed))
+
+
+def negative(amounts: pd.Series) -> pd.Series:
+    return as_money(amounts) < ZERO
+
+
+def invalid_codes(codes: pd.Series) -> pd.Series:
+    return codes.notna() & ~uscc.valid_mask(codes)
+
+
+def code_problems(codes: pd.Series) -> list[str]:
+    """Why each (invalid) code is invalid, in Chinese."""
+    return [uscc.problem(code) or "格式不正确" for code in codes]
+
+
+def repeated(values: pd.Series) -> pd.Series:
+    """Values that occur more than once in the column."""
+    return values.notna() & values.duplicated(keep=False)
+
+
+def other_rows(values: pd.Series, rows: pd.Index) -> list[str]:
+    """For each of `rows`, the other rows holding the same value: 第6行、第9行."""
+    picked = values.loc[rows]
+    rows_by_value = picked.groupby(picked).groups
+    return [
+        "、".join(f"第{r}行" for r in rows_by_value[value] if r != row)
+        for row, value in zip(rows, picked, strict=True)
+    ]
