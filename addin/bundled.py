@@ -16,7 +16,9 @@ from stdnum.cn import uscc as uscc_number
 from addin import template_spec as spec
 from addin.output import save_workbook
 from addin.template_application import build_application_template
+from addin.template_awards import build_awards_template
 from addin.template_plan import build_plan_template
+from schemas.fields import YES, material_fields
 from schemas.policy import Policy, load_policy
 
 REPOSITORY = Path(__file__).resolve().parent.parent
@@ -61,6 +63,7 @@ def _enterprise(name: str, code: str, division: str, industry: str, **values: An
         "little_giant": "否",
         "negative_record": "无",
         "honor": "无",
+        **{f.id: YES for f in material_fields(load_policy())},
     }
     row.update(values)
     return row
@@ -197,6 +200,7 @@ def shihezi_rows() -> list[dict[str, Any] | None]:
             completion_date=None,
             evaluation_date=None,
             **_costs(700000, 400000, 100000, 100000, 60000, 40000, 0, paid=350000),
+            doc_evaluation="否",
             remark="改造中，尚未评测",
         ),
         _enterprise(
@@ -284,7 +288,9 @@ def wujiaqu_rows() -> list[dict[str, Any] | None]:
             evaluation_date=_d("2026-01-05"),
             **_costs(400000, 250000, 50000, 50000, 30000, 20000, 0),
             claimed=200000,
-            remark="评测晚于2025-12-31，无进度补贴",
+            doc_invoice="否",
+            doc_payment=None,
+            remark="评测晚于2025-12-31，无进度补贴；故意填错：缺少发票、付款凭证",
         ),
         _enterprise(
             "五家渠恒信新材料有限公司",
@@ -296,6 +302,105 @@ def wujiaqu_rows() -> list[dict[str, Any] | None]:
             remark="故意填错：集成费超过6%",
         ),
     ]
+
+
+EXAMPLE_AWARDS = "addin/examples/awards.xlsx"
+AWARDS_TEMPLATE = "workbook_templates/awards_template.xlsx"
+AWARDS_UNIT = "兵团专班"
+BUREAU = "兵团配套资金"  # the funding sources as the 资金来源 dropdown names them
+CENTRAL = "中央专项资金"
+DIVISION_FUND = "师市配套资金"
+YUNLIAN = credit_code("659001", "MA7K2D8N1")  # 石河子云联信息技术有限公司, a provider
+SHUZHI = credit_code("650100", "MA7K3F9P2")  # 新疆兵团数智科技有限公司, a provider
+
+
+def _winner(applicant: dict[str, Any], **values: Any) -> dict[str, Any]:
+    """An enterprise on an award sheet: who it is (from the application examples), clean record."""
+    row = {
+        "name": applicant["name"],
+        "uscc": applicant["uscc"],
+        "division": applicant["division"],
+        "negative_record": "无",
+        "acceptance": "已验收合格",
+        "little_giant": "否",
+    }
+    row.update(values)
+    return row
+
+
+def award_rows() -> dict[str, list[dict[str, Any]]]:
+    """The example awards workbook: a few winners per sheet, two of them wrong on purpose."""
+    shihezi, alar, wujiaqu = shihezi_rows(), alar_rows(), wujiaqu_rows()
+    return {
+        "typical_case": [
+            _winner(shihezi[0], industry="纺织服装", title="棉纺全流程数字化管控", amount=200000),
+            _winner(alar[0], industry="纺织服装", title="棉浆生产线设备联网与能耗优化", amount=150000),
+            _winner(
+                wujiaqu[0],
+                industry="高端装备",
+                title="5G工厂柔性装配",
+                amount=250000,
+                remark="故意填错：超过每家20万元",
+            ),
+        ],
+        "chain_leader": [_winner(shihezi[2], chain="高端装备产业链", amount=500000)],
+        "carrier": [
+            _winner(
+                {"name": "石河子云联信息技术有限公司", "uscc": YUNLIAN, "division": "第八师石河子市"},
+                carrier="石河子数字化转型促进中心",
+                recognized="是",
+                investment=8000000,
+                source=BUREAU,
+            ),
+            _winner(
+                {
+                    "name": "阿拉尔塔河智能制造服务有限公司",
+                    "uscc": credit_code("659002", "MA7K4G1Q3"),
+                    "division": "第一师阿拉尔市",
+                },
+                carrier="阿拉尔智能制造体验中心",
+                recognized="是",
+                investment=15000000,
+                source=DIVISION_FUND,
+                remark="按投入10%为150万元，封顶100万元",
+            ),
+            _winner(
+                {
+                    "name": "五家渠数联科技有限公司",
+                    "uscc": credit_code("659004", "MA7K5H2R4"),
+                    "division": "第六师五家渠市",
+                },
+                carrier="五家渠中小企业数字化适配中心",
+                recognized="否",
+                investment=3000000,
+                source=BUREAU,
+                remark="故意填错：尚未经兵团认定",
+            ),
+        ],
+        "provider": [
+            _winner(
+                {"name": "新疆兵团数智科技有限公司", "uscc": SHUZHI, "division": None},
+                source=BUREAU,
+                amount=1000000,
+            ),
+            _winner(
+                {"name": "石河子云联信息技术有限公司", "uscc": YUNLIAN, "division": None},
+                source=CENTRAL,
+                amount=500000,
+            ),
+        ],
+        "product": [
+            _winner(
+                {"name": "石河子云联信息技术有限公司", "uscc": YUNLIAN, "division": None},
+                product="棉纺车间设备联网SaaS",
+                amount=400000,
+            ),
+        ],
+        "division": [
+            {"division": "第八师石河子市", "amount": 1000000},
+            {"division": "第一师阿拉尔市", "amount": 800000},
+        ],
+    }
 
 
 EXAMPLE_ROWS_BY_UNIT = {
@@ -336,6 +441,11 @@ def write_bundled(root: Path = REPOSITORY) -> list[Path]:
         (root / relative).parent.mkdir(parents=True, exist_ok=True)
         save_workbook(build_plan_template(policy), root / relative)
         written.append(root / relative)
+    save_workbook(build_awards_template(policy), root / AWARDS_TEMPLATE)
+    save_workbook(
+        build_awards_template(policy, unit=AWARDS_UNIT, records=award_rows()), root / EXAMPLE_AWARDS
+    )
+    written += [root / AWARDS_TEMPLATE, root / EXAMPLE_AWARDS]
     for unit, relative in EXAMPLES.items():
         target = root / relative
         target.parent.mkdir(parents=True, exist_ok=True)

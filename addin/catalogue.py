@@ -57,6 +57,10 @@ def _placeholders(policy: Policy) -> dict[str, str]:
         "cap": "上限",
         "level": "该等级",
         "other_field": "前一日期字段",
+        "missing": "所缺材料",
+        "sheet_name": "该名单",
+        "source": "该资金来源",
+        "carrier": "载体名称",
     }
 
 

@@ -12,6 +12,7 @@ from typing import Any
 import pandas as pd
 
 from addin import template_spec as spec
+from addin.check_awards import AwardSheetResult, check_awards
 from addin.check_plan import check_plan, read_plan
 from addin.table import RawTable, TypedTable, convert_table
 from addin.template_identity import Identified, UnreadableTemplate, identify, text_of
@@ -47,7 +48,8 @@ class CheckResult:
     issues: list[Issue]
     table: TableResult | None = None
     plan: PlanFigures | None = None
-    kind: str | None = None  # "application" | "plan"; None when the file could not be checked
+    awards: list[AwardSheetResult] | None = None
+    kind: str | None = None  # "application" | "plan" | "awards"; None when the file could not be checked
     unit: str | None = None
     checked_at: str = field(
         default_factory=lambda: dt.datetime.now().astimezone().isoformat(timespec="seconds")
@@ -153,6 +155,11 @@ def check_identified(
         if identified.kind == spec.PLAN_TEMPLATE_ID:
             figures, issues = read_plan(identified, policy)
             result.plan, result.issues, result.kind = figures, issues + check_plan(figures, policy), "plan"
+            return result
+        if identified.kind == spec.AWARDS_TEMPLATE_ID:
+            sheets, unit_problems, unit = check_awards(identified, policy)
+            result.awards, result.unit, result.kind = sheets, unit or None, "awards"
+            result.issues = unit_problems + [issue for sheet in sheets for issue in sheet.issues]
             return result
         raw, unit = read_application(identified)
     except InputError as exc:

@@ -302,6 +302,29 @@ def template_plan(
     console.print(f"已生成资金使用计划表模板：{output}")
 
 
+@template_app.command("awards")
+def template_awards(
+    output: Annotated[Path, typer.Option("--output", "-o", help="输出的 .xlsx 文件。")],
+    unit: Annotated[str | None, typer.Option("--unit", help="预先填好的填报单位，如 兵团专班。")] = None,
+    rows: Annotated[
+        int, typer.Option("--rows", min=1, max=100_000, help="每张名单可填写的行数。")
+    ] = template_spec.AWARDS_DEFAULT_ROWS,
+    policy_file: PolicyOption = None,
+) -> None:
+    """生成奖励与补贴名单模板（典型案例、链主企业、赋能载体、服务商、“小快轻准”产品、师市奖励）。"""
+    from addin.template_awards import write_awards_template
+
+    policy = _policy(policy_file)
+    units = [*policy.value("award_preparers"), *policy.value("submitting_units")]
+    if unit is not None and unit not in units:
+        raise _fail(f"填报单位“{unit}”不在名单中：{'、'.join(units)}")
+    try:
+        write_awards_template(output, policy, rows=rows, unit=unit)
+    except OutputError as exc:
+        raise _fail(str(exc)) from None
+    console.print(f"已生成奖励与补贴名单模板：{output}（每张名单 {rows} 行）")
+
+
 @addin_app.command("build")
 def addin_build(
     output: Annotated[Path | None, typer.Option("--output", "-o", help="输出的 .xlam 文件。")] = None,
@@ -349,11 +372,11 @@ def demo(
         "dtfund-示例输出"
     ),
 ) -> None:
-    """用内置示例演示：校验第八师的申报表，再把三个师市的申报表对照资金使用计划表汇总。
+    """用内置示例演示：校验第八师的申报表，再把三个师市的申报表和兵团专班的奖励名单对照资金使用计划表汇总。
 
     示例中有故意填错的行，用来展示校验结果。
     """
-    from addin.bundled import EXAMPLE_PLAN, EXAMPLES
+    from addin.bundled import EXAMPLE_AWARDS, EXAMPLE_PLAN, EXAMPLES
     from addin.consolidate import consolidate as run_consolidation
     from addin.consolidation_report import consolidation_document, print_consolidation
     from addin.summary_workbook import write_summary
@@ -361,13 +384,19 @@ def demo(
     policy = load_policy()
     with tempfile.TemporaryDirectory() as folder:
         copies = {}
-        for name, relative in [*EXAMPLES.items(), ("资金使用计划表", EXAMPLE_PLAN)]:
+        for name, relative in [
+            *EXAMPLES.items(),
+            ("奖励名单", EXAMPLE_AWARDS),
+            ("资金使用计划表", EXAMPLE_PLAN),
+        ]:
             copies[name] = Path(folder) / f"示例-{name}.xlsx"
             with resources.as_file(resources.files("addin").joinpath(*Path(relative).parts[1:])) as path:
                 shutil.copyfile(path, copies[name])
         console.rule(f"第一步：dtfund check 示例-{DEMO_UNIT}.xlsx")
         print_result(check_file(copies[DEMO_UNIT], policy), console)
-        console.rule("第二步：dtfund consolidate 三个师市的申报表 --plan 示例-资金使用计划表.xlsx")
+        console.rule(
+            "第二步：dtfund consolidate 三个师市的申报表 示例-奖励名单.xlsx --plan 示例-资金使用计划表.xlsx"
+        )
         plan = copies.pop("资金使用计划表")
         result = run_consolidation(list(copies.values()), plan, policy)
         try:

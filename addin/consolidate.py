@@ -1,8 +1,9 @@
-"""Consolidate the divisions' application workbooks into the 兵团 summary, against the fund-use plan.
+"""Consolidate the divisions' application workbooks and the awards workbooks into the 兵团 summary,
+against the fund-use plan.
 
 Each file is checked fully (the same `check_file` as `dtfund check`); then across files: the same
-enterprise in two workbooks, and per plan line and funding source the committed amounts against the
-budget. The figures here feed the summary workbook, the JSON and the terminal alike.
+enterprise in two workbooks, the same winner of an award twice, the typical cases over the 兵团's
+limit, and per plan line and funding source the committed amounts against the budget. The figures here feed the summary workbook, the JSON and the terminal alike.
 """
 
 from __future__ import annotations
@@ -15,6 +16,8 @@ from pathlib import Path
 import pandas as pd
 
 from addin.check import CheckResult, check_file
+from addin.check_awards import award_frame
+from schemas.awards import award_kinds
 from schemas.calculation import AMOUNT_FIELDS
 from schemas.money import ZERO
 from schemas.plan import LineExecution, budget_exceeded, execution
@@ -58,6 +61,7 @@ class Consolidation:
     rows: pd.DataFrame
     execution: list[LineExecution]
     issues: list[Issue] = field(default_factory=list)  # across files and against the plan
+    awards: pd.DataFrame = field(default_factory=lambda: award_frame([]))  # every awards workbook's rows
 
     @property
     def all_issues(self) -> list[Issue]:
@@ -127,9 +131,67 @@ def duplicates_across_files(rows: pd.DataFrame) -> list[Issue]:
     return issues
 
 
-def committed_by_award(rows: pd.DataFrame) -> dict[str, Decimal]:
-    """Σ of every `<award>:<source>` column over all rows."""
-    return {c: sum(rows[c], ZERO) for c in rows.columns if ":" in c}
+def committed_by_award(rows: pd.DataFrame, awards: pd.DataFrame) -> dict[str, Decimal]:
+    """Σ per `<award>:<source>`: every such column of the application rows, and the award sheets'
+    amounts by kind and funding source."""
+    committed = {c: sum(rows[c], ZERO) for c in rows.columns if ":" in c}
+    known = awards[awards["source"].notna()]
+    for (kind, source), group in known.groupby(["kind", "source"], sort=False):
+        committed[f"{kind}:{source}"] = sum(group["award"], ZERO)
+    return committed
+
+
+def _awards_of(result: CheckResult) -> pd.DataFrame:
+    frame = award_frame(result.awards or [])
+    frame["file"] = Path(result.file).name
+    return frame
+
+
+@implements("AWARD_DUPLICATE", "AWARD_COUNT_EXCEEDED")
+def awards_across_files(awards: pd.DataFrame, policy: Policy) -> list[Issue]:
+    """The same winner of the same award in two awards workbooks; typical cases over the 兵团's limit
+    when the workbooks are added up (each workbook checks its own)."""
+    issues = []
+    keyed = awards[awards["key"].notna()]
+    for (kind, key), group in keyed.groupby(["kind", "key"], sort=False):
+        if group["file"].nunique() < 2:
+            continue
+        places = [(r.file, f"{r.file} {r.sheet}!{r.cell}", r) for r in group.itertuples(index=False)]
+        for file, _, row in places:
+            others = "；".join(place for other, place, _ in places if other != file)
+            issues.append(
+                make_issue(
+                    "AWARD_DUPLICATE",
+                    file=file,
+                    sheet=row.sheet,
+                    cell=row.cell,
+                    row=int(row.row),
+                    value=key,
+                    expected=others,
+                    sheet_name=row.sheet,
+                    field_clause=policy.awards[kind]["clause"],
+                )
+            )
+    for kind in award_kinds(policy):
+        if not kind.count_limit:
+            continue
+        limit = int(policy.value(kind.count_limit))
+        rows = awards[awards["kind"] == kind.id]
+        within_file = rows.groupby("file").cumcount() + 1  # past the limit here: the file's own check says so
+        for ordinal, (row, own) in enumerate(zip(rows.itertuples(index=False), within_file, strict=True), 1):
+            if ordinal > limit and own <= limit:
+                issues.append(
+                    make_issue(
+                        "AWARD_COUNT_EXCEEDED",
+                        file=row.file,
+                        sheet=row.sheet,
+                        cell=row.cell,
+                        row=int(row.row),
+                        value=ordinal,
+                        expected=limit,
+                    )
+                )
+    return issues
 
 
 def consolidate(
@@ -160,12 +222,26 @@ def consolidate(
     readable = [r for r in results if r.kind == "application"]
     frames = [_rows_of(r) for r in readable if r.table is not None and len(r.table.amounts)]
     rows = pd.concat(frames, ignore_index=True) if frames else _empty_rows(policy)
-    lines = execution(policy.plan, plan.plan, committed_by_award(rows))
-    issues = duplicates_across_files(rows) + budget_exceeded(lines, plan.plan, policy.funding_sources)
+    award_frames = [_awards_of(r) for r in results if r.kind == "awards"]
+    awards = pd.concat(award_frames, ignore_index=True) if award_frames else _awards_of_nothing()
+    lines = execution(policy.plan, plan.plan, committed_by_award(rows, awards))
+    issues = (
+        duplicates_across_files(rows)
+        + awards_across_files(awards, policy)
+        + budget_exceeded(lines, plan.plan, policy.funding_sources)
+    )
     for issue in issues:
         if issue.rule == "BUDGET_EXCEEDED":
             issue.file = Path(plan.file).name
-    return Consolidation(policy=policy, plan=plan, files=results, rows=rows, execution=lines, issues=issues)
+    return Consolidation(
+        policy=policy, plan=plan, files=results, rows=rows, execution=lines, issues=issues, awards=awards
+    )
+
+
+def _awards_of_nothing() -> pd.DataFrame:
+    frame = award_frame([])
+    frame["file"] = pd.Series(dtype=object)
+    return frame
 
 
 def _empty_rows(policy: Policy) -> pd.DataFrame:

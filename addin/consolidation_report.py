@@ -12,7 +12,13 @@ from rich.table import Table
 from addin.catalogue import SEVERITY_LABELS
 from addin.consolidate import Consolidation
 from addin.report import _plain, issue_record
-from addin.summary_figures import disbursement, division_summary, execution_records, provider_ranking
+from addin.summary_figures import (
+    award_records,
+    disbursement,
+    division_summary,
+    execution_records,
+    provider_ranking,
+)
 from schemas.money import format_yuan
 
 SHORT_SOURCE = 2  # 中央 / 兵团 / 师市: a funding source's short name in narrow tables
@@ -47,6 +53,7 @@ def consolidation_document(c: Consolidation) -> dict[str, Any]:
             {
                 "file": r.file,
                 "sha256": r.sha256,
+                "kind": r.kind,
                 "unit": r.unit,
                 "valid": r.valid,
                 "counts": {"error": r.errors, "warning": r.warnings},
@@ -57,6 +64,7 @@ def consolidation_document(c: Consolidation) -> dict[str, Any]:
         "execution": execution,
         "disbursement": _money(disbursement(c)),
         "providers": provider_ranking(c),
+        "awards": _money(award_records(c)),
         "issues": [issue_record(i) for i in c.all_issues],
     }
 

@@ -89,7 +89,15 @@ def check_report(result: CheckResult) -> str:
         unit = figures["unit"]
         money_rows = [(policy.funding_sources[s], f"{Decimal(a):,}") for s, a in figures["by_source"].items()]
         money_rows.append(("合计", f"{Decimal(figures['budget']):,}"))
-    title = "资金使用计划表校验报告" if result.kind == "plan" else "专项资金申报表校验报告"
+    elif result.awards is not None:
+        money_rows = [(sheet.kind.sheet, format_yuan(sheet.total)) for sheet in result.awards]
+        money_rows += [
+            (f"其中 {sheet.kind.sheet}·{policy.funding_sources[s]}", format_yuan(v))
+            for sheet in result.awards
+            for s, v in sheet.by_source().items()
+        ]
+    titles = {"plan": "资金使用计划表校验报告", "awards": "奖励与补贴名单校验报告"}
+    title = titles.get(result.kind or "", "专项资金申报表校验报告")
     return (
         _environment()
         .get_template("check.html.j2")

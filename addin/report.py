@@ -12,6 +12,7 @@ from rich.table import Table
 
 from addin.catalogue import SEVERITY_LABELS
 from addin.check import CheckResult, row_amounts, totals
+from addin.check_awards import award_rows, award_totals
 from addin.check_plan import plan_totals
 from schemas.money import format_yuan
 from schemas.registry import Issue
@@ -65,6 +66,7 @@ def result_document(result: CheckResult) -> dict[str, Any]:
         "issues": [issue_record(i) for i in result.issues],
         "rows": row_amounts(table) if table else [],
         "totals": _totals(result),
+        **({"awards": award_rows(result.awards)} if result.awards is not None else {}),
     }
 
 
@@ -73,6 +75,8 @@ def _totals(result: CheckResult) -> dict[str, Any]:
         return totals(result.table, result.policy)
     if result.plan is not None:
         return plan_totals(result.plan, result.policy)
+    if result.awards is not None:
+        return award_totals(result.awards, result.policy)
     return {}
 
 
@@ -130,6 +134,16 @@ def print_result(result: CheckResult, console: Console, show_issues: bool = True
         for source, amount in figures["by_source"].items():
             money.add_row(result.policy.funding_sources[source], f"{Decimal(amount):,}")
         money.add_row("合计", f"{Decimal(figures['budget']):,}")
+        console.print(money)
+    if result.awards is not None:
+        money = Table(title="奖励与补贴合计（元）")
+        for header in ("名单", "单位数", "合计", "按资金来源"):
+            money.add_column(header, justify="right" if header in ("单位数", "合计") else "left")
+        for sheet in result.awards:
+            sources = "；".join(
+                f"{result.policy.funding_sources[s]} {format_yuan(v)}" for s, v in sheet.by_source().items()
+            )
+            money.add_row(sheet.kind.sheet, str(len(sheet.table.frame)), format_yuan(sheet.total), sources)
         console.print(money)
     style = "green" if result.valid else "red"
     console.print(f"[bold {style}]{verdict(result)}[/bold {style}]")

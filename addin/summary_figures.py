@@ -129,3 +129,21 @@ def source_execution(c: Consolidation) -> dict[str, dict[str, Decimal]]:
             totals[item.source]["budget"] += item.budget
             totals[item.source]["committed"] += item.committed
     return totals
+
+
+def award_records(c: Consolidation) -> list[dict[str, Any]]:
+    """Every awarded row of the awards workbooks: file, sheet, winner, plan line, source, amount."""
+    plan = c.policy.plan
+    return [
+        {
+            "file": row.file,
+            "sheet": row.sheet,
+            "cell": row.cell,
+            "name": row.name,
+            "key": row.key,
+            "line": plan.line(row.line).name if plan else row.line,
+            "source": row.source,
+            "amount": row.award,
+        }
+        for row in c.awards.itertuples(index=False)
+    ]

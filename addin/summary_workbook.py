@@ -1,4 +1,4 @@
-"""The 兵团 summary workbook: 汇总, 执行情况 (with a chart), 拨付清单, 服务商排名, 问题清单."""
+"""The 兵团 summary workbook: 汇总, 执行情况 (with a chart), 拨付清单, 服务商排名, 奖励名单, 问题清单."""
 
 from __future__ import annotations
 
@@ -14,6 +14,7 @@ from addin.output import atomic_path
 from addin.summary_figures import (
     AWARDS,
     NOT_QUALIFIED,
+    award_records,
     disbursement,
     division_summary,
     execution_records,
@@ -288,6 +289,46 @@ def _providers(workbook: Any, c: Consolidation) -> None:
     sheet.table(["名次", "数字化服务商", "二级及以上企业数", *levels, "服务企业数"], rows, {})
 
 
+def _awards(workbook: Any, c: Consolidation) -> None:
+    """The awards workbooks' winners, with the plan line and funding source each is charged to."""
+    sources = c.policy.funding_sources
+    sheet = _sheet(
+        workbook,
+        "奖励名单",
+        "奖励与补贴名单（第十条（一）4、（三）、（四）2、（六）1）",
+        [22, 14, 30, 22, 36, 14, 16],
+        "金额按各奖励名单计算：赋能载体为按规则计算的补贴，其余为名单所填奖励金额。",
+    )
+    records = award_records(c)
+    rows = [
+        [
+            r["file"],
+            r["sheet"],
+            r["name"],
+            r["key"],
+            r["line"],
+            sources.get(r["source"], "（未知来源）"),
+            r["amount"],
+        ]
+        for r in records
+    ]
+    total = [
+        "合计",
+        None,
+        f"{len(records)} 项",
+        None,
+        None,
+        None,
+        sum((r["amount"] for r in records), Decimal(0)),
+    ]
+    sheet.table(
+        ["文件", "名单", "获奖单位", "统一社会信用代码/师市", "计划行", "资金来源", "金额（元）"],
+        rows,
+        {6: MONEY},
+        total if records else None,
+    )
+
+
 def _issues(workbook: Any, c: Consolidation) -> None:
     sheet = _sheet(workbook, "问题清单", "问题清单（全部文件）", [26, 12, 10, 30, 8, 60, 44, 16])
     rows = [
@@ -314,6 +355,6 @@ def write_summary(c: Consolidation, path: Path) -> None:
             {"constant_memory": True, "strings_to_formulas": False, "strings_to_urls": False},
         )
         workbook.set_properties({"title": "兵团中小企业数字化转型城市试点专项资金 汇总", "author": "dtfund"})
-        for write_sheet in (_summary, _execution, _disbursement, _providers, _issues):
+        for write_sheet in (_summary, _execution, _disbursement, _providers, _awards, _issues):
             write_sheet(workbook, c)
         workbook.close()

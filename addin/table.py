@@ -28,7 +28,7 @@ from addin.cells import (
     to_uscc,
 )
 from addin.template_spec import column_letters
-from schemas.fields import Field, computed_fields, input_fields
+from schemas.fields import Field, application_fields, computed_fields, input_fields
 from schemas.policy import Policy
 from schemas.registry import Issue, make_issue
 
@@ -47,9 +47,11 @@ class RawTable:
         letter = self.columns.get(name)
         return f"{letter}{row}" if letter else None
 
-    def without_blank_rows(self) -> RawTable:
-        """Drop rows where every input cell is blank (empty rows between filled ones are skipped)."""
-        names = [f.id for f in input_fields() if f.id in self.values]
+    def without_blank_rows(self, fields: Sequence[Field] | None = None) -> RawTable:
+        """Drop rows where every input cell is blank (empty rows between filled ones are skipped).
+        `fields`: the table's fields (the application's by default)."""
+        inputs = [f for f in (fields or application_fields()) if not f.computed]
+        names = [f.id for f in inputs if f.id in self.values]
         keep = [n for n in range(len(self.rows)) if not all(is_blank(self.values[f][n]) for f in names)]
         return RawTable(
             sheet=self.sheet,
@@ -172,14 +174,17 @@ def _objects(values: list[Any]) -> np.ndarray:
     return array
 
 
-def convert_table(raw: RawTable, policy: Policy) -> TypedTable:
-    """Convert every input cell; each failure is one issue at its cell, and the cell becomes blank."""
+def convert_table(raw: RawTable, policy: Policy, fields: Sequence[Field] | None = None) -> TypedTable:
+    """Convert every input cell; each failure is one issue at its cell, and the cell becomes blank.
+    `fields`: the table's fields (the application's by default; an award sheet's)."""
+    fields = fields or application_fields()
+    inputs = [f for f in fields if not f.computed]
     index = pd.Index(raw.rows, name="row")
     typed: dict[str, Any] = {}
     failed: dict[str, np.ndarray] = {}
     from_text: dict[str, np.ndarray] = {}
     issues: list[Issue] = []
-    for spec in input_fields():
+    for spec in inputs:
         column = convert_column(
             _converter(spec, policy), raw.values.get(spec.id, [None] * len(raw.rows)), PLAIN.get(spec.kind)
         )
@@ -200,11 +205,11 @@ def convert_table(raw: RawTable, policy: Policy) -> TypedTable:
             for n, converted in column.broken
         )
     stored = {}
-    for spec in computed_fields():
+    for spec in (f for f in fields if f.computed):
         codes, numbers = distinct_values(raw.values.get(spec.id, [None] * len(raw.rows)))
         stored[spec.id] = spread([to_stored_number(number) for number in numbers], codes)
     frame = pd.DataFrame(typed, index=index, dtype=object)
-    for spec in input_fields():
+    for spec in inputs:
         if spec.kind == "date":
             frame[spec.id] = pd.to_datetime(frame[spec.id])
     return TypedTable(

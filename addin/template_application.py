@@ -27,7 +27,7 @@ from addin import template_spec as spec
 from addin.catalogue import rule_catalogue
 from addin.output import save_workbook
 from addin.template_formulas import LEVELS_NAME, RowFormulas, parameter_name
-from schemas.fields import Field, application_fields, input_fields
+from schemas.fields import YES, Field, application_fields, input_fields, material_fields
 from schemas.policy import Policy
 
 PRINT_PAGES_WIDE = 2  # 34 columns: inputs on the first page, computed amounts on the second
@@ -35,6 +35,7 @@ MONEY_FORMAT = "#,##0.00"
 RATIO_FORMAT = "0.00%"
 DATE_FORMAT = "yyyy-mm-dd"
 TEXT_FORMAT = "@"
+COUNT_FORMAT = "0"
 
 INPUT_FILL = PatternFill("solid", fgColor="DDEBF7")
 COMPUTED_FILL = PatternFill("solid", fgColor="EDEDED")
@@ -214,7 +215,7 @@ def _data_sheet(
         ws.append(inputs_of_row + cells)
 
     _validations(ws, policy, letters, last_row)
-    _highlighting(ws, formulas, letters, last_row)
+    _highlighting(ws, formulas, letters, last_row, policy)
 
 
 def _input_cell(ws, value: Any) -> Any:
@@ -300,9 +301,9 @@ def _validations(ws, policy: Policy, letters: dict[str, str], last_row: int) -> 
         ws.data_validations.append(validation)
 
 
-def _highlighting(ws, formulas: RowFormulas, letters: dict[str, str], last_row: int) -> None:
+def _highlighting(ws, formulas: RowFormulas, letters: dict[str, str], last_row: int, policy: Policy) -> None:
     """Red as the clerk types: claims over the computed subsidy, fees over their limits, contract dates
-    outside the window, cost items that do not add up to the contract."""
+    outside the window, cost items that do not add up to the contract, missing documents."""
     first = spec.FIRST_DATA_ROW
     r = lambda name: formulas.ref(name, first)  # noqa: E731
     start, end = parameter_name("contract_window_start"), parameter_name("contract_window_end")
@@ -317,6 +318,11 @@ def _highlighting(ws, formulas: RowFormulas, letters: dict[str, str], last_row: 
         ("contract_total",): f"AND(ISNUMBER({r('contract_total')}),"
         f"ROUND({r('contract_total')}-SUM({components}),2)<>0)",
     }
+    materials = tuple(f.id for f in material_fields(policy))
+    if materials:  # relative to each cell: a document not marked 是 on a row applying for the subsidy
+        rules[materials] = (
+            f'AND(ISNUMBER(MATCH({r("level")},{LEVELS_NAME},0)),{letters[materials[0]]}{first}<>"{YES}")'
+        )
     for names, condition in rules.items():
         area = " ".join(f"{letters[n]}{first}:{letters[n]}{last_row}" for n in names)
         ws.conditional_formatting.add(
@@ -422,7 +428,7 @@ def _rules_sheet(workbook: Workbook, policy: Policy) -> None:
 
 def _parameter_cell(ws, value: Any, unit: str) -> WriteOnlyCell:
     if isinstance(value, Decimal):
-        number_format = RATIO_FORMAT if unit == "比例" else MONEY_FORMAT
+        number_format = {"比例": RATIO_FORMAT, "元": MONEY_FORMAT}.get(unit, COUNT_FORMAT)
         return _cell(ws, float(value), number_format=number_format, border=BOX)
     if isinstance(value, dt.date):
         return _cell(ws, value, number_format=DATE_FORMAT, border=BOX)
@@ -497,24 +503,34 @@ def _parameters_sheet(workbook: Workbook, policy: Policy) -> None:
 
 
 def _lists_sheet(workbook: Workbook, policy: Policy) -> None:
-    """The dropdowns' values, one column per choice field (Excel caps an inline list at 255 characters)."""
+    choices = [f for f in input_fields() if f.kind == "choice"]
+    write_lists_sheet(workbook, {f"LIST_{f.id.upper()}": (f.label, f.allowed(policy)) for f in choices})
+
+
+def write_lists_sheet(workbook: Workbook, lists: dict[str, tuple[str, list[str]]]) -> None:
+    """The dropdowns' values, one named column per list (name -> (heading, values)): Excel caps an
+    inline list at 255 characters."""
     ws = workbook.create_sheet(spec.LISTS_SHEET)
     ws.sheet_state = "hidden"
-    choices = [f for f in input_fields() if f.kind == "choice"]
-    columns = [[f.label, *f.allowed(policy)] for f in choices]
+    columns = [[heading, *values] for heading, values in lists.values()]
     for n in range(max(len(c) for c in columns)):
         ws.append([c[n] if n < len(c) else None for c in columns])
-    for n, field in enumerate(choices):
+    for n, name in enumerate(lists):
         letter = get_column_letter(n + 1)
-        _define(workbook, f"LIST_{field.id.upper()}", spec.LISTS_SHEET, _absolute(letter, 2, len(columns[n])))
+        _define(workbook, name, spec.LISTS_SHEET, _absolute(letter, 2, len(columns[n])))
     ws.protection.sheet = True
 
 
-def _meta_sheet(workbook: Workbook, policy: Policy) -> None:
+def _meta_sheet(
+    workbook: Workbook,
+    policy: Policy,
+    template_id: str = spec.TEMPLATE_ID,
+    template_version: str = spec.TEMPLATE_VERSION,
+) -> None:
     ws = workbook.create_sheet(spec.META_SHEET)
     ws.sheet_state = "hidden"
-    ws.append(["模板标识", spec.TEMPLATE_ID])
-    ws.append(["模板版本", spec.TEMPLATE_VERSION])
+    ws.append(["模板标识", template_id])
+    ws.append(["模板版本", template_version])
     ws.append(["政策", policy.id])
     ws.append(["政策版本", policy.version])
     _define(workbook, spec.NAME_TEMPLATE_ID, spec.META_SHEET, "$B$1")

@@ -15,10 +15,11 @@ from schemas.registry import Issue, implements, make_issue
 SUPPORTED = {
     spec.TEMPLATE_ID: spec.SUPPORTED_VERSIONS,
     spec.PLAN_TEMPLATE_ID: spec.PLAN_SUPPORTED_VERSIONS,
+    spec.AWARDS_TEMPLATE_ID: spec.AWARDS_SUPPORTED_VERSIONS,
 }
 
 
-OUR_SHEETS = (spec.DATA_SHEET, spec.PLAN_SHEET)
+OUR_SHEETS = (spec.DATA_SHEET, spec.PLAN_SHEET)  # (award sheets are named by the policy)
 
 
 class UnreadableTemplate(Exception):
@@ -96,8 +97,8 @@ def identify_book(name: str, names: dict[str, NamedRange], book: BookReader) -> 
             else ""
         )
         raise InputError(
-            f"{name} 不是专项资金的申报表或资金使用计划表模板（找不到模板标识）。{hint}"
-            "请用 dtfund template application 或 dtfund template plan 生成模板后填报。"
+            f"{name} 不是专项资金的申报表、资金使用计划表或奖励名单模板（找不到模板标识）。{hint}"
+            "请用 dtfund template application、plan 或 awards 生成模板后填报。"
         )
     version = (
         text_of(book.value(names[spec.NAME_TEMPLATE_VERSION])) if spec.NAME_TEMPLATE_VERSION in names else ""

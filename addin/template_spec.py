@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 from openpyxl.utils import get_column_letter
 
-from schemas.fields import application_fields
+from schemas.fields import Field, application_fields
 
 TEMPLATE_ID = "dtfund-application"
-TEMPLATE_VERSION = "1.0"
-SUPPORTED_VERSIONS = ("1.0",)
+TEMPLATE_VERSION = "1.1"  # 1.1: the 申报材料 columns (第十一条（一）3)
+SUPPORTED_VERSIONS = ("1.1",)
 DEFAULT_ROWS = 2000
 
 PLAN_TEMPLATE_ID = "dtfund-plan"
@@ -46,6 +48,25 @@ PLAN_NAMES = {
 }
 PLAN_TOTAL_NAME = "plan_total"
 NONE_MARK = "-"  # the official table's mark for "no money on this line"
+
+AWARDS_TEMPLATE_ID = "dtfund-awards"
+AWARDS_TEMPLATE_VERSION = "1.0"
+AWARDS_SUPPORTED_VERSIONS = ("1.0",)
+AWARDS_DEFAULT_ROWS = 200
+AWARDS_NOTE_ROW = 3  # the sheet's clause, cap, pool and funding sources
+AWARDS_HEADER_ROW = 4
+AWARDS_FIRST_DATA_ROW = 5
+
+
+def award_letters(fields: Sequence[Field]) -> dict[str, str]:
+    """Each field's column on an award sheet, in field order from column A."""
+    return {f.id: get_column_letter(n) for n, f in enumerate(fields, start=1)}
+
+
+def award_column_name(kind_id: str, field_id: str) -> str:
+    """The defined name of an award sheet's column, e.g. AWD_TYPICAL_CASE_AMOUNT."""
+    return f"AWD_{kind_id}_{field_id}".upper()
+
 
 DATA_SHEET = "申报表"
 LIVE_CHECK_SHEET = "实时校验"

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import dataclass
+from dataclasses import dataclass, field, replace
 from decimal import Decimal
 from importlib import resources
 from pathlib import Path
@@ -55,6 +55,7 @@ class Policy:
     funding_sources: dict[str, str]
     path: str
     plan: Plan | None = None
+    awards: dict[str, dict[str, Any]] = field(default_factory=dict)  # the award sheets (schemas.awards)
 
     def parameter(self, name: str) -> Parameter:
         try:
@@ -155,10 +156,29 @@ def load_policy(path: str | Path | None = None) -> Policy:
             funding_sources=dict(raw["funding_sources"]),
             path=where,
             plan=parse_plan(raw["plan"]) if "plan" in raw else None,
+            awards=dict(raw.get("awards") or {}),
         )
     except yaml.YAMLError as exc:
         raise PolicyError(f"政策文件 {where} 不是有效的 YAML：{exc}") from None
     except (KeyError, TypeError, AttributeError) as exc:
         raise PolicyError(f"政策文件 {where} 格式不正确：缺少 {exc}") from None
     _check_consistency(policy)
-    return policy
+    return _with_award_lines(policy)
+
+
+def _with_award_lines(policy: Policy) -> Policy:
+    """Each award sheet counts against its plan line: the line lists the award beside the application
+    amounts, so execution and BUDGET_EXCEEDED see both."""
+    if policy.plan is None or not policy.awards:
+        return policy
+    keys = {line.key for line in policy.plan.lines}
+    extra: dict[str, list[str]] = {}
+    for kind, spec in policy.awards.items():
+        line = str(spec.get("line"))
+        if line not in keys:
+            raise PolicyError(f"奖励 {kind} 指向的计划行 {line} 不在资金使用计划表中")
+        extra.setdefault(line, []).append(kind)
+    lines = tuple(
+        replace(line, awards=(*line.awards, *extra.get(line.key, ()))) for line in policy.plan.lines
+    )
+    return replace(policy, plan=replace(policy.plan, lines=lines))

@@ -24,7 +24,7 @@ from addin.udfs import (
     DTFUND_VALIDATE,
 )
 from addin.workbook_reader import Workbook, defined_names
-from schemas.fields import computed_fields
+from schemas.fields import application_fields, computed_fields
 
 EXAMPLE = REPOSITORY / EXAMPLES["第八师石河子市"]
 
@@ -172,10 +172,10 @@ def test_ribbon_checks_marks_links_and_restores_formulas(tmp_path: Path) -> None
     assert target.sheetnames[0] == "校验结果"
     sheet = target["校验结果"]
     links = [c.hyperlink.location for row in sheet.iter_rows() for c in row if c.hyperlink]
-    assert f"'申报表'!{letters['central']}5" in links and "'申报表'!X8" in links
+    assert f"'申报表'!{letters['central']}5" in links and f"'申报表'!{letters['service_total']}8" in links
     data = target[spec.DATA_SHEET]
     assert "FORMULA_VALUE_MISMATCH" in data[f"{letters['central']}5"].comment.text
-    assert data["X8"].fill.fgColor.rgb.endswith("FFC7CE")
+    assert data[f"{letters['service_total']}8"].fill.fgColor.rgb.endswith("FFC7CE")
     assert data[f"{letters['central']}5"].value.startswith("=IF(COUNTA(")  # the formula is back
     assert data["R10"].fill.fgColor.rgb.endswith("FFEB9C")  # a warning is yellow
 
@@ -365,6 +365,7 @@ def test_live_check_sheet_calls_validate_as_a_dynamic_array() -> None:
         assert b"XLDAPR" in archive.read("xl/metadata.xml")
     cell = re.search(r'<c r="A4"[^>]*>.*?</c>', xml).group(0)
     assert 'cm="1"' in cell and 't="array"' in cell
-    assert "DTFUND_VALIDATE('申报表'!$A$4:$AH$2004,5)" in cell
+    last = spec.column_letters()[application_fields()[-1].id]
+    assert f"DTFUND_VALIDATE('申报表'!$A$4:${last}$2004,5)" in cell
     sheet = openpyxl.load_workbook(REPOSITORY / APPLICATION_TEMPLATE)[spec.LIVE_CHECK_SHEET]
     assert "dtfund check" in sheet["A2"].value

@@ -245,7 +245,7 @@ def test_a_workbook_that_is_not_our_template(tmp_path: Path) -> None:
     workbook.save(path)
     result = run("check", path)
     assert result.exit_code == 2
-    assert "不是专项资金的申报表或资金使用计划表模板" in result.output
+    assert "不是专项资金的申报表、资金使用计划表或奖励名单模板" in result.output
 
 
 def test_missing_file_exit_2(tmp_path: Path) -> None:
@@ -298,7 +298,7 @@ def test_the_bundled_examples_check_as_documented(policy) -> None:
     for issue in document["issues"]:
         out_rules.setdefault(issue["rule"], []).append(issue["cell"])
     assert out_rules == {
-        "FEE_SERVICE_OVER_20": ["X8"],
+        "FEE_SERVICE_OVER_20": [f"{spec.column_letters()['service_total']}8"],
         "CLAIM_OVER_CAP": ["S9"],
         "NUMBER_STORED_AS_TEXT": ["R10"],
         "USCC_INVALID": ["B11"],

@@ -97,9 +97,14 @@ def test_consolidate_command_writes_summary_and_json(tmp_path: Path) -> None:
     assert result.exit_code == 1, result.output
     assert "汇总结论：不通过" in result.output
     workbook = openpyxl.load_workbook(summary)
-    assert workbook.sheetnames == ["汇总", "执行情况", "拨付清单", "服务商排名", "问题清单"]
+    assert workbook.sheetnames == ["汇总", "执行情况", "拨付清单", "服务商排名", "奖励名单", "问题清单"]
+    awards = [r for r in workbook["奖励名单"].iter_rows(min_row=4, values_only=True)]
+    assert awards[-1][0] == "合计" and awards[-1][-1] == 1100000 + 1800000 + 1500000 + 400000 + 1800000
     document = json.loads(out.read_text("utf-8"))
-    assert len(document["files"]) == 3, "the folder's plan.xlsx is not read as an application"
+    files = [Path(f["file"]).name for f in document["files"]]
+    assert sorted(files) == sorted(["awards.xlsx", *(Path(f).name for f in EXAMPLE_FILES)]), (
+        "the folder's plan.xlsx is not read as an application; its awards workbook is read"
+    )
     totals = {e["division"]: e for e in document["summary"]}
     assert totals["第八师石河子市"]["awards"]["transformation_subsidy"] == "4175000.00"
     assert totals["第六师五家渠市"]["awards"]["total_award"] == "2745000.00"

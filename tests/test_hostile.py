@@ -14,6 +14,7 @@ from pathlib import Path
 import openpyxl
 import pytest
 
+from addin import template_spec as spec
 from addin.bundled import EXAMPLE_PLAN, EXAMPLES, REPOSITORY
 from tests.support.hostile import BILLION_LAUGHS, CORPUS, EXAMPLE, Hostile
 
@@ -109,4 +110,6 @@ def test_hidden_rows_are_still_checked(tmp_path: Path) -> None:
     path = hidden_rows_and_columns(tmp_path)
     assert openpyxl.load_workbook(path)["申报表"].row_dimensions[8].hidden
     document = json.loads(dtfund("check", path, "--json", "-").stdout)
-    assert ("FEE_SERVICE_OVER_20", "X8") in {(i["rule"], i["cell"]) for i in document["issues"]}
+    assert ("FEE_SERVICE_OVER_20", f"{spec.column_letters()['service_total']}8") in {
+        (i["rule"], i["cell"]) for i in document["issues"]
+    }

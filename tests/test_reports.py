@@ -10,6 +10,7 @@ import openpyxl
 import pytest
 from typer.testing import CliRunner
 
+from addin import template_spec as spec
 from addin.bundled import EXAMPLE_PLAN, EXAMPLES, REPOSITORY
 from addin.cli import app
 from tests.support.browser import CHROMIUM_FLAGS, require_chromium
@@ -18,6 +19,7 @@ from tests.support.libreoffice import recalculate
 runner = CliRunner()
 EXAMPLE = REPOSITORY / EXAMPLES["第八师石河子市"]
 ARTIFACTS = REPOSITORY / "test-artifacts"
+SERVICE_TOTAL = spec.column_letters()["service_total"]  # the column of the example's fee excess
 
 
 def run(*args):
@@ -57,7 +59,7 @@ def test_check_html_report_in_a_browser(tmp_path: Path) -> None:
     assert "不通过" in text and "division-08-shihezi.xlsx" in text and "xpcc-dt-pilot-fund" in text
     digest = json.loads(run("check", EXAMPLE, "--json", "-").stdout)["sha256"]
     assert digest in text
-    assert "FEE_SERVICE_OVER_20" in text and "申报表!X8" in text and "附件（一）" in text
+    assert "FEE_SERVICE_OVER_20" in text and f"申报表!{SERVICE_TOTAL}8" in text and "附件（一）" in text
     assert 1 <= pages <= 4
 
 
@@ -115,8 +117,8 @@ def test_annotated_copy_survives_libreoffice(tmp_path: Path) -> None:
     workbook = openpyxl.load_workbook(reopened)
     assert workbook.sheetnames[0] == "校验结果"
     links = [c.hyperlink.location for row in workbook["校验结果"].iter_rows() for c in row if c.hyperlink]
-    assert any("X8" in (link or "") for link in links)
-    note = workbook["申报表"]["X8"].comment
+    assert any(f"{SERVICE_TOTAL}8" in (link or "") for link in links)
+    note = workbook["申报表"][f"{SERVICE_TOTAL}8"].comment
     assert note is not None and "FEE_SERVICE_OVER_20" in note.text and "附件（一）" in note.text
 
 

@@ -41,6 +41,11 @@ INPUT_IDS = [
     "honor",
     "little_giant",
     "negative_record",
+    "doc_diagnosis",
+    "doc_contract",
+    "doc_invoice",
+    "doc_payment",
+    "doc_evaluation",
     "remark",
 ]
 COMPUTED_IDS = [
@@ -193,5 +198,5 @@ def test_hundred_thousand_rows(tmp_path: Path) -> None:
         sheet_xml = archive.read("xl/worksheets/sheet1.xml").decode("utf-8")
     last_cell = f'<c r="{letters["total_award"]}100004"'
     assert last_cell in sheet_xml
-    assert "<f>IF(COUNTA($A100004:$W100004)" in sheet_xml[sheet_xml.index(last_cell) :]
+    assert f"<f>IF(COUNTA($A100004:${letters['remark']}100004)" in sheet_xml[sheet_xml.index(last_cell) :]
     assert f"{letters['claimed']}5:{letters['claimed']}100004" in sheet_xml  # validation and highlighting

@@ -1,0 +1,173 @@
+"""Checking the awards workbook: each sheet read by its defined names, converted with the same cell
+code as the application, its amounts computed (schemas.awards) and its rules applied
+(schemas.award_rules)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from decimal import Decimal
+from typing import Any
+
+import pandas as pd
+
+from addin import template_spec as spec
+from addin.table import RawTable, convert_table
+from addin.template_identity import Identified, text_of
+from schemas.award_rules import AwardTable, award_issues
+from schemas.awards import AwardKind, award_kinds, committed_by_source, compute_awards
+from schemas.money import ZERO
+from schemas.policy import Policy
+from schemas.registry import Issue, make_issue
+
+UNIT_CELL = "B2"
+
+
+@dataclass
+class AwardSheetResult:
+    """One award sheet checked: its raw and typed rows, amounts and issues."""
+
+    kind: AwardKind
+    raw: RawTable
+    table: AwardTable
+    issues: list[Issue]
+
+    @property
+    def total(self) -> Decimal:
+        return sum(self.table.amounts["award"], ZERO)
+
+    def by_source(self) -> dict[str, Decimal]:
+        return committed_by_source(self.kind, self.table.amounts)
+
+
+def read_award_sheet(identified: Identified, kind: AwardKind) -> RawTable:
+    """An award sheet's table by its defined names (one per column)."""
+    names = {f.id: spec.award_column_name(kind.id, f.id) for f in kind.fields}
+    refs = identified.require(list(names.values()))
+    first_ref = refs[names[kind.fields[0].id]]
+    first, last = first_ref.first_row, max(r.last_row for r in refs.values())
+    length = last - first + 1
+    return RawTable(
+        sheet=first_ref.sheet,
+        rows=list(range(first, last + 1)),
+        values={
+            field_id: (identified.book.column(refs[name]) + [None] * length)[:length]
+            for field_id, name in names.items()
+        },
+        columns={field_id: refs[name].first_column for field_id, name in names.items()},
+    )
+
+
+def check_award_sheet(raw: RawTable, kind: AwardKind, policy: Policy) -> AwardSheetResult:
+    """Convert, compute and check one award sheet. Shared by files and tests."""
+    raw = raw.without_blank_rows(kind.fields)
+    typed = convert_table(raw, policy, kind.fields)
+    table = AwardTable(
+        kind=kind,
+        frame=typed.frame,
+        failed=typed.failed,
+        stored=typed.stored,
+        amounts=compute_awards(kind, typed.frame, policy),
+    )
+    rule_issues = award_issues(table, policy)
+    for issue in rule_issues:
+        issue.sheet = raw.sheet
+        issue.cell = raw.cell(issue.field, issue.row) if issue.field else None
+    return AwardSheetResult(kind=kind, raw=raw, table=table, issues=typed.issues + rule_issues)
+
+
+def raw_award_table(kind: AwardKind, records: list[dict[str, Any]]) -> RawTable:
+    """An award sheet from dicts of field id -> raw value, laid out as in the template (tests)."""
+    first = spec.AWARDS_FIRST_DATA_ROW
+    return RawTable(
+        sheet=kind.sheet,
+        rows=list(range(first, first + len(records))),
+        values={f.id: [r.get(f.id) for r in records] for f in kind.fields},
+        columns=spec.award_letters(kind.fields),
+    )
+
+
+def check_awards(identified: Identified, policy: Policy) -> tuple[list[AwardSheetResult], list[Issue], str]:
+    """Every award sheet of a workbook, and the issues of its 填报单位 cell."""
+    results = [check_award_sheet(read_award_sheet(identified, k), k, policy) for k in award_kinds(policy)]
+    names = identified.names
+    unit = text_of(identified.book.value(names[spec.NAME_UNIT])) if spec.NAME_UNIT in names else ""
+    return results, award_unit_issues(unit, award_kinds(policy)[0].sheet, policy), unit
+
+
+def award_unit_issues(unit: str, sheet: str, policy: Policy) -> list[Issue]:
+    """The 填报单位 of an awards workbook: required, and 兵团专班 or one of the submitting units."""
+    allowed = [*policy.value("award_preparers"), *policy.value("submitting_units")]
+    where = {
+        "sheet": sheet,
+        "cell": UNIT_CELL,
+        "row": 2,
+        "field": "unit",
+        "field_label": "填报单位",
+        "field_clause": policy.clause("award_preparers"),
+    }
+    if not unit:
+        return [make_issue("REQUIRED_MISSING", condition="（第一张名单第2行）", **where)]
+    if unit not in allowed:
+        return [make_issue("VALUE_NOT_ALLOWED", value=unit, expected="、".join(allowed), **where)]
+    return []
+
+
+def award_totals(results: list[AwardSheetResult], policy: Policy) -> dict[str, Any]:
+    """Per award sheet: rows, total and total per funding source (as two-place strings)."""
+    return {
+        r.kind.id: {
+            "sheet": r.kind.sheet,
+            "line": r.kind.line,
+            "rows": len(r.table.frame),
+            "total": f"{r.total:.2f}",
+            "by_source": {s: f"{v:.2f}" for s, v in r.by_source().items()},
+        }
+        for r in results
+    }
+
+
+def award_rows(results: list[AwardSheetResult]) -> dict[str, list[dict[str, Any]]]:
+    """Per award sheet, each row: where, who, the funding source and the amount."""
+    out = {}
+    for r in results:
+        frame, amounts = r.table.frame, r.table.amounts
+        who = frame["uscc"] if "uscc" in frame else frame["division"]
+        names = frame["name"] if "name" in frame else frame["division"]
+        out[r.kind.id] = [
+            {"row": int(row), "key": key, "name": name, "source": source, "amount": f"{amount:.2f}"}
+            for row, key, name, source, amount in zip(
+                frame.index,
+                who,
+                names,
+                amounts["source"].where(amounts["source"].notna(), None),
+                amounts["award"],
+                strict=True,
+            )
+        ]
+    return out
+
+
+def award_frame(results: list[AwardSheetResult]) -> pd.DataFrame:
+    """Every awarded row of a workbook: kind, plan line, key (credit code or division), source, amount."""
+    parts = []
+    for r in results:
+        frame, amounts = r.table.frame, r.table.amounts
+        key = frame["uscc"] if "uscc" in frame else frame["division"]
+        name = frame["name"] if "name" in frame else frame["division"]
+        parts.append(
+            pd.DataFrame(
+                {
+                    "kind": r.kind.id,
+                    "sheet": r.kind.sheet,
+                    "line": r.kind.line,
+                    "row": frame.index,
+                    "cell": [r.raw.cell(key.name, row) for row in frame.index],
+                    "key": key.values,
+                    "name": name.values,
+                    "source": amounts["source"].values,
+                    "award": amounts["award"].values,
+                }
+            )
+        )
+    columns = ["kind", "sheet", "line", "row", "cell", "key", "name", "source", "award"]
+    return pd.concat(parts, ignore_index=True) if parts else pd.DataFrame(columns=columns)
