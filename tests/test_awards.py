@@ -3,6 +3,7 @@ trip of the template, and consolidation totals per plan line checked by hand."""
 
 from __future__ import annotations
 
+import json
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -270,3 +271,23 @@ def test_awards_across_workbooks(policy, tmp_path: Path) -> None:
     assert duplicates == [("a.xlsx", "B24"), ("b.xlsx", "B5")]
     counted = [(i.file, i.row, i.value) for i in c.issues if i.rule == "AWARD_COUNT_EXCEEDED"]
     assert counted == [("b.xlsx", 15, 31)]
+
+
+def test_check_command_reports_awards_as_json_and_html(tmp_path: Path) -> None:
+    from typer.testing import CliRunner
+
+    from addin.cli import app
+
+    html = tmp_path / "报告.html"
+    result = CliRunner().invoke(app, ["check", str(AWARDS), "--json", "-", "--html", str(html)])
+    assert result.exit_code == 1
+    document = json.loads(result.stdout)
+    assert document["template"]["id"] == spec.AWARDS_TEMPLATE_ID
+    assert document["totals"]["carrier"]["by_source"] == {"bingtuan": "800000.00", "division": "1000000.00"}
+    assert [r["amount"] for r in document["awards"]["typical_case"]] == [
+        "200000.00",
+        "150000.00",
+        "250000.00",
+    ]
+    page = html.read_text("utf-8")
+    assert "奖励与补贴名单校验报告" in page and "AWARD_OVER_CAP" in page and "典型案例!G7" in page
