@@ -16,6 +16,7 @@ from addin.check_awards import AwardSheetResult, check_awards
 from addin.check_plan import check_plan, read_plan
 from addin.table import RawTable, TypedTable, convert_table
 from addin.template_identity import Identified, UnreadableTemplate, identify, text_of
+from addin.unit_cell import unit_cell_issues
 from addin.workbook_reader import InputError, sha256_of
 from schemas.application_rules import RuleContext
 from schemas.application_schema import validate
@@ -174,26 +175,15 @@ def check_identified(
     return result
 
 
-UNIT_CELL = "B2"
-
-
 @implements("UNIT_MISMATCH")
 def unit_issues(unit: str | None, table: TableResult, policy: Policy) -> list[Issue]:
     """The submitting unit in the sheet's heading: required, one of the submitting units, and the
     division of every row."""
     units = policy.value("submitting_units")
-    where = {
-        "sheet": table.raw.sheet,
-        "cell": UNIT_CELL,
-        "row": 2,
-        "field": "unit",
-        "field_label": "填报单位",
-        "field_clause": policy.clause("submitting_units"),
-    }
-    if not unit:
-        return [make_issue("REQUIRED_MISSING", condition="（申报表第2行）", **where)]
-    if unit not in units:
-        return [make_issue("VALUE_NOT_ALLOWED", value=unit, expected="、".join(units), **where)]
+    clause = policy.clause("submitting_units")
+    problems = unit_cell_issues(unit, units, table.raw.sheet, clause, "（申报表第2行）")
+    if problems:
+        return problems
     divisions = table.typed.frame["division"]
     elsewhere = divisions[divisions.notna() & divisions.isin(units) & (divisions != unit)]
     return [

@@ -13,13 +13,12 @@ import pandas as pd
 from addin import template_spec as spec
 from addin.table import RawTable, convert_table
 from addin.template_identity import Identified, text_of
+from addin.unit_cell import unit_cell_issues
 from schemas.award_rules import AwardTable, award_issues
 from schemas.awards import AwardKind, award_kinds, committed_by_source, compute_awards
 from schemas.money import ZERO
 from schemas.policy import Policy
-from schemas.registry import Issue, make_issue
-
-UNIT_CELL = "B2"
+from schemas.registry import Issue
 
 
 @dataclass
@@ -97,19 +96,7 @@ def check_awards(identified: Identified, policy: Policy) -> tuple[list[AwardShee
 def award_unit_issues(unit: str, sheet: str, policy: Policy) -> list[Issue]:
     """The 填报单位 of an awards workbook: required, and 兵团专班 or one of the submitting units."""
     allowed = [*policy.value("award_preparers"), *policy.value("submitting_units")]
-    where = {
-        "sheet": sheet,
-        "cell": UNIT_CELL,
-        "row": 2,
-        "field": "unit",
-        "field_label": "填报单位",
-        "field_clause": policy.clause("award_preparers"),
-    }
-    if not unit:
-        return [make_issue("REQUIRED_MISSING", condition="（第一张名单第2行）", **where)]
-    if unit not in allowed:
-        return [make_issue("VALUE_NOT_ALLOWED", value=unit, expected="、".join(allowed), **where)]
-    return []
+    return unit_cell_issues(unit, allowed, sheet, policy.clause("award_preparers"), "（第一张名单第2行）")
 
 
 def award_totals(results: list[AwardSheetResult], policy: Policy) -> dict[str, Any]:

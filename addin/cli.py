@@ -133,6 +133,20 @@ def _status(message: str, hidden: bool) -> Iterator[None]:
         yield
 
 
+def _require_listed(unit: str | None, units: list[str]) -> None:
+    """A pre-filled 填报单位 must be one the template's dropdown offers."""
+    if unit is not None and unit not in units:
+        raise _fail(f"填报单位“{unit}”不在名单中：{'、'.join(units)}")
+
+
+def _write_output(write: Callable[[], None]) -> None:
+    """Write an output; a refusal (the input itself, a missing folder) is a Chinese message, exit 2."""
+    try:
+        write()
+    except OutputError as exc:
+        raise _fail(str(exc)) from None
+
+
 @template_app.command("application")
 def template_application(
     output: Annotated[Path, typer.Option("--output", "-o", help="输出的 .xlsx 文件。")],
@@ -148,12 +162,8 @@ def template_application(
     from addin.template_application import write_application_template
 
     policy = _policy(policy_file)
-    if unit is not None and unit not in policy.value("submitting_units"):
-        raise _fail(f"填报单位“{unit}”不在名单中：{'、'.join(policy.value('submitting_units'))}")
-    try:
-        write_application_template(output, policy, rows=rows, unit=unit)
-    except OutputError as exc:
-        raise _fail(str(exc)) from None
+    _require_listed(unit, policy.value("submitting_units"))
+    _write_output(lambda: write_application_template(output, policy, rows=rows, unit=unit))
     console.print(f"已生成申报表模板：{output}（{rows} 行）")
 
 
@@ -295,10 +305,7 @@ def template_plan(
     from addin.template_plan import write_plan_template
 
     policy = _policy(policy_file)
-    try:
-        write_plan_template(output, policy)
-    except OutputError as exc:
-        raise _fail(str(exc)) from None
+    _write_output(lambda: write_plan_template(output, policy))
     console.print(f"已生成资金使用计划表模板：{output}")
 
 
@@ -315,13 +322,8 @@ def template_awards(
     from addin.template_awards import write_awards_template
 
     policy = _policy(policy_file)
-    units = [*policy.value("award_preparers"), *policy.value("submitting_units")]
-    if unit is not None and unit not in units:
-        raise _fail(f"填报单位“{unit}”不在名单中：{'、'.join(units)}")
-    try:
-        write_awards_template(output, policy, rows=rows, unit=unit)
-    except OutputError as exc:
-        raise _fail(str(exc)) from None
+    _require_listed(unit, [*policy.value("award_preparers"), *policy.value("submitting_units")])
+    _write_output(lambda: write_awards_template(output, policy, rows=rows, unit=unit))
     console.print(f"已生成奖励与补贴名单模板：{output}（每张名单 {rows} 行）")
 
 

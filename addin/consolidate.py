@@ -8,10 +8,11 @@ limit, and per plan line and funding source the committed amounts against the bu
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from decimal import Decimal
 from pathlib import Path
+from typing import Any
 
 import pandas as pd
 
@@ -105,30 +106,35 @@ def _rows_of(result: CheckResult) -> pd.DataFrame:
     return frame.reset_index(drop=True)
 
 
+def shared_across_files(frame: pd.DataFrame, keys: list[str], cell: str) -> Iterator[tuple[Any, Any, str]]:
+    """For each value of `keys` found in two or more files: every row holding it, and the other places
+    (file sheet!cell) that hold it."""
+    present = frame.dropna(subset=keys)
+    files_per_key = present.groupby(keys)["file"].transform("nunique")
+    for key, group in present[files_per_key > 1].groupby(keys, sort=False):
+        places = [
+            (r.file, f"{r.file} {r.sheet}!{getattr(r, cell)}", r) for r in group.itertuples(index=False)
+        ]
+        for file, _, row in places:
+            yield key, row, "；".join(place for other, place, _ in places if other != file)
+
+
 @implements("DUPLICATE_ENTERPRISE")
 def duplicates_across_files(rows: pd.DataFrame) -> list[Issue]:
     """The same credit code in two or more workbooks: an issue at each, naming the others."""
-    coded = rows[rows["uscc"].notna()]
-    files_per_code = coded.groupby("uscc")["file"].nunique()
-    shared = coded[coded["uscc"].isin(files_per_code[files_per_code > 1].index)]
-    issues = []
-    for code, group in shared.groupby("uscc", sort=False):
-        places = [(r.file, f"{r.file} {r.sheet}!{r.uscc_cell}", r) for r in group.itertuples(index=False)]
-        for file, _, row in places:
-            where = "；".join(place for other, place, _ in places if other != file)
-            issues.append(
-                make_issue(
-                    "DUPLICATE_ENTERPRISE",
-                    file=file,
-                    sheet=row.sheet,
-                    cell=row.uscc_cell,
-                    row=int(row.row),
-                    field="uscc",
-                    value=code,
-                    expected=where,
-                )
-            )
-    return issues
+    return [
+        make_issue(
+            "DUPLICATE_ENTERPRISE",
+            file=row.file,
+            sheet=row.sheet,
+            cell=row.uscc_cell,
+            row=int(row.row),
+            field="uscc",
+            value=row.uscc,
+            expected=others,
+        )
+        for _, row, others in shared_across_files(rows, ["uscc"], "uscc_cell")
+    ]
 
 
 def committed_by_award(rows: pd.DataFrame, awards: pd.DataFrame) -> dict[str, Decimal]:
@@ -151,27 +157,20 @@ def _awards_of(result: CheckResult) -> pd.DataFrame:
 def awards_across_files(awards: pd.DataFrame, policy: Policy) -> list[Issue]:
     """The same winner of the same award in two awards workbooks; typical cases over the 兵团's limit
     when the workbooks are added up (each workbook checks its own)."""
-    issues = []
-    keyed = awards[awards["key"].notna()]
-    for (kind, key), group in keyed.groupby(["kind", "key"], sort=False):
-        if group["file"].nunique() < 2:
-            continue
-        places = [(r.file, f"{r.file} {r.sheet}!{r.cell}", r) for r in group.itertuples(index=False)]
-        for file, _, row in places:
-            others = "；".join(place for other, place, _ in places if other != file)
-            issues.append(
-                make_issue(
-                    "AWARD_DUPLICATE",
-                    file=file,
-                    sheet=row.sheet,
-                    cell=row.cell,
-                    row=int(row.row),
-                    value=key,
-                    expected=others,
-                    sheet_name=row.sheet,
-                    field_clause=policy.awards[kind]["clause"],
-                )
-            )
+    issues = [
+        make_issue(
+            "AWARD_DUPLICATE",
+            file=row.file,
+            sheet=row.sheet,
+            cell=row.cell,
+            row=int(row.row),
+            value=row.key,
+            expected=others,
+            sheet_name=row.sheet,
+            field_clause=policy.awards[row.kind]["clause"],
+        )
+        for _, row, others in shared_across_files(awards, ["kind", "key"], "cell")
+    ]
     for kind in award_kinds(policy):
         if not kind.count_limit:
             continue

@@ -30,6 +30,7 @@ from addin.template_formulas import LEVELS_NAME, RowFormulas, parameter_name
 from schemas.fields import YES, Field, application_fields, input_fields, material_fields
 from schemas.policy import Policy
 
+HEADER_HEIGHT = 48  # three lines of wrapped Chinese header text
 PRINT_PAGES_WIDE = 2  # 34 columns: inputs on the first page, computed amounts on the second
 MONEY_FORMAT = "#,##0.00"
 RATIO_FORMAT = "0.00%"
@@ -144,24 +145,11 @@ def _data_sheet(
     fields = application_fields()
     inputs = input_fields()
     last_letter = letters[fields[-1].id]
-    for field in fields:
-        dimension = ws.column_dimensions[letters[field.id]]
-        dimension.width = field.width
-        dimension.number_format = _number_format(field)
-        if not field.computed:
-            dimension.protection = UNLOCKED
+    format_columns(ws, fields, letters)
     ws.freeze_panes = f"C{spec.FIRST_DATA_ROW}"
     ws.print_title_rows = f"{spec.GROUP_ROW}:{spec.HEADER_ROW}"
     ws.print_title_cols = "A:B"
-    ws.page_setup.orientation = "landscape"
-    ws.page_setup.paperSize = Worksheet.PAPERSIZE_A4
-    ws.page_setup.fitToWidth = PRINT_PAGES_WIDE
-    ws.page_setup.fitToHeight = 0
-    ws.sheet_properties.pageSetUpPr = PageSetupProperties(fitToPage=True)
-    ws.protection.sheet = True
-    ws.protection.formatColumns = False
-    ws.protection.formatRows = False
-    ws.protection.autoFilter = False
+    print_and_protect(ws, PRINT_PAGES_WIDE)
 
     first_computed = letters[next(f.id for f in fields if f.computed)]
     ws.merged_cells.add(f"A{spec.TITLE_ROW}:{last_letter}{spec.TITLE_ROW}")
@@ -182,21 +170,8 @@ def _data_sheet(
         ws, "自动计算（灰色表头列由公式计算，请勿填写）", font=BOLD, fill=COMPUTED_FILL, alignment=WRAP
     )
     ws.append(group)
-    headers = []
-    for field in fields:
-        cell = _cell(
-            ws,
-            field.header,
-            font=BOLD,
-            fill=COMPUTED_FILL if field.computed else INPUT_FILL,
-            alignment=WRAP,
-            border=BOX,
-        )
-        if field.help:
-            cell.comment = Comment(field.help, "dtfund", width=260, height=110)
-        headers.append(cell)
-    ws.append(headers)
-    ws.row_dimensions[spec.HEADER_ROW].height = 48
+    ws.append(header_cells(ws, fields))
+    ws.row_dimensions[spec.HEADER_ROW].height = HEADER_HEIGHT
 
     formulas = RowFormulas(letters, policy)
     computed = [f for f in fields if f.computed]
@@ -281,24 +256,74 @@ def _validations(ws, policy: Policy, letters: dict[str, str], last_row: int) -> 
     unit_list.add("B2")
     ws.data_validations.append(unit_list)
     for field in input_fields():
-        area = f"{letters[field.id]}{first}:{letters[field.id]}{last_row}"
-        if field.kind == "choice":
-            allowed = "、".join(field.allowed(policy))[:200]
-            kind, options = (
-                "list",
-                {
-                    "formula1": f"=LIST_{field.id.upper()}",
-                    "errorTitle": f"“{field.label}”无效",
-                    "error": f"请从下拉列表中选择：{allowed}",
-                },
-            )
-        elif field.kind in CELL_VALIDATIONS:
-            kind, options = CELL_VALIDATIONS[field.kind]
-        else:
-            continue
-        validation = _validation(kind, promptTitle=field.label, prompt=field.help[:250], **options)
-        validation.add(area)
-        ws.data_validations.append(validation)
+        add_field_validation(
+            ws, field, policy, f"LIST_{field.id.upper()}", letters[field.id], first, last_row
+        )
+
+
+def add_field_validation(
+    ws, field: Field, policy: Policy, list_name: str, column: str, first: int, last: int
+) -> None:
+    """Excel's own check of a column as the clerk types: a dropdown for a choice (its values in the
+    named list), the kind's check for amounts, dates and credit codes."""
+    if field.kind == "choice":
+        allowed = "、".join(field.allowed(policy))[:200]
+        kind, options = (
+            "list",
+            {
+                "formula1": f"={list_name}",
+                "errorTitle": f"“{field.label}”无效",
+                "error": f"请从下拉列表中选择：{allowed}",
+            },
+        )
+    elif field.kind in CELL_VALIDATIONS:
+        kind, options = CELL_VALIDATIONS[field.kind]
+    else:
+        return
+    validation = _validation(kind, promptTitle=field.label, prompt=field.help[:250], **options)
+    validation.add(f"{column}{first}:{column}{last}")
+    ws.data_validations.append(validation)
+
+
+def format_columns(ws, fields: Sequence[Field], letters: dict[str, str]) -> None:
+    """Each column's width and number format; input columns unlocked (the sheet is protected)."""
+    for field in fields:
+        dimension = ws.column_dimensions[letters[field.id]]
+        dimension.width = field.width
+        dimension.number_format = _number_format(field)
+        if not field.computed:
+            dimension.protection = UNLOCKED
+
+
+def print_and_protect(ws, pages_wide: int) -> None:
+    """A4 landscape, `pages_wide` pages across; protected, with columns, rows and filters usable."""
+    ws.page_setup.orientation = "landscape"
+    ws.page_setup.paperSize = Worksheet.PAPERSIZE_A4
+    ws.page_setup.fitToWidth = pages_wide
+    ws.page_setup.fitToHeight = 0
+    ws.sheet_properties.pageSetUpPr = PageSetupProperties(fitToPage=True)
+    ws.protection.sheet = True
+    ws.protection.formatColumns = False
+    ws.protection.formatRows = False
+    ws.protection.autoFilter = False
+
+
+def header_cells(ws, fields: Sequence[Field]) -> list[WriteOnlyCell]:
+    """The header row: inputs blue, computed columns grey, each with its help as a note."""
+    headers = []
+    for field in fields:
+        cell = _cell(
+            ws,
+            field.header,
+            font=BOLD,
+            fill=COMPUTED_FILL if field.computed else INPUT_FILL,
+            alignment=WRAP,
+            border=BOX,
+        )
+        if field.help:
+            cell.comment = Comment(field.help, "dtfund", width=260, height=110)
+        headers.append(cell)
+    return headers
 
 
 def _highlighting(ws, formulas: RowFormulas, letters: dict[str, str], last_row: int, policy: Policy) -> None:

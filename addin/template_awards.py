@@ -11,10 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from openpyxl import Workbook
-from openpyxl.comments import Comment
 from openpyxl.formatting.rule import FormulaRule
-from openpyxl.worksheet.properties import PageSetupProperties
-from openpyxl.worksheet.worksheet import Worksheet
 
 from addin import template_spec as spec
 from addin.output import save_workbook
@@ -23,22 +20,22 @@ from addin.template_application import (
     ALERT_FONT,
     BOLD,
     BOX,
-    CELL_VALIDATIONS,
-    COMPUTED_FILL,
+    HEADER_HEIGHT,
     INPUT_FILL,
     TEXT_FORMAT,
     TITLE_FONT,
     TOP_WRAP,
-    UNLOCKED,
-    WRAP,
     _absolute,
     _cell,
     _define,
     _meta_sheet,
-    _number_format,
     _parameters_sheet,
     _rules_sheet,
     _validation,
+    add_field_validation,
+    format_columns,
+    header_cells,
+    print_and_protect,
     write_lists_sheet,
 )
 from addin.template_formulas import parameter_name
@@ -137,13 +134,11 @@ def _award_sheet(
 ) -> None:
     ws = workbook.create_sheet(kind.sheet)
     letters = spec.award_letters(kind.fields)
-    for field in kind.fields:
-        dimension = ws.column_dimensions[letters[field.id]]
-        dimension.width = field.width
-        dimension.number_format = _number_format(field)
-        if not field.computed:
-            dimension.protection = UNLOCKED
-    _page_setup(ws, letters[kind.fields[-1].id])
+    format_columns(ws, kind.fields, letters)
+    ws.freeze_panes = f"B{spec.AWARDS_FIRST_DATA_ROW}"
+    ws.print_title_rows = f"{spec.AWARDS_HEADER_ROW}:{spec.AWARDS_HEADER_ROW}"
+    print_and_protect(ws, pages_wide=1)
+    ws.merged_cells.add(f"A1:{letters[kind.fields[-1].id]}1")
     ws.append([_cell(ws, f"兵团中小企业数字化转型城市试点专项资金 {kind.sheet}名单", font=TITLE_FONT)])
     heading = f"模板 {spec.AWARDS_TEMPLATE_ID} 版本 {spec.AWARDS_TEMPLATE_VERSION}；政策 {policy.version}"
     if unit is not None or kind is award_kinds(policy)[0]:
@@ -158,21 +153,8 @@ def _award_sheet(
     else:
         ws.append([_cell(ws, heading)])
     ws.append([_cell(ws, sheet_note(kind, policy), font=BOLD)])
-    headers = []
-    for field in kind.fields:
-        cell = _cell(
-            ws,
-            field.header,
-            font=BOLD,
-            fill=COMPUTED_FILL if field.computed else INPUT_FILL,
-            alignment=WRAP,
-            border=BOX,
-        )
-        if field.help:
-            cell.comment = Comment(field.help, "dtfund", width=260, height=110)
-        headers.append(cell)
-    ws.append(headers)
-    ws.row_dimensions[spec.AWARDS_HEADER_ROW].height = 48
+    ws.append(header_cells(ws, kind.fields))
+    ws.row_dimensions[spec.AWARDS_HEADER_ROW].height = HEADER_HEIGHT
     formulas = _formulas(kind, letters)
     for row in range(spec.AWARDS_FIRST_DATA_ROW, last_row + 1):
         offset = row - spec.AWARDS_FIRST_DATA_ROW
@@ -195,21 +177,6 @@ def _input(ws, value: Any) -> Any:
     if value is None:
         return None
     return _cell(ws, value, locked=False)
-
-
-def _page_setup(ws, last_letter: str) -> None:
-    ws.freeze_panes = f"B{spec.AWARDS_FIRST_DATA_ROW}"
-    ws.print_title_rows = f"{spec.AWARDS_HEADER_ROW}:{spec.AWARDS_HEADER_ROW}"
-    ws.page_setup.orientation = "landscape"
-    ws.page_setup.paperSize = Worksheet.PAPERSIZE_A4
-    ws.page_setup.fitToWidth = 1
-    ws.page_setup.fitToHeight = 0
-    ws.sheet_properties.pageSetUpPr = PageSetupProperties(fitToPage=True)
-    ws.protection.sheet = True
-    ws.protection.formatColumns = False
-    ws.protection.formatRows = False
-    ws.protection.autoFilter = False
-    ws.merged_cells.add(f"A1:{last_letter}1")
 
 
 def _formulas(kind: AwardKind, letters: dict[str, str]) -> dict[str, Any]:
@@ -238,24 +205,8 @@ def _validations(ws, policy: Policy, kind: AwardKind, letters: dict[str, str], l
         unit.add("B2")
         ws.data_validations.append(unit)
     for field in kind.input_fields():
-        area = f"{letters[field.id]}{first}:{letters[field.id]}{last_row}"
-        if field.kind == "choice":
-            allowed = "、".join(field.allowed(policy))[:200]
-            options = {
-                "formula1": f"={_list_name(kind, field.id)}",
-                "errorTitle": f"“{field.label}”无效",
-                "error": f"请从下拉列表中选择：{allowed}",
-            }
-            validation = _validation("list", promptTitle=field.label, prompt=field.help[:250], **options)
-        elif field.kind in CELL_VALIDATIONS:
-            validation_kind, options = CELL_VALIDATIONS[field.kind]
-            validation = _validation(
-                validation_kind, promptTitle=field.label, prompt=field.help[:250], **options
-            )
-        else:
-            continue
-        validation.add(area)
-        ws.data_validations.append(validation)
+        list_name = _list_name(kind, field.id)
+        add_field_validation(ws, field, policy, list_name, letters[field.id], first, last_row)
 
 
 def highlight_rules(
