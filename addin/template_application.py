@@ -388,25 +388,33 @@ GUIDE_STEPS = (
     "1. 在“申报表”第2行选择填报单位（兵团国资委或所属师市）。",
     "2. 从第5行起，每家试点企业填写一行；蓝色表头的列由师市填写，灰色表头的列由公式自动计算，请勿改写。",
     "3. 金额以元为单位、保留两位小数；日期按 2025-12-31 格式填写；有下拉列表的列请从列表中选择。",
-    "4. 填写时变红的单元格表示违反规则：申请金额超过可补贴金额、服务费或集成费超限、合同日期不在试点期内、费用明细与合同总额不符。",
+    "4. 填写时变红的单元格表示违反规则：申请金额超过可补贴金额、服务费或集成费超限、合同日期不在试点期内、费用明细与合同总额不符、申请补贴的企业缺少申报材料。",
     "5. 复制粘贴会绕过下拉列表的检查。提交前请运行 dtfund check 申报表.xlsx，按提示逐条修改，直到没有错误。",
     "6. 请勿增删、移动列，也不要修改隐藏的工作表；需要更多行时，用 dtfund template application --rows N 生成新模板。",
 )
 
 
-def _guide_sheet(workbook: Workbook, policy: Policy, letters: dict[str, str]) -> None:
+def start_guide_sheet(
+    workbook: Workbook, steps: Sequence[str], headers: Sequence[str], widths: Sequence[int]
+) -> Any:
+    """A 填表说明 sheet: its title, the numbered steps, then the header of the table of columns."""
     ws = workbook.create_sheet(spec.GUIDE_SHEET)
-    for letter, width in zip("ABCDEF", (8, 24, 14, 60, 40, 16), strict=True):
-        ws.column_dimensions[letter].width = width
+    for n, width in enumerate(widths, start=1):
+        ws.column_dimensions[get_column_letter(n)].width = width
     ws.append([_cell(ws, "填表说明", font=TITLE_FONT)])
-    for step in GUIDE_STEPS:
+    for step in steps:
         ws.append([_cell(ws, step)])
     ws.append([])
-    ws.append(
-        [
-            _cell(ws, h, font=BOLD, fill=INPUT_FILL, border=BOX)
-            for h in ("列", "字段", "是否必填", "填写说明", "可选值", "依据")
-        ]
+    ws.append([_cell(ws, h, font=BOLD, fill=INPUT_FILL, border=BOX) for h in headers])
+    return ws
+
+
+def _guide_sheet(workbook: Workbook, policy: Policy, letters: dict[str, str]) -> None:
+    ws = start_guide_sheet(
+        workbook,
+        GUIDE_STEPS,
+        ("列", "字段", "是否必填", "填写说明", "可选值", "依据"),
+        (8, 24, 14, 60, 40, 16),
     )
     required = {"always": "必填", "when_evaluated": "已评测必填", "never": "选填"}
     for field in application_fields():

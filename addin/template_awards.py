@@ -36,6 +36,7 @@ from addin.template_application import (
     format_columns,
     header_cells,
     print_and_protect,
+    start_guide_sheet,
     write_lists_sheet,
 )
 from addin.template_formulas import parameter_name
@@ -44,7 +45,6 @@ from schemas.fields import YES
 from schemas.money import format_yuan
 from schemas.policy import Policy
 
-GUIDE_SHEET = "填表说明"
 UNIT_LIST = "LIST_AWARD_UNIT"
 GUIDE_STEPS = (
     "1. 在第一张名单的第2行选择填报单位（通常为兵团专班）。",
@@ -263,18 +263,11 @@ def _highlighting(ws, policy: Policy, kind: AwardKind, letters: dict[str, str], 
 
 
 def _guide_sheet(workbook: Workbook, policy: Policy, kinds: Sequence[AwardKind]) -> None:
-    ws = workbook.create_sheet(GUIDE_SHEET)
-    for letter, width in zip("ABCDEF", (16, 8, 28, 12, 60, 16), strict=True):
-        ws.column_dimensions[letter].width = width
-    ws.append([_cell(ws, "填表说明", font=TITLE_FONT)])
-    for step in GUIDE_STEPS:
-        ws.append([_cell(ws, step)])
-    ws.append([])
-    ws.append(
-        [
-            _cell(ws, h, font=BOLD, fill=INPUT_FILL, border=BOX)
-            for h in ("工作表", "列", "字段", "是否必填", "填写说明", "依据")
-        ]
+    ws = start_guide_sheet(
+        workbook,
+        GUIDE_STEPS,
+        ("工作表", "列", "字段", "是否必填", "填写说明", "依据"),
+        (16, 8, 28, 12, 60, 16),
     )
     required = {"always": "必填", "never": "选填"}
     for kind in kinds:
