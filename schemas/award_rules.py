@@ -63,7 +63,11 @@ def cell_issues(table: AwardTable, policy: Policy) -> list[Issue]:
         values = frame[spec.id]
         if spec.required == "always":
             issues += _found(
-                table, "REQUIRED_MISSING", spec.id, cell_rules.blank(values, table.failed[spec.id])
+                table,
+                "REQUIRED_MISSING",
+                spec.id,
+                cell_rules.blank(values, table.failed[spec.id]),
+                condition="",
             )
         if spec.kind == "choice":
             allowed = spec.allowed(policy)

@@ -126,7 +126,10 @@ def compute_awards(kind: AwardKind, frame: pd.DataFrame, policy: Policy) -> pd.D
         out["award"] = out["subsidy"]
     else:
         out["award"] = as_money(frame["amount"])
-    out["source"] = frame[SOURCE_FIELD].map(source_ids(policy))
+    ids = source_ids(policy)
+    out["source"] = pd.Series(
+        [ids.get(name) for name in frame[SOURCE_FIELD]], index=frame.index, dtype=object
+    )
     return out
 
 

@@ -291,3 +291,12 @@ def test_check_command_reports_awards_as_json_and_html(tmp_path: Path) -> None:
     ]
     page = html.read_text("utf-8")
     assert "奖励与补贴名单校验报告" in page and "AWARD_OVER_CAP" in page and "典型案例!G7" in page
+
+
+def test_blank_and_unknown_cells_on_an_award_sheet(policy) -> None:
+    rows = [winner(1, name=None), winner(2, source="地方财政资金")]
+    result = issues_of(policy, "provider", rows)
+    messages = {(i.rule, i.cell): i.message for i in result.issues}
+    assert messages[("REQUIRED_MISSING", "A5")] == "“数字化服务商名称”未填写。"
+    assert ("VALUE_NOT_ALLOWED", "C6") in messages
+    assert result.table.amounts["source"].tolist() == [None, None], "no source: counted under none"
