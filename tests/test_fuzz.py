@@ -1,5 +1,5 @@
-"""Random values of every kind in random cells of the application template: `dtfund check` always ends
-with exit 0, 1 or 2 and valid JSON — never a traceback."""
+"""Random values of every kind in random cells of the application and awards templates: `dtfund check`
+always ends with exit 0, 1 or 2 and valid JSON — never a traceback."""
 
 from __future__ import annotations
 
@@ -22,7 +22,10 @@ from addin.check import check_file
 from addin.cli import app
 from addin.report import result_document
 from addin.template_application import build_application_template
+from addin.template_awards import build_awards_template
+from schemas.awards import award_kinds
 from schemas.fields import application_fields
+from schemas.policy import load_policy
 
 COLUMNS = [spec.column_letters()[f.id] for f in application_fields()]
 
@@ -75,11 +78,16 @@ def template_bytes(policy) -> bytes:
     return buffer.getvalue()
 
 
-def _write(template: bytes, changes: list, path: Path) -> None:
+def _write(template: bytes, changes: list, path: Path, sheet_name: str | None = None) -> None:
+    """The template with the changes written; each change is (column, row, value), or (sheet, column,
+    row, value) when `sheet_name` is None and the template has several sheets to fuzz."""
     workbook = openpyxl.load_workbook(io.BytesIO(template))
-    sheet = workbook[spec.DATA_SHEET]
     try:
-        for column, row, value in changes:
+        for change in changes:
+            name, column, row, value = (
+                change if len(change) == 4 else (sheet_name or spec.DATA_SHEET, *change)
+            )
+            sheet = workbook[name]
             if not isinstance(sheet[f"{column}{row}"], MergedCell):  # the merged title cells take no value
                 sheet[f"{column}{row}"] = value
         workbook.save(path)
@@ -119,3 +127,41 @@ def test_the_command_exits_0_1_or_2_with_json(changes, template_bytes, tmp_path_
     assert result.exit_code in (0, 1, 2), result.output
     assert result.exception is None or isinstance(result.exception, SystemExit)
     json.loads(result.stdout)
+
+
+@pytest.fixture(scope="module")
+def awards_bytes(policy) -> bytes:
+    buffer = io.BytesIO()
+    build_awards_template(policy, rows=10, unit="兵团专班").save(buffer)
+    return buffer.getvalue()
+
+
+AWARD_CELLS = st.sampled_from(
+    [
+        (k.sheet, letter)
+        for k in award_kinds(load_policy())
+        for letter in spec.award_letters(k.fields).values()
+    ]
+)
+award_changes = st.tuples(AWARD_CELLS, st.integers(min_value=1, max_value=14), values).map(
+    lambda change: (*change[0], change[1], change[2])
+)
+
+
+@settings(
+    max_examples=120,
+    deadline=None,
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture],
+)
+@given(changes=st.lists(award_changes, min_size=1, max_size=12))
+def test_the_awards_check_never_crashes(changes, awards_bytes, policy, tmp_path_factory) -> None:
+    path = tmp_path_factory.mktemp("fuzz") / "awards.xlsx"
+    _write(awards_bytes, changes, path)
+    result = check_file(path, policy)
+    document = json.loads(json.dumps(result_document(result), ensure_ascii=False, allow_nan=False))
+    assert document["valid"] in (True, False)
+    for issue in document["issues"]:
+        assert issue["message"] and issue["rule"] and "{" not in issue["message"]
+    for rows in document.get("awards", {}).values():
+        for row in rows:
+            assert math.isfinite(float(row["amount"]))
