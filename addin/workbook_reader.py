@@ -127,6 +127,12 @@ def parse_reference(text: str) -> NamedRange | None:
     return NamedRange(sheet, col1, int(row1), col2 or col1, int(row2 or row1))
 
 
+# What calamine raises on a broken file: several exception kinds, and pyo3's PanicException when its
+# Rust code panics on a hostile cell (a date or duration out of range). PanicException derives from
+# BaseException, so `except Exception` would let it through as a traceback.
+INTERRUPTS = (KeyboardInterrupt, SystemExit, GeneratorExit)
+
+
 class Workbook:
     """Cell values of a workbook, read with python-calamine."""
 
@@ -135,7 +141,9 @@ class Workbook:
             self._book = python_calamine.CalamineWorkbook.from_path(str(path))
         except python_calamine.PasswordError:
             raise InputError(f"{path.name} 设置了密码，无法读取。请取消密码后再校验。") from None
-        except Exception as exc:  # calamine reports broken files with several exception kinds
+        except INTERRUPTS:
+            raise
+        except BaseException as exc:  # noqa: BLE001 - see INTERRUPTS
             raise InputError(f"{path.name} 无法读取：{exc}") from None
         self._sheets: dict[str, list[list[Any]]] = {}
         self._partial: dict[str, bool] = {}
@@ -165,8 +173,15 @@ class Workbook:
                 if upto
                 else source.to_python(skip_empty_area=False)
             )
-        except Exception as exc:
-            raise InputError(f"{self.path.name} 的工作表“{sheet}”无法读取：{exc}") from None
+        except INTERRUPTS:
+            raise
+        except BaseException as exc:  # noqa: BLE001 - see INTERRUPTS
+            reason = (
+                "有日期或时间格式的单元格数值超出范围（例如日期列中填了极大或极小的数字），请检查后重新保存"
+                if type(exc).__name__ == "PanicException"
+                else str(exc)
+            )
+            raise InputError(f"{self.path.name} 的工作表“{sheet}”无法读取：{reason}。") from None
         # A large sheet is millions of cell objects without reference cycles: take them out of the
         # cyclic garbage collector's scans (they are still freed when no longer referenced), or every
         # later burst of allocations rescans them all.

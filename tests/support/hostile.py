@@ -170,6 +170,17 @@ def hidden_rows_and_columns(folder: Path) -> Path:
     return _edited(folder, "hidden.xlsx", edit)
 
 
+def date_out_of_range(folder: Path) -> Path:
+    """A date-formatted cell holding -1e76: python-calamine's Rust code panics converting it."""
+
+    def edit(workbook: openpyxl.Workbook) -> None:
+        cell = workbook["申报表"]["G5"]
+        cell.value = -1e76
+        cell.number_format = "yyyy-mm-dd"
+
+    return _edited(folder, "date-out-of-range.xlsx", edit)
+
+
 CORPUS = [
     Hostile("entity bomb in workbook.xml", entity_bomb_in_workbook, (2,), "无法解析"),
     Hostile("entity bomb in the shared strings", entity_bomb_in_sheet, (1, 2), ""),
@@ -184,4 +195,5 @@ CORPUS = [
     Hostile("32,767-character cells", longest_text, (1,), "共 32767 字"),
     Hostile("merged cells over the data", merged_cells, (1,), "REQUIRED_MISSING"),
     Hostile("hidden rows and columns", hidden_rows_and_columns, (1,), "FEE_SERVICE_OVER_20"),
+    Hostile("a date cell calamine panics on", date_out_of_range, (2,), "超出范围"),
 ]
