@@ -95,6 +95,18 @@ def _write(template: bytes, changes: list, path: Path, sheet_name: str | None = 
         assume(False)  # openpyxl cannot write this value: nothing for the checker to read
 
 
+def _checked_document(path: Path, policy) -> dict:
+    """`dtfund check`'s JSON document for the file, which the standard library must be able to encode
+    (no NaN or infinity), with every issue's message filled."""
+    document = json.loads(
+        json.dumps(result_document(check_file(path, policy)), ensure_ascii=False, allow_nan=False)
+    )
+    assert document["valid"] in (True, False)
+    for issue in document["issues"]:
+        assert issue["message"] and issue["rule"] and "{" not in issue["message"]
+    return document
+
+
 @settings(
     max_examples=250,
     deadline=None,
@@ -104,11 +116,7 @@ def _write(template: bytes, changes: list, path: Path, sheet_name: str | None = 
 def test_check_never_crashes(changes, template_bytes, policy, tmp_path_factory) -> None:
     path = tmp_path_factory.mktemp("fuzz") / "fuzz.xlsx"
     _write(template_bytes, changes, path)
-    result = check_file(path, policy)
-    document = json.loads(json.dumps(result_document(result), ensure_ascii=False, allow_nan=False))
-    assert document["valid"] in (True, False)
-    for issue in document["issues"]:
-        assert issue["message"] and issue["rule"]
+    document = _checked_document(path, policy)
     for row in document["rows"]:
         for amount in row["amounts"].values():
             assert math.isfinite(float(amount))
@@ -157,11 +165,7 @@ award_changes = st.tuples(AWARD_CELLS, st.integers(min_value=1, max_value=14), v
 def test_the_awards_check_never_crashes(changes, awards_bytes, policy, tmp_path_factory) -> None:
     path = tmp_path_factory.mktemp("fuzz") / "awards.xlsx"
     _write(awards_bytes, changes, path)
-    result = check_file(path, policy)
-    document = json.loads(json.dumps(result_document(result), ensure_ascii=False, allow_nan=False))
-    assert document["valid"] in (True, False)
-    for issue in document["issues"]:
-        assert issue["message"] and issue["rule"] and "{" not in issue["message"]
+    document = _checked_document(path, policy)
     for rows in document.get("awards", {}).values():
         for row in rows:
             assert math.isfinite(float(row["amount"]))
