@@ -36,11 +36,6 @@ class AwardKind:
     pool: str | None = None
     count_limit: str | None = None
 
-    @property
-    def amount_field(self) -> str:
-        """The column holding each row's money: the computed subsidy, or the amount typed."""
-        return "subsidy" if any(f.id == "subsidy" for f in self.fields) else "amount"
-
     def field(self, field_id: str) -> Field:
         return next(f for f in self.fields if f.id == field_id)
 
