@@ -371,11 +371,8 @@ def formula_value_mismatch(ctx: RuleContext, name: str) -> pd.Series:
     stored = ctx.stored[name]
     computed = ctx.amounts[name]
     tolerance = RATIO_TOLERANCE if name in RATIO_FIELDS else MONEY_TOLERANCE
-    differs = [
-        s is not None and (c is None or abs(s - c) > tolerance) for s, c in zip(stored, computed, strict=True)
-    ]
     unreliable = ctx.failed.any(axis=1) | ctx.from_text.any(axis=1)
-    return pd.Series(differs, index=stored.index, dtype=bool) & ~unreliable
+    return cell_rules.differs(stored, computed, tolerance) & ~unreliable
 
 
 @details_of("FORMULA_VALUE_MISMATCH")

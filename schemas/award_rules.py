@@ -6,7 +6,6 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from decimal import Decimal
 from typing import Any
 
 import pandas as pd
@@ -15,7 +14,7 @@ from schemas import cell_rules
 from schemas.application_rules import MONEY_TOLERANCE
 from schemas.awards import AwardKind
 from schemas.fields import YES
-from schemas.money import ZERO
+from schemas.money import ZERO, as_money
 from schemas.policy import Policy
 from schemas.registry import Issue, implements, make_issue
 
@@ -98,7 +97,7 @@ def exclusion_issues(table: AwardTable, policy: Policy) -> list[Issue]:
             table,
             "EXCLUDED_NEGATIVE_RECORD",
             "negative_record",
-            record.notna() & (record != none_record),
+            cell_rules.has_negative_record(record, none_record),
             value=record,
         ),
         *_found(
@@ -109,7 +108,13 @@ def exclusion_issues(table: AwardTable, policy: Policy) -> list[Issue]:
             value=frame["acceptance"],
             expected=accepted,
         ),
-        *_found(table, "EXCLUDED_LITTLE_GIANT", "little_giant", frame["little_giant"] == YES, value=YES),
+        *_found(
+            table,
+            "EXCLUDED_LITTLE_GIANT",
+            "little_giant",
+            cell_rules.is_yes(frame["little_giant"], YES),
+            value=YES,
+        ),
     ]
 
 
@@ -121,8 +126,7 @@ def cap_issues(table: AwardTable, policy: Policy) -> list[Issue]:
         return []
     cap = policy.value(kind.cap)
     amounts = table.frame["amount"]
-    over = pd.Series([a is not None and a > cap for a in amounts], index=amounts.index, dtype=bool)
-    return _found(table, "AWARD_OVER_CAP", "amount", over, value=amounts, expected=cap)
+    return _found(table, "AWARD_OVER_CAP", "amount", as_money(amounts) > cap, value=amounts, expected=cap)
 
 
 @implements("AWARD_POOL_EXCEEDED")
@@ -134,9 +138,8 @@ def pool_issues(table: AwardTable, policy: Policy) -> list[Issue]:
     issues = []
     amounts = table.amounts
     for source, pool in policy.value(kind.pool).items():
-        charged = amounts["award"].where(amounts["source"] == source, ZERO)
-        running = pd.Series(_running_sum(charged), index=charged.index, dtype=object)
-        over = pd.Series([total > pool for total in running], index=running.index, dtype=bool)
+        running = amounts["award"].where(amounts["source"] == source, ZERO).astype(object).cumsum()
+        over = (running > pool).astype(bool)
         first = over & ~over.shift(1, fill_value=False).cummax()
         issues += _found(
             table,
@@ -149,14 +152,6 @@ def pool_issues(table: AwardTable, policy: Policy) -> list[Issue]:
             source=policy.funding_sources[source],
         )
     return issues
-
-
-def _running_sum(values: pd.Series) -> list[Decimal]:
-    total, sums = ZERO, []
-    for value in values:
-        total += value
-        sums.append(total)
-    return sums
 
 
 @implements("AWARD_COUNT_EXCEEDED")
@@ -204,11 +199,7 @@ def stored_value_issues(table: AwardTable, policy: Policy) -> list[Issue]:
     unreliable = table.failed.any(axis=1)
     for spec in (f for f in table.kind.fields if f.computed):
         stored, computed = table.stored[spec.id], table.amounts[spec.id]
-        differs = pd.Series(
-            [s is not None and abs(s - c) > MONEY_TOLERANCE for s, c in zip(stored, computed, strict=True)],
-            index=stored.index,
-            dtype=bool,
-        )
+        differs = cell_rules.differs(stored, computed, MONEY_TOLERANCE)
         issues += _found(
             table, "FORMULA_VALUE_MISMATCH", spec.id, differs & ~unreliable, value=stored, expected=computed
         )

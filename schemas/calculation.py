@@ -13,6 +13,7 @@ from typing import Any
 
 import pandas as pd
 
+from schemas.cell_rules import has_negative_record, is_yes
 from schemas.fields import YES, none_value
 from schemas.money import (
     ZERO,
@@ -78,10 +79,8 @@ def eligibility(frame: pd.DataFrame, policy: Policy) -> pd.DataFrame:
     end = policy.value("contract_window_end")
     dates = frame["contract_date"]
     in_window = _on_or_after(dates, start) & _on_or_before(dates, end) & dates.notna()
-    no_negative_record = frame["negative_record"].isna() | (
-        frame["negative_record"] == none_value("negative_record")
-    )
-    not_little_giant = frame["little_giant"] != YES
+    no_negative_record = ~has_negative_record(frame["negative_record"], none_value("negative_record"))
+    not_little_giant = ~is_yes(frame["little_giant"], YES)
     conditions = pd.DataFrame(
         {
             "level_ok": level_ok.astype(bool),

@@ -4,6 +4,7 @@ boolean Series over a typed column."""
 from __future__ import annotations
 
 from collections.abc import Sequence
+from decimal import Decimal
 
 import pandas as pd
 
@@ -46,3 +47,25 @@ def other_rows(values: pd.Series, rows: pd.Index) -> list[str]:
         "、".join(f"第{r}行" for r in rows_by_value[value] if r != row)
         for row, value in zip(rows, picked, strict=True)
     ]
+
+
+def has_negative_record(records: pd.Series, none_value: str) -> pd.Series:
+    """第十条（七）1: a record filled and not the field's "none" choice (无)."""
+    return records.notna() & (records != none_value)
+
+
+def is_yes(values: pd.Series, yes: str) -> pd.Series:
+    return (values == yes).astype(bool)
+
+
+def differs(stored: pd.Series, computed: pd.Series, tolerance: Decimal) -> pd.Series:
+    """A stored computed value that is not the rules' (within `tolerance`); no stored value is no
+    difference (a workbook saved without cached values)."""
+    return pd.Series(
+        [
+            s is not None and (c is None or abs(s - c) > tolerance)
+            for s, c in zip(stored, computed, strict=True)
+        ],
+        index=stored.index,
+        dtype=bool,
+    )
