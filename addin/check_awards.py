@@ -35,7 +35,7 @@ class AwardSheetResult:
         return sum(self.table.amounts["award"], ZERO)
 
     def by_source(self) -> dict[str, Decimal]:
-        return committed_by_source(self.kind, self.table.amounts)
+        return committed_by_source(self.table.amounts)
 
 
 def read_award_sheet(identified: Identified, kind: AwardKind) -> RawTable:
@@ -115,23 +115,20 @@ def award_totals(results: list[AwardSheetResult], policy: Policy) -> dict[str, A
 
 def award_rows(results: list[AwardSheetResult]) -> dict[str, list[dict[str, Any]]]:
     """Per award sheet, each row: where, who, the funding source and the amount."""
-    out = {}
-    for r in results:
-        frame, amounts = r.table.frame, r.table.amounts
-        who = frame["uscc"] if "uscc" in frame else frame["division"]
-        names = frame["name"] if "name" in frame else frame["division"]
-        out[r.kind.id] = [
-            {"row": int(row), "key": key, "name": name, "source": source, "amount": f"{amount:.2f}"}
-            for row, key, name, source, amount in zip(
-                frame.index,
-                who,
-                names,
-                amounts["source"].where(amounts["source"].notna(), None),
-                amounts["award"],
-                strict=True,
-            )
+    frame = award_frame(results)
+    return {
+        r.kind.id: [
+            {
+                "row": int(row.row),
+                "key": row.key,
+                "name": row.name,
+                "source": row.source,
+                "amount": f"{row.award:.2f}",
+            }
+            for row in frame[frame["kind"] == r.kind.id].itertuples(index=False)
         ]
-    return out
+        for r in results
+    }
 
 
 def award_frame(results: list[AwardSheetResult]) -> pd.DataFrame:

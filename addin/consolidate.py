@@ -18,7 +18,7 @@ import pandas as pd
 
 from addin.check import CheckResult, check_file
 from addin.check_awards import award_frame
-from schemas.awards import award_kinds
+from schemas.awards import award_kinds, committed_by_source
 from schemas.calculation import AMOUNT_FIELDS
 from schemas.money import ZERO
 from schemas.plan import LineExecution, budget_exceeded, execution
@@ -141,9 +141,9 @@ def committed_by_award(rows: pd.DataFrame, awards: pd.DataFrame) -> dict[str, De
     """Σ per `<award>:<source>`: every such column of the application rows, and the award sheets'
     amounts by kind and funding source."""
     committed = {c: sum(rows[c], ZERO) for c in rows.columns if ":" in c}
-    known = awards[awards["source"].notna()]
-    for (kind, source), group in known.groupby(["kind", "source"], sort=False):
-        committed[f"{kind}:{source}"] = sum(group["award"], ZERO)
+    for kind, sheet in awards.groupby("kind", sort=False):
+        for source, total in committed_by_source(sheet).items():
+            committed[f"{kind}:{source}"] = total
     return committed
 
 

@@ -128,7 +128,8 @@ def compute_awards(kind: AwardKind, frame: pd.DataFrame, policy: Policy) -> pd.D
     return out
 
 
-def committed_by_source(kind: AwardKind, amounts: pd.DataFrame) -> dict[str, Decimal]:
-    """Σ of the awards per funding source id (rows whose source is unknown are left out)."""
+def committed_by_source(amounts: pd.DataFrame) -> dict[str, Decimal]:
+    """Σ of the awards (`award`) per funding source id (`source`); rows with no known source are left
+    out (their 资金来源 cell is reported)."""
     known = amounts[amounts["source"].notna()]
     return {source: sum(group["award"], ZERO) for source, group in known.groupby("source", sort=False)}
