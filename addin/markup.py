@@ -11,6 +11,8 @@ from typing import Any, Protocol
 
 from addin.catalogue import SEVERITY_LABELS
 from addin.check import CheckResult
+from addin.report import verdict
+from addin.template_awards import computed_formulas
 from addin.template_formulas import RowFormulas
 from schemas.calculation import AMOUNT_FIELDS, RATIO_FIELDS
 from schemas.registry import Issue
@@ -72,25 +74,39 @@ def markup(result: CheckResult, writer: MarkupWriter, restore_formulas: bool = F
         )
         if issue.sheet and issue.cell:
             links[n] = (issue.sheet, issue.cell)
-    verdict = "通过" if result.valid else "不通过"
     lines = [
-        f"校验结论：{verdict}（错误 {result.errors} 条，警告 {result.warnings} 条）",
+        verdict(result),
         f"文件：{Path(result.file).name}；模板：{result.template.get('id', '')} {result.template.get('version', '')}；"
         f"政策：{result.policy.id} {result.policy.version}；校验时间：{result.checked_at}",
     ]
     writer.results_sheet(RESULTS_SHEET, lines, RESULTS_HEADER, rows, links)
-    if restore_formulas and result.table is not None:
-        writer.set_formulas(result.table.raw.sheet, formulas_to_restore(result))
+    if restore_formulas:
+        for sheet, formulas in formulas_to_restore(result).items():
+            writer.set_formulas(sheet, formulas)
 
 
-def formulas_to_restore(result: CheckResult) -> dict[str, str]:
-    """The template's formula for every computed cell of every filled row."""
-    table = result.table
-    letters = table.raw.columns
-    formulas = RowFormulas(letters, result.policy)
-    restored = {}
-    for row in table.typed.frame.index:
-        for name, formula in formulas.for_row(int(row)).items():
-            if name in (*AMOUNT_FIELDS, *RATIO_FIELDS) and name in letters:
-                restored[f"{letters[name]}{row}"] = formula
+def formulas_to_restore(result: CheckResult) -> dict[str, dict[str, str]]:
+    """Per sheet, the template's formula for every computed cell of every filled row (application
+    table or award sheets)."""
+    restored: dict[str, dict[str, str]] = {}
+    if result.table is not None:
+        table = result.table
+        letters = table.raw.columns
+        formulas = RowFormulas(letters, result.policy)
+        restored[table.raw.sheet] = {
+            f"{letters[name]}{row}": formula
+            for row in table.typed.frame.index
+            for name, formula in formulas.for_row(int(row)).items()
+            if name in (*AMOUNT_FIELDS, *RATIO_FIELDS) and name in letters
+        }
+    for sheet in result.awards or []:
+        letters = sheet.raw.columns
+        formulas = computed_formulas(sheet.kind, letters)
+        cells = {
+            f"{letters[name]}{row}": formula(int(row))
+            for row in sheet.table.frame.index
+            for name, formula in formulas.items()
+        }
+        if cells:
+            restored[sheet.raw.sheet] = cells
     return restored

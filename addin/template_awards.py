@@ -155,7 +155,7 @@ def _award_sheet(
     ws.append([_cell(ws, sheet_note(kind, policy), font=BOLD)])
     ws.append(header_cells(ws, kind.fields))
     ws.row_dimensions[spec.AWARDS_HEADER_ROW].height = HEADER_HEIGHT
-    formulas = _formulas(kind, letters)
+    formulas = computed_formulas(kind, letters)
     for row in range(spec.AWARDS_FIRST_DATA_ROW, last_row + 1):
         offset = row - spec.AWARDS_FIRST_DATA_ROW
         record = records[offset] if offset < len(records) else {}
@@ -179,7 +179,7 @@ def _input(ws, value: Any) -> Any:
     return _cell(ws, value, locked=False)
 
 
-def _formulas(kind: AwardKind, letters: dict[str, str]) -> dict[str, Any]:
+def computed_formulas(kind: AwardKind, letters: dict[str, str]) -> dict[str, Any]:
     """The computed columns' formulas by row: the 赋能载体 subsidy, min(投入 × 比例, 上限), only when
     the carrier is recognised by the 兵团 (schemas.awards.compute_awards is their oracle)."""
     inputs = [f.id for f in kind.input_fields()]

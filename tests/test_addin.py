@@ -180,6 +180,25 @@ def test_ribbon_checks_marks_links_and_restores_formulas(tmp_path: Path) -> None
     assert data["R10"].fill.fgColor.rgb.endswith("FFEB9C")  # a warning is yellow
 
 
+def test_ribbon_on_the_awards_workbook_restores_the_carrier_formula(tmp_path: Path) -> None:
+    from addin.bundled import EXAMPLE_AWARDS
+
+    source = tmp_path / "awards.xlsx"
+    workbook = openpyxl.load_workbook(REPOSITORY / EXAMPLE_AWARDS)
+    workbook["赋能载体"]["L5"] = 900000.0  # typed over the subsidy formula (the rules give 800,000)
+    workbook.save(source)
+    messages: list[str] = []
+    target = openpyxl.load_workbook(source)
+    result = run_ribbon(
+        source.name, defined_names(source), Workbook(source), OpenpyxlMarkup(target), messages.append
+    )
+    assert result is not None and result.kind == "awards"
+    carrier = target["赋能载体"]
+    assert "FORMULA_VALUE_MISMATCH" in carrier["L5"].comment.text
+    assert carrier["L5"].value.startswith("=IF(COUNTA(") and "P_CARRIER_SUBSIDY_CAP" in carrier["L5"].value
+    assert target["典型案例"]["G7"].fill.fgColor.rgb.endswith("FFC7CE")
+
+
 def test_ribbon_on_a_workbook_that_is_not_ours(tmp_path: Path) -> None:
     path = tmp_path / "other.xlsx"
     openpyxl.Workbook().save(path)
