@@ -15,7 +15,7 @@ from addin import template_spec as spec
 from addin.check_awards import AwardSheetResult, check_awards
 from addin.check_plan import check_plan, read_plan
 from addin.table import RawTable, TypedTable, convert_table
-from addin.template_identity import Identified, UnreadableTemplate, identify, text_of
+from addin.template_identity import Identified, UnreadableTemplate, identify
 from addin.unit_cell import unit_cell_issues
 from addin.workbook_reader import InputError, sha256_of
 from schemas.application_rules import RuleContext
@@ -108,22 +108,8 @@ def _in_table_order(issues: list[Issue]) -> list[Issue]:
 
 def read_application(identified: Identified) -> tuple[RawTable, str | None]:
     """The application table by its defined names, and the submitting unit."""
-    refs = identified.require([f.id for f in application_fields()])
-    first_field = refs[application_fields()[0].id]
-    first, last = first_field.first_row, max(r.last_row for r in refs.values())
-    raw = RawTable(
-        sheet=first_field.sheet,
-        rows=list(range(first, last + 1)),
-        values={name: _padded(identified.book.column(ref), last - first + 1) for name, ref in refs.items()},
-        columns={name: ref.first_column for name, ref in refs.items()},
-    )
-    names = identified.names
-    unit = text_of(identified.book.value(names[spec.NAME_UNIT])) if spec.NAME_UNIT in names else ""
-    return raw, unit or None
-
-
-def _padded(values: list[Any], length: int) -> list[Any]:
-    return (values + [None] * length)[:length]
+    raw = identified.read_table({f.id: f.id for f in application_fields()})
+    return raw, identified.unit() or None
 
 
 @implements("FILE_UNREADABLE")

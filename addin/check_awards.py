@@ -12,7 +12,7 @@ import pandas as pd
 
 from addin import template_spec as spec
 from addin.table import RawTable, convert_table
-from addin.template_identity import Identified, text_of
+from addin.template_identity import Identified
 from addin.unit_cell import unit_cell_issues
 from schemas.award_rules import AwardTable, award_issues
 from schemas.awards import AwardKind, award_kinds, committed_by_source, compute_awards
@@ -40,20 +40,7 @@ class AwardSheetResult:
 
 def read_award_sheet(identified: Identified, kind: AwardKind) -> RawTable:
     """An award sheet's table by its defined names (one per column)."""
-    names = {f.id: spec.award_column_name(kind.id, f.id) for f in kind.fields}
-    refs = identified.require(list(names.values()))
-    first_ref = refs[names[kind.fields[0].id]]
-    first, last = first_ref.first_row, max(r.last_row for r in refs.values())
-    length = last - first + 1
-    return RawTable(
-        sheet=first_ref.sheet,
-        rows=list(range(first, last + 1)),
-        values={
-            field_id: (identified.book.column(refs[name]) + [None] * length)[:length]
-            for field_id, name in names.items()
-        },
-        columns={field_id: refs[name].first_column for field_id, name in names.items()},
-    )
+    return identified.read_table({f.id: spec.award_column_name(kind.id, f.id) for f in kind.fields})
 
 
 def check_award_sheet(raw: RawTable, kind: AwardKind, policy: Policy) -> AwardSheetResult:
@@ -88,8 +75,7 @@ def raw_award_table(kind: AwardKind, records: list[dict[str, Any]]) -> RawTable:
 def check_awards(identified: Identified, policy: Policy) -> tuple[list[AwardSheetResult], list[Issue], str]:
     """Every award sheet of a workbook, and the issues of its 填报单位 cell."""
     results = [check_award_sheet(read_award_sheet(identified, k), k, policy) for k in award_kinds(policy)]
-    names = identified.names
-    unit = text_of(identified.book.value(names[spec.NAME_UNIT])) if spec.NAME_UNIT in names else ""
+    unit = identified.unit()
     return results, award_unit_issues(unit, award_kinds(policy)[0].sheet, policy), unit
 
 

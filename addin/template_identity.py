@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import Any, Protocol
 
 from addin import template_spec as spec
-from addin.table import closest
+from addin.table import RawTable, closest
 from addin.workbook_reader import InputError, NamedRange, Workbook, defined_names, sniff
 from schemas.registry import Issue, implements, make_issue
 
@@ -69,6 +69,27 @@ class Identified:
             if self.names[name].sheet not in self.book.sheet_names:
                 raise InputError(f"{self.name} 缺少工作表“{self.names[name].sheet}”。")
         return {name: self.names[name] for name in wanted}
+
+    def read_table(self, names: dict[str, str]) -> RawTable:
+        """A table by its defined names (field id -> the name over its column), every column padded to
+        the longest; the first field's range gives the sheet."""
+        refs = self.require(list(names.values()))
+        first_ref = refs[next(iter(names.values()))]
+        first, last = first_ref.first_row, max(r.last_row for r in refs.values())
+        length = last - first + 1
+        return RawTable(
+            sheet=first_ref.sheet,
+            rows=list(range(first, last + 1)),
+            values={
+                field: (self.book.column(refs[name]) + [None] * length)[:length]
+                for field, name in names.items()
+            },
+            columns={field: refs[name].first_column for field, name in names.items()},
+        )
+
+    def unit(self) -> str:
+        """The 填报单位 cell's text ("" when the template has none or it is blank)."""
+        return text_of(self.book.value(self.names[spec.NAME_UNIT])) if spec.NAME_UNIT in self.names else ""
 
 
 def text_of(value: Any) -> str:
