@@ -140,4 +140,5 @@ def award_frame(results: list[AwardSheetResult]) -> pd.DataFrame:
             )
         )
     columns = ["kind", "sheet", "line", "row", "cell", "key", "name", "source", "award"]
-    return pd.concat(parts, ignore_index=True) if parts else pd.DataFrame(columns=columns)
+    frame = pd.concat(parts, ignore_index=True) if parts else pd.DataFrame(columns=columns)
+    return frame.astype(object).where(frame.notna(), None)  # blanks stay None (pandas would make NaN)

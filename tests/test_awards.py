@@ -300,3 +300,19 @@ def test_blank_and_unknown_cells_on_an_award_sheet(policy) -> None:
     assert messages[("REQUIRED_MISSING", "A5")] == "“数字化服务商名称”未填写。"
     assert ("VALUE_NOT_ALLOWED", "C6") in messages
     assert result.table.amounts["source"].tolist() == [None, None], "no source: counted under none"
+
+
+def test_blank_cells_are_null_in_the_json(policy, tmp_path: Path) -> None:
+    """Found by fuzzing: a blank name beside filled ones came out as NaN (pandas stores a column of
+    text and blanks as strings with NaN)."""
+    from addin.check_awards import award_rows
+
+    path = tmp_path / "awards.xlsx"
+    records = {"product": [winner(1, name=None, product="甲"), winner(2, product="乙")]}
+    save_workbook(build_awards_template(policy, rows=5, unit=AWARDS_UNIT, records=records), path)
+    listed = award_rows(check_file(path, policy).awards)["product"]
+    assert [(r["name"], r["source"]) for r in listed] == [
+        (None, "central"),
+        ("兵团获奖企业002有限公司", "central"),
+    ]
+    json.dumps(listed, allow_nan=False)
