@@ -1,4 +1,8 @@
-"""The `dtfund` command."""
+"""The `dtfund` command.
+
+Only what parses the command line is imported up front. Each command imports its machinery (pandas,
+pandera: about a second) after it has queued its input workbooks for reading ahead, so that the
+import and the parse of a large file overlap (addin/read_ahead.py)."""
 
 from __future__ import annotations
 
@@ -9,18 +13,20 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from importlib import resources
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
 
-from addin import template_spec
-from addin.check import CheckResult, check_file
+from addin.input_files import collect_files
 from addin.output import OutputError, refuse_overwriting_inputs, write_bytes_atomically, write_text_atomically
-from addin.report import print_result, result_document, to_json, verdict
-from schemas.money import format_yuan
-from schemas.policy import Policy, PolicyError, load_policy
+from addin.read_ahead import read_ahead
+from addin.template_sizes import AWARDS_DEFAULT_ROWS, DEFAULT_ROWS
+
+if TYPE_CHECKING:
+    from addin.check import CheckResult
+    from schemas.policy import Policy
 
 EXIT_OK, EXIT_ERRORS, EXIT_UNREADABLE = 0, 1, 2
 DEMO_UNIT = "第八师石河子市"
@@ -45,6 +51,8 @@ def _fail(message: str, code: int = EXIT_UNREADABLE) -> typer.Exit:
 
 
 def _policy(path: Path | None) -> Policy:
+    from schemas.policy import PolicyError, load_policy
+
     try:
         return load_policy(path)
     except PolicyError as exc:
@@ -78,6 +86,10 @@ def check(
 
     退出码：0 = 没有错误（可以有警告）；1 = 有错误；2 = 文件无法读取或不是本模板。
     """
+    read_ahead.start([file])
+    from addin.check import check_file
+    from addin.report import print_result, result_document, to_json, verdict
+
     policy = _policy(policy_file)
     machine_output = json_out is not None and str(json_out) == "-"
     with _status("正在校验……", hidden=quiet or machine_output):
@@ -153,9 +165,7 @@ def template_application(
     unit: Annotated[
         str | None, typer.Option("--unit", help="预先填好的填报单位，如 第八师石河子市。")
     ] = None,
-    rows: Annotated[
-        int, typer.Option("--rows", min=1, max=1_000_000, help="可填写的行数。")
-    ] = template_spec.DEFAULT_ROWS,
+    rows: Annotated[int, typer.Option("--rows", min=1, max=1_000_000, help="可填写的行数。")] = DEFAULT_ROWS,
     policy_file: PolicyOption = None,
 ) -> None:
     """生成师市企业数字化改造补贴申报表模板。"""
@@ -204,7 +214,9 @@ def explain(
     """逐步说明一家企业的各项金额是怎样算出来的：每一步的数字和依据条款。"""
     from rich.table import Table
 
+    from addin.check import check_file
     from addin.explain import explain_row
+    from schemas.money import format_yuan
 
     policy = _policy(policy_file)
     result = check_file(file, policy)
@@ -245,14 +257,16 @@ def consolidate(
 
     退出码：0 = 没有错误；1 = 有错误；2 = 有文件无法读取（汇总不完整）或计划表不可用。
     """
-    from addin.consolidate import ConsolidationError, collect_files
+    files = [f for f in collect_files(inputs) if f.resolve() != plan.resolve()]
+    read_ahead.start([plan, *files])  # in the order consolidate checks them
+    from addin.consolidate import ConsolidationError
     from addin.consolidate import consolidate as run_consolidation
     from addin.consolidation_report import consolidation_document, print_consolidation
+    from addin.report import to_json
     from addin.summary_workbook import write_summary
 
     policy = _policy(policy_file)
     machine_output = json_out is not None and str(json_out) == "-"
-    files = [f for f in collect_files(inputs) if f.resolve() != plan.resolve()]
     try:
         refuse_overwriting_inputs(output, [*files, plan])
         if json_out is not None and not machine_output:
@@ -315,7 +329,7 @@ def template_awards(
     unit: Annotated[str | None, typer.Option("--unit", help="预先填好的填报单位，如 兵团专班。")] = None,
     rows: Annotated[
         int, typer.Option("--rows", min=1, max=100_000, help="每张名单可填写的行数。")
-    ] = template_spec.AWARDS_DEFAULT_ROWS,
+    ] = AWARDS_DEFAULT_ROWS,
     policy_file: PolicyOption = None,
 ) -> None:
     """生成奖励与补贴名单模板（典型案例、链主企业、赋能载体、服务商、“小快轻准”产品、师市奖励）。"""
@@ -379,11 +393,13 @@ def demo(
     示例中有故意填错的行，用来展示校验结果。
     """
     from addin.bundled import EXAMPLE_AWARDS, EXAMPLE_PLAN, EXAMPLES
+    from addin.check import check_file
     from addin.consolidate import consolidate as run_consolidation
     from addin.consolidation_report import consolidation_document, print_consolidation
+    from addin.report import print_result, to_json
     from addin.summary_workbook import write_summary
 
-    policy = load_policy()
+    policy = _policy(None)
     with tempfile.TemporaryDirectory() as folder:
         copies = {}
         for name, relative in [

@@ -18,6 +18,7 @@ import pandas as pd
 
 from addin.check import CheckResult, check_file
 from addin.check_awards import award_frame
+from addin.input_files import collect_files
 from schemas.awards import award_kinds, committed_by_source
 from schemas.calculation import AMOUNT_FIELDS
 from schemas.money import ZERO
@@ -25,33 +26,11 @@ from schemas.plan import LineExecution, budget_exceeded, execution
 from schemas.policy import Policy
 from schemas.registry import Issue, implements, make_issue
 
-WORKBOOK_SUFFIXES = (".xlsx", ".xlsm")
 ROW_COLUMNS = ("name", "uscc", "division", "industry", "provider", "level")
 
 
 class ConsolidationError(Exception):
     """The consolidation cannot start (no input files, plan unreadable): the message says why."""
-
-
-def collect_files(paths: Iterable[Path]) -> list[Path]:
-    """The workbooks named, and those in the folders named (not Excel's ~$ lock files), in order."""
-    found: list[Path] = []
-    for path in paths:
-        path = Path(path)
-        if path.is_dir():
-            found.extend(
-                sorted(
-                    p
-                    for p in path.iterdir()
-                    if p.suffix.lower() in WORKBOOK_SUFFIXES and not p.name.startswith(("~$", "."))
-                )
-            )
-        else:
-            found.append(path)
-    unique: dict[Path, Path] = {}
-    for path in found:
-        unique.setdefault(path.resolve(), path)
-    return list(unique.values())
 
 
 @dataclass

@@ -11,8 +11,10 @@ import zipfile
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from openpyxl import Workbook
+if TYPE_CHECKING:
+    from openpyxl import Workbook
 
 FIXED_ZIP_TIME = (2025, 3, 24, 0, 0, 0)  # the draft measures' date: stamped on every generated part
 FIXED_ISO_TIME = "2025-03-24T00:00:00Z"

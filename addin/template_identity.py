@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Any, Protocol
 
 from addin import template_spec as spec
+from addin.read_ahead import read_ahead
 from addin.table import RawTable, closest
 from addin.workbook_reader import InputError, NamedRange, Workbook, defined_names, sniff
 from schemas.registry import Issue, implements, make_issue
@@ -103,8 +104,10 @@ def text_of(value: Any) -> str:
 @implements("TEMPLATE_VERSION_UNSUPPORTED")
 def identify(path: Path) -> Identified:
     """Which of our templates the file is. Raises InputError when it is none of them."""
-    sniff(path)
-    return identify_book(path.name, defined_names(path), Workbook(path))
+    ahead = read_ahead.take(path)
+    if ahead is None:
+        sniff(path)
+    return identify_book(path.name, defined_names(path), Workbook(path, ahead))
 
 
 def identify_book(name: str, names: dict[str, NamedRange], book: BookReader) -> Identified:

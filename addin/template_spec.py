@@ -6,12 +6,12 @@ from collections.abc import Sequence
 
 from openpyxl.utils import get_column_letter
 
+from addin.template_sizes import AWARDS_DEFAULT_ROWS, DEFAULT_ROWS  # noqa: F401 - part of the spec
 from schemas.fields import Field, application_fields
 
 TEMPLATE_ID = "dtfund-application"
 TEMPLATE_VERSION = "1.1"  # 1.1: the 申报材料 columns (第十一条（一）3)
 SUPPORTED_VERSIONS = ("1.1",)
-DEFAULT_ROWS = 2000
 
 PLAN_TEMPLATE_ID = "dtfund-plan"
 PLAN_TEMPLATE_VERSION = "1.0"
@@ -52,7 +52,6 @@ NONE_MARK = "-"  # the official table's mark for "no money on this line"
 AWARDS_TEMPLATE_ID = "dtfund-awards"
 AWARDS_TEMPLATE_VERSION = "1.0"
 AWARDS_SUPPORTED_VERSIONS = ("1.0",)
-AWARDS_DEFAULT_ROWS = 200
 AWARDS_NOTE_ROW = 3  # the sheet's clause, cap, pool and funding sources
 AWARDS_HEADER_ROW = 4
 AWARDS_FIRST_DATA_ROW = 5

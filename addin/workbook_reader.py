@@ -136,7 +136,17 @@ INTERRUPTS = (KeyboardInterrupt, SystemExit, GeneratorExit)
 class Workbook:
     """Cell values of a workbook, read with python-calamine."""
 
-    def __init__(self, path: Path) -> None:
+    def __init__(self, path: Path, ahead: Any = None) -> None:
+        """`ahead`: the file already opened, with some sheets parsed (addin.read_ahead.ParsedBook)."""
+        self._sheets: dict[str, list[list[Any]]] = {}
+        self._partial: dict[str, bool] = {}
+        self._parsed: dict[str, Any] = dict(ahead.sheets) if ahead else {}
+        self._failures: dict[str, BaseException] = dict(ahead.failures) if ahead else {}
+        self._transposed: dict[str, tuple[list[list[Any]], list[tuple[Any, ...]]]] = {}
+        self.path = path
+        if ahead:
+            self._book = ahead.book
+            return
         try:
             self._book = python_calamine.CalamineWorkbook.from_path(str(path))
         except python_calamine.PasswordError:
@@ -145,11 +155,6 @@ class Workbook:
             raise
         except BaseException as exc:  # noqa: BLE001 - see INTERRUPTS
             raise InputError(f"{path.name} 无法读取：{exc}") from None
-        self._sheets: dict[str, list[list[Any]]] = {}
-        self._partial: dict[str, bool] = {}
-        self._parsed: dict[str, Any] = {}
-        self._transposed: dict[str, tuple[list[list[Any]], list[tuple[Any, ...]]]] = {}
-        self.path = path
 
     @property
     def sheet_names(self) -> list[str]:
@@ -165,6 +170,8 @@ class Workbook:
         ):
             return cached
         try:
+            if sheet in self._failures:
+                raise self._failures[sheet]
             if sheet not in self._parsed:
                 self._parsed[sheet] = self._book.get_sheet_by_name(sheet)
             source = self._parsed[sheet]

@@ -1,0 +1,118 @@
+"""Workbooks parsed ahead of their use, in one background thread.
+
+python-calamine releases the GIL while it parses a sheet, so the parse of a large workbook runs on
+the second core while the interpreter goes on: while `dtfund check` imports pandas and pandera, and
+while `dtfund consolidate` checks the previous file. Nothing depends on it for correctness: a file
+that was not read ahead, or whose reading ahead failed, is read (and its failure reported) as usual.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections import OrderedDict
+from collections.abc import Iterable
+from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import python_calamine
+
+from addin.workbook_reader import INTERRUPTS, defined_names, sniff
+
+# How many files may be parsed and waiting at once: enough to keep the second core busy, few enough
+# that a consolidation of many large files never holds them all in memory.
+DEPTH = 2
+
+
+@dataclass(frozen=True)
+class ParsedBook:
+    """A workbook opened by python-calamine, with the sheets its defined names refer to parsed; a
+    sheet that could not be parsed has the exception instead (the check reports it as its own)."""
+
+    book: Any
+    sheets: dict[str, Any]
+    failures: dict[str, BaseException]
+
+
+def parse_named_sheets(path: Path) -> ParsedBook | None:
+    """Open a workbook and parse every sheet a defined name refers to (the ones a check reads). None
+    when the file cannot be opened: the check then opens it itself and says why."""
+    try:
+        sniff(path)  # the zip-bomb and file-kind checks come first, as on the usual path
+        wanted = dict.fromkeys(ref.sheet for ref in defined_names(path).values())
+        book = python_calamine.CalamineWorkbook.from_path(str(path))
+    except INTERRUPTS:
+        raise
+    except BaseException:  # noqa: BLE001 - the usual path opens it again and reports the reason
+        return None
+    sheets, failures = {}, {}
+    for sheet in (s for s in wanted if s in book.sheet_names):
+        try:
+            sheets[sheet] = book.get_sheet_by_name(sheet)
+        except INTERRUPTS:
+            raise
+        except BaseException as exc:  # noqa: BLE001 - pyo3's PanicException, see workbook_reader
+            failures[sheet] = exc
+    return ParsedBook(book, sheets, failures)
+
+
+def stamp(path: Path) -> tuple[int, int] | None:
+    """The file's size and modification time: a file replaced since it was read ahead is read again."""
+    try:
+        stat = Path(path).stat()
+    except OSError:
+        return None
+    return stat.st_size, stat.st_mtime_ns
+
+
+@dataclass
+class _Started:
+    stamp: tuple[int, int] | None
+    future: Future[ParsedBook | None]
+
+
+class ReadAhead:
+    """Files to be checked, in the order they will be: each parsed in the background, at most
+    `depth` ahead of the one being checked."""
+
+    def __init__(self, depth: int = DEPTH) -> None:
+        self._depth = depth
+        self._waiting: list[Path] = []
+        self._started: OrderedDict[Path, _Started] = OrderedDict()
+        self._lock = threading.Lock()
+        self._executor: ThreadPoolExecutor | None = None
+
+    def start(self, paths: Iterable[Path]) -> None:
+        """Queue files in the order they will be taken, and begin parsing the first ones."""
+        with self._lock:
+            self._waiting.extend(Path(path).resolve() for path in paths if Path(path).is_file())
+            self._fill()
+
+    def take(self, path: Path) -> ParsedBook | None:
+        """The file's parse, waiting for it if it is under way; None when it was not read ahead or has
+        changed since. Files queued before it and never taken (skipped, or failed earlier) are dropped."""
+        key = Path(path).resolve()
+        with self._lock:
+            if key not in self._started:
+                return None
+            while self._started:
+                earlier, started = self._started.popitem(last=False)
+                if earlier == key:
+                    break
+                started.future.cancel()
+            self._fill()
+        parsed = started.future.result()
+        return parsed if started.stamp == stamp(key) else None
+
+    def _fill(self) -> None:
+        while self._waiting and len(self._started) < self._depth:
+            path = self._waiting.pop(0)
+            if path in self._started:
+                continue
+            if self._executor is None:
+                self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="dtfund-read-ahead")
+            self._started[path] = _Started(stamp(path), self._executor.submit(parse_named_sheets, path))
+
+
+read_ahead = ReadAhead()

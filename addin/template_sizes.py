@@ -1,0 +1,5 @@
+"""How many rows the generated templates offer to fill, by default. Kept apart from template_spec so
+that the `dtfund` command can show them without loading the rules (and pandas with them)."""
+
+DEFAULT_ROWS = 2000  # the application template's 申报表
+AWARDS_DEFAULT_ROWS = 200  # each sheet of the awards template

@@ -1,0 +1,86 @@
+"""Reading ahead: a workbook parsed in the background gives the same check as one read on demand, a
+skipped or replaced file is never served stale, and a broken file is reported as without it."""
+
+from __future__ import annotations
+
+import os
+import shutil
+from pathlib import Path
+
+import pytest
+
+from addin import template_spec as spec
+from addin.bundled import EXAMPLES, REPOSITORY
+from addin.check import check_file
+from addin.read_ahead import ReadAhead, parse_named_sheets, read_ahead
+from addin.report import result_document
+from schemas.policy import load_policy
+from tests.support.hostile import CORPUS
+
+EXAMPLE_FILES = [REPOSITORY / relative for relative in EXAMPLES.values()]
+
+
+def _copies(tmp_path: Path) -> list[Path]:
+    copies = []
+    for n, source in enumerate(EXAMPLE_FILES):
+        copies.append(tmp_path / f"{n}-{source.name}")
+        shutil.copyfile(source, copies[-1])
+    return copies
+
+
+def test_the_sheets_the_defined_names_refer_to_are_parsed() -> None:
+    parsed = parse_named_sheets(EXAMPLE_FILES[0])
+    assert parsed is not None
+    assert spec.DATA_SHEET in parsed.sheets
+    assert "填表说明" not in parsed.sheets  # no defined name refers to it: never parsed
+    assert parsed.failures == {}
+
+
+def test_a_file_is_served_once_and_only_if_it_was_started(tmp_path: Path) -> None:
+    first, second, third = _copies(tmp_path)
+    ahead = ReadAhead(depth=2)
+    ahead.start([first, second])
+    assert ahead.take(third) is None
+    assert ahead.take(first) is not None
+    assert ahead.take(first) is None  # taken: a second check of it reads the file itself
+
+
+def test_files_never_taken_are_dropped_and_the_next_ones_started(tmp_path: Path) -> None:
+    first, second, third = _copies(tmp_path)
+    ahead = ReadAhead(depth=1)
+    ahead.start([first, second, third])
+    assert ahead.take(second) is None  # depth 1: only the first has been started
+    assert ahead.take(first) is not None
+    assert ahead.take(third) is None  # the second was started next, not the third
+    assert ahead.take(second) is not None
+
+
+def test_a_file_replaced_after_it_was_queued_is_read_again(tmp_path: Path) -> None:
+    first, second, _ = _copies(tmp_path)
+    ahead = ReadAhead()
+    ahead.start([first])
+    shutil.copyfile(second, first)
+    os.utime(first, ns=(1, 1))
+    assert ahead.take(first) is None
+
+
+def test_the_check_is_the_same_with_and_without_reading_ahead(tmp_path: Path) -> None:
+    policy = load_policy()
+    for path in _copies(tmp_path):
+        plain = result_document(check_file(path, policy))
+        read_ahead.start([path])
+        ahead = result_document(check_file(path, policy))
+        assert read_ahead.take(path) is None  # the check took the parse read ahead
+        plain.pop("checked_at"), ahead.pop("checked_at")
+        assert ahead == plain
+
+
+@pytest.mark.parametrize("case", CORPUS, ids=[c.name for c in CORPUS])
+def test_a_hostile_file_is_reported_as_without_reading_ahead(case, tmp_path: Path) -> None:
+    policy = load_policy()
+    path = case.build(tmp_path)
+    plain = check_file(path, policy)
+    read_ahead.start([path])
+    ahead = check_file(path, policy)
+    assert [(i.rule, i.message) for i in ahead.issues] == [(i.rule, i.message) for i in plain.issues]
+    assert ahead.kind == plain.kind
