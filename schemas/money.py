@@ -18,8 +18,10 @@ def round_cents(amount: Decimal) -> Decimal:
 
 
 def round_cents_column(amounts: pd.Series) -> pd.Series:
-    """Round a column of Decimal amounts half-up to the cent."""
-    return amounts.map(round_cents).astype(object)
+    """Round a column of Decimal amounts half-up to the cent (as round_cents does, without a call
+    per amount)."""
+    rounded = [amount.quantize(CENT, rounding=ROUND_HALF_UP) for amount in amounts.tolist()]
+    return pd.Series(rounded, index=amounts.index, dtype=object)
 
 
 def as_money(amounts: pd.Series) -> pd.Series:
