@@ -42,6 +42,7 @@ class Consolidation:
     execution: list[LineExecution]
     issues: list[Issue] = field(default_factory=list)  # across files and against the plan
     awards: pd.DataFrame = field(default_factory=lambda: award_frame([]))  # every awards workbook's rows
+    figures: dict[str, Any] = field(default_factory=dict, repr=False, compare=False)  # see summary_figures
 
     @property
     def all_issues(self) -> list[Issue]:

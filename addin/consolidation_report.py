@@ -39,9 +39,9 @@ def consolidation_document(c: Consolidation) -> dict[str, Any]:
     """The same figures as the summary workbook, as JSON (amounts as two-place decimal strings)."""
     execution = []
     for record in execution_records(c):
-        rate = record.pop("rate")
-        record["rate"] = None if rate is None else f"{rate:.4f}"
-        execution.append(_money(record))
+        others = {key: value for key, value in record.items() if key != "rate"}
+        rate = record["rate"]
+        execution.append(_money({**others, "rate": None if rate is None else f"{rate:.4f}"}))
     return {
         "policy": {"id": c.policy.id, "version": c.policy.version},
         "plan": {"file": c.plan.file, "sha256": c.plan.sha256},

@@ -3,8 +3,10 @@ terminal."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from decimal import Decimal
-from typing import Any
+from functools import wraps
+from typing import Any, TypeVar
 
 import pandas as pd
 
@@ -16,10 +18,27 @@ AWARDS = ("transformation_subsidy", "progress_bonus", "honor_award")
 NOT_QUALIFIED = "未达二级或未评测"
 
 
+Figure = TypeVar("Figure")
+
+
+def once_per_consolidation(compute: Callable[[Consolidation], Figure]) -> Callable[[Consolidation], Figure]:
+    """A figure is computed once per consolidation, then shown by the summary workbook, the JSON, the
+    HTML report and the terminal alike (callers do not modify it)."""
+
+    @wraps(compute)
+    def cached(c: Consolidation) -> Figure:
+        if compute.__name__ not in c.figures:
+            c.figures[compute.__name__] = compute(c)
+        return c.figures[compute.__name__]
+
+    return cached
+
+
 def _sum(values: pd.Series) -> Decimal:
     return sum(values, ZERO)
 
 
+@once_per_consolidation
 def division_summary(c: Consolidation) -> list[dict[str, Any]]:
     """Per division: counts by level and industry, every award, and every funding source."""
     policy, rows = c.policy, c.rows
@@ -44,6 +63,7 @@ def division_summary(c: Consolidation) -> list[dict[str, Any]]:
     return result
 
 
+@once_per_consolidation
 def disbursement(c: Consolidation) -> list[dict[str, Any]]:
     """第十一条（一）6: per enterprise, the central + 兵团 parts that 兵团财政局 transfers to the division's
     finance bureau, and the 师市 part the division pays itself."""
@@ -77,6 +97,7 @@ def disbursement(c: Consolidation) -> list[dict[str, Any]]:
     return sorted(records, key=lambda r: (order.get(r["division"], len(order)), r["name"] or ""))
 
 
+@once_per_consolidation
 def provider_ranking(c: Consolidation) -> list[dict[str, Any]]:
     """第十条（三）1: providers by the number of their enterprises reaching 二级 or above (each
     enterprise once, however many workbooks list it)."""
@@ -104,6 +125,7 @@ def provider_ranking(c: Consolidation) -> list[dict[str, Any]]:
     return ranking
 
 
+@once_per_consolidation
 def execution_records(c: Consolidation) -> list[dict[str, Any]]:
     return [
         {
@@ -119,6 +141,7 @@ def execution_records(c: Consolidation) -> list[dict[str, Any]]:
     ]
 
 
+@once_per_consolidation
 def source_execution(c: Consolidation) -> dict[str, dict[str, Decimal]]:
     """Per source, over the lines that applications count against: budget and committed."""
     totals: dict[str, dict[str, Decimal]] = {
@@ -131,6 +154,7 @@ def source_execution(c: Consolidation) -> dict[str, dict[str, Decimal]]:
     return totals
 
 
+@once_per_consolidation
 def award_records(c: Consolidation) -> list[dict[str, Any]]:
     """Every awarded row of the awards workbooks: file, sheet, winner, plan line, source, amount."""
     plan = c.policy.plan
