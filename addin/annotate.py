@@ -12,10 +12,10 @@ from openpyxl.comments import Comment
 from openpyxl.styles import Alignment, Font, PatternFill
 from openpyxl.worksheet.hyperlink import Hyperlink
 
+from addin.cell_text import safe_text
 from addin.check import CheckResult
 from addin.markup import markup
 from addin.output import write_bytes_atomically
-from addin.summary_workbook import safe_text
 
 NOTE_SIZE = {"width": 360, "height": 160}
 

@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass, field
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
 import xlsxwriter
 
+from addin.bulk_rows import BulkRows, insert_into_package
 from addin.catalogue import SEVERITY_LABELS
+from addin.cell_text import safe_text
 from addin.consolidate import Consolidation
 from addin.output import atomic_path
 from addin.summary_figures import (
@@ -47,14 +50,19 @@ AWARD_LABELS = {
     "honor_award": "荣誉奖励",
     "total_award": "补贴奖励合计",
 }
-FORMULA_PREFIXES = ("=", "+", "-", "@")
+NUMBER_TYPES = {int, float, Decimal}  # exact types: bool is an int, and is written as a boolean
+# Rows streamed to disk as they are written; text always written as text (never a formula or a link).
+WORKBOOK_OPTIONS = {"constant_memory": True, "strings_to_formulas": False, "strings_to_urls": False}
+# A table body longer than this is rendered straight into the sheet XML (addin/bulk_rows.py).
+BULK_FROM_ROWS = 1000
 
 
-def safe_text(value: Any) -> Any:
-    """Text from a user's cell, so that it can never become a formula in our workbook."""
-    if isinstance(value, str) and value.startswith(FORMULA_PREFIXES):
-        return "'" + value
-    return value
+@dataclass
+class SummaryBook:
+    """The XlsxWriter workbook being written, and the table bodies still to insert into its sheets."""
+
+    workbook: Any
+    bulk: list[BulkRows] = field(default_factory=list)
 
 
 class SummarySheet:
@@ -62,9 +70,10 @@ class SummarySheet:
     is hundreds of thousands of cells). Every cell is written with its type: text never becomes a
     formula or a link."""
 
-    def __init__(self, workbook: Any, title: str) -> None:
-        self.workbook = workbook
-        self.sheet = workbook.add_worksheet(title)
+    def __init__(self, book: SummaryBook, title: str) -> None:
+        self.book = book
+        self.workbook = book.workbook
+        self.sheet = book.workbook.add_worksheet(title)
         self.row = 0
         self._formats: dict[tuple, Any] = {}
 
@@ -80,15 +89,21 @@ class SummarySheet:
         return self._formats[key]
 
     def write_row(self, values: list[Any], formats: list[Any]) -> None:
+        sheet, row = self.sheet, self.row
         for column, (value, style) in enumerate(zip(values, formats, strict=True)):
-            if value is None:
-                self.sheet.write_blank(self.row, column, None, style)
-            elif isinstance(value, bool):
-                self.sheet.write_boolean(self.row, column, value, style)
-            elif isinstance(value, int | float | Decimal):
-                self.sheet.write_number(self.row, column, float(value), style)
+            kind = type(value)
+            if kind is str:
+                sheet.write_string(row, column, safe_text(value), style)
+            elif kind in NUMBER_TYPES:
+                sheet.write_number(row, column, float(value), style)
+            elif value is None:
+                sheet.write_blank(row, column, None, style)
+            elif kind is bool:
+                sheet.write_boolean(row, column, value, style)
+            elif isinstance(value, int | float | Decimal):  # a subclass, such as numpy's float64
+                sheet.write_number(row, column, float(value), style)
             else:
-                self.sheet.write_string(self.row, column, str(safe_text(value)), style)
+                sheet.write_string(row, column, safe_text(str(value)), style)
         self.row += 1
 
     def line(self, text: str = "", kind: str | None = None) -> None:
@@ -108,19 +123,25 @@ class SummarySheet:
         top = self.row
         self.write_row(headers, [self.format("header")] * len(headers))
         body = [self.format("body", number_formats.get(n), wrap) for n in range(len(headers))]
-        for values in rows:
-            self.write_row(values, body)
+        if len(rows) > BULK_FROM_ROWS:
+            self.write_row(rows[0], body)  # the other rows copy its cell styles
+            part = f"xl/worksheets/sheet{self.sheet.index + 1}.xml"
+            self.book.bulk.append(BulkRows(part, self.row - 1, self.row, rows[1:]))
+            self.row += len(rows) - 1
+        else:
+            for values in rows:
+                self.write_row(values, body)
         if total:
             self.write_row(total, [self.format("total", number_formats.get(n)) for n in range(len(headers))])
         return top
 
 
 def _sheet(
-    workbook: Any, title: str, heading: str, widths: list[int], info: str = "", landscape: bool = True
+    book: SummaryBook, title: str, heading: str, widths: list[int], info: str = "", landscape: bool = True
 ) -> SummarySheet:
     """A sheet with its heading (row 1) and a line of information (row 2); tables start at row 3,
     whose header row is repeated on every printed page."""
-    summary = SummarySheet(workbook, title)
+    summary = SummarySheet(book, title)
     sheet = summary.sheet
     for n, width in enumerate(widths):
         sheet.set_column(n, n, width)
@@ -138,7 +159,7 @@ def _sheet(
     return summary
 
 
-def _summary(workbook: Any, c: Consolidation) -> None:
+def _summary(book: SummaryBook, c: Consolidation) -> None:
     policy = c.policy
     levels = [*policy.eligible_levels, NOT_QUALIFIED]
     industries = list(policy.value("pilot_industries"))
@@ -153,7 +174,7 @@ def _summary(workbook: Any, c: Consolidation) -> None:
         *(policy.funding_sources[s] + "（元）" for s in sources),
     ]
     sheet = _sheet(
-        workbook,
+        book,
         "汇总",
         "专项资金申报汇总（按师市、资金来源）",
         [16] + [10] * (2 + len(levels) + len(industries)) + [15] * 8,
@@ -176,10 +197,10 @@ def _summary(workbook: Any, c: Consolidation) -> None:
     sheet.table(headers, rows, {n: MONEY for n in range(first_money, len(headers))}, total)
 
 
-def _execution(workbook: Any, c: Consolidation) -> None:
+def _execution(book: SummaryBook, c: Consolidation) -> None:
     policy = c.policy
     sheet = _sheet(
-        workbook,
+        book,
         "执行情况",
         "资金使用计划执行情况（按计划行、资金来源）",
         [36, 14, 14, 18, 18, 18, 10],
@@ -209,7 +230,7 @@ def _execution(workbook: Any, c: Consolidation) -> None:
     per_source = source_execution(c)
     source_rows = [[policy.funding_sources[s], v["budget"], v["committed"]] for s, v in per_source.items()]
     top = sheet.table(["资金来源", "计划（元）", "已承诺（元）"], source_rows, {1: MONEY, 2: MONEY})
-    chart = workbook.add_chart({"type": "column"})
+    chart = book.workbook.add_chart({"type": "column"})
     for column in (1, 2):
         chart.add_series(
             {
@@ -227,9 +248,9 @@ def _execution(workbook: Any, c: Consolidation) -> None:
 DISBURSEMENT_AMOUNTS = ("central", "bingtuan", "transferred", "division_fund", "total")
 
 
-def _disbursement(workbook: Any, c: Consolidation) -> None:
+def _disbursement(book: SummaryBook, c: Consolidation) -> None:
     sheet = _sheet(
-        workbook,
+        book,
         "拨付清单",
         "补贴资金拨付清单（第十一条（一）6）",
         [16, 30, 22, 16, 16, 20, 16, 16],
@@ -273,10 +294,10 @@ def _disbursement(workbook: Any, c: Consolidation) -> None:
     )
 
 
-def _providers(workbook: Any, c: Consolidation) -> None:
+def _providers(book: SummaryBook, c: Consolidation) -> None:
     levels = c.policy.eligible_levels
     sheet = _sheet(
-        workbook,
+        book,
         "服务商排名",
         "数字化服务商排名（按服务企业达到二级及以上的数量，第十条（三）1）",
         [8, 34, 16] + [10] * len(levels) + [14],
@@ -289,11 +310,11 @@ def _providers(workbook: Any, c: Consolidation) -> None:
     sheet.table(["名次", "数字化服务商", "二级及以上企业数", *levels, "服务企业数"], rows, {})
 
 
-def _awards(workbook: Any, c: Consolidation) -> None:
+def _awards(book: SummaryBook, c: Consolidation) -> None:
     """The awards workbooks' winners, with the plan line and funding source each is charged to."""
     sources = c.policy.funding_sources
     sheet = _sheet(
-        workbook,
+        book,
         "奖励名单",
         "奖励与补贴名单（第十条（一）4、（三）、（四）2、（六）1）",
         [22, 14, 30, 22, 36, 14, 16],
@@ -329,8 +350,8 @@ def _awards(workbook: Any, c: Consolidation) -> None:
     )
 
 
-def _issues(workbook: Any, c: Consolidation) -> None:
-    sheet = _sheet(workbook, "问题清单", "问题清单（全部文件）", [26, 12, 10, 30, 8, 60, 44, 16])
+def _issues(book: SummaryBook, c: Consolidation) -> None:
+    sheet = _sheet(book, "问题清单", "问题清单（全部文件）", [26, 12, 10, 30, 8, 60, 44, 16])
     rows = [
         [
             i.file,
@@ -350,11 +371,10 @@ def _issues(workbook: Any, c: Consolidation) -> None:
 def write_summary(c: Consolidation, path: Path) -> None:
     """Write the summary workbook (atomically: a temporary file renamed over `path`)."""
     with atomic_path(path) as temporary:
-        workbook = xlsxwriter.Workbook(
-            str(temporary),
-            {"constant_memory": True, "strings_to_formulas": False, "strings_to_urls": False},
-        )
+        workbook = xlsxwriter.Workbook(str(temporary), WORKBOOK_OPTIONS)
         workbook.set_properties({"title": "兵团中小企业数字化转型城市试点专项资金 汇总", "author": "dtfund"})
+        book = SummaryBook(workbook)
         for write_sheet in (_summary, _execution, _disbursement, _providers, _awards, _issues):
-            write_sheet(workbook, c)
+            write_sheet(book, c)
         workbook.close()
+        insert_into_package(temporary, book.bulk)
