@@ -53,6 +53,8 @@ class RawTable:
         inputs = [f for f in (fields or application_fields()) if not f.computed]
         names = [f.id for f in inputs if f.id in self.values]
         keep = [n for n in range(len(self.rows)) if not all(is_blank(self.values[f][n]) for f in names)]
+        if len(keep) == len(self.rows):
+            return self
         return RawTable(
             sheet=self.sheet,
             rows=[self.rows[n] for n in keep],

@@ -6,6 +6,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from decimal import Decimal
 
+import numpy as np
 import pandas as pd
 
 from schemas import uscc
@@ -61,11 +62,9 @@ def is_yes(values: pd.Series, yes: str) -> pd.Series:
 def differs(stored: pd.Series, computed: pd.Series, tolerance: Decimal) -> pd.Series:
     """A stored computed value that is not the rules' (within `tolerance`); no stored value is no
     difference (a workbook saved without cached values)."""
-    return pd.Series(
-        [
-            s is not None and (c is None or abs(s - c) > tolerance)
-            for s, c in zip(stored, computed, strict=True)
-        ],
-        index=stored.index,
-        dtype=bool,
-    )
+    result = np.zeros(len(stored), dtype=bool)
+    present = np.flatnonzero(stored.notna().to_numpy())
+    if len(present):  # only cells that store a value are compared
+        pairs = zip(stored.to_numpy()[present], computed.to_numpy()[present], strict=True)
+        result[present] = [c is None or abs(s - c) > tolerance for s, c in pairs]
+    return pd.Series(result, index=stored.index, dtype=bool)
