@@ -194,6 +194,8 @@ class Workbook:
         # later burst of allocations rescans them all.
         gc.freeze()
         self._sheets[sheet], self._partial[sheet] = rows, upto is not None
+        if upto is None:  # every row is in Python now: free calamine's copy of the sheet
+            self._parsed.pop(sheet, None)
         return rows
 
     def value(self, ref: NamedRange) -> Any:
