@@ -8,10 +8,11 @@ that was not read ahead, or whose reading ahead failed, is read (and its failure
 
 from __future__ import annotations
 
+import queue
 import threading
 from collections import OrderedDict
 from collections.abc import Iterable
-from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import Future
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -81,7 +82,8 @@ class ReadAhead:
         self._waiting: list[Path] = []
         self._started: OrderedDict[Path, _Started] = OrderedDict()
         self._lock = threading.Lock()
-        self._executor: ThreadPoolExecutor | None = None
+        self._queue: queue.SimpleQueue[tuple[Future[ParsedBook | None], Path]] = queue.SimpleQueue()
+        self._worker: threading.Thread | None = None
 
     def start(self, paths: Iterable[Path]) -> None:
         """Queue files in the order they will be taken, and begin parsing the first ones."""
@@ -110,9 +112,24 @@ class ReadAhead:
             path = self._waiting.pop(0)
             if path in self._started:
                 continue
-            if self._executor is None:
-                self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="dtfund-read-ahead")
-            self._started[path] = _Started(stamp(path), self._executor.submit(parse_named_sheets, path))
+            future: Future[ParsedBook | None] = Future()
+            self._started[path] = _Started(stamp(path), future)
+            self._queue.put((future, path))
+            if self._worker is None:
+                # A daemon thread: a command that stops early (a bad option, an unusable plan) exits at
+                # once instead of waiting for parses nobody will use.
+                self._worker = threading.Thread(target=self._work, name="dtfund-read-ahead", daemon=True)
+                self._worker.start()
+
+    def _work(self) -> None:
+        while True:
+            future, path = self._queue.get()
+            if not future.set_running_or_notify_cancel():
+                continue  # dropped before it started
+            try:
+                future.set_result(parse_named_sheets(path))
+            except BaseException as exc:  # noqa: BLE001 - handed to the thread that takes the file
+                future.set_exception(exc)
 
 
 read_ahead = ReadAhead()

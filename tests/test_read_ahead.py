@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import threading
 from pathlib import Path
 
 import pytest
@@ -84,3 +85,12 @@ def test_a_hostile_file_is_reported_as_without_reading_ahead(case, tmp_path: Pat
     ahead = check_file(path, policy)
     assert [(i.rule, i.message) for i in ahead.issues] == [(i.rule, i.message) for i in plain.issues]
     assert ahead.kind == plain.kind
+
+
+def test_a_command_that_stops_early_does_not_wait_for_the_parse(tmp_path: Path) -> None:
+    """The worker is a daemon thread: exiting never waits for parses nobody will use."""
+    first, *_ = _copies(tmp_path)
+    ahead = ReadAhead()
+    ahead.start([first])
+    workers = [t for t in threading.enumerate() if t.name == "dtfund-read-ahead"]
+    assert workers and all(t.daemon for t in workers)
