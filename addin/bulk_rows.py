@@ -23,6 +23,7 @@ from typing import Any
 from xlsxwriter.utility import xl_col_to_name
 
 from addin.cell_text import FORMULA_PREFIXES, safe_text
+from addin.workbook_reader import column_index
 
 # What Excel accepts in one cell (XlsxWriter truncates longer text to it, too).
 MAX_TEXT = 32_767
@@ -117,14 +118,7 @@ def _row_styles(xml: str, row: int) -> dict[int, str | None]:
     """The style of each cell of a row XlsxWriter wrote (0-based row), by 0-based column."""
     start = xml.index(f'<row r="{row + 1}"')
     end = xml.index("</row>", start)
-    return {_column_index(letters): style for letters, style in _CELL_STYLE.findall(xml[start:end])}
-
-
-def _column_index(letters: str) -> int:
-    index = 0
-    for letter in letters:
-        index = index * 26 + ord(letter) - ord("A") + 1
-    return index - 1
+    return {column_index(letters): style for letters, style in _CELL_STYLE.findall(xml[start:end])}
 
 
 def sheet_pieces(xml: str, bulks: list[BulkRows]) -> Iterator[str]:

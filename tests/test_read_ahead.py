@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import os
 import shutil
+import subprocess
+import sys
 import threading
 from pathlib import Path
 
@@ -94,3 +96,11 @@ def test_a_command_that_stops_early_does_not_wait_for_the_parse(tmp_path: Path) 
     ahead.start([first])
     workers = [t for t in threading.enumerate() if t.name == "dtfund-read-ahead"]
     assert workers and all(t.daemon for t in workers)
+
+
+def test_the_command_line_is_parsed_before_pandas_is_loaded() -> None:
+    """The CLI queues its inputs before importing pandas and pandera, so the two overlap: a top-level
+    import of either in addin/cli.py (or what it imports) would quietly undo that."""
+    probe = "import sys, addin.cli; print(sorted(m for m in ('pandas', 'pandera', 'openpyxl') if m in sys.modules))"
+    loaded = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True)
+    assert loaded.stdout.strip() == "[]"
