@@ -16,7 +16,10 @@ from python_calamine import CalamineWorkbook
 
 from addin import summary_workbook
 from addin.bulk_rows import BulkRows, cell_xml, insert_into_package
-from addin.summary_workbook import MONEY, WORKBOOK_OPTIONS, SummaryBook, _sheet
+from addin.bundled import EXAMPLE_AWARDS, EXAMPLE_PLAN, EXAMPLES, REPOSITORY
+from addin.consolidate import consolidate
+from addin.summary_workbook import MONEY, WORKBOOK_OPTIONS, SummaryBook, _sheet, write_summary
+from schemas.policy import load_policy
 from tests.support.libreoffice import recalculate
 
 HOSTILE_TEXT = [
@@ -169,3 +172,21 @@ def test_bulks_are_inserted_in_row_order_between_rows_xlsxwriter_wrote(tmp_path:
     )
     values = [c.value for c in openpyxl.load_workbook(path)["表"]["A"]]
     assert values == list(range(21))
+
+
+def test_the_summary_of_the_examples_is_the_same_with_every_table_rendered_in_bulk(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The real sheets (subtotals per division, the wrapped 问题清单, the awards) through the bulk path."""
+    consolidation = consolidate(
+        [REPOSITORY / p for p in (*EXAMPLES.values(), EXAMPLE_AWARDS)],
+        REPOSITORY / EXAMPLE_PLAN,
+        load_policy(),
+    )
+    monkeypatch.setattr(summary_workbook, "BULK_FROM_ROWS", 10**9)
+    write_summary(consolidation, tmp_path / "plain.xlsx")
+    monkeypatch.setattr(summary_workbook, "BULK_FROM_ROWS", 1)
+    write_summary(consolidation, tmp_path / "bulk.xlsx")
+    with zipfile.ZipFile(tmp_path / "bulk.xlsx") as bulk, zipfile.ZipFile(tmp_path / "plain.xlsx") as plain:
+        assert bulk.read("xl/worksheets/sheet3.xml") != plain.read("xl/worksheets/sheet3.xml")
+    assert _cells(tmp_path / "bulk.xlsx") == _cells(tmp_path / "plain.xlsx")
