@@ -15,10 +15,10 @@ from addin.table import RawTable, convert_table
 from addin.template_identity import Identified
 from addin.unit_cell import unit_cell_issues
 from schemas.award_rules import AwardTable, award_issues
-from schemas.awards import AwardKind, award_kinds, committed_by_source, compute_awards
+from schemas.awards import AwardKind, award_kinds, award_units, committed_by_source, compute_awards
 from schemas.money import ZERO
 from schemas.policy import Policy
-from schemas.registry import Issue
+from schemas.registry import Issue, in_table_order
 
 
 @dataclass
@@ -54,11 +54,9 @@ def check_award_sheet(raw: RawTable, kind: AwardKind, policy: Policy) -> AwardSh
         stored=typed.stored,
         amounts=compute_awards(kind, typed.frame, policy),
     )
-    rule_issues = award_issues(table, policy)
-    for issue in rule_issues:
-        issue.sheet = raw.sheet
-        issue.cell = raw.cell(issue.field, issue.row) if issue.field else None
-    return AwardSheetResult(kind=kind, raw=raw, table=table, issues=typed.issues + rule_issues)
+    rule_issues = raw.locate(award_issues(table, policy))
+    issues = in_table_order(typed.issues + rule_issues, [f.id for f in kind.fields])
+    return AwardSheetResult(kind=kind, raw=raw, table=table, issues=issues)
 
 
 def raw_award_table(kind: AwardKind, records: list[dict[str, Any]]) -> RawTable:
@@ -81,8 +79,9 @@ def check_awards(identified: Identified, policy: Policy) -> tuple[list[AwardShee
 
 def award_unit_issues(unit: str, sheet: str, policy: Policy) -> list[Issue]:
     """The 填报单位 of an awards workbook: required, and 兵团专班 or one of the submitting units."""
-    allowed = [*policy.value("award_preparers"), *policy.value("submitting_units")]
-    return unit_cell_issues(unit, allowed, sheet, policy.clause("award_preparers"), "（第一张名单第2行）")
+    return unit_cell_issues(
+        unit, award_units(policy), sheet, policy.clause("award_preparers"), "（第一张名单第2行）"
+    )
 
 
 def award_totals(results: list[AwardSheetResult], policy: Policy) -> dict[str, Any]:
@@ -122,8 +121,7 @@ def award_frame(results: list[AwardSheetResult]) -> pd.DataFrame:
     parts = []
     for r in results:
         frame, amounts = r.table.frame, r.table.amounts
-        key = frame["uscc"] if "uscc" in frame else frame["division"]
-        name = frame["name"] if "name" in frame else frame["division"]
+        key, name = frame[r.kind.key_field], frame[r.kind.name_field]
         parts.append(
             pd.DataFrame(
                 {

@@ -334,9 +334,10 @@ def template_awards(
 ) -> None:
     """生成奖励与补贴名单模板（典型案例、链主企业、赋能载体、服务商、“小快轻准”产品、师市奖励）。"""
     from addin.template_awards import write_awards_template
+    from schemas.awards import award_units
 
     policy = _policy(policy_file)
-    _require_listed(unit, [*policy.value("award_preparers"), *policy.value("submitting_units")])
+    _require_listed(unit, award_units(policy))
     _write_output(lambda: write_awards_template(output, policy, rows=rows, unit=unit))
     console.print(f"已生成奖励与补贴名单模板：{output}（每张名单 {rows} 行）")
 

@@ -5,7 +5,6 @@ formulas for the computed subsidy, violations highlighted as the clerk types, pr
 
 from __future__ import annotations
 
-import datetime as dt
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -14,7 +13,7 @@ from openpyxl import Workbook
 from openpyxl.formatting.rule import FormulaRule
 
 from addin import template_spec as spec
-from addin.output import save_workbook
+from addin.output import describe_generated, save_workbook
 from addin.template_application import (
     ALERT_FILL,
     ALERT_FONT,
@@ -40,7 +39,7 @@ from addin.template_application import (
     write_lists_sheet,
 )
 from addin.template_formulas import parameter_name
-from schemas.awards import SOURCE_FIELD, AwardKind, award_kinds
+from schemas.awards import SOURCE_FIELD, AwardKind, award_kinds, award_units
 from schemas.fields import YES
 from schemas.money import format_yuan
 from schemas.policy import Policy
@@ -76,7 +75,7 @@ def build_awards_template(
     _guide_sheet(workbook, policy, kinds)
     _rules_sheet(workbook, policy)
     _parameters_sheet(workbook, policy)
-    lists = {UNIT_LIST: ("填报单位", _units(policy))}
+    lists = {UNIT_LIST: ("填报单位", award_units(policy))}
     for kind in kinds:
         for field in kind.input_fields():
             if field.kind == "choice":
@@ -84,9 +83,7 @@ def build_awards_template(
     write_lists_sheet(workbook, lists)
     _meta_sheet(workbook, policy, spec.AWARDS_TEMPLATE_ID, spec.AWARDS_TEMPLATE_VERSION)
     _define(workbook, spec.NAME_UNIT, kinds[0].sheet, "$B$2")
-    workbook.properties.creator = "dtfund"
-    workbook.properties.title = "兵团中小企业数字化转型城市试点专项资金 奖励与补贴名单"
-    workbook.properties.created = dt.datetime(2025, 3, 24)
+    describe_generated(workbook, "兵团中小企业数字化转型城市试点专项资金 奖励与补贴名单")
     return workbook
 
 
@@ -94,10 +91,6 @@ def write_awards_template(
     path: Path, policy: Policy, rows: int = spec.AWARDS_DEFAULT_ROWS, unit: str | None = None
 ) -> None:
     save_workbook(build_awards_template(policy, rows=rows, unit=unit), path)
-
-
-def _units(policy: Policy) -> list[str]:
-    return [*policy.value("award_preparers"), *policy.value("submitting_units")]
 
 
 def _list_name(kind: AwardKind, field_id: str) -> str:

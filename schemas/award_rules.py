@@ -175,7 +175,7 @@ def recognition_issues(table: AwardTable, policy: Policy) -> list[Issue]:
         table,
         "CARRIER_NOT_RECOGNISED",
         "recognized",
-        recognized.notna() & (recognized != YES),
+        recognized.notna() & ~cell_rules.is_yes(recognized, YES),
         value=recognized,
         carrier=table.frame["carrier"],
     )
@@ -184,7 +184,7 @@ def recognition_issues(table: AwardTable, policy: Policy) -> list[Issue]:
 @implements("AWARD_DUPLICATE")
 def duplicate_issues(table: AwardTable, policy: Policy) -> list[Issue]:
     """The same enterprise (credit code) — or the same division — twice on one award sheet."""
-    key = "uscc" if table.kind.has("uscc") else "division"
+    key = table.kind.key_field
     values = table.frame[key]
     repeated = cell_rules.repeated(values)
     others = pd.Series("", index=values.index, dtype=object)
@@ -220,7 +220,5 @@ CHECKS: tuple[AwardCheck, ...] = (
 
 
 def award_issues(table: AwardTable, policy: Policy) -> list[Issue]:
-    """Every rule's issues for one award sheet, in row order."""
-    issues = [issue for check in CHECKS for issue in check(table, policy)]
-    order = {f.id: n for n, f in enumerate(table.kind.fields)}
-    return sorted(issues, key=lambda i: (i.row or 0, order.get(i.field or "", len(order))))
+    """Every rule's issues for one award sheet."""
+    return [issue for check in CHECKS for issue in check(table, policy)]

@@ -16,6 +16,7 @@ from typing import Any
 import pandas as pd
 import yaml
 
+from schemas.cell_rules import is_yes
 from schemas.fields import YES, Field, field_from_spec
 from schemas.money import ZERO, as_money, column_min, round_cents_column
 from schemas.policy import Policy, PolicyError
@@ -41,6 +42,15 @@ class AwardKind:
 
     def input_fields(self) -> tuple[Field, ...]:
         return tuple(f for f in self.fields if not f.computed)
+
+    @property
+    def key_field(self) -> str:
+        """What identifies a winner: the enterprise's credit code, or the division for 师市 awards."""
+        return "uscc" if self.has("uscc") else "division"
+
+    @property
+    def name_field(self) -> str:
+        return "name" if self.has("name") else "division"
 
     def has(self, field_id: str) -> bool:
         return any(f.id == field_id for f in self.fields)
@@ -102,6 +112,11 @@ def award_kinds(policy: Policy) -> tuple[AwardKind, ...]:
     return tuple(kinds)
 
 
+def award_units(policy: Policy) -> list[str]:
+    """Who may submit an awards workbook (its 填报单位): 兵团专班, or one of the submitting units."""
+    return [*policy.value("award_preparers"), *policy.value("submitting_units")]
+
+
 def source_ids(policy: Policy) -> dict[str, str]:
     """Funding-source id by its name (资金来源 cells hold names)."""
     return {name: source for source, name in policy.funding_sources.items()}
@@ -115,7 +130,7 @@ def compute_awards(kind: AwardKind, frame: pd.DataFrame, policy: Policy) -> pd.D
         investment = as_money(frame["investment"])
         rated = round_cents_column(investment * policy.rate(kind.rate))
         capped = column_min(rated, policy.value(kind.cap)) if kind.cap else rated
-        recognized = (frame["recognized"] == YES).astype(bool)
+        recognized = is_yes(frame["recognized"], YES)
         out["rated"] = rated
         out["subsidy"] = capped.where(recognized, ZERO).astype(object)
         out["award"] = out["subsidy"]
