@@ -25,7 +25,7 @@ from schemas.fields import application_fields, field_by_id
 from schemas.money import ZERO, two_place_texts
 from schemas.plan import PlanFigures
 from schemas.policy import Policy
-from schemas.registry import Issue, implements, make_issue
+from schemas.registry import Issue, implements, in_table_order, make_issue
 
 
 @dataclass
@@ -91,19 +91,11 @@ def check_table(raw: RawTable, policy: Policy) -> TableResult:
         stored=typed.stored,
         policy=policy,
     )
-    rule_issues = validate(context)
-    for issue in rule_issues:
-        issue.sheet = raw.sheet
-        issue.cell = raw.cell(issue.field, issue.row) if issue.field else None
-    issues = _in_table_order(typed.issues + rule_issues)
+    rule_issues = raw.locate(validate(context))
+    issues = in_table_order(typed.issues + rule_issues, [f.id for f in application_fields()])
     if not raw.rows:
         issues.append(make_issue("TABLE_EMPTY", sheet=raw.sheet))
     return TableResult(raw=raw, typed=typed, amounts=amounts, issues=issues)
-
-
-def _in_table_order(issues: list[Issue]) -> list[Issue]:
-    order = {f.id: n for n, f in enumerate(application_fields())}
-    return sorted(issues, key=lambda i: (i.row or 0, order.get(i.field or "", len(order))))
 
 
 def read_application(identified: Identified) -> tuple[RawTable, str | None]:

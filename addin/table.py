@@ -47,6 +47,13 @@ class RawTable:
         letter = self.columns.get(name)
         return f"{letter}{row}" if letter else None
 
+    def locate(self, issues: list[Issue]) -> list[Issue]:
+        """The issues of rules run on this table, placed at their cells (sheet and A1 address)."""
+        for issue in issues:
+            issue.sheet = self.sheet
+            issue.cell = self.cell(issue.field, issue.row) if issue.field else None
+        return issues
+
     def without_blank_rows(self, fields: Sequence[Field] | None = None) -> RawTable:
         """Drop rows where every input cell is blank (empty rows between filled ones are skipped).
         `fields`: the table's fields (the application's by default)."""

@@ -163,3 +163,9 @@ def _shown(value: Any, limit: int | None = None) -> str:
         return value.strftime("%Y-%m-%d")
     text = str(value)
     return text if limit is None or len(text) <= limit else f"{text[:limit]}…（共 {len(text)} 字）"
+
+
+def in_table_order(issues: list[Issue], field_ids: list[str]) -> list[Issue]:
+    """Issues by row, then by the column order of their fields (an issue of no row or field first)."""
+    order = {field_id: n for n, field_id in enumerate(field_ids)}
+    return sorted(issues, key=lambda i: (i.row or 0, order.get(i.field or "", len(order))))
