@@ -3,6 +3,7 @@ for generated workbooks reproducibly (fixed timestamps, so regenerating gives id
 
 from __future__ import annotations
 
+import datetime as dt
 import io
 import os
 import re
@@ -82,6 +83,14 @@ def reproducible_xlsx(data: bytes) -> bytes:
             info.external_attr = 0o644 << 16
             archive.writestr(info, content)
     return target.getvalue()
+
+
+def describe_generated(workbook: Workbook, title: str) -> None:
+    """The document properties of a workbook we generate: its title, dtfund as author, and the fixed
+    date every generated part carries (so that regenerating gives identical bytes)."""
+    workbook.properties.creator = "dtfund"
+    workbook.properties.title = title
+    workbook.properties.created = dt.datetime(*FIXED_ZIP_TIME)
 
 
 def save_workbook(

@@ -25,7 +25,7 @@ from openpyxl.worksheet.worksheet import Worksheet
 
 from addin import template_spec as spec
 from addin.catalogue import rule_catalogue
-from addin.output import save_workbook
+from addin.output import describe_generated, save_workbook
 from addin.template_formulas import LEVELS_NAME, RowFormulas, parameter_name
 from schemas.fields import YES, Field, application_fields, input_fields, material_fields
 from schemas.policy import Policy
@@ -114,9 +114,7 @@ def build_application_template(
             workbook, field.id, spec.DATA_SHEET, _absolute(letters[field.id], spec.FIRST_DATA_ROW, last_row)
         )
     _define(workbook, spec.NAME_UNIT, spec.DATA_SHEET, "$B$2")
-    workbook.properties.creator = "dtfund"
-    workbook.properties.title = "兵团中小企业数字化转型城市试点专项资金 企业数字化改造补贴申报表"
-    workbook.properties.created = dt.datetime(2025, 3, 24)
+    describe_generated(workbook, "兵团中小企业数字化转型城市试点专项资金 企业数字化改造补贴申报表")
     return workbook
 
 

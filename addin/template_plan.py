@@ -3,7 +3,6 @@ order, labels and figures; 资金预算 and 合计 as formulas; the known incons
 
 from __future__ import annotations
 
-import datetime as dt
 from pathlib import Path
 
 from openpyxl import Workbook
@@ -14,7 +13,7 @@ from openpyxl.worksheet.properties import PageSetupProperties
 from openpyxl.worksheet.worksheet import Worksheet
 
 from addin import template_spec as spec
-from addin.output import save_workbook
+from addin.output import describe_generated, save_workbook
 from addin.template_application import BOX, INPUT_FILL, TITLE_FONT, WRAP
 from schemas.plan import BUDGET, Plan
 from schemas.policy import Policy
@@ -54,9 +53,7 @@ def build_plan_template(policy: Policy) -> Workbook:
     _layout(sheet, rows, total_row)
     _names(workbook, rows, total_row)
     _meta(workbook, policy)
-    workbook.properties.creator = "dtfund"
-    workbook.properties.title = "兵团中小企业数字化转型城市试点专项资金使用计划表"
-    workbook.properties.created = dt.datetime(2025, 3, 24)
+    describe_generated(workbook, "兵团中小企业数字化转型城市试点专项资金使用计划表")
     return workbook
 
 
