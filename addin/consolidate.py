@@ -156,20 +156,21 @@ def awards_across_files(awards: pd.DataFrame, policy: Policy) -> list[Issue]:
             continue
         limit = int(policy.value(kind.count_limit))
         rows = awards[awards["kind"] == kind.id]
+        ordinal = pd.Series(range(1, len(rows) + 1), index=rows.index)
         within_file = rows.groupby("file").cumcount() + 1  # past the limit here: the file's own check says so
-        for ordinal, (row, own) in enumerate(zip(rows.itertuples(index=False), within_file, strict=True), 1):
-            if ordinal > limit and own <= limit:
-                issues.append(
-                    make_issue(
-                        "AWARD_COUNT_EXCEEDED",
-                        file=row.file,
-                        sheet=row.sheet,
-                        cell=row.cell,
-                        row=int(row.row),
-                        value=ordinal,
-                        expected=limit,
-                    )
-                )
+        beyond = (ordinal > limit) & (within_file <= limit)
+        issues += [
+            make_issue(
+                "AWARD_COUNT_EXCEEDED",
+                file=row.file,
+                sheet=row.sheet,
+                cell=row.cell,
+                row=int(row.row),
+                value=int(number),
+                expected=limit,
+            )
+            for row, number in zip(rows[beyond].itertuples(index=False), ordinal[beyond], strict=True)
+        ]
     return issues
 
 
