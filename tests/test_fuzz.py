@@ -107,11 +107,16 @@ def _checked_document(path: Path, policy) -> dict:
     return document
 
 
-@settings(
-    max_examples=250,
-    deadline=None,
-    suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture],
-)
+def fuzz_settings(examples: int) -> settings:
+    """Each example writes and checks a workbook: slow by hypothesis's measure, and fixture-driven."""
+    return settings(
+        max_examples=examples,
+        deadline=None,
+        suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture],
+    )
+
+
+@fuzz_settings(250)
 @given(changes=st.lists(cells, min_size=1, max_size=12))
 def test_check_never_crashes(changes, template_bytes, policy, tmp_path_factory) -> None:
     path = tmp_path_factory.mktemp("fuzz") / "fuzz.xlsx"
@@ -122,11 +127,7 @@ def test_check_never_crashes(changes, template_bytes, policy, tmp_path_factory) 
             assert math.isfinite(float(amount))
 
 
-@settings(
-    max_examples=25,
-    deadline=None,
-    suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture],
-)
+@fuzz_settings(25)
 @given(changes=st.lists(cells, min_size=1, max_size=8))
 def test_the_command_exits_0_1_or_2_with_json(changes, template_bytes, tmp_path_factory) -> None:
     path = tmp_path_factory.mktemp("fuzz") / "fuzz.xlsx"
@@ -156,11 +157,7 @@ award_changes = st.tuples(AWARD_CELLS, st.integers(min_value=1, max_value=14), v
 )
 
 
-@settings(
-    max_examples=120,
-    deadline=None,
-    suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture],
-)
+@fuzz_settings(120)
 @given(changes=st.lists(award_changes, min_size=1, max_size=12))
 def test_the_awards_check_never_crashes(changes, awards_bytes, policy, tmp_path_factory) -> None:
     path = tmp_path_factory.mktemp("fuzz") / "awards.xlsx"
