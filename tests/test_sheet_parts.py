@@ -1,0 +1,178 @@
+"""A large sheet parsed in parts gives exactly the rows of one parse of the whole sheet; a sheet that
+cannot be cut safely is left to be parsed whole."""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+import tempfile
+import zipfile
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+import python_calamine
+from openpyxl import Workbook
+
+from addin import read_ahead as read_ahead_module
+from addin import sheet_parts
+from addin import template_spec as spec
+from addin.bundled import EXAMPLES, REPOSITORY
+from addin.check import check_file
+from addin.read_ahead import read_ahead
+from addin.report import result_document
+from schemas.policy import load_policy
+
+SHEET = "数据"
+MEMBER = "xl/worksheets/sheet1.xml"
+
+
+@pytest.fixture
+def small_parts(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Path:
+    """Parts and chunks of a few kilobytes, so a small sheet is cut many times; temporary files in a
+    folder of the test's own. Returns that folder."""
+    monkeypatch.setattr(sheet_parts, "PART_BYTES", 16 * 1024)
+    monkeypatch.setattr(sheet_parts, "CHUNK_BYTES", 4 * 1024)
+    monkeypatch.setattr(sheet_parts.os, "cpu_count", lambda: 2)
+    scratch = tmp_path / "scratch"
+    scratch.mkdir()
+    monkeypatch.setattr(tempfile, "tempdir", str(scratch))
+    return scratch
+
+
+def _whole(path: Path, sheet: str, nrows: int | None = None) -> list[list]:
+    parsed = python_calamine.CalamineWorkbook.from_path(str(path)).get_sheet_by_name(sheet)
+    return (
+        parsed.to_python(skip_empty_area=False, nrows=nrows)
+        if nrows
+        else parsed.to_python(skip_empty_area=False)
+    )
+
+
+def _varied_sheet(path: Path, rows: int = 1500) -> Path:
+    """Text, numbers, dates, blanks; runs of empty rows; rows that start further right; a long text."""
+    book = Workbook()
+    sheet = book.active
+    sheet.title = SHEET
+    sheet["B2"] = "标题"
+    for n in range(5, rows):
+        if n % 97 < 12:
+            continue  # a run of empty rows, some of them where a part would be cut
+        first = 1 if n % 5 else 3
+        sheet.cell(n, first, f"企业{n}")
+        sheet.cell(n, 4, n * 1.25)
+        sheet.cell(n, 5, dt.date(2025, 1, 1) + dt.timedelta(days=n % 300))
+        if n % 7 == 0:
+            sheet.cell(n, 9, "长" * 300)
+    sheet.cell(rows + 40, 12, "最后")
+    book.save(path)
+    return path
+
+
+def _rewrite(path: Path, change: Callable[[str], str]) -> Path:
+    """The same workbook with its sheet's XML changed."""
+    changed = path.with_name(f"changed-{path.name}")
+    with zipfile.ZipFile(path) as source, zipfile.ZipFile(changed, "w", zipfile.ZIP_DEFLATED) as target:
+        for entry in source.infolist():
+            content = source.read(entry)
+            if entry.filename == MEMBER:
+                content = change(content.decode("utf-8")).encode("utf-8")
+            target.writestr(entry, content)
+    return changed
+
+
+def test_the_rows_of_the_parts_are_the_rows_of_the_whole_sheet(small_parts: Path, tmp_path: Path) -> None:
+    path = _varied_sheet(tmp_path / "varied.xlsx")
+    parted = sheet_parts.parse_in_parts(path, SHEET)
+    assert parted is not None and len(parted.parts) > 20
+    assert parted.to_python() == _whole(path, SHEET)
+    for nrows in (1, 3, 700, 5000):
+        assert parted.to_python(nrows=nrows) == _whole(path, SHEET, nrows)
+    assert list(small_parts.iterdir()) == []  # every temporary file and folder removed
+
+
+def test_every_example_sheet_parsed_in_parts_is_the_whole_sheet(small_parts: Path) -> None:
+    for relative in EXAMPLES.values():
+        path = REPOSITORY / relative
+        names = python_calamine.CalamineWorkbook.from_path(str(path)).sheet_names
+        for sheet in (s for s in names if s in (spec.DATA_SHEET, spec.PLAN_SHEET)):
+            parted = sheet_parts.parse_in_parts(path, sheet)
+            assert parted is not None, (relative, sheet)
+            assert parted.to_python() == _whole(path, sheet), (relative, sheet)
+
+
+def test_a_namespace_prefix_on_the_tags_is_followed(small_parts: Path, tmp_path: Path) -> None:
+    def prefixed(xml: str) -> str:
+        xml = re.sub(r"<(/?)(?!\?)([A-Za-z]+)([\s>/])", r"<\1x:\2\3", xml)
+        return xml.replace(
+            'xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main"',
+            'xmlns:x="http://schemas.openxmlformats.org/spreadsheetml/2006/main"',
+        )
+
+    path = _rewrite(_varied_sheet(tmp_path / "varied.xlsx"), prefixed)
+    parted = sheet_parts.parse_in_parts(path, SHEET)
+    assert parted is not None and len(parted.parts) > 20
+    assert parted.to_python() == _whole(path, SHEET)
+
+
+def _move_row_first(xml: str, number: int) -> str:
+    row = re.search(rf'<row r="{number}"[^>]*>.*?</row>', xml)[0]
+    return xml.replace(row, "", 1).replace("<sheetData>", "<sheetData>" + row, 1)
+
+
+@pytest.mark.parametrize(
+    "change",
+    [
+        pytest.param(
+            lambda xml: re.sub(r'(<row[^>]*?) r="\d+"', r"\1", xml), id="rows without their numbers"
+        ),
+        pytest.param(
+            lambda xml: xml.replace('<row r="600"', '<!-- <row r="1"> --><row r="600"'),
+            id="a comment among the rows",
+        ),
+        pytest.param(
+            lambda xml: xml.replace('<row r="600"', '<?note <row ?><row r="600"'),
+            id="a processing instruction among the rows",
+        ),
+        pytest.param(
+            lambda xml: _move_row_first(xml, 1400),
+            id="rows out of order",
+        ),
+    ],
+)
+def test_a_sheet_that_cannot_be_cut_safely_is_left_whole(change, small_parts: Path, tmp_path: Path) -> None:
+    path = _rewrite(_varied_sheet(tmp_path / "varied.xlsx"), change)
+    assert sheet_parts.parse_in_parts(path, SHEET) is None
+    assert list(small_parts.iterdir()) == []
+
+
+def test_a_small_sheet_or_a_single_core_is_left_whole(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    path = _varied_sheet(tmp_path / "varied.xlsx")
+    assert sheet_parts.parse_in_parts(path, SHEET) is None  # far below two parts of the default size
+    monkeypatch.setattr(sheet_parts, "PART_BYTES", 16 * 1024)
+    monkeypatch.setattr(sheet_parts.os, "cpu_count", lambda: 1)
+    assert sheet_parts.parse_in_parts(path, SHEET) is None
+
+
+def test_the_check_is_the_same_when_its_sheets_are_parsed_in_parts(
+    small_parts: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    policy = load_policy()
+    parted_sheets = []
+
+    def recorded(path: Path, sheet: str) -> sheet_parts.PartedSheet | None:
+        parted_sheets.append(sheet_parts.parse_in_parts(path, sheet))
+        return parted_sheets[-1]
+
+    monkeypatch.setattr(read_ahead_module, "parse_in_parts", recorded)
+    for relative in EXAMPLES.values():
+        path = REPOSITORY / relative
+        whole = result_document(check_file(path, policy))
+        read_ahead.start([path])
+        parted = result_document(check_file(path, policy))
+        assert read_ahead.take(path) is None  # the check took the parse read ahead
+        whole.pop("checked_at"), parted.pop("checked_at")
+        assert parted == whole, relative
+    assert sum(parsed is not None for parsed in parted_sheets) >= len(EXAMPLES)
