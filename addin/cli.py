@@ -65,6 +65,9 @@ def _exit_code(result: CheckResult) -> int:
     return EXIT_OK if result.valid else EXIT_ERRORS
 
 
+ShowAllOption = Annotated[
+    bool, typer.Option("--all", help="在终端列出全部问题（默认只列出前面的一部分，并按规则统计条数）。")
+]
 PolicyOption = Annotated[Path | None, typer.Option("--policy", help="使用另一个政策参数文件（YAML）。")]
 
 
@@ -76,6 +79,7 @@ def check(
     ] = None,
     policy_file: PolicyOption = None,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="只输出结论。")] = False,
+    show_all: ShowAllOption = False,
     html: Annotated[Path | None, typer.Option("--html", help="另存一份可打印的 HTML 校验报告。")] = None,
     annotate: Annotated[
         Path | None,
@@ -94,18 +98,17 @@ def check(
     machine_output = json_out is not None and str(json_out) == "-"
     with _status("正在校验……", hidden=quiet or machine_output):
         result = check_file(file, policy)
-    document = result_document(result)
     try:
         _write_check_outputs(result, file, html, annotate)
     except OutputError as exc:
         raise _fail(str(exc)) from None
-    if json_out is not None and str(json_out) == "-":
-        sys.stdout.write(to_json(document))
+    if machine_output:
+        sys.stdout.write(to_json(result_document(result)))
     else:
         if json_out is not None:
             try:
                 refuse_overwriting_inputs(json_out, [file])
-                write_text_atomically(json_out, to_json(document))
+                write_text_atomically(json_out, to_json(result_document(result)))
             except OutputError as exc:
                 raise _fail(str(exc)) from None
         if result.kind is None:
@@ -113,7 +116,7 @@ def check(
         elif quiet:
             console.print(verdict(result))
         else:
-            print_result(result, console)
+            print_result(result, console, show_all=show_all)
     raise typer.Exit(_exit_code(result))
 
 
@@ -251,6 +254,7 @@ def consolidate(
     ] = None,
     policy_file: PolicyOption = None,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="只输出结论。")] = False,
+    show_all: ShowAllOption = False,
     html: Annotated[Path | None, typer.Option("--html", help="另存一份可打印的 HTML 汇总报告。")] = None,
 ) -> None:
     """汇总各师市申报表，对照资金使用计划表检查预算，生成兵团汇总表。
@@ -287,7 +291,7 @@ def consolidate(
     except (ConsolidationError, OutputError) as exc:
         raise _fail(str(exc)) from None
     if not machine_output:
-        print_consolidation(result, console, show_issues=not quiet)
+        print_consolidation(result, console, show_issues=not quiet, show_all=show_all)
         console.print(f"汇总表：{output}")
     raise typer.Exit(EXIT_UNREADABLE if not result.complete else EXIT_OK if result.valid else EXIT_ERRORS)
 

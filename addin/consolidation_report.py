@@ -9,7 +9,6 @@ from typing import Any
 from rich.console import Console
 from rich.table import Table
 
-from addin.catalogue import SEVERITY_LABELS
 from addin.consolidate import Consolidation
 from addin.report import _plain, issue_record
 from addin.summary_figures import (
@@ -19,6 +18,7 @@ from addin.summary_figures import (
     execution_records,
     provider_ranking,
 )
+from addin.terminal_issues import print_issues
 from schemas.money import format_yuan
 
 SHORT_SOURCE = 2  # 中央 / 兵团 / 师市: a funding source's short name in narrow tables
@@ -69,7 +69,9 @@ def consolidation_document(c: Consolidation) -> dict[str, Any]:
     }
 
 
-def print_consolidation(c: Consolidation, console: Console, show_issues: bool = True) -> None:
+def print_consolidation(
+    c: Consolidation, console: Console, show_issues: bool = True, show_all: bool = False
+) -> None:
     table = Table(title="汇总（元）")
     # The terminal shows the main figures; the summary workbook and the JSON hold every column.
     for header in ("师市", "企业数", "符合条件", "改造补贴", "补贴奖励合计"):
@@ -108,20 +110,10 @@ def print_consolidation(c: Consolidation, console: Console, show_issues: bool = 
             rate,
         )
     console.print(execution)
-    if show_issues and c.all_issues:
-        issues = Table(title="问题清单", show_lines=True)
-        for header in ("文件", "单元格", "规则", "说明", "依据"):
-            issues.add_column(header, overflow="fold")
-        for issue in c.all_issues:
-            style = "red" if issue.severity == "error" else "yellow"
-            issues.add_row(
-                issue.file or "",
-                issue.where,
-                f"[{style}]{SEVERITY_LABELS[issue.severity]}[/{style}] {issue.rule}",
-                f"{issue.message}\n建议：{issue.fix}",
-                issue.clause,
-            )
-        console.print(issues)
+    if show_issues:
+        print_issues(
+            console, c.all_issues, "汇总表的“问题清单”工作表和 --json 结果", show_file=True, show_all=show_all
+        )
     unreadable = [r.file for r in c.files if r.kind is None]
     if unreadable:
         console.print(

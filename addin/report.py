@@ -10,10 +10,10 @@ import orjson
 from rich.console import Console
 from rich.table import Table
 
-from addin.catalogue import SEVERITY_LABELS
 from addin.check import CheckResult, row_amounts, totals
 from addin.check_awards import award_rows, award_totals
 from addin.check_plan import plan_totals
+from addin.terminal_issues import print_issues
 from schemas.money import format_yuan
 from schemas.registry import Issue
 
@@ -86,29 +86,28 @@ def to_json(document: dict[str, Any]) -> str:
     return orjson.dumps(document, option=orjson.OPT_INDENT_2, default=str).decode("utf-8") + "\n"
 
 
+# Where a check's complete list of issues can be had, for the terminal's note when it lists only some.
+CHECK_REPORTS = " --html 报告、--json 结果或 --annotate 标注副本"
+
+
 def verdict(result: CheckResult) -> str:
     outcome = "通过" if result.valid else "不通过"
     return f"校验结论：{outcome}（错误 {result.errors} 条，警告 {result.warnings} 条）"
 
 
-def print_result(result: CheckResult, console: Console, show_issues: bool = True) -> None:
-    """The terminal report: issues (行/单元格, 规则, 说明, 依据), totals per funding source, verdict."""
+def print_result(
+    result: CheckResult, console: Console, show_issues: bool = True, show_all: bool = False
+) -> None:
+    """The terminal report: issues (行/单元格, 规则, 说明, 依据; the first ones unless `show_all`), totals
+    per funding source, verdict."""
     console.print(f"[bold]文件[/bold]：{result.file}")
     console.print(
         f"模板：{result.template.get('id')} {result.template.get('version')}　"
         f"政策：{result.policy.id} {result.policy.version}"
         + (f"　填报单位：{result.unit}" if result.unit else "")
     )
-    if show_issues and result.issues:
-        table = Table(show_lines=True, title="问题清单")
-        for header in ("行/单元格", "规则", "说明", "依据"):
-            table.add_column(header, overflow="fold")
-        for issue in result.issues:
-            style = "red" if issue.severity == "error" else "yellow"
-            where = issue.where or "—"
-            rule = f"[{style}]{SEVERITY_LABELS[issue.severity]}[/{style}] {issue.rule}\n{issue.title}"
-            table.add_row(where, rule, f"{issue.message}\n建议：{issue.fix}", issue.clause)
-        console.print(table)
+    if show_issues:
+        print_issues(console, result.issues, CHECK_REPORTS, show_all=show_all)
     if result.table is not None and len(result.table.amounts):
         figures = totals(result.table, result.policy)
         money = Table(title="补贴金额合计（元）")

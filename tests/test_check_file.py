@@ -6,6 +6,7 @@ import datetime as dt
 import hashlib
 import io
 import json
+import re
 import subprocess
 import sys
 import zipfile
@@ -376,3 +377,24 @@ def test_unreadable_file_still_writes_a_json_document(tmp_path: Path) -> None:
     assert document["sha256"] == digest(path)
     assert [i["rule"] for i in document["issues"]] == ["FILE_UNREADABLE"]
     assert "不是有效的 Excel" in document["issues"][0]["message"]
+
+
+def test_the_terminal_lists_the_first_issues_and_counts_every_rule(tmp_path: Path, policy) -> None:
+    """Thousands of issues are not drawn in the terminal: the first ones, then each rule's count, then
+    where the rest are. --all lists every one; the JSON always holds every one."""
+    from addin.terminal_issues import TERMINAL_ISSUE_LIMIT
+
+    count = TERMINAL_ISSUE_LIMIT + 15
+    rows = [valid_row(uscc=f"BAD{n:04d}", name=f"企业{n}") for n in range(count)]
+    path = write_filled(tmp_path / "many.xlsx", rows, policy, template_rows=count)
+    listed = run("check", path)
+    assert listed.exit_code == 1
+    assert listed.output.count("USCC_INVALID") == TERMINAL_ISSUE_LIMIT + 1  # the rows, and its count
+    assert "各规则问题数" in listed.output
+    assert re.search(rf"│ USCC_INVALID +│ 错误 │[^│]+│ +{count} │ 申报表!B5 ", listed.output)
+    assert f"以上列出前 {TERMINAL_ISSUE_LIMIT} 条问题，另有 15 条未列出" in listed.output
+    everything = run("check", path, "--all")
+    assert everything.output.count("USCC_INVALID") == count
+    assert "各规则问题数" not in everything.output
+    document = json.loads(run("check", path, "--json", "-").output)
+    assert sum(issue["rule"] == "USCC_INVALID" for issue in document["issues"]) == count
