@@ -190,12 +190,12 @@ def row_amounts(result: TableResult) -> list[dict[str, Any]]:
             "eligible": eligible,
             "amounts": dict(zip(AMOUNT_FIELDS, parts, strict=True)),
         }
-        for row, uscc, name, eligible, *parts in zip(
+        for row, uscc, name, eligible, parts in zip(
             frame.index.tolist(),
             frame["uscc"].tolist(),
             frame["name"].tolist(),
             amounts["eligible"].astype(bool).tolist(),
-            *columns,
+            zip(*columns, strict=True),
             strict=True,
         )
     ]

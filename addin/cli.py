@@ -103,12 +103,12 @@ def check(
     except OutputError as exc:
         raise _fail(str(exc)) from None
     if machine_output:
-        sys.stdout.write(to_json(result_document(result)))
+        _write_stdout(to_json(result_document(result)))
     else:
         if json_out is not None:
             try:
                 refuse_overwriting_inputs(json_out, [file])
-                write_text_atomically(json_out, to_json(result_document(result)))
+                write_bytes_atomically(json_out, to_json(result_document(result)))
             except OutputError as exc:
                 raise _fail(str(exc)) from None
         if result.kind is None:
@@ -118,6 +118,13 @@ def check(
         else:
             print_result(result, console, show_all=show_all)
     raise typer.Exit(_exit_code(result))
+
+
+def _write_stdout(data: bytes) -> None:
+    """Machine output (JSON) as the UTF-8 bytes it is, whatever the terminal's encoding."""
+    sys.stdout.flush()
+    sys.stdout.buffer.write(data)
+    sys.stdout.buffer.flush()
 
 
 def _write_check_outputs(result: CheckResult, source: Path, html: Path | None, annotate: Path | None) -> None:
@@ -285,9 +292,9 @@ def consolidate(
             write_text_atomically(html, consolidation_report(result))
         document = consolidation_document(result)
         if machine_output:
-            sys.stdout.write(to_json(document))
+            _write_stdout(to_json(document))
         elif json_out is not None:
-            write_text_atomically(json_out, to_json(document))
+            write_bytes_atomically(json_out, to_json(document))
     except (ConsolidationError, OutputError) as exc:
         raise _fail(str(exc)) from None
     if not machine_output:
@@ -425,7 +432,7 @@ def demo(
         try:
             output_dir.mkdir(parents=True, exist_ok=True)
             write_summary(result, output_dir / "汇总.xlsx")
-            write_text_atomically(output_dir / "汇总.json", to_json(consolidation_document(result)))
+            write_bytes_atomically(output_dir / "汇总.json", to_json(consolidation_document(result)))
         except (OSError, OutputError) as exc:
             raise _fail(f"无法写入 {output_dir}：{exc}") from None
         print_consolidation(result, console, show_issues=False)

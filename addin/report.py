@@ -80,10 +80,10 @@ def _totals(result: CheckResult) -> dict[str, Any]:
     return {}
 
 
-def to_json(document: dict[str, Any]) -> str:
+def to_json(document: dict[str, Any]) -> bytes:
     """The document as indented UTF-8 JSON. orjson: a 100,000-row document in a tenth of the time of
-    the standard library's encoder."""
-    return orjson.dumps(document, option=orjson.OPT_INDENT_2, default=str).decode("utf-8") + "\n"
+    the standard library's encoder, and as bytes, ready to write."""
+    return orjson.dumps(document, option=orjson.OPT_INDENT_2 | orjson.OPT_APPEND_NEWLINE, default=str)
 
 
 # Where a check's complete list of issues can be had, for the terminal's note when it lists only some.
