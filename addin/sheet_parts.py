@@ -68,28 +68,38 @@ def sheet_member(archive: zipfile.ZipFile, sheet: str) -> str | None:
 
 
 @dataclass(frozen=True)
-class PartedSheet:
-    """A sheet parsed as consecutive parts (CalamineSheet objects, in row order, their rows not
-    overlapping). `to_python` gives what python-calamine gives for the whole sheet."""
+class Block:
+    """One part's rows as Python values, from its first used cell (`start`, 0-based row and column)
+    to its last (`end`); both None when the part has no used cell."""
 
-    parts: list[Any]
+    start: tuple[int, int] | None
+    end: tuple[int, int] | None
+    rows: list[list[Any]]
+
+
+@dataclass(frozen=True)
+class PartedSheet:
+    """A sheet parsed as consecutive parts, in row order, their rows not overlapping. `to_python`
+    gives what python-calamine gives for the whole sheet (the CalamineSheet method it stands for)."""
+
+    blocks: list[Block]
 
     def to_python(self, skip_empty_area: bool = False, nrows: int | None = None) -> list[list[Any]]:
         if skip_empty_area:
             raise ValueError("a parted sheet is read from A1")
-        filled = [part for part in self.parts if part.start is not None]
+        filled = [block for block in self.blocks if block.start is not None and block.end is not None]
         if not filled:
             return []
-        width = max(part.end[1] for part in filled) + 1
+        width = max(block.end[1] for block in filled if block.end) + 1
         rows: list[list[Any]] = []
-        for part in filled:
+        for block in filled:
             if nrows is not None and len(rows) >= nrows:
                 break
-            first_row, first_column = part.start
+            first_row, first_column = block.start or (0, 0)
             rows.extend([""] * width for _ in range(first_row - len(rows)))
-            block = part.to_python(skip_empty_area=True)
-            left, right = [""] * first_column, [""] * (width - first_column - part.width)
-            rows.extend([left + row + right for row in block] if left or right else block)
+            left = [""] * first_column
+            right = [""] * (width - first_column - (len(block.rows[0]) if block.rows else 0))
+            rows.extend([left + row + right for row in block.rows] if left or right else block.rows)
         return rows[:nrows] if nrows is not None else rows
 
 
@@ -141,25 +151,30 @@ def _in_background(parse: Callable[..., Any], *args: Any) -> Future[Any]:
     return future
 
 
-def _parse_part(path: Path, sheet: str, slots: threading.BoundedSemaphore) -> Any:
-    """One part's sheet, parsed when a core is free; its file is removed once parsed."""
+def _parse_part(path: Path, sheet: str, slots: threading.BoundedSemaphore) -> Block:
+    """One part's sheet, parsed when a core is free, then turned into Python values while the next
+    parts parse (the thread that waits for them has nothing else to do). Its file is removed once
+    parsed."""
     with slots:
         book = python_calamine.CalamineWorkbook.from_path(str(path))
         try:
-            return book.get_sheet_by_name(sheet)
+            parsed = book.get_sheet_by_name(sheet)
         finally:
             book.close()
             path.unlink(missing_ok=True)
+    if parsed.start is None:
+        return Block(None, None, [])
+    return Block(tuple(parsed.start), tuple(parsed.end), parsed.to_python(skip_empty_area=True))
 
 
-def _checked(parts: list[Any]) -> PartedSheet:
+def _checked(blocks: list[Block]) -> PartedSheet:
     """The parts, refused when their rows overlap: rows stored out of order would be put back in
     another order than one parse of the whole sheet gives."""
-    filled = [part for part in parts if part.start is not None]
+    filled = [block for block in blocks if block.start is not None and block.end is not None]
     for earlier, later in itertools.pairwise(filled):
         if earlier.end[0] >= later.start[0]:
             raise NotSplittable("rows out of order")
-    return PartedSheet(parts)
+    return PartedSheet(blocks)
 
 
 def _write_part(path: Path, others: list[tuple[str, bytes]], member: str, pieces: list[bytes]) -> None:

@@ -138,7 +138,6 @@ def main() -> None:
                     str(files[size]),
                     "--json",
                     str(folder / "out.json"),
-                    "--quiet",
                 ]
             )
             read_s, read_mb, _ = measured(
@@ -184,7 +183,6 @@ def main() -> None:
                 str(ROOT / EXAMPLE_PLAN),
                 "-o",
                 str(folder / "s.xlsx"),
-                "--quiet",
             ]
         )
         reads_s, reads_mb, _ = measured(
@@ -210,7 +208,6 @@ def main() -> None:
                 str(source),
                 "--annotate",
                 str(folder / "annotated.xlsx"),
-                "--quiet",
             ]
         )
         lines.append(row("50,000 rows: dtfund check --annotate", annotate_s, annotate_mb))

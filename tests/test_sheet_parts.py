@@ -84,7 +84,7 @@ def _rewrite(path: Path, change: Callable[[str], str]) -> Path:
 def test_the_rows_of_the_parts_are_the_rows_of_the_whole_sheet(small_parts: Path, tmp_path: Path) -> None:
     path = _varied_sheet(tmp_path / "varied.xlsx")
     parted = sheet_parts.parse_in_parts(path, SHEET)
-    assert parted is not None and len(parted.parts) > 20
+    assert parted is not None and len(parted.blocks) > 20
     assert parted.to_python() == _whole(path, SHEET)
     for nrows in (1, 3, 700, 5000):
         assert parted.to_python(nrows=nrows) == _whole(path, SHEET, nrows)
@@ -111,7 +111,7 @@ def test_a_namespace_prefix_on_the_tags_is_followed(small_parts: Path, tmp_path:
 
     path = _rewrite(_varied_sheet(tmp_path / "varied.xlsx"), prefixed)
     parted = sheet_parts.parse_in_parts(path, SHEET)
-    assert parted is not None and len(parted.parts) > 20
+    assert parted is not None and len(parted.blocks) > 20
     assert parted.to_python() == _whole(path, SHEET)
 
 
