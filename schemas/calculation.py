@@ -169,17 +169,26 @@ def compute_amounts(frame: pd.DataFrame, policy: Policy) -> pd.DataFrame:
     return out
 
 
+def _part_columns(amounts: pd.DataFrame, source: str) -> list[str]:
+    """The `<award>:<source>` columns of one funding source."""
+    return [column for column in amounts.columns if column.endswith(f":{source}")]
+
+
 def source_parts(amounts: pd.DataFrame, source: str) -> pd.Series:
     """Per row, every award's part from one funding source (the `<award>:<source>` columns added up)."""
     total = pd.Series(ZERO, index=amounts.index, dtype=object)
-    for column in (c for c in amounts.columns if c.endswith(f":{source}")):
+    for column in _part_columns(amounts, source):
         total = total + amounts[column]
     return total
 
 
 def funding_by_source(amounts: pd.DataFrame, policy: Policy) -> dict[str, Decimal]:
-    """Σ of every award's parts per funding source."""
-    return {source: sum(source_parts(amounts, source), ZERO) for source in policy.funding_sources}
+    """Σ of every award's parts per funding source: each part column summed, then the columns (the
+    same exact Decimal total as summing the rows' parts, without a column per source)."""
+    return {
+        source: sum((sum(amounts[column].tolist(), ZERO) for column in _part_columns(amounts, source)), ZERO)
+        for source in policy.funding_sources
+    }
 
 
 def compute_one(policy: Policy, **inputs: Any) -> dict[str, Any]:
