@@ -22,7 +22,7 @@ from schemas.application_rules import RuleContext
 from schemas.application_schema import validate
 from schemas.calculation import AMOUNT_FIELDS, compute_amounts, funding_by_source
 from schemas.fields import application_fields, field_by_id
-from schemas.money import ZERO, two_place_texts
+from schemas.money import column_total, two_place_texts
 from schemas.plan import PlanFigures
 from schemas.policy import Policy
 from schemas.registry import Issue, implements, in_table_order, make_issue
@@ -207,6 +207,6 @@ def totals(result: TableResult, policy: Policy) -> dict[str, Any]:
     return {
         "rows": len(amounts),
         "eligible_rows": int(amounts["eligible"].sum()) if len(amounts) else 0,
-        "amounts": {name: f"{sum(amounts[name], ZERO):.2f}" for name in AMOUNT_FIELDS},
+        "amounts": {name: f"{column_total(amounts[name]):.2f}" for name in AMOUNT_FIELDS},
         "by_source": {source: f"{total:.2f}" for source, total in funding_by_source(amounts, policy).items()},
     }

@@ -16,7 +16,7 @@ from addin.template_identity import Identified
 from addin.unit_cell import unit_cell_issues
 from schemas.award_rules import AwardTable, award_issues
 from schemas.awards import AwardKind, award_kinds, award_units, committed_by_source, compute_awards
-from schemas.money import ZERO
+from schemas.money import column_total
 from schemas.policy import Policy
 from schemas.registry import Issue, in_table_order
 
@@ -32,7 +32,7 @@ class AwardSheetResult:
 
     @property
     def total(self) -> Decimal:
-        return sum(self.table.amounts["award"], ZERO)
+        return column_total(self.table.amounts["award"])
 
     def by_source(self) -> dict[str, Decimal]:
         return committed_by_source(self.table.amounts)

@@ -21,7 +21,7 @@ from addin.check_awards import award_frame
 from addin.input_files import collect_files
 from schemas.awards import award_kinds, committed_by_source
 from schemas.calculation import AMOUNT_FIELDS
-from schemas.money import ZERO
+from schemas.money import column_total
 from schemas.plan import LineExecution, budget_exceeded, execution
 from schemas.policy import Policy
 from schemas.registry import Issue, implements, make_issue
@@ -120,7 +120,7 @@ def duplicates_across_files(rows: pd.DataFrame) -> list[Issue]:
 def committed_by_award(rows: pd.DataFrame, awards: pd.DataFrame) -> dict[str, Decimal]:
     """Σ per `<award>:<source>`: every such column of the application rows, and the award sheets'
     amounts by kind and funding source."""
-    committed = {c: sum(rows[c], ZERO) for c in rows.columns if ":" in c}
+    committed = {c: column_total(rows[c]) for c in rows.columns if ":" in c}
     for kind, sheet in awards.groupby("kind", sort=False):
         for source, total in committed_by_source(sheet).items():
             committed[f"{kind}:{source}"] = total

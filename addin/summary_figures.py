@@ -8,11 +8,9 @@ from decimal import Decimal
 from functools import wraps
 from typing import Any, TypeVar
 
-import pandas as pd
-
 from addin.consolidate import Consolidation
 from schemas.calculation import source_parts
-from schemas.money import ZERO
+from schemas.money import ZERO, column_total
 
 AWARDS = ("transformation_subsidy", "progress_bonus", "honor_award")
 NOT_QUALIFIED = "未达二级或未评测"
@@ -34,10 +32,6 @@ def once_per_consolidation(compute: Callable[[Consolidation], Figure]) -> Callab
     return cached
 
 
-def _sum(values: pd.Series) -> Decimal:
-    return sum(values, ZERO)
-
-
 @once_per_consolidation
 def division_summary(c: Consolidation) -> list[dict[str, Any]]:
     """Per division: counts by level and industry, every award, and every funding source."""
@@ -57,8 +51,10 @@ def division_summary(c: Consolidation) -> list[dict[str, Any]]:
         entry["industries"] = {
             i: int((part["industry"] == i).sum()) for i in policy.value("pilot_industries")
         }
-        entry["awards"] = {award: _sum(part[award]) for award in (*AWARDS, "total_award")}
-        entry["sources"] = {source: _sum(source_parts(part, source)) for source in policy.funding_sources}
+        entry["awards"] = {award: column_total(part[award]) for award in (*AWARDS, "total_award")}
+        entry["sources"] = {
+            source: column_total(source_parts(part, source)) for source in policy.funding_sources
+        }
         result.append(entry)
     return result
 

@@ -18,7 +18,7 @@ import yaml
 
 from schemas.cell_rules import is_yes
 from schemas.fields import YES, Field, field_from_spec
-from schemas.money import ZERO, as_money, column_min, round_cents_column
+from schemas.money import ZERO, as_money, column_min, column_total, round_cents_column
 from schemas.policy import Policy, PolicyError
 
 SOURCE_FIELD = "source"
@@ -147,4 +147,4 @@ def committed_by_source(amounts: pd.DataFrame) -> dict[str, Decimal]:
     """Σ of the awards (`award`) per funding source id (`source`); rows with no known source are left
     out (their 资金来源 cell is reported)."""
     known = amounts[amounts["source"].notna()]
-    return {source: sum(group["award"], ZERO) for source, group in known.groupby("source", sort=False)}
+    return {source: column_total(group["award"]) for source, group in known.groupby("source", sort=False)}

@@ -20,6 +20,7 @@ from schemas.money import (
     as_money,
     column_max,
     column_min,
+    column_total,
     round_cents_column,
     split_column,
 )
@@ -186,7 +187,7 @@ def funding_by_source(amounts: pd.DataFrame, policy: Policy) -> dict[str, Decima
     """Σ of every award's parts per funding source: each part column summed, then the columns (the
     same exact Decimal total as summing the rows' parts, without a column per source)."""
     return {
-        source: sum((sum(amounts[column].tolist(), ZERO) for column in _part_columns(amounts, source)), ZERO)
+        source: sum((column_total(amounts[column]) for column in _part_columns(amounts, source)), ZERO)
         for source in policy.funding_sources
     }
 

@@ -54,6 +54,11 @@ def split_column(amounts: pd.Series, shares: Mapping[str, Decimal]) -> dict[str,
     return parts
 
 
+def column_total(amounts: pd.Series) -> Decimal:
+    """Σ of a column of Decimal amounts, exact (summed as a list: iterating a Series boxes each value)."""
+    return sum(amounts.tolist(), ZERO)
+
+
 def two_place_texts(amounts: pd.Series) -> list[str]:
     """Each amount as a two-place decimal string ("1234.50")."""
     return [f"{amount:.2f}" for amount in amounts.tolist()]
