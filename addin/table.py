@@ -58,10 +58,14 @@ class RawTable:
         """Drop rows where every input cell is blank (empty rows between filled ones are skipped).
         `fields`: the table's fields (the application's by default)."""
         inputs = [f for f in (fields or application_fields()) if not f.computed]
-        names = [f.id for f in inputs if f.id in self.values]
-        keep = [n for n in range(len(self.rows)) if not all(is_blank(self.values[f][n]) for f in names)]
-        if len(keep) == len(self.rows):
-            return self
+        blank = range(len(self.rows))  # rows blank in every column looked at so far
+        for name in (f.id for f in inputs if f.id in self.values):
+            column = self.values[name]
+            blank = [n for n in blank if is_blank(column[n])]
+            if not blank:
+                return self
+        dropped = set(blank)
+        keep = [n for n in range(len(self.rows)) if n not in dropped]
         return RawTable(
             sheet=self.sheet,
             rows=[self.rows[n] for n in keep],
