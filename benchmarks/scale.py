@@ -7,7 +7,7 @@ measured on the same files in the same run, each command in its own process (wal
 - `dtfund consolidate` over 12 workbooks of 5,000 rows, against the sum of their bare reads;
 - `dtfund check --annotate` on 50,000 rows.
 
-    python benchmarks/scale.py [--sizes 5000,50000,100000] [--skip-frictionless]
+    python benchmarks/scale.py [--sizes 5000,50000,100000] [--skip-frictionless] [--repeat N]
 """
 
 from __future__ import annotations
@@ -15,6 +15,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -112,6 +113,17 @@ def measured(command: list[str], timeout: int = 3600) -> tuple[float, float, str
     return elapsed, peak_kb / 1024, process.stdout.decode("utf-8", "replace")
 
 
+def interleaved(commands: dict[str, list[str]], repeat: int) -> list[tuple[float, float]]:
+    """Each command run `repeat` times, in turn (so a change in the machine's speed falls on all of
+    them alike): per command, the median seconds and the largest peak RSS."""
+    runs: dict[str, list[tuple[float, float]]] = {name: [] for name in commands}
+    for _ in range(repeat):
+        for name, command in commands.items():
+            seconds, peak, _ = measured(command)
+            runs[name].append((seconds, peak))
+    return [(statistics.median(s for s, _ in r), max(m for _, m in r)) for r in runs.values()]
+
+
 def row(label: str, seconds: float, rss: float, ratio: str = "") -> str:
     return f"| {label} | {seconds:.1f} | {rss:.0f} | {ratio} |"
 
@@ -120,6 +132,12 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--sizes", default="5000,50000,100000")
     parser.add_argument("--skip-frictionless", action="store_true")
+    parser.add_argument(
+        "--repeat",
+        type=int,
+        default=1,
+        help="run the commands of each size this many times, in turn; report medians",
+    )
     args = parser.parse_args()
     python = sys.executable
     schema = json.dumps(table_schema(), ensure_ascii=False)
@@ -129,8 +147,8 @@ def main() -> None:
         files = {}
         for size in (int(s) for s in args.sizes.split(",") if s):
             files[size] = write_workbook(folder / f"rows-{size}.xlsx", size)
-            check_s, check_mb, _ = measured(
-                [
+            commands = {
+                "check": [
                     python,
                     "-m",
                     "addin",
@@ -138,25 +156,28 @@ def main() -> None:
                     str(files[size]),
                     "--json",
                     str(folder / "out.json"),
+                ],
+                "read": [
+                    python,
+                    "-c",
+                    BARE_READ.format(sheet=DATA_SHEET, header=HEADER_ROW - 1),
+                    str(files[size]),
+                ],
+            }
+            if not args.skip_frictionless:
+                commands["frictionless"] = [
+                    python,
+                    "-c",
+                    FRICTIONLESS.format(header_row=HEADER_ROW, sheet=DATA_SHEET),
+                    str(files[size]),
+                    schema,
                 ]
-            )
-            read_s, read_mb, _ = measured(
-                [python, "-c", BARE_READ.format(sheet=DATA_SHEET, header=HEADER_ROW - 1), str(files[size])]
-            )
+            (check_s, check_mb), (read_s, read_mb), *others = interleaved(commands, args.repeat)
             lines.append(row(f"{size:,} rows: bare pandas.read_excel (calamine)", read_s, read_mb))
             lines.append(
                 row(f"{size:,} rows: dtfund check", check_s, check_mb, f"{check_s / read_s:.2f}x the read")
             )
-            if not args.skip_frictionless:
-                fl_s, fl_mb, _ = measured(
-                    [
-                        python,
-                        "-c",
-                        FRICTIONLESS.format(header_row=HEADER_ROW, sheet=DATA_SHEET),
-                        str(files[size]),
-                        schema,
-                    ]
-                )
+            for fl_s, fl_mb in others:
                 lines.append(
                     row(
                         f"{size:,} rows: frictionless validate",
@@ -172,21 +193,27 @@ def main() -> None:
             write_workbook(twelve / f"division-{n:02d}.xlsx", 5000, seed=n, unit=unit)
             for n, unit in enumerate(UNITS)
         ]
-        consolidate_s, consolidate_mb, _ = measured(
-            [
-                python,
-                "-m",
-                "addin",
-                "consolidate",
-                str(twelve),
-                "--plan",
-                str(ROOT / EXAMPLE_PLAN),
-                "-o",
-                str(folder / "s.xlsx"),
-            ]
-        )
-        reads_s, reads_mb, _ = measured(
-            [python, "-c", BARE_READ.format(sheet=DATA_SHEET, header=HEADER_ROW - 1), *map(str, paths)]
+        (consolidate_s, consolidate_mb), (reads_s, reads_mb) = interleaved(
+            {
+                "consolidate": [
+                    python,
+                    "-m",
+                    "addin",
+                    "consolidate",
+                    str(twelve),
+                    "--plan",
+                    str(ROOT / EXAMPLE_PLAN),
+                    "-o",
+                    str(folder / "s.xlsx"),
+                ],
+                "reads": [
+                    python,
+                    "-c",
+                    BARE_READ.format(sheet=DATA_SHEET, header=HEADER_ROW - 1),
+                    *map(str, paths),
+                ],
+            },
+            args.repeat,
         )
         lines.append(row("12 × 5,000 rows: bare reads, one after another", reads_s, reads_mb))
         lines.append(
