@@ -32,7 +32,7 @@ from defusedxml import ElementTree
 from addin.workbook_reader import INTERRUPTS, MAIN_NS
 
 # A part's share of the sheet's XML (about 4,500 rows of the template). Small parts keep both cores
-# busy from the start to the end of the parse: measured on 100,000 rows, 16 MB parts were about 0.7 s
+# busy from the start to the end of the parse: measured on 100,000 rows, 16 MB parts were about 0.8 s
 # faster than 48 MB ones, and lighter. A sheet of less than two parts is parsed whole: it takes about
 # half a second, which the CLI's imports or the previous file's check already overlap.
 PART_BYTES = 16 * 1024**2
