@@ -99,19 +99,18 @@ def shared_across_files(frame: pd.DataFrame, keys: list[str], cell: str) -> Iter
             yield key, row, "；".join(place for other, place, _ in places if other != file)
 
 
+def issue_at_row(rule: str, row: Any, cell: str, **details: Any) -> Issue:
+    """An issue of a rule across files, at one row of the rows gathered from them (its file, sheet and
+    row number), in the given cell."""
+    return make_issue(rule, file=row.file, sheet=row.sheet, cell=cell, row=int(row.row), **details)
+
+
 @implements("DUPLICATE_ENTERPRISE")
 def duplicates_across_files(rows: pd.DataFrame) -> list[Issue]:
     """The same credit code in two or more workbooks: an issue at each, naming the others."""
     return [
-        make_issue(
-            "DUPLICATE_ENTERPRISE",
-            file=row.file,
-            sheet=row.sheet,
-            cell=row.uscc_cell,
-            row=int(row.row),
-            field="uscc",
-            value=row.uscc,
-            expected=others,
+        issue_at_row(
+            "DUPLICATE_ENTERPRISE", row, row.uscc_cell, field="uscc", value=row.uscc, expected=others
         )
         for _, row, others in shared_across_files(rows, ["uscc"], "uscc_cell")
     ]
@@ -138,12 +137,10 @@ def awards_across_files(awards: pd.DataFrame, policy: Policy) -> list[Issue]:
     """The same winner of the same award in two awards workbooks; typical cases over the 兵团's limit
     when the workbooks are added up (each workbook checks its own)."""
     issues = [
-        make_issue(
+        issue_at_row(
             "AWARD_DUPLICATE",
-            file=row.file,
-            sheet=row.sheet,
-            cell=row.cell,
-            row=int(row.row),
+            row,
+            row.cell,
             value=row.key,
             expected=others,
             sheet_name=row.sheet,
@@ -160,15 +157,7 @@ def awards_across_files(awards: pd.DataFrame, policy: Policy) -> list[Issue]:
         within_file = rows.groupby("file").cumcount() + 1  # past the limit here: the file's own check says so
         beyond = (ordinal > limit) & (within_file <= limit)
         issues += [
-            make_issue(
-                "AWARD_COUNT_EXCEEDED",
-                file=row.file,
-                sheet=row.sheet,
-                cell=row.cell,
-                row=int(row.row),
-                value=int(number),
-                expected=limit,
-            )
+            issue_at_row("AWARD_COUNT_EXCEEDED", row, row.cell, value=int(number), expected=limit)
             for row, number in zip(rows[beyond].itertuples(index=False), ordinal[beyond], strict=True)
         ]
     return issues

@@ -12,6 +12,8 @@ import io
 import re
 import zipfile
 
+from addin.workbook_reader import sheet_members
+
 METADATA_PART = "xl/metadata.xml"
 METADATA_XML = (
     '<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n'
@@ -35,32 +37,10 @@ RELATIONSHIP = (
 )
 
 
-def sheet_parts(archive: zipfile.ZipFile) -> dict[str, str]:
-    """Each sheet's name and the part that holds it."""
-    workbook = archive.read("xl/workbook.xml").decode("utf-8")
-    rels = archive.read("xl/_rels/workbook.xml.rels").decode("utf-8")
-    targets = {}
-    for match in re.finditer(r"<Relationship\b[^>]*>", rels):
-        tag = match.group(0)
-        rel_id, target = (
-            re.search(r'Id="([^"]+)"', tag).group(1),
-            re.search(r'Target="([^"]+)"', tag).group(1),
-        )
-        targets[rel_id] = target
-    parts = {}
-    for match in re.finditer(r"<sheet\b[^>]*>", workbook):
-        tag = match.group(0)
-        name = re.search(r'name="([^"]+)"', tag).group(1)
-        rel_id = re.search(r'r:id="([^"]+)"', tag).group(1)
-        target = targets[rel_id].lstrip("/")
-        parts[name] = target if target.startswith("xl/") else f"xl/{target}"
-    return parts
-
-
 def mark_dynamic_arrays(data: bytes, anchors: dict[str, list[str]]) -> bytes:
     """The same workbook with the array formulas at the anchor cells marked dynamic."""
     source = zipfile.ZipFile(io.BytesIO(data))
-    parts = sheet_parts(source)
+    parts = sheet_members(source)
     wanted = {parts[sheet]: cells for sheet, cells in anchors.items()}
     target = io.BytesIO()
     with zipfile.ZipFile(target, "w", zipfile.ZIP_DEFLATED) as archive:

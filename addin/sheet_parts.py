@@ -3,19 +3,19 @@
 python-calamine parses a sheet in one thread, about 60 MB of XML a second; a sheet of 100,000 rows
 is over 300 MB. The sheet's XML is therefore cut, between rows, into parts of about PART_BYTES, each
 written (uncompressed) into a small workbook of its own beside the original's other parts, and the
-parts are parsed at the same time in a pool of threads: calamine releases the GIL while it parses.
+parts are parsed at the same time, one thread per core: calamine releases the GIL while it parses.
 
 The rows put back together are exactly the rows of one parse of the whole sheet (tested). Anything
-that could make them differ is refused, and the sheet is then parsed whole as usual: a sheet whose rows
-carry no row numbers where it would be cut, comments, CDATA or processing instructions among its rows, parts whose rows overlap
-(rows stored out of order), a part that fails to parse, a temporary file that cannot be written.
+that could make them differ is refused, and the sheet is then parsed whole as usual: rows without
+their numbers where it would be cut; comments, CDATA or processing instructions among the rows; parts
+whose rows overlap (rows stored out of order); a part that fails to parse; a temporary file that
+cannot be written.
 """
 
 from __future__ import annotations
 
 import itertools
 import os
-import posixpath
 import re
 import tempfile
 import threading
@@ -27,9 +27,8 @@ from pathlib import Path
 from typing import Any
 
 import python_calamine
-from defusedxml import ElementTree
 
-from addin.workbook_reader import INTERRUPTS, MAIN_NS
+from addin.workbook_reader import INTERRUPTS, sheet_members
 
 # A part's share of the sheet's XML (about 4,500 rows of the template). Small parts keep both cores
 # busy from the start to the end of the parse: measured on 100,000 rows, 16 MB parts were about 0.8 s
@@ -40,33 +39,12 @@ PART_BYTES = 16 * 1024**2
 # (a huge shared-strings table), the copies would cost more than the split saves.
 MAX_COPIED_BYTES = 32 * 1024**2
 CHUNK_BYTES = 4 * 1024**2
-RELATIONSHIPS_NS = "{http://schemas.openxmlformats.org/package/2006/relationships}"
-OFFICE_RELATIONSHIP_ID = "{http://schemas.openxmlformats.org/officeDocument/2006/relationships}id"
 _SHEET_DATA = re.compile(rb"<([A-Za-z_][\w.-]*:)?sheetData\s*(/?)>")
 _ROOT = re.compile(rb"<(?![?!])([A-Za-z_][\w.:-]*)")
 
 
 class NotSplittable(Exception):
     """The sheet cannot be cut safely: it is parsed whole instead."""
-
-
-def sheet_member(archive: zipfile.ZipFile, sheet: str) -> str | None:
-    """The zip member holding a sheet's XML, from workbook.xml and its relationships."""
-    workbook = ElementTree.fromstring(archive.read("xl/workbook.xml"))
-    rel_id = next(
-        (
-            node.get(OFFICE_RELATIONSHIP_ID)
-            for node in workbook.iter(f"{MAIN_NS}sheet")
-            if node.get("name") == sheet
-        ),
-        None,
-    )
-    relationships = ElementTree.fromstring(archive.read("xl/_rels/workbook.xml.rels"))
-    for node in relationships.iter(f"{RELATIONSHIPS_NS}Relationship"):
-        if node.get("Id") == rel_id and rel_id is not None:
-            target = node.get("Target", "")
-            return target.lstrip("/") if target.startswith("/") else posixpath.normpath(f"xl/{target}")
-    return None
 
 
 @dataclass(frozen=True)
@@ -113,7 +91,7 @@ def parse_in_parts(path: Path, sheet: str) -> PartedSheet | None:
         return None
     try:
         with zipfile.ZipFile(path) as archive:
-            member = sheet_member(archive, sheet)
+            member = sheet_members(archive).get(sheet)
             if member is None or archive.getinfo(member).file_size < 2 * PART_BYTES:
                 return None
             copied = [info for info in archive.infolist() if info.filename != member]

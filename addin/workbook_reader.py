@@ -6,6 +6,7 @@ from __future__ import annotations
 import gc
 import hashlib
 import itertools
+import posixpath
 import re
 import zipfile
 from dataclasses import dataclass
@@ -24,6 +25,8 @@ MAX_PARTS = 10_000
 OLE_SIGNATURE = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
 ENCRYPTED_MARKER = "EncryptionInfo".encode("utf-16-le")
 MAIN_NS = "{http://schemas.openxmlformats.org/spreadsheetml/2006/main}"
+RELATIONSHIPS_NS = "{http://schemas.openxmlformats.org/package/2006/relationships}"
+OFFICE_RELATIONSHIP_ID = "{http://schemas.openxmlformats.org/officeDocument/2006/relationships}id"
 _REF = re.compile(r"^(?:'((?:[^']|'')+)'|([^!]+))!\$?([A-Z]+)\$?(\d+)(?::\$?([A-Z]+)\$?(\d+))?$")
 
 
@@ -115,6 +118,25 @@ def defined_names(path: Path) -> dict[str, NamedRange]:
         if ref:
             names[node.get("name", "")] = ref
     return names
+
+
+def sheet_members(archive: zipfile.ZipFile) -> dict[str, str]:
+    """Each sheet's name and the zip member holding its XML, from workbook.xml and its relationships
+    (parsed with defusedxml: the workbook may be anyone's)."""
+    targets = {
+        node.get("Id"): node.get("Target", "")
+        for node in ElementTree.fromstring(archive.read("xl/_rels/workbook.xml.rels")).iter(
+            f"{RELATIONSHIPS_NS}Relationship"
+        )
+    }
+    members = {}
+    for node in ElementTree.fromstring(archive.read("xl/workbook.xml")).iter(f"{MAIN_NS}sheet"):
+        target = targets.get(node.get(OFFICE_RELATIONSHIP_ID))
+        if target:
+            members[node.get("name", "")] = (
+                target.lstrip("/") if target.startswith("/") else posixpath.normpath(f"xl/{target}")
+            )
+    return members
 
 
 def parse_reference(text: str) -> NamedRange | None:

@@ -20,6 +20,7 @@ from xml.sax.saxutils import escape
 import xlwings
 
 from addin.output import reproducible_xlsx, write_bytes_atomically
+from addin.workbook_reader import sheet_members
 
 SOURCE = Path(xlwings.__file__).parent / "quickstart_addin_ribbon.xlam"
 TARGET = Path(__file__).parent / "dtfund.xlam"
@@ -72,21 +73,11 @@ def _set_settings(sheet_xml: str, strings: list[str], settings: dict[str, str]) 
     return sheet_xml
 
 
-def _settings_sheet_part(archive: zipfile.ZipFile) -> str:
-    workbook = archive.read("xl/workbook.xml").decode("utf-8")
-    rels = archive.read("xl/_rels/workbook.xml.rels").decode("utf-8")
-    rel_id = re.search(rf'<sheet name="{re.escape(CONF_SHEET)}"[^>]*r:id="([^"]+)"', workbook).group(1)
-    target = re.search(rf'<Relationship Id="{rel_id}"[^>]*Target="([^"]+)"', rels)
-    if target is None:
-        target = re.search(rf'Target="([^"]+)"[^>]*Id="{rel_id}"', rels)
-    return "xl/" + target.group(1).lstrip("/").removeprefix("xl/")
-
-
 def build_xlam(source: Path = SOURCE) -> bytes:
     """dtfund.xlam: xlwings' ribbon add-in with our ribbon and settings."""
     with zipfile.ZipFile(source) as archive:
         strings = _shared_strings(archive.read("xl/sharedStrings.xml").decode("utf-8"))
-        settings_part = _settings_sheet_part(archive)
+        settings_part = sheet_members(archive)[CONF_SHEET]
         buffer = io.BytesIO()
         with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as target:
             for entry in archive.infolist():

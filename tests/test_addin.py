@@ -373,10 +373,10 @@ def test_live_check_sheet_calls_validate_as_a_dynamic_array() -> None:
     import zipfile
 
     from addin.bundled import APPLICATION_TEMPLATE
-    from addin.dynamic_arrays import sheet_parts
+    from addin.workbook_reader import sheet_members
 
     with zipfile.ZipFile(REPOSITORY / APPLICATION_TEMPLATE) as archive:
-        part = sheet_parts(archive)[spec.LIVE_CHECK_SHEET]
+        part = sheet_members(archive)[spec.LIVE_CHECK_SHEET]
         xml = archive.read(part).decode("utf-8")
         assert "xl/metadata.xml" in archive.namelist()
         assert b"sheetMetadata" in archive.read("xl/_rels/workbook.xml.rels")
