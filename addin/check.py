@@ -5,6 +5,7 @@ computed column and compare with what the file stores; (5) file-level rules."""
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -71,17 +72,36 @@ class CheckResult:
 
 def compute_table(raw: RawTable, policy: Policy) -> TableResult:
     """Convert an application table and compute its amounts, without checking its rules."""
-    raw = raw.without_blank_rows()
-    typed = convert_table(raw, policy)
+    return compute_blocks([raw], policy)
+
+
+def compute_blocks(blocks: Iterable[RawTable], policy: Policy) -> TableResult:
+    """Convert an application table handed on in blocks of consecutive rows and compute its amounts,
+    without checking its rules: each block as soon as it comes (a large sheet is read part by part),
+    then the blocks joined. Every step is a row's own, so the result is the whole table's."""
+    parts = []
+    for raw in blocks:
+        raw = raw.without_blank_rows()
+        typed = convert_table(raw, policy)
+        parts.append(TableResult(raw=raw, typed=typed, amounts=compute_amounts(typed.frame, policy), issues=[]))
+    parts = [part for part in parts if part.raw.rows] or parts[:1]
+    typed = TypedTable.joined([part.typed for part in parts])
     return TableResult(
-        raw=raw, typed=typed, amounts=compute_amounts(typed.frame, policy), issues=typed.issues
+        raw=RawTable.joined(part.raw for part in parts),
+        typed=typed,
+        amounts=pd.concat([part.amounts for part in parts]) if len(parts) > 1 else parts[0].amounts,
+        issues=typed.issues,
     )
 
 
-@implements("TABLE_EMPTY")
 def check_table(raw: RawTable, policy: Policy) -> TableResult:
     """Check an application table: convert, recompute, validate. Shared by the CLI and the UDFs."""
-    computed = compute_table(raw, policy)
+    return check_computed(compute_table(raw, policy), policy)
+
+
+@implements("TABLE_EMPTY")
+def check_computed(computed: TableResult, policy: Policy) -> TableResult:
+    """Validate a converted and computed application table: every rule's issues, in table order."""
     raw, typed, amounts = computed.raw, computed.typed, computed.amounts
     context = RuleContext(
         frame=typed.frame,
@@ -98,10 +118,12 @@ def check_table(raw: RawTable, policy: Policy) -> TableResult:
     return TableResult(raw=raw, typed=typed, amounts=amounts, issues=issues)
 
 
-def read_application(identified: Identified) -> tuple[RawTable, str | None]:
-    """The application table by its defined names, and the submitting unit."""
-    raw = identified.read_table({f.id: f.id for f in application_fields()})
-    return raw, identified.unit() or None
+def read_application(identified: Identified, policy: Policy) -> tuple[TableResult, str | None]:
+    """The application table by its defined names, converted and computed as it is read; and the
+    submitting unit (read after the table: its cell is on the table's sheet)."""
+    names = {f.id: f.id for f in application_fields()}
+    computed = identified.read_table_in_blocks(names, lambda blocks: compute_blocks(blocks, policy))
+    return computed, identified.unit() or None
 
 
 @implements("FILE_UNREADABLE")
@@ -140,14 +162,14 @@ def check_identified(
             result.awards, result.unit, result.kind = sheets, unit or None, "awards"
             result.issues = unit_problems + [issue for sheet in sheets for issue in sheet.issues]
             return result
-        raw, unit = read_application(identified)
+        computed, unit = read_application(identified, policy)
     except InputError as exc:
         result.issues = [make_issue("FILE_UNREADABLE", file=Path(file).name, reason=str(exc))]
         return result
     except UnreadableTemplate as unreadable:
         result.issues = unreadable.issues
         return result
-    table = check_table(raw, policy)
+    table = check_computed(computed, policy)
     result.issues = unit_issues(unit, table, policy) + table.issues
     result.table, result.unit, result.kind = table, unit, "application"
     return result

@@ -1,21 +1,25 @@
-"""A large sheet parsed in parts, one per core at a time.
+"""A large sheet parsed in parts, one per core at a time, and handed on part by part.
 
 python-calamine parses a sheet in one thread, about 60 MB of XML a second; a sheet of 100,000 rows
 is over 300 MB. The sheet's XML is therefore cut, between rows, into parts of about PART_BYTES, each
 written (uncompressed) into a small workbook of its own beside the original's other parts, and the
-parts are parsed at the same time, one thread per core: calamine releases the GIL while it parses.
+parts are parsed at the same time, one per core: calamine releases the GIL while it parses. A thread
+of its own cuts the sheet, so its reader can take the first parts' rows (and convert them) while the
+later ones are still being cut and parsed.
 
 The rows put back together are exactly the rows of one parse of the whole sheet (tested). Anything
-that could make them differ is refused, and the sheet is then parsed whole as usual: rows without
-their numbers where it would be cut; comments, CDATA or processing instructions among the rows; parts
-whose rows overlap (rows stored out of order); a part that fails to parse; a temporary file that
-cannot be written.
+that could make them differ makes the sheet's reading in parts fail with NotSplittable, and the sheet
+is then parsed whole: rows without their numbers where it would be cut; comments, CDATA or processing
+instructions among the rows; parts whose rows overlap (rows stored out of order); a part that fails
+to parse; a temporary file that cannot be written. Such a failure can come after some parts were
+handed on (it is found as the sheet is cut): a reader of parts starts again on the whole sheet.
 """
 
 from __future__ import annotations
 
-import itertools
+import functools
 import os
+import queue
 import re
 import tempfile
 import threading
@@ -28,7 +32,7 @@ from typing import Any
 
 import python_calamine
 
-from addin.workbook_reader import INTERRUPTS, sheet_members
+from addin.workbook_reader import INTERRUPTS, NotSplittable, sheet_members
 
 # A part's share of the sheet's XML (about 4,500 rows of the template). Small parts keep both cores
 # busy from the start to the end of the parse: measured on 100,000 rows, 16 MB parts were about 0.8 s
@@ -42,9 +46,7 @@ CHUNK_BYTES = 4 * 1024**2
 _SHEET_DATA = re.compile(rb"<([A-Za-z_][\w.-]*:)?sheetData\s*(/?)>")
 _ROOT = re.compile(rb"<(?![?!])([A-Za-z_][\w.:-]*)")
 
-
-class NotSplittable(Exception):
-    """The sheet cannot be cut safely: it is parsed whole instead."""
+__all__ = ["Block", "NotSplittable", "PartedSheet", "parse_in_parts"]
 
 
 @dataclass(frozen=True)
@@ -57,17 +59,45 @@ class Block:
     rows: list[list[Any]]
 
 
-@dataclass(frozen=True)
-class PartedSheet:
-    """A sheet parsed as consecutive parts, in row order, their rows not overlapping. `to_python`
-    gives what python-calamine gives for the whole sheet (the CalamineSheet method it stands for)."""
+_Arrival = Future | BaseException | None  # a part being parsed; why the cutting failed; the end
 
-    blocks: list[Block]
+
+class PartedSheet:
+    """A sheet being parsed in parts (begun by `parse_in_parts`). `blocks` hands on each part's rows
+    as soon as they are parsed; `to_python` gives what python-calamine gives for the whole sheet (the
+    CalamineSheet method it stands for). Both raise NotSplittable when the sheet cannot be read in
+    parts after all. Read from one thread at a time."""
+
+    def __init__(self) -> None:
+        self._arrivals: queue.SimpleQueue[_Arrival] = queue.SimpleQueue()
+        self._abandoned = threading.Event()  # tells the cutting to stop
+        self._blocks: list[Block] = []
+        self._ended = False  # the cutting's last word (the end, or its failure) has been taken
+        self._complete = False
+        self._failure: NotSplittable | None = None
+
+    def blocks(self) -> Iterator[Block]:
+        """The parts' rows in row order, each once it is parsed. NotSplittable may come after some
+        blocks: the rows handed on so far are then not to be used."""
+        if self._failure is not None:
+            raise self._failure
+        yield from list(self._blocks)
+        while not self._complete:
+            try:
+                block = self._next_block()
+            except NotSplittable as failure:
+                self._abandon(failure)
+                raise
+            if block is None:
+                self._complete = True
+                return
+            self._blocks.append(block)
+            yield block
 
     def to_python(self, skip_empty_area: bool = False, nrows: int | None = None) -> list[list[Any]]:
         if skip_empty_area:
             raise ValueError("a parted sheet is read from A1")
-        filled = [block for block in self.blocks if block.start is not None and block.end is not None]
+        filled = [block for block in self.blocks() if block.start is not None and block.end is not None]
         if not filled:
             return []
         width = max(block.end[1] for block in filled if block.end) + 1
@@ -82,12 +112,69 @@ class PartedSheet:
             rows.extend([left + row + right for row in block.rows] if left or right else block.rows)
         return rows[:nrows] if nrows is not None else rows
 
+    def begin(self, path: Path, sheet: str, member: str, others: list[tuple[str, bytes]]) -> None:
+        """Start cutting and parsing, in a daemon thread like the reading ahead that calls it: a
+        command that stops early does not wait for parses nobody will use."""
+        threading.Thread(
+            target=self._cut_and_parse, args=(path, sheet, member, others), name="dtfund-cut", daemon=True
+        ).start()
+
+    def _cut_and_parse(self, path: Path, sheet: str, member: str, others: list[tuple[str, bytes]]) -> None:
+        """Cut the sheet into parts and start each one's parse, handing each on as it starts; then the
+        end, or why the cutting failed, once the temporary files are removed."""
+        futures: list[Future[Block]] = []
+        last_word: BaseException | None = None
+        try:
+            with tempfile.TemporaryDirectory(prefix="dtfund-", ignore_cleanup_errors=True) as folder:
+                try:
+                    with zipfile.ZipFile(path) as archive:
+                        for number, pieces in enumerate(_cut(archive, member)):
+                            if self._abandoned.is_set():
+                                break
+                            part_path = Path(folder) / f"part-{number}.xlsx"
+                            _write_part(part_path, others, member, pieces)
+                            futures.append(_in_background(_parse_part, part_path, sheet))
+                            self._arrivals.put(futures[-1])
+                finally:
+                    wait(futures)  # before the folder is removed
+        except BaseException as exc:  # noqa: BLE001 - NotSplittable, OSError: handed to the reader
+            last_word = exc
+        self._arrivals.put(last_word)
+
+    def _next_block(self) -> Block | None:
+        """The next part's rows, refused when they overlap the previous part's (rows stored out of
+        order would be put back in another order than one parse of the whole sheet gives); None at
+        the end."""
+        arrival = self._arrivals.get()
+        if arrival is None or isinstance(arrival, BaseException):
+            self._ended = True
+            if arrival is None:
+                return None
+            raise NotSplittable(str(arrival)) from arrival
+        try:
+            block = arrival.result()
+        except INTERRUPTS:
+            raise
+        except BaseException as exc:  # noqa: BLE001 - calamine's own errors: the sheet is parsed whole
+            raise NotSplittable(f"a part failed to parse: {exc}") from exc
+        filled = [b for b in self._blocks if b.end is not None]
+        if filled and block.start is not None and filled[-1].end[0] >= block.start[0]:
+            raise NotSplittable("rows out of order")
+        return block
+
+    def _abandon(self, failure: NotSplittable) -> None:
+        """Stop the cutting, and wait for its last word: its temporary files are removed by then."""
+        self._failure = failure
+        self._abandoned.set()
+        while not self._ended:
+            arrival = self._arrivals.get()
+            self._ended = arrival is None or isinstance(arrival, BaseException)
+
 
 def parse_in_parts(path: Path, sheet: str) -> PartedSheet | None:
-    """The sheet parsed in parts, or None when it is small, cannot be cut safely, or this machine has
-    one core: the caller then parses it whole."""
-    workers = os.cpu_count() or 1
-    if workers < 2:
+    """The sheet being parsed in parts, or None when it is small, its workbook's other parts are
+    large, or this machine has one core: the caller then parses it whole."""
+    if (os.cpu_count() or 1) < 2:
         return None
     try:
         with zipfile.ZipFile(path) as archive:
@@ -98,26 +185,23 @@ def parse_in_parts(path: Path, sheet: str) -> PartedSheet | None:
             if sum(info.file_size for info in copied) > MAX_COPIED_BYTES:
                 return None
             others = [(info.filename, archive.read(info)) for info in copied]
-            with tempfile.TemporaryDirectory(prefix="dtfund-", ignore_cleanup_errors=True) as folder:
-                slots = threading.BoundedSemaphore(workers)
-                futures: list[Future[Any]] = []
-                try:
-                    for number, pieces in enumerate(_cut(archive, member)):
-                        part_path = Path(folder) / f"part-{number}.xlsx"
-                        _write_part(part_path, others, member, pieces)
-                        futures.append(_in_background(_parse_part, part_path, sheet, slots))
-                finally:
-                    wait(futures)  # before the folder is removed
-                return _checked([future.result() for future in futures])
     except INTERRUPTS:
         raise
-    except BaseException:  # noqa: BLE001 - NotSplittable, OSError, or calamine's own errors: parse it whole
+    except BaseException:  # noqa: BLE001 - a damaged file: the whole parse says why
         return None
+    parted = PartedSheet()
+    parted.begin(path, sheet, member, others)
+    return parted
+
+
+@functools.cache
+def _parse_slots() -> threading.BoundedSemaphore:
+    """One part parsed per core at a time, over every sheet being parsed in parts."""
+    return threading.BoundedSemaphore(os.cpu_count() or 1)
 
 
 def _in_background(parse: Callable[..., Any], *args: Any) -> Future[Any]:
-    """Run in a daemon thread, like the reading ahead that calls it: a command that stops early does
-    not wait for parses nobody will use."""
+    """Run in a daemon thread, like the cutting that calls it."""
     future: Future[Any] = Future()
 
     def run() -> None:
@@ -131,11 +215,10 @@ def _in_background(parse: Callable[..., Any], *args: Any) -> Future[Any]:
     return future
 
 
-def _parse_part(path: Path, sheet: str, slots: threading.BoundedSemaphore) -> Block:
+def _parse_part(path: Path, sheet: str) -> Block:
     """One part's sheet, parsed when a core is free, then turned into Python values while the next
-    parts parse (the thread that waits for them has nothing else to do). Its file is removed once
-    parsed."""
-    with slots:
+    parts parse. Its file is removed once parsed."""
+    with _parse_slots():
         book = python_calamine.CalamineWorkbook.from_path(str(path))
         try:
             parsed = book.get_sheet_by_name(sheet)
@@ -145,16 +228,6 @@ def _parse_part(path: Path, sheet: str, slots: threading.BoundedSemaphore) -> Bl
     if parsed.start is None:
         return Block(None, None, [])
     return Block(tuple(parsed.start), tuple(parsed.end), parsed.to_python(skip_empty_area=True))
-
-
-def _checked(blocks: list[Block]) -> PartedSheet:
-    """The parts, refused when their rows overlap: rows stored out of order would be put back in
-    another order than one parse of the whole sheet gives."""
-    filled = [block for block in blocks if block.start is not None and block.end is not None]
-    for earlier, later in itertools.pairwise(filled):
-        if earlier.end[0] >= later.start[0]:
-            raise NotSplittable("rows out of order")
-    return PartedSheet(blocks)
 
 
 def _write_part(path: Path, others: list[tuple[str, bytes]], member: str, pieces: list[bytes]) -> None:

@@ -4,7 +4,7 @@ into typed columns. The CLI reads it from a workbook; the UDFs get it from a ran
 from __future__ import annotations
 
 import difflib
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
@@ -54,6 +54,19 @@ class RawTable:
             issue.cell = self.cell(issue.field, issue.row) if issue.field else None
         return issues
 
+    @classmethod
+    def joined(cls, tables: Iterable[RawTable]) -> RawTable:
+        """Blocks of consecutive rows of one table (at least one), as one table."""
+        parts = list(tables)
+        if len(parts) == 1:
+            return parts[0]
+        return RawTable(
+            sheet=parts[0].sheet,
+            rows=[row for part in parts for row in part.rows],
+            values={name: [v for part in parts for v in part.values[name]] for name in parts[0].values},
+            columns=parts[0].columns,
+        )
+
     def without_blank_rows(self, fields: Sequence[Field] | None = None) -> RawTable:
         """Drop rows where every input cell is blank (empty rows between filled ones are skipped).
         `fields`: the table's fields (the application's by default)."""
@@ -81,6 +94,19 @@ class TypedTable:
     from_text: pd.DataFrame  # True where a number or date was read from text
     stored: pd.DataFrame  # the numbers the workbook stores in its computed columns
     issues: list[Issue]
+
+    @classmethod
+    def joined(cls, tables: Sequence[TypedTable]) -> TypedTable:
+        """Blocks of consecutive rows of one table (at least one), as one table."""
+        if len(tables) == 1:
+            return tables[0]
+        return TypedTable(
+            frame=pd.concat([t.frame for t in tables]),
+            failed=pd.concat([t.failed for t in tables]),
+            from_text=pd.concat([t.from_text for t in tables]),
+            stored=pd.concat([t.stored for t in tables]),
+            issues=[issue for t in tables for issue in t.issues],
+        )
 
 
 PLAIN = {"money": plain_money, "text": plain_text, "uscc": plain_uscc}

@@ -3,14 +3,24 @@ defined name it needs."""
 
 from __future__ import annotations
 
+import itertools
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any, Protocol, TypeVar
 
 from addin import template_spec as spec
 from addin.read_ahead import read_ahead
 from addin.table import RawTable, closest
-from addin.workbook_reader import InputError, NamedRange, Workbook, defined_names, sniff
+from addin.workbook_reader import (
+    InputError,
+    NamedRange,
+    NotSplittable,
+    Workbook,
+    column_index,
+    defined_names,
+    sniff,
+)
 from schemas.registry import Issue, implements, make_issue
 
 SUPPORTED = {
@@ -19,6 +29,8 @@ SUPPORTED = {
     spec.AWARDS_TEMPLATE_ID: spec.AWARDS_SUPPORTED_VERSIONS,
 }
 
+
+T = TypeVar("T")
 
 OUR_SHEETS = (spec.DATA_SHEET, spec.PLAN_SHEET)  # (award sheets are named by the policy)
 
@@ -72,25 +84,76 @@ class Identified:
         return {name: self.names[name] for name in wanted}
 
     def read_table(self, names: dict[str, str]) -> RawTable:
-        """A table by its defined names (field id -> the name over its column), every column padded to
-        the longest; the first field's range gives the sheet."""
+        """A table by its defined names (field id -> the name over its column); the first field's
+        range gives the sheet and the first row. Rows past the sheet's last one are left out."""
+        return self.read_table_in_blocks(names, RawTable.joined)
+
+    def read_table_in_blocks(self, names: dict[str, str], take: Callable[[Iterator[RawTable]], T]) -> T:
+        """What `take` makes of the table handed to it in blocks of consecutive rows, each as soon as
+        it is read: a large sheet is parsed in parts, and the first parts' rows are taken while the
+        later ones are parsed. When the reading in parts fails after some blocks were handed on, the
+        sheet is read whole and `take` is given the whole table anew."""
         refs = self.require(list(names.values()))
+        try:
+            return take(self._table_blocks(names, refs))
+        except NotSplittable:
+            return take(self._table_blocks(names, refs))
+
+    def _table_blocks(self, names: dict[str, str], refs: dict[str, NamedRange]) -> Iterator[RawTable]:
+        """The table in blocks of consecutive rows (at least one, perhaps empty); rows the sheet does
+        not have are left out. A table whose columns do not all start on its first row is read through
+        `column`, in one block."""
         first_ref = refs[next(iter(names.values()))]
         first, last = first_ref.first_row, max(r.last_row for r in refs.values())
-        length = last - first + 1
-        return RawTable(
-            sheet=first_ref.sheet,
-            rows=list(range(first, last + 1)),
-            values={
-                field: (self.book.column(refs[name]) + [None] * length)[:length]
-                for field, name in names.items()
-            },
-            columns={field: refs[name].first_column for field, name in names.items()},
-        )
+        columns = {field: refs[name].first_column for field, name in names.items()}
+        aligned = all(ref.sheet == first_ref.sheet and ref.first_row == first for ref in refs.values())
+        row_blocks = getattr(self.book, "row_blocks", None)
+        if row_blocks is None or not aligned:
+            values = {field: self.book.column(refs[name]) for field, name in names.items()}
+            length = last - first + 1
+            yield RawTable(
+                sheet=first_ref.sheet,
+                rows=list(range(first, last + 1)),
+                values={field: (column + [None] * length)[:length] for field, column in values.items()},
+                columns=columns,
+            )
+            return
+        handed_on = False
+        for block in row_blocks(first_ref.sheet, upto=last):
+            top, bottom = max(first, block.first_row), min(last, block.first_row + len(block.rows) - 1)
+            if top > bottom:
+                continue
+            cells = list(
+                itertools.zip_longest(*block.rows[top - block.first_row : bottom - block.first_row + 1])
+            )
+            values = {
+                field: _column_values(
+                    cells, column_index(ref.first_column) - block.first_column + 1, top, bottom, ref.last_row
+                )
+                for field, ref in ((field, refs[name]) for field, name in names.items())
+            }
+            handed_on = True
+            yield RawTable(
+                sheet=first_ref.sheet, rows=list(range(top, bottom + 1)), values=values, columns=columns
+            )
+        if not handed_on:
+            yield RawTable(
+                sheet=first_ref.sheet, rows=[], values={field: [] for field in names}, columns=columns
+            )
 
     def unit(self) -> str:
         """The 填报单位 cell's text ("" when the template has none or it is blank)."""
         return text_of(self.book.value(self.names[spec.NAME_UNIT])) if spec.NAME_UNIT in self.names else ""
+
+
+def _column_values(cells: list[tuple[Any, ...]], index: int, top: int, bottom: int, last: int) -> list[Any]:
+    """One column's cells of rows `top` to `bottom`, from a block's columns (`cells[index]`): None
+    where the block has no such column, and below the column's own last row `last`."""
+    length = bottom - top + 1
+    if not 0 <= index < len(cells):
+        return [None] * length
+    kept = max(0, min(length, last - top + 1))
+    return list(cells[index][:kept]) + [None] * (length - kept)
 
 
 def text_of(value: Any) -> str:

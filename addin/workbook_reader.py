@@ -9,6 +9,7 @@ import itertools
 import posixpath
 import re
 import zipfile
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -32,6 +33,20 @@ _REF = re.compile(r"^(?:'((?:[^']|'')+)'|([^!]+))!\$?([A-Z]+)\$?(\d+)(?::\$?([A-
 
 class InputError(Exception):
     """The file cannot be read as a workbook of ours: the message says why, in Chinese."""
+
+
+class NotSplittable(Exception):
+    """A sheet cannot be read in parts (addin.sheet_parts) after all: it is parsed whole instead."""
+
+
+@dataclass(frozen=True)
+class RowBlock:
+    """Consecutive rows of a sheet: `rows[0][0]` is the cell at `first_row`, `first_column` (1-based);
+    every row has the same length."""
+
+    first_row: int
+    first_column: int
+    rows: list[list[Any]]
 
 
 @dataclass(frozen=True)
@@ -196,12 +211,11 @@ class Workbook:
                 raise self._failures[sheet]
             if sheet not in self._parsed:
                 self._parsed[sheet] = self._book.get_sheet_by_name(sheet)
-            source = self._parsed[sheet]
-            rows = (
-                source.to_python(skip_empty_area=False, nrows=upto)
-                if upto
-                else source.to_python(skip_empty_area=False)
-            )
+            try:
+                rows = _to_python(self._parsed[sheet], upto)
+            except NotSplittable:  # the parts failed: the sheet is parsed whole
+                self._parsed[sheet] = self._book.get_sheet_by_name(sheet)
+                rows = _to_python(self._parsed[sheet], upto)
         except INTERRUPTS:
             raise
         except BaseException as exc:  # noqa: BLE001 - see INTERRUPTS
@@ -219,6 +233,30 @@ class Workbook:
         if upto is None:  # every row is in Python now: free calamine's copy of the sheet
             self._parsed.pop(sheet, None)
         return rows
+
+    def row_blocks(self, sheet: str, upto: int | None = None) -> Iterator[RowBlock]:
+        """The rows of a sheet (down to row `upto` at most) in blocks of consecutive rows, each as soon
+        as it is read: a sheet parsed in parts (addin.sheet_parts) part by part, while the later parts
+        are still being parsed; any other sheet in one block. Rows between blocks are empty.
+
+        Raises NotSplittable when the parts fail after some blocks were handed on: the rows handed on
+        are then not to be used, and the sheet is read whole from then on."""
+        source = self._parsed.get(sheet) if sheet not in self._sheets else None
+        if not hasattr(source, "blocks"):
+            yield RowBlock(first_row=1, first_column=1, rows=self.rows(sheet, upto))
+            return
+        try:
+            for block in source.blocks():
+                first_row = block.start[0] + 1 if block.start else 0
+                if block.start is None or (upto is not None and first_row > upto):
+                    continue  # (the later parts are still waited for: they may refuse the earlier ones)
+                gc.freeze()  # as in rows()
+                first_column = block.start[1] + 1
+                rows = block.rows if upto is None else block.rows[: upto - first_row + 1]
+                yield RowBlock(first_row=first_row, first_column=first_column, rows=rows)
+        except NotSplittable:
+            self._parsed.pop(sheet, None)
+            raise
 
     def value(self, ref: NamedRange) -> Any:
         rows = self.rows(ref.sheet, upto=ref.first_row)
@@ -240,6 +278,13 @@ class Workbook:
         if cached is None or cached[0] is not rows:
             cached = self._transposed[sheet] = (rows, list(itertools.zip_longest(*rows)))
         return cached[1]
+
+
+def _to_python(source: Any, upto: int | None) -> list[list[Any]]:
+    """A parsed sheet's rows from A1 (down to row `upto`)."""
+    if upto:
+        return source.to_python(skip_empty_area=False, nrows=upto)
+    return source.to_python(skip_empty_area=False)
 
 
 def column_index(letters: str) -> int:

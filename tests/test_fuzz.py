@@ -7,6 +7,7 @@ import datetime as dt
 import io
 import json
 import math
+import re
 from pathlib import Path
 
 import openpyxl
@@ -26,6 +27,7 @@ from addin.template_awards import build_awards_template
 from schemas.awards import award_kinds
 from schemas.fields import application_fields
 from schemas.policy import load_policy
+from schemas.registry import rule
 
 COLUMNS = [spec.column_letters()[f.id] for f in application_fields()]
 
@@ -103,8 +105,20 @@ def _checked_document(path: Path, policy) -> dict:
     )
     assert document["valid"] in (True, False)
     for issue in document["issues"]:
-        assert issue["message"] and issue["rule"] and "{" not in issue["message"]
+        assert issue["message"] and issue["rule"]
+        assert not _unfilled(rule(issue["rule"]).message, issue), issue
     return document
+
+
+def _unfilled(template: str, issue: dict) -> list[str]:
+    """The template's placeholders left in the issue's message; one the clerk's own cell text holds
+    (a cell may hold "{" or even "{value}") is not counted."""
+    quoted = str(issue.get("value") or "") + str(issue.get("expected") or "")
+    return [
+        name
+        for name in re.findall(r"\{(\w+)\}", template)
+        if "{" + name + "}" in issue["message"] and "{" + name + "}" not in quoted
+    ]
 
 
 def fuzz_settings(examples: int) -> settings:

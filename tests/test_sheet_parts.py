@@ -10,17 +10,19 @@ import zipfile
 from collections.abc import Callable
 from pathlib import Path
 
+import openpyxl
 import pytest
 import python_calamine
-from openpyxl import Workbook
 
+from addin import check as check_module
 from addin import read_ahead as read_ahead_module
 from addin import sheet_parts
 from addin import template_spec as spec
 from addin.bundled import EXAMPLES, REPOSITORY
 from addin.check import check_file
-from addin.read_ahead import read_ahead
+from addin.read_ahead import ParsedBook, read_ahead
 from addin.report import result_document
+from addin.workbook_reader import NotSplittable, Workbook
 from schemas.policy import load_policy
 
 SHEET = "数据"
@@ -51,7 +53,7 @@ def _whole(path: Path, sheet: str, nrows: int | None = None) -> list[list]:
 
 def _varied_sheet(path: Path, rows: int = 1500) -> Path:
     """Text, numbers, dates, blanks; runs of empty rows; rows that start further right; a long text."""
-    book = Workbook()
+    book = openpyxl.Workbook()
     sheet = book.active
     sheet.title = SHEET
     sheet["B2"] = "标题"
@@ -84,7 +86,7 @@ def _rewrite(path: Path, change: Callable[[str], str]) -> Path:
 def test_the_rows_of_the_parts_are_the_rows_of_the_whole_sheet(small_parts: Path, tmp_path: Path) -> None:
     path = _varied_sheet(tmp_path / "varied.xlsx")
     parted = sheet_parts.parse_in_parts(path, SHEET)
-    assert parted is not None and len(parted.blocks) > 20
+    assert parted is not None and len(list(parted.blocks())) > 20
     assert parted.to_python() == _whole(path, SHEET)
     for nrows in (1, 3, 700, 5000):
         assert parted.to_python(nrows=nrows) == _whole(path, SHEET, nrows)
@@ -111,7 +113,7 @@ def test_a_namespace_prefix_on_the_tags_is_followed(small_parts: Path, tmp_path:
 
     path = _rewrite(_varied_sheet(tmp_path / "varied.xlsx"), prefixed)
     parted = sheet_parts.parse_in_parts(path, SHEET)
-    assert parted is not None and len(parted.blocks) > 20
+    assert parted is not None and len(list(parted.blocks())) > 20
     assert parted.to_python() == _whole(path, SHEET)
 
 
@@ -140,10 +142,24 @@ def _move_row_first(xml: str, number: int) -> str:
         ),
     ],
 )
-def test_a_sheet_that_cannot_be_cut_safely_is_left_whole(change, small_parts: Path, tmp_path: Path) -> None:
+def test_a_sheet_that_cannot_be_cut_safely_is_refused(change, small_parts: Path, tmp_path: Path) -> None:
+    """Found as the sheet is cut, perhaps after some parts were handed on: reading it in parts fails,
+    and goes on failing, once the cutting has stopped and put its temporary files away."""
     path = _rewrite(_varied_sheet(tmp_path / "varied.xlsx"), change)
-    assert sheet_parts.parse_in_parts(path, SHEET) is None
+    parted = sheet_parts.parse_in_parts(path, SHEET)
+    assert parted is not None
+    with pytest.raises(NotSplittable):
+        parted.to_python()
     assert list(small_parts.iterdir()) == []
+    with pytest.raises(NotSplittable):
+        next(parted.blocks())
+    assert _read_ahead_with(path, SHEET).rows(SHEET) == _whole(path, SHEET)  # the reader parses it whole
+
+
+def _read_ahead_with(path: Path, sheet: str) -> Workbook:
+    """A reader of the workbook whose sheet was read ahead in parts."""
+    book = python_calamine.CalamineWorkbook.from_path(str(path))
+    return Workbook(path, ParsedBook(book, {sheet: sheet_parts.parse_in_parts(path, sheet)}, {}))
 
 
 def test_a_small_sheet_or_a_single_core_is_left_whole(
@@ -176,3 +192,36 @@ def test_the_check_is_the_same_when_its_sheets_are_parsed_in_parts(
         whole.pop("checked_at"), parted.pop("checked_at")
         assert parted == whole, relative
     assert sum(parsed is not None for parsed in parted_sheets) >= len(EXAMPLES)
+
+
+def test_a_part_failing_after_others_were_taken_starts_the_check_over_on_the_whole_sheet(
+    small_parts: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The check converts the first parts while later ones parse; when a later part fails, what it
+    took is dropped and the whole sheet is checked instead: the same result as a check without parts."""
+    policy = load_policy()
+    path = REPOSITORY / EXAMPLES["第八师石河子市"]
+    whole = result_document(check_file(path, policy))
+    parse_part = sheet_parts._parse_part
+
+    def failing(part_path: Path, sheet: str) -> sheet_parts.Block:
+        if part_path.name == "part-2.xlsx":
+            raise OSError("磁盘已满")
+        return parse_part(part_path, sheet)
+
+    handed_on: list[int] = []
+    compute_blocks = check_module.compute_blocks
+
+    def counted(blocks, policy):  # noqa: ANN001, ANN202 - the wrapped function's own types
+        counting = (handed_on.append(len(raw.rows)) or raw for raw in blocks)
+        return compute_blocks(counting, policy)
+
+    monkeypatch.setattr(sheet_parts, "_parse_part", failing)
+    monkeypatch.setattr(check_module, "compute_blocks", counted)
+    read_ahead.start([path])
+    parted = result_document(check_file(path, policy))
+    whole.pop("checked_at"), parted.pop("checked_at")
+    assert parted == whole
+    # the blocks of parts 0 and 1 were taken before part 2 failed, then the whole table in one block
+    assert len(handed_on) == 3 and handed_on[2] == handed_on[0] + handed_on[1]
+    assert list(small_parts.iterdir()) == []
