@@ -38,7 +38,8 @@ class ParsedBook:
 
 
 def parse_named_sheets(path: Path) -> ParsedBook | None:
-    """Open a workbook and parse every sheet a defined name refers to (the ones a check reads). None
+    """Open a workbook and parse every sheet a defined name refers to (the ones a check reads); a large
+    one is only begun, in parts (addin.sheet_parts), and handed on part by part as it is parsed. None
     when the file cannot be opened: the check then opens it itself and says why."""
     try:
         sniff(path)  # the zip-bomb and file-kind checks come first, as on the usual path

@@ -4,6 +4,7 @@ into typed columns. The CLI reads it from a workbook; the UDFs get it from a ran
 from __future__ import annotations
 
 import difflib
+import itertools
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
@@ -62,8 +63,11 @@ class RawTable:
             return parts[0]
         return RawTable(
             sheet=parts[0].sheet,
-            rows=[row for part in parts for row in part.rows],
-            values={name: [v for part in parts for v in part.values[name]] for name in parts[0].values},
+            rows=list(itertools.chain.from_iterable(part.rows for part in parts)),
+            values={
+                name: list(itertools.chain.from_iterable(part.values[name] for part in parts))
+                for name in parts[0].values
+            },
             columns=parts[0].columns,
         )
 
