@@ -133,7 +133,7 @@ class PartedSheet:
                                 break
                             part_path = Path(folder) / f"part-{number}.xlsx"
                             _write_part(part_path, others, member, pieces)
-                            futures.append(_in_background(_parse_part, part_path, sheet))
+                            futures.append(_in_background(_parse_part, part_path, sheet, self._abandoned))
                             self._arrivals.put(futures[-1])
                 finally:
                     wait(futures)  # before the folder is removed
@@ -218,10 +218,13 @@ def _in_background(parse: Callable[..., Any], *args: Any) -> Future[Any]:
     return future
 
 
-def _parse_part(path: Path, sheet: str) -> Block:
+def _parse_part(path: Path, sheet: str, abandoned: threading.Event) -> Block:
     """One part's sheet, parsed when a core is free, then turned into Python values while the next
-    parts parse. Its file is removed once parsed."""
+    parts parse; not parsed once the sheet's reading in parts is abandoned. Its file is removed."""
     with _parse_slots():
+        if abandoned.is_set():
+            path.unlink(missing_ok=True)
+            raise NotSplittable("abandoned")
         book = python_calamine.CalamineWorkbook.from_path(str(path))
         try:
             parsed = book.get_sheet_by_name(sheet)

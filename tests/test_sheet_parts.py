@@ -204,10 +204,10 @@ def test_a_part_failing_after_others_were_taken_starts_the_check_over_on_the_who
     whole = result_document(check_file(path, policy))
     parse_part = sheet_parts._parse_part
 
-    def failing(part_path: Path, sheet: str) -> sheet_parts.Block:
+    def failing(part_path: Path, *args: object) -> sheet_parts.Block:
         if part_path.name == "part-2.xlsx":
             raise OSError("磁盘已满")
-        return parse_part(part_path, sheet)
+        return parse_part(part_path, *args)
 
     handed_on: list[int] = []
     compute_blocks = check_module.compute_blocks
