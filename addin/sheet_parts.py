@@ -72,8 +72,8 @@ class PartedSheet:
         self._arrivals: queue.SimpleQueue[_Arrival] = queue.SimpleQueue()
         self._abandoned = threading.Event()  # tells the cutting to stop
         self._blocks: list[Block] = []
+        self._last_row: int | None = None  # the last row of the parts taken so far (0-based)
         self._ended = False  # the cutting's last word (the end, or its failure) has been taken
-        self._complete = False
         self._failure: NotSplittable | None = None
 
     def blocks(self) -> Iterator[Block]:
@@ -82,14 +82,13 @@ class PartedSheet:
         if self._failure is not None:
             raise self._failure
         yield from list(self._blocks)
-        while not self._complete:
+        while not self._ended:
             try:
                 block = self._next_block()
             except NotSplittable as failure:
                 self._abandon(failure)
                 raise
             if block is None:
-                self._complete = True
                 return
             self._blocks.append(block)
             yield block
@@ -100,12 +99,12 @@ class PartedSheet:
         filled = [block for block in self.blocks() if block.start is not None and block.end is not None]
         if not filled:
             return []
-        width = max(block.end[1] for block in filled if block.end) + 1
+        width = max(block.end[1] for block in filled) + 1
         rows: list[list[Any]] = []
         for block in filled:
             if nrows is not None and len(rows) >= nrows:
                 break
-            first_row, first_column = block.start or (0, 0)
+            first_row, first_column = block.start
             rows.extend([""] * width for _ in range(first_row - len(rows)))
             left = [""] * first_column
             right = [""] * (width - first_column - (len(block.rows[0]) if block.rows else 0))
@@ -157,9 +156,10 @@ class PartedSheet:
             raise
         except BaseException as exc:  # noqa: BLE001 - calamine's own errors: the sheet is parsed whole
             raise NotSplittable(f"a part failed to parse: {exc}") from exc
-        filled = [b for b in self._blocks if b.end is not None]
-        if filled and block.start is not None and filled[-1].end[0] >= block.start[0]:
-            raise NotSplittable("rows out of order")
+        if block.start is not None and block.end is not None:
+            if self._last_row is not None and self._last_row >= block.start[0]:
+                raise NotSplittable("rows out of order")
+            self._last_row = block.end[0]
         return block
 
     def _abandon(self, failure: NotSplittable) -> None:

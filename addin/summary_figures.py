@@ -9,7 +9,7 @@ from functools import wraps
 from typing import Any, TypeVar
 
 from addin.consolidate import Consolidation
-from schemas.calculation import source_parts
+from schemas.calculation import funding_by_source, source_parts
 from schemas.money import ZERO, column_total
 
 AWARDS = ("transformation_subsidy", "progress_bonus", "honor_award")
@@ -52,9 +52,7 @@ def division_summary(c: Consolidation) -> list[dict[str, Any]]:
             i: int((part["industry"] == i).sum()) for i in policy.value("pilot_industries")
         }
         entry["awards"] = {award: column_total(part[award]) for award in (*AWARDS, "total_award")}
-        entry["sources"] = {
-            source: column_total(source_parts(part, source)) for source in policy.funding_sources
-        }
+        entry["sources"] = funding_by_source(part, policy)
         result.append(entry)
     return result
 

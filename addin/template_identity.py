@@ -17,6 +17,7 @@ from addin.workbook_reader import (
     NamedRange,
     NotSplittable,
     Workbook,
+    column_cells,
     column_index,
     defined_names,
     sniff,
@@ -126,12 +127,12 @@ class Identified:
             cells = list(
                 itertools.zip_longest(*block.rows[top - block.first_row : bottom - block.first_row + 1])
             )
-            values = {
-                field: _column_values(
-                    cells, column_index(ref.first_column) - block.first_column + 1, top, bottom, ref.last_row
-                )
-                for field, ref in ((field, refs[name]) for field, name in names.items())
-            }
+            length, values = bottom - top + 1, {}
+            for field, name in names.items():
+                ref = refs[name]
+                kept = min(length, max(0, ref.last_row - top + 1))  # past its own last row: blank
+                index = column_index(ref.first_column) - block.first_column + 1
+                values[field] = column_cells(cells, index, 0, kept) + [None] * (length - kept)
             handed_on = True
             yield RawTable(
                 sheet=first_ref.sheet, rows=list(range(top, bottom + 1)), values=values, columns=columns
@@ -144,16 +145,6 @@ class Identified:
     def unit(self) -> str:
         """The 填报单位 cell's text ("" when the template has none or it is blank)."""
         return text_of(self.book.value(self.names[spec.NAME_UNIT])) if spec.NAME_UNIT in self.names else ""
-
-
-def _column_values(cells: list[tuple[Any, ...]], index: int, top: int, bottom: int, last: int) -> list[Any]:
-    """One column's cells of rows `top` to `bottom`, from a block's columns (`cells[index]`): None
-    where the block has no such column, and below the column's own last row `last`."""
-    length = bottom - top + 1
-    if not 0 <= index < len(cells):
-        return [None] * length
-    kept = max(0, min(length, last - top + 1))
-    return list(cells[index][:kept]) + [None] * (length - kept)
 
 
 def text_of(value: Any) -> str:

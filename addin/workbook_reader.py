@@ -9,7 +9,7 @@ import itertools
 import posixpath
 import re
 import zipfile
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -268,9 +268,8 @@ class Workbook:
     def column(self, ref: NamedRange) -> list[Any]:
         """The values of a one-column range, padded with None to its full length."""
         columns = self._columns(ref.sheet, self.rows(ref.sheet, upto=ref.last_row))
-        index = column_index(ref.first_column)
-        values = list(columns[index][ref.first_row - 1 : ref.last_row]) if index < len(columns) else []
-        return values + [None] * (ref.last_row - ref.first_row + 1 - len(values))
+        length = ref.last_row - ref.first_row + 1
+        return column_cells(columns, column_index(ref.first_column), ref.first_row - 1, length)
 
     def _columns(self, sheet: str, rows: list[list[Any]]) -> list[tuple[Any, ...]]:
         """The rows turned into columns, once per parse of the sheet (short rows padded with None)."""
@@ -285,6 +284,13 @@ def _to_python(source: Any, upto: int | None) -> list[list[Any]]:
     if upto:
         return source.to_python(skip_empty_area=False, nrows=upto)
     return source.to_python(skip_empty_area=False)
+
+
+def column_cells(columns: Sequence[Sequence[Any]], index: int, start: int, length: int) -> list[Any]:
+    """`length` cells of column `index` of rows turned into columns, from position `start`: None where
+    there is no such column or row."""
+    values = list(columns[index][start : start + length]) if 0 <= index < len(columns) else []
+    return values + [None] * (length - len(values))
 
 
 def column_index(letters: str) -> int:
