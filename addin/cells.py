@@ -59,10 +59,11 @@ def normalize_text(raw: str) -> str:
 
 
 def _decimal_from_number(raw: float | int) -> Decimal | None:
+    """A number as the Decimal of its shortest repr; a negative zero (Excel shows 0) is zero."""
     if isinstance(raw, float):
         if not math.isfinite(raw):
             return None
-        return Decimal(repr(raw))
+        return Decimal(repr(raw + 0.0))
     return Decimal(raw)
 
 
@@ -94,12 +95,15 @@ def to_money(raw: Any) -> Converted:
 def plain_money(raws: Sequence[Any]) -> tuple[np.ndarray, list[Decimal]]:
     """The raw values to_money takes as they are — numbers of whole cents, the common case — found
     as one numpy column: their positions, and the same amounts to_money gives them."""
-    floats = np.flatnonzero([type(raw) is float for raw in raws])
-    numbers = np.array([raws[n] for n in floats], dtype=float)
+    if set(map(type, raws)) == {float}:  # the common column: numbers only, no per-value type test
+        floats, numbers = np.arange(len(raws)), np.array(raws, dtype=float)
+    else:
+        floats = np.flatnonzero([type(raw) is float for raw in raws])
+        numbers = np.array([raws[n] for n in floats], dtype=float)
     with np.errstate(invalid="ignore", over="ignore"):
         whole_cents = (np.abs(numbers) < _PLAIN_MONEY_LIMIT) & (np.round(numbers * 100) / 100 == numbers)
-    positions = floats[whole_cents]
-    return positions, [Decimal(repr(raws[n])) for n in positions]
+    plain = numbers[whole_cents] + 0.0  # a negative zero is zero, as in to_money
+    return floats[whole_cents], list(map(Decimal, map(repr, plain.tolist())))
 
 
 def plain_text(raws: Sequence[Any]) -> tuple[np.ndarray, list[str]]:

@@ -138,18 +138,14 @@ def distinct_values(values: Sequence[Any]) -> tuple[np.ndarray, list[Any]]:
     distinct value is converted once. Equal values of different types stay apart: 1, 1.0 and True are
     equal in Python, and None and NaN are both missing to pandas."""
     count = len(values)
-    positions = np.arange(count)
     mixed_numbers = len(set(map(type, values)) & _NUMBER_TYPES) > 1
-    keys = [(type(v), v) for v in values] if mixed_numbers else values
+    keys = ((type(v), v) for v in values) if mixed_numbers else values
     try:
-        codes, _ = pd.factorize(pd.Series(keys, dtype=object, index=positions))
+        codes, uniques = pd.factorize(np.fromiter(keys, dtype=object, count=count))
     except TypeError:  # an unhashable value: no sharing
-        return positions, list(values)
-    present = codes >= 0
-    first = np.zeros(codes.max(initial=-1) + 1, dtype=np.intp)
-    first[codes[present][::-1]] = positions[present][::-1]
-    distinct = [values[n] for n in first]
-    missing = positions[~present]
+        return np.arange(count), list(values)
+    distinct = [key[1] for key in uniques] if mixed_numbers else uniques.tolist()  # each one's first
+    missing = np.flatnonzero(codes < 0)
     if len(missing):  # None, NaN, NaT: one code per type
         kinds = [type(values[n]) for n in missing]
         code_of: dict[type, int] = {}

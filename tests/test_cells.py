@@ -6,7 +6,7 @@ import datetime as dt
 from decimal import Decimal
 
 import pytest
-from hypothesis import given, settings
+from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 from addin.cells import (
@@ -149,3 +149,25 @@ def test_column_conversion_agrees_with_converting_each_cell(values) -> None:
         assert column.failed.tolist() == [c.failed for c in cells]
         assert column.from_text.tolist() == [c.from_text for c in cells]
         assert [(n, c) for n, c in column.broken] == [(n, c) for n, c in enumerate(cells) if c.rule]
+
+
+@settings(max_examples=200, deadline=None)
+@example([0.0, -0.0]).via("a negative zero after a zero: one distinct value to pandas")
+@example([-0.0, 0.0])
+@given(
+    st.lists(
+        st.one_of(
+            st.floats(allow_nan=True, allow_infinity=True),
+            st.integers(min_value=-(10**11), max_value=10**11).map(lambda cents: cents / 100),
+        ),
+        max_size=30,
+    )
+)
+def test_money_column_of_numbers_only_agrees_with_converting_each_cell(values) -> None:
+    """A column holding numbers only (the common case, found without a type test per value) converts
+    exactly as each cell on its own does."""
+    column = convert_column(to_money, values, plain_money)
+    assert [repr(v) for v in column.values] == [repr(to_money(value).value) for value in values]
+    assert [(n, c) for n, c in column.broken] == [
+        (n, to_money(v)) for n, v in enumerate(values) if to_money(v).rule
+    ]
