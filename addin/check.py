@@ -83,7 +83,9 @@ def compute_blocks(blocks: Iterable[RawTable], policy: Policy) -> TableResult:
     for raw in blocks:
         raw = raw.without_blank_rows()
         typed = convert_table(raw, policy)
-        parts.append(TableResult(raw=raw, typed=typed, amounts=compute_amounts(typed.frame, policy), issues=[]))
+        parts.append(
+            TableResult(raw=raw, typed=typed, amounts=compute_amounts(typed.frame, policy), issues=[])
+        )
     parts = [part for part in parts if part.raw.rows] or parts[:1]
     typed = TypedTable.joined([part.typed for part in parts])
     return TableResult(

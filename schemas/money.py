@@ -2,14 +2,18 @@
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Mapping
-from decimal import ROUND_HALF_UP, Decimal
+from decimal import ROUND_HALF_UP, Context, Decimal
 
 import numpy as np
 import pandas as pd
 
 CENT = Decimal("0.01")
 ZERO = Decimal("0.00")
+# Rounds as Decimal.quantize(CENT, rounding=ROUND_HALF_UP) does in the default context (28 digits),
+# as a bound method a column's values can be mapped through without a keyword call per amount.
+_HALF_UP = Context(rounding=ROUND_HALF_UP)
 
 
 def round_cents(amount: Decimal) -> Decimal:
@@ -20,7 +24,7 @@ def round_cents(amount: Decimal) -> Decimal:
 def round_cents_column(amounts: pd.Series) -> pd.Series:
     """Round a column of Decimal amounts half-up to the cent (as round_cents does, without a call
     per amount)."""
-    rounded = [amount.quantize(CENT, rounding=ROUND_HALF_UP) for amount in amounts.tolist()]
+    rounded = list(map(_HALF_UP.quantize, amounts.tolist(), itertools.repeat(CENT)))
     return pd.Series(rounded, index=amounts.index, dtype=object)
 
 
