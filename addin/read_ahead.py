@@ -93,6 +93,11 @@ class ReadAhead:
             self._waiting.extend(Path(path).resolve() for path in paths if Path(path).is_file())
             self._fill()
 
+    def busy(self) -> bool:
+        """Files queued or being parsed that nobody has taken yet (a command that stopped early)."""
+        with self._lock:
+            return bool(self._waiting or self._started)
+
     def take(self, path: Path) -> ParsedBook | None:
         """The file's parse, waiting for it if it is under way; None when it was not read ahead or has
         changed since. Files queued before it and never taken (skipped, or failed earlier) are dropped."""

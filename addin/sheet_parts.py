@@ -46,7 +46,9 @@ CHUNK_BYTES = 4 * 1024**2
 _SHEET_DATA = re.compile(rb"<([A-Za-z_][\w.-]*:)?sheetData\s*(/?)>")
 _ROOT = re.compile(rb"<(?![?!])([A-Za-z_][\w.:-]*)")
 
-__all__ = ["Block", "NotSplittable", "PartedSheet", "parse_in_parts"]
+CUTTING_THREAD = "dtfund-cut"
+
+__all__ = ["Block", "NotSplittable", "PartedSheet", "cutting", "parse_in_parts"]
 
 
 @dataclass(frozen=True)
@@ -115,7 +117,7 @@ class PartedSheet:
         """Start cutting and parsing, in a daemon thread like the reading ahead that calls it: a
         command that stops early does not wait for parses nobody will use."""
         threading.Thread(
-            target=self._cut_and_parse, args=(path, sheet, member, others), name="dtfund-cut", daemon=True
+            target=self._cut_and_parse, args=(path, sheet, member, others), name=CUTTING_THREAD, daemon=True
         ).start()
 
     def _cut_and_parse(self, path: Path, sheet: str, member: str, others: list[tuple[str, bytes]]) -> None:
@@ -169,6 +171,11 @@ class PartedSheet:
         while not self._ended:
             arrival = self._arrivals.get()
             self._ended = arrival is None or isinstance(arrival, BaseException)
+
+
+def cutting() -> bool:
+    """A sheet is still being cut and parsed: its temporary files exist until its thread ends."""
+    return any(thread.name == CUTTING_THREAD and thread.is_alive() for thread in threading.enumerate())
 
 
 def parse_in_parts(path: Path, sheet: str) -> PartedSheet | None:

@@ -400,6 +400,57 @@ def test_the_terminal_lists_the_first_issues_and_counts_every_rule(tmp_path: Pat
     assert sum(issue["rule"] == "USCC_INVALID" for issue in document["issues"]) == count
 
 
+def test_the_dtfund_process_exits_at_once_only_when_nothing_runs_in_the_background(monkeypatch) -> None:
+    """`run` ends the process without freeing its objects one by one, with main's exit code, once the
+    output is flushed; with a reading ahead or a cutting still under way it exits as usual (which
+    removes their temporary files)."""
+    from addin import cli
+
+    class HardExit(Exception):
+        pass
+
+    def hard_exit(code: int) -> None:
+        raise HardExit(code)
+
+    def main_exiting_with(code: int | None):
+        def main() -> None:
+            raise SystemExit(code)
+
+        return main
+
+    monkeypatch.setattr(cli.os, "_exit", hard_exit)
+    monkeypatch.setattr(cli.read_ahead, "busy", lambda: False)
+    for code, status in ((1, 1), (None, 0), (2, 2)):
+        monkeypatch.setattr(cli, "main", main_exiting_with(code))
+        monkeypatch.setattr(cli, "cutting", lambda: False)
+        with pytest.raises(HardExit) as hard:
+            cli.run()
+        assert hard.value.args == (status,)
+        monkeypatch.setattr(cli, "cutting", lambda: True)
+        with pytest.raises(SystemExit) as usual:
+            cli.run()
+        assert usual.value.code == code
+    monkeypatch.setattr(cli, "cutting", lambda: False)
+    monkeypatch.setattr(cli.read_ahead, "busy", lambda: True)
+    with pytest.raises(SystemExit):
+        cli.run()
+
+
+def test_the_dtfund_command_writes_all_its_output_before_it_exits(tmp_path: Path) -> None:
+    """The process, as the clerk runs it: the whole JSON document on stdout, and the exit code."""
+    path = REPOSITORY / EXAMPLES["第八师石河子市"]
+    done = subprocess.run(
+        [sys.executable, "-m", "addin", "check", str(path), "--json", "-"],
+        capture_output=True,
+        cwd=tmp_path,
+        timeout=120,
+    )
+    assert done.returncode == 1
+    document = json.loads(done.stdout)
+    assert document["counts"]["error"] > 0
+    assert len(document["issues"]) == sum(document["counts"].values())
+
+
 def test_the_dtfund_process_runs_without_the_cycle_collector(monkeypatch, tmp_path: Path) -> None:
     import gc
 
