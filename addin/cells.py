@@ -8,11 +8,12 @@ strings with stray spaces or full-width digits, and booleans.
 from __future__ import annotations
 
 import datetime as dt
+import itertools
 import math
 import re
 import unicodedata
 from collections.abc import Sequence
-from decimal import Decimal
+from decimal import Context, Decimal
 from typing import Any, NamedTuple
 
 import numpy as np
@@ -47,6 +48,7 @@ BLANK = Converted(None)
 # Below this size, a float whose repr has at most two decimals is exactly the float nearest a whole
 # number of cents: floats there are spaced far closer than a cent.
 _PLAIN_MONEY_LIMIT = 1e13
+_EXACT = Context(prec=28)  # scaleb of a whole number of cents below the limit is exact
 
 
 def is_blank(raw: Any) -> bool:
@@ -75,6 +77,8 @@ def to_money(raw: Any) -> Converted:
     from_text = False
     if isinstance(raw, bool | dt.date | dt.datetime | dt.time | dt.timedelta):
         return Converted(None, "VALUE_NOT_A_NUMBER", failed=True)
+    if isinstance(raw, float) and abs(raw) < _PLAIN_MONEY_LIMIT and round(raw * 100) / 100 == raw:
+        return Converted(_from_cents(round(raw * 100)))  # the common cell: a number of whole cents
     if isinstance(raw, int | float | Decimal):
         amount = raw if isinstance(raw, Decimal) else _decimal_from_number(raw)
     else:
@@ -101,9 +105,17 @@ def plain_money(raws: Sequence[Any]) -> tuple[np.ndarray, list[Decimal]]:
         floats = np.flatnonzero([type(raw) is float for raw in raws])
         numbers = np.array([raws[n] for n in floats], dtype=float)
     with np.errstate(invalid="ignore", over="ignore"):
-        whole_cents = (np.abs(numbers) < _PLAIN_MONEY_LIMIT) & (np.round(numbers * 100) / 100 == numbers)
-    plain = numbers[whole_cents] + 0.0  # a negative zero is zero, as in to_money
-    return floats[whole_cents], list(map(Decimal, map(repr, plain.tolist())))
+        cents = np.round(numbers * 100)
+        whole_cents = (np.abs(numbers) < _PLAIN_MONEY_LIMIT) & (cents / 100 == numbers)
+    amounts = map(
+        _EXACT.scaleb, map(Decimal, cents[whole_cents].astype(np.int64).tolist()), itertools.repeat(-2)
+    )
+    return floats[whole_cents], list(amounts)
+
+
+def _from_cents(cents: int) -> Decimal:
+    """A whole number of cents as an amount in 元 with two places (12345 -> 123.45)."""
+    return _EXACT.scaleb(Decimal(cents), -2)
 
 
 def plain_text(raws: Sequence[Any]) -> tuple[np.ndarray, list[str]]:
