@@ -38,6 +38,14 @@ class RuleContext:
     amounts: pd.DataFrame
     stored: pd.DataFrame
     policy: Policy
+    _shared: dict[str, Any] = field(default_factory=dict, init=False, repr=False, compare=False)
+
+    def once(self, key: str, compute: Callable[[], Any]) -> Any:
+        """What several rules (or a rule's test and its details) use, computed once per table: a
+        money column with blanks as zero, the first missing document of each row."""
+        if key not in self._shared:
+            self._shared[key] = compute()
+        return self._shared[key]
 
     def skipped(self, needs: tuple[str, ...]) -> pd.Series:
         """Rows where a needed cell failed to convert."""
@@ -104,7 +112,7 @@ def _only(*names: str) -> Callable[[Policy], list[str]]:
 
 
 def _money(ctx: RuleContext, name: str) -> pd.Series:
-    return as_money(ctx.frame[name])
+    return ctx.once(f"money:{name}", lambda: as_money(ctx.frame[name]))
 
 
 def _dates(values: pd.Series) -> list[dt.date | None]:
@@ -153,7 +161,7 @@ def _not_allowed_details(ctx: RuleContext, name: str, rows: pd.Index) -> dict[st
 
 @field_rule("AMOUNT_NEGATIVE", _inputs("money"))
 def amount_negative(ctx: RuleContext, name: str) -> pd.Series:
-    return cell_rules.negative(ctx.frame[name])
+    return cell_rules.negative(_money(ctx, name))
 
 
 @details_of("AMOUNT_NEGATIVE")
@@ -204,10 +212,18 @@ def _material_columns(policy: Policy) -> list[str]:
 def materials_missing(ctx: RuleContext, name: str) -> pd.Series:
     """An enterprise applying for the subsidy (evaluated 二级 or above) whose documents are not all
     marked 是: one issue per row, at the first missing document's cell, naming every missing one."""
-    columns = _material_columns(ctx.policy)
-    missing = pd.DataFrame({c: ctx.frame[c] != YES for c in columns}, index=ctx.frame.index)
-    first_missing = missing.idxmax(axis=1)
-    return ctx.amounts["level_ok"] & missing.any(axis=1) & (first_missing == name)
+    return ctx.amounts["level_ok"] & (_first_missing_material(ctx) == name)
+
+
+def _first_missing_material(ctx: RuleContext) -> pd.Series:
+    """Per row, the first document not marked 是 (None when all are)."""
+
+    def first_missing() -> pd.Series:
+        columns = _material_columns(ctx.policy)
+        missing = pd.DataFrame({c: ctx.frame[c] != YES for c in columns}, index=ctx.frame.index)
+        return missing.idxmax(axis=1).where(missing.any(axis=1), None)
+
+    return ctx.once("first_missing_material", first_missing)
 
 
 @details_of("MATERIALS_MISSING")
@@ -250,10 +266,13 @@ def cost_components_mismatch(ctx: RuleContext, name: str) -> pd.Series:
 
 
 def _component_sum(ctx: RuleContext) -> pd.Series:
-    total = pd.Series(ZERO, index=ctx.frame.index, dtype=object)
-    for name in COMPONENT_FIELDS:
-        total = total + _money(ctx, name)
-    return total
+    def component_sum() -> pd.Series:
+        total = pd.Series(ZERO, index=ctx.frame.index, dtype=object)
+        for name in COMPONENT_FIELDS:
+            total = total + _money(ctx, name)
+        return total
+
+    return ctx.once("component_sum", component_sum)
 
 
 @details_of("COST_COMPONENTS_MISMATCH")

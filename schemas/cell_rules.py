@@ -23,7 +23,8 @@ def not_allowed(values: pd.Series, allowed: Sequence[str]) -> pd.Series:
 
 
 def negative(amounts: pd.Series) -> pd.Series:
-    return as_money(amounts) < ZERO
+    """Amounts below zero (a blank is not); compared as a numpy column, without pandas' per-call work."""
+    return pd.Series(as_money(amounts).to_numpy() < ZERO, index=amounts.index, dtype=bool)
 
 
 def invalid_codes(codes: pd.Series) -> pd.Series:
