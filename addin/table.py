@@ -12,7 +12,6 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-from openpyxl.utils import get_column_letter
 
 from addin.cells import (
     Converted,
@@ -28,7 +27,7 @@ from addin.cells import (
     to_text,
     to_uscc,
 )
-from addin.template_spec import column_letters
+from addin.template_spec import column_letter, column_letters
 from schemas.fields import Field, application_fields, computed_fields, input_fields
 from schemas.policy import Policy
 from schemas.registry import Issue, make_issue
@@ -333,5 +332,5 @@ def raw_table_from_grid(grid: Any, first_row: int, first_column: int = 1, sheet:
         sheet=sheet,
         rows=list(range(first_row, first_row + len(data))),
         values={name: [row[n] if n < len(row) else None for row in data] for name, n in positions.items()},
-        columns={name: get_column_letter(first_column + n) for name, n in positions.items()},
+        columns={name: column_letter(first_column + n) for name, n in positions.items()},
     )

@@ -200,3 +200,35 @@ def test_hundred_thousand_rows(tmp_path: Path) -> None:
     assert last_cell in sheet_xml
     assert f"<f>IF(COUNTA($A100004:${letters['remark']}100004)" in sheet_xml[sheet_xml.index(last_cell) :]
     assert f"{letters['claimed']}5:{letters['claimed']}100004" in sheet_xml  # validation and highlighting
+
+
+def test_column_letters_are_openpyxls() -> None:
+    from openpyxl.utils import get_column_letter
+
+    assert [spec.column_letter(n) for n in range(1, spec.MAX_COLUMN + 1)] == [
+        get_column_letter(n) for n in range(1, spec.MAX_COLUMN + 1)
+    ]
+    for outside in (0, spec.MAX_COLUMN + 1):
+        with pytest.raises(ValueError):
+            spec.column_letter(outside)
+
+
+def test_checking_an_application_does_not_import_openpyxl() -> None:
+    """The check reads values with calamine and the workbook's small parts as XML; openpyxl's import
+    alone would cost every check about 0.1 s."""
+    import subprocess
+    import sys
+
+    from addin.bundled import EXAMPLES
+
+    application = REPOSITORY / EXAMPLES["第八师石河子市"]
+    code = (
+        "import sys; from pathlib import Path; from addin.check import check_file; "
+        "from addin.report import result_document; from schemas.policy import load_policy; "
+        f"result = check_file(Path({str(application)!r}), load_policy()); assert result.kind == 'application'; "
+        "result_document(result); print(sorted(m for m in sys.modules if m.split('.')[0] == 'openpyxl'))"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, timeout=120, check=True
+    )
+    assert done.stdout.strip() == "[]"
