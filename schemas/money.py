@@ -64,8 +64,12 @@ def column_total(amounts: pd.Series) -> Decimal:
 
 
 def two_place_texts(amounts: pd.Series) -> list[str]:
-    """Each amount as a two-place decimal string ("1234.50")."""
-    return [f"{amount:.2f}" for amount in amounts.tolist()]
+    """Each amount as a two-place decimal string ("1234.50"; never "-0.00"). A column repeats its
+    awards, caps and zeros, so each distinct amount is formatted once."""
+    codes, distinct = pd.factorize(amounts.to_numpy(dtype=object), use_na_sentinel=False)
+    texts = np.array([f"{amount:.2f}" for amount in distinct], dtype=object)
+    texts[texts == "-0.00"] = "0.00"
+    return texts[codes].tolist()
 
 
 def format_yuan(amount: Decimal | None) -> str:

@@ -5,11 +5,12 @@ from __future__ import annotations
 import datetime as dt
 from decimal import ROUND_HALF_UP, Decimal
 
+import pandas as pd
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from schemas.calculation import compute_one
-from schemas.money import round_cents, split_column
+from schemas.money import round_cents, split_column, two_place_texts
 from schemas.policy import load_policy
 
 POLICY = load_policy()
@@ -167,3 +168,22 @@ def test_subsidy_never_exceeds_the_cap_or_half_the_base(
     assert subsidy <= half
     assert result["central"] + result["bingtuan"] + result["division_fund"] == subsidy
     assert result["eligible_base"] <= min(paid, contract)
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    st.lists(
+        st.one_of(
+            st.decimals(
+                allow_nan=False, allow_infinity=False, places=2, min_value=-(10**12), max_value=10**12
+            ),
+            st.decimals(allow_nan=False, allow_infinity=False, min_value=-(10**6), max_value=10**6),
+            st.sampled_from([Decimal("0"), Decimal("-0.00"), Decimal("500000"), Decimal("500000.00")]),
+        ),
+        max_size=40,
+    )
+)
+def test_two_place_texts_format_each_amount(amounts: list[Decimal]) -> None:
+    """Each distinct amount is formatted once: the texts are each amount's own, and no zero is signed."""
+    texts = two_place_texts(pd.Series(amounts, dtype=object))
+    assert texts == [f"{a:.2f}".replace("-0.00", "0.00") for a in amounts]
