@@ -204,9 +204,9 @@ def parse_in_parts(path: Path, sheet: str) -> PartedSheet | None:
 @functools.cache
 def _parse_slots() -> threading.BoundedSemaphore:
     """How many parts are parsed at a time, over every sheet being parsed in parts: one per core but
-    one, which is left to the reader. The reader converts each part's rows as they come and is the
-    slowest link: on 2 cores, one parse at a time made the check of 100,000 rows faster than two
-    (median of 8 interleaved runs 9.2 s against 10.0 s; faster in 7 of the 8 pairs)."""
+    one, which is left to the reader converting each part's rows as they come. On 2 cores, one parse
+    at a time made the check of 100,000 rows faster than two (median of 8 interleaved runs 9.2 s
+    against 10.0 s); once the reader's conversion got cheaper, two were no faster (4 runs each)."""
     return threading.BoundedSemaphore(max(1, (os.cpu_count() or 1) - 1))
 
 
