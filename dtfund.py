@@ -5,8 +5,8 @@ add-in file), and its settings sheet lists `dtfund` under UDF Modules, so the Ex
 are registered into the add-in with its ImportPythonUDFsToAddin macro.
 """
 
-from addin.excel import main
-from addin.udfs import (
+from addin.excel.ribbon import main
+from addin.excel.udfs import (
     DTFUND_CALC,
     DTFUND_FEES,
     DTFUND_POLICY,

@@ -2,7 +2,7 @@
 
 Only what parses the command line is imported up front. Each command imports its machinery (pandas,
 pandera: about a second) after it has queued its input workbooks for reading ahead, so that the
-import and the parse of a large file overlap (addin/read_ahead.py)."""
+import and the parse of a large file overlap (addin/io/read_ahead.py)."""
 
 from __future__ import annotations
 
@@ -21,14 +21,19 @@ import typer
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
 
-from addin.input_files import collect_files
-from addin.output import OutputError, refuse_overwriting_inputs, write_bytes_atomically, write_text_atomically
-from addin.read_ahead import read_ahead
-from addin.sheet_parts import cutting
+from addin.io.input_files import collect_files
+from addin.io.output import (
+    OutputError,
+    refuse_overwriting_inputs,
+    write_bytes_atomically,
+    write_text_atomically,
+)
+from addin.io.read_ahead import read_ahead
+from addin.io.sheet_parts import cutting
 from addin.template_sizes import AWARDS_DEFAULT_ROWS, DEFAULT_ROWS
 
 if TYPE_CHECKING:
-    from addin.check import CheckResult
+    from addin.check.pipeline import CheckResult
     from schemas.policy import Policy
 
 EXIT_OK, EXIT_ERRORS, EXIT_UNREADABLE = 0, 1, 2
@@ -94,8 +99,8 @@ def check(
     退出码：0 = 没有错误（可以有警告）；1 = 有错误；2 = 文件无法读取或不是本模板。
     """
     read_ahead.start([file])
-    from addin.check import check_file
-    from addin.report import print_result, result_document, to_json, verdict
+    from addin.check.pipeline import check_file
+    from addin.reports.check_report import print_result, result_document, to_json, verdict
 
     policy = _policy(policy_file)
     machine_output = json_out is not None and str(json_out) == "-"
@@ -133,12 +138,12 @@ def _write_stdout(data: bytes) -> None:
 def _write_check_outputs(result: CheckResult, source: Path, html: Path | None, annotate: Path | None) -> None:
     """The optional HTML report and annotated copy of a check; never written over the input."""
     if html is not None:
-        from addin.html_report import check_report
+        from addin.reports.html import check_report
 
         refuse_overwriting_inputs(html, [source])
         write_text_atomically(html, check_report(result))
     if annotate is not None:
-        from addin.annotate import write_annotated_copy
+        from addin.reports.annotate import write_annotated_copy
 
         refuse_overwriting_inputs(annotate, [source])
         if result.kind is None:
@@ -182,7 +187,7 @@ def template_application(
     policy_file: PolicyOption = None,
 ) -> None:
     """生成师市企业数字化改造补贴申报表模板。"""
-    from addin.template_application import write_application_template
+    from addin.templates.application import write_application_template
 
     policy = _policy(policy_file)
     _require_listed(unit, policy.value("submitting_units"))
@@ -200,7 +205,7 @@ def rules(
     """列出全部校验规则：编号、级别、名称、说明、修改建议、依据条款。"""
     from rich.table import Table
 
-    from addin.catalogue import catalogue_markdown, rule_catalogue
+    from addin.reports.catalogue import catalogue_markdown, rule_catalogue
 
     policy = _policy(policy_file)
     if markdown is not None:
@@ -227,8 +232,8 @@ def explain(
     """逐步说明一家企业的各项金额是怎样算出来的：每一步的数字和依据条款。"""
     from rich.table import Table
 
-    from addin.check import check_file
-    from addin.explain import explain_row
+    from addin.check.pipeline import check_file
+    from addin.reports.explain import explain_row
     from schemas.money import format_yuan
 
     policy = _policy(policy_file)
@@ -273,11 +278,11 @@ def consolidate(
     """
     files = [f for f in collect_files(inputs) if f.resolve() != plan.resolve()]
     read_ahead.start([plan, *files])  # in the order consolidate checks them
-    from addin.consolidate import ConsolidationError
-    from addin.consolidate import consolidate as run_consolidation
-    from addin.consolidation_report import consolidation_document, print_consolidation
-    from addin.report import to_json
-    from addin.summary_workbook import write_summary
+    from addin.check.consolidate import ConsolidationError
+    from addin.check.consolidate import consolidate as run_consolidation
+    from addin.reports.check_report import to_json
+    from addin.reports.consolidation_report import consolidation_document, print_consolidation
+    from addin.reports.summary_workbook import write_summary
 
     policy = _policy(policy_file)
     machine_output = json_out is not None and str(json_out) == "-"
@@ -289,7 +294,7 @@ def consolidate(
             result = run_consolidation(files, plan, policy, on_file=advance)
         write_summary(result, output)
         if html is not None:
-            from addin.html_report import consolidation_report
+            from addin.reports.html import consolidation_report
 
             refuse_overwriting_inputs(html, [*files, plan, output])
             write_text_atomically(html, consolidation_report(result))
@@ -330,7 +335,7 @@ def template_plan(
     policy_file: PolicyOption = None,
 ) -> None:
     """生成资金使用计划表模板（已按官方附件填好各行和金额）。"""
-    from addin.template_plan import write_plan_template
+    from addin.templates.plan import write_plan_template
 
     policy = _policy(policy_file)
     _write_output(lambda: write_plan_template(output, policy))
@@ -347,7 +352,7 @@ def template_awards(
     policy_file: PolicyOption = None,
 ) -> None:
     """生成奖励与补贴名单模板（典型案例、链主企业、赋能载体、服务商、“小快轻准”产品、师市奖励）。"""
-    from addin.template_awards import write_awards_template
+    from addin.templates.awards import write_awards_template
     from schemas.awards import award_units
 
     policy = _policy(policy_file)
@@ -361,7 +366,7 @@ def addin_build(
     output: Annotated[Path | None, typer.Option("--output", "-o", help="输出的 .xlam 文件。")] = None,
 ) -> None:
     """由 xlwings 自带的功能区加载项生成 dtfund.xlam（开发者使用；仓库中已附带生成好的文件）。"""
-    from addin.xlam import TARGET, build_xlam
+    from addin.excel.xlam import TARGET, build_xlam
 
     target = output or TARGET
     if target.name != "dtfund.xlam":
@@ -378,7 +383,7 @@ def addin_install(
     force: Annotated[bool, typer.Option("--force", help="覆盖已有的加载项用户设置。")] = False,
 ) -> None:
     """在本机 Excel 中安装 dtfund 加载项（Windows；macOS 上只有功能区按钮可用）。"""
-    from addin.xlam import USER_CONFIG, user_config_lines
+    from addin.excel.xlam import USER_CONFIG, user_config_lines
 
     if not sys.platform.startswith(("win", "darwin")):
         raise _fail(
@@ -392,7 +397,7 @@ def addin_install(
         USER_CONFIG.parent.mkdir(parents=True, exist_ok=True)
         write_text_atomically(USER_CONFIG, user_config_lines())
         console.print(f"已写入加载项设置（使用本机 Python：{sys.executable}）：{USER_CONFIG}")
-    with resources.as_file(resources.files("addin").joinpath("dtfund.xlam")) as xlam:
+    with resources.as_file(resources.files("addin.excel").joinpath("dtfund.xlam")) as xlam:
         xlwings_cli.addin_install(argparse.Namespace(file=str(xlam), dir=None, glob=False))
     console.print("已安装。重新打开 Excel 后，功能区会出现“专项资金”选项卡。")
 
@@ -407,12 +412,12 @@ def demo(
 
     示例中有故意填错的行，用来展示校验结果。
     """
-    from addin.bundled import EXAMPLE_AWARDS, EXAMPLE_PLAN, EXAMPLES
-    from addin.check import check_file
-    from addin.consolidate import consolidate as run_consolidation
-    from addin.consolidation_report import consolidation_document, print_consolidation
-    from addin.report import print_result, to_json
-    from addin.summary_workbook import write_summary
+    from addin.check.consolidate import consolidate as run_consolidation
+    from addin.check.pipeline import check_file
+    from addin.reports.check_report import print_result, to_json
+    from addin.reports.consolidation_report import consolidation_document, print_consolidation
+    from addin.reports.summary_workbook import write_summary
+    from addin.templates.bundled import EXAMPLE_AWARDS, EXAMPLE_PLAN, EXAMPLES
 
     policy = _policy(None)
     with tempfile.TemporaryDirectory() as folder:

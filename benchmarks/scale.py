@@ -29,8 +29,8 @@ sys.path.insert(0, str(ROOT / "benchmarks"))
 
 from workbooks import write_workbook  # noqa: E402
 
-from addin.bundled import EXAMPLE_PLAN  # noqa: E402
 from addin.template_spec import DATA_SHEET, HEADER_ROW  # noqa: E402
+from addin.templates.bundled import EXAMPLE_PLAN  # noqa: E402
 from schemas.fields import application_fields  # noqa: E402
 from schemas.policy import load_policy  # noqa: E402
 

@@ -14,10 +14,10 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from addin.bundled import credit_code, shihezi_rows  # noqa: E402
-from addin.table import convert_table, raw_table_from_grid  # noqa: E402
+from addin.check.table import convert_table, raw_table_from_grid  # noqa: E402
+from addin.excel.udfs import DTFUND_CALC, DTFUND_SUBSIDY, policy  # noqa: E402
 from addin.template_spec import FIRST_DATA_ROW  # noqa: E402
-from addin.udfs import DTFUND_CALC, DTFUND_SUBSIDY, policy  # noqa: E402
+from addin.templates.bundled import credit_code, shihezi_rows  # noqa: E402
 from schemas.fields import application_fields  # noqa: E402
 
 

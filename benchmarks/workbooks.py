@@ -9,10 +9,10 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
-from addin.bundled import PROVIDERS, credit_code, shihezi_rows, wrong_check_digit
-from addin.output import save_workbook
-from addin.template_application import build_application_template
+from addin.io.output import save_workbook
 from addin.template_spec import live_check_anchors
+from addin.templates.application import build_application_template
+from addin.templates.bundled import PROVIDERS, credit_code, shihezi_rows, wrong_check_digit
 from schemas.money import round_cents
 from schemas.policy import load_policy
 

@@ -8,8 +8,8 @@ from typing import Any
 
 import pytest
 
-from addin.check import TableResult, check_table
-from addin.table import raw_table_from_records
+from addin.check.pipeline import TableResult, check_table
+from addin.check.table import raw_table_from_records
 from schemas.policy import Policy, load_policy
 
 TESTS = Path(__file__).parent
@@ -35,7 +35,7 @@ def policy() -> Policy:
 
 
 def valid_code(body: str = "MA77R1N0X", region: str = "659001") -> str:
-    from addin.bundled import credit_code
+    from addin.templates.bundled import credit_code
 
     return credit_code(region, body)
 

@@ -10,11 +10,9 @@ import openpyxl
 import pytest
 
 from addin import template_spec as spec
-from addin.annotate import OpenpyxlMarkup
-from addin.bundled import EXAMPLES, REPOSITORY
-from addin.check import check_file
-from addin.excel import NOT_OUR_TEMPLATE, ExcelBook, run_ribbon
-from addin.udfs import (
+from addin.check.pipeline import check_file
+from addin.excel.ribbon import NOT_OUR_TEMPLATE, ExcelBook, run_ribbon
+from addin.excel.udfs import (
     DTFUND_CALC,
     DTFUND_FEES,
     DTFUND_POLICY,
@@ -23,7 +21,9 @@ from addin.udfs import (
     DTFUND_SUBSIDY,
     DTFUND_VALIDATE,
 )
-from addin.workbook_reader import Workbook, defined_names
+from addin.io.workbook_reader import Workbook, defined_names
+from addin.reports.annotate import OpenpyxlMarkup
+from addin.templates.bundled import EXAMPLES, REPOSITORY
 from schemas.fields import application_fields, computed_fields
 
 EXAMPLE = REPOSITORY / EXAMPLES["第八师石河子市"]
@@ -181,7 +181,7 @@ def test_ribbon_checks_marks_links_and_restores_formulas(tmp_path: Path) -> None
 
 
 def test_ribbon_on_the_awards_workbook_restores_the_carrier_formula(tmp_path: Path) -> None:
-    from addin.bundled import EXAMPLE_AWARDS
+    from addin.templates.bundled import EXAMPLE_AWARDS
 
     source = tmp_path / "awards.xlsx"
     workbook = openpyxl.load_workbook(REPOSITORY / EXAMPLE_AWARDS)
@@ -275,7 +275,7 @@ def test_excel_book_reads_names_and_ranges_like_a_file() -> None:
 def _xlam_parts() -> dict[str, bytes]:
     import zipfile
 
-    with zipfile.ZipFile(REPOSITORY / "addin/dtfund.xlam") as archive:
+    with zipfile.ZipFile(REPOSITORY / "addin/excel/dtfund.xlam") as archive:
         return {name: archive.read(name) for name in archive.namelist()}
 
 
@@ -337,7 +337,7 @@ def test_xlam_settings_name_our_udf_module_which_exists_with_main() -> None:
 def test_xlam_keeps_xlwings_vba_and_rebuilds_identically(tmp_path: Path) -> None:
     import zipfile
 
-    from addin.xlam import SOURCE, build_xlam
+    from addin.excel.xlam import SOURCE, build_xlam
 
     first, second = build_xlam(), build_xlam()
     assert first == second
@@ -346,7 +346,7 @@ def test_xlam_keeps_xlwings_vba_and_rebuilds_identically(tmp_path: Path) -> None
         assert built.read("xl/vbaProject.bin") == source.read("xl/vbaProject.bin")
     committed = _xlam_parts()
     for part in ("customUI/customUI.xml", "xl/worksheets/sheet1.xml", "xl/workbook.xml"):
-        assert built.read(part) == committed[part], f"{part}: run python -m addin.xlam"
+        assert built.read(part) == committed[part], f"{part}: run python -m addin.excel.xlam"
 
 
 def test_addin_install_outside_windows_explains_itself() -> None:
@@ -360,7 +360,7 @@ def test_addin_install_outside_windows_explains_itself() -> None:
 
 
 def test_user_config_points_excel_at_this_python() -> None:
-    from addin.xlam import user_config_lines
+    from addin.excel.xlam import user_config_lines
 
     assert (
         user_config_lines("C:\\Python\\python.exe", "win32") == '"INTERPRETER_WIN","C:\\Python\\python.exe"\n'
@@ -372,8 +372,8 @@ def test_live_check_sheet_calls_validate_as_a_dynamic_array() -> None:
     import re
     import zipfile
 
-    from addin.bundled import APPLICATION_TEMPLATE
-    from addin.workbook_reader import sheet_members
+    from addin.io.workbook_reader import sheet_members
+    from addin.templates.bundled import APPLICATION_TEMPLATE
 
     with zipfile.ZipFile(REPOSITORY / APPLICATION_TEMPLATE) as archive:
         part = sheet_members(archive)[spec.LIVE_CHECK_SHEET]

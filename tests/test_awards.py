@@ -12,7 +12,12 @@ import openpyxl
 import pytest
 
 from addin import template_spec as spec
-from addin.bundled import (
+from addin.check.awards import check_award_sheet, raw_award_table
+from addin.check.consolidate import consolidate
+from addin.check.pipeline import check_file
+from addin.io.output import save_workbook
+from addin.templates.awards import build_awards_template
+from addin.templates.bundled import (
     AWARDS_UNIT,
     EXAMPLE_AWARDS,
     EXAMPLE_PLAN,
@@ -21,11 +26,6 @@ from addin.bundled import (
     award_rows,
     credit_code,
 )
-from addin.check import check_file
-from addin.check_awards import check_award_sheet, raw_award_table
-from addin.consolidate import consolidate
-from addin.output import save_workbook
-from addin.template_awards import build_awards_template
 from schemas.awards import award_kinds
 from schemas.policy import Policy
 from tests.support.libreoffice import recalculate, require_libreoffice
@@ -232,7 +232,7 @@ def test_the_example_awards_workbook(policy) -> None:
 
 
 def test_consolidation_adds_the_awards_to_their_plan_lines(policy) -> None:
-    """Totals per plan line and source, by hand from addin/bundled.py's award_rows."""
+    """Totals per plan line and source, by hand from addin/templates/bundled.py's award_rows."""
     c = consolidate([*APPLICATIONS, AWARDS], PLAN, policy)
     committed = {(e.line.key, e.source): e.committed for e in c.execution if e.committed is not None}
     assert committed[("四", "bingtuan")] == D(200000 + 150000 + 250000 + 500000)
@@ -305,7 +305,7 @@ def test_blank_and_unknown_cells_on_an_award_sheet(policy) -> None:
 def test_blank_cells_are_null_in_the_json(policy, tmp_path: Path) -> None:
     """Found by fuzzing: a blank name beside filled ones came out as NaN (pandas stores a column of
     text and blanks as strings with NaN)."""
-    from addin.check_awards import award_rows
+    from addin.check.awards import award_rows
 
     path = tmp_path / "awards.xlsx"
     records = {"product": [winner(1, name=None, product="甲"), winner(2, product="乙")]}

@@ -14,11 +14,11 @@ import pytest
 import xlsxwriter
 from python_calamine import CalamineWorkbook
 
-from addin import summary_workbook
-from addin.bulk_rows import BulkRows, cell_xml, insert_into_package
-from addin.bundled import EXAMPLE_AWARDS, EXAMPLE_PLAN, EXAMPLES, REPOSITORY
-from addin.consolidate import consolidate
-from addin.summary_workbook import MONEY, WORKBOOK_OPTIONS, SummaryBook, _sheet, write_summary
+from addin.check.consolidate import consolidate
+from addin.io.bulk_rows import BulkRows, cell_xml, insert_into_package
+from addin.reports import summary_workbook
+from addin.reports.summary_workbook import MONEY, WORKBOOK_OPTIONS, SummaryBook, _sheet, write_summary
+from addin.templates.bundled import EXAMPLE_AWARDS, EXAMPLE_PLAN, EXAMPLES, REPOSITORY
 from schemas.policy import load_policy
 from tests.support.libreoffice import recalculate
 

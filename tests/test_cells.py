@@ -9,7 +9,7 @@ import pytest
 from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
-from addin.cells import (
+from addin.check.cells import (
     plain_money,
     plain_text,
     plain_uscc,
@@ -20,7 +20,7 @@ from addin.cells import (
     to_text,
     to_uscc,
 )
-from addin.table import convert_column
+from addin.check.table import convert_column
 
 
 @pytest.mark.parametrize(

@@ -17,9 +17,9 @@ import pytest
 from typer.testing import CliRunner
 
 from addin import template_spec as spec
-from addin.bundled import EXAMPLES, REPOSITORY, filled_application
 from addin.cli import app
-from addin.output import save_workbook
+from addin.io.output import save_workbook
+from addin.templates.bundled import EXAMPLES, REPOSITORY, filled_application
 from tests.conftest import valid_code, valid_row
 
 runner = CliRunner()
@@ -382,7 +382,7 @@ def test_unreadable_file_still_writes_a_json_document(tmp_path: Path) -> None:
 def test_the_terminal_lists_the_first_issues_and_counts_every_rule(tmp_path: Path, policy) -> None:
     """Thousands of issues are not drawn in the terminal: the first ones, then each rule's count, then
     where the rest are. --all lists every one; the JSON always holds every one."""
-    from addin.terminal_issues import TERMINAL_ISSUE_LIMIT
+    from addin.reports.terminal_issues import TERMINAL_ISSUE_LIMIT
 
     count = TERMINAL_ISSUE_LIMIT + 15
     rows = [valid_row(uscc=f"BAD{n:04d}", name=f"企业{n}") for n in range(count)]

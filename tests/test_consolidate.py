@@ -12,10 +12,10 @@ import pytest
 from typer.testing import CliRunner
 
 from addin import template_spec as spec
-from addin.bundled import EXAMPLE_PLAN, EXAMPLES, REPOSITORY, filled_application
+from addin.check.consolidate import consolidate
 from addin.cli import app
-from addin.consolidate import consolidate
-from addin.output import save_workbook
+from addin.io.output import save_workbook
+from addin.templates.bundled import EXAMPLE_PLAN, EXAMPLES, REPOSITORY, filled_application
 from tests.conftest import check_records, valid_code, valid_row
 
 runner = CliRunner()
@@ -23,7 +23,7 @@ EXAMPLE_FILES = [REPOSITORY / p for p in EXAMPLES.values()]
 PLAN = REPOSITORY / EXAMPLE_PLAN
 D = Decimal
 
-# By hand, from addin/bundled.py (subsidy = min(50% of the allowed cost, cap); bonus by level when
+# By hand, from addin/templates/bundled.py (subsidy = min(50% of the allowed cost, cap); bonus by level when
 # completion and evaluation are on or before 2025-12-31; honor 500000):
 #   第八师: subsidies 500000 + 600000 + 1500000 (四级 cap) + 375000 (800000 − 50000 service excess)
 #           + 300000 + 250000 + 200000 + 450000 = 4175000; bonuses 6 × 100000 + 150000 + 200000 = 950000;
@@ -120,7 +120,7 @@ def test_consolidate_command_writes_summary_and_json(tmp_path: Path) -> None:
 
 
 def test_disbursement_and_provider_ranking(examples) -> None:
-    from addin.summary_figures import disbursement, provider_ranking
+    from addin.reports.summary_figures import disbursement, provider_ranking
     from schemas.calculation import source_parts
 
     records = disbursement(examples)

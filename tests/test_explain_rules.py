@@ -8,10 +8,10 @@ from pathlib import Path
 import openpyxl
 from typer.testing import CliRunner
 
-from addin.bundled import EXAMPLES, REPOSITORY
-from addin.catalogue import CATALOGUE_PAGE, catalogue_markdown
 from addin.cli import app
-from addin.udfs import DTFUND_VALIDATE
+from addin.excel.udfs import DTFUND_VALIDATE
+from addin.reports.catalogue import CATALOGUE_PAGE, catalogue_markdown
+from addin.templates.bundled import EXAMPLES, REPOSITORY
 from schemas.fields import application_fields
 from schemas.registry import load_registry
 

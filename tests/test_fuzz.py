@@ -19,11 +19,11 @@ from openpyxl.utils.exceptions import IllegalCharacterError
 from typer.testing import CliRunner
 
 from addin import template_spec as spec
-from addin.check import check_file
+from addin.check.pipeline import check_file
 from addin.cli import app
-from addin.report import result_document
-from addin.template_application import build_application_template
-from addin.template_awards import build_awards_template
+from addin.reports.check_report import result_document
+from addin.templates.application import build_application_template
+from addin.templates.awards import build_awards_template
 from schemas.awards import award_kinds
 from schemas.fields import application_fields
 from schemas.policy import load_policy

@@ -15,7 +15,7 @@ import openpyxl
 import pytest
 
 from addin import template_spec as spec
-from addin.bundled import EXAMPLE_PLAN, EXAMPLES, REPOSITORY
+from addin.templates.bundled import EXAMPLE_PLAN, EXAMPLES, REPOSITORY
 from tests.support.hostile import BILLION_LAUGHS, CORPUS, EXAMPLE, Hostile
 
 MEMORY_LIMIT = 3 * 1024**3

@@ -11,8 +11,8 @@ import openpyxl
 import pytest
 
 from addin import template_spec as spec
-from addin.bundled import filled_application
-from addin.check import check_file
+from addin.check.pipeline import check_file
+from addin.templates.bundled import filled_application
 from schemas.calculation import AMOUNT_FIELDS, RATIO_FIELDS
 from tests.conftest import valid_code, valid_row
 from tests.support.libreoffice import recalculate
@@ -156,8 +156,8 @@ def test_dropdowns_and_highlighting_survive_the_round_trip(recalculated) -> None
 
 def test_plan_formulas_in_a_real_engine(tmp_path: Path, policy) -> None:
     """资金预算 of each line is its three sources, "-" where the annex has none; 合计 adds the lines."""
-    from addin.bundled import PLAN_TEMPLATE, REPOSITORY
-    from addin.template_plan import plan_rows
+    from addin.templates.bundled import PLAN_TEMPLATE, REPOSITORY
+    from addin.templates.plan import plan_rows
 
     edited = tmp_path / "plan.xlsx"
     workbook = openpyxl.load_workbook(REPOSITORY / PLAN_TEMPLATE)

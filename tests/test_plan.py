@@ -11,8 +11,8 @@ import pytest
 from typer.testing import CliRunner
 
 from addin import template_spec as spec
-from addin.bundled import EXAMPLE_PLAN, PLAN_TEMPLATE, REPOSITORY
 from addin.cli import app
+from addin.templates.bundled import EXAMPLE_PLAN, PLAN_TEMPLATE, REPOSITORY
 
 runner = CliRunner()
 OFFICIAL = REPOSITORY / PLAN_TEMPLATE

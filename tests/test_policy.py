@@ -76,8 +76,8 @@ def test_no_rule_number_is_written_in_code() -> None:
     sources = [
         root / "schemas/calculation.py",
         root / "schemas/application_rules.py",
-        root / "addin/template_formulas.py",
-        root / "addin/template_application.py",
+        root / "addin/templates/formulas.py",
+        root / "addin/templates/application.py",
     ]
     for literal in (
         "0.5",

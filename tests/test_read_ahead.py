@@ -13,10 +13,10 @@ from pathlib import Path
 import pytest
 
 from addin import template_spec as spec
-from addin.bundled import EXAMPLES, REPOSITORY
-from addin.check import check_file
-from addin.read_ahead import ReadAhead, parse_named_sheets, read_ahead
-from addin.report import result_document
+from addin.check.pipeline import check_file
+from addin.io.read_ahead import ReadAhead, parse_named_sheets, read_ahead
+from addin.reports.check_report import result_document
+from addin.templates.bundled import EXAMPLES, REPOSITORY
 from schemas.policy import load_policy
 from tests.support.hostile import CORPUS
 

@@ -11,8 +11,8 @@ import pytest
 from typer.testing import CliRunner
 
 from addin import template_spec as spec
-from addin.bundled import EXAMPLE_PLAN, EXAMPLES, REPOSITORY
 from addin.cli import app
+from addin.templates.bundled import EXAMPLE_PLAN, EXAMPLES, REPOSITORY
 from tests.support.browser import CHROMIUM_FLAGS, require_chromium
 from tests.support.libreoffice import recalculate
 
@@ -87,8 +87,8 @@ def test_consolidation_html_report_has_the_chart(tmp_path: Path) -> None:
 
 
 def test_user_text_is_escaped_in_the_html(tmp_path: Path, policy) -> None:
-    from addin.bundled import filled_application
-    from addin.output import save_workbook
+    from addin.io.output import save_workbook
+    from addin.templates.bundled import filled_application
     from tests.conftest import valid_row
 
     path = tmp_path / "x.xlsx"

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-import addin.check  # noqa: F401  (imports every implementation)
+import addin.check.pipeline  # noqa: F401  (imports every implementation)
 from schemas.application_rules import RULES
 from schemas.registry import IMPLEMENTED, implements, load_registry
 from tests.conftest import (

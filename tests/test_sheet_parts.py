@@ -14,15 +14,15 @@ import openpyxl
 import pytest
 import python_calamine
 
-from addin import check as check_module
-from addin import read_ahead as read_ahead_module
-from addin import sheet_parts
 from addin import template_spec as spec
-from addin.bundled import EXAMPLES, REPOSITORY
-from addin.check import check_file
-from addin.read_ahead import ParsedBook, read_ahead
-from addin.report import result_document
-from addin.workbook_reader import NotSplittable, Workbook
+from addin.check import pipeline as check_module
+from addin.check.pipeline import check_file
+from addin.io import read_ahead as read_ahead_module
+from addin.io import sheet_parts
+from addin.io.read_ahead import ParsedBook, read_ahead
+from addin.io.workbook_reader import NotSplittable, Workbook
+from addin.reports.check_report import result_document
+from addin.templates.bundled import EXAMPLES, REPOSITORY
 from schemas.policy import load_policy
 
 SHEET = "数据"

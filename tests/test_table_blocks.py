@@ -7,10 +7,10 @@ import pandas as pd
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from addin.bundled import EXAMPLES, REPOSITORY
-from addin.check import check_computed, compute_blocks, compute_table
-from addin.table import RawTable
-from addin.template_identity import identify
+from addin.check.identity import identify
+from addin.check.pipeline import check_computed, compute_blocks, compute_table
+from addin.check.table import RawTable
+from addin.templates.bundled import EXAMPLES, REPOSITORY
 from schemas.fields import application_fields
 from schemas.policy import load_policy
 

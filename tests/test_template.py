@@ -12,9 +12,9 @@ import pytest
 from typer.testing import CliRunner
 
 from addin import template_spec as spec
-from addin.bundled import APPLICATION_TEMPLATE, REPOSITORY, write_bundled
 from addin.cli import app
-from addin.workbook_reader import defined_names
+from addin.io.workbook_reader import defined_names
+from addin.templates.bundled import APPLICATION_TEMPLATE, REPOSITORY, write_bundled
 from schemas.fields import application_fields, computed_fields, input_fields
 from schemas.registry import load_registry
 
@@ -183,7 +183,7 @@ def test_regenerating_gives_identical_bytes(tmp_path: Path) -> None:
         assert (
             hashlib.sha256(path.read_bytes()).hexdigest()
             == hashlib.sha256(committed.read_bytes()).hexdigest()
-        ), f"{committed} is stale: run python -m addin.bundled"
+        ), f"{committed} is stale: run python -m addin.templates.bundled"
 
 
 def test_hundred_thousand_rows(tmp_path: Path) -> None:
@@ -219,12 +219,12 @@ def test_checking_an_application_does_not_import_openpyxl() -> None:
     import subprocess
     import sys
 
-    from addin.bundled import EXAMPLES
+    from addin.templates.bundled import EXAMPLES
 
     application = REPOSITORY / EXAMPLES["第八师石河子市"]
     code = (
-        "import sys; from pathlib import Path; from addin.check import check_file; "
-        "from addin.report import result_document; from schemas.policy import load_policy; "
+        "import sys; from pathlib import Path; from addin.check.pipeline import check_file; "
+        "from addin.reports.check_report import result_document; from schemas.policy import load_policy; "
         f"result = check_file(Path({str(application)!r}), load_policy()); assert result.kind == 'application'; "
         "result_document(result); print(sorted(m for m in sys.modules if m.split('.')[0] == 'openpyxl'))"
     )

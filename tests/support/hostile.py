@@ -12,7 +12,7 @@ from pathlib import Path
 
 import openpyxl
 
-from addin.bundled import EXAMPLES, REPOSITORY
+from addin.templates.bundled import EXAMPLES, REPOSITORY
 
 EXAMPLE = REPOSITORY / EXAMPLES["第八师石河子市"]
 BILLION_LAUGHS = (

@@ -1,0 +1,238 @@
+"""Consolidate the divisions' application workbooks and the awards workbooks into the 兵团 summary,
+against the fund-use plan.
+
+Each file is checked fully (the same `check_file` as `dtfund check`); then across files: the same
+enterprise in two workbooks, the same winner of an award twice, the typical cases over the 兵团's
+limit, and per plan line and funding source the committed amounts against the budget. The figures here feed the summary workbook, the JSON and the terminal alike.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass, field
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from addin.check.awards import award_frame
+from addin.check.pipeline import CheckResult, check_file
+from addin.io.input_files import collect_files
+from schemas.awards import award_kinds, committed_by_source
+from schemas.calculation import AMOUNT_FIELDS
+from schemas.money import column_total
+from schemas.plan import LineExecution, budget_exceeded, execution
+from schemas.policy import Policy
+from schemas.registry import Issue, implements, make_issue
+
+ROW_COLUMNS = ("name", "uscc", "division", "industry", "provider", "level")
+
+
+class ConsolidationError(Exception):
+    """The consolidation cannot start (no input files, plan unreadable): the message says why."""
+
+
+@dataclass
+class Consolidation:
+    policy: Policy
+    plan: CheckResult
+    files: list[CheckResult]
+    rows: pd.DataFrame
+    execution: list[LineExecution]
+    issues: list[Issue] = field(default_factory=list)  # across files and against the plan
+    awards: pd.DataFrame = field(default_factory=lambda: award_frame([]))  # every awards workbook's rows
+    figures: dict[str, Any] = field(default_factory=dict, repr=False, compare=False)  # see summary_figures
+
+    @property
+    def all_issues(self) -> list[Issue]:
+        located = []
+        for result in (self.plan, *self.files):
+            for issue in result.issues:
+                issue.file = issue.file or Path(result.file).name
+                located.append(issue)
+        return located + self.issues
+
+    @property
+    def complete(self) -> bool:
+        return self.plan.kind == "plan" and all(r.kind is not None for r in self.files)
+
+    @property
+    def errors(self) -> int:
+        return sum(1 for i in self.all_issues if i.severity == "error")
+
+    @property
+    def warnings(self) -> int:
+        return sum(1 for i in self.all_issues if i.severity == "warning")
+
+    @property
+    def valid(self) -> bool:
+        return self.complete and self.errors == 0
+
+
+def _rows_of(result: CheckResult) -> pd.DataFrame:
+    """One file's rows: who, where, and every amount (with each award's parts by source)."""
+    table = result.table
+    frame = table.typed.frame[list(ROW_COLUMNS)].copy()
+    amounts = table.amounts
+    parts = [c for c in amounts.columns if ":" in c]
+    for column in ("eligible", "level_ok", *AMOUNT_FIELDS, *parts):
+        frame[column] = amounts[column]
+    frame["file"] = Path(result.file).name
+    frame["unit"] = result.unit
+    frame["sheet"] = table.raw.sheet
+    frame["row"] = frame.index
+    frame["uscc_cell"] = [table.raw.cell("uscc", row) for row in frame.index]
+    return frame.reset_index(drop=True)
+
+
+def shared_across_files(frame: pd.DataFrame, keys: list[str], cell: str) -> Iterator[tuple[Any, Any, str]]:
+    """For each value of `keys` found in two or more files: every row holding it, and the other places
+    (file sheet!cell) that hold it."""
+    present = frame.dropna(subset=keys)
+    files_per_key = present.groupby(keys)["file"].transform("nunique")
+    for key, group in present[files_per_key > 1].groupby(keys, sort=False):
+        places = [
+            (r.file, f"{r.file} {r.sheet}!{getattr(r, cell)}", r) for r in group.itertuples(index=False)
+        ]
+        for file, _, row in places:
+            yield key, row, "；".join(place for other, place, _ in places if other != file)
+
+
+def issue_at_row(rule: str, row: Any, cell: str, **details: Any) -> Issue:
+    """An issue of a rule across files, at one row of the rows gathered from them (its file, sheet and
+    row number), in the given cell."""
+    return make_issue(rule, file=row.file, sheet=row.sheet, cell=cell, row=int(row.row), **details)
+
+
+@implements("DUPLICATE_ENTERPRISE")
+def duplicates_across_files(rows: pd.DataFrame) -> list[Issue]:
+    """The same credit code in two or more workbooks: an issue at each, naming the others."""
+    return [
+        issue_at_row(
+            "DUPLICATE_ENTERPRISE", row, row.uscc_cell, field="uscc", value=row.uscc, expected=others
+        )
+        for _, row, others in shared_across_files(rows, ["uscc"], "uscc_cell")
+    ]
+
+
+def committed_by_award(rows: pd.DataFrame, awards: pd.DataFrame) -> dict[str, Decimal]:
+    """Σ per `<award>:<source>`: every such column of the application rows, and the award sheets'
+    amounts by kind and funding source."""
+    committed = {c: column_total(rows[c]) for c in rows.columns if ":" in c}
+    for kind, sheet in awards.groupby("kind", sort=False):
+        for source, total in committed_by_source(sheet).items():
+            committed[f"{kind}:{source}"] = total
+    return committed
+
+
+def _awards_of(result: CheckResult) -> pd.DataFrame:
+    frame = award_frame(result.awards or [])
+    frame["file"] = Path(result.file).name
+    return frame
+
+
+@implements("AWARD_DUPLICATE", "AWARD_COUNT_EXCEEDED")
+def awards_across_files(awards: pd.DataFrame, policy: Policy) -> list[Issue]:
+    """The same winner of the same award in two awards workbooks; typical cases over the 兵团's limit
+    when the workbooks are added up (each workbook checks its own)."""
+    issues = [
+        issue_at_row(
+            "AWARD_DUPLICATE",
+            row,
+            row.cell,
+            value=row.key,
+            expected=others,
+            sheet_name=row.sheet,
+            field_clause=policy.awards[row.kind]["clause"],
+        )
+        for _, row, others in shared_across_files(awards, ["kind", "key"], "cell")
+    ]
+    for kind in award_kinds(policy):
+        if not kind.count_limit:
+            continue
+        limit = int(policy.value(kind.count_limit))
+        rows = awards[awards["kind"] == kind.id]
+        ordinal = pd.Series(range(1, len(rows) + 1), index=rows.index)
+        within_file = rows.groupby("file").cumcount() + 1  # past the limit here: the file's own check says so
+        beyond = (ordinal > limit) & (within_file <= limit)
+        issues += [
+            issue_at_row("AWARD_COUNT_EXCEEDED", row, row.cell, value=int(number), expected=limit)
+            for row, number in zip(rows[beyond].itertuples(index=False), ordinal[beyond], strict=True)
+        ]
+    return issues
+
+
+def consolidate(
+    paths: Iterable[Path], plan_path: Path, policy: Policy, on_file: Callable[[Path], None] | None = None
+) -> Consolidation:
+    files = [f for f in collect_files(paths) if f.resolve() != Path(plan_path).resolve()]
+    if not files:
+        raise ConsolidationError("没有找到要汇总的申报表（.xlsx）文件。")
+    plan = check_file(Path(plan_path), policy)
+    if plan.kind != "plan":
+        reason = plan.issues[0].message if plan.issues else ""
+        raise ConsolidationError(f"资金使用计划表 {plan_path} 无法使用：{reason}")
+    results = []
+    for path in files:
+        results.append(check_file(path, policy))
+        if on_file:
+            on_file(path)
+    for result in results:
+        if result.kind == "plan":
+            result.kind = None
+            result.issues = [
+                make_issue(
+                    "FILE_UNREADABLE",
+                    file=Path(result.file).name,
+                    reason=f"{Path(result.file).name} 是资金使用计划表，不是申报表；请用 --plan 指定计划表。",
+                )
+            ]
+    readable = [r for r in results if r.kind == "application"]
+    frames = [_rows_of(r) for r in readable if r.table is not None and len(r.table.amounts)]
+    rows = pd.concat(frames, ignore_index=True) if frames else _empty_rows(policy)
+    award_frames = [_awards_of(r) for r in results if r.kind == "awards"]
+    awards = pd.concat(award_frames, ignore_index=True) if award_frames else _awards_of_nothing()
+    lines = execution(policy.plan, plan.plan, committed_by_award(rows, awards))
+    issues = (
+        duplicates_across_files(rows)
+        + awards_across_files(awards, policy)
+        + budget_exceeded(lines, plan.plan, policy.funding_sources)
+    )
+    for issue in issues:
+        if issue.rule == "BUDGET_EXCEEDED":
+            issue.file = Path(plan.file).name
+    return Consolidation(
+        policy=policy, plan=plan, files=results, rows=rows, execution=lines, issues=issues, awards=awards
+    )
+
+
+def _awards_of_nothing() -> pd.DataFrame:
+    frame = award_frame([])
+    frame["file"] = pd.Series(dtype=object)
+    return frame
+
+
+def _empty_rows(policy: Policy) -> pd.DataFrame:
+    award_parts = [
+        f"{award}:{source}"
+        for award, split in (
+            ("transformation_subsidy", "subsidy_split"),
+            ("progress_bonus", "progress_bonus_split"),
+            ("honor_award", "honor_split"),
+        )
+        for source in policy.shares(split)
+    ]
+    columns = [
+        *ROW_COLUMNS,
+        "eligible",
+        "level_ok",
+        *AMOUNT_FIELDS,
+        *award_parts,
+        "file",
+        "unit",
+        "sheet",
+        "row",
+        "uscc_cell",
+    ]
+    return pd.DataFrame(columns=columns)

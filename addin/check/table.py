@@ -1,0 +1,336 @@
+"""An application table as it arrives (raw cell values by field, with their cells), and its conversion
+into typed columns. The CLI reads it from a workbook; the UDFs get it from a range."""
+
+from __future__ import annotations
+
+import difflib
+import itertools
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, field
+from decimal import Decimal
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from addin.check.cells import (
+    Converted,
+    is_blank,
+    normalize_text,
+    plain_money,
+    plain_text,
+    plain_uscc,
+    to_choice,
+    to_date,
+    to_money,
+    to_stored_number,
+    to_text,
+    to_uscc,
+)
+from addin.template_spec import column_letter, column_letters
+from schemas.fields import Field, application_fields, computed_fields, input_fields
+from schemas.policy import Policy
+from schemas.registry import Issue, make_issue
+
+
+@dataclass
+class RawTable:
+    """Raw values per field id, one entry per data row; `rows` are the Excel row numbers and `columns`
+    the column letter of each field, so every issue can name its cell."""
+
+    sheet: str
+    rows: list[int]
+    values: dict[str, list[Any]]
+    columns: dict[str, str] = field(default_factory=dict)
+
+    def cell(self, name: str, row: int) -> str | None:
+        letter = self.columns.get(name)
+        return f"{letter}{row}" if letter else None
+
+    def locate(self, issues: list[Issue]) -> list[Issue]:
+        """The issues of rules run on this table, placed at their cells (sheet and A1 address)."""
+        for issue in issues:
+            issue.sheet = self.sheet
+            issue.cell = self.cell(issue.field, issue.row) if issue.field else None
+        return issues
+
+    @classmethod
+    def joined(cls, tables: Iterable[RawTable]) -> RawTable:
+        """Blocks of consecutive rows of one table (at least one), as one table."""
+        parts = list(tables)
+        if len(parts) == 1:
+            return parts[0]
+        return RawTable(
+            sheet=parts[0].sheet,
+            rows=list(itertools.chain.from_iterable(part.rows for part in parts)),
+            values={
+                name: list(itertools.chain.from_iterable(part.values[name] for part in parts))
+                for name in parts[0].values
+            },
+            columns=parts[0].columns,
+        )
+
+    def without_blank_rows(self, fields: Sequence[Field] | None = None) -> RawTable:
+        """Drop rows where every input cell is blank (empty rows between filled ones are skipped).
+        `fields`: the table's fields (the application's by default)."""
+        inputs = [f for f in (fields or application_fields()) if not f.computed]
+        blank = range(len(self.rows))  # rows blank in every column looked at so far
+        for name in (f.id for f in inputs if f.id in self.values):
+            column = self.values[name]
+            blank = [n for n in blank if is_blank(column[n])]
+            if not blank:
+                return self
+        dropped = set(blank)
+        keep = [n for n in range(len(self.rows)) if n not in dropped]
+        return RawTable(
+            sheet=self.sheet,
+            rows=[self.rows[n] for n in keep],
+            columns=self.columns,
+            values={name: [column[n] for n in keep] for name, column in self.values.items()},
+        )
+
+
+@dataclass
+class TypedTable:
+    frame: pd.DataFrame  # typed inputs, indexed by Excel row
+    failed: pd.DataFrame  # True where a cell did not convert
+    from_text: pd.DataFrame  # True where a number or date was read from text
+    stored: pd.DataFrame  # the numbers the workbook stores in its computed columns
+    issues: list[Issue]
+
+    @classmethod
+    def joined(cls, tables: Sequence[TypedTable]) -> TypedTable:
+        """Blocks of consecutive rows of one table (at least one), as one table."""
+        if len(tables) == 1:
+            return tables[0]
+        return TypedTable(
+            frame=pd.concat([t.frame for t in tables]),
+            failed=pd.concat([t.failed for t in tables]),
+            from_text=pd.concat([t.from_text for t in tables]),
+            stored=pd.concat([t.stored for t in tables]),
+            issues=[issue for t in tables for issue in t.issues],
+        )
+
+
+PLAIN = {"money": plain_money, "text": plain_text, "uscc": plain_uscc}
+
+
+def _converter(spec: Field, policy: Policy) -> Callable[[Any], Converted]:
+    if spec.kind == "money":
+        return to_money
+    if spec.kind == "date":
+        return to_date
+    if spec.kind == "uscc":
+        return to_uscc
+    if spec.kind == "choice":
+        allowed = spec.allowed(policy)
+        return lambda raw: to_choice(raw, allowed, spec.none_value)
+    return to_text
+
+
+_NUMBER_TYPES = {bool, int, float, Decimal}
+
+
+def distinct_values(values: Sequence[Any]) -> tuple[np.ndarray, list[Any]]:
+    """Codes, one per value, into the list of the column's distinct values (values[n] is
+    distinct[codes[n]]). A column repeats its levels, choices, dates and amounts many times, so each
+    distinct value is converted once. Equal values of different types stay apart: 1, 1.0 and True are
+    equal in Python, and None and NaN are both missing to pandas."""
+    count = len(values)
+    mixed_numbers = len(set(map(type, values)) & _NUMBER_TYPES) > 1
+    keys = ((type(v), v) for v in values) if mixed_numbers else values
+    try:
+        codes, uniques = pd.factorize(np.fromiter(keys, dtype=object, count=count))
+    except TypeError:  # an unhashable value: no sharing
+        return np.arange(count), list(values)
+    distinct = [key[1] for key in uniques] if mixed_numbers else uniques.tolist()  # each one's first
+    missing = np.flatnonzero(codes < 0)
+    if len(missing):  # None, NaN, NaT: one code per type
+        kinds = [type(values[n]) for n in missing]
+        code_of: dict[type, int] = {}
+        for n, kind in zip(missing, kinds, strict=True):
+            if kind not in code_of:
+                code_of[kind] = len(distinct)
+                distinct.append(values[n])
+        codes[missing] = [code_of[kind] for kind in kinds]
+    return codes, distinct
+
+
+def spread(per_distinct: Sequence[Any], codes: np.ndarray, dtype: Any = object) -> np.ndarray:
+    """A column from one result per distinct value."""
+    array = np.empty(len(per_distinct), dtype=dtype)
+    array[:] = per_distinct
+    return array[codes]
+
+
+@dataclass
+class ConvertedColumn:
+    values: np.ndarray  # typed values (object)
+    failed: np.ndarray  # bool
+    from_text: np.ndarray  # bool
+    broken: list[tuple[int, Converted]]  # (position, conversion) of each cell that broke a rule, in order
+
+
+PlainValues = Callable[[Sequence[Any]], tuple[np.ndarray, list[Any]]]
+
+
+def convert_column(
+    convert: Callable[[Any], Converted], values: Sequence[Any], plain: PlainValues | None = None
+) -> ConvertedColumn:
+    """Convert a column, each distinct raw value once. `plain` finds, in one go, the distinct values
+    that convert to themselves (or to an obvious typed value) without breaking a rule; the rest go
+    through `convert`. Both give the same result for every value (tested)."""
+    codes, distinct = distinct_values(values)
+    count = len(distinct)
+    typed, failed = np.empty(count, dtype=object), np.zeros(count, dtype=bool)
+    from_text, rules = np.zeros(count, dtype=bool), np.zeros(count, dtype=bool)
+    results: dict[int, Converted] = {}
+    done = np.zeros(count, dtype=bool)
+    if plain is not None:
+        positions, plain_values = plain(distinct)
+        typed[positions] = _objects(plain_values)
+        done[positions] = True
+    for n in np.flatnonzero(~done):
+        result = results[n] = convert(distinct[n])
+        typed[n], failed[n], from_text[n], rules[n] = (
+            result.value,
+            result.failed,
+            result.from_text,
+            result.rule is not None,
+        )
+    return ConvertedColumn(
+        values=typed[codes],
+        failed=failed[codes],
+        from_text=from_text[codes],
+        broken=[(int(n), results[codes[n]]) for n in np.flatnonzero(rules[codes])],
+    )
+
+
+def _objects(values: list[Any]) -> np.ndarray:
+    array = np.empty(len(values), dtype=object)
+    array[:] = values
+    return array
+
+
+def convert_table(raw: RawTable, policy: Policy, fields: Sequence[Field] | None = None) -> TypedTable:
+    """Convert every input cell; each failure is one issue at its cell, and the cell becomes blank.
+    `fields`: the table's fields (the application's by default; an award sheet's)."""
+    fields = fields or application_fields()
+    inputs = [f for f in fields if not f.computed]
+    index = pd.Index(raw.rows, name="row")
+    typed: dict[str, Any] = {}
+    failed: dict[str, np.ndarray] = {}
+    from_text: dict[str, np.ndarray] = {}
+    issues: list[Issue] = []
+    for spec in inputs:
+        column = convert_column(
+            _converter(spec, policy), raw.values.get(spec.id, [None] * len(raw.rows)), PLAIN.get(spec.kind)
+        )
+        typed[spec.id] = column.values
+        failed[spec.id], from_text[spec.id] = column.failed, column.from_text
+        issues.extend(
+            make_issue(
+                converted.rule,
+                sheet=raw.sheet,
+                cell=raw.cell(spec.id, raw.rows[n]),
+                row=raw.rows[n],
+                field=spec.id,
+                field_label=spec.label,
+                field_clause=spec.clause,
+                value=raw.values[spec.id][n],
+                expected=converted.expected,
+            )
+            for n, converted in column.broken
+        )
+    stored = {}
+    for spec in (f for f in fields if f.computed):
+        codes, numbers = distinct_values(raw.values.get(spec.id, [None] * len(raw.rows)))
+        stored[spec.id] = spread([to_stored_number(number) for number in numbers], codes)
+    frame = pd.DataFrame(typed, index=index, dtype=object)
+    for spec in inputs:
+        if spec.kind == "date":
+            frame[spec.id] = pd.to_datetime(frame[spec.id])
+    return TypedTable(
+        frame=frame,
+        failed=pd.DataFrame(failed, index=index),
+        from_text=pd.DataFrame(from_text, index=index),
+        stored=pd.DataFrame(stored, index=index, dtype=object),
+        issues=issues,
+    )
+
+
+def raw_table_from_records(
+    records: Sequence[dict[str, Any]], sheet: str = "申报表", first_row: int = 5
+) -> RawTable:
+    """A table from dicts of field id -> raw value, laid out as in the template (tests, UDFs)."""
+    names = [f.id for f in (*input_fields(), *computed_fields())]
+    return RawTable(
+        sheet=sheet,
+        rows=list(range(first_row, first_row + len(records))),
+        values={name: [r.get(name) for r in records] for name in names},
+        columns=column_letters(),
+    )
+
+
+def closest(candidates: list[str], wanted: list[str]) -> tuple[str, str] | None:
+    """The candidate that looks most like one of the wanted names, and that name: a misspelling."""
+    for target in wanted:
+        close = difflib.get_close_matches(target, [c for c in candidates if c != target], n=1, cutoff=0.5)
+        if close:
+            return close[0], target
+    return None
+
+
+def did_you_mean(candidates: list[str], wanted: list[str]) -> str:
+    """（您是否指“…”？） for the candidate closest to what was wanted, or nothing."""
+    match = closest(candidates, wanted)
+    return f"（您是否指“{match[0]}”？）" if match else ""
+
+
+class HeaderError(ValueError):
+    """A table handed to a UDF has no recognisable header row."""
+
+
+def _header_key(text: Any) -> str:
+    return "".join(normalize_text(str(text)).split()) if text is not None else ""
+
+
+def _field_by_header() -> dict[str, str]:
+    keys: dict[str, str] = {}
+    for spec in (*input_fields(), *computed_fields()):
+        for alias in (spec.id, spec.label, spec.header):
+            keys[_header_key(alias)] = spec.id
+    return keys
+
+
+def as_grid(value: Any) -> list[list[Any]]:
+    """What Excel hands a UDF, as rows of cells: a scalar, a row or column (1-D), or a 2-D range."""
+    if not isinstance(value, list | tuple):
+        return [[value]]
+    if not value or not isinstance(value[0], list | tuple):
+        return [list(value)]
+    return [list(row) for row in value]
+
+
+def raw_table_from_grid(grid: Any, first_row: int, first_column: int = 1, sheet: str = "申报表") -> RawTable:
+    """A table from a header row and data rows (as a UDF receives a range): columns are recognised by
+    their header (the template's Chinese header, the label, or the field id), in any order."""
+    rows = as_grid(grid)
+    known = _field_by_header()
+    positions = {known[_header_key(h)]: n for n, h in enumerate(rows[0]) if _header_key(h) in known}
+    missing = [f for f in input_fields() if f.id not in positions]
+    if not positions:
+        raise HeaderError("第一行应为申报表的表头（如“企业名称”“统一社会信用代码”），没有找到可识别的列")
+    if missing:
+        unknown = [str(h) for h in rows[0] if h is not None and _header_key(h) not in known]
+        raise HeaderError(
+            "表头缺少这些列："
+            + "、".join(f"“{f.header}”" + did_you_mean(unknown, [f.header, f.label]) for f in missing)
+        )
+    data = rows[1:]
+    return RawTable(
+        sheet=sheet,
+        rows=list(range(first_row, first_row + len(data))),
+        values={name: [row[n] if n < len(row) else None for row in data] for name, n in positions.items()},
+        columns={name: column_letter(first_column + n) for name, n in positions.items()},
+    )

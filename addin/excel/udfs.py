@@ -1,0 +1,271 @@
+"""The Excel functions of the dtfund add-in (xlwings UDFs).
+
+Each UDF takes the raw values Excel hands over — floats for whole numbers, None for blanks, datetimes,
+serial numbers, text with stray spaces or full-width digits — and converts them with the same code as
+`dtfund check` (addin.check.cells, addin.check.table), then calls the same calculation (schemas.calculation). So a
+UDF and the CLI agree cell for cell. A failure is a readable Chinese message in the cell.
+
+The @xw.func wrappers carry no type hints on purpose: xlwings turns parameter annotations into
+converters, and the raw values are what we want. Array results are returned as lists of rows, which
+Excel's dynamic arrays spill natively.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable
+from decimal import Decimal
+from functools import cache, wraps
+from typing import Any
+
+import pandas as pd
+import xlwings as xw
+
+from addin.check.cells import to_choice, to_date, to_money
+from addin.check.pipeline import check_table, compute_table
+from addin.check.table import HeaderError, raw_table_from_grid
+from addin.reports.catalogue import rule_catalogue
+from addin.template_spec import FIRST_DATA_ROW
+from schemas.calculation import SUBSIDY_PART_FIELDS, compute_one
+from schemas.fields import computed_fields, field_by_id
+from schemas.money import ZERO, format_ratio, split_column
+from schemas.policy import Policy, PolicyError, load_policy
+from schemas.registry import load_registry
+
+PASSED = "通过"
+VALIDATE_HEADER = ["行", "字段", "规则", "说明", "依据"]
+
+
+class UdfInputError(ValueError):
+    """An argument the UDF cannot use; the message is shown in the cell."""
+
+
+@cache
+def policy() -> Policy:
+    return load_policy()
+
+
+def readable_errors(function: Callable[..., Any]) -> Callable[..., Any]:
+    """Return a Chinese message instead of raising: a cell never shows a traceback."""
+
+    @wraps(function)
+    def guarded(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return function(*args, **kwargs)
+        except (UdfInputError, HeaderError, PolicyError) as exc:
+            return f"错误：{exc}"
+        except Exception as exc:  # noqa: BLE001 - the cell must show a message, whatever went wrong
+            return f"错误：计算失败（{type(exc).__name__}），请用 dtfund check 校验该表"
+
+    return guarded
+
+
+def _cell(value: Any) -> Any:
+    """A value as Excel can take it."""
+    if isinstance(value, Decimal):
+        return float(value)
+    if isinstance(value, pd.Timestamp):
+        return value.to_pydatetime()
+    if value is None or (isinstance(value, float) and value != value):
+        return ""
+    return value
+
+
+def _money_argument(raw: Any, name: str) -> Decimal:
+    converted = to_money(raw)
+    if converted.failed:
+        raise UdfInputError(f"“{field_by_id()[name].label}”的值“{raw}”不是金额数字")
+    return converted.value if converted.value is not None else ZERO
+
+
+def _fee_arguments(
+    contract_total: Any, consulting: Any, integration: Any, other_service: Any
+) -> dict[str, Decimal]:
+    """The contract total and the three service fees, converted as the CLI converts them."""
+    raw = {
+        "contract_total": contract_total,
+        "consulting": consulting,
+        "integration": integration,
+        "other_service": other_service,
+    }
+    return {name: _money_argument(value, name) for name, value in raw.items()}
+
+
+def _level_argument(raw: Any) -> str | None:
+    converted = to_choice(raw, policy().value("levels"), None)
+    if converted.value is not None and converted.value not in policy().value("levels"):
+        raise UdfInputError(f"评测等级“{raw}”不是 {'、'.join(policy().value('levels'))} 之一")
+    return converted.value
+
+
+def subsidy(
+    paid: Any, contract_total: Any, consulting: Any, integration: Any, other_service: Any, level: Any
+) -> Decimal:
+    """The transformation subsidy these costs earn at this level, the other conditions of eligibility
+    (contract date, no negative record, not an already-funded 小巨人) being met."""
+    amounts = compute_one(
+        policy(),
+        paid=_money_argument(paid, "paid"),
+        **_fee_arguments(contract_total, consulting, integration, other_service),
+        level=_level_argument(level),
+        contract_date=policy().value("contract_window_start"),
+        little_giant="否",
+    )
+    return amounts["transformation_subsidy"]
+
+
+def _source_key(raw: Any) -> str:
+    sources = policy().funding_sources
+    wanted = str(raw).strip()
+    for key, label in sources.items():
+        if wanted in (key, label, label[:2], label[:4]):
+            return key
+    raise UdfInputError(f"资金来源“{raw}”应为 {'、'.join(sources.values())} 之一")
+
+
+def split(amount: Any, source: Any = None) -> list[list[Any]] | Decimal:
+    parts = split_column(
+        pd.Series([_money_argument(amount, "transformation_subsidy")], dtype=object),
+        policy().shares("subsidy_split"),
+    )
+    if source is None or (isinstance(source, str) and not source.strip()):
+        return [[float(parts[key].iloc[0]) for key in SUBSIDY_PART_FIELDS]]
+    return parts[_source_key(source)].iloc[0]
+
+
+def fees(contract_total: Any, consulting: Any, integration: Any, other_service: Any) -> list[list[Any]]:
+    amounts = compute_one(policy(), **_fee_arguments(contract_total, consulting, integration, other_service))
+    flags = []
+    if amounts["service_excess"] > 0:
+        flags.append(
+            f"服务费超过合同总额的{format_ratio(policy().rate('service_fee_limit'))}"
+            f"（超出 {amounts['service_excess']:,.2f} 元）"
+        )
+    if amounts["integration_excess"] > 0:
+        flags.append(
+            f"集成费超过合同总额的{format_ratio(policy().rate('integration_fee_limit'))}"
+            f"（超出 {amounts['integration_excess']:,.2f} 元）"
+        )
+    return [[_cell(amounts["service_ratio"]), _cell(amounts["integration_ratio"]), "；".join(flags)]]
+
+
+def calc(table: Any, first_row: int = FIRST_DATA_ROW) -> list[list[Any]]:
+    """Every computed column for every row of the table (blank rows stay blank)."""
+    raw = raw_table_from_grid(table, int(first_row))
+    result = compute_table(raw, policy())
+    fields = computed_fields()
+    values = result.amounts[[f.id for f in fields]].reindex(raw.rows)
+    blank = ~values.index.isin(result.amounts.index)
+    body = [
+        [""] * len(fields) if empty else [_cell(v) for v in row]
+        for empty, row in zip(blank, values.itertuples(index=False, name=None), strict=True)
+    ]
+    return [[f.header for f in fields], *body]
+
+
+def validate(table: Any, first_row: int = FIRST_DATA_ROW) -> list[list[Any]]:
+    """The issues `dtfund check` reports for these rows, or one 通过 row."""
+    result = check_table(raw_table_from_grid(table, int(first_row)), policy())
+    labels = {f.id: f.label for f in (*computed_fields(), *field_by_id().values())}
+    rows = [
+        [
+            issue.row or "",
+            labels.get(issue.field or "", issue.field or ""),
+            issue.rule,
+            f"{issue.message} 建议：{issue.fix}",
+            issue.clause,
+        ]
+        for issue in result.issues
+    ]
+    return [VALIDATE_HEADER, *(rows or [[PASSED, "", "", "没有发现问题", ""]])]
+
+
+def policy_value(name: Any, on: Any = None) -> Any:
+    """A policy parameter: `subsidy_rate`, or one entry of a table such as `subsidy_cap.三级`."""
+    text = str(name).strip()
+    parameter_name, _, key = text.partition(".")
+    if parameter_name not in policy().parameters:
+        raise UdfInputError(f"没有名为“{text}”的政策参数；可用：{'、'.join(policy().parameters)}")
+    day = None
+    if on not in (None, ""):
+        converted = to_date(on)
+        if converted.failed or converted.value is None:
+            raise UdfInputError(f"日期“{on}”无效")
+        day = converted.value
+    value = policy().value(parameter_name, day)
+    if key:
+        if not isinstance(value, dict) or key not in value:
+            raise UdfInputError(f"参数“{parameter_name}”没有“{key}”这一项")
+        value = value[key]
+    if isinstance(value, dict):
+        return [[k, _cell(v)] for k, v in value.items()]
+    if isinstance(value, list):
+        return "、".join(value)
+    if isinstance(value, dt.date):
+        return dt.datetime.combine(value, dt.time())
+    return _cell(value)
+
+
+def rule_text(rule_id: Any) -> list[list[Any]]:
+    wanted = str(rule_id).strip().upper()
+    if wanted not in load_registry():
+        raise UdfInputError(f"没有编号为“{rule_id}”的规则")
+    entry = next(e for e in rule_catalogue(policy()) if e.id == wanted)
+    return [[f"{entry.title}：{entry.message}", entry.fix, entry.clause]]
+
+
+# --- the Excel functions -----------------------------------------------------------------------------
+
+
+@xw.func
+@readable_errors
+def DTFUND_SUBSIDY(paid, contract_total, consulting, integration, other_service, level):  # noqa: N802
+    """改造补贴：按实际支付、合同总额、服务费和评测等级计算（假定其他条件均符合）。"""
+    return _cell(subsidy(paid, contract_total, consulting, integration, other_service, level))
+
+
+@xw.func
+@readable_errors
+def DTFUND_SPLIT(amount, source=None):  # noqa: N802
+    """改造补贴按中央、兵团、师市拆分；给出资金来源时只返回该部分。"""
+    return _cell(split(amount, source))
+
+
+@xw.func
+@readable_errors
+def DTFUND_FEES(contract_total, consulting, integration, other_service):  # noqa: N802
+    """服务费占比、集成费占比，以及超限提示。"""
+    return fees(contract_total, consulting, integration, other_service)
+
+
+@xw.func
+@xw.arg("table", ndim=2)
+@readable_errors
+def DTFUND_CALC(table, first_row=FIRST_DATA_ROW):  # noqa: N802
+    """整张申报表（含表头行）的全部计算列，一次计算。"""
+    return calc(table, first_row)
+
+
+@xw.func
+@xw.arg("table", ndim=2)
+@readable_errors
+def DTFUND_VALIDATE(table, first_row=FIRST_DATA_ROW):  # noqa: N802
+    """整张申报表（含表头行）的问题清单：行、字段、规则、说明、依据；没有问题时为“通过”。"""
+    return validate(table, first_row)
+
+
+@xw.func
+@readable_errors
+def DTFUND_POLICY(name, date=None):  # noqa: N802
+    """政策参数，如 subsidy_rate、subsidy_cap.三级；可指定日期。"""
+    return policy_value(name, date)
+
+
+@xw.func
+@readable_errors
+def DTFUND_RULE(rule_id):  # noqa: N802
+    """规则的说明、修改建议和依据条款。"""
+    return rule_text(rule_id)
+
+
+UDFS = (DTFUND_SUBSIDY, DTFUND_SPLIT, DTFUND_FEES, DTFUND_CALC, DTFUND_VALIDATE, DTFUND_POLICY, DTFUND_RULE)

@@ -1,0 +1,301 @@
+"""Read a workbook safely and fast: the file's kind is sniffed first, the defined names come from
+workbook.xml (parsed with defusedxml), and cell values come from python-calamine."""
+
+from __future__ import annotations
+
+import gc
+import hashlib
+import itertools
+import posixpath
+import re
+import zipfile
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import python_calamine
+from defusedxml import ElementTree
+
+# Zip-bomb limits, checked from the zip directory before anything is inflated. A real workbook's parts
+# compress about 5-50 times; a bomb's, thousands of times.
+MAX_UNCOMPRESSED_BYTES = 2 * 1024**3
+MAX_PART_RATIO = 500
+RATIO_CHECKED_FROM_BYTES = 1024**2
+MAX_PARTS = 10_000
+OLE_SIGNATURE = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
+ENCRYPTED_MARKER = "EncryptionInfo".encode("utf-16-le")
+MAIN_NS = "{http://schemas.openxmlformats.org/spreadsheetml/2006/main}"
+RELATIONSHIPS_NS = "{http://schemas.openxmlformats.org/package/2006/relationships}"
+OFFICE_RELATIONSHIP_ID = "{http://schemas.openxmlformats.org/officeDocument/2006/relationships}id"
+_REF = re.compile(r"^(?:'((?:[^']|'')+)'|([^!]+))!\$?([A-Z]+)\$?(\d+)(?::\$?([A-Z]+)\$?(\d+))?$")
+
+
+class InputError(Exception):
+    """The file cannot be read as a workbook of ours: the message says why, in Chinese."""
+
+
+class NotSplittable(Exception):
+    """A sheet cannot be read in parts (addin.io.sheet_parts) after all: it is parsed whole instead."""
+
+
+@dataclass(frozen=True)
+class RowBlock:
+    """Consecutive rows of a sheet: `rows[0][0]` is the cell at `first_row`, `first_column` (1-based);
+    every row has the same length."""
+
+    first_row: int
+    first_column: int
+    rows: list[list[Any]]
+
+
+@dataclass(frozen=True)
+class NamedRange:
+    sheet: str
+    first_column: str
+    first_row: int
+    last_column: str
+    last_row: int
+
+
+def sha256_of(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def sniff(path: Path) -> None:
+    """Refuse what is not an .xlsx/.xlsm workbook, with a reason the clerk can act on."""
+    if not path.exists():
+        raise InputError(f"找不到文件：{path}")
+    if path.is_dir():
+        raise InputError(f"{path} 是文件夹，请指定一个 .xlsx 文件")
+    with path.open("rb") as handle:
+        head = handle.read(8)
+    if head == OLE_SIGNATURE:
+        content = path.read_bytes()
+        if ENCRYPTED_MARKER in content:
+            raise InputError(
+                f"{path.name} 设置了打开密码（已加密），无法读取。请在 Excel 中取消密码后另存为 .xlsx 再校验。"
+            )
+        raise InputError(
+            f"{path.name} 是旧版 Excel 97-2003 (.xls) 文件。请用 Excel 或 WPS 另存为 .xlsx 后再校验。"
+        )
+    if not zipfile.is_zipfile(path):
+        raise InputError(f"{path.name} 不是有效的 Excel (.xlsx) 文件，可能已损坏或只是改了扩展名。")
+    refuse_zip_bombs(path)
+
+
+def refuse_zip_bombs(path: Path) -> None:
+    """Refuse a workbook whose parts would inflate to absurd sizes, before inflating any."""
+    try:
+        with zipfile.ZipFile(path) as archive:
+            parts = archive.infolist()
+    except (zipfile.BadZipFile, OSError) as exc:
+        raise InputError(f"{path.name} 已损坏，无法解压：{exc}") from None
+    if len(parts) > MAX_PARTS:
+        raise InputError(f"{path.name} 含有 {len(parts)} 个部件，不是正常的 Excel 文件，已拒绝读取。")
+    total = sum(part.file_size for part in parts)
+    if total > MAX_UNCOMPRESSED_BYTES:
+        raise InputError(
+            f"{path.name} 解压后超过 {MAX_UNCOMPRESSED_BYTES // 1024**3} GB，已拒绝读取（疑似压缩炸弹）。"
+        )
+    for part in parts:
+        if part.file_size >= RATIO_CHECKED_FROM_BYTES and part.file_size > MAX_PART_RATIO * max(
+            part.compress_size, 1
+        ):
+            raise InputError(
+                f"{path.name} 中的 {part.filename} 压缩比异常（{part.file_size // max(part.compress_size, 1)} 倍），"
+                "已拒绝读取（疑似压缩炸弹）。"
+            )
+
+
+def defined_names(path: Path) -> dict[str, NamedRange]:
+    """The workbook-level defined names that refer to one cell or one range."""
+    try:
+        with zipfile.ZipFile(path) as archive:
+            xml = archive.read("xl/workbook.xml")
+    except KeyError:
+        raise InputError(f"{path.name} 不是 Excel 工作簿（缺少 xl/workbook.xml）。") from None
+    except (zipfile.BadZipFile, OSError) as exc:
+        raise InputError(f"{path.name} 已损坏，无法解压：{exc}") from None
+    try:
+        root = ElementTree.fromstring(xml)
+    except Exception as exc:  # defusedxml raises several kinds for hostile or broken XML
+        raise InputError(f"{path.name} 的工作簿结构无法解析：{type(exc).__name__}") from None
+    names: dict[str, NamedRange] = {}
+    for node in root.iter(f"{MAIN_NS}definedName"):
+        if node.get("localSheetId") is not None:
+            continue
+        ref = parse_reference(node.text or "")
+        if ref:
+            names[node.get("name", "")] = ref
+    return names
+
+
+def sheet_members(archive: zipfile.ZipFile) -> dict[str, str]:
+    """Each sheet's name and the zip member holding its XML, from workbook.xml and its relationships
+    (parsed with defusedxml: the workbook may be anyone's)."""
+    targets = {
+        node.get("Id"): node.get("Target", "")
+        for node in ElementTree.fromstring(archive.read("xl/_rels/workbook.xml.rels")).iter(
+            f"{RELATIONSHIPS_NS}Relationship"
+        )
+    }
+    members = {}
+    for node in ElementTree.fromstring(archive.read("xl/workbook.xml")).iter(f"{MAIN_NS}sheet"):
+        target = targets.get(node.get(OFFICE_RELATIONSHIP_ID))
+        if target:
+            members[node.get("name", "")] = (
+                target.lstrip("/") if target.startswith("/") else posixpath.normpath(f"xl/{target}")
+            )
+    return members
+
+
+def parse_reference(text: str) -> NamedRange | None:
+    """'申报表'!$A$5:$A$2004 (with or without a leading =) as a NamedRange; None for anything else."""
+    match = _REF.match(text.strip().lstrip("="))
+    if not match:
+        return None
+    quoted, plain, col1, row1, col2, row2 = match.groups()
+    sheet = quoted.replace("''", "'") if quoted else plain
+    return NamedRange(sheet, col1, int(row1), col2 or col1, int(row2 or row1))
+
+
+# What calamine raises on a broken file: several exception kinds, and pyo3's PanicException when its
+# Rust code panics on a hostile cell (a date or duration out of range). PanicException derives from
+# BaseException, so `except Exception` would let it through as a traceback.
+INTERRUPTS = (KeyboardInterrupt, SystemExit, GeneratorExit)
+
+
+class Workbook:
+    """Cell values of a workbook, read with python-calamine."""
+
+    def __init__(self, path: Path, ahead: Any = None) -> None:
+        """`ahead`: the file already opened, with some sheets parsed (addin.io.read_ahead.ParsedBook)."""
+        self._sheets: dict[str, list[list[Any]]] = {}
+        self._partial: dict[str, bool] = {}
+        self._parsed: dict[str, Any] = dict(ahead.sheets) if ahead else {}
+        self._failures: dict[str, BaseException] = dict(ahead.failures) if ahead else {}
+        self._transposed: dict[str, tuple[list[list[Any]], list[tuple[Any, ...]]]] = {}
+        self.path = path
+        if ahead:
+            self._book = ahead.book
+            return
+        try:
+            self._book = python_calamine.CalamineWorkbook.from_path(str(path))
+        except python_calamine.PasswordError:
+            raise InputError(f"{path.name} 设置了密码，无法读取。请取消密码后再校验。") from None
+        except INTERRUPTS:
+            raise
+        except BaseException as exc:  # noqa: BLE001 - see INTERRUPTS
+            raise InputError(f"{path.name} 无法读取：{exc}") from None
+
+    @property
+    def sheet_names(self) -> list[str]:
+        return list(self._book.sheet_names)
+
+    def rows(self, sheet: str, upto: int | None = None) -> list[list[Any]]:
+        """The rows of a sheet from A1 (down to row `upto` at most), as calamine gives them ("" for an
+        empty cell). Each sheet is parsed once; rows below the last one asked for are never turned
+        into Python values."""
+        cached = self._sheets.get(sheet)
+        if cached is not None and (
+            not self._partial.get(sheet) or (upto is not None and len(cached) >= upto)
+        ):
+            return cached
+        try:
+            if sheet in self._failures:
+                raise self._failures[sheet]
+            if sheet not in self._parsed:
+                self._parsed[sheet] = self._book.get_sheet_by_name(sheet)
+            try:
+                rows = _to_python(self._parsed[sheet], upto)
+            except NotSplittable:  # the parts failed: the sheet is parsed whole
+                self._parsed[sheet] = self._book.get_sheet_by_name(sheet)
+                rows = _to_python(self._parsed[sheet], upto)
+        except INTERRUPTS:
+            raise
+        except BaseException as exc:  # noqa: BLE001 - see INTERRUPTS
+            reason = (
+                "有日期或时间格式的单元格数值超出范围（例如日期列中填了极大或极小的数字），请检查后重新保存"
+                if type(exc).__name__ == "PanicException"
+                else str(exc)
+            )
+            raise InputError(f"{self.path.name} 的工作表“{sheet}”无法读取：{reason}。") from None
+        # A large sheet is millions of cell objects without reference cycles: take them out of the
+        # cyclic garbage collector's scans (they are still freed when no longer referenced), or every
+        # later burst of allocations rescans them all.
+        gc.freeze()
+        self._sheets[sheet], self._partial[sheet] = rows, upto is not None
+        if upto is None:  # every row is in Python now: free calamine's copy of the sheet
+            self._parsed.pop(sheet, None)
+        return rows
+
+    def row_blocks(self, sheet: str, upto: int | None = None) -> Iterator[RowBlock]:
+        """The rows of a sheet (down to row `upto` at most) in blocks of consecutive rows, each as soon
+        as it is read: a sheet parsed in parts (addin.io.sheet_parts) part by part, while the later parts
+        are still being parsed; any other sheet in one block. Rows between blocks are empty.
+
+        Raises NotSplittable when the parts fail after some blocks were handed on: the rows handed on
+        are then not to be used, and the sheet is read whole from then on."""
+        source = self._parsed.get(sheet) if sheet not in self._sheets else None
+        if not hasattr(source, "blocks"):
+            yield RowBlock(first_row=1, first_column=1, rows=self.rows(sheet, upto))
+            return
+        try:
+            for block in source.blocks():
+                first_row = block.start[0] + 1 if block.start else 0
+                if block.start is None or (upto is not None and first_row > upto):
+                    continue  # (the later parts are still waited for: they may refuse the earlier ones)
+                gc.freeze()  # as in rows()
+                first_column = block.start[1] + 1
+                rows = block.rows if upto is None else block.rows[: upto - first_row + 1]
+                yield RowBlock(first_row=first_row, first_column=first_column, rows=rows)
+        except NotSplittable:
+            self._parsed.pop(sheet, None)
+            raise
+
+    def value(self, ref: NamedRange) -> Any:
+        rows = self.rows(ref.sheet, upto=ref.first_row)
+        row, column = ref.first_row - 1, column_index(ref.first_column)
+        if row < len(rows) and column < len(rows[row]):
+            return rows[row][column]
+        return None
+
+    def column(self, ref: NamedRange) -> list[Any]:
+        """The values of a one-column range, padded with None to its full length."""
+        columns = self._columns(ref.sheet, self.rows(ref.sheet, upto=ref.last_row))
+        length = ref.last_row - ref.first_row + 1
+        return column_cells(columns, column_index(ref.first_column), ref.first_row - 1, length)
+
+    def _columns(self, sheet: str, rows: list[list[Any]]) -> list[tuple[Any, ...]]:
+        """The rows turned into columns, once per parse of the sheet (short rows padded with None)."""
+        cached = self._transposed.get(sheet)
+        if cached is None or cached[0] is not rows:
+            cached = self._transposed[sheet] = (rows, list(itertools.zip_longest(*rows)))
+        return cached[1]
+
+
+def _to_python(source: Any, upto: int | None) -> list[list[Any]]:
+    """A parsed sheet's rows from A1 (down to row `upto`)."""
+    if upto:
+        return source.to_python(skip_empty_area=False, nrows=upto)
+    return source.to_python(skip_empty_area=False)
+
+
+def column_cells(columns: Sequence[Sequence[Any]], index: int, start: int, length: int) -> list[Any]:
+    """`length` cells of column `index` of rows turned into columns, from position `start`: None where
+    there is no such column or row."""
+    values = list(columns[index][start : start + length]) if 0 <= index < len(columns) else []
+    return values + [None] * (length - len(values))
+
+
+def column_index(letters: str) -> int:
+    """A1-style column letters to a 0-based index."""
+    index = 0
+    for letter in letters:
+        index = index * 26 + (ord(letter) - ord("A") + 1)
+    return index - 1

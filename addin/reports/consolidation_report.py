@@ -1,0 +1,127 @@
+"""What a consolidation says: the JSON document and the terminal view."""
+
+from __future__ import annotations
+
+import datetime as dt
+from decimal import Decimal
+from typing import Any
+
+from rich.console import Console
+from rich.table import Table
+
+from addin.check.consolidate import Consolidation
+from addin.reports.check_report import _plain, issue_record
+from addin.reports.summary_figures import (
+    award_records,
+    disbursement,
+    division_summary,
+    execution_records,
+    provider_ranking,
+)
+from addin.reports.terminal_issues import print_issues
+from schemas.money import format_yuan
+
+SHORT_SOURCE = 2  # 中央 / 兵团 / 师市: a funding source's short name in narrow tables
+TEXT_MIN_WIDTH = 8  # terminal cells: four Chinese characters a line before a text column folds
+
+
+def _money(value: Any) -> Any:
+    if isinstance(value, Decimal):
+        return f"{value:.2f}"
+    if isinstance(value, dict):
+        return {k: _money(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_money(v) for v in value]
+    return _plain(value)
+
+
+def consolidation_document(c: Consolidation) -> dict[str, Any]:
+    """The same figures as the summary workbook, as JSON (amounts as two-place decimal strings)."""
+    execution = []
+    for record in execution_records(c):
+        others = {key: value for key, value in record.items() if key != "rate"}
+        rate = record["rate"]
+        execution.append(_money({**others, "rate": None if rate is None else f"{rate:.4f}"}))
+    return {
+        "policy": {"id": c.policy.id, "version": c.policy.version},
+        "plan": {"file": c.plan.file, "sha256": c.plan.sha256},
+        "created_at": dt.datetime.now().astimezone().isoformat(timespec="seconds"),
+        "complete": c.complete,
+        "valid": c.valid,
+        "counts": {"error": c.errors, "warning": c.warnings},
+        "files": [
+            {
+                "file": r.file,
+                "sha256": r.sha256,
+                "kind": r.kind,
+                "unit": r.unit,
+                "valid": r.valid,
+                "counts": {"error": r.errors, "warning": r.warnings},
+            }
+            for r in c.files
+        ],
+        "summary": _money(division_summary(c)),
+        "execution": execution,
+        "disbursement": _money(disbursement(c)),
+        "providers": provider_ranking(c),
+        "awards": _money(award_records(c)),
+        "issues": [issue_record(i) for i in c.all_issues],
+    }
+
+
+def print_consolidation(
+    c: Consolidation, console: Console, show_issues: bool = True, show_all: bool = False
+) -> None:
+    table = Table(title="汇总（元）")
+    # The terminal shows the main figures; the summary workbook and the JSON hold every column.
+    for header in ("师市", "企业数", "符合条件", "改造补贴", "补贴奖励合计"):
+        numeric = header != "师市"
+        table.add_column(
+            header,
+            justify="right" if numeric else "left",
+            overflow="fold",
+            min_width=None if numeric else TEXT_MIN_WIDTH,
+        )
+    for entry in division_summary(c):
+        awards = entry["awards"]
+        table.add_row(
+            entry["division"],
+            str(entry["enterprises"]),
+            str(entry["eligible"]),
+            format_yuan(awards["transformation_subsidy"]),
+            format_yuan(awards["total_award"]),
+        )
+    console.print(table)
+    execution = Table(title="计划执行情况（元）")
+    for header in ("计划行", "资金来源", "计划", "已承诺", "剩余", "执行率"):
+        numeric = header not in ("计划行", "资金来源")
+        execution.add_column(header, justify="right" if numeric else "left", overflow="fold")
+    for record in execution_records(c):
+        if record["committed"] is None:
+            continue
+        rate = "" if record["rate"] is None else f"{record['rate']:.2%}"
+        main, _, item = record["key"].partition(".")
+        execution.add_row(
+            f"（{main}）{item}",
+            c.policy.funding_sources[record["source"]][:SHORT_SOURCE],
+            format_yuan(record["budget"]),
+            format_yuan(record["committed"]),
+            format_yuan(record["remaining"]),
+            rate,
+        )
+    console.print(execution)
+    if show_issues:
+        print_issues(
+            console, c.all_issues, "汇总表的“问题清单”工作表和 --json 结果", show_file=True, show_all=show_all
+        )
+    unreadable = [r.file for r in c.files if r.kind is None]
+    if unreadable:
+        console.print(
+            f"[bold red]有 {len(unreadable)} 个文件无法读取，汇总不完整[/bold red]：{'、'.join(unreadable)}"
+        )
+    outcome = "通过" if c.valid else "不通过"
+    style = "green" if c.valid else "red"
+    console.print(
+        f"[bold {style}]汇总结论：{outcome}（{len(c.files)} 个文件；错误 {c.errors} 条，"
+        f"警告 {c.warnings} 条）[/bold {style}]"
+    )

@@ -1,0 +1,202 @@
+"""Self-contained HTML reports (jinja2, autoescaped; no external assets, no JavaScript), printable on A4:
+what was checked under which rules, the verdict, the totals, and the issues grouped by rule."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections import OrderedDict
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescape
+
+from addin.check.consolidate import Consolidation
+from addin.check.pipeline import CheckResult, totals
+from addin.check.plan import plan_totals
+from addin.reports.catalogue import SEVERITY_LABELS
+from addin.reports.summary_figures import division_summary, execution_records, source_execution
+from schemas.money import format_yuan
+from schemas.registry import Issue
+
+CHART = {"width": 640, "height": 300, "left": 60, "top": 50, "base": 260, "bar": 46, "gap": 12}
+PLAN_COLOR, COMMITTED_COLOR = "#4472c4", "#c0504d"
+
+
+def _environment() -> Environment:
+    return Environment(
+        loader=PackageLoader("addin.reports", "html_templates"),
+        autoescape=select_autoescape(["j2", "html"]),
+        undefined=StrictUndefined,
+        trim_blocks=True,
+        lstrip_blocks=True,
+    )
+
+
+def _now() -> str:
+    return dt.datetime.now().astimezone().isoformat(timespec="seconds")
+
+
+def issue_groups(issues: list[Issue]) -> list[dict[str, Any]]:
+    """Issues grouped by rule, errors first, in order of first appearance."""
+    groups: OrderedDict[str, list[Issue]] = OrderedDict()
+    for issue in sorted(issues, key=lambda i: i.severity != "error"):
+        groups.setdefault(issue.rule, []).append(issue)
+    return [
+        {
+            "rule": rule,
+            "title": found[0].title,
+            "severity": found[0].severity,
+            "severity_label": SEVERITY_LABELS[found[0].severity],
+            "fix": found[0].fix if len(found) == 1 else _common_fix(found),
+            "count": len(found),
+            "issues": found,
+        }
+        for rule, found in groups.items()
+    ]
+
+
+def _common_fix(issues: list[Issue]) -> str:
+    fixes = list(dict.fromkeys(i.fix for i in issues))
+    return fixes[0] if len(fixes) == 1 else "；".join(fixes[:3]) + ("……" if len(fixes) > 3 else "")
+
+
+def _policy(result_policy) -> dict[str, str]:
+    return {"id": result_policy.id, "version": result_policy.version, "title": result_policy.title}
+
+
+def check_report(result: CheckResult) -> str:
+    policy = result.policy
+    money_rows: list[tuple[str, str]] = []
+    unit = "元"
+    if result.table is not None:
+        figures = totals(result.table, policy)
+        labels = {
+            "transformation_subsidy": "改造补贴",
+            "progress_bonus": "进度补贴",
+            "honor_award": "荣誉奖励",
+            "total_award": "补贴奖励合计",
+        }
+        money_rows = [
+            (label, format_yuan(Decimal(figures["amounts"][name]))) for name, label in labels.items()
+        ]
+        money_rows += [
+            (f"其中 {policy.funding_sources[s]}", format_yuan(Decimal(a)))
+            for s, a in figures["by_source"].items()
+        ]
+    elif result.plan is not None:
+        figures = plan_totals(result.plan, policy)
+        unit = figures["unit"]
+        money_rows = [(policy.funding_sources[s], f"{Decimal(a):,}") for s, a in figures["by_source"].items()]
+        money_rows.append(("合计", f"{Decimal(figures['budget']):,}"))
+    elif result.awards is not None:
+        money_rows = [(sheet.kind.sheet, format_yuan(sheet.total)) for sheet in result.awards]
+        money_rows += [
+            (f"其中 {sheet.kind.sheet}·{policy.funding_sources[s]}", format_yuan(v))
+            for sheet in result.awards
+            for s, v in sheet.by_source().items()
+        ]
+    titles = {"plan": "资金使用计划表校验报告", "awards": "奖励与补贴名单校验报告"}
+    title = titles.get(result.kind or "", "专项资金申报表校验报告")
+    return (
+        _environment()
+        .get_template("check.html.j2")
+        .render(
+            title=title,
+            valid=result.valid,
+            counts={"error": result.errors, "warning": result.warnings},
+            file_name=Path(result.file).name,
+            sha256=result.sha256,
+            template=result.template,
+            policy=_policy(policy),
+            unit=result.unit,
+            checked_at=result.checked_at,
+            generated_at=_now(),
+            totals={"unit": unit, "rows": money_rows} if money_rows else None,
+            groups=issue_groups(result.issues),
+        )
+    )
+
+
+def _chart(c: Consolidation) -> dict[str, Any]:
+    per_source = source_execution(c)
+    largest = max([max(v["budget"], v["committed"]) for v in per_source.values()] + [Decimal(1)])
+    scale = Decimal(CHART["base"] - CHART["top"]) / largest
+    bars, labels = [], []
+    x = CHART["left"] + 20
+    for source, values in per_source.items():
+        for kind, color in (("budget", PLAN_COLOR), ("committed", COMMITTED_COLOR)):
+            height = float(values[kind] * scale)
+            bars.append(
+                {
+                    "x": x,
+                    "y": CHART["base"] - height,
+                    "w": CHART["bar"],
+                    "h": height,
+                    "color": color,
+                    "value": format_yuan(values[kind]),
+                    "title": f"{c.policy.funding_sources[source]} {'计划' if kind == 'budget' else '已承诺'}",
+                }
+            )
+            x += CHART["bar"]
+        labels.append({"x": x - CHART["bar"], "text": c.policy.funding_sources[source]})
+        x += CHART["gap"] * 4
+    return {**CHART, "bars": bars, "labels": labels}
+
+
+def consolidation_report(c: Consolidation) -> str:
+    sources = list(c.policy.funding_sources)
+    divisions = [
+        {
+            "division": d["division"],
+            "enterprises": d["enterprises"],
+            "eligible": d["eligible"],
+            "sources": [format_yuan(d["sources"][s]) for s in sources],
+            "total": format_yuan(d["awards"]["total_award"]),
+        }
+        for d in division_summary(c)
+    ]
+    execution = [
+        {
+            "line": e["line"],
+            "source": c.policy.funding_sources[e["source"]],
+            "budget": format_yuan(e["budget"]),
+            "committed": "—" if e["committed"] is None else format_yuan(e["committed"]),
+            "remaining": "—" if e["remaining"] is None else format_yuan(e["remaining"]),
+            "rate": "—" if e["rate"] is None else f"{e['rate']:.2%}",
+            "over": e["remaining"] is not None and e["remaining"] < 0,
+        }
+        for e in execution_records(c)
+        if e["committed"] is not None
+    ]
+    files = [
+        {
+            "name": Path(r.file).name,
+            "unit": r.unit,
+            "valid": r.valid,
+            "errors": r.errors,
+            "warnings": r.warnings,
+            "sha256": r.sha256,
+        }
+        for r in c.files
+    ]
+    return (
+        _environment()
+        .get_template("consolidation.html.j2")
+        .render(
+            title="兵团中小企业数字化转型城市试点专项资金 汇总报告",
+            valid=c.valid,
+            complete=c.complete,
+            counts={"error": c.errors, "warning": c.warnings},
+            files=files,
+            plan_name=Path(c.plan.file).name,
+            plan_sha256=c.plan.sha256,
+            policy=_policy(c.policy),
+            generated_at=_now(),
+            divisions=divisions,
+            source_labels=[c.policy.funding_sources[s] for s in sources],
+            chart=_chart(c),
+            execution=execution,
+            groups=issue_groups(c.all_issues),
+        )
+    )

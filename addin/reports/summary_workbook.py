@@ -1,0 +1,380 @@
+"""The 兵团 summary workbook: 汇总, 执行情况 (with a chart), 拨付清单, 服务商排名, 奖励名单, 问题清单."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+import xlsxwriter
+
+from addin.check.consolidate import Consolidation
+from addin.io.bulk_rows import BulkRows, insert_into_package
+from addin.io.cell_text import safe_text
+from addin.io.output import atomic_path
+from addin.reports.catalogue import SEVERITY_LABELS
+from addin.reports.summary_figures import (
+    AWARDS,
+    NOT_QUALIFIED,
+    award_records,
+    disbursement,
+    division_summary,
+    execution_records,
+    provider_ranking,
+    source_execution,
+)
+
+MONEY = "#,##0.00"
+HEADER_HEIGHT = 36  # two lines of wrapped Chinese header text
+PERCENT = "0.00%"
+A4 = 9  # Excel's paper size code
+BOX = {"border": 1, "border_color": "#999999"}
+STYLES = {
+    "header": {
+        **BOX,
+        "bold": True,
+        "bg_color": "#DDEBF7",
+        "text_wrap": True,
+        "valign": "vcenter",
+        "align": "center",
+    },
+    "body": BOX,
+    "total": {**BOX, "bold": True, "bg_color": "#FFF2CC"},
+    "title": {"bold": True, "font_size": 14},
+    "label": {"bold": True},
+}
+AWARD_LABELS = {
+    "transformation_subsidy": "改造补贴",
+    "progress_bonus": "进度补贴",
+    "honor_award": "荣誉奖励",
+    "total_award": "补贴奖励合计",
+}
+NUMBER_TYPES = {int, float, Decimal}  # exact types: bool is an int, and is written as a boolean
+# Rows streamed to disk as they are written; text always written as text (never a formula or a link).
+WORKBOOK_OPTIONS = {"constant_memory": True, "strings_to_formulas": False, "strings_to_urls": False}
+# A table body longer than this is rendered straight into the sheet XML (addin/io/bulk_rows.py).
+BULK_FROM_ROWS = 1000
+
+
+@dataclass
+class SummaryBook:
+    """The XlsxWriter workbook being written, and the table bodies still to insert into its sheets."""
+
+    workbook: Any
+    bulk: list[BulkRows] = field(default_factory=list)
+
+
+class SummarySheet:
+    """One sheet written top to bottom (XlsxWriter's constant-memory mode: a summary of many divisions
+    is hundreds of thousands of cells). Every cell is written with its type: text never becomes a
+    formula or a link."""
+
+    def __init__(self, book: SummaryBook, title: str) -> None:
+        self.book = book
+        self.workbook = book.workbook
+        self.sheet = book.workbook.add_worksheet(title)
+        self.row = 0
+        self._formats: dict[tuple, Any] = {}
+
+    def format(self, kind: str, number_format: str | None = None, wrap: bool = False) -> Any:
+        key = (kind, number_format, wrap)
+        if key not in self._formats:
+            properties = dict(STYLES[kind])
+            if number_format:
+                properties["num_format"] = number_format
+            if wrap:
+                properties.update(text_wrap=True, valign="top")
+            self._formats[key] = self.workbook.add_format(properties)
+        return self._formats[key]
+
+    def write_row(self, values: list[Any], formats: list[Any]) -> None:
+        sheet, row = self.sheet, self.row
+        for column, (value, style) in enumerate(zip(values, formats, strict=True)):
+            kind = type(value)
+            if kind is str:
+                sheet.write_string(row, column, safe_text(value), style)
+            elif kind in NUMBER_TYPES:
+                sheet.write_number(row, column, float(value), style)
+            elif value is None:
+                sheet.write_blank(row, column, None, style)
+            elif kind is bool:
+                sheet.write_boolean(row, column, value, style)
+            elif isinstance(value, int | float | Decimal):  # a subclass, such as numpy's float64
+                sheet.write_number(row, column, float(value), style)
+            else:
+                sheet.write_string(row, column, safe_text(str(value)), style)
+        self.row += 1
+
+    def line(self, text: str = "", kind: str | None = None) -> None:
+        if text:
+            self.sheet.write_string(self.row, 0, text, self.format(kind) if kind else None)
+        self.row += 1
+
+    def table(
+        self,
+        headers: list[str],
+        rows: list[list[Any]],
+        number_formats: dict[int, str],
+        total: list[Any] | None = None,
+        wrap: bool = False,
+    ) -> int:
+        """A bordered table with a header row; returns the row (0-based) of its header."""
+        top = self.row
+        self.write_row(headers, [self.format("header")] * len(headers))
+        body = [self.format("body", number_formats.get(n), wrap) for n in range(len(headers))]
+        if len(rows) > BULK_FROM_ROWS:
+            self.write_row(rows[0], body)  # the other rows copy its cell styles
+            part = f"xl/worksheets/sheet{self.sheet.index + 1}.xml"
+            self.book.bulk.append(BulkRows(part, self.row - 1, self.row, rows[1:]))
+            self.row += len(rows) - 1
+        else:
+            for values in rows:
+                self.write_row(values, body)
+        if total:
+            self.write_row(total, [self.format("total", number_formats.get(n)) for n in range(len(headers))])
+        return top
+
+
+def _sheet(
+    book: SummaryBook, title: str, heading: str, widths: list[int], info: str = "", landscape: bool = True
+) -> SummarySheet:
+    """A sheet with its heading (row 1) and a line of information (row 2); tables start at row 3,
+    whose header row is repeated on every printed page."""
+    summary = SummarySheet(book, title)
+    sheet = summary.sheet
+    for n, width in enumerate(widths):
+        sheet.set_column(n, n, width)
+    if landscape:
+        sheet.set_landscape()
+    else:
+        sheet.set_portrait()
+    sheet.set_paper(A4)
+    sheet.fit_to_pages(1, 0)
+    sheet.repeat_rows(2)
+    sheet.freeze_panes(3, 0)
+    sheet.set_row(2, HEADER_HEIGHT)
+    summary.line(heading, "title")
+    summary.line(info)
+    return summary
+
+
+def _summary(book: SummaryBook, c: Consolidation) -> None:
+    policy = c.policy
+    levels = [*policy.eligible_levels, NOT_QUALIFIED]
+    industries = list(policy.value("pilot_industries"))
+    sources = list(policy.funding_sources)
+    headers = [
+        "师市",
+        "申报企业数",
+        "符合条件企业数",
+        *levels,
+        *industries,
+        *(AWARD_LABELS[a] + "（元）" for a in (*AWARDS, "total_award")),
+        *(policy.funding_sources[s] + "（元）" for s in sources),
+    ]
+    sheet = _sheet(
+        book,
+        "汇总",
+        "专项资金申报汇总（按师市、资金来源）",
+        [16] + [10] * (2 + len(levels) + len(industries)) + [15] * 8,
+        f"政策：{policy.title}（{policy.version}）；汇总文件 {len(c.files)} 个",
+    )
+    rows = [
+        [
+            entry["division"],
+            entry["enterprises"],
+            entry["eligible"],
+            *(entry["levels"][lv] for lv in levels),
+            *(entry["industries"][i] for i in industries),
+            *(entry["awards"][a] for a in (*AWARDS, "total_award")),
+            *(entry["sources"][s] for s in sources),
+        ]
+        for entry in division_summary(c)
+    ]
+    total = ["合计", *(sum(r[n] for r in rows) for n in range(1, len(headers)))] if rows else None
+    first_money = 3 + len(levels) + len(industries)
+    sheet.table(headers, rows, {n: MONEY for n in range(first_money, len(headers))}, total)
+
+
+def _execution(book: SummaryBook, c: Consolidation) -> None:
+    policy = c.policy
+    sheet = _sheet(
+        book,
+        "执行情况",
+        "资金使用计划执行情况（按计划行、资金来源）",
+        [36, 14, 14, 18, 18, 18, 10],
+        "已承诺 = 各申报表按规则计算的金额与奖励名单的金额之和；“—”表示本工具暂不汇总该行的支出。",
+    )
+    rows = []
+    for record in execution_records(c):
+        committed = record["committed"]
+        rows.append(
+            [
+                record["line"],
+                policy.funding_sources[record["source"]],
+                record["budget"] / policy.plan.to_yuan,
+                record["budget"],
+                "—" if committed is None else committed,
+                "—" if committed is None else record["remaining"],
+                "—" if record["rate"] is None else record["rate"],
+            ]
+        )
+    sheet.table(
+        ["计划行", "资金来源", "计划（万元）", "计划（元）", "已承诺（元）", "剩余（元）", "执行率"],
+        rows,
+        {2: "#,##0.######", 3: MONEY, 4: MONEY, 5: MONEY, 6: PERCENT},
+    )
+    sheet.line()
+    sheet.line("按资金来源（申报汇总涉及的计划行）", "label")
+    per_source = source_execution(c)
+    source_rows = [[policy.funding_sources[s], v["budget"], v["committed"]] for s, v in per_source.items()]
+    top = sheet.table(["资金来源", "计划（元）", "已承诺（元）"], source_rows, {1: MONEY, 2: MONEY})
+    chart = book.workbook.add_chart({"type": "column"})
+    for column in (1, 2):
+        chart.add_series(
+            {
+                "name": ["执行情况", top, column],
+                "categories": ["执行情况", top + 1, 0, top + len(source_rows), 0],
+                "values": ["执行情况", top + 1, column, top + len(source_rows), column],
+            }
+        )
+    chart.set_title({"name": "计划与已承诺（按资金来源）"})
+    chart.set_y_axis({"name": "元"})
+    chart.set_size({"width": 600, "height": 300})
+    sheet.sheet.insert_chart(top, 4, chart)
+
+
+DISBURSEMENT_AMOUNTS = ("central", "bingtuan", "transferred", "division_fund", "total")
+
+
+def _disbursement(book: SummaryBook, c: Consolidation) -> None:
+    sheet = _sheet(
+        book,
+        "拨付清单",
+        "补贴资金拨付清单（第十一条（一）6）",
+        [16, 30, 22, 16, 16, 20, 16, 16],
+        "兵团财政局把中央资金和兵团配套资金拨付给企业所属师市财政局，限期拨付企业；师市配套资金由师市财政局同步拨付。",
+    )
+    rows: list[list[Any]] = []
+    records = disbursement(c)
+    for division in dict.fromkeys(r["division"] for r in records):
+        part = [r for r in records if r["division"] == division]
+        rows.extend(
+            [r["division"], r["name"], r["uscc"], *(r[k] for k in DISBURSEMENT_AMOUNTS)] for r in part
+        )
+        rows.append(
+            [
+                f"{division} 小计",
+                None,
+                f"{len(part)} 家",
+                *(sum((r[k] for r in part), Decimal(0)) for k in DISBURSEMENT_AMOUNTS),
+            ]
+        )
+    total = [
+        "合计",
+        None,
+        f"{len(records)} 家",
+        *(sum((r[k] for r in records), Decimal(0)) for k in DISBURSEMENT_AMOUNTS),
+    ]
+    sheet.table(
+        [
+            "师市",
+            "企业名称",
+            "统一社会信用代码",
+            "中央资金（元）",
+            "兵团配套资金（元）",
+            "兵团财政局拨付小计（元）",
+            "师市配套资金（元）",
+            "企业补贴合计（元）",
+        ],
+        rows,
+        {n: MONEY for n in range(3, 8)},
+        total,
+    )
+
+
+def _providers(book: SummaryBook, c: Consolidation) -> None:
+    levels = c.policy.eligible_levels
+    sheet = _sheet(
+        book,
+        "服务商排名",
+        "数字化服务商排名（按服务企业达到二级及以上的数量，第十条（三）1）",
+        [8, 34, 16] + [10] * len(levels) + [14],
+        landscape=False,
+    )
+    rows = [
+        [r["rank"], r["provider"], r["qualified"], *(r["levels"][lv] for lv in levels), r["enterprises"]]
+        for r in provider_ranking(c)
+    ]
+    sheet.table(["名次", "数字化服务商", "二级及以上企业数", *levels, "服务企业数"], rows, {})
+
+
+def _awards(book: SummaryBook, c: Consolidation) -> None:
+    """The awards workbooks' winners, with the plan line and funding source each is charged to."""
+    sources = c.policy.funding_sources
+    sheet = _sheet(
+        book,
+        "奖励名单",
+        "奖励与补贴名单（第十条（一）4、（三）、（四）2、（六）1）",
+        [22, 14, 30, 22, 36, 14, 16],
+        "金额按各奖励名单计算：赋能载体为按规则计算的补贴，其余为名单所填奖励金额。",
+    )
+    records = award_records(c)
+    rows = [
+        [
+            r["file"],
+            r["sheet"],
+            r["name"],
+            r["key"],
+            r["line"],
+            sources.get(r["source"], "（未知来源）"),
+            r["amount"],
+        ]
+        for r in records
+    ]
+    total = [
+        "合计",
+        None,
+        f"{len(records)} 项",
+        None,
+        None,
+        None,
+        sum((r["amount"] for r in records), Decimal(0)),
+    ]
+    sheet.table(
+        ["文件", "名单", "获奖单位", "统一社会信用代码/师市", "计划行", "资金来源", "金额（元）"],
+        rows,
+        {6: MONEY},
+        total if records else None,
+    )
+
+
+def _issues(book: SummaryBook, c: Consolidation) -> None:
+    sheet = _sheet(book, "问题清单", "问题清单（全部文件）", [26, 12, 10, 30, 8, 60, 44, 16])
+    rows = [
+        [
+            i.file,
+            i.sheet,
+            i.cell,
+            i.rule,
+            SEVERITY_LABELS[i.severity],
+            f"{i.title}：{i.message}",
+            i.fix,
+            i.clause,
+        ]
+        for i in c.all_issues
+    ]
+    sheet.table(["文件", "工作表", "单元格", "规则", "级别", "说明", "修改建议", "依据"], rows, {}, wrap=True)
+
+
+def write_summary(c: Consolidation, path: Path) -> None:
+    """Write the summary workbook (atomically: a temporary file renamed over `path`)."""
+    with atomic_path(path) as temporary:
+        workbook = xlsxwriter.Workbook(str(temporary), WORKBOOK_OPTIONS)
+        workbook.set_properties({"title": "兵团中小企业数字化转型城市试点专项资金 汇总", "author": "dtfund"})
+        book = SummaryBook(workbook)
+        for write_sheet in (_summary, _execution, _disbursement, _providers, _awards, _issues):
+            write_sheet(book, c)
+        workbook.close()
+        insert_into_package(temporary, book.bulk)

@@ -1,0 +1,74 @@
+"""The issues as a person reads them in the terminal, for a check and for a consolidation.
+
+A large file can have thousands of issues: nobody reads thousands of table rows in a terminal, and
+drawing them takes longer than the check. So the terminal lists the first ones and counts every rule;
+the complete list is in the reports (HTML, JSON, the annotated copy, the summary workbook), or in the
+terminal with --all.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+
+from rich.console import Console
+from rich.table import Table
+
+from addin.reports.catalogue import SEVERITY_LABELS
+from schemas.registry import Issue
+
+# How many issues the terminal lists before it only counts them: about two screens.
+TERMINAL_ISSUE_LIMIT = 50
+
+
+def print_issues(
+    console: Console, issues: list[Issue], where_else: str, show_file: bool = False, show_all: bool = False
+) -> None:
+    """The issues (the first TERMINAL_ISSUE_LIMIT unless `show_all`), and when some are left out, the
+    count of each rule and `where_else` (where the complete list is)."""
+    if not issues:
+        return
+    listed = issues if show_all else issues[:TERMINAL_ISSUE_LIMIT]
+    table = Table(show_lines=True, title="问题清单")
+    for header in (*(("文件",) if show_file else ()), "行/单元格", "规则", "说明", "依据"):
+        table.add_column(header, overflow="fold")
+    for issue in listed:
+        table.add_row(
+            *((issue.file or "",) if show_file else ()),
+            issue.where or "—",
+            f"{_severity(issue)} {issue.rule}\n{issue.title}",
+            f"{issue.message}\n建议：{issue.fix}",
+            issue.clause,
+        )
+    console.print(table)
+    if len(listed) < len(issues):
+        console.print(_rule_counts(issues))
+        console.print(
+            f"以上列出前 {len(listed)} 条问题，另有 {len(issues) - len(listed)} 条未列出。"
+            f"全部问题见{where_else}；或加 --all 在终端全部列出。"
+        )
+
+
+def _severity(issue: Issue) -> str:
+    style = "red" if issue.severity == "error" else "yellow"
+    return f"[{style}]{SEVERITY_LABELS[issue.severity]}[/{style}]"
+
+
+def _rule_counts(issues: list[Issue]) -> Table:
+    """Each rule broken: how often, and where first."""
+    counts = Counter(issue.rule for issue in issues)
+    first = {}
+    for issue in issues:
+        first.setdefault(issue.rule, issue)
+    table = Table(title="各规则问题数")
+    table.add_column("规则", no_wrap=True)
+    table.add_column("类别", no_wrap=True)
+    table.add_column("说明", overflow="fold")
+    table.add_column("条数", justify="right", no_wrap=True)
+    table.add_column("首次出现", overflow="fold")
+    for rule, count in counts.most_common():
+        issue = first[rule]
+        where = issue.where or "—"
+        if issue.file and issue.file != where:
+            where = f"{issue.file}：{where}"
+        table.add_row(rule, _severity(issue), issue.title, str(count), where)
+    return table
