@@ -245,7 +245,7 @@ def explain(
     if row not in table.amounts.index:
         filled = "、".join(str(r) for r in list(table.amounts.index)[:10])
         raise _fail(f"第 {row} 行没有企业数据。有数据的行：{filled or '无'}。")
-    name = table.typed.frame.at[row, "name"] or "（未填企业名称）"
+    name = table.frame.at[row, "name"] or "（未填企业名称）"
     steps = Table(title=f"第 {row} 行 {name} 的补贴计算", show_lines=True)
     for header, justify in (("步骤", "left"), ("计算", "left"), ("金额（元）", "right"), ("依据", "left")):
         steps.add_column(header, justify=justify, overflow="fold")

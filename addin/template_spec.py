@@ -90,6 +90,7 @@ META_SHEET = "_meta"
 
 TITLE_ROW = 1
 UNIT_ROW = 2
+UNIT_CELL = f"B{UNIT_ROW}"  # the 填报单位 cell, on the application sheet and the first award sheet
 GROUP_ROW = 3
 HEADER_ROW = 4
 FIRST_DATA_ROW = 5

@@ -1,11 +1,10 @@
-"""The rules of an award sheet, vectorised over columns: the cells (required, allowed, amounts, credit
-codes), the exclusions of 第十条（七） for every enterprise, caps, pools and the count of typical cases,
-the 兵团 recognition of carriers, the same award twice, and the stored subsidy against the rules'."""
+"""The rules of an award sheet, vectorised over columns: the exclusions of 第十条（七） for every
+enterprise, caps, pools and the count of typical cases, the 兵团 recognition of carriers, the same award
+twice, and the stored subsidy against the rules'. The cell rules (required, allowed, amounts, credit
+codes) are declared by the sheet's columns (schemas.engine)."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from dataclasses import dataclass
 from typing import Any
 
 import pandas as pd
@@ -13,212 +12,186 @@ import pandas as pd
 from schemas import cell_rules
 from schemas.application_rules import MONEY_TOLERANCE
 from schemas.awards import AwardKind
+from schemas.engine import Rule, only, run_rules
 from schemas.fields import YES
 from schemas.money import ZERO, as_money
-from schemas.policy import Policy
-from schemas.registry import Issue, implements, make_issue
+from schemas.registry import Issue, implements
+from schemas.table import Table
 
 
-@dataclass(frozen=True)
-class AwardTable:
-    """One award sheet, typed: inputs by field id (indexed by Excel row), which cells failed to convert,
-    the values the workbook stores in computed columns, and the amounts the rules give."""
-
-    kind: AwardKind
-    frame: pd.DataFrame
-    failed: pd.DataFrame
-    stored: pd.DataFrame
-    amounts: pd.DataFrame
+def _rule(rule_id: str, field_id: str, violated, details, needs: tuple[str, ...] | None = None) -> Rule:
+    """A rule on one column; rows whose cell in that column failed to convert are left to that issue."""
+    return Rule(rule_id, only(field_id), violated, details, (field_id,) if needs is None else needs)
 
 
-def _found(table: AwardTable, rule_id: str, field_id: str, mask: pd.Series, **details: Any) -> list[Issue]:
-    """One issue per row where `mask` holds (rows whose cell failed to convert are left to that issue);
-    a detail is a Series (one value per row) or one value for all."""
-    if field_id in table.failed.columns:
-        mask = mask & ~table.failed[field_id]
-    spec = table.kind.field(field_id)
-    issues = []
-    for row in mask[mask.astype(bool)].index:
-        context = {k: (v.loc[row] if isinstance(v, pd.Series) else v) for k, v in details.items()}
-        issues.append(
-            make_issue(
-                rule_id,
-                sheet=table.kind.sheet,
-                row=int(row),
-                field=field_id,
-                field_label=spec.label,
-                field_clause=spec.clause,
-                sheet_name=table.kind.sheet,
-                **context,
-            )
-        )
-    return issues
+def _values(table: Table, name: str, rows: pd.Index) -> pd.Series:
+    return table.frame.loc[rows, name]
 
 
-@implements("REQUIRED_MISSING", "VALUE_NOT_ALLOWED", "AMOUNT_NEGATIVE", "USCC_INVALID")
-def cell_issues(table: AwardTable, policy: Policy) -> list[Issue]:
-    frame, issues = table.frame, []
-    for spec in table.kind.input_fields():
-        values = frame[spec.id]
-        if spec.required == "always":
-            issues += _found(
-                table,
-                "REQUIRED_MISSING",
-                spec.id,
-                cell_rules.blank(values, table.failed[spec.id]),
-                condition="",
-            )
-        if spec.kind == "choice":
-            allowed = spec.allowed(policy)
-            mask = cell_rules.not_allowed(values, allowed)
-            issues += _found(
-                table, "VALUE_NOT_ALLOWED", spec.id, mask, value=values, expected="、".join(allowed)
-            )
-        if spec.kind == "money":
-            issues += _found(table, "AMOUNT_NEGATIVE", spec.id, cell_rules.negative(values), value=values)
-        if spec.kind == "uscc":
-            invalid = cell_rules.invalid_codes(values)
-            reasons = pd.Series("", index=frame.index, dtype=object)
-            reasons[invalid] = cell_rules.code_problems(values[invalid])
-            issues += _found(table, "USCC_INVALID", spec.id, invalid, value=values, reason=reasons)
-    return issues
-
-
-@implements("EXCLUDED_NEGATIVE_RECORD", "EXCLUDED_NOT_ACCEPTED", "EXCLUDED_LITTLE_GIANT")
-def exclusion_issues(table: AwardTable, policy: Policy) -> list[Issue]:
+def exclusion_rules() -> list[Rule]:
     """第十条（七） for every enterprise applicant: negative records, projects not accepted, 小巨人."""
-    if table.kind.applicant != "enterprise":
-        return []
-    frame = table.frame
-    record, accepted = frame["negative_record"], policy.value("acceptance_statuses")[0]
-    none_record = table.kind.field("negative_record").none_value
+
+    def negative_record(table: Table, column: pd.Series) -> pd.Series:
+        none_record = next(f for f in table.fields if f.id == "negative_record").none_value
+        return cell_rules.has_negative_record(column, none_record)
+
+    def not_accepted(table: Table, column: pd.Series) -> pd.Series:
+        return column.notna() & (column != _accepted(table))
+
+    def _accepted(table: Table) -> str:
+        return table.policy.value("acceptance_statuses")[0]
+
     return [
-        *_found(
-            table,
+        _rule(
             "EXCLUDED_NEGATIVE_RECORD",
             "negative_record",
-            cell_rules.has_negative_record(record, none_record),
-            value=record,
+            negative_record,
+            lambda table, name, rows: {"value": _values(table, name, rows)},
         ),
-        *_found(
-            table,
+        _rule(
             "EXCLUDED_NOT_ACCEPTED",
             "acceptance",
-            frame["acceptance"].notna() & (frame["acceptance"] != accepted),
-            value=frame["acceptance"],
-            expected=accepted,
+            not_accepted,
+            lambda table, name, rows: {"value": _values(table, name, rows), "expected": _accepted(table)},
         ),
-        *_found(
-            table,
+        _rule(
             "EXCLUDED_LITTLE_GIANT",
             "little_giant",
-            cell_rules.is_yes(frame["little_giant"], YES),
-            value=YES,
+            lambda table, column: cell_rules.is_yes(column, YES),
+            lambda table, name, rows: {"value": YES},
         ),
     ]
 
 
-@implements("AWARD_OVER_CAP")
-def cap_issues(table: AwardTable, policy: Policy) -> list[Issue]:
+def cap_rule(kind: AwardKind) -> Rule:
     """An amount typed over the cap of its award (a computed subsidy is capped by its formula)."""
-    kind = table.kind
-    if not kind.cap or kind.rate:
-        return []
-    cap = policy.value(kind.cap)
-    amounts = table.frame["amount"]
-    return _found(table, "AWARD_OVER_CAP", "amount", as_money(amounts) > cap, value=amounts, expected=cap)
-
-
-@implements("AWARD_POOL_EXCEEDED")
-def pool_issues(table: AwardTable, policy: Policy) -> list[Issue]:
-    """Per funding source, the row where the running total of the awards first passes the pool."""
-    kind = table.kind
-    if not kind.pool:
-        return []
-    issues = []
-    amounts = table.amounts
-    for source, pool in policy.value(kind.pool).items():
-        running = amounts["award"].where(amounts["source"] == source, ZERO).astype(object).cumsum()
-        over = (running > pool).astype(bool)
-        first = over & ~over.shift(1, fill_value=False).cummax()
-        issues += _found(
-            table,
-            "AWARD_POOL_EXCEEDED",
-            "amount",
-            first,
-            value=running,
-            expected=pool,
-            excess=running - pool,
-            source=policy.funding_sources[source],
-        )
-    return issues
-
-
-@implements("AWARD_COUNT_EXCEEDED")
-def count_issues(table: AwardTable, policy: Policy) -> list[Issue]:
-    """Every row past the number of awards the measures allow (the 31st typical case onwards)."""
-    kind = table.kind
-    if not kind.count_limit:
-        return []
-    limit = int(policy.value(kind.count_limit))
-    ordinal = pd.Series(range(1, len(table.frame) + 1), index=table.frame.index)
-    first = kind.fields[0].id
-    return _found(table, "AWARD_COUNT_EXCEEDED", first, ordinal > limit, value=ordinal, expected=limit)
-
-
-@implements("CARRIER_NOT_RECOGNISED")
-def recognition_issues(table: AwardTable, policy: Policy) -> list[Issue]:
-    if not table.kind.has("recognized"):
-        return []
-    recognized = table.frame["recognized"]
-    return _found(
-        table,
-        "CARRIER_NOT_RECOGNISED",
-        "recognized",
-        recognized.notna() & ~cell_rules.is_yes(recognized, YES),
-        value=recognized,
-        carrier=table.frame["carrier"],
+    return _rule(
+        "AWARD_OVER_CAP",
+        "amount",
+        lambda table, column: as_money(column) > table.policy.value(kind.cap),
+        lambda table, name, rows: {
+            "value": _values(table, name, rows),
+            "expected": table.policy.value(kind.cap),
+        },
     )
 
 
-@implements("AWARD_DUPLICATE")
-def duplicate_issues(table: AwardTable, policy: Policy) -> list[Issue]:
+def pool_rule(kind: AwardKind) -> Rule:
+    """Per funding source, the row where the running total of the awards first passes the pool."""
+
+    def running(table: Table) -> pd.Series:
+        def by_source() -> pd.Series:
+            amounts = table.amounts
+            total = pd.Series(ZERO, index=amounts.index, dtype=object)
+            for source in table.policy.value(kind.pool):
+                within = amounts["award"].where(amounts["source"] == source, ZERO).astype(object).cumsum()
+                total = total.where(amounts["source"] != source, within)
+            return total
+
+        return table.once("pool_running_total", by_source)
+
+    def pools(table: Table) -> pd.Series:
+        return table.amounts["source"].map(table.policy.value(kind.pool))
+
+    def violated(table: Table, column: pd.Series) -> pd.Series:
+        limits = pools(table)
+        over = (limits.notna() & (running(table) > limits.fillna(ZERO))).astype(bool)
+        passed_before = pd.Series(False, index=over.index)
+        for source in table.policy.value(kind.pool):
+            mine = table.amounts["source"] == source
+            passed_before |= mine & over.where(mine, False).shift(1, fill_value=False).cummax()
+        return over & ~passed_before
+
+    def details(table: Table, name: str, rows: pd.Index) -> dict[str, Any]:
+        total, limit = running(table).loc[rows], pools(table).loc[rows]
+        sources = table.amounts.loc[rows, "source"].map(table.policy.funding_sources)
+        return {"value": total, "expected": limit, "excess": total - limit, "source": sources}
+
+    return _rule("AWARD_POOL_EXCEEDED", "amount", violated, details)
+
+
+def count_rule(kind: AwardKind) -> Rule:
+    """Every row past the number of awards the measures allow (the 31st typical case onwards)."""
+
+    def ordinal(table: Table) -> pd.Series:
+        return pd.Series(range(1, len(table.frame) + 1), index=table.frame.index)
+
+    def limit(table: Table) -> int:
+        return int(table.policy.value(kind.count_limit))
+
+    return _rule(
+        "AWARD_COUNT_EXCEEDED",
+        kind.fields[0].id,
+        lambda table, column: ordinal(table) > limit(table),
+        lambda table, name, rows: {"value": ordinal(table).loc[rows], "expected": limit(table)},
+    )
+
+
+def recognition_rule() -> Rule:
+    return _rule(
+        "CARRIER_NOT_RECOGNISED",
+        "recognized",
+        lambda table, column: column.notna() & ~cell_rules.is_yes(column, YES),
+        lambda table, name, rows: {
+            "value": _values(table, name, rows),
+            "carrier": _values(table, "carrier", rows),
+        },
+    )
+
+
+def duplicate_rule(kind: AwardKind) -> Rule:
     """The same enterprise (credit code) — or the same division — twice on one award sheet."""
-    key = table.kind.key_field
-    values = table.frame[key]
-    repeated = cell_rules.repeated(values)
-    others = pd.Series("", index=values.index, dtype=object)
-    others[repeated] = cell_rules.other_rows(values, values.index[repeated])
-    return _found(table, "AWARD_DUPLICATE", key, repeated, value=values, expected=others)
+    return _rule(
+        "AWARD_DUPLICATE",
+        kind.key_field,
+        lambda table, column: cell_rules.repeated(column),
+        lambda table, name, rows: {
+            "value": _values(table, name, rows),
+            "expected": cell_rules.other_rows(table.frame[name], rows),
+        },
+    )
 
 
-@implements("FORMULA_VALUE_MISMATCH")
-def stored_value_issues(table: AwardTable, policy: Policy) -> list[Issue]:
-    """A stored subsidy that differs from the rules' (typed over the formula, or a stale cache)."""
-    issues = []
-    unreliable = table.failed.any(axis=1)
-    for spec in (f for f in table.kind.fields if f.computed):
-        stored, computed = table.stored[spec.id], table.amounts[spec.id]
-        differs = cell_rules.differs(stored, computed, MONEY_TOLERANCE)
-        issues += _found(
-            table, "FORMULA_VALUE_MISMATCH", spec.id, differs & ~unreliable, value=stored, expected=computed
-        )
-    return issues
+def stored_value_rule(kind: AwardKind) -> Rule:
+    """A stored subsidy that differs from the rules' (typed over the formula, or a stale cache); rows
+    with a cell that failed to convert are skipped (the formulas could not see it)."""
+    computed = [f.id for f in kind.fields if f.computed]
+
+    def violated(table: Table, column: pd.Series) -> pd.Series:
+        return cell_rules.differs(column, table.amounts[column.name], MONEY_TOLERANCE)
+
+    def details(table: Table, name: str, rows: pd.Index) -> dict[str, Any]:
+        return {"value": table.stored.loc[rows, name], "expected": table.amounts.loc[rows, name]}
+
+    needs = tuple(f.id for f in kind.input_fields())
+    return Rule("FORMULA_VALUE_MISMATCH", lambda policy: computed, violated, details, needs)
 
 
-AwardCheck = Callable[[AwardTable, Policy], list[Issue]]
-CHECKS: tuple[AwardCheck, ...] = (
-    cell_issues,
-    exclusion_issues,
-    cap_issues,
-    pool_issues,
-    count_issues,
-    recognition_issues,
-    duplicate_issues,
-    stored_value_issues,
+@implements(
+    "EXCLUDED_NEGATIVE_RECORD",
+    "EXCLUDED_NOT_ACCEPTED",
+    "EXCLUDED_LITTLE_GIANT",
+    "AWARD_OVER_CAP",
+    "AWARD_POOL_EXCEEDED",
+    "AWARD_COUNT_EXCEEDED",
+    "CARRIER_NOT_RECOGNISED",
+    "AWARD_DUPLICATE",
+    "FORMULA_VALUE_MISMATCH",
 )
+def award_rules(kind: AwardKind) -> list[Rule]:
+    """The rules of one award sheet, in the order their issues are listed."""
+    rules = exclusion_rules() if kind.applicant == "enterprise" else []
+    if kind.cap and not kind.rate:
+        rules.append(cap_rule(kind))
+    if kind.pool:
+        rules.append(pool_rule(kind))
+    if kind.count_limit:
+        rules.append(count_rule(kind))
+    if kind.has("recognized"):
+        rules.append(recognition_rule())
+    return [*rules, duplicate_rule(kind), stored_value_rule(kind)]
 
 
-def award_issues(table: AwardTable, policy: Policy) -> list[Issue]:
-    """Every rule's issues for one award sheet."""
-    return [issue for check in CHECKS for issue in check(table, policy)]
+def award_issues(table: Table, kind: AwardKind) -> list[Issue]:
+    """Every rule's issues for one award sheet, placed at their cells."""
+    return run_rules(award_rules(kind), table, kind.sheet, context={"sheet_name": kind.sheet})

@@ -8,9 +8,10 @@ from typing import Any
 
 import pytest
 
-from addin.check.pipeline import TableResult, check_table
+from addin.check.pipeline import check_table
 from addin.check.table import raw_table_from_records
 from schemas.policy import Policy, load_policy
+from schemas.table import Table
 
 TESTS = Path(__file__).parent
 MATERIALS = ("doc_diagnosis", "doc_contract", "doc_invoice", "doc_payment", "doc_evaluation")
@@ -71,9 +72,9 @@ def valid_row(**changes: Any) -> dict[str, Any]:
     return row
 
 
-def check_records(records: list[dict[str, Any] | None], policy: Policy | None = None) -> TableResult:
+def check_records(records: list[dict[str, Any] | None], policy: Policy | None = None) -> Table:
     return check_table(raw_table_from_records([r or {} for r in records]), policy or load_policy())
 
 
-def fired(result: TableResult) -> set[str]:
+def fired(result: Table) -> set[str]:
     return {issue.rule for issue in result.issues}

@@ -227,7 +227,7 @@ def test_conversion_failure_does_not_cascade(policy) -> None:
 
 def test_empty_rows_between_filled_rows_are_skipped(policy) -> None:
     result = check_records([valid_row(), None, valid_row(uscc=valid_code("MA77T3B5W"))], policy)
-    assert list(result.typed.frame.index) == [5, 7]
+    assert list(result.frame.index) == [5, 7]
     assert result.issues == []
 
 

@@ -51,9 +51,9 @@ def test_blocks_of_any_size_give_the_whole_tables_result(cuts: list[int]) -> Non
     whole = compute_table(TABLE, POLICY)
     parts = compute_blocks(_blocks(TABLE, cuts), POLICY)
     assert parts.raw.rows == whole.raw.rows and parts.raw.values == whole.raw.values
-    pd.testing.assert_frame_equal(parts.typed.frame, whole.typed.frame)
-    pd.testing.assert_frame_equal(parts.typed.failed, whole.typed.failed)
-    pd.testing.assert_frame_equal(parts.typed.stored, whole.typed.stored)
+    pd.testing.assert_frame_equal(parts.frame, whole.frame)
+    pd.testing.assert_frame_equal(parts.failed, whole.failed)
+    pd.testing.assert_frame_equal(parts.stored, whole.stored)
     pd.testing.assert_frame_equal(parts.amounts, whole.amounts)
     assert _issues(check_computed(parts, POLICY)) == _issues(check_computed(whole, POLICY))
 

@@ -13,22 +13,29 @@ import pandas as pd
 from addin import template_spec as spec
 from addin.check.identity import Identified
 from addin.check.table import RawTable, convert_table
-from addin.check.unit_cell import unit_cell_issues
-from schemas.award_rules import AwardTable, award_issues
+from schemas.award_rules import award_issues
 from schemas.awards import AwardKind, award_kinds, award_units, committed_by_source, compute_awards
 from schemas.money import column_total
 from schemas.policy import Policy
 from schemas.registry import Issue, in_table_order
+from schemas.table import Table
+from schemas.unit_cell import unit_cell_issues
 
 
 @dataclass
 class AwardSheetResult:
-    """One award sheet checked: its raw and typed rows, amounts and issues."""
+    """One award sheet checked: its kind and its table (rows, amounts and issues)."""
 
     kind: AwardKind
-    raw: RawTable
-    table: AwardTable
-    issues: list[Issue]
+    table: Table
+
+    @property
+    def raw(self) -> RawTable:
+        return self.table.raw
+
+    @property
+    def issues(self) -> list[Issue]:
+        return self.table.issues
 
     @property
     def total(self) -> Decimal:
@@ -45,18 +52,10 @@ def read_award_sheet(identified: Identified, kind: AwardKind) -> RawTable:
 
 def check_award_sheet(raw: RawTable, kind: AwardKind, policy: Policy) -> AwardSheetResult:
     """Convert, compute and check one award sheet. Shared by files and tests."""
-    raw = raw.without_blank_rows(kind.fields)
-    typed = convert_table(raw, policy, kind.fields)
-    table = AwardTable(
-        kind=kind,
-        frame=typed.frame,
-        failed=typed.failed,
-        stored=typed.stored,
-        amounts=compute_awards(kind, typed.frame, policy),
-    )
-    rule_issues = raw.locate(award_issues(table, policy))
-    issues = in_table_order(typed.issues + rule_issues, [f.id for f in kind.fields])
-    return AwardSheetResult(kind=kind, raw=raw, table=table, issues=issues)
+    table = convert_table(raw.without_blank_rows(kind.fields), policy, kind.fields)
+    table.amounts = compute_awards(kind, table.frame, policy)
+    issues = in_table_order(table.issues + award_issues(table, kind), [f.id for f in kind.fields])
+    return AwardSheetResult(kind=kind, table=table.with_issues(issues))
 
 
 def raw_award_table(kind: AwardKind, records: list[dict[str, Any]]) -> RawTable:
@@ -80,7 +79,12 @@ def check_awards(identified: Identified, policy: Policy) -> tuple[list[AwardShee
 def award_unit_issues(unit: str, sheet: str, policy: Policy) -> list[Issue]:
     """The 填报单位 of an awards workbook: required, and 兵团专班 or one of the submitting units."""
     return unit_cell_issues(
-        unit, award_units(policy), sheet, policy.clause("award_preparers"), "（第一张名单第2行）"
+        unit,
+        award_units(policy),
+        sheet,
+        spec.UNIT_CELL,
+        policy.clause("award_preparers"),
+        "（第一张名单第2行）",
     )
 
 

@@ -1,14 +1,10 @@
 """Consolidate the divisions' application workbooks and the awards workbooks into the 兵团 summary,
-against the fund-use plan.
-
-Each file is checked fully (the same `check_file` as `dtfund check`); then across files: the same
-enterprise in two workbooks, the same winner of an award twice, the typical cases over the 兵团's
-limit, and per plan line and funding source the committed amounts against the budget. The figures here feed the summary workbook, the JSON and the terminal alike.
-"""
+against the fund-use plan: each file checked fully (the same `check_file` as `dtfund check`), then the
+rules across files (schemas.consolidation_rules) and the budget of each plan line (schemas.plan)."""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from decimal import Decimal
 from pathlib import Path
@@ -19,12 +15,13 @@ import pandas as pd
 from addin.check.awards import award_frame
 from addin.check.pipeline import CheckResult, check_file
 from addin.io.input_files import collect_files
-from schemas.awards import award_kinds, committed_by_source
+from schemas import consolidation_rules
+from schemas.awards import committed_by_source
 from schemas.calculation import AMOUNT_FIELDS
 from schemas.money import column_total
 from schemas.plan import LineExecution, budget_exceeded, execution
 from schemas.policy import Policy
-from schemas.registry import Issue, implements, make_issue
+from schemas.registry import Issue, make_issue
 
 ROW_COLUMNS = ("name", "uscc", "division", "industry", "provider", "level")
 
@@ -73,7 +70,7 @@ class Consolidation:
 def _rows_of(result: CheckResult) -> pd.DataFrame:
     """One file's rows: who, where, and every amount (with each award's parts by source)."""
     table = result.table
-    frame = table.typed.frame[list(ROW_COLUMNS)].copy()
+    frame = table.frame[list(ROW_COLUMNS)].copy()
     amounts = table.amounts
     parts = [c for c in amounts.columns if ":" in c]
     for column in ("eligible", "level_ok", *AMOUNT_FIELDS, *parts):
@@ -84,36 +81,6 @@ def _rows_of(result: CheckResult) -> pd.DataFrame:
     frame["row"] = frame.index
     frame["uscc_cell"] = [table.raw.cell("uscc", row) for row in frame.index]
     return frame.reset_index(drop=True)
-
-
-def shared_across_files(frame: pd.DataFrame, keys: list[str], cell: str) -> Iterator[tuple[Any, Any, str]]:
-    """For each value of `keys` found in two or more files: every row holding it, and the other places
-    (file sheet!cell) that hold it."""
-    present = frame.dropna(subset=keys)
-    files_per_key = present.groupby(keys)["file"].transform("nunique")
-    for key, group in present[files_per_key > 1].groupby(keys, sort=False):
-        places = [
-            (r.file, f"{r.file} {r.sheet}!{getattr(r, cell)}", r) for r in group.itertuples(index=False)
-        ]
-        for file, _, row in places:
-            yield key, row, "；".join(place for other, place, _ in places if other != file)
-
-
-def issue_at_row(rule: str, row: Any, cell: str, **details: Any) -> Issue:
-    """An issue of a rule across files, at one row of the rows gathered from them (its file, sheet and
-    row number), in the given cell."""
-    return make_issue(rule, file=row.file, sheet=row.sheet, cell=cell, row=int(row.row), **details)
-
-
-@implements("DUPLICATE_ENTERPRISE")
-def duplicates_across_files(rows: pd.DataFrame) -> list[Issue]:
-    """The same credit code in two or more workbooks: an issue at each, naming the others."""
-    return [
-        issue_at_row(
-            "DUPLICATE_ENTERPRISE", row, row.uscc_cell, field="uscc", value=row.uscc, expected=others
-        )
-        for _, row, others in shared_across_files(rows, ["uscc"], "uscc_cell")
-    ]
 
 
 def committed_by_award(rows: pd.DataFrame, awards: pd.DataFrame) -> dict[str, Decimal]:
@@ -130,37 +97,6 @@ def _awards_of(result: CheckResult) -> pd.DataFrame:
     frame = award_frame(result.awards or [])
     frame["file"] = Path(result.file).name
     return frame
-
-
-@implements("AWARD_DUPLICATE", "AWARD_COUNT_EXCEEDED")
-def awards_across_files(awards: pd.DataFrame, policy: Policy) -> list[Issue]:
-    """The same winner of the same award in two awards workbooks; typical cases over the 兵团's limit
-    when the workbooks are added up (each workbook checks its own)."""
-    issues = [
-        issue_at_row(
-            "AWARD_DUPLICATE",
-            row,
-            row.cell,
-            value=row.key,
-            expected=others,
-            sheet_name=row.sheet,
-            field_clause=policy.awards[row.kind]["clause"],
-        )
-        for _, row, others in shared_across_files(awards, ["kind", "key"], "cell")
-    ]
-    for kind in award_kinds(policy):
-        if not kind.count_limit:
-            continue
-        limit = int(policy.value(kind.count_limit))
-        rows = awards[awards["kind"] == kind.id]
-        ordinal = pd.Series(range(1, len(rows) + 1), index=rows.index)
-        within_file = rows.groupby("file").cumcount() + 1  # past the limit here: the file's own check says so
-        beyond = (ordinal > limit) & (within_file <= limit)
-        issues += [
-            issue_at_row("AWARD_COUNT_EXCEEDED", row, row.cell, value=int(number), expected=limit)
-            for row, number in zip(rows[beyond].itertuples(index=False), ordinal[beyond], strict=True)
-        ]
-    return issues
 
 
 def consolidate(
@@ -195,8 +131,8 @@ def consolidate(
     awards = pd.concat(award_frames, ignore_index=True) if award_frames else _awards_of_nothing()
     lines = execution(policy.plan, plan.plan, committed_by_award(rows, awards))
     issues = (
-        duplicates_across_files(rows)
-        + awards_across_files(awards, policy)
+        consolidation_rules.application_issues(rows, policy)
+        + consolidation_rules.award_issues(awards, policy)
         + budget_exceeded(lines, plan.plan, policy.funding_sources)
     )
     for issue in issues:

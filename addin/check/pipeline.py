@@ -10,33 +10,21 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import pandas as pd
-
 from addin import template_spec as spec
 from addin.check.awards import AwardSheetResult, check_awards
 from addin.check.identity import Identified, UnreadableTemplate, identify
 from addin.check.plan import check_plan, read_plan
-from addin.check.table import RawTable, TypedTable, convert_table
-from addin.check.unit_cell import unit_cell_issues
+from addin.check.table import RawTable, convert_table
 from addin.io.workbook_reader import InputError, sha256_of
-from schemas.application_rules import RuleContext
 from schemas.application_schema import validate
 from schemas.calculation import AMOUNT_FIELDS, compute_amounts, funding_by_source
-from schemas.fields import application_fields, field_by_id
+from schemas.fields import application_fields
 from schemas.money import column_total, two_place_texts
 from schemas.plan import PlanFigures
 from schemas.policy import Policy
 from schemas.registry import Issue, implements, in_table_order, make_issue
-
-
-@dataclass
-class TableResult:
-    """The outcome of checking one application table."""
-
-    raw: RawTable
-    typed: TypedTable
-    amounts: pd.DataFrame
-    issues: list[Issue]
+from schemas.table import Table
+from schemas.unit_cell import unit_cell_issues
 
 
 @dataclass
@@ -48,7 +36,7 @@ class CheckResult:
     template: dict[str, str]
     policy: Policy
     issues: list[Issue]
-    table: TableResult | None = None
+    table: Table | None = None
     plan: PlanFigures | None = None
     awards: list[AwardSheetResult] | None = None
     kind: str | None = None  # "application" | "plan" | "awards"; None when the file could not be checked
@@ -70,57 +58,41 @@ class CheckResult:
         return self.errors == 0 and self.kind is not None
 
 
-def compute_table(raw: RawTable, policy: Policy) -> TableResult:
+def compute_table(raw: RawTable, policy: Policy) -> Table:
     """Convert an application table and compute its amounts, without checking its rules."""
     return compute_blocks([raw], policy)
 
 
-def compute_blocks(blocks: Iterable[RawTable], policy: Policy) -> TableResult:
+def compute_blocks(blocks: Iterable[RawTable], policy: Policy) -> Table:
     """Convert an application table handed on in blocks of consecutive rows and compute its amounts,
-    without checking its rules: each block as soon as it comes (a large sheet is read part by part),
-    then the blocks joined. Every step is a row's own, so the result is the whole table's."""
+    without checking its rules: each block as it comes, then the blocks joined (every step is a row's
+    own, so the result is the whole table's)."""
     parts = []
     for raw in blocks:
-        raw = raw.without_blank_rows()
-        typed = convert_table(raw, policy)
-        parts.append(
-            TableResult(raw=raw, typed=typed, amounts=compute_amounts(typed.frame, policy), issues=[])
-        )
+        table = convert_table(raw.without_blank_rows(), policy)
+        table.amounts = compute_amounts(table.frame, policy)
+        parts.append(table)
     parts = [part for part in parts if part.raw.rows] or parts[:1]
-    typed = TypedTable.joined([part.typed for part in parts])
-    return TableResult(
-        raw=RawTable.joined(part.raw for part in parts),
-        typed=typed,
-        amounts=pd.concat([part.amounts for part in parts]) if len(parts) > 1 else parts[0].amounts,
-        issues=typed.issues,
-    )
+    joined = Table.joined(parts)
+    joined.raw = RawTable.joined(part.raw for part in parts)
+    return joined
 
 
-def check_table(raw: RawTable, policy: Policy) -> TableResult:
+def check_table(raw: RawTable, policy: Policy) -> Table:
     """Check an application table: convert, recompute, validate. Shared by the CLI and the UDFs."""
     return check_computed(compute_table(raw, policy), policy)
 
 
 @implements("TABLE_EMPTY")
-def check_computed(computed: TableResult, policy: Policy) -> TableResult:
+def check_computed(computed: Table, policy: Policy) -> Table:
     """Validate a converted and computed application table: every rule's issues, in table order."""
-    raw, typed, amounts = computed.raw, computed.typed, computed.amounts
-    context = RuleContext(
-        frame=typed.frame,
-        failed=typed.failed,
-        from_text=typed.from_text,
-        amounts=amounts,
-        stored=typed.stored,
-        policy=policy,
-    )
-    rule_issues = raw.locate(validate(context))
-    issues = in_table_order(typed.issues + rule_issues, [f.id for f in application_fields()])
-    if not raw.rows:
-        issues.append(make_issue("TABLE_EMPTY", sheet=raw.sheet))
-    return TableResult(raw=raw, typed=typed, amounts=amounts, issues=issues)
+    issues = in_table_order(computed.issues + validate(computed), [f.id for f in application_fields()])
+    if not computed.raw.rows:
+        issues.append(make_issue("TABLE_EMPTY", sheet=computed.sheet))
+    return computed.with_issues(issues)
 
 
-def read_application(identified: Identified, policy: Policy) -> tuple[TableResult, str | None]:
+def read_application(identified: Identified, policy: Policy) -> tuple[Table, str | None]:
     """The application table by its defined names, converted and computed as it is read; and the
     submitting unit (read after the table: its cell is on the table's sheet)."""
     names = {f.id: f.id for f in application_fields()}
@@ -171,40 +143,24 @@ def check_identified(
     except UnreadableTemplate as unreadable:
         result.issues = unreadable.issues
         return result
+    computed.unit = unit
     table = check_computed(computed, policy)
-    result.issues = unit_issues(unit, table, policy) + table.issues
+    unit_problems = unit_cell_issues(
+        unit,
+        policy.value("submitting_units"),
+        table.sheet,
+        spec.UNIT_CELL,
+        policy.clause("submitting_units"),
+        "（申报表第2行）",
+    )
+    result.issues = unit_problems + table.issues
     result.table, result.unit, result.kind = table, unit, "application"
     return result
 
 
-@implements("UNIT_MISMATCH")
-def unit_issues(unit: str | None, table: TableResult, policy: Policy) -> list[Issue]:
-    """The submitting unit in the sheet's heading: required, one of the submitting units, and the
-    division of every row."""
-    units = policy.value("submitting_units")
-    clause = policy.clause("submitting_units")
-    problems = unit_cell_issues(unit, units, table.raw.sheet, clause, "（申报表第2行）")
-    if problems:
-        return problems
-    divisions = table.typed.frame["division"]
-    elsewhere = divisions[divisions.notna() & divisions.isin(units) & (divisions != unit)]
-    return [
-        make_issue(
-            "UNIT_MISMATCH",
-            sheet=table.raw.sheet,
-            cell=table.raw.cell("division", row),
-            row=int(row),
-            field_label=field_by_id()["division"].label,
-            value=division,
-            expected=unit,
-        )
-        for row, division in elsewhere.items()
-    ]
-
-
-def row_amounts(result: TableResult) -> list[dict[str, Any]]:
+def row_amounts(result: Table) -> list[dict[str, Any]]:
     """Per row: where it is, who, whether eligible, and every amount as a two-place decimal string."""
-    frame, amounts = result.typed.frame, result.amounts
+    frame, amounts = result.frame, result.amounts
     columns = [two_place_texts(amounts[name]) for name in AMOUNT_FIELDS]
     return [
         {
@@ -225,7 +181,7 @@ def row_amounts(result: TableResult) -> list[dict[str, Any]]:
     ]
 
 
-def totals(result: TableResult, policy: Policy) -> dict[str, Any]:
+def totals(result: Table, policy: Policy) -> dict[str, Any]:
     """Σ of every amount, and Σ per funding source of all awards."""
     amounts = result.amounts
     return {

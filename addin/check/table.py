@@ -1,5 +1,5 @@
-"""An application table as it arrives (raw cell values by field, with their cells), and its conversion
-into typed columns. The CLI reads it from a workbook; the UDFs get it from a range."""
+"""A table as it arrives (raw cell values by field, with their cells), and its conversion into a typed
+Table (schemas.table). The CLI reads it from a workbook; the UDFs get it from a range."""
 
 from __future__ import annotations
 
@@ -31,6 +31,7 @@ from addin.template_spec import column_letter, column_letters
 from schemas.fields import Field, application_fields, computed_fields, input_fields
 from schemas.policy import Policy
 from schemas.registry import Issue, make_issue
+from schemas.table import Table
 
 
 @dataclass
@@ -87,28 +88,6 @@ class RawTable:
             rows=[self.rows[n] for n in keep],
             columns=self.columns,
             values={name: [column[n] for n in keep] for name, column in self.values.items()},
-        )
-
-
-@dataclass
-class TypedTable:
-    frame: pd.DataFrame  # typed inputs, indexed by Excel row
-    failed: pd.DataFrame  # True where a cell did not convert
-    from_text: pd.DataFrame  # True where a number or date was read from text
-    stored: pd.DataFrame  # the numbers the workbook stores in its computed columns
-    issues: list[Issue]
-
-    @classmethod
-    def joined(cls, tables: Sequence[TypedTable]) -> TypedTable:
-        """Blocks of consecutive rows of one table (at least one), as one table."""
-        if len(tables) == 1:
-            return tables[0]
-        return TypedTable(
-            frame=pd.concat([t.frame for t in tables]),
-            failed=pd.concat([t.failed for t in tables]),
-            from_text=pd.concat([t.from_text for t in tables]),
-            stored=pd.concat([t.stored for t in tables]),
-            issues=[issue for t in tables for issue in t.issues],
         )
 
 
@@ -212,7 +191,7 @@ def _objects(values: list[Any]) -> np.ndarray:
     return array
 
 
-def convert_table(raw: RawTable, policy: Policy, fields: Sequence[Field] | None = None) -> TypedTable:
+def convert_table(raw: RawTable, policy: Policy, fields: Sequence[Field] | None = None) -> Table:
     """Convert every input cell; each failure is one issue at its cell, and the cell becomes blank.
     `fields`: the table's fields (the application's by default; an award sheet's)."""
     fields = fields or application_fields()
@@ -250,11 +229,14 @@ def convert_table(raw: RawTable, policy: Policy, fields: Sequence[Field] | None 
     for spec in inputs:
         if spec.kind == "date":
             frame[spec.id] = pd.to_datetime(frame[spec.id])
-    return TypedTable(
+    return Table(
+        fields=tuple(fields),
         frame=frame,
         failed=pd.DataFrame(failed, index=index),
         from_text=pd.DataFrame(from_text, index=index),
         stored=pd.DataFrame(stored, index=index, dtype=object),
+        policy=policy,
+        raw=raw,
         issues=issues,
     )
 

@@ -95,7 +95,7 @@ def formulas_to_restore(result: CheckResult) -> dict[str, dict[str, str]]:
         formulas = RowFormulas(letters, result.policy)
         restored[table.raw.sheet] = {
             f"{letters[name]}{row}": formula
-            for row in table.typed.frame.index
+            for row in table.frame.index
             for name, formula in formulas.for_row(int(row)).items()
             if name in (*AMOUNT_FIELDS, *RATIO_FIELDS) and name in letters
         }

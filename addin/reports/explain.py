@@ -9,11 +9,11 @@ from typing import Any
 
 import pandas as pd
 
-from addin.check.pipeline import TableResult
 from schemas.calculation import SUBSIDY_PART_FIELDS
 from schemas.fields import none_value
 from schemas.money import format_ratio, format_yuan
 from schemas.policy import Policy
+from schemas.table import Table
 
 
 @dataclass(frozen=True)
@@ -32,9 +32,9 @@ def _date(value: Any) -> str:
     return "（空）" if pd.isna(value) else value.date().isoformat()
 
 
-def explain_row(table: TableResult, row: int, policy: Policy) -> list[Step]:
+def explain_row(table: Table, row: int, policy: Policy) -> list[Step]:
     """The steps of the amounts of the enterprise on Excel row `row`."""
-    inputs = table.typed.frame.loc[row]
+    inputs = table.frame.loc[row]
     a = table.amounts.loc[row]
     money = {
         name: inputs[name] if inputs[name] is not None else Decimal(0)

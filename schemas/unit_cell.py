@@ -1,4 +1,4 @@
-"""The 填报单位 cell (B2) of the application and awards templates: required, one of the allowed units."""
+"""The 填报单位 cell of a submitted workbook: required, and one of the units allowed to submit it."""
 
 from __future__ import annotations
 
@@ -6,18 +6,16 @@ from collections.abc import Sequence
 
 from schemas.registry import Issue, make_issue
 
-UNIT_CELL = "B2"
-
 
 def unit_cell_issues(
-    unit: str | None, allowed: Sequence[str], sheet: str, clause: str, where_said: str
+    unit: str | None, allowed: Sequence[str], sheet: str, cell: str, clause: str, where_said: str
 ) -> list[Issue]:
     """REQUIRED_MISSING for a blank unit, VALUE_NOT_ALLOWED for one not in `allowed`; `where_said`
     tells the clerk where the cell is, e.g. （申报表第2行）."""
     where = {
         "sheet": sheet,
-        "cell": UNIT_CELL,
-        "row": 2,
+        "cell": cell,
+        "row": int(cell.lstrip("ABCDEFGHIJKLMNOPQRSTUVWXYZ")),
         "field": "unit",
         "field_label": "填报单位",
         "field_clause": clause,

@@ -1,0 +1,153 @@
+"""The rules across the workbooks of a consolidation: the same enterprise submitted in two workbooks,
+the same winner of an award twice, and the typical cases over the 兵团's limit once the awards
+workbooks are added up. They run on the rows gathered from every file, through the rule engine."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import pandas as pd
+
+from schemas.awards import award_kinds
+from schemas.engine import Rule, only, run_rules
+from schemas.policy import Policy
+from schemas.registry import Issue, implements
+from schemas.table import Table
+
+
+@dataclass
+class RowsInFiles:
+    """Where each gathered row sits: `frame` holds its `file`, `sheet` and Excel `row`, and `cell` names
+    the column holding the address of the cell an issue is placed at."""
+
+    frame: pd.DataFrame
+    cell: str
+    sheet: str = ""
+
+    def locate(self, issues: list[Issue]) -> list[Issue]:
+        for issue in issues:
+            row = self.frame.loc[issue.row]
+            issue.file, issue.sheet, issue.cell, issue.row = (
+                row["file"],
+                row["sheet"],
+                row[self.cell],
+                int(row["row"]),
+            )
+        return issues
+
+
+def gathered(frame: pd.DataFrame, policy: Policy, cell: str) -> Table:
+    """A table of rows gathered from several files (already converted and checked in their own file)."""
+    frame = frame.reset_index(drop=True)
+    empty = pd.DataFrame(index=frame.index)
+    return Table(
+        fields=(),
+        frame=frame,
+        failed=empty,
+        from_text=empty,
+        stored=empty,
+        policy=policy,
+        raw=RowsInFiles(frame, cell),
+    )
+
+
+def in_other_files(frame: pd.DataFrame, keys: list[str]) -> pd.Series:
+    """Rows whose `keys` are also found in another file."""
+    present = frame[keys].notna().all(axis=1)
+    files = frame[present].groupby(keys)["file"].transform("nunique")
+    return (files > 1).reindex(frame.index, fill_value=False).astype(bool)
+
+
+def other_places(frame: pd.DataFrame, keys: list[str], cell: str, rows: pd.Index) -> list[str]:
+    """For each of `rows`, the places in other files holding the same keys: file sheet!cell；…"""
+    place = frame["file"] + " " + frame["sheet"] + "!" + frame[cell].astype(str)
+    grouped = frame.groupby(keys, sort=False).indices
+    found = []
+    for row in rows:
+        key = tuple(frame.loc[row, keys]) if len(keys) > 1 else frame.loc[row, keys[0]]
+        same = grouped[key]
+        found.append(
+            "；".join(place.iloc[n] for n in same if frame["file"].iloc[n] != frame.loc[row, "file"])
+        )
+    return found
+
+
+@implements("DUPLICATE_ENTERPRISE")
+def _duplicate_enterprise(table: Table, column: pd.Series) -> pd.Series:
+    return in_other_files(table.frame, ["uscc"])
+
+
+def _duplicate_details(table: Table, name: str, rows: pd.Index) -> dict[str, Any]:
+    return {
+        "value": table.frame.loc[rows, "uscc"],
+        "expected": other_places(table.frame, ["uscc"], "uscc_cell", rows),
+    }
+
+
+APPLICATION_RULES = (Rule("DUPLICATE_ENTERPRISE", only("uscc"), _duplicate_enterprise, _duplicate_details),)
+
+
+def application_issues(rows: pd.DataFrame, policy: Policy) -> list[Issue]:
+    """The same credit code in two or more application workbooks: an issue at each, naming the others."""
+    return run_rules(APPLICATION_RULES, gathered(rows, policy, "uscc_cell"), "汇总")
+
+
+@implements("AWARD_DUPLICATE")
+def _award_duplicate(table: Table, column: pd.Series) -> pd.Series:
+    return in_other_files(table.frame, ["kind", "key"])
+
+
+def _award_duplicate_details(table: Table, name: str, rows: pd.Index) -> dict[str, Any]:
+    frame = table.frame.loc[rows]
+    return {
+        "field": None,
+        "value": frame["key"],
+        "expected": other_places(table.frame, ["kind", "key"], "cell", rows),
+        "sheet_name": frame["sheet"],
+        "field_clause": frame["kind"].map(lambda kind: table.policy.awards[kind]["clause"]),
+    }
+
+
+def _count_past_limit(table: Table) -> pd.Series:
+    """Per row, its number among the awards of its kind in all files, where that passes the limit while
+    its own file stays within it (past the limit in its own file, that file's check says so)."""
+
+    def ordinals() -> pd.Series:
+        frame = table.frame
+        beyond = pd.Series(pd.NA, index=frame.index, dtype=object)
+        for kind in award_kinds(table.policy):
+            if not kind.count_limit:
+                continue
+            limit = int(table.policy.value(kind.count_limit))
+            rows = frame[frame["kind"] == kind.id]
+            ordinal = pd.Series(range(1, len(rows) + 1), index=rows.index)
+            within_file = rows.groupby("file").cumcount() + 1
+            past = (ordinal > limit) & (within_file <= limit)
+            beyond[past[past].index] = ordinal[past]
+        return beyond
+
+    return table.once("count_past_limit", ordinals)
+
+
+@implements("AWARD_COUNT_EXCEEDED")
+def _award_count_exceeded(table: Table, column: pd.Series) -> pd.Series:
+    return _count_past_limit(table).notna()
+
+
+def _award_count_details(table: Table, name: str, rows: pd.Index) -> dict[str, Any]:
+    kinds = {kind.id: kind for kind in award_kinds(table.policy)}
+    limits = table.frame.loc[rows, "kind"].map(lambda kind: int(table.policy.value(kinds[kind].count_limit)))
+    return {"field": None, "value": _count_past_limit(table).loc[rows].astype(int), "expected": limits}
+
+
+AWARD_RULES = (
+    Rule("AWARD_DUPLICATE", only("key"), _award_duplicate, _award_duplicate_details),
+    Rule("AWARD_COUNT_EXCEEDED", only("key"), _award_count_exceeded, _award_count_details),
+)
+
+
+def award_issues(awards: pd.DataFrame, policy: Policy) -> list[Issue]:
+    """The same winner of the same award in two awards workbooks; typical cases over the 兵团's limit
+    when the workbooks are added up."""
+    return run_rules(AWARD_RULES, gathered(awards, policy, "cell"), "汇总")

@@ -1,0 +1,227 @@
+"""The rule engine: one pandera schema per table declares its columns (type, whether blank is allowed,
+allowed values or range) and carries every rule as a check named by its rule id; validating the table
+itself gives the failing (rule, field, row), which become issues placed at their cells. Applications,
+award sheets, the plan and the consolidation run their rules here."""
+
+from __future__ import annotations
+
+import warnings
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import pandas as pd
+
+with warnings.catch_warnings():
+    warnings.simplefilter("ignore")
+    import pandera.pandas as pa
+
+from schemas import cell_rules
+from schemas.fields import Field
+from schemas.policy import Policy
+from schemas.registry import Issue, implements, make_issue
+from schemas.table import Table
+
+Violated = Callable[[Table, pd.Series], pd.Series]  # (the table, the column pandera hands) -> broken rows
+Details = Callable[[Table, str, pd.Index], dict[str, Any]]
+
+
+def value_only(table: Table, name: str, rows: pd.Index) -> dict[str, Any]:
+    return {"value": table.frame.loc[rows, name]}
+
+
+@dataclass(frozen=True)
+class Rule:
+    """A rule checked on each of its fields; an issue is blamed on the field where it is found. Rows
+    where a cell in `needs` failed to convert are skipped (the conversion issue is the one to fix)."""
+
+    id: str
+    fields: Callable[[Policy], Sequence[str]]
+    violated: Violated
+    details: Details = value_only
+    needs: tuple[str, ...] = field(default=())
+
+
+def rule(rule_id: str, fields: Callable[[Policy], Sequence[str]], needs: tuple[str, ...] = ()):
+    """Make the decorated `violated` test a Rule (its details added with `Rule.details`)."""
+
+    def make(violated: Violated) -> Rule:
+        implements(rule_id)(violated)
+        return Rule(rule_id, fields, violated, value_only, needs)
+
+    return make
+
+
+def only(*names: str) -> Callable[[Policy], list[str]]:
+    return lambda policy: list(names)
+
+
+# --- what each column is, declared from its field ---------------------------------------------------
+
+REQUIRED = "REQUIRED_MISSING"  # pandera's not_nullable failures on a column that may not be blank
+DTYPES = {
+    "money": object,
+    "ratio": object,
+    "date": pa.DateTime,
+    "text": object,
+    "uscc": object,
+    "choice": object,
+}
+
+
+def _declared_checks(spec: Field, policy: Policy) -> list[pa.Check]:
+    """The cell rules a field's kind declares: its allowed values, a range, a valid credit code."""
+    if spec.computed:
+        return []
+    if spec.kind == "choice":
+        allowed = spec.allowed(policy)
+        return [pa.Check.isin(allowed, name="VALUE_NOT_ALLOWED", description="可选值：" + "、".join(allowed))]
+    if spec.kind == "money":
+        return [pa.Check.ge(0, name="AMOUNT_NEGATIVE", description="≥ 0")]
+    if spec.kind == "uscc":
+        return [
+            pa.Check(
+                lambda codes: ~cell_rules.invalid_codes(codes),
+                name="USCC_INVALID",
+                description="18位统一社会信用代码（GB 32100-2015）",
+                ignore_na=False,
+            )
+        ]
+    return []
+
+
+def _declared_details(table: Table, rule_id: str, name: str, rows: pd.Index) -> dict[str, Any]:
+    values = table.frame.loc[rows, name]
+    if rule_id == REQUIRED:
+        return {"value": None, "condition": ""}
+    if rule_id == "VALUE_NOT_ALLOWED":
+        return {"value": values, "expected": "、".join(_field(table, name).allowed(table.policy))}
+    if rule_id == "AMOUNT_NEGATIVE":
+        return {"value": values, "expected": "≥ 0"}
+    return {"value": values, "reason": cell_rules.code_problems(values), "expected": "18位有效代码"}
+
+
+DECLARED = ("REQUIRED_MISSING", "VALUE_NOT_ALLOWED", "AMOUNT_NEGATIVE", "USCC_INVALID")
+implements(*DECLARED)(_declared_checks)
+
+
+def _rule_check(rule: Rule, table: Table | None) -> pa.Check:
+    def passes(column: pd.Series) -> pd.Series:
+        assert table is not None, "a schema built for display is not run"
+        broken = rule.violated(table, column) & ~table.skipped(rule.needs)
+        return ~broken.reindex(column.index, fill_value=False)
+
+    return pa.Check(passes, name=rule.id, title=rule.id, ignore_na=False)
+
+
+def build_schema(
+    name: str, fields: Sequence[Field], rules: Sequence[Rule], policy: Policy, table: Table | None = None
+) -> pa.DataFrameSchema:
+    """The schema of a table: every column declared from its field, the rules as its checks. Built
+    without a table it only describes (for `dtfund rules` and the docs)."""
+    checks: dict[str, list[pa.Check]] = {f.id: _declared_checks(f, policy) for f in fields}
+    for rule in rules:
+        for field_id in rule.fields(policy):
+            checks.setdefault(field_id, []).append(_rule_check(rule, table))
+    by_id = {f.id: f for f in fields}
+    columns = {
+        field_id: pa.Column(
+            DTYPES[by_id[field_id].kind] if field_id in by_id else None,
+            checks=column_checks,
+            nullable=field_id not in by_id or by_id[field_id].required != "always",
+            required=field_id in by_id,
+            title=by_id[field_id].label if field_id in by_id else field_id,
+            description=by_id[field_id].clause if field_id in by_id else None,
+        )
+        for field_id, column_checks in checks.items()
+    }
+    return pa.DataFrameSchema(columns, name=name, coerce=False)
+
+
+# --- running the rules ------------------------------------------------------------------------------
+
+
+def run_rules(
+    rules: Sequence[Rule], table: Table, name: str = "", context: dict[str, Any] | None = None
+) -> list[Issue]:
+    """Every rule's issues for a table (declared cell rules first, then `rules` in their order; then by
+    row and field), placed at their cells when the table knows them. `context`: extra figures for every
+    issue's message (e.g. the sheet's name)."""
+    schema = build_schema(name or table.sheet, table.fields, rules, table.policy, table)
+    try:
+        schema.validate(table.as_sheet(), lazy=True)
+        return []
+    except pa.errors.SchemaErrors as errors:
+        failures = errors.failure_cases
+    order = {rule_id: n for n, rule_id in enumerate([*DECLARED, *(r.id for r in rules)])}
+    by_id = {r.id: r for r in rules}
+    issues: list[Issue] = []
+    for (column, rule_id, declared), rows in _broken(failures, schema):
+        if declared:
+            if rule_id == REQUIRED and column in table.failed:
+                rows = rows[~table.failed.loc[rows, column].to_numpy(dtype=bool)]
+            details = _declared_details(table, rule_id, column, rows)
+        else:
+            details = by_id[rule_id].details(table, column, rows)
+        issues.extend(_issues(rule_id, column, rows, details, table, context or {}))
+    issues.sort(key=lambda i: (i.row or 0, order[i.rule], i.field or ""))
+    return table.raw.locate(issues) if table.raw is not None else issues
+
+
+def _broken(
+    failures: pd.DataFrame, schema: pa.DataFrameSchema
+) -> Iterable[tuple[tuple[str, str, bool], pd.Index]]:
+    """Per (column, rule id, declared by the column?) the rows that break it: a check's name is its rule;
+    a blank in a column that may not be blank is REQUIRED_MISSING. Anything else (a wrong column type, a
+    check that could not run) is a fault of the program, not of the data."""
+    if failures["index"].isna().any():
+        raise RuntimeError(
+            f"a rule check failed to run: {failures[failures['index'].isna()].to_dict('records')}"
+        )
+    keys = failures["check_number"].fillna(-1).astype(int)
+    for (column, check, number), group in failures.groupby(
+        [failures["column"], failures["check"], keys], sort=False
+    ):
+        rows = pd.Index(sorted({int(i) for i in group["index"]}))
+        if check == "not_nullable":
+            yield (column, REQUIRED, True), rows
+            continue
+        if number < 0:
+            raise RuntimeError(f"the table breaks its schema: {column} {check}")
+        found = schema.columns[column].checks[number]
+        yield (column, found.name, found.title is None), rows
+
+
+def _field(table: Table, name: str) -> Field:
+    return next(f for f in table.fields if f.id == name)
+
+
+def _issues(
+    rule_id: str,
+    name: str,
+    rows: pd.Index,
+    details: dict[str, Any],
+    table: Table,
+    context: dict[str, Any],
+) -> Iterable[Issue]:
+    """One issue per row; a detail may also name the field or clause to show (a table of rows gathered
+    from several sheets has no fields of its own)."""
+    spec = next((f for f in table.fields if f.id == name), None)
+    where = {
+        "field": name,
+        "field_label": spec.label if spec else None,
+        "field_clause": spec.clause if spec else None,
+    }
+    per_row = {key: _per_row(values, len(rows)) for key, values in details.items()}
+    for n, row in enumerate(rows):
+        found = {key: values[n] for key, values in per_row.items()}
+        yield make_issue(rule_id, row=int(row), **{**where, **context, **found})
+
+
+def _per_row(values: object, count: int) -> list:
+    """A detail as one value per row: a column or list as it is, a single value repeated."""
+    if isinstance(values, pd.Series):
+        return values.tolist()
+    if isinstance(values, list):
+        return values
+    return [values] * count

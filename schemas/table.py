@@ -1,0 +1,96 @@
+"""One table of a submitted workbook as the rules see it: the one container every sheet's rows travel in,
+from conversion through the rules to the reports."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field, replace
+from typing import Any, Protocol
+
+import pandas as pd
+
+from schemas.fields import Field
+from schemas.policy import Policy
+from schemas.registry import Issue
+
+
+class Cells(Protocol):
+    """Where a table's rows sit: the sheet, the Excel row of each entry, and each field's cell."""
+
+    sheet: str
+    rows: list[int]
+
+    def cell(self, name: str, row: int) -> str | None: ...
+
+
+@dataclass
+class Table:
+    """Typed inputs by field id (indexed by Excel row), which cells failed to convert or were read from
+    text, the numbers the workbook stores in its computed columns, the amounts the rules give, and the
+    issues found so far. `raw` says where each row and field sits in the workbook."""
+
+    fields: tuple[Field, ...]
+    frame: pd.DataFrame
+    failed: pd.DataFrame
+    from_text: pd.DataFrame
+    stored: pd.DataFrame
+    policy: Policy
+    raw: Any = None  # the raw cells (Cells); None for a table that did not come from a sheet
+    amounts: pd.DataFrame = field(default_factory=pd.DataFrame)
+    issues: list[Issue] = field(default_factory=list)
+    unit: str | None = None  # the workbook's 填报单位
+    _shared: dict[str, Any] = field(default_factory=dict, init=False, repr=False, compare=False)
+
+    @property
+    def sheet(self) -> str:
+        return self.raw.sheet if self.raw is not None else ""
+
+    @property
+    def rows(self) -> pd.Index:
+        return self.frame.index
+
+    def once(self, key: str, compute: Callable[[], Any]) -> Any:
+        """What several rules use (a money column with blanks as zero, a sum), computed once per table."""
+        if key not in self._shared:
+            self._shared[key] = compute()
+        return self._shared[key]
+
+    def skipped(self, needs: Sequence[str]) -> pd.Series:
+        """Rows where a cell a rule needs failed to convert (its conversion issue is the one to fix)."""
+        present = [n for n in needs if n in self.failed.columns]
+        if not present:
+            return pd.Series(False, index=self.frame.index)
+        return self.failed[present].any(axis=1)
+
+    def as_sheet(self) -> pd.DataFrame:
+        """The table as its sheet holds it: each input column typed, each computed column as stored."""
+        computed = [f.id for f in self.fields if f.computed and f.id in self.stored.columns]
+        if not computed:
+            return self.frame
+        return pd.concat([self.frame, self.stored[computed]], axis=1)
+
+    def with_issues(self, issues: list[Issue]) -> Table:
+        """The same table with these issues (its shared figures kept)."""
+        table = replace(self, issues=issues)
+        table._shared = self._shared
+        return table
+
+    @classmethod
+    def joined(cls, tables: Sequence[Table]) -> Table:
+        """Blocks of consecutive rows of one table (at least one), as one table."""
+        if len(tables) == 1:
+            return tables[0]
+        first = tables[0]
+
+        def stacked(name: str) -> pd.DataFrame:
+            return pd.concat([getattr(t, name) for t in tables])
+
+        return replace(
+            first,
+            frame=stacked("frame"),
+            failed=stacked("failed"),
+            from_text=stacked("from_text"),
+            stored=stacked("stored"),
+            amounts=stacked("amounts"),
+            issues=[issue for t in tables for issue in t.issues],
+        )
