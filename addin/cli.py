@@ -198,14 +198,17 @@ def template_application(
 @app.command()
 def rules(
     markdown: Annotated[
-        Path | None, typer.Option("--markdown", help="把规则一览写成 Markdown 文件。")
+        Path | None, typer.Option("--markdown", help="把规则一览（含各表的列）写成 Markdown 文件。")
     ] = None,
+    columns: Annotated[
+        bool, typer.Option("--columns", help="列出申报表和各奖励名单的每一列：类型、能否为空、可选值、规则。")
+    ] = False,
     policy_file: PolicyOption = None,
 ) -> None:
     """列出全部校验规则：编号、级别、名称、说明、修改建议、依据条款。"""
     from rich.table import Table
 
-    from addin.reports.catalogue import catalogue_markdown, rule_catalogue
+    from addin.reports.catalogue import catalogue_markdown, rule_catalogue, schema_catalogue
 
     policy = _policy(policy_file)
     if markdown is not None:
@@ -214,6 +217,14 @@ def rules(
         except OutputError as exc:
             raise _fail(str(exc)) from None
         console.print(f"已写入：{markdown}")
+        return
+    if columns:
+        table = Table(title="各表的列", show_lines=True)
+        for header in ("工作表", "列", "类型", "能否为空", "可选值或范围", "规则"):
+            table.add_column(header, overflow="fold")
+        for column in schema_catalogue(policy):
+            table.add_row(column.sheet, column.label, column.kind, column.blank, column.allowed, column.rules)
+        console.print(table)
         return
     table = Table(title="校验规则", show_lines=True)
     for header in ("规则编号", "级别", "名称", "说明", "修改建议", "依据"):

@@ -111,7 +111,20 @@ def _rule_check(rule: Rule, table: Table | None) -> pa.Check:
         broken = rule.violated(table, column) & ~table.skipped(rule.needs)
         return ~broken.reindex(column.index, fill_value=False)
 
-    return pa.Check(passes, name=rule.id, title=rule.id, ignore_na=False)
+    return pa.Check(passes, name=rule.id, ignore_na=False)
+
+
+def _column_checks(
+    fields: Sequence[Field], rules: Sequence[Rule], policy: Policy, table: Table | None
+) -> dict[str, list[tuple[pa.Check, Rule | None]]]:
+    """Per column, its checks in order, each with its rule (None for a check its field declares)."""
+    checks: dict[str, list[tuple[pa.Check, Rule | None]]] = {
+        f.id: [(check, None) for check in _declared_checks(f, policy)] for f in fields
+    }
+    for rule in rules:
+        for field_id in rule.fields(policy):
+            checks.setdefault(field_id, []).append((_rule_check(rule, table), rule))
+    return checks
 
 
 def build_schema(
@@ -119,22 +132,24 @@ def build_schema(
 ) -> pa.DataFrameSchema:
     """The schema of a table: every column declared from its field, the rules as its checks. Built
     without a table it only describes (for `dtfund rules` and the docs)."""
-    checks: dict[str, list[pa.Check]] = {f.id: _declared_checks(f, policy) for f in fields}
-    for rule in rules:
-        for field_id in rule.fields(policy):
-            checks.setdefault(field_id, []).append(_rule_check(rule, table))
+    return _schema(name, fields, _column_checks(fields, rules, policy, table))
+
+
+def _schema(
+    name: str, fields: Sequence[Field], checks: dict[str, list[tuple[pa.Check, Rule | None]]]
+) -> pa.DataFrameSchema:
     by_id = {f.id: f for f in fields}
-    columns = {
-        field_id: pa.Column(
-            DTYPES[by_id[field_id].kind] if field_id in by_id else None,
-            checks=column_checks,
-            nullable=field_id not in by_id or by_id[field_id].required != "always",
-            required=field_id in by_id,
-            title=by_id[field_id].label if field_id in by_id else field_id,
-            description=by_id[field_id].clause if field_id in by_id else None,
+    columns = {}
+    for field_id, column_checks in checks.items():
+        spec = by_id.get(field_id)
+        columns[field_id] = pa.Column(
+            DTYPES[spec.kind] if spec else None,
+            checks=[check for check, _ in column_checks],
+            nullable=spec is None or spec.required != "always",
+            required=spec is not None,
+            title=spec.label if spec else field_id,
+            description=spec.clause if spec else None,
         )
-        for field_id, column_checks in checks.items()
-    }
     return pa.DataFrameSchema(columns, name=name, coerce=False)
 
 
@@ -147,49 +162,47 @@ def run_rules(
     """Every rule's issues for a table (declared cell rules first, then `rules` in their order; then by
     row and field), placed at their cells when the table knows them. `context`: extra figures for every
     issue's message (e.g. the sheet's name)."""
-    schema = build_schema(name or table.sheet, table.fields, rules, table.policy, table)
+    checks = _column_checks(table.fields, rules, table.policy, table)
     try:
-        schema.validate(table.as_sheet(), lazy=True)
+        _schema(name or table.sheet, table.fields, checks).validate(table.as_sheet(), lazy=True)
         return []
     except pa.errors.SchemaErrors as errors:
         failures = errors.failure_cases
-    order = {rule_id: n for n, rule_id in enumerate([*DECLARED, *(r.id for r in rules)])}
-    by_id = {r.id: r for r in rules}
+    order = {rule_id: n for n, rule_id in reversed(list(enumerate([*DECLARED, *(r.id for r in rules)])))}
     issues: list[Issue] = []
-    for (column, rule_id, declared), rows in _broken(failures, schema):
-        if declared:
+    for column, rule, rule_id, rows in _broken(failures, checks):
+        if rule is None:
             if rule_id == REQUIRED and column in table.failed:
                 rows = rows[~table.failed.loc[rows, column].to_numpy(dtype=bool)]
             details = _declared_details(table, rule_id, column, rows)
         else:
-            details = by_id[rule_id].details(table, column, rows)
+            details = rule.details(table, column, rows)
         issues.extend(_issues(rule_id, column, rows, details, table, context or {}))
     issues.sort(key=lambda i: (i.row or 0, order[i.rule], i.field or ""))
     return table.raw.locate(issues) if table.raw is not None else issues
 
 
 def _broken(
-    failures: pd.DataFrame, schema: pa.DataFrameSchema
-) -> Iterable[tuple[tuple[str, str, bool], pd.Index]]:
-    """Per (column, rule id, declared by the column?) the rows that break it: a check's name is its rule;
-    a blank in a column that may not be blank is REQUIRED_MISSING. Anything else (a wrong column type, a
-    check that could not run) is a fault of the program, not of the data."""
+    failures: pd.DataFrame, checks: dict[str, list[tuple[pa.Check, Rule | None]]]
+) -> Iterable[tuple[str, Rule | None, str, pd.Index]]:
+    """Per column and check: the column, the check's rule (None for a declared one), the rule id and the
+    rows that break it. A blank in a column that may not be blank is REQUIRED_MISSING; anything else
+    (a wrong column type, a check that could not run) is a fault of the program, not of the data."""
     if failures["index"].isna().any():
-        raise RuntimeError(
-            f"a rule check failed to run: {failures[failures['index'].isna()].to_dict('records')}"
-        )
-    keys = failures["check_number"].fillna(-1).astype(int)
+        broken = failures[failures["index"].isna()].to_dict("records")
+        raise RuntimeError(f"a rule check failed to run: {broken}")
+    numbers = failures["check_number"].fillna(-1).astype(int)
     for (column, check, number), group in failures.groupby(
-        [failures["column"], failures["check"], keys], sort=False
+        [failures["column"], failures["check"], numbers], sort=False
     ):
         rows = pd.Index(sorted({int(i) for i in group["index"]}))
         if check == "not_nullable":
-            yield (column, REQUIRED, True), rows
+            yield column, None, REQUIRED, rows
             continue
         if number < 0:
             raise RuntimeError(f"the table breaks its schema: {column} {check}")
-        found = schema.columns[column].checks[number]
-        yield (column, found.name, found.title is None), rows
+        found, rule = checks[column][number]
+        yield column, rule, found.name, rows
 
 
 def _field(table: Table, name: str) -> Field:

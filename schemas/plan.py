@@ -1,4 +1,5 @@
-"""The fund-use plan (附件：资金使用计划表): its lines from the policy, and the rules a plan must keep.
+"""The fund-use plan (附件：资金使用计划表): its lines from the policy, a filled plan's figures, and the
+execution of each line (its rules: schemas.plan_rules).
 
 Amounts are Decimal 万元. A plan as filled is a `PlanFigures`: the amount per line and funding source,
 the budgets and totals the workbook stores (None where it stores none), and where each line stands.
@@ -10,8 +11,7 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
 
-from schemas.money import ZERO, format_ratio
-from schemas.registry import Issue, implements, make_issue
+from schemas.money import ZERO
 
 BUDGET = "budget"
 
@@ -106,164 +106,6 @@ def wan(amount: Decimal) -> Decimal:
     return normalized.quantize(Decimal(1)) if normalized == normalized.to_integral() else normalized
 
 
-def _issue(
-    rule_id: str,
-    figures: PlanFigures,
-    column: str,
-    key: str | None,
-    line_name: str,
-    clause: str | None = None,
-    **context: Any,
-) -> Issue:
-    """An issue at a plan cell; amounts in 万元 are shown without trailing zeros (BUDGET_EXCEEDED is in 元)."""
-    if rule_id.startswith("PLAN_"):
-        context = {k: wan(v) if isinstance(v, Decimal) else v for k, v in context.items()}
-    row = figures.total_row if key is None else figures.rows[key]
-    return make_issue(
-        rule_id,
-        sheet=figures.sheet,
-        cell=figures.cell(column, key),
-        row=row,
-        field=line_name,
-        field_label=line_name,
-        field_clause=clause,
-        **context,
-    )
-
-
-@implements("PLAN_ROW_SUM_MISMATCH")
-def row_sum_mismatches(plan: Plan, figures: PlanFigures) -> list[Issue]:
-    issues = []
-    for line in plan.lines:
-        stored = figures.stored_budget.get(line.key)
-        if stored is not None and stored != figures.line_total(line.key):
-            issues.append(
-                _issue(
-                    "PLAN_ROW_SUM_MISMATCH",
-                    figures,
-                    BUDGET,
-                    line.key,
-                    line.name,
-                    value=stored,
-                    expected=figures.line_total(line.key),
-                )
-            )
-    return issues
-
-
-@implements("PLAN_TOTAL_MISMATCH")
-def total_mismatches(
-    plan: Plan, figures: PlanFigures, envelope: dict[str, Decimal], source_labels: dict[str, str]
-) -> list[Issue]:
-    """The 合计 row against the sum of the lines, and each source's total against its envelope."""
-    issues = []
-    envelope_wan = {source: amount / plan.to_yuan for source, amount in envelope.items()}
-    sums = {source: figures.source_total(source) for source in envelope}
-    sums[BUDGET] = sum(sums.values(), ZERO)
-    envelope_wan[BUDGET] = sum(envelope_wan.values(), ZERO)
-    for column in (BUDGET, *envelope):
-        label = "资金预算" if column == BUDGET else source_labels[column]
-        stored = figures.stored_totals.get(column)
-        if stored is not None and stored != sums[column]:
-            issues.append(
-                _issue(
-                    "PLAN_TOTAL_MISMATCH",
-                    figures,
-                    column,
-                    None,
-                    "合计",
-                    what=f"的{label}",
-                    value=stored,
-                    expected=sums[column],
-                )
-            )
-        if sums[column] != envelope_wan[column]:
-            issues.append(
-                _issue(
-                    "PLAN_TOTAL_MISMATCH",
-                    figures,
-                    column,
-                    None,
-                    "合计",
-                    what=f"的{label}各行之和（资金规模）",
-                    value=sums[column],
-                    expected=envelope_wan[column],
-                )
-            )
-    return issues
-
-
-@implements("PLAN_CENTRAL_SHARE_BELOW_80")
-def central_share_below(plan: Plan, figures: PlanFigures, minimum: Decimal) -> list[Issue]:
-    line = plan.line(plan.central_share_line)
-    central = figures.amounts[line.key]["central"] or ZERO
-    total = figures.source_total("central")
-    if total == 0 or central / total >= minimum:
-        return []
-    return [
-        _issue(
-            "PLAN_CENTRAL_SHARE_BELOW_80",
-            figures,
-            "central",
-            line.key,
-            line.name,
-            value=central,
-            expected=format_ratio(minimum),
-            total=total,
-            share=format_ratio((central / total).quantize(Decimal("0.0001"))),
-        )
-    ]
-
-
-@implements("PLAN_SOURCE_NOT_ALLOWED")
-def sources_not_allowed(plan: Plan, figures: PlanFigures, source_labels: dict[str, str]) -> list[Issue]:
-    issues = []
-    for line in plan.lines:
-        for source, amount in figures.amounts[line.key].items():
-            if source not in line.sources and amount is not None and amount != 0:
-                issues.append(
-                    _issue(
-                        "PLAN_SOURCE_NOT_ALLOWED",
-                        figures,
-                        source,
-                        line.key,
-                        line.name,
-                        line.clause,
-                        value=amount,
-                        source=source_labels[source],
-                        expected="、".join(source_labels[s] for s in line.sources),
-                    )
-                )
-    return issues
-
-
-@implements("PLAN_UNIT_COST_MISMATCH")
-def unit_cost_mismatches(plan: Plan, figures: PlanFigures) -> list[Issue]:
-    issues = []
-    for line in plan.lines:
-        if not line.unit_cost:
-            continue
-        unit_cost, count = Decimal(str(line.unit_cost["amount"])), int(line.unit_cost["count"])
-        expected = unit_cost * count
-        budget = figures.line_total(line.key)
-        if budget != expected:
-            issues.append(
-                _issue(
-                    "PLAN_UNIT_COST_MISMATCH",
-                    figures,
-                    BUDGET,
-                    line.key,
-                    line.name,
-                    line.clause,
-                    value=budget,
-                    expected=expected,
-                    count=count,
-                    unit_cost=f"{unit_cost} {line.unit_cost.get('unit', '')}",
-                )
-            )
-    return issues
-
-
 @dataclass(frozen=True)
 class LineExecution:
     """One plan line and funding source: budget (元), committed (元; None where no application amount
@@ -299,26 +141,3 @@ def execution(plan: Plan, figures: PlanFigures, committed: dict[str, Decimal]) -
             if budget or spent or (line.awards and source in line.sources):
                 rows.append(LineExecution(line=line, source=source, budget=budget, committed=spent))
     return rows
-
-
-@implements("BUDGET_EXCEEDED")
-def budget_exceeded(
-    lines: list[LineExecution], figures: PlanFigures, source_labels: dict[str, str]
-) -> list[Issue]:
-    """A line and source whose commitments are more than its budget, by even a cent."""
-    return [
-        _issue(
-            "BUDGET_EXCEEDED",
-            figures,
-            item.source,
-            item.line.key,
-            item.line.name,
-            item.line.clause,
-            value=item.committed,
-            expected=item.budget,
-            excess=item.committed - item.budget,
-            source=source_labels[item.source],
-        )
-        for item in lines
-        if item.committed is not None and item.committed > item.budget
-    ]

@@ -19,7 +19,8 @@ from schemas import consolidation_rules
 from schemas.awards import committed_by_source
 from schemas.calculation import AMOUNT_FIELDS
 from schemas.money import column_total
-from schemas.plan import LineExecution, budget_exceeded, execution
+from schemas.plan import LineExecution, execution
+from schemas.plan_rules import budget_exceeded
 from schemas.policy import Policy
 from schemas.registry import Issue, make_issue
 
@@ -133,7 +134,7 @@ def consolidate(
     issues = (
         consolidation_rules.application_issues(rows, policy)
         + consolidation_rules.award_issues(awards, policy)
-        + budget_exceeded(lines, plan.plan, policy.funding_sources)
+        + budget_exceeded(lines, plan.plan, policy)
     )
     for issue in issues:
         if issue.rule == "BUDGET_EXCEEDED":

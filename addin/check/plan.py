@@ -9,16 +9,8 @@ from addin import template_spec as spec
 from addin.check.cells import to_money, to_stored_number
 from addin.check.identity import Identified, UnreadableTemplate
 from addin.io.workbook_reader import NamedRange
-from schemas.plan import (
-    BUDGET,
-    PlanFigures,
-    central_share_below,
-    row_sum_mismatches,
-    sources_not_allowed,
-    total_mismatches,
-    unit_cost_mismatches,
-    wan,
-)
+from schemas.plan import BUDGET, PlanFigures, wan
+from schemas.plan_rules import plan_issues
 from schemas.policy import Policy
 from schemas.registry import Issue, make_issue
 
@@ -69,18 +61,6 @@ def read_plan(identified: Identified, policy: Policy) -> tuple[PlanFigures, list
                         expected=converted.expected,
                     )
                 )
-            elif converted.value is not None and converted.value < 0:
-                issues.append(
-                    make_issue(
-                        "AMOUNT_NEGATIVE",
-                        sheet=sheet,
-                        cell=f"{ref.first_column}{rows[key]}",
-                        row=rows[key],
-                        field=label,
-                        field_label=label,
-                        value=converted.value,
-                    )
-                )
     budgets = book.column(refs[spec.PLAN_NAMES[BUDGET]])
     columns = {BUDGET: spec.PLAN_COLUMNS[BUDGET], **{s: spec.PLAN_COLUMNS[s] for s in SOURCES}}
     stored_totals = {
@@ -102,14 +82,8 @@ def read_plan(identified: Identified, policy: Policy) -> tuple[PlanFigures, list
 
 
 def check_plan(figures: PlanFigures, policy: Policy) -> list[Issue]:
-    plan = policy.plan
-    return [
-        *row_sum_mismatches(plan, figures),
-        *sources_not_allowed(plan, figures, policy.funding_sources),
-        *unit_cost_mismatches(plan, figures),
-        *central_share_below(plan, figures, policy.rate("central_transformation_min_share")),
-        *total_mismatches(plan, figures, policy.value("fund_envelope"), policy.funding_sources),
-    ]
+    """The plan's rules (schemas.plan_rules)."""
+    return plan_issues(figures, policy)
 
 
 def plan_totals(figures: PlanFigures, policy: Policy) -> dict[str, Any]:

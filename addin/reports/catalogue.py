@@ -1,10 +1,16 @@
-"""The rule catalogue (id, severity, clause, message, fix) as people read it: one source for
+"""The rule catalogue (id, severity, clause, message, fix) and the tables' schemas (each column: type,
+blank allowed, allowed values or range, the rules checking it) as people read them: one source for
 `dtfund rules`, the templates' 规则 sheet and the Markdown page."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
+from schemas.application_schema import application_schema
+from schemas.award_rules import award_rules
+from schemas.awards import award_kinds
+from schemas.engine import build_schema
+from schemas.fields import application_fields
 from schemas.policy import Policy
 from schemas.registry import BY_FIELD, load_registry, make_issue
 
@@ -64,11 +70,63 @@ def _placeholders(policy: Policy) -> dict[str, str]:
     }
 
 
+KIND_LABELS = {
+    "money": "金额（元）",
+    "ratio": "比例",
+    "date": "日期",
+    "text": "文本",
+    "uscc": "统一社会信用代码",
+    "choice": "下拉选择",
+}
+
+
+@dataclass(frozen=True)
+class ColumnEntry:
+    """One column of a table's schema as people read it."""
+
+    sheet: str
+    label: str
+    kind: str
+    blank: str
+    allowed: str
+    rules: str
+
+
+def schema_catalogue(policy: Policy) -> list[ColumnEntry]:
+    """Every column of the application table and the award sheets, read off their pandera schemas."""
+    schemas = [(application_schema(policy), application_fields())]
+    for kind in award_kinds(policy):
+        schemas.append((build_schema(kind.sheet, kind.fields, award_rules(kind), policy), kind.fields))
+    entries = []
+    for schema, fields in schemas:
+        by_id = {f.id: f for f in fields}
+        for field_id, column in schema.columns.items():
+            spec = by_id[field_id]
+            names = list(dict.fromkeys(check.name for check in column.checks))
+            if spec.computed:
+                blank = "公式（自动计算）"
+            elif not column.nullable:
+                blank, names = "必填", ["REQUIRED_MISSING", *names]
+            else:
+                blank = "评测后必填" if "REQUIRED_MISSING" in names else "可空"
+            entries.append(
+                ColumnEntry(
+                    sheet=schema.name,
+                    label=column.title,
+                    kind=KIND_LABELS[spec.kind],
+                    blank=blank,
+                    allowed="；".join(c.description for c in column.checks if c.description) or "—",
+                    rules="、".join(names) or "—",
+                )
+            )
+    return entries
+
+
 CATALOGUE_PAGE = "docs/rules.md"
 
 
 def catalogue_markdown(policy: Policy) -> str:
-    """The rule catalogue as a Markdown page (docs/rules.md is this, generated)."""
+    """The rule catalogue and the tables' columns as a Markdown page (docs/rules.md is this, generated)."""
     lines = [
         "# 校验规则一览",
         "",
@@ -80,5 +138,27 @@ def catalogue_markdown(policy: Policy) -> str:
     ]
     for entry in rule_catalogue(policy):
         cells = [entry.id, entry.severity, entry.title, entry.message, entry.fix, entry.clause]
-        lines.append("| " + " | ".join(c.replace("|", "\\|") for c in cells) + " |")
+        lines.append(_markdown_row(cells))
+    lines += [
+        "",
+        "## 各表的列",
+        "",
+        "由各表的 pandera 模式（`schemas/engine.py` 从字段定义和规则生成）读出：类型、能否为空、可选值或范围、检查该列的规则。",
+    ]
+    sheet = None
+    for column in schema_catalogue(policy):
+        if column.sheet != sheet:
+            sheet = column.sheet
+            lines += [
+                "",
+                f"### {sheet}",
+                "",
+                "| 列 | 类型 | 能否为空 | 可选值或范围 | 规则 |",
+                "|---|---|---|---|---|",
+            ]
+        lines.append(_markdown_row([column.label, column.kind, column.blank, column.allowed, column.rules]))
     return "\n".join(lines) + "\n"
+
+
+def _markdown_row(cells: list[str]) -> str:
+    return "| " + " | ".join(c.replace("|", "\\|") for c in cells) + " |"
