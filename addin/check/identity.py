@@ -78,7 +78,10 @@ class Identified:
         letters = {field: ref.first_column for field, ref in columns.items()}
 
         def take_tables(batches: Iterator[RowBatch]) -> T:
-            return take(RawTable(sheet, batch.rows, batch.values, letters) for batch in batches)
+            return take(
+                RawTable(sheet=sheet, rows=batch.rows, values=batch.values, columns=letters)
+                for batch in batches
+            )
 
         return read_table_rows(self.book, columns, take_tables)
 
