@@ -1,13 +1,10 @@
 """The `dtfund` command.
 
-Only what parses the command line is imported up front. Each command imports its machinery (pandas,
-pandera: about a second) after it has queued its input workbooks for reading ahead, so that the
-import and the parse of a large file overlap (addin/io/read_ahead.py)."""
+Only what parses the command line is imported up front: each command queues its input workbooks for
+reading ahead before it imports its machinery (pandas, pandera), so that the two overlap."""
 
 from __future__ import annotations
 
-import gc
-import os
 import shutil
 import sys
 import tempfile
@@ -28,8 +25,7 @@ from addin.io.output import (
     write_bytes_atomically,
     write_text_atomically,
 )
-from addin.io.read_ahead import read_ahead
-from addin.io.sheet_parts import cutting
+from addin.io.process import run_process, start_reading_ahead
 from addin.template_sizes import AWARDS_DEFAULT_ROWS, DEFAULT_ROWS
 
 if TYPE_CHECKING:
@@ -98,7 +94,7 @@ def check(
 
     退出码：0 = 没有错误（可以有警告）；1 = 有错误；2 = 文件无法读取或不是本模板。
     """
-    read_ahead.start([file])
+    start_reading_ahead([file])
     from addin.check.pipeline import check_file
     from addin.reports.check_report import print_result, result_document, to_json, verdict
 
@@ -288,7 +284,7 @@ def consolidate(
     退出码：0 = 没有错误；1 = 有错误；2 = 有文件无法读取（汇总不完整）或计划表不可用。
     """
     files = [f for f in collect_files(inputs) if f.resolve() != plan.resolve()]
-    read_ahead.start([plan, *files])  # in the order consolidate checks them
+    start_reading_ahead([plan, *files])  # in the order consolidate checks them
     from addin.check.consolidate import ConsolidationError
     from addin.check.consolidate import consolidate as run_consolidation
     from addin.reports.check_report import to_json
@@ -460,29 +456,11 @@ def demo(
 
 
 def main() -> None:
-    """The `dtfund` process. A command is a short batch whose objects form almost no reference cycles
-    (measured: about 30 per checked workbook), so Python's cyclic garbage collector is off for the
-    process: its rescans of millions of cells, amounts and issues cost about a second of a 9-second check
-    of 100,000 rows, and its last collection at exit 0.7 s more. Memory is still freed, by reference
-    counting, as soon as nothing refers to it."""
-    gc.disable()
+    """The `dtfund` commands."""
     app()
 
 
 def run() -> None:
-    """The `dtfund` command (its console script and `python -m addin`): `main`, then an exit that
-    leaves the command's objects to the operating system instead of freeing them one by one (about a
-    quarter of a second after checking 100,000 rows). Only once everything is written and nothing runs
-    in the background: a reading ahead never taken, or a sheet still being cut, exits as usual, which
-    removes its temporary files."""
-    try:
-        main()
-    except SystemExit as exited:
-        if not isinstance(exited.code, int | None) or read_ahead.busy() or cutting():
-            raise
-        try:
-            sys.stdout.flush()
-            sys.stderr.flush()
-        except OSError:  # a closed pipe (dtfund check … | head): nothing more can be written anyway
-            pass
-        os._exit(exited.code or 0)
+    """The `dtfund` process (its console script and `python -m addin`): `main`, with the process's
+    speed-ups (addin.io.process)."""
+    run_process(main)

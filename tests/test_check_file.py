@@ -405,6 +405,7 @@ def test_the_dtfund_process_exits_at_once_only_when_nothing_runs_in_the_backgrou
     output is flushed; with a reading ahead or a cutting still under way it exits as usual (which
     removes their temporary files)."""
     from addin import cli
+    from addin.io import process
 
     class HardExit(Exception):
         pass
@@ -418,20 +419,20 @@ def test_the_dtfund_process_exits_at_once_only_when_nothing_runs_in_the_backgrou
 
         return main
 
-    monkeypatch.setattr(cli.os, "_exit", hard_exit)
-    monkeypatch.setattr(cli.read_ahead, "busy", lambda: False)
+    monkeypatch.setattr(process.os, "_exit", hard_exit)
+    monkeypatch.setattr(process.read_ahead, "busy", lambda: False)
     for code, status in ((1, 1), (None, 0), (2, 2)):
         monkeypatch.setattr(cli, "main", main_exiting_with(code))
-        monkeypatch.setattr(cli, "cutting", lambda: False)
+        monkeypatch.setattr(process, "cutting", lambda: False)
         with pytest.raises(HardExit) as hard:
             cli.run()
         assert hard.value.args == (status,)
-        monkeypatch.setattr(cli, "cutting", lambda: True)
+        monkeypatch.setattr(process, "cutting", lambda: True)
         with pytest.raises(SystemExit) as usual:
             cli.run()
         assert usual.value.code == code
-    monkeypatch.setattr(cli, "cutting", lambda: False)
-    monkeypatch.setattr(cli.read_ahead, "busy", lambda: True)
+    monkeypatch.setattr(process, "cutting", lambda: False)
+    monkeypatch.setattr(process.read_ahead, "busy", lambda: True)
     with pytest.raises(SystemExit):
         cli.run()
 
@@ -454,13 +455,29 @@ def test_the_dtfund_command_writes_all_its_output_before_it_exits(tmp_path: Path
 def test_the_dtfund_process_runs_without_the_cycle_collector(monkeypatch, tmp_path: Path) -> None:
     import gc
 
-    from addin.cli import main
+    from addin import cli
+    from addin.io import process
 
+    class HardExit(Exception):
+        pass
+
+    def hard_exit(code: int) -> None:
+        raise HardExit(code)
+
+    collecting: list[bool] = []
+
+    def main() -> None:
+        collecting.append(gc.isenabled())
+        cli.app()
+
+    monkeypatch.setattr(process.os, "_exit", hard_exit)
+    monkeypatch.setattr(cli, "main", main)
     monkeypatch.setattr(sys, "argv", ["dtfund", "check", str(REPOSITORY / EXAMPLES["第八师石河子市"]), "-q"])
     try:
-        with pytest.raises(SystemExit) as exited:
-            main()
-        assert exited.value.code in (0, 1)
-        assert not gc.isenabled()
+        with pytest.raises((HardExit, SystemExit)) as exited:
+            cli.run()
+        code = exited.value.args[0] if exited.type is HardExit else exited.value.code
+        assert code in (0, 1)
+        assert collecting == [False]
     finally:
         gc.enable()

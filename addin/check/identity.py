@@ -3,25 +3,15 @@ defined name it needs."""
 
 from __future__ import annotations
 
-import itertools
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Protocol, TypeVar
+from typing import Any, TypeVar
 
 from addin import template_spec as spec
 from addin.check.table import RawTable, closest
-from addin.io.read_ahead import read_ahead
-from addin.io.workbook_reader import (
-    InputError,
-    NamedRange,
-    NotSplittable,
-    Workbook,
-    column_cells,
-    column_index,
-    defined_names,
-    sniff,
-)
+from addin.io.named_tables import BookReader, RowBatch, open_workbook, read_table_rows
+from addin.io.workbook_reader import InputError, NamedRange
 from schemas.registry import Issue, implements, make_issue
 
 SUPPORTED = {
@@ -43,17 +33,6 @@ class UnreadableTemplate(Exception):
         super().__init__(issues[0].message)
         self.issues = issues
         self.template = template
-
-
-class BookReader(Protocol):
-    """What the checks read of a workbook: a file (python-calamine) or one open in Excel (xlwings)."""
-
-    @property
-    def sheet_names(self) -> list[str]: ...
-
-    def value(self, ref: NamedRange) -> Any: ...
-
-    def column(self, ref: NamedRange) -> list[Any]: ...
 
 
 @dataclass
@@ -91,56 +70,20 @@ class Identified:
 
     def read_table_in_blocks(self, names: dict[str, str], take: Callable[[Iterator[RawTable]], T]) -> T:
         """What `take` makes of the table handed to it in blocks of consecutive rows, each as soon as
-        it is read: a large sheet is parsed in parts, and the first parts' rows are taken while the
-        later ones are parsed. When the reading in parts fails after some blocks were handed on, the
-        sheet is read whole and `take` is given the whole table anew."""
+        it is read (so that one block is converted while the next is read). `take` must depend on the
+        blocks alone: it may be handed the table a second time, from its first row."""
         refs = self.require(list(names.values()))
-        try:
-            return take(self._table_blocks(names, refs))
-        except NotSplittable:
-            return take(self._table_blocks(names, refs))
+        columns = {field: refs[name] for field, name in names.items()}
+        sheet = next(iter(columns.values())).sheet
+        letters = {field: ref.first_column for field, ref in columns.items()}
 
-    def _table_blocks(self, names: dict[str, str], refs: dict[str, NamedRange]) -> Iterator[RawTable]:
-        """The table in blocks of consecutive rows (at least one, perhaps empty); rows the sheet does
-        not have are left out. A table whose columns do not all start on its first row is read through
-        `column`, in one block."""
-        first_ref = refs[next(iter(names.values()))]
-        first, last = first_ref.first_row, max(r.last_row for r in refs.values())
-        columns = {field: refs[name].first_column for field, name in names.items()}
-        aligned = all(ref.sheet == first_ref.sheet and ref.first_row == first for ref in refs.values())
-        row_blocks = getattr(self.book, "row_blocks", None)
-        if row_blocks is None or not aligned:
-            values = {field: self.book.column(refs[name]) for field, name in names.items()}
-            length = last - first + 1
-            yield RawTable(
-                sheet=first_ref.sheet,
-                rows=list(range(first, last + 1)),
-                values={field: (column + [None] * length)[:length] for field, column in values.items()},
-                columns=columns,
+        def take_tables(batches: Iterator[RowBatch]) -> T:
+            return take(
+                RawTable(sheet=sheet, rows=batch.rows, values=batch.values, columns=letters)
+                for batch in batches
             )
-            return
-        handed_on = False
-        for block in row_blocks(first_ref.sheet, upto=last):
-            top, bottom = max(first, block.first_row), min(last, block.first_row + len(block.rows) - 1)
-            if top > bottom:
-                continue
-            cells = list(
-                itertools.zip_longest(*block.rows[top - block.first_row : bottom - block.first_row + 1])
-            )
-            length, values = bottom - top + 1, {}
-            for field, name in names.items():
-                ref = refs[name]
-                kept = min(length, max(0, ref.last_row - top + 1))  # past its own last row: blank
-                index = column_index(ref.first_column) - block.first_column + 1
-                values[field] = column_cells(cells, index, 0, kept) + [None] * (length - kept)
-            handed_on = True
-            yield RawTable(
-                sheet=first_ref.sheet, rows=list(range(top, bottom + 1)), values=values, columns=columns
-            )
-        if not handed_on:
-            yield RawTable(
-                sheet=first_ref.sheet, rows=[], values={field: [] for field in names}, columns=columns
-            )
+
+        return read_table_rows(self.book, columns, take_tables)
 
     def unit(self) -> str:
         """The 填报单位 cell's text ("" when the template has none or it is blank)."""
@@ -158,10 +101,8 @@ def text_of(value: Any) -> str:
 @implements("TEMPLATE_VERSION_UNSUPPORTED")
 def identify(path: Path) -> Identified:
     """Which of our templates the file is. Raises InputError when it is none of them."""
-    ahead = read_ahead.take(path)
-    if ahead is None:
-        sniff(path)
-    return identify_book(path.name, defined_names(path), Workbook(path, ahead))
+    names, book = open_workbook(path)
+    return identify_book(path.name, names, book)
 
 
 def identify_book(name: str, names: dict[str, NamedRange], book: BookReader) -> Identified:

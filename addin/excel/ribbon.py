@@ -6,9 +6,10 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from addin.check.identity import BookReader, UnreadableTemplate, identify_book
+from addin.check.identity import UnreadableTemplate, identify_book
 from addin.check.pipeline import CheckResult, check_identified
 from addin.excel.markup import MarkupWriter, markup
+from addin.io.named_tables import BookReader
 from addin.io.workbook_reader import InputError, NamedRange, parse_reference
 from schemas.policy import load_policy
 
@@ -19,7 +20,7 @@ NOT_OUR_TEMPLATE = (
 
 
 class ExcelBook:
-    """An open Excel workbook, read like a file (see addin.check.identity.BookReader)."""
+    """An open Excel workbook, read like a file (see addin.io.named_tables.BookReader)."""
 
     def __init__(self, book: Any) -> None:
         self.book = book

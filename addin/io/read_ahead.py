@@ -1,10 +1,5 @@
-"""Workbooks parsed ahead of their use, in one background thread.
-
-python-calamine releases the GIL while it parses a sheet, so the parse of a large workbook runs on
-the second core while the interpreter goes on: while `dtfund check` imports pandas and pandera, and
-while `dtfund consolidate` checks the previous file. Nothing depends on it for correctness: a file
-that was not read ahead, or whose reading ahead failed, is read (and its failure reported) as usual.
-"""
+"""Workbooks parsed ahead of their use, in one background thread (python-calamine releases the GIL).
+A file not read ahead, or whose reading ahead failed, is read (and its failure reported) as usual."""
 
 from __future__ import annotations
 

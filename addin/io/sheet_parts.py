@@ -1,18 +1,10 @@
-"""A large sheet parsed in parts, beside its reader, and handed on part by part.
+"""A large sheet cut between rows into small workbooks of its own, parsed on the other cores, and
+handed on part by part as they are parsed.
 
-python-calamine parses a sheet in one thread, about 60 MB of XML a second; a sheet of 100,000 rows
-is over 300 MB. The sheet's XML is therefore cut, between rows, into parts of about PART_BYTES, each
-written (uncompressed) into a small workbook of its own beside the original's other parts, and the
-parts are parsed in threads (calamine releases the GIL while it parses) on every core but the one
-left to the reader. A thread of its own cuts the sheet, so its reader can take the first parts' rows
-(and convert them) while the later ones are still being cut and parsed.
-
-The rows put back together are exactly the rows of one parse of the whole sheet (tested). Anything
-that could make them differ makes the sheet's reading in parts fail with NotSplittable, and the sheet
-is then parsed whole: rows without their numbers where it would be cut; comments, CDATA or processing
-instructions among the rows; parts whose rows overlap (rows stored out of order); a part that fails
-to parse; a temporary file that cannot be written. Such a failure can come after some parts were
-handed on (it is found as the sheet is cut): a reader of parts starts again on the whole sheet.
+The rows put back together are exactly those of one parse of the whole sheet. Whatever could make
+them differ (rows without their numbers, comments, CDATA or processing instructions among the rows,
+rows stored out of order, a part that fails) raises NotSplittable, perhaps after some parts were
+handed on; the sheet is then parsed whole.
 """
 
 from __future__ import annotations
@@ -34,10 +26,8 @@ import python_calamine
 
 from addin.io.workbook_reader import INTERRUPTS, NotSplittable, sheet_members
 
-# A part's share of the sheet's XML (about 4,500 rows of the template). Small parts keep both cores
-# busy from the start to the end of the parse: measured on 100,000 rows, 16 MB parts were about 0.8 s
-# faster than 48 MB ones, and lighter. A sheet of less than two parts is parsed whole: it takes about
-# half a second, which the CLI's imports or the previous file's check already overlap.
+# A part's share of the sheet's XML (about 4,500 rows of the template); a sheet of less than two parts
+# is parsed whole.
 PART_BYTES = 16 * 1024**2
 # The other parts of the workbook are copied into every part's workbook; when they are this large
 # (a huge shared-strings table), the copies would cost more than the split saves.
@@ -204,9 +194,7 @@ def parse_in_parts(path: Path, sheet: str) -> PartedSheet | None:
 @functools.cache
 def _parse_slots() -> threading.BoundedSemaphore:
     """How many parts are parsed at a time, over every sheet being parsed in parts: one per core but
-    one, which is left to the reader converting each part's rows as they come. On 2 cores, one parse
-    at a time made the check of 100,000 rows faster than two (median of 8 interleaved runs 9.2 s
-    against 10.0 s); once the reader's conversion got cheaper, two were no faster (4 runs each)."""
+    one, which is left to the reader converting each part's rows as they come."""
     return threading.BoundedSemaphore(max(1, (os.cpu_count() or 1) - 1))
 
 

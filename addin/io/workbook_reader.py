@@ -17,8 +17,7 @@ from typing import Any
 import python_calamine
 from defusedxml import ElementTree
 
-# Zip-bomb limits, checked from the zip directory before anything is inflated. A real workbook's parts
-# compress about 5-50 times; a bomb's, thousands of times.
+# Zip-bomb limits, checked from the zip directory before anything is inflated.
 MAX_UNCOMPRESSED_BYTES = 2 * 1024**3
 MAX_PART_RATIO = 500
 RATIO_CHECKED_FROM_BYTES = 1024**2
@@ -225,10 +224,7 @@ class Workbook:
                 else str(exc)
             )
             raise InputError(f"{self.path.name} 的工作表“{sheet}”无法读取：{reason}。") from None
-        # A large sheet is millions of cell objects without reference cycles: take them out of the
-        # cyclic garbage collector's scans (they are still freed when no longer referenced), or every
-        # later burst of allocations rescans them all.
-        gc.freeze()
+        gc.freeze()  # the cells have no reference cycles: out of the cyclic collector's scans
         self._sheets[sheet], self._partial[sheet] = rows, upto is not None
         if upto is None:  # every row is in Python now: free calamine's copy of the sheet
             self._parsed.pop(sheet, None)
