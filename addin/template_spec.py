@@ -59,7 +59,7 @@ AWARDS_FIRST_DATA_ROW = 5
 
 def column_letter(number: int) -> str:
     """A column's letters from its number (1 -> A, 27 -> AA), as openpyxl's get_column_letter gives
-    them (tested): the check needs nothing else of openpyxl, whose import cost every check 0.1 s."""
+    them (tested), so the check need not import openpyxl."""
     if not 1 <= number <= MAX_COLUMN:
         raise ValueError(f"no column {number}")
     letters = ""

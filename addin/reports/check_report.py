@@ -18,7 +18,7 @@ from schemas.money import format_yuan
 from schemas.registry import Issue
 
 
-def _plain(value: Any) -> Any:
+def json_value(value: Any) -> Any:
     """A cell value as JSON can hold it."""
     if value is None or isinstance(value, bool | str):
         return value
@@ -41,8 +41,8 @@ def issue_record(issue: Issue) -> dict[str, Any]:
         "cell": issue.cell,
         "row": issue.row,
         "field": issue.field,
-        "value": _plain(issue.value),
-        "expected": _plain(issue.expected),
+        "value": json_value(issue.value),
+        "expected": json_value(issue.expected),
         "title": issue.title,
         "message": issue.message,
         "fix": issue.fix,

@@ -10,7 +10,7 @@ from rich.console import Console
 from rich.table import Table
 
 from addin.check.consolidate import Consolidation
-from addin.reports.check_report import _plain, issue_record
+from addin.reports.check_report import issue_record, json_value
 from addin.reports.summary_figures import (
     award_records,
     disbursement,
@@ -32,7 +32,7 @@ def _money(value: Any) -> Any:
         return {k: _money(v) for k, v in value.items()}
     if isinstance(value, list):
         return [_money(v) for v in value]
-    return _plain(value)
+    return json_value(value)
 
 
 def consolidation_document(c: Consolidation) -> dict[str, Any]:
