@@ -16,7 +16,7 @@ from typing import Any
 import pandas as pd
 
 from schemas import cell_rules
-from schemas.calculation import AMOUNT_FIELDS, RATIO_FIELDS
+from schemas.calculation import AMOUNT_FIELDS, RATIO_FIELDS, on_rows
 from schemas.fields import YES, application_fields, field_by_id, material_fields
 from schemas.money import ZERO, as_money, format_ratio
 from schemas.policy import Policy
@@ -244,9 +244,12 @@ def contract_out_of_window(ctx: RuleContext, name: str) -> pd.Series:
 
 @details_of("CONTRACT_DATE_OUT_OF_WINDOW")
 def _window_details(ctx: RuleContext, name: str, rows: pd.Index) -> dict[str, Any]:
-    start = ctx.policy.value("contract_window_start")
-    end = ctx.policy.value("contract_window_end")
-    window = f"{start.isoformat()} 至 {end.isoformat() if end else '试点工作完成前'}"
+    start = on_rows(ctx.frame.loc[rows], ctx.policy, "contract_window_start")
+    end = on_rows(ctx.frame.loc[rows], ctx.policy, "contract_window_end")
+    window = [
+        f"{s.isoformat()} 至 {e.isoformat() if e else '试点工作完成前'}"
+        for s, e in zip(start, end, strict=True)
+    ]
     return {"value": _dates(ctx.frame.loc[rows, "contract_date"]), "expected": window}
 
 
@@ -310,7 +313,7 @@ def _fee_limit_rule(rule_id: str, blamed: str, fee: str, limit: str, excess: str
             "value": found.loc[rows],
             "expected": ctx.amounts.loc[rows, limit],
             "excess": ctx.amounts.loc[rows, excess],
-            "rate": format_ratio(ctx.policy.rate(rate)),
+            "rate": on_rows(ctx.frame.loc[rows], ctx.policy, rate).map(format_ratio),
         }
 
     details_of(rule_id)(details)
@@ -347,7 +350,7 @@ def _claim_details(ctx: RuleContext, name: str, rows: pd.Index) -> dict[str, Any
     return {
         "value": _money(ctx, "claimed").loc[rows],
         "expected": a["transformation_subsidy"],
-        "rate": format_ratio(ctx.policy.rate("subsidy_rate")),
+        "rate": on_rows(ctx.frame.loc[rows], ctx.policy, "subsidy_rate").map(format_ratio),
         "cap": a["cap"],
         "level": ctx.frame.loc[rows, "level"],
     }
