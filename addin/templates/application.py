@@ -299,13 +299,18 @@ def format_columns(ws, fields: Sequence[Field], letters: dict[str, str]) -> None
             dimension.protection = UNLOCKED
 
 
-def print_and_protect(ws, pages_wide: int) -> None:
-    """A4 landscape, `pages_wide` pages across; protected, with columns, rows and filters usable."""
+def print_landscape(ws, pages_wide: int) -> None:
+    """A4 landscape, `pages_wide` pages across."""
     ws.page_setup.orientation = "landscape"
     ws.page_setup.paperSize = Worksheet.PAPERSIZE_A4
     ws.page_setup.fitToWidth = pages_wide
     ws.page_setup.fitToHeight = 0
     ws.sheet_properties.pageSetUpPr = PageSetupProperties(fitToPage=True)
+
+
+def print_and_protect(ws, pages_wide: int) -> None:
+    """A4 landscape, `pages_wide` pages across; protected, with columns, rows and filters usable."""
+    print_landscape(ws, pages_wide)
     ws.protection.sheet = True
     ws.protection.formatColumns = False
     ws.protection.formatRows = False
@@ -490,6 +495,7 @@ def _parameters_sheet(workbook: Workbook, policy: Policy) -> None:
     ws = workbook.create_sheet(spec.PARAMETERS_SHEET)
     for n, width in enumerate(PARAMETER_WIDTHS, start=1):
         ws.column_dimensions[get_column_letter(n)].width = width
+    print_landscape(ws, pages_wide=1)
     ws.append([_cell(ws, f"政策参数：{policy.title}（{policy.version}）", font=TITLE_FONT)])
     ws.append(
         [
