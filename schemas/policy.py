@@ -47,7 +47,7 @@ class Parameter:
         """The value in force on a date; without a date, the latest value."""
         if on is None:
             return self.values[-1].value
-        if on < self.values[0].start:
+        if pd.Timestamp(on) < pd.Timestamp(self.values[0].start):
             raise PolicyError(f"参数 {self.name}（{self.label}）在 {on} 没有生效的取值")
         return self.dated(on).value
 
@@ -69,9 +69,10 @@ class Parameter:
             table[n] = dated.value
         return pd.Series(table[self.positions(dates)], index=dates.index, dtype=object)
 
-    def dated(self, on: dt.date | None) -> DatedValue:
+    def dated(self, on: dt.date | pd.Timestamp | None) -> DatedValue:
         """The dated value a row with this key date is priced with (the same lookup as `positions`)."""
-        return self.values[int(self.positions(pd.Series([on], dtype="datetime64[ns]"))[0])]
+        day = None if on is None or pd.isna(on) else on
+        return self.values[int(self.positions(pd.Series([day], dtype=object))[0])]
 
     def latest_only(self) -> Parameter:
         """This parameter with its latest value in force from its first date on."""

@@ -118,7 +118,8 @@ def test_the_value_in_force_on_each_date(tmp_path: Path) -> None:
     )
     assert rate.on_dates(days).tolist() == [D("0.50"), D("0.40"), D("0.50"), D("0.50"), D("0.50"), D("0.40")]
     assert rate.dated(dt.date(2025, 6, 1)).start == dt.date(2025, 6, 1)
-    assert rate.dated(None).start == dt.date(2024, 10, 18)
+    assert rate.dated(None).start == rate.dated(pd.NaT).start == dt.date(2024, 10, 18)
+    assert rate.dated(pd.Timestamp("2025-06-01")).value == rate.at(dt.datetime(2025, 6, 1, 12)) == D("0.40")
     text = POLICY_FILE.read_text("utf-8").replace(
         '- {from: 2024-10-18, value: "0.50"}',
         '- {from: 2024-10-18, until: 2025-05-31, value: "0.50"}\n      - {from: 2025-06-01, value: "0.40"}',
