@@ -17,7 +17,7 @@ from typing import Any
 import pandas as pd
 
 from schemas import cell_rules
-from schemas.calculation import AMOUNT_FIELDS, RATIO_FIELDS
+from schemas.calculation import AMOUNT_FIELDS, RATIO_FIELDS, on_rows
 from schemas.engine import Details, Rule, Violated, only, value_only
 from schemas.fields import YES, application_fields, field_by_id, material_fields
 from schemas.money import ZERO, as_money, format_ratio
@@ -143,9 +143,12 @@ def contract_out_of_window(table: Table, column: pd.Series) -> pd.Series:
 
 @details_of("CONTRACT_DATE_OUT_OF_WINDOW")
 def _window_details(table: Table, name: str, rows: pd.Index) -> dict[str, Any]:
-    start = table.policy.value("contract_window_start")
-    end = table.policy.value("contract_window_end")
-    window = f"{start.isoformat()} 至 {end.isoformat() if end else '试点工作完成前'}"
+    start = on_rows(table.frame.loc[rows], table.policy, "contract_window_start")
+    end = on_rows(table.frame.loc[rows], table.policy, "contract_window_end")
+    window = [
+        f"{s.isoformat()} 至 {e.isoformat() if e else '试点工作完成前'}"
+        for s, e in zip(start, end, strict=True)
+    ]
     return {"value": _dates(table.frame.loc[rows, "contract_date"]), "expected": window}
 
 
@@ -209,7 +212,7 @@ def _fee_limit_rule(rule_id: str, blamed: str, fee: str, limit: str, excess: str
             "value": found.loc[rows],
             "expected": table.amounts.loc[rows, limit],
             "excess": table.amounts.loc[rows, excess],
-            "rate": format_ratio(table.policy.rate(rate)),
+            "rate": on_rows(table.frame.loc[rows], table.policy, rate).map(format_ratio),
         }
 
     details_of(rule_id)(details)
@@ -246,7 +249,7 @@ def _claim_details(table: Table, name: str, rows: pd.Index) -> dict[str, Any]:
     return {
         "value": _money(table, "claimed").loc[rows],
         "expected": a["transformation_subsidy"],
-        "rate": format_ratio(table.policy.rate("subsidy_rate")),
+        "rate": on_rows(table.frame.loc[rows], table.policy, "subsidy_rate").map(format_ratio),
         "cap": a["cap"],
         "level": table.frame.loc[rows, "level"],
     }

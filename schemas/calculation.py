@@ -2,15 +2,17 @@
 the reports, and the oracle of the template's native formulas.
 
 It works on whole columns: money columns hold Decimal (or None for a blank), date columns are
-datetime64 (NaT for a blank), choice columns hold the chosen text. Every number comes from the policy.
+datetime64 (NaT for a blank), choice columns hold the chosen text. Every number comes from the policy,
+at the value in force on the row's key date (the parameter's `applies_by`, by default the contract date).
 """
 
 from __future__ import annotations
 
-import datetime as dt
+from collections.abc import Callable, Iterator
 from decimal import Decimal
-from typing import Any
+from typing import Any, TypeVar
 
+import numpy as np
 import pandas as pd
 
 from schemas.cell_rules import has_negative_record, is_yes
@@ -42,6 +44,22 @@ AMOUNT_FIELDS = (
 )
 RATIO_FIELDS = ("service_ratio", "integration_ratio")
 
+# The parameters a row's amounts use, each at the value in force on the row's key date.
+ROW_PARAMETERS = (
+    "contract_window_start",
+    "contract_window_end",
+    "service_fee_limit",
+    "integration_fee_limit",
+    "subsidy_rate",
+    "subsidy_cap",
+    "subsidy_split",
+    "progress_deadline",
+    "progress_bonus",
+    "progress_bonus_split",
+    "honor_award",
+    "honor_split",
+)
+
 CALCULATION_INPUTS = (
     "contract_total",
     "consulting",
@@ -58,14 +76,64 @@ CALCULATION_INPUTS = (
 )
 
 
-def _on_or_before(dates: pd.Series, limit: dt.date | None) -> pd.Series:
-    if limit is None:
-        return pd.Series(True, index=dates.index)
-    return (dates <= pd.Timestamp(limit)).fillna(False).astype(bool)
+def on_rows(frame: pd.DataFrame, policy: Policy, name: str) -> pd.Series:
+    """Per row, the parameter's value in force on the row's key date."""
+    parameter = policy.parameter(name)
+    return parameter.on_dates(frame[parameter.applies_by])
 
 
-def _on_or_after(dates: pd.Series, limit: dt.date) -> pd.Series:
-    return (dates >= pd.Timestamp(limit)).fillna(False).astype(bool)
+def _date_limits(frame: pd.DataFrame, policy: Policy, name: str) -> pd.Series:
+    """Per row, a date parameter in force on the row's key date, as datetime64 (NaT for no date)."""
+    parameter = policy.parameter(name)
+    limits = pd.to_datetime(pd.Series([v.value for v in parameter.values], dtype=object)).to_numpy()
+    return pd.Series(limits[parameter.positions(frame[parameter.applies_by])], index=frame.index)
+
+
+Part = TypeVar("Part")
+
+
+def _per_value(
+    frame: pd.DataFrame, policy: Policy, name: str, compute: Callable[[Any, pd.Index], Part]
+) -> Iterator[Part]:
+    """`compute(value, rows)` for each distinct value of the parameter in force on the rows' key
+    dates (one call over every row when the parameter has one value)."""
+    parameter = policy.parameter(name)
+    if len(parameter.values) == 1:
+        yield compute(parameter.values[0].value, frame.index)
+        return
+    positions = parameter.positions(frame[parameter.applies_by])
+    for position in np.unique(positions) if len(positions) else [0]:
+        yield compute(parameter.values[position].value, frame.index[positions == position])
+
+
+def _by_level(frame: pd.DataFrame, policy: Policy, name: str) -> pd.Series:
+    """Per row, the amount for the row's level in the parameter's table in force (0 for a level the
+    table does not list)."""
+    level = frame["level"]
+    parts = list(_per_value(frame, policy, name, lambda table, rows: level.loc[rows].map(table)))
+    amounts = parts[0] if len(parts) == 1 else pd.concat(parts).reindex(frame.index)
+    return amounts.map(lambda v: v if isinstance(v, Decimal) else ZERO).astype(object)
+
+
+def _split_by_date(
+    amounts: pd.Series, frame: pd.DataFrame, policy: Policy, name: str
+) -> dict[str, pd.Series]:
+    """Each amount split by the shares in force on its row's key date (schemas.money.split_column)."""
+    pieces = list(
+        _per_value(frame, policy, name, lambda shares, rows: split_column(amounts.loc[rows], shares))
+    )
+    if len(pieces) == 1:
+        return pieces[0]
+    return {source: pd.concat([p[source] for p in pieces]).reindex(amounts.index) for source in pieces[0]}
+
+
+def _on_or_before(dates: pd.Series, limits: pd.Series) -> pd.Series:
+    """dates ≤ limits, where a blank limit (NaT) means no limit."""
+    return ((dates <= limits) | limits.isna()).astype(bool)
+
+
+def _on_or_after(dates: pd.Series, limits: pd.Series) -> pd.Series:
+    return (dates >= limits).astype(bool)
 
 
 def _ratio(part: pd.Series, whole: pd.Series) -> pd.Series:
@@ -76,8 +144,8 @@ def _ratio(part: pd.Series, whole: pd.Series) -> pd.Series:
 def eligibility(frame: pd.DataFrame, policy: Policy) -> pd.DataFrame:
     """Each condition of 第十条（一）1, 第十一条（一）2 and 第十条（七） as a column, and `eligible`."""
     level_ok = frame["level"].isin(policy.eligible_levels)
-    start = policy.value("contract_window_start")
-    end = policy.value("contract_window_end")
+    start = _date_limits(frame, policy, "contract_window_start")
+    end = _date_limits(frame, policy, "contract_window_end")
     dates = frame["contract_date"]
     in_window = _on_or_after(dates, start) & _on_or_before(dates, end) & dates.notna()
     no_negative_record = ~has_negative_record(frame["negative_record"], none_value("negative_record"))
@@ -109,35 +177,30 @@ def compute_amounts(frame: pd.DataFrame, policy: Policy) -> pd.DataFrame:
     service_total = round_cents_column(
         as_money(frame["consulting"]) + integration + as_money(frame["other_service"])
     )
-    service_limit = round_cents_column(contract * policy.rate("service_fee_limit"))
-    integration_limit = round_cents_column(contract * policy.rate("integration_fee_limit"))
+    service_limit = round_cents_column(contract * on_rows(frame, policy, "service_fee_limit"))
+    integration_limit = round_cents_column(contract * on_rows(frame, policy, "integration_fee_limit"))
     service_excess = column_max(service_total - service_limit, ZERO)
     integration_excess = column_max(integration - integration_limit, ZERO)
     disallowed = column_max(service_excess, integration_excess)
     eligible_base = column_max(round_cents_column(column_min(paid, contract) - disallowed), ZERO)
 
-    level = frame["level"]
-    caps = level.map(policy.value("subsidy_cap")).map(lambda v: v if isinstance(v, Decimal) else ZERO)
-    rated = round_cents_column(eligible_base * policy.rate("subsidy_rate"))
-    subsidy = column_min(rated, caps.astype(object)).where(out["eligible"], ZERO).astype(object)
+    caps = _by_level(frame, policy, "subsidy_cap")
+    rated = round_cents_column(eligible_base * on_rows(frame, policy, "subsidy_rate"))
+    subsidy = column_min(rated, caps).where(out["eligible"], ZERO).astype(object)
 
-    deadline = policy.value("progress_deadline")
+    deadline = _date_limits(frame, policy, "progress_deadline")
     on_time = (
         _on_or_before(frame["completion_date"], deadline)
         & frame["completion_date"].notna()
         & _on_or_before(frame["evaluation_date"], deadline)
         & frame["evaluation_date"].notna()
     )
-    bonus_by_level = level.map(policy.value("progress_bonus")).map(
-        lambda v: v if isinstance(v, Decimal) else ZERO
-    )
+    bonus_by_level = _by_level(frame, policy, "progress_bonus")
     progress_bonus = bonus_by_level.where(out["eligible"] & on_time, ZERO).astype(object)
 
     has_honor = frame["honor"].notna() & (frame["honor"] != none_value("honor"))
     honor_award = (
-        pd.Series(policy.value("honor_award"), index=frame.index, dtype=object)
-        .where(out["eligible"] & has_honor, ZERO)
-        .astype(object)
+        on_rows(frame, policy, "honor_award").where(out["eligible"] & has_honor, ZERO).astype(object)
     )
 
     columns: dict[str, pd.Series] = {
@@ -151,7 +214,7 @@ def compute_amounts(frame: pd.DataFrame, policy: Policy) -> pd.DataFrame:
         "disallowed": disallowed,
         "eligible_base": eligible_base,
         "rated_subsidy": rated,
-        "cap": caps.astype(object),
+        "cap": caps,
         "transformation_subsidy": subsidy,
         "on_time": on_time,
         "progress_bonus": progress_bonus,
@@ -159,12 +222,12 @@ def compute_amounts(frame: pd.DataFrame, policy: Policy) -> pd.DataFrame:
         "total_award": (subsidy + progress_bonus + honor_award).astype(object),
     }
     awards = {
-        "transformation_subsidy": (subsidy, policy.shares("subsidy_split")),
-        "progress_bonus": (progress_bonus, policy.shares("progress_bonus_split")),
-        "honor_award": (honor_award, policy.shares("honor_split")),
+        "transformation_subsidy": (subsidy, "subsidy_split"),
+        "progress_bonus": (progress_bonus, "progress_bonus_split"),
+        "honor_award": (honor_award, "honor_split"),
     }
-    for award, (amounts, shares) in awards.items():
-        for source, part in split_column(amounts, shares).items():
+    for award, (amounts, split) in awards.items():
+        for source, part in _split_by_date(amounts, frame, policy, split).items():
             columns[f"{award}:{source}"] = part
     for source, field in SUBSIDY_PART_FIELDS.items():
         columns[field] = columns[f"transformation_subsidy:{source}"]

@@ -6,14 +6,20 @@ import datetime as dt
 from dataclasses import dataclass, field, replace
 from decimal import Decimal
 from importlib import resources
+from itertools import pairwise
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+import pandas as pd
 import yaml
 
 from schemas.plan import Plan, parse_plan
 
 DEFAULT_POLICY_FILE = "policy-xpcc-2025-03.yaml"
+# The application's date fields (application_fields.yaml): the key dates a parameter may apply by.
+KEY_DATE_FIELDS = ("contract_date", "completion_date", "evaluation_date")
+DEFAULT_KEY_DATE = "contract_date"
 
 
 class PolicyError(ValueError):
@@ -35,15 +41,42 @@ class Parameter:
     clause: str
     values: tuple[DatedValue, ...]
     note: str = ""
+    applies_by: str = DEFAULT_KEY_DATE  # the row's date field that chooses the value in force
 
     def at(self, on: dt.date | None = None) -> Any:
         """The value in force on a date; without a date, the latest value."""
         if on is None:
             return self.values[-1].value
-        in_force = [v for v in self.values if v.start <= on and (v.end is None or on <= v.end)]
-        if not in_force:
+        if pd.Timestamp(on) < pd.Timestamp(self.values[0].start):
             raise PolicyError(f"参数 {self.name}（{self.label}）在 {on} 没有生效的取值")
-        return in_force[-1].value
+        return self.dated(on).value
+
+    def positions(self, dates: pd.Series) -> np.ndarray:
+        """Per row, the position in `values` of the value in force on the row's date. A blank date, or
+        one before the first value, gets the first value (position 0)."""
+        if len(self.values) == 1:
+            return np.zeros(len(dates), dtype=np.intp)
+        days = np.asarray(dates, dtype="datetime64[D]")
+        starts = np.array([v.start for v in self.values], dtype="datetime64[D]")
+        found = np.searchsorted(starts, days, side="right") - 1
+        found[np.isnat(days)] = 0
+        return np.maximum(found, 0)
+
+    def on_dates(self, dates: pd.Series) -> pd.Series:
+        """Per row, the value in force on the row's date (blank or early dates: see `positions`)."""
+        table = np.empty(len(self.values), dtype=object)
+        for n, dated in enumerate(self.values):
+            table[n] = dated.value
+        return pd.Series(table[self.positions(dates)], index=dates.index, dtype=object)
+
+    def dated(self, on: dt.date | pd.Timestamp | None) -> DatedValue:
+        """The dated value a row with this key date is priced with (the same lookup as `positions`)."""
+        day = None if on is None or pd.isna(on) else on
+        return self.values[int(self.positions(pd.Series([day], dtype=object))[0])]
+
+    def latest_only(self) -> Parameter:
+        """This parameter with its latest value in force from its first date on."""
+        return replace(self, values=(DatedValue(self.values[0].start, None, self.values[-1].value),))
 
 
 @dataclass(frozen=True)
@@ -77,8 +110,15 @@ class Policy:
 
     @property
     def eligible_levels(self) -> list[str]:
-        """The levels that can receive the transformation subsidy: those with a cap."""
+        """The levels that can receive the transformation subsidy: those with a cap (every dated cap
+        table lists the same levels)."""
         return list(self.value("subsidy_cap"))
+
+    def latest(self) -> Policy:
+        """This policy with every parameter at its latest value, whatever the date (for the add-in's
+        functions that take no date)."""
+        latest = {name: parameter.latest_only() for name, parameter in self.parameters.items()}
+        return replace(self, parameters=latest)
 
 
 def _convert(value: Any) -> Any:
@@ -105,16 +145,47 @@ def _parameter(name: str, raw: dict[str, Any]) -> Parameter:
         values = tuple(
             DatedValue(start=e["from"], end=e.get("until"), value=_convert(e["value"])) for e in entries
         )
-        return Parameter(
+        parameter = Parameter(
             name=name,
             label=raw["label"],
             unit=raw["unit"],
             clause=raw["clause"],
             values=values,
             note=raw.get("note", ""),
+            applies_by=raw.get("applies_by", DEFAULT_KEY_DATE),
         )
     except (KeyError, TypeError) as exc:
         raise PolicyError(f"参数 {name} 的格式不正确：缺少 {exc}") from None
+    _check_dates(parameter)
+    return parameter
+
+
+def _check_dates(parameter: Parameter) -> None:
+    """Every day from the first value on has exactly one value: an `until` is the day before the next
+    value's `from`, the last value has none, and every dated table lists the same keys."""
+    name, values = f"参数 {parameter.name}（{parameter.label}）", parameter.values
+    if not values:
+        raise PolicyError(f"{name}没有取值")
+    if parameter.applies_by not in KEY_DATE_FIELDS:
+        raise PolicyError(
+            f"{name}的 applies_by 为 {parameter.applies_by}，应为 {'、'.join(KEY_DATE_FIELDS)} 之一"
+        )
+    for earlier, later in pairwise(values):
+        if earlier.start == later.start:
+            raise PolicyError(f"{name}有两个取值都从 {later.start} 起施行")
+        if earlier.end is not None and earlier.end != later.start - dt.timedelta(days=1):
+            raise PolicyError(
+                f"{name}自 {earlier.start} 起的取值施行至 {earlier.end}，下一个取值却从 {later.start} 起："
+                "until 应为下一个取值起施行的前一天"
+            )
+    if values[-1].end is not None:
+        raise PolicyError(
+            f"{name}的最后一个取值施行至 {values[-1].end}，之后没有取值：请删去 until，"
+            "或写明之后的取值（如 0）"
+        )
+    keys = [list(v.value) for v in values if isinstance(v.value, dict)]
+    if any(k != keys[0] for k in keys):
+        raise PolicyError(f"{name}的各个取值须按相同顺序列出相同的项目：{keys}")
 
 
 def _check_consistency(policy: Policy) -> None:
@@ -127,6 +198,13 @@ def _check_consistency(policy: Policy) -> None:
                 unknown = set(dated.value) - set(policy.funding_sources)
                 if unknown:
                     raise PolicyError(f"参数 {name} 含有未定义的资金来源 {sorted(unknown)}")
+    opening = min(v.value for v in policy.parameter("contract_window_start").values)
+    for name, parameter in policy.parameters.items():
+        if parameter.values[0].start > opening:
+            raise PolicyError(
+                f"参数 {name}（{parameter.label}）自 {parameter.values[0].start} 起才有取值，晚于合同签订起始日"
+                f" {opening}：每个参数都须自该日起有取值"
+            )
     levels = policy.value("levels")
     for name in ("subsidy_cap", "progress_bonus"):
         unknown = set(policy.value(name)) - set(levels)

@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import yaml
 
 from addin.check.pipeline import check_table
 from addin.check.table import raw_table_from_records
@@ -14,6 +15,7 @@ from schemas.policy import Policy, load_policy
 from schemas.table import Table
 
 TESTS = Path(__file__).parent
+POLICY_FILE = TESTS.parent / "schemas/data/policy-xpcc-2025-03.yaml"
 MATERIALS = ("doc_diagnosis", "doc_contract", "doc_invoice", "doc_payment", "doc_evaluation")
 TRIGGERED_RULES: set[str] = set()
 COLLECTED_MODULES: set[str] = set()
@@ -78,3 +80,18 @@ def check_records(records: list[dict[str, Any] | None], policy: Policy | None = 
 
 def fired(result: Table) -> set[str]:
     return {issue.rule for issue in result.issues}
+
+
+def dated_policy_file(folder: Path, **later: list[dict[str, Any]]) -> Path:
+    """A copy of the bundled policy with more dated values: parameter name -> entries such as
+    {"from": date, "value": "0.40"}, added after the parameter's own."""
+    raw = yaml.safe_load(POLICY_FILE.read_text("utf-8"))
+    for name, entries in later.items():
+        raw["parameters"][name]["values"].extend(entries)
+    path = folder / "dated-policy.yaml"
+    path.write_text(yaml.safe_dump(raw, allow_unicode=True, sort_keys=False), "utf-8")
+    return path
+
+
+# The revision the dated tests use: 改造补贴比例 50% → 40% for contracts signed from 2025-06-01.
+RATE_REVISION = {"subsidy_rate": [{"from": dt.date(2025, 6, 1), "value": "0.40"}]}

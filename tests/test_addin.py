@@ -23,8 +23,10 @@ from addin.excel.udfs import (
 )
 from addin.io.workbook_reader import Workbook, defined_names
 from addin.reports.annotate import OpenpyxlMarkup
-from addin.templates.bundled import EXAMPLES, REPOSITORY
+from addin.templates.bundled import EXAMPLES, REPOSITORY, filled_application
 from schemas.fields import application_fields, computed_fields
+from schemas.policy import Policy, load_policy
+from tests.conftest import RATE_REVISION, dated_policy_file, valid_code, valid_row
 
 EXAMPLE = REPOSITORY / EXAMPLES["第八师石河子市"]
 
@@ -103,6 +105,46 @@ def test_policy_and_rule() -> None:
     assert "、" in DTFUND_POLICY("pilot_industries")
     [[message, fix, clause]] = DTFUND_RULE("fee_integration_over_6")
     assert "集成" in message and fix and clause == "附件（一）"
+
+
+@pytest.fixture
+def dated_policy(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Policy:
+    """The add-in's functions under a policy whose rate drops to 40% for contracts from 2025-06-01."""
+    from addin.excel import udfs
+
+    dated = load_policy(dated_policy_file(tmp_path, **RATE_REVISION))
+    monkeypatch.setattr(udfs, "policy", lambda: dated)
+    return dated
+
+
+def test_policy_on_a_date_is_the_value_in_force(dated_policy) -> None:
+    assert DTFUND_POLICY("subsidy_rate", dt.datetime(2025, 5, 31)) == 0.5
+    assert DTFUND_POLICY("subsidy_rate", dt.datetime(2025, 6, 1)) == 0.4
+    assert DTFUND_POLICY("subsidy_rate", 45809.0) == 0.4  # 2025-06-01 as an Excel serial
+    assert DTFUND_POLICY("subsidy_rate", "2025-05-31") == 0.5
+    assert DTFUND_POLICY("subsidy_rate") == 0.4  # no date: the latest value
+    assert DTFUND_POLICY("subsidy_rate", "") == 0.4
+    assert "没有生效的取值" in DTFUND_POLICY("subsidy_rate", dt.datetime(2024, 10, 17))
+
+
+def test_functions_without_a_date_use_the_latest_values(dated_policy) -> None:
+    assert DTFUND_SUBSIDY(200000.0, 200000.0, None, None, None, "二级") == 80000.0
+    assert DTFUND_SPLIT(80000.0) == [[56000.0, 12000.0, 12000.0]]
+
+
+def test_calc_prices_each_row_by_its_contract_date(dated_policy, tmp_path: Path) -> None:
+    rows = [
+        valid_row(contract_date=dt.datetime(2024, 11, 20), paid=200000.0, claimed=None),
+        valid_row(
+            uscc=valid_code("MA77T3B5W"), contract_date=dt.datetime(2025, 7, 10), paid=200000.0, claimed=None
+        ),
+    ]
+    path = tmp_path / "dated.xlsx"
+    filled_application(dated_policy, "第八师石河子市", rows, template_rows=5).save(path)
+    result = DTFUND_CALC(excel_table(path))
+    column = [f.id for f in computed_fields()].index("transformation_subsidy")
+    assert [row[column] for row in result[1:3]] == [100000.0, 80000.0]
+    assert DTFUND_VALIDATE(excel_table(path))[1][0] == "通过"
 
 
 # --- table UDFs agree with dtfund check ---------------------------------------------------------------

@@ -12,6 +12,7 @@ from hypothesis import strategies as st
 from schemas.calculation import compute_one
 from schemas.money import round_cents, split_column, two_place_texts
 from schemas.policy import load_policy
+from tests.conftest import RATE_REVISION, dated_policy_file
 
 POLICY = load_policy()
 D = Decimal
@@ -187,3 +188,104 @@ def test_two_place_texts_format_each_amount(amounts: list[Decimal]) -> None:
     """Each distinct amount is formatted once: the texts are each amount's own, and no zero is signed."""
     texts = two_place_texts(pd.Series(amounts, dtype=object))
     assert texts == [f"{a:.2f}".replace("-0.00", "0.00") for a in amounts]
+
+
+def _table(policy, *rows: dict) -> pd.DataFrame:
+    """compute_amounts over several rows at once (each row's dates choose its parameters)."""
+    from schemas.calculation import CALCULATION_INPUTS, compute_amounts
+
+    base = {"level": "二级", "little_giant": "否", "paid": D("200000"), "contract_total": D("200000")}
+    frame = pd.DataFrame(
+        [{n: {**base, **row}.get(n) for n in CALCULATION_INPUTS} for row in rows], dtype=object
+    )
+    for name in ("contract_date", "completion_date", "evaluation_date"):
+        frame[name] = pd.to_datetime(frame[name])
+    frame.index = frame.index + 5
+    return compute_amounts(frame, policy)
+
+
+def test_each_row_is_priced_with_the_rate_in_force_on_its_contract_date(tmp_path) -> None:
+    """50% before 2025-06-01, 40% from that day: two contracts in one table, each at its own rate."""
+    policy = load_policy(dated_policy_file(tmp_path, **RATE_REVISION))
+    result = _table(
+        policy,
+        {"contract_date": dt.date(2024, 11, 20)},
+        {"contract_date": dt.date(2025, 5, 31)},
+        {"contract_date": dt.date(2025, 6, 1)},
+        {"contract_date": dt.date(2025, 7, 10)},
+    )
+    assert result["transformation_subsidy"].tolist() == [D("100000.00")] * 2 + [D("80000.00")] * 2
+    parts = result["central"] + result["bingtuan"] + result["division_fund"]
+    assert parts.tolist() == result["transformation_subsidy"].tolist()
+    assert compute_one(policy, **_one(dt.date(2025, 7, 10)))["transformation_subsidy"] == D("80000.00")
+
+
+def _one(contract_date: dt.date) -> dict:
+    return {
+        "level": "二级",
+        "little_giant": "否",
+        "paid": D("200000"),
+        "contract_total": D("200000"),
+        "contract_date": contract_date,
+    }
+
+
+def test_the_progress_bonus_applies_by_the_completion_date(tmp_path) -> None:
+    """A later bonus and deadline reach the enterprises that complete after they take effect."""
+    revision = {
+        "progress_bonus": [
+            {
+                "from": dt.date(2025, 9, 1),
+                "value": {"二级": "120000.00", "三级": "150000.00", "四级": "200000.00"},
+            }
+        ],
+        "progress_deadline": [{"from": dt.date(2025, 9, 1), "value": dt.date(2026, 6, 30)}],
+    }
+    policy = load_policy(dated_policy_file(tmp_path, **revision))
+    contract = dt.date(2025, 1, 15)
+    result = _table(
+        policy,
+        {
+            "contract_date": contract,
+            "completion_date": dt.date(2025, 8, 31),
+            "evaluation_date": dt.date(2025, 10, 1),
+        },
+        {
+            "contract_date": contract,
+            "completion_date": dt.date(2025, 9, 1),
+            "evaluation_date": dt.date(2025, 10, 1),
+        },
+        {
+            "contract_date": contract,
+            "completion_date": dt.date(2025, 8, 31),
+            "evaluation_date": dt.date(2026, 3, 1),
+        },
+        {
+            "contract_date": contract,
+            "completion_date": dt.date(2026, 2, 1),
+            "evaluation_date": dt.date(2026, 3, 1),
+        },
+    )
+    assert result["progress_bonus"].tolist() == [D("100000.00"), D("120000.00"), D("0.00"), D("120000.00")]
+    assert result["progress_bonus:bingtuan"].tolist() == result["progress_bonus"].tolist()
+
+
+def test_a_revised_split_still_adds_up_to_the_subsidy(tmp_path) -> None:
+    revision = {
+        "subsidy_split": [
+            {
+                "from": dt.date(2025, 6, 1),
+                "value": {"central": "0.60", "bingtuan": "0.25", "division": "0.15"},
+            }
+        ]
+    }
+    policy = load_policy(dated_policy_file(tmp_path, **revision))
+    result = _table(
+        policy,
+        {"contract_date": dt.date(2025, 1, 15), "paid": D("123456.79"), "contract_total": D("123456.79")},
+        {"contract_date": dt.date(2025, 6, 1), "paid": D("123456.79"), "contract_total": D("123456.79")},
+    )
+    assert result["central"].tolist() == [D("43209.88"), D("37037.04")]
+    assert result["bingtuan"].tolist() == [D("9259.26"), D("15432.10")]
+    parts = result["central"] + result["bingtuan"] + result["division_fund"]
+    assert parts.tolist() == result["transformation_subsidy"].tolist() == [D("61728.40")] * 2

@@ -14,7 +14,8 @@ from addin import template_spec as spec
 from addin.check.pipeline import check_file
 from addin.templates.bundled import filled_application
 from schemas.calculation import AMOUNT_FIELDS, RATIO_FIELDS
-from tests.conftest import valid_code, valid_row
+from schemas.policy import Policy, load_policy
+from tests.conftest import RATE_REVISION, dated_policy_file, valid_code, valid_row
 from tests.support.libreoffice import recalculate
 
 CENT = Decimal("0.01")
@@ -103,10 +104,9 @@ def recalculated(tmp_path_factory, policy) -> tuple[Path, Path]:
     return source, target
 
 
-def test_engine_values_equal_the_decimal_engine_to_the_cent(recalculated, policy) -> None:
-    source, target = recalculated
-    expected = check_file(source, policy).table.amounts
-    assert len(expected) >= 30
+def assert_engine_equals_check(target: Path, expected) -> int:
+    """Every amount and ratio the engine computed in `target` equals the check's (`expected`, the
+    amounts of the rows with data) to the cent; blank rows stay blank. Returns the amounts compared."""
     sheet = openpyxl.load_workbook(target, data_only=True)[spec.DATA_SHEET]
     letters = spec.column_letters()
     compared = 0
@@ -125,11 +125,18 @@ def test_engine_values_equal_the_decimal_engine_to_the_cent(recalculated, policy
                 assert value in (None, ""), (row, name, value)
             else:
                 assert abs(Decimal(repr(float(value))) - want) < Decimal("1e-12"), (row, name, value, want)
-    assert compared >= 30 * len(AMOUNT_FIELDS)
     blank_row = next(
         r for r in range(spec.FIRST_DATA_ROW, spec.FIRST_DATA_ROW + 40) if r not in expected.index
     )
     assert all(sheet[f"{letters[n]}{blank_row}"].value in (None, "") for n in AMOUNT_FIELDS)
+    return compared
+
+
+def test_engine_values_equal_the_decimal_engine_to_the_cent(recalculated, policy) -> None:
+    source, target = recalculated
+    expected = check_file(source, policy).table.amounts
+    assert len(expected) >= 30
+    assert assert_engine_equals_check(target, expected) >= 30 * len(AMOUNT_FIELDS)
 
 
 def test_recalculated_workbook_checks_without_formula_mismatch(recalculated, policy) -> None:
@@ -180,3 +187,126 @@ def test_plan_formulas_in_a_real_engine(tmp_path: Path, policy) -> None:
     totals = [Decimal(repr(float(sheet[f"{c}{total_row}"].value))) for c in "CDEF"]
     assert totals == [Decimal(30000), Decimal(15000), Decimal(7500), Decimal(7500)]
     assert check_file(target, policy).errors == 0
+
+
+# --- a revised policy: every parameter a formula reads, looked up by the row's date ---------------------
+
+WIDE_REVISION = {
+    "subsidy_rate": [{"from": dt.date(2025, 6, 1), "value": "0.40"}],
+    "subsidy_cap": [
+        {
+            "from": dt.date(2025, 6, 1),
+            "value": {"二级": "400000.00", "三级": "700000.00", "四级": "1200000.00"},
+        }
+    ],
+    "subsidy_split": [
+        {"from": dt.date(2025, 3, 1), "value": {"central": "0.60", "bingtuan": "0.25", "division": "0.15"}}
+    ],
+    "service_fee_limit": [{"from": dt.date(2025, 6, 1), "value": "0.25"}],
+    "integration_fee_limit": [{"from": dt.date(2025, 6, 1), "value": "0.08"}],
+    "contract_window_end": [{"from": dt.date(2025, 9, 1), "value": dt.date(2025, 12, 31)}],
+    "progress_deadline": [{"from": dt.date(2025, 10, 1), "value": dt.date(2026, 6, 30)}],
+    "progress_bonus": [
+        {
+            "from": dt.date(2025, 10, 1),
+            "value": {"二级": "120000.00", "三级": "180000.00", "四级": "240000.00"},
+        }
+    ],
+    "honor_award": [{"from": dt.date(2025, 6, 1), "value": "300000.00"}],
+}
+
+
+def dated_rows() -> list[dict | None]:
+    """Rows on either side of each revision, on its day, and with blank or early dates."""
+    fees = _costs("1000000", consulting="150000", integration="70000")  # over 20%/6%, within 25%/8%
+    d = dt.date
+    late = {"completion_date": d(2026, 2, 1), "evaluation_date": d(2026, 3, 1)}
+    rows = [
+        fees | {"contract_date": d(2024, 11, 20)},
+        fees | {"contract_date": d(2025, 5, 31)},
+        fees | {"contract_date": d(2025, 6, 1)},
+        fees | {"contract_date": None, "honor": "5G工厂"},
+        fees | {"contract_date": d(2024, 10, 17)},
+        _costs("3000000") | {"contract_date": d(2025, 7, 10), "level": "四级"},
+        _costs("2500000") | {"contract_date": d(2025, 7, 10), "level": "三级"},
+        _costs("123456.79") | {"contract_date": d(2025, 2, 28)},
+        _costs("123456.79") | {"contract_date": d(2025, 3, 1)},
+        _costs("200000") | {"contract_date": d(2025, 8, 31), **late},
+        _costs("200000") | {"contract_date": d(2025, 9, 1), **late},
+        _costs("200000")
+        | {
+            "contract_date": d(2026, 1, 5),
+            "completion_date": d(2026, 2, 1),
+            "evaluation_date": d(2026, 3, 1),
+        },
+        _costs("200000") | {"completion_date": d(2025, 9, 30), "evaluation_date": d(2025, 12, 31)},
+        _costs("200000")
+        | {"completion_date": d(2025, 10, 1), "evaluation_date": d(2026, 3, 1), "level": "三级"},
+        _costs("200000") | {"completion_date": d(2025, 9, 30), "evaluation_date": d(2026, 1, 10)},
+        _costs("200000") | {"completion_date": None, "evaluation_date": None, "level": None},
+        _costs("200000") | {"contract_date": d(2025, 7, 10), "honor": "5G工厂"},
+        _costs("200000") | {"honor": "国家级智能工厂"},
+        None,
+    ]
+    return [
+        None if changes is None else valid_row(uscc=valid_code(f"MA8{n:06d}"), claimed=None) | changes
+        for n, changes in enumerate(rows)
+    ]
+
+
+@pytest.fixture(scope="module")
+def dated_recalculated(tmp_path_factory) -> dict[str, tuple[Path, Path, Policy]]:
+    """Templates generated with a revised policy and filled: the 50% → 40% revision with the contracts
+    of tests/test_dated_parameters.py, and every parameter revised with rows around each date."""
+    from tests.test_dated_parameters import revision_rows
+
+    folder = tmp_path_factory.mktemp("dated-libreoffice")
+    cases = {"rate": (RATE_REVISION, revision_rows()), "wide": (WIDE_REVISION, dated_rows())}
+    made = {}
+    for name, (revision, rows) in cases.items():
+        (folder / name).mkdir()
+        policy = load_policy(dated_policy_file(folder / name, **revision))
+        source, target = folder / f"{name}.xlsx", folder / f"{name}-recalculated.xlsx"
+        filled_application(policy, "第八师石河子市", rows, template_rows=30).save(source)
+        made[name] = (source, target, policy)
+    recalculate([(source, target) for source, target, _ in made.values()])
+    return made
+
+
+def test_a_revised_rate_gives_the_engine_the_check_s_amounts(dated_recalculated) -> None:
+    """The 2024-11 contract at 50% and the 2025-07 contract at 40%, in LibreOffice as in the check."""
+    source, target, policy = dated_recalculated["rate"]
+    expected = check_file(source, policy).table.amounts
+    assert expected.loc[[5, 6], "transformation_subsidy"].tolist() == [
+        Decimal("100000.00"),
+        Decimal("80000.00"),
+    ]
+    assert assert_engine_equals_check(target, expected) == 3 * len(AMOUNT_FIELDS)
+    sheet = openpyxl.load_workbook(target, data_only=True)[spec.DATA_SHEET]
+    subsidy = spec.column_letters()["transformation_subsidy"]
+    assert (sheet[f"{subsidy}5"].value, sheet[f"{subsidy}6"].value) == (100000, 80000)
+
+
+def test_every_revised_parameter_gives_the_engine_the_check_s_amounts(dated_recalculated) -> None:
+    source, target, policy = dated_recalculated["wide"]
+    expected = check_file(source, policy).table.amounts
+    subsidy = expected["transformation_subsidy"]
+    assert subsidy[5] == Decimal("490000.00") and subsidy[7] == Decimal(
+        "400000.00"
+    )  # 20%/6% then 25%/8%, caps
+    assert subsidy[10] == Decimal("1200000.00") and subsidy[11] == Decimal("700000.00")
+    assert expected.loc[13, "central"] == Decimal("37037.04") and expected.loc[12, "central"] == Decimal(
+        "43209.88"
+    )
+    assert subsidy[16] == 0 and subsidy[15] > 0  # the window ends 2025-12-31 for contracts from 2025-09-01
+    bonus = expected["progress_bonus"]
+    assert (bonus[17], bonus[18], bonus[19]) == (Decimal("100000.00"), Decimal("180000.00"), Decimal("0.00"))
+    assert (expected.loc[21, "honor_award"], expected.loc[22, "honor_award"]) == (
+        Decimal("300000.00"),
+        Decimal("500000.00"),
+    )
+    assert (
+        expected.loc[[8, 9], "eligible_base"].tolist() == [Decimal("980000.00")] * 2
+    )  # blank, early: first value
+    assert assert_engine_equals_check(target, expected) == len(expected) * len(AMOUNT_FIELDS)
+    assert not [i for i in check_file(target, policy).issues if i.rule == "FORMULA_VALUE_MISMATCH"]

@@ -3,6 +3,7 @@ guide and rule sheets, and byte-for-byte reproducibility."""
 
 from __future__ import annotations
 
+import datetime as dt
 import hashlib
 import zipfile
 from pathlib import Path
@@ -158,7 +159,13 @@ def test_guide_rules_parameters_and_hidden_version(template) -> None:
     assert {r[0] for r in rules} == set(load_registry())
     assert all(r[5] for r in rules), "every rule shows its clause"
     parameters = [row for row in template[spec.PARAMETERS_SHEET].iter_rows(values_only=True)]
-    assert any(r[0] == "P_SUBSIDY_RATE" and r[2] == 0.5 and r[4] == "第十条（一）1" for r in parameters)
+    assert any(
+        r[0] == "P_SUBSIDY_RATE"
+        and r[2] == dt.datetime(2024, 10, 18)
+        and r[3] == 0.5
+        and r[5] == "第十条（一）1"
+        for r in parameters
+    )
     meta = template[spec.META_SHEET]
     assert meta.sheet_state == "hidden"
     assert (meta["B1"].value, meta["B2"].value) == (spec.TEMPLATE_ID, spec.TEMPLATE_VERSION)

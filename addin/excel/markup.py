@@ -101,7 +101,7 @@ def formulas_to_restore(result: CheckResult) -> dict[str, dict[str, str]]:
         }
     for sheet in result.awards or []:
         letters = sheet.raw.columns
-        formulas = computed_formulas(sheet.kind, letters)
+        formulas = computed_formulas(sheet.kind, letters, result.policy)
         cells = {
             f"{letters[name]}{row}": formula(int(row))
             for row in sheet.table.frame.index

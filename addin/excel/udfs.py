@@ -5,6 +5,10 @@ serial numbers, text with stray spaces or full-width digits — and converts the
 `dtfund check` (addin.check.cells, addin.check.table), then calls the same calculation (schemas.calculation). So a
 UDF and the CLI agree cell for cell. A failure is a readable Chinese message in the cell.
 
+The table functions (DTFUND_CALC, DTFUND_VALIDATE) price each row with the parameters in force on its
+key date, as the check does; DTFUND_POLICY gives the value in force on a date it is given. The
+functions that take no date (DTFUND_SUBSIDY, DTFUND_SPLIT, DTFUND_FEES) use each parameter's latest value.
+
 The @xw.func wrappers carry no type hints on purpose: xlwings turns parameter annotations into
 converters, and the raw values are what we want. Array results are returned as lists of rows, which
 Excel's dynamic arrays spill natively.
@@ -43,6 +47,11 @@ class UdfInputError(ValueError):
 @cache
 def policy() -> Policy:
     return load_policy()
+
+
+def latest_policy() -> Policy:
+    """The policy at every parameter's latest value: for the functions that take no date."""
+    return policy().latest()
 
 
 def readable_errors(function: Callable[..., Any]) -> Callable[..., Any]:
@@ -102,13 +111,14 @@ def subsidy(
     paid: Any, contract_total: Any, consulting: Any, integration: Any, other_service: Any, level: Any
 ) -> Decimal:
     """The transformation subsidy these costs earn at this level, the other conditions of eligibility
-    (contract date, no negative record, not an already-funded 小巨人) being met."""
+    (contract date, no negative record, not an already-funded 小巨人) being met; latest parameters."""
+    latest = latest_policy()
     amounts = compute_one(
-        policy(),
+        latest,
         paid=_money_argument(paid, "paid"),
         **_fee_arguments(contract_total, consulting, integration, other_service),
         level=_level_argument(level),
-        contract_date=policy().value("contract_window_start"),
+        contract_date=latest.value("contract_window_start"),
         little_giant="否",
     )
     return amounts["transformation_subsidy"]
@@ -124,9 +134,10 @@ def _source_key(raw: Any) -> str:
 
 
 def split(amount: Any, source: Any = None) -> list[list[Any]] | Decimal:
+    """The subsidy's parts by funding source, at the latest shares."""
     parts = split_column(
         pd.Series([_money_argument(amount, "transformation_subsidy")], dtype=object),
-        policy().shares("subsidy_split"),
+        latest_policy().shares("subsidy_split"),
     )
     if source is None or (isinstance(source, str) and not source.strip()):
         return [[float(parts[key].iloc[0]) for key in SUBSIDY_PART_FIELDS]]
@@ -134,16 +145,18 @@ def split(amount: Any, source: Any = None) -> list[list[Any]] | Decimal:
 
 
 def fees(contract_total: Any, consulting: Any, integration: Any, other_service: Any) -> list[list[Any]]:
-    amounts = compute_one(policy(), **_fee_arguments(contract_total, consulting, integration, other_service))
+    """The service and integration ratios and what exceeds the latest limits."""
+    latest = latest_policy()
+    amounts = compute_one(latest, **_fee_arguments(contract_total, consulting, integration, other_service))
     flags = []
     if amounts["service_excess"] > 0:
         flags.append(
-            f"服务费超过合同总额的{format_ratio(policy().rate('service_fee_limit'))}"
+            f"服务费超过合同总额的{format_ratio(latest.rate('service_fee_limit'))}"
             f"（超出 {amounts['service_excess']:,.2f} 元）"
         )
     if amounts["integration_excess"] > 0:
         flags.append(
-            f"集成费超过合同总额的{format_ratio(policy().rate('integration_fee_limit'))}"
+            f"集成费超过合同总额的{format_ratio(latest.rate('integration_fee_limit'))}"
             f"（超出 {amounts['integration_excess']:,.2f} 元）"
         )
     return [[_cell(amounts["service_ratio"]), _cell(amounts["integration_ratio"]), "；".join(flags)]]
@@ -181,7 +194,8 @@ def validate(table: Any, first_row: int = FIRST_DATA_ROW) -> list[list[Any]]:
 
 
 def policy_value(name: Any, on: Any = None) -> Any:
-    """A policy parameter: `subsidy_rate`, or one entry of a table such as `subsidy_cap.三级`."""
+    """A policy parameter (`subsidy_rate`, or one entry of a table such as `subsidy_cap.三级`): the value
+    in force on the date when one is given, else the latest value."""
     text = str(name).strip()
     parameter_name, _, key = text.partition(".")
     if parameter_name not in policy().parameters:
@@ -220,21 +234,21 @@ def rule_text(rule_id: Any) -> list[list[Any]]:
 @xw.func
 @readable_errors
 def DTFUND_SUBSIDY(paid, contract_total, consulting, integration, other_service, level):  # noqa: N802
-    """改造补贴：按实际支付、合同总额、服务费和评测等级计算（假定其他条件均符合）。"""
+    """改造补贴：按实际支付、合同总额、服务费和评测等级计算（假定其他条件均符合；参数取最新值）。"""
     return _cell(subsidy(paid, contract_total, consulting, integration, other_service, level))
 
 
 @xw.func
 @readable_errors
 def DTFUND_SPLIT(amount, source=None):  # noqa: N802
-    """改造补贴按中央、兵团、师市拆分；给出资金来源时只返回该部分。"""
+    """改造补贴按中央、兵团、师市拆分（按最新比例）；给出资金来源时只返回该部分。"""
     return _cell(split(amount, source))
 
 
 @xw.func
 @readable_errors
 def DTFUND_FEES(contract_total, consulting, integration, other_service):  # noqa: N802
-    """服务费占比、集成费占比，以及超限提示。"""
+    """服务费占比、集成费占比，以及超限提示（按最新上限）。"""
     return fees(contract_total, consulting, integration, other_service)
 
 
@@ -242,7 +256,7 @@ def DTFUND_FEES(contract_total, consulting, integration, other_service):  # noqa
 @xw.arg("table", ndim=2)
 @readable_errors
 def DTFUND_CALC(table, first_row=FIRST_DATA_ROW):  # noqa: N802
-    """整张申报表（含表头行）的全部计算列，一次计算。"""
+    """整张申报表（含表头行）的全部计算列，一次计算；每行按其合同签订日期等取当日有效的参数。"""
     return calc(table, first_row)
 
 
@@ -257,7 +271,7 @@ def DTFUND_VALIDATE(table, first_row=FIRST_DATA_ROW):  # noqa: N802
 @xw.func
 @readable_errors
 def DTFUND_POLICY(name, date=None):  # noqa: N802
-    """政策参数，如 subsidy_rate、subsidy_cap.三级；可指定日期。"""
+    """政策参数，如 subsidy_rate、subsidy_cap.三级；给出日期时为该日有效的取值，否则为最新取值。"""
     return policy_value(name, date)
 
 

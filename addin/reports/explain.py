@@ -1,18 +1,20 @@
 """`dtfund explain FILE --row N`: every step of one enterprise's amounts, with the figures and the clause
-of each step. The figures are the calculation's own intermediate columns, not a second calculation."""
+of each step, and the dated value of each parameter they used. The figures are the calculation's own
+intermediate columns, not a second calculation; the parameters come from the same dated lookup."""
 
 from __future__ import annotations
 
+import datetime as dt
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
 import pandas as pd
 
-from schemas.calculation import SUBSIDY_PART_FIELDS
-from schemas.fields import none_value
+from schemas.calculation import ROW_PARAMETERS, SUBSIDY_PART_FIELDS
+from schemas.fields import field_by_id, none_value
 from schemas.money import format_ratio, format_yuan
-from schemas.policy import Policy
+from schemas.policy import DatedValue, Parameter, Policy
 from schemas.table import Table
 
 
@@ -32,6 +34,57 @@ def _date(value: Any) -> str:
     return "（空）" if pd.isna(value) else value.date().isoformat()
 
 
+@dataclass(frozen=True)
+class UsedValue:
+    """The dated value of a parameter a row's amounts used, and the row's date that chose it."""
+
+    parameter: Parameter
+    dated: DatedValue
+    key_date: Any  # a Timestamp, or NaT for a blank cell
+
+    @property
+    def value(self) -> Any:
+        return self.dated.value
+
+
+def used_values(inputs: pd.Series, policy: Policy) -> dict[str, UsedValue]:
+    """Each parameter of the row's amounts at the value the calculation used for this row."""
+    used = {}
+    for name in ROW_PARAMETERS:
+        parameter = policy.parameter(name)
+        day = inputs[parameter.applies_by]
+        used[name] = UsedValue(parameter, parameter.dated(None if pd.isna(day) else day), day)
+    return used
+
+
+def _shown(value: Any, unit: str, policy: Policy) -> str:
+    """A parameter value as the clerk reads it: 50%, 500,000.00 元, 2025-12-31, 二级 500,000.00 元、…"""
+    if isinstance(value, dict):
+        return "、".join(
+            f"{policy.funding_sources.get(k, k)} {_shown(v, unit, policy)}" for k, v in value.items()
+        )
+    if value is None:
+        return "不设"
+    if isinstance(value, dt.date):
+        return value.isoformat()
+    if isinstance(value, Decimal) and unit == "比例":
+        return format_ratio(value)
+    if isinstance(value, Decimal) and unit == "元":
+        return f"{format_yuan(value)} 元"
+    return str(value)
+
+
+def _which_value(use: UsedValue, policy: Policy) -> str:
+    """The value, the date it took effect, and the row's date that chose it."""
+    key = field_by_id()[use.parameter.applies_by].label
+    shown = f"{_shown(use.value, use.parameter.unit, policy)}（{use.dated.start} 起施行的取值）"
+    if pd.isna(use.key_date):
+        return f"{shown}：{key}为空，取第一个取值"
+    if use.key_date.date() < use.parameter.values[0].start:
+        return f"{shown}：{key} {_date(use.key_date)} 早于第一个取值，取第一个取值"
+    return f"{shown}：按{key} {_date(use.key_date)} 选定"
+
+
 def explain_row(table: Table, row: int, policy: Policy) -> list[Step]:
     """The steps of the amounts of the enterprise on Excel row `row`."""
     inputs = table.frame.loc[row]
@@ -40,8 +93,9 @@ def explain_row(table: Table, row: int, policy: Policy) -> list[Step]:
         name: inputs[name] if inputs[name] is not None else Decimal(0)
         for name in ("contract_total", "paid", "consulting", "integration", "other_service")
     }
-    service_rate, integration_rate = policy.rate("service_fee_limit"), policy.rate("integration_fee_limit")
-    rate = policy.rate("subsidy_rate")
+    used = used_values(inputs, policy)
+    service_rate, integration_rate = used["service_fee_limit"].value, used["integration_fee_limit"].value
+    rate = used["subsidy_rate"].value
     level = inputs["level"] or "未评测"
     steps = [
         Step(
@@ -98,12 +152,12 @@ def explain_row(table: Table, row: int, policy: Policy) -> list[Step]:
             "第十条（一）1",
         ),
     ]
-    window_end = policy.value("contract_window_end")
+    window_end = used["contract_window_end"].value
     conditions = [
         ("level_ok", f"评测等级达到二级及以上（{level}）", "第十条（一）1"),
         (
             "in_window",
-            f"合同签订于 {policy.value('contract_window_start')} "
+            f"合同签订于 {used['contract_window_start'].value} "
             f"{'至 ' + str(window_end) if window_end else '之后'}（{_date(inputs['contract_date'])}）",
             "第十一条（一）2",
         ),
@@ -130,7 +184,7 @@ def explain_row(table: Table, row: int, policy: Policy) -> list[Step]:
             "第十条（一）1",
         )
     )
-    shares = policy.shares("subsidy_split")
+    shares = used["subsidy_split"].value
     for n, (source, field) in enumerate(SUBSIDY_PART_FIELDS.items()):
         how = (
             f"改造补贴 × {format_ratio(shares[source])}，四舍五入到分"
@@ -140,7 +194,7 @@ def explain_row(table: Table, row: int, policy: Policy) -> list[Step]:
         steps.append(
             Step(f"其中 {policy.funding_sources[source]}", how, a[field], policy.clause("subsidy_split"))
         )
-    deadline = policy.value("progress_deadline")
+    deadline = used["progress_deadline"].value
     steps.append(
         Step(
             "进度补贴",
@@ -152,10 +206,14 @@ def explain_row(table: Table, row: int, policy: Policy) -> list[Step]:
     )
     honor = inputs["honor"] or none_value("honor")
     halves = "、".join(
-        f"{policy.funding_sources[s]} {_yuan(a[f'honor_award:{s}'])}" for s in policy.shares("honor_split")
+        f"{policy.funding_sources[s]} {_yuan(a[f'honor_award:{s}'])}" for s in used["honor_split"].value
     )
     steps.append(
         Step("荣誉奖励", f"国家级荣誉：{honor}（{halves}）", a["honor_award"], policy.clause("honor_award"))
     )
     steps.append(Step("补贴奖励合计", "改造补贴 + 进度补贴 + 荣誉奖励", a["total_award"], "第十条（一）"))
+    for use in used.values():
+        steps.append(
+            Step(f"所用参数：{use.parameter.label}", _which_value(use, policy), None, use.parameter.clause)
+        )
     return steps

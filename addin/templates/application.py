@@ -26,9 +26,10 @@ from openpyxl.worksheet.worksheet import Worksheet
 from addin import template_spec as spec
 from addin.io.output import describe_generated, save_workbook
 from addin.reports.catalogue import rule_catalogue
-from addin.templates.formulas import LEVELS_NAME, RowFormulas, parameter_name
-from schemas.fields import YES, Field, application_fields, input_fields, material_fields
-from schemas.policy import Policy
+from addin.templates.formulas import LEVELS_NAME, RowFormulas, from_name, parameter_name
+from schemas.calculation import ROW_PARAMETERS
+from schemas.fields import YES, Field, application_fields, field_by_id, input_fields, material_fields
+from schemas.policy import Parameter, Policy
 
 HEADER_HEIGHT = 48  # three lines of wrapped Chinese header text
 PRINT_PAGES_WIDE = 2  # 34 columns: inputs on the first page, computed amounts on the second
@@ -88,6 +89,11 @@ def _define(workbook: Workbook, name: str, sheet: str, ref: str) -> None:
 
 def _absolute(column: str, first: int, last: int | None = None) -> str:
     return f"${column}${first}" if last is None else f"${column}${first}:${column}${last}"
+
+
+def _dated(column: str, first: int, last: int) -> str:
+    """A parameter's dated cells in one column: one cell when it has one value."""
+    return _absolute(column, first, last if last > first else None)
 
 
 def build_application_template(
@@ -293,13 +299,18 @@ def format_columns(ws, fields: Sequence[Field], letters: dict[str, str]) -> None
             dimension.protection = UNLOCKED
 
 
-def print_and_protect(ws, pages_wide: int) -> None:
-    """A4 landscape, `pages_wide` pages across; protected, with columns, rows and filters usable."""
+def print_landscape(ws, pages_wide: int) -> None:
+    """A4 landscape, `pages_wide` pages across."""
     ws.page_setup.orientation = "landscape"
     ws.page_setup.paperSize = Worksheet.PAPERSIZE_A4
     ws.page_setup.fitToWidth = pages_wide
     ws.page_setup.fitToHeight = 0
     ws.sheet_properties.pageSetUpPr = PageSetupProperties(fitToPage=True)
+
+
+def print_and_protect(ws, pages_wide: int) -> None:
+    """A4 landscape, `pages_wide` pages across; protected, with columns, rows and filters usable."""
+    print_landscape(ws, pages_wide)
     ws.protection.sheet = True
     ws.protection.formatColumns = False
     ws.protection.formatRows = False
@@ -329,7 +340,7 @@ def _highlighting(ws, formulas: RowFormulas, letters: dict[str, str], last_row: 
     outside the window, cost items that do not add up to the contract, missing documents."""
     first = spec.FIRST_DATA_ROW
     r = lambda name: formulas.ref(name, first)  # noqa: E731
-    start, end = parameter_name("contract_window_start"), parameter_name("contract_window_end")
+    start, end = formulas.at("contract_window_start", first), formulas.at("contract_window_end", first)
     components = f"${letters['software']}{first}:${letters['other_service']}{first}"
     rules = {
         ("claimed",): f"AND(ISNUMBER({r('claimed')}),ISNUMBER({r('transformation_subsidy')}),"
@@ -468,69 +479,104 @@ def _parameter_cell(ws, value: Any, unit: str) -> WriteOnlyCell:
     return _cell(ws, value, border=BOX)
 
 
+PARAMETER_WIDTHS = (30, 44, 12, 18, 14, 14, 14, 14)
+LATEST = "取最新值"
+
+
+def _key_date(parameter: Parameter) -> str:
+    """Which date chooses the parameter's value for a row: a date field's label, or the latest value
+    for the parameters no row amount reads."""
+    return field_by_id()[parameter.applies_by].label if parameter.name in ROW_PARAMETERS else LATEST
+
+
 def _parameters_sheet(workbook: Workbook, policy: Policy) -> None:
-    """Every policy parameter with its clause; the formulas' numbers are named cells here."""
+    """Every policy parameter with its clause as a dated table (from-date beside value, by date); the
+    formulas look the value in force up in the named ranges here."""
     ws = workbook.create_sheet(spec.PARAMETERS_SHEET)
-    for letter, width in zip("ABCDE", (34, 44, 20, 8, 16), strict=True):
-        ws.column_dimensions[letter].width = width
+    for n, width in enumerate(PARAMETER_WIDTHS, start=1):
+        ws.column_dimensions[get_column_letter(n)].width = width
+    print_landscape(ws, pages_wide=1)
     ws.append([_cell(ws, f"政策参数：{policy.title}（{policy.version}）", font=TITLE_FONT)])
     ws.append(
         [
+            _cell(
+                ws,
+                "每个取值自“起始日期”起施行，至同一参数下一个起始日期的前一天。申报表每行按“按此日期取值”所列的日期"
+                "取当日有效的值（该日期空白或早于第一个起始日期的，取第一个值）；标“取最新值”的参数取最后一个值。",
+            ),
+        ]
+    )
+    ws.append(
+        [
             _cell(ws, h, font=BOLD, fill=INPUT_FILL, border=BOX)
-            for h in ("参数", "说明", "取值", "单位", "依据")
+            for h in ("参数", "说明", "起始日期", "取值", "单位", "依据", "按此日期取值")
         ]
     )
     levels = set(policy.value("levels"))
-    by_level: list[str] = []
-    row = 2
+    by_level: list[Parameter] = []
+    row = 3
     for name, parameter in policy.parameters.items():
         value = parameter.at()
         if isinstance(value, dict) and set(value) <= levels:
-            by_level.append(name)
+            by_level.append(parameter)
             continue
-        items = value.items() if isinstance(value, dict) else [(None, value)]
-        for key, item in items:
-            row += 1
+        for key in value if isinstance(value, dict) else [None]:
             label = parameter.label + (f"：{policy.funding_sources.get(key, key)}" if key else "")
-            ws.append(
-                [
-                    _cell(ws, parameter_name(name, key), border=BOX),
-                    _cell(ws, label, border=BOX),
-                    _parameter_cell(ws, item, parameter.unit),
-                    _cell(ws, parameter.unit, border=BOX),
-                    _cell(ws, parameter.clause, border=BOX),
-                ]
-            )
-            if not isinstance(item, list):
-                _define(workbook, parameter_name(name, key), spec.PARAMETERS_SHEET, _absolute("C", row))
+            first = row + 1
+            for dated in parameter.values:
+                row += 1
+                item = dated.value[key] if key else dated.value
+                ws.append(
+                    [
+                        _cell(ws, parameter_name(name, key), border=BOX),
+                        _cell(ws, label, border=BOX),
+                        _parameter_cell(ws, dated.start, "日期"),
+                        _parameter_cell(ws, item, parameter.unit),
+                        _cell(ws, parameter.unit, border=BOX),
+                        _cell(ws, parameter.clause, border=BOX),
+                        _cell(ws, _key_date(parameter), border=BOX),
+                    ]
+                )
+            if not isinstance(value, list):
+                _define(workbook, parameter_name(name, key), spec.PARAMETERS_SHEET, _dated("D", first, row))
+                _define(workbook, from_name(name, key), spec.PARAMETERS_SHEET, _dated("C", first, row))
+    _levels_table(workbook, ws, policy, by_level, row + 2)
+    ws.protection.sheet = True
+
+
+def _levels_table(workbook: Workbook, ws, policy: Policy, parameters: list[Parameter], header: int) -> None:
+    """The amounts by evaluation level, one dated row per value: the level's column in the row in force."""
+    eligible = policy.eligible_levels
     ws.append([])
-    header = ["评测等级", *(policy.parameter(n).label for n in by_level)]
-    ws.append([_cell(ws, h, font=BOLD, fill=INPUT_FILL, border=BOX, alignment=WRAP) for h in header])
     ws.append(
         [
-            _cell(ws, "依据", font=BOLD, border=BOX),
-            *(_cell(ws, policy.clause(n), border=BOX) for n in by_level),
+            _cell(ws, h, font=BOLD, fill=INPUT_FILL, border=BOX, alignment=WRAP)
+            for h in ("参数", "说明", "起始日期", *eligible, "依据", "按此日期取值")
         ]
     )
-    first = row + 4
-    eligible = policy.eligible_levels
-    for level in eligible:
-        ws.append(
-            [
-                _cell(ws, level, border=BOX),
-                *(_parameter_cell(ws, policy.value(n).get(level, Decimal(0)), "元") for n in by_level),
-            ]
-        )
-    last = first + len(eligible) - 1
-    _define(workbook, LEVELS_NAME, spec.PARAMETERS_SHEET, _absolute("A", first, last))
-    for n, name in enumerate(by_level):
-        _define(
-            workbook,
-            parameter_name(name),
-            spec.PARAMETERS_SHEET,
-            _absolute(get_column_letter(n + 2), first, last),
-        )
-    ws.protection.sheet = True
+    levels = (get_column_letter(4), get_column_letter(3 + len(eligible)))
+    _define(workbook, LEVELS_NAME, spec.PARAMETERS_SHEET, f"${levels[0]}${header}:${levels[1]}${header}")
+    row = header
+    for parameter in parameters:
+        first = row + 1
+        for dated in parameter.values:
+            row += 1
+            ws.append(
+                [
+                    _cell(ws, parameter_name(parameter.name), border=BOX),
+                    _cell(ws, f"{parameter.label}（{parameter.unit}）", border=BOX),
+                    _parameter_cell(ws, dated.start, "日期"),
+                    *(
+                        _parameter_cell(ws, dated.value.get(level, Decimal(0)), parameter.unit)
+                        for level in eligible
+                    ),
+                    _cell(ws, parameter.clause, border=BOX),
+                    _cell(ws, _key_date(parameter), border=BOX),
+                ]
+            )
+        block = f"${levels[0]}${first}:${levels[1]}${row}"
+        _define(workbook, parameter_name(parameter.name), spec.PARAMETERS_SHEET, block)
+        _define(workbook, from_name(parameter.name), spec.PARAMETERS_SHEET, _dated("C", first, row))
 
 
 def _lists_sheet(workbook: Workbook, policy: Policy) -> None:

@@ -38,7 +38,7 @@ from addin.templates.application import (
     start_guide_sheet,
     write_lists_sheet,
 )
-from addin.templates.formulas import parameter_name
+from addin.templates.formulas import latest_value
 from schemas.awards import SOURCE_FIELD, AwardKind, award_kinds, award_units
 from schemas.fields import YES
 from schemas.money import format_yuan
@@ -148,7 +148,7 @@ def _award_sheet(
     ws.append([_cell(ws, sheet_note(kind, policy), font=BOLD)])
     ws.append(header_cells(ws, kind.fields))
     ws.row_dimensions[spec.AWARDS_HEADER_ROW].height = HEADER_HEIGHT
-    formulas = computed_formulas(kind, letters)
+    formulas = computed_formulas(kind, letters, policy)
     for row in range(spec.AWARDS_FIRST_DATA_ROW, last_row + 1):
         offset = row - spec.AWARDS_FIRST_DATA_ROW
         record = records[offset] if offset < len(records) else {}
@@ -172,15 +172,16 @@ def _input(ws, value: Any) -> Any:
     return _cell(ws, value, locked=False)
 
 
-def computed_formulas(kind: AwardKind, letters: dict[str, str]) -> dict[str, Any]:
+def computed_formulas(kind: AwardKind, letters: dict[str, str], policy: Policy) -> dict[str, Any]:
     """The computed columns' formulas by row: the 赋能载体 subsidy, min(投入 × 比例, 上限), only when
-    the carrier is recognised by the 兵团 (schemas.awards.compute_awards is their oracle)."""
+    the carrier is recognised by the 兵团 (schemas.awards.compute_awards is their oracle). The award
+    lists carry no dates: the parameters' latest values."""
     inputs = [f.id for f in kind.input_fields()]
     first, last = letters[inputs[0]], letters[inputs[-1]]
 
     def subsidy(row: int) -> str:
-        rated = f"ROUND(N(${letters['investment']}{row})*{parameter_name(kind.rate)},2)"
-        capped = f"MIN({rated},{parameter_name(kind.cap)})" if kind.cap else rated
+        rated = f"ROUND(N(${letters['investment']}{row})*{latest_value(policy, kind.rate)},2)"
+        capped = f"MIN({rated},{latest_value(policy, kind.cap)})" if kind.cap else rated
         return (
             f'=IF(COUNTA(${first}{row}:${last}{row})=0,"",'
             f'IF(${letters["recognized"]}{row}="{YES}",{capped},0))'
@@ -211,12 +212,12 @@ def highlight_rules(
     ref = lambda name: f"${letters[name]}{row}"  # noqa: E731
     rules: dict[str, str] = {}
     if kind.cap and not kind.rate:
-        rules["amount"] = f"AND(ISNUMBER({ref('amount')}),{ref('amount')}>{parameter_name(kind.cap)})"
+        rules["amount"] = f"AND(ISNUMBER({ref('amount')}),{ref('amount')}>{latest_value(policy, kind.cap)})"
     if kind.pool:
         pools = policy.value(kind.pool)
         source, amount = letters[SOURCE_FIELD], letters["amount"]
         running = f"SUMIF(${source}${top}:${source}{row},${source}{row},${amount}${top}:${amount}{row})"
-        names = {policy.funding_sources[s]: parameter_name(kind.pool, s) for s in pools}
+        names = {policy.funding_sources[s]: latest_value(policy, kind.pool, s) for s in pools}
         blank_reads_as = kind.field(SOURCE_FIELD).none_value  # one allowed source: a blank is it
         limit = "0"
         for name, cell in reversed(list(names.items())):
@@ -228,7 +229,7 @@ def highlight_rules(
         name_column = letters[kind.fields[0].id]
         rules[kind.fields[0].id] = (
             f'AND({ref(kind.fields[0].id)}<>"",'
-            f"COUNTA(${name_column}${top}:${name_column}{row})>{parameter_name(kind.count_limit)})"
+            f"COUNTA(${name_column}${top}:${name_column}{row})>{latest_value(policy, kind.count_limit)})"
         )
     if kind.applicant == "enterprise":
         none_record = kind.field("negative_record").none_value

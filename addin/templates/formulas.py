@@ -1,6 +1,7 @@
 """The template's native Excel formulas: the same steps as schemas/calculation.py, written so that
-Excel, WPS and LibreOffice compute every amount with no add-in. Every number is a named cell on the
-参数 sheet (generated from the policy), never a literal."""
+Excel, WPS and LibreOffice compute every amount with no add-in. Every number is a named range on the
+参数 sheet (generated from the policy), never a literal: each parameter's dated table, from-dates
+(`P_…_FROM`) beside values (`P_…`), looked up by the row's key date."""
 
 from __future__ import annotations
 
@@ -10,11 +11,23 @@ from schemas.policy import Policy
 
 
 def parameter_name(parameter: str, key: str | None = None) -> str:
-    """The defined name of a policy parameter's cell on the 参数 sheet."""
+    """The defined name of a policy parameter's values on the 参数 sheet (one per dated value)."""
     return f"P_{parameter.upper()}" + (f"_{key.upper()}" if key else "")
 
 
+def from_name(parameter: str, key: str | None = None) -> str:
+    """The defined name of the from-dates beside a parameter's values."""
+    return f"{parameter_name(parameter, key)}_FROM"
+
+
 LEVELS_NAME = "P_ELIGIBLE_LEVELS"
+
+
+def latest_value(policy: Policy, parameter: str, key: str | None = None) -> str:
+    """A parameter's latest value (the last row of its dated table): for sheets whose rows carry no
+    date, as Policy.value without a date."""
+    values = parameter_name(parameter, key)
+    return values if len(policy.parameter(parameter).values) == 1 else f"INDEX({values},ROWS({values}))"
 
 
 class RowFormulas:
@@ -29,6 +42,26 @@ class RowFormulas:
     def ref(self, name: str, row: int) -> str:
         return f"${self.letters[name]}{row}"
 
+    def _date_row(self, parameter: str, row: int, key: str | None = None) -> str:
+        """The row of the parameter's dated table in force on the row's key date: the last from-date on
+        or before it, the first for a blank or earlier date (as schemas.policy.Parameter.positions)."""
+        if len(self.policy.parameter(parameter).values) == 1:
+            return "1"
+        date = self.ref(self.policy.parameter(parameter).applies_by, row)
+        return f"IFERROR(MATCH({date},{from_name(parameter, key)},1),1)"
+
+    def at(self, parameter: str, row: int, key: str | None = None) -> str:
+        """The parameter's value in force on the row's key date (its one value when it has one)."""
+        values = parameter_name(parameter, key)
+        if len(self.policy.parameter(parameter).values) == 1:
+            return values
+        return f"INDEX({values},{self._date_row(parameter, row, key)})"
+
+    def by_level(self, parameter: str, row: int) -> str:
+        """The amount for the row's level in the parameter's table in force on its key date."""
+        level = f"MATCH({self.ref('level', row)},{LEVELS_NAME},0)"
+        return f"INDEX({parameter_name(parameter)},{self._date_row(parameter, row)},{level})"
+
     def _guard(self, row: int, expression: str) -> str:
         """Blank rows show blank computed cells."""
         return f'=IF(COUNTA(${self.first_input}{row}:${self.last_input}{row})=0,"",{expression})'
@@ -37,7 +70,7 @@ class RowFormulas:
         """第十条（一）1 level, 第十一条（一）2 contract window, 第十条（七） exclusions."""
         r = lambda name: self.ref(name, row)  # noqa: E731
         none_negative = none_value("negative_record")
-        start, end = parameter_name("contract_window_start"), parameter_name("contract_window_end")
+        start, end = self.at("contract_window_start", row), self.at("contract_window_end", row)
         return (
             f"AND(ISNUMBER(MATCH({r('level')},{LEVELS_NAME},0)),ISNUMBER({r('contract_date')}),"
             f'{r("contract_date")}>={start},OR({end}="",{r("contract_date")}<={end}),'
@@ -49,21 +82,20 @@ class RowFormulas:
         r = lambda name: self.ref(name, row)  # noqa: E731
         return (
             f"AND(ISNUMBER({r('service_total')}),"
-            f"{r('service_total')}>ROUND({r('contract_total')}*{parameter_name('service_fee_limit')},2))"
+            f"{r('service_total')}>ROUND({r('contract_total')}*{self.at('service_fee_limit', row)},2))"
         )
 
     def integration_limit_exceeded(self, row: int) -> str:
         r = lambda name: self.ref(name, row)  # noqa: E731
         return (
             f"AND(ISNUMBER({r('integration')}),"
-            f"{r('integration')}>ROUND({r('contract_total')}*{parameter_name('integration_fee_limit')},2))"
+            f"{r('integration')}>ROUND({r('contract_total')}*{self.at('integration_fee_limit', row)},2))"
         )
 
     def for_row(self, row: int) -> dict[str, str]:
         r = lambda name: self.ref(name, row)  # noqa: E731
         eligible = self.eligible(row)
-        level_row = f"MATCH({r('level')},{LEVELS_NAME},0)"
-        deadline = parameter_name("progress_deadline")
+        deadline = self.at("progress_deadline", row)
         none_honor = none_value("honor")
         formulas = {
             "service_total": f"ROUND({r('consulting')}+{r('integration')}+{r('other_service')},2)",
@@ -71,21 +103,21 @@ class RowFormulas:
             "integration_ratio": f'IF(N({r("contract_total")})=0,"",{r("integration")}/{r("contract_total")})',
             "eligible_base": (
                 f"MAX(0,ROUND(MIN(N({r('paid')}),N({r('contract_total')}))-MAX(0,"
-                f"{r('service_total')}-ROUND({r('contract_total')}*{parameter_name('service_fee_limit')},2),"
-                f"{r('integration')}-ROUND({r('contract_total')}*{parameter_name('integration_fee_limit')},2)),2))"
+                f"{r('service_total')}-ROUND({r('contract_total')}*{self.at('service_fee_limit', row)},2),"
+                f"{r('integration')}-ROUND({r('contract_total')}*{self.at('integration_fee_limit', row)},2)),2))"
             ),
             "transformation_subsidy": (
-                f"IF({eligible},MIN(ROUND({r('eligible_base')}*{parameter_name('subsidy_rate')},2),"
-                f"INDEX({parameter_name('subsidy_cap')},{level_row})),0)"
+                f"IF({eligible},MIN(ROUND({r('eligible_base')}*{self.at('subsidy_rate', row)},2),"
+                f"{self.by_level('subsidy_cap', row)}),0)"
             ),
             "progress_bonus": (
                 f"IF(AND({eligible},ISNUMBER({r('completion_date')}),ISNUMBER({r('evaluation_date')}),"
                 f"{r('completion_date')}<={deadline},{r('evaluation_date')}<={deadline}),"
-                f"INDEX({parameter_name('progress_bonus')},{level_row}),0)"
+                f"{self.by_level('progress_bonus', row)},0)"
             ),
             "honor_award": (
                 f'IF(AND({eligible},{r("honor")}<>"",{r("honor")}<>"{none_honor}"),'
-                f"{parameter_name('honor_award')},0)"
+                f"{self.at('honor_award', row)},0)"
             ),
             "total_award": (
                 f"ROUND({r('transformation_subsidy')}+{r('progress_bonus')}+{r('honor_award')},2)"
@@ -100,9 +132,7 @@ class RowFormulas:
         sources = list(self.policy.shares("subsidy_split"))
         parts = {}
         for source in sources[:-1]:
-            parts[SUBSIDY_PART_FIELDS[source]] = (
-                f"ROUND({subsidy}*{parameter_name('subsidy_split', source)},2)"
-            )
+            parts[SUBSIDY_PART_FIELDS[source]] = f"ROUND({subsidy}*{self.at('subsidy_split', row, source)},2)"
         others = "".join(f"-{self.ref(SUBSIDY_PART_FIELDS[s], row)}" for s in sources[:-1])
         parts[SUBSIDY_PART_FIELDS[sources[-1]]] = f"ROUND({subsidy}{others},2)"
         return parts
