@@ -14,7 +14,23 @@ from openpyxl.formatting.rule import FormulaRule
 
 from addin import template_spec as spec
 from addin.io.output import describe_generated, save_workbook
-from addin.templates.application import (
+from addin.templates.formulas import latest_value
+from addin.templates.sheets import (
+    absolute,
+    add_field_validation,
+    define,
+    format_columns,
+    header_cells,
+    meta_sheet,
+    new_validation,
+    parameters_sheet,
+    print_and_protect,
+    rules_sheet,
+    start_guide_sheet,
+    styled_cell,
+    write_lists_sheet,
+)
+from addin.templates.styles import (
     ALERT_FILL,
     ALERT_FONT,
     BOLD,
@@ -24,21 +40,7 @@ from addin.templates.application import (
     TEXT_FORMAT,
     TITLE_FONT,
     TOP_WRAP,
-    _absolute,
-    _cell,
-    _define,
-    _meta_sheet,
-    _parameters_sheet,
-    _rules_sheet,
-    _validation,
-    add_field_validation,
-    format_columns,
-    header_cells,
-    print_and_protect,
-    start_guide_sheet,
-    write_lists_sheet,
 )
-from addin.templates.formulas import latest_value
 from schemas.awards import SOURCE_FIELD, AwardKind, award_kinds, award_units
 from schemas.fields import YES
 from schemas.money import format_yuan
@@ -73,16 +75,16 @@ def build_awards_template(
             workbook, policy, kind, last_row, unit if n == 0 else None, (records or {}).get(kind.id, ())
         )
     _guide_sheet(workbook, policy, kinds)
-    _rules_sheet(workbook, policy)
-    _parameters_sheet(workbook, policy)
+    rules_sheet(workbook, policy)
+    parameters_sheet(workbook, policy)
     lists = {UNIT_LIST: ("填报单位", award_units(policy))}
     for kind in kinds:
         for field in kind.input_fields():
             if field.kind == "choice":
                 lists[_list_name(kind, field.id)] = (f"{kind.sheet}·{field.label}", field.allowed(policy))
     write_lists_sheet(workbook, lists)
-    _meta_sheet(workbook, policy, spec.AWARDS_TEMPLATE_ID, spec.AWARDS_TEMPLATE_VERSION)
-    _define(workbook, spec.NAME_UNIT, kinds[0].sheet, "$B$2")
+    meta_sheet(workbook, policy, spec.AWARDS_TEMPLATE_ID, spec.AWARDS_TEMPLATE_VERSION)
+    define(workbook, spec.NAME_UNIT, kinds[0].sheet, "$B$2")
     describe_generated(workbook, "兵团中小企业数字化转型城市试点专项资金 奖励与补贴名单")
     return workbook
 
@@ -132,20 +134,20 @@ def _award_sheet(
     ws.print_title_rows = f"{spec.AWARDS_HEADER_ROW}:{spec.AWARDS_HEADER_ROW}"
     print_and_protect(ws, pages_wide=1)
     ws.merged_cells.add(f"A1:{letters[kind.fields[-1].id]}1")
-    ws.append([_cell(ws, f"兵团中小企业数字化转型城市试点专项资金 {kind.sheet}名单", font=TITLE_FONT)])
+    ws.append([styled_cell(ws, f"兵团中小企业数字化转型城市试点专项资金 {kind.sheet}名单", font=TITLE_FONT)])
     heading = f"模板 {spec.AWARDS_TEMPLATE_ID} 版本 {spec.AWARDS_TEMPLATE_VERSION}；政策 {policy.version}"
     if unit is not None or kind is award_kinds(policy)[0]:
         ws.append(
             [
-                _cell(ws, "填报单位：", font=BOLD),
-                _cell(ws, unit, fill=INPUT_FILL, border=BOX, locked=False, number_format=TEXT_FORMAT),
+                styled_cell(ws, "填报单位：", font=BOLD),
+                styled_cell(ws, unit, fill=INPUT_FILL, border=BOX, locked=False, number_format=TEXT_FORMAT),
                 None,
-                _cell(ws, heading),
+                styled_cell(ws, heading),
             ]
         )
     else:
-        ws.append([_cell(ws, heading)])
-    ws.append([_cell(ws, sheet_note(kind, policy), font=BOLD)])
+        ws.append([styled_cell(ws, heading)])
+    ws.append([styled_cell(ws, sheet_note(kind, policy), font=BOLD)])
     ws.append(header_cells(ws, kind.fields))
     ws.row_dimensions[spec.AWARDS_HEADER_ROW].height = HEADER_HEIGHT
     formulas = computed_formulas(kind, letters, policy)
@@ -154,7 +156,9 @@ def _award_sheet(
         record = records[offset] if offset < len(records) else {}
         ws.append(
             [
-                _cell(ws, formulas[field.id](row)) if field.computed else _input(ws, record.get(field.id))
+                styled_cell(ws, formulas[field.id](row))
+                if field.computed
+                else _input(ws, record.get(field.id))
                 for field in kind.fields
             ]
         )
@@ -163,13 +167,13 @@ def _award_sheet(
     for field in kind.fields:
         name = spec.award_column_name(kind.id, field.id)
         column = letters[field.id]
-        _define(workbook, name, kind.sheet, _absolute(column, spec.AWARDS_FIRST_DATA_ROW, last_row))
+        define(workbook, name, kind.sheet, absolute(column, spec.AWARDS_FIRST_DATA_ROW, last_row))
 
 
 def _input(ws, value: Any) -> Any:
     if value is None:
         return None
-    return _cell(ws, value, locked=False)
+    return styled_cell(ws, value, locked=False)
 
 
 def computed_formulas(kind: AwardKind, letters: dict[str, str], policy: Policy) -> dict[str, Any]:
@@ -193,7 +197,7 @@ def computed_formulas(kind: AwardKind, letters: dict[str, str], policy: Policy) 
 def _validations(ws, policy: Policy, kind: AwardKind, letters: dict[str, str], last_row: int) -> None:
     first = spec.AWARDS_FIRST_DATA_ROW
     if kind is award_kinds(policy)[0]:
-        unit = _validation(
+        unit = new_validation(
             "list", formula1=f"={UNIT_LIST}", errorTitle="填报单位无效", error="请从下拉列表中选择。"
         )
         unit.add("B2")
@@ -268,7 +272,7 @@ def _guide_sheet(workbook: Workbook, policy: Policy, kinds: Sequence[AwardKind])
         letters = spec.award_letters(kind.fields)
         ws.append(
             [
-                _cell(ws, v, alignment=TOP_WRAP, border=BOX)
+                styled_cell(ws, v, alignment=TOP_WRAP, border=BOX)
                 for v in (kind.sheet, "", sheet_note(kind, policy), "", "", kind.clause)
             ]
         )
@@ -278,7 +282,7 @@ def _guide_sheet(workbook: Workbook, policy: Policy, kinds: Sequence[AwardKind])
             text = (field.help or "由公式按规则计算。") + (f"（可选：{values}）" if values else "")
             ws.append(
                 [
-                    _cell(ws, v, alignment=TOP_WRAP, border=BOX)
+                    styled_cell(ws, v, alignment=TOP_WRAP, border=BOX)
                     for v in (kind.sheet, letters[field.id], field.header, needed, text, field.clause)
                 ]
             )

@@ -7,20 +7,19 @@ from pathlib import Path
 
 from openpyxl import Workbook
 from openpyxl.comments import Comment
-from openpyxl.styles import Alignment, Font, PatternFill, Protection
+from openpyxl.styles import Alignment, Font, Protection
 from openpyxl.workbook.defined_name import DefinedName
 from openpyxl.worksheet.properties import PageSetupProperties
 from openpyxl.worksheet.worksheet import Worksheet
 
 from addin import template_spec as spec
 from addin.io.output import describe_generated, save_workbook
-from addin.templates.application import BOX, INPUT_FILL, TITLE_FONT, WRAP
+from addin.templates.styles import BOX, COMPUTED_FILL, INPUT_FILL, TITLE_FONT, WRAP
 from schemas.plan import BUDGET, Plan
 from schemas.policy import Policy
 
 AMOUNT_FORMAT = "#,##0.######"
 SOURCES = ("central", "bingtuan", "division")
-COMPUTED_FILL = PatternFill("solid", fgColor="EDEDED")
 CENTER = Alignment(horizontal="center", vertical="center", wrap_text=True)
 TOP_LEFT = Alignment(horizontal="left", vertical="center", wrap_text=True)
 

@@ -1,0 +1,378 @@
+"""Shared building blocks of the template generators: cells, defined names, validations, printing,
+and the sheets every template has (填表说明's start, 规则, 参数, the lists and the hidden _meta)."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Sequence
+from decimal import Decimal
+from typing import Any
+
+from openpyxl import Workbook
+from openpyxl.cell import WriteOnlyCell
+from openpyxl.comments import Comment
+from openpyxl.styles import Alignment, Border, Font, PatternFill
+from openpyxl.utils import get_column_letter
+from openpyxl.workbook.defined_name import DefinedName
+from openpyxl.worksheet.datavalidation import DataValidation
+from openpyxl.worksheet.properties import PageSetupProperties
+from openpyxl.worksheet.worksheet import Worksheet
+
+from addin import template_spec as spec
+from addin.reports.catalogue import rule_catalogue
+from addin.templates.formulas import LEVELS_NAME, from_name, parameter_name
+from addin.templates.styles import (
+    BOLD,
+    BOX,
+    COMPUTED_FILL,
+    COUNT_FORMAT,
+    DATE_FORMAT,
+    INPUT_FILL,
+    MONEY_FORMAT,
+    RATIO_FORMAT,
+    TEXT_FORMAT,
+    TITLE_FONT,
+    TOP_WRAP,
+    UNLOCKED,
+    WRAP,
+)
+from schemas.calculation import ROW_PARAMETERS
+from schemas.fields import Field, field_by_id
+from schemas.policy import Parameter, Policy
+
+# Excel's own checks as the clerk types, by field kind: (validation type, its options).
+CELL_VALIDATIONS = {
+    "money": (
+        "decimal",
+        {
+            "operator": "greaterThanOrEqual",
+            "formula1": "0",
+            "errorTitle": "金额无效",
+            "error": "请输入大于或等于 0 的数字金额，单位为元，如 123456.78（不要写“万”“元”）。",
+        },
+    ),
+    "date": (
+        "date",
+        {
+            "operator": "greaterThan",
+            "formula1": "1",
+            "errorTitle": "日期无效",
+            "error": "请输入日期，如 2025-12-31。",
+        },
+    ),
+    "uscc": (
+        "textLength",
+        {
+            "operator": "equal",
+            "formula1": "18",
+            "errorTitle": "统一社会信用代码无效",
+            "error": "统一社会信用代码应为18位（单元格为文本格式）。",
+        },
+    ),
+}
+
+
+def styled_cell(
+    ws,
+    value: Any = None,
+    *,
+    font: Font | None = None,
+    fill: PatternFill | None = None,
+    number_format: str | None = None,
+    alignment: Alignment | None = None,
+    border: Border | None = None,
+    locked: bool = True,
+) -> WriteOnlyCell:
+    cell = WriteOnlyCell(ws, value=value)
+    if font:
+        cell.font = font
+    if fill:
+        cell.fill = fill
+    if number_format:
+        cell.number_format = number_format
+    if alignment:
+        cell.alignment = alignment
+    if border:
+        cell.border = border
+    if not locked:
+        cell.protection = UNLOCKED
+    return cell
+
+
+def number_format(field: Field) -> str:
+    return {"money": MONEY_FORMAT, "ratio": RATIO_FORMAT, "date": DATE_FORMAT}.get(field.kind, TEXT_FORMAT)
+
+
+def define(workbook: Workbook, name: str, sheet: str, ref: str) -> None:
+    workbook.defined_names[name] = DefinedName(name, attr_text=f"'{sheet}'!{ref}")
+
+
+def absolute(column: str, first: int, last: int | None = None) -> str:
+    return f"${column}${first}" if last is None else f"${column}${first}:${column}${last}"
+
+
+def dated_cells(column: str, first: int, last: int) -> str:
+    """A parameter's dated cells in one column: one cell when it has one value."""
+    return absolute(column, first, last if last > first else None)
+
+
+def new_validation(kind: str, **options: Any) -> DataValidation:
+    return DataValidation(
+        type=kind,
+        allow_blank=True,
+        showErrorMessage=True,
+        showInputMessage=True,
+        errorStyle="stop",
+        **options,
+    )
+
+
+def add_field_validation(
+    ws, field: Field, policy: Policy, list_name: str, column: str, first: int, last: int
+) -> None:
+    """Excel's own check of a column as the clerk types: a dropdown for a choice (its values in the
+    named list), the kind's check for amounts, dates and credit codes."""
+    if field.kind == "choice":
+        allowed = "、".join(field.allowed(policy))[:200]
+        kind, options = (
+            "list",
+            {
+                "formula1": f"={list_name}",
+                "errorTitle": f"“{field.label}”无效",
+                "error": f"请从下拉列表中选择：{allowed}",
+            },
+        )
+    elif field.kind in CELL_VALIDATIONS:
+        kind, options = CELL_VALIDATIONS[field.kind]
+    else:
+        return
+    validation = new_validation(kind, promptTitle=field.label, prompt=field.help[:250], **options)
+    validation.add(f"{column}{first}:{column}{last}")
+    ws.data_validations.append(validation)
+
+
+def format_columns(ws, fields: Sequence[Field], letters: dict[str, str]) -> None:
+    """Each column's width and number format; input columns unlocked (the sheet is protected)."""
+    for field in fields:
+        dimension = ws.column_dimensions[letters[field.id]]
+        dimension.width = field.width
+        dimension.number_format = number_format(field)
+        if not field.computed:
+            dimension.protection = UNLOCKED
+
+
+def print_landscape(ws, pages_wide: int) -> None:
+    """A4 landscape, `pages_wide` pages across."""
+    ws.page_setup.orientation = "landscape"
+    ws.page_setup.paperSize = Worksheet.PAPERSIZE_A4
+    ws.page_setup.fitToWidth = pages_wide
+    ws.page_setup.fitToHeight = 0
+    ws.sheet_properties.pageSetUpPr = PageSetupProperties(fitToPage=True)
+
+
+def print_and_protect(ws, pages_wide: int) -> None:
+    """A4 landscape, `pages_wide` pages across; protected, with columns, rows and filters usable."""
+    print_landscape(ws, pages_wide)
+    ws.protection.sheet = True
+    ws.protection.formatColumns = False
+    ws.protection.formatRows = False
+    ws.protection.autoFilter = False
+
+
+def header_cells(ws, fields: Sequence[Field]) -> list[WriteOnlyCell]:
+    """The header row: inputs blue, computed columns grey, each with its help as a note."""
+    headers = []
+    for field in fields:
+        cell = styled_cell(
+            ws,
+            field.header,
+            font=BOLD,
+            fill=COMPUTED_FILL if field.computed else INPUT_FILL,
+            alignment=WRAP,
+            border=BOX,
+        )
+        if field.help:
+            cell.comment = Comment(field.help, "dtfund", width=260, height=110)
+        headers.append(cell)
+    return headers
+
+
+def start_guide_sheet(
+    workbook: Workbook, steps: Sequence[str], headers: Sequence[str], widths: Sequence[int]
+) -> Any:
+    """A 填表说明 sheet: its title, the numbered steps, then the header of the table of columns."""
+    ws = workbook.create_sheet(spec.GUIDE_SHEET)
+    for n, width in enumerate(widths, start=1):
+        ws.column_dimensions[get_column_letter(n)].width = width
+    ws.append([styled_cell(ws, "填表说明", font=TITLE_FONT)])
+    for step in steps:
+        ws.append([styled_cell(ws, step)])
+    ws.append([])
+    ws.append([styled_cell(ws, h, font=BOLD, fill=INPUT_FILL, border=BOX) for h in headers])
+    return ws
+
+
+def rules_sheet(workbook: Workbook, policy: Policy) -> None:
+    ws = workbook.create_sheet(spec.RULES_SHEET)
+    for letter, width in zip("ABCDEF", (30, 8, 26, 60, 50, 16), strict=True):
+        ws.column_dimensions[letter].width = width
+    ws.append(
+        [
+            styled_cell(ws, h, font=BOLD, fill=INPUT_FILL, border=BOX)
+            for h in ("规则编号", "级别", "名称", "说明", "修改建议", "依据")
+        ]
+    )
+    for entry in rule_catalogue(policy):
+        ws.append(
+            [
+                styled_cell(ws, v, alignment=TOP_WRAP, border=BOX)
+                for v in (entry.id, entry.severity, entry.title, entry.message, entry.fix, entry.clause)
+            ]
+        )
+    ws.protection.sheet = True
+
+
+def parameter_cell(ws, value: Any, unit: str) -> WriteOnlyCell:
+    if isinstance(value, Decimal):
+        number_format = {"比例": RATIO_FORMAT, "元": MONEY_FORMAT}.get(unit, COUNT_FORMAT)
+        return styled_cell(ws, float(value), number_format=number_format, border=BOX)
+    if isinstance(value, dt.date):
+        return styled_cell(ws, value, number_format=DATE_FORMAT, border=BOX)
+    if isinstance(value, list):
+        return styled_cell(ws, "、".join(value), alignment=TOP_WRAP, border=BOX)
+    return styled_cell(ws, value, border=BOX)
+
+
+PARAMETER_WIDTHS = (30, 44, 12, 18, 14, 14, 14, 14)
+
+
+LATEST = "取最新值"
+
+
+def key_date_label(parameter: Parameter) -> str:
+    """Which date chooses the parameter's value for a row: a date field's label, or the latest value
+    for the parameters no row amount reads."""
+    return field_by_id()[parameter.applies_by].label if parameter.name in ROW_PARAMETERS else LATEST
+
+
+def parameters_sheet(workbook: Workbook, policy: Policy) -> None:
+    """Every policy parameter with its clause as a dated table (from-date beside value, by date); the
+    formulas look the value in force up in the named ranges here."""
+    ws = workbook.create_sheet(spec.PARAMETERS_SHEET)
+    for n, width in enumerate(PARAMETER_WIDTHS, start=1):
+        ws.column_dimensions[get_column_letter(n)].width = width
+    print_landscape(ws, pages_wide=1)
+    ws.append([styled_cell(ws, f"政策参数：{policy.title}（{policy.version}）", font=TITLE_FONT)])
+    ws.append(
+        [
+            styled_cell(
+                ws,
+                "每个取值自“起始日期”起施行，至同一参数下一个起始日期的前一天。申报表每行按“按此日期取值”所列的日期"
+                "取当日有效的值（该日期空白或早于第一个起始日期的，取第一个值）；标“取最新值”的参数取最后一个值。",
+            ),
+        ]
+    )
+    ws.append(
+        [
+            styled_cell(ws, h, font=BOLD, fill=INPUT_FILL, border=BOX)
+            for h in ("参数", "说明", "起始日期", "取值", "单位", "依据", "按此日期取值")
+        ]
+    )
+    levels = set(policy.value("levels"))
+    by_level: list[Parameter] = []
+    row = 3
+    for name, parameter in policy.parameters.items():
+        value = parameter.at()
+        if isinstance(value, dict) and set(value) <= levels:
+            by_level.append(parameter)
+            continue
+        for key in value if isinstance(value, dict) else [None]:
+            label = parameter.label + (f"：{policy.funding_sources.get(key, key)}" if key else "")
+            first = row + 1
+            for dated in parameter.values:
+                row += 1
+                item = dated.value[key] if key else dated.value
+                ws.append(
+                    [
+                        styled_cell(ws, parameter_name(name, key), border=BOX),
+                        styled_cell(ws, label, border=BOX),
+                        parameter_cell(ws, dated.start, "日期"),
+                        parameter_cell(ws, item, parameter.unit),
+                        styled_cell(ws, parameter.unit, border=BOX),
+                        styled_cell(ws, parameter.clause, border=BOX),
+                        styled_cell(ws, key_date_label(parameter), border=BOX),
+                    ]
+                )
+            if not isinstance(value, list):
+                define(
+                    workbook, parameter_name(name, key), spec.PARAMETERS_SHEET, dated_cells("D", first, row)
+                )
+                define(workbook, from_name(name, key), spec.PARAMETERS_SHEET, dated_cells("C", first, row))
+    levels_table(workbook, ws, policy, by_level, row + 2)
+    ws.protection.sheet = True
+
+
+def levels_table(workbook: Workbook, ws, policy: Policy, parameters: list[Parameter], header: int) -> None:
+    """The amounts by evaluation level, one dated row per value: the level's column in the row in force."""
+    eligible = policy.eligible_levels
+    ws.append([])
+    ws.append(
+        [
+            styled_cell(ws, h, font=BOLD, fill=INPUT_FILL, border=BOX, alignment=WRAP)
+            for h in ("参数", "说明", "起始日期", *eligible, "依据", "按此日期取值")
+        ]
+    )
+    levels = (get_column_letter(4), get_column_letter(3 + len(eligible)))
+    define(workbook, LEVELS_NAME, spec.PARAMETERS_SHEET, f"${levels[0]}${header}:${levels[1]}${header}")
+    row = header
+    for parameter in parameters:
+        first = row + 1
+        for dated in parameter.values:
+            row += 1
+            ws.append(
+                [
+                    styled_cell(ws, parameter_name(parameter.name), border=BOX),
+                    styled_cell(ws, f"{parameter.label}（{parameter.unit}）", border=BOX),
+                    parameter_cell(ws, dated.start, "日期"),
+                    *(
+                        parameter_cell(ws, dated.value.get(level, Decimal(0)), parameter.unit)
+                        for level in eligible
+                    ),
+                    styled_cell(ws, parameter.clause, border=BOX),
+                    styled_cell(ws, key_date_label(parameter), border=BOX),
+                ]
+            )
+        block = f"${levels[0]}${first}:${levels[1]}${row}"
+        define(workbook, parameter_name(parameter.name), spec.PARAMETERS_SHEET, block)
+        define(workbook, from_name(parameter.name), spec.PARAMETERS_SHEET, dated_cells("C", first, row))
+
+
+def write_lists_sheet(workbook: Workbook, lists: dict[str, tuple[str, list[str]]]) -> None:
+    """The dropdowns' values, one named column per list (name -> (heading, values)): Excel caps an
+    inline list at 255 characters."""
+    ws = workbook.create_sheet(spec.LISTS_SHEET)
+    ws.sheet_state = "hidden"
+    columns = [[heading, *values] for heading, values in lists.values()]
+    for n in range(max(len(c) for c in columns)):
+        ws.append([c[n] if n < len(c) else None for c in columns])
+    for n, name in enumerate(lists):
+        letter = get_column_letter(n + 1)
+        define(workbook, name, spec.LISTS_SHEET, absolute(letter, 2, len(columns[n])))
+    ws.protection.sheet = True
+
+
+def meta_sheet(
+    workbook: Workbook,
+    policy: Policy,
+    template_id: str = spec.TEMPLATE_ID,
+    template_version: str = spec.TEMPLATE_VERSION,
+) -> None:
+    ws = workbook.create_sheet(spec.META_SHEET)
+    ws.sheet_state = "hidden"
+    ws.append(["模板标识", template_id])
+    ws.append(["模板版本", template_version])
+    ws.append(["政策", policy.id])
+    ws.append(["政策版本", policy.version])
+    define(workbook, spec.NAME_TEMPLATE_ID, spec.META_SHEET, "$B$1")
+    define(workbook, spec.NAME_TEMPLATE_VERSION, spec.META_SHEET, "$B$2")
+    ws.protection.sheet = True
