@@ -154,12 +154,13 @@ def _window_details(table: Table, name: str, rows: pd.Index) -> dict[str, Any]:
 
 @field_rule("EXCLUDED_NEGATIVE_RECORD", only("negative_record"))
 def excluded_negative_record(table: Table, column: pd.Series) -> pd.Series:
-    return ~table.amounts["no_negative_record"]
+    """A record named (a blank cell is REQUIRED_MISSING, not a record)."""
+    return cell_rules.has_negative_record(column, field_by_id()[column.name].none_value)
 
 
 @field_rule("EXCLUDED_LITTLE_GIANT", only("little_giant"))
 def excluded_little_giant(table: Table, column: pd.Series) -> pd.Series:
-    return ~table.amounts["not_little_giant"]
+    return cell_rules.is_yes(column, YES)
 
 
 @field_rule("COST_COMPONENTS_MISMATCH", only("contract_total"), needs=("contract_total", *COMPONENT_FIELDS))

@@ -15,8 +15,7 @@ from typing import Any, TypeVar
 import numpy as np
 import pandas as pd
 
-from schemas.cell_rules import has_negative_record, is_yes
-from schemas.fields import YES, none_value
+from schemas.fields import NO, none_value
 from schemas.money import (
     ZERO,
     as_money,
@@ -60,12 +59,14 @@ ROW_PARAMETERS = (
     "honor_split",
 )
 
+# The cost items 第十条（一）1 supports: software, cloud, data equipment, and the services.
+COST_ITEMS = ("software", "cloud", "equipment", "consulting", "integration", "other_service")
+
 CALCULATION_INPUTS = (
     "contract_total",
-    "consulting",
-    "integration",
-    "other_service",
+    *COST_ITEMS,
     "paid",
+    "size_class",
     "level",
     "contract_date",
     "completion_date",
@@ -136,26 +137,36 @@ def _on_or_after(dates: pd.Series, limits: pd.Series) -> pd.Series:
     return (dates >= limits).astype(bool)
 
 
+def _items_total(frame: pd.DataFrame) -> pd.Series:
+    """Σ of the supported cost items (blanks as zero): the base never exceeds it."""
+    total = as_money(frame[COST_ITEMS[0]])
+    for name in COST_ITEMS[1:]:
+        total = total + as_money(frame[name])
+    return round_cents_column(total)
+
+
 def _ratio(part: pd.Series, whole: pd.Series) -> pd.Series:
     values = [None if w is None or w == 0 else p / w for p, w in zip(part, whole, strict=True)]
     return pd.Series(values, index=part.index, dtype=object)
 
 
-def eligibility(frame: pd.DataFrame, policy: Policy) -> pd.DataFrame:
-    """Each condition of 第十条（一）1, 第十一条（一）2 and 第十条（七） as a column, and `eligible`."""
+def eligibility(frame: pd.DataFrame, policy: Policy, unreadable: pd.Series | None = None) -> pd.DataFrame:
+    """Each condition of 第九条, 第十条（一）1, 第十一条（一）2 and 第十条（七） as a column, and `eligible`.
+    Each holds only on a valid value: a blank or unlisted choice meets no condition. `unreadable`:
+    rows with a cell the template's formulas cannot compute (then no amount is counted)."""
     level_ok = frame["level"].isin(policy.eligible_levels)
     start = _date_limits(frame, policy, "contract_window_start")
     end = _date_limits(frame, policy, "contract_window_end")
     dates = frame["contract_date"]
     in_window = _on_or_after(dates, start) & _on_or_before(dates, end) & dates.notna()
-    no_negative_record = ~has_negative_record(frame["negative_record"], none_value("negative_record"))
-    not_little_giant = ~is_yes(frame["little_giant"], YES)
     conditions = pd.DataFrame(
         {
             "level_ok": level_ok.astype(bool),
             "in_window": in_window.astype(bool),
-            "no_negative_record": no_negative_record.astype(bool),
-            "not_little_giant": not_little_giant.astype(bool),
+            "sme": frame["size_class"].isin(list(policy.value("size_classes"))).astype(bool),
+            "no_negative_record": (frame["negative_record"] == none_value("negative_record")).astype(bool),
+            "not_little_giant": (frame["little_giant"] == NO).astype(bool),
+            "readable": ~unreadable.astype(bool) if unreadable is not None else True,
         },
         index=frame.index,
     )
@@ -163,7 +174,7 @@ def eligibility(frame: pd.DataFrame, policy: Policy) -> pd.DataFrame:
     return conditions
 
 
-def compute_amounts(frame: pd.DataFrame, policy: Policy) -> pd.DataFrame:
+def compute_amounts(frame: pd.DataFrame, policy: Policy, unreadable: pd.Series | None = None) -> pd.DataFrame:
     """Every computed column for every row of an application table.
 
     Besides the template's computed fields, the result holds the steps (limits, excesses, the
@@ -172,7 +183,7 @@ def compute_amounts(frame: pd.DataFrame, policy: Policy) -> pd.DataFrame:
     contract = as_money(frame["contract_total"])
     integration = as_money(frame["integration"])
     paid = as_money(frame["paid"])
-    out = eligibility(frame, policy)
+    out = eligibility(frame, policy, unreadable)
 
     service_total = round_cents_column(
         as_money(frame["consulting"]) + integration + as_money(frame["other_service"])
@@ -182,7 +193,10 @@ def compute_amounts(frame: pd.DataFrame, policy: Policy) -> pd.DataFrame:
     service_excess = column_max(service_total - service_limit, ZERO)
     integration_excess = column_max(integration - integration_limit, ZERO)
     disallowed = column_max(service_excess, integration_excess)
-    eligible_base = column_max(round_cents_column(column_min(paid, contract) - disallowed), ZERO)
+    items = _items_total(frame)
+    eligible_base = column_max(
+        round_cents_column(column_min(column_min(paid, contract), items) - disallowed), ZERO
+    )
 
     caps = _by_level(frame, policy, "subsidy_cap")
     rated = round_cents_column(eligible_base * on_rows(frame, policy, "subsidy_rate"))
@@ -198,7 +212,7 @@ def compute_amounts(frame: pd.DataFrame, policy: Policy) -> pd.DataFrame:
     bonus_by_level = _by_level(frame, policy, "progress_bonus")
     progress_bonus = bonus_by_level.where(out["eligible"] & on_time, ZERO).astype(object)
 
-    has_honor = frame["honor"].notna() & (frame["honor"] != none_value("honor"))
+    has_honor = frame["honor"].isin(list(policy.value("honors")))
     honor_award = (
         on_rows(frame, policy, "honor_award").where(out["eligible"] & has_honor, ZERO).astype(object)
     )
@@ -212,6 +226,7 @@ def compute_amounts(frame: pd.DataFrame, policy: Policy) -> pd.DataFrame:
         "service_excess": service_excess,
         "integration_excess": integration_excess,
         "disallowed": disallowed,
+        "items_total": items,
         "eligible_base": eligible_base,
         "rated_subsidy": rated,
         "cap": caps,

@@ -11,7 +11,8 @@ import yaml
 
 from schemas.policy import Policy, PolicyError
 
-YES = "是"  # the little_giant field's "yes" (its choices are 是/否)
+YES = "是"  # the 是/否 fields' "yes" (小巨人, the documents)
+NO = "否"
 
 Kind = Literal["text", "uscc", "choice", "money", "date", "ratio"]
 

@@ -203,6 +203,7 @@ def test_ribbon_checks_marks_links_and_restores_formulas(tmp_path: Path) -> None
     workbook = openpyxl.load_workbook(EXAMPLE)
     letters = spec.column_letters()
     workbook[spec.DATA_SHEET][f"{letters['central']}5"] = 1.0  # a number typed over a formula
+    workbook[spec.DATA_SHEET][f"{letters['paid']}6"] = 1e8  # paid over the contract: a warning
     workbook.save(source)
     messages: list[str] = []
     target = openpyxl.load_workbook(source)
@@ -219,7 +220,8 @@ def test_ribbon_checks_marks_links_and_restores_formulas(tmp_path: Path) -> None
     assert "FORMULA_VALUE_MISMATCH" in data[f"{letters['central']}5"].comment.text
     assert data[f"{letters['service_total']}8"].fill.fgColor.rgb.endswith("FFC7CE")
     assert data[f"{letters['central']}5"].value.startswith("=IF(COUNTA(")  # the formula is back
-    assert data["R10"].fill.fgColor.rgb.endswith("FFEB9C")  # a warning is yellow
+    assert data[f"{letters['paid']}10"].fill.fgColor.rgb.endswith("FFC7CE")  # text amount: an error
+    assert data[f"{letters['paid']}6"].fill.fgColor.rgb.endswith("FFEB9C")  # a warning is yellow
 
 
 def test_ribbon_on_the_awards_workbook_restores_the_carrier_formula(tmp_path: Path) -> None:

@@ -18,9 +18,23 @@ POLICY = load_policy()
 D = Decimal
 
 
+GOODS = ("software", "cloud", "equipment")
+ELIGIBLE = {"size_class": "小型", "little_giant": "否", "negative_record": "无"}
+
+
 def amounts(**inputs):
-    base = {"level": "二级", "contract_date": dt.date(2025, 1, 15), "little_giant": "否"}
+    """An eligible SME's amounts; the contract is all supported goods unless cost items are given."""
+    base = {
+        "level": "二级",
+        "contract_date": dt.date(2025, 1, 15),
+        "size_class": "小型",
+        "little_giant": "否",
+        "negative_record": "无",
+    }
     base.update(inputs)
+    if not any(name in inputs for name in GOODS):
+        services = sum((inputs.get(n) or 0 for n in ("consulting", "integration", "other_service")), D(0))
+        base["software"] = max((inputs.get("contract_total") or D(0)) - services, D(0))
     return compute_one(POLICY, **base)
 
 
@@ -194,7 +208,13 @@ def _table(policy, *rows: dict) -> pd.DataFrame:
     """compute_amounts over several rows at once (each row's dates choose its parameters)."""
     from schemas.calculation import CALCULATION_INPUTS, compute_amounts
 
-    base = {"level": "二级", "little_giant": "否", "paid": D("200000"), "contract_total": D("200000")}
+    base = {
+        "level": "二级",
+        **ELIGIBLE,
+        "paid": D("200000"),
+        "contract_total": D("200000"),
+        "software": D("200000"),
+    }
     frame = pd.DataFrame(
         [{n: {**base, **row}.get(n) for n in CALCULATION_INPUTS} for row in rows], dtype=object
     )
@@ -223,9 +243,10 @@ def test_each_row_is_priced_with_the_rate_in_force_on_its_contract_date(tmp_path
 def _one(contract_date: dt.date) -> dict:
     return {
         "level": "二级",
-        "little_giant": "否",
+        **ELIGIBLE,
         "paid": D("200000"),
         "contract_total": D("200000"),
+        "software": D("200000"),
         "contract_date": contract_date,
     }
 

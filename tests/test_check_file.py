@@ -139,10 +139,10 @@ def test_terminal_shows_cell_rule_clause_and_totals(tmp_path: Path, policy) -> N
 
 
 def test_warnings_alone_exit_zero(tmp_path: Path, policy) -> None:
-    path = write_filled(tmp_path / "a.xlsx", [valid_row(paid="1,000,000.00")], policy)
+    path = write_filled(tmp_path / "a.xlsx", [valid_row(paid=1000000.01, claimed=None)], policy)
     out = tmp_path / "r.json"
     assert run("check", path, "--json", out).exit_code == 0
-    assert json.loads(out.read_text("utf-8"))["counts"] == {"error": 0, "warning": 1}
+    assert json.loads(out.read_text("utf-8"))["counts"] == {"error": 0, "warning": 1}  # paid over the contract
 
 
 def test_policy_option_changes_the_cap_without_code(tmp_path: Path, policy) -> None:
@@ -283,10 +283,12 @@ def test_dates_written_as_text_in_a_workbook(tmp_path: Path, policy) -> None:
         tmp_path / "a.xlsx", [valid_row(contract_date="2025/01/15", evaluation_date="2025年11月20日")], policy
     )
     out = tmp_path / "r.json"
-    assert run("check", path, "--json", out).exit_code == 0
+    assert run("check", path, "--json", out).exit_code == 1  # the template's formulas cannot compute them
     document = json.loads(out.read_text("utf-8"))
     assert [i["rule"] for i in document["issues"]] == ["DATE_STORED_AS_TEXT", "DATE_STORED_AS_TEXT"]
-    assert document["rows"][0]["amounts"]["progress_bonus"] == "100000.00"
+    assert all(i["severity"] == "error" for i in document["issues"])
+    assert [i["expected"] for i in document["issues"]] == ["2025-01-15", "2025-11-20"]  # read, but
+    assert document["rows"][0]["amounts"]["total_award"] == "0.00"  # the row counts nothing until fixed
 
 
 def test_the_bundled_examples_check_as_documented(policy) -> None:

@@ -26,14 +26,15 @@ D = Decimal
 # By hand, from addin/templates/bundled.py (subsidy = min(50% of the allowed cost, cap); bonus by level when
 # completion and evaluation are on or before 2025-12-31; honor 500000):
 #   第八师: subsidies 500000 + 600000 + 1500000 (四级 cap) + 375000 (800000 − 50000 service excess)
-#           + 300000 + 250000 + 200000 + 450000 = 4175000; bonuses 6 × 100000 + 150000 + 200000 = 950000;
-#           honor 500000 (国家级数字化车间); 一级, pre-window contract and unevaluated rows get 0.
+#           + 300000 + 200000 + 450000 = 3925000; bonuses 5 × 100000 + 150000 + 200000 = 850000;
+#           honor 500000 (国家级数字化车间); 一级, pre-window contract and unevaluated rows get 0, and so
+#           does row 10, whose 实际支付 is typed as text (the template's formulas cannot compute it).
 #   第一师: 800000 (三级 cap) + 250000 + 450000 = 1500000; bonuses 150000 + 2 × 100000 = 350000; the
 #           row with a negative record gets 0.
 #   第六师: 1250000 + 200000 + 495000 (1000000 − 10000 integration excess) = 1945000; bonuses 200000
 #           + 100000 = 300000 (梧桐 evaluated 2026-01-05: none); honor 500000 (5G工厂); 小巨人 row 0.
-SUBSIDY = D(4175000 + 1500000 + 1945000)
-BONUS = D(950000 + 350000 + 300000)
+SUBSIDY = D(3925000 + 1500000 + 1945000)
+BONUS = D(850000 + 350000 + 300000)
 HONOR = D(1000000)
 
 
@@ -48,13 +49,13 @@ def examples(policy):
 
 def test_totals_per_source_and_line_match_the_hand_computation(examples) -> None:
     lines = {(e.line.key, e.source): e for e in examples.execution}
-    assert lines[("一", "central")].committed == SUBSIDY * D("0.70") == D(5334000)
-    assert lines[("一", "bingtuan")].committed == SUBSIDY * D("0.15") == D(1143000)
-    assert lines[("一", "division")].committed == D(1143000)
-    assert lines[("二", "bingtuan")].committed == BONUS == D(1600000)
+    assert lines[("一", "central")].committed == SUBSIDY * D("0.70") == D(5159000)
+    assert lines[("一", "bingtuan")].committed == SUBSIDY * D("0.15") == D(1105500)
+    assert lines[("一", "division")].committed == D(1105500)
+    assert lines[("二", "bingtuan")].committed == BONUS == D(1500000)
     assert lines[("三", "bingtuan")].committed == HONOR / 2 == lines[("三", "division")].committed
     assert lines[("一", "central")].budget == D(121500000)
-    assert lines[("一", "central")].remaining == D(121500000 - 5334000)
+    assert lines[("一", "central")].remaining == D(121500000 - 5159000)
     assert lines[("五", "central")].committed is None  # no application amount counts against （五）
     assert not [i for i in examples.issues if i.rule == "BUDGET_EXCEEDED"]
 
@@ -81,12 +82,12 @@ def _plan_with(tmp_path: Path, cells: dict[str, object]) -> Path:
 @pytest.mark.triggers("BUDGET_EXCEEDED")
 def test_budget_exceeded_by_a_cent_is_caught_and_exactly_at_budget_is_not(tmp_path: Path, policy) -> None:
     at_budget = consolidate(
-        EXAMPLE_FILES, _plan_with(tmp_path, {"E5": 160}), policy
-    )  # （二）兵团 = 1600000 元
+        EXAMPLE_FILES, _plan_with(tmp_path, {"E5": 150}), policy
+    )  # （二）兵团 = 1500000 元
     assert not [i for i in at_budget.issues if i.rule == "BUDGET_EXCEEDED"]
-    short = consolidate(EXAMPLE_FILES, _plan_with(tmp_path, {"E5": 159.999999}), policy)  # 0.01 元 less
+    short = consolidate(EXAMPLE_FILES, _plan_with(tmp_path, {"E5": 149.999999}), policy)  # 0.01 元 less
     exceeded = [i for i in short.issues if i.rule == "BUDGET_EXCEEDED"]
-    assert [(i.cell, i.value, i.expected) for i in exceeded] == [("E5", D(1600000), D("1599999.99"))]
+    assert [(i.cell, i.value, i.expected) for i in exceeded] == [("E5", D(1500000), D("1499999.99"))]
     assert exceeded[0].extra["excess"] == D("0.01")
     assert exceeded[0].clause == "第十条（一）2"
 
@@ -106,7 +107,7 @@ def test_consolidate_command_writes_summary_and_json(tmp_path: Path) -> None:
         "the folder's plan.xlsx is not read as an application; its awards workbook is read"
     )
     totals = {e["division"]: e for e in document["summary"]}
-    assert totals["第八师石河子市"]["awards"]["transformation_subsidy"] == "4175000.00"
+    assert totals["第八师石河子市"]["awards"]["transformation_subsidy"] == "3925000.00"
     assert totals["第六师五家渠市"]["awards"]["total_award"] == "2745000.00"
     assert totals["第一师阿拉尔市"]["levels"] == {"二级": 3, "三级": 1, "四级": 0, "未达二级或未评测": 0}
     summary_sheet = workbook["汇总"]

@@ -83,7 +83,7 @@ def test_consolidation_html_report_has_the_chart(tmp_path: Path) -> None:
     assert errors == []
     for heading in ("汇总报告", "校验结论", "申报文件", "计划与已承诺", "问题（按规则）"):
         assert heading in text
-    assert "DUPLICATE_ENTERPRISE" in text and "5,334,000.00" in text
+    assert "DUPLICATE_ENTERPRISE" in text and "5,159,000.00" in text
 
 
 def test_user_text_is_escaped_in_the_html(tmp_path: Path, policy) -> None:
@@ -153,4 +153,4 @@ def test_machine_clean_output(flag: str) -> None:
     if flag == "--json":
         json.loads(result.stdout)
     else:
-        assert result.stdout.strip().splitlines() == ["校验结论：不通过（错误 5 条，警告 1 条）"]
+        assert result.stdout.strip().splitlines() == ["校验结论：不通过（错误 6 条，警告 0 条）"]

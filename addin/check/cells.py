@@ -191,14 +191,18 @@ def to_uscc(raw: Any) -> Converted:
     return Converted(re.sub(r"[\s-]", "", normalize_text(text.value)).upper())
 
 
+@implements("CHOICE_NOT_EXACT")
 def to_choice(raw: Any, allowed: Sequence[str], none_value: str | None) -> Converted:
-    """A dropdown cell: matched to an allowed value regardless of full/half-width forms; a blank is the
-    field's none value. A value that is not allowed is kept as typed (VALUE_NOT_ALLOWED reports it)."""
+    """A dropdown cell: an allowed value exactly as listed; one that differs only by spaces or full-width
+    forms is recognised but reported (the template's formulas cannot match it); a blank is the field's
+    none value (None for a required field). Any other value is kept as typed (VALUE_NOT_ALLOWED)."""
     if is_blank(raw):
         return Converted(none_value)
+    if type(raw) is str and raw in allowed:
+        return Converted(raw)
     text = to_text(raw).value
     wanted = normalize_text(text)
     for value in allowed:
         if normalize_text(value) == wanted:
-            return Converted(value)
+            return Converted(value, "CHOICE_NOT_EXACT", expected=value, from_text=True)
     return Converted(text)

@@ -10,6 +10,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import pandas as pd
+
 from addin import template_spec as spec
 from addin.check.awards import AwardSheetResult, check_awards
 from addin.check.identity import Identified, UnreadableTemplate, identify
@@ -17,7 +19,7 @@ from addin.check.plan import check_plan, read_plan
 from addin.check.table import RawTable, convert_table
 from addin.io.workbook_reader import InputError, sha256_of
 from schemas.application_schema import validate
-from schemas.calculation import AMOUNT_FIELDS, compute_amounts, funding_by_source
+from schemas.calculation import AMOUNT_FIELDS, CALCULATION_INPUTS, compute_amounts, funding_by_source
 from schemas.fields import application_fields
 from schemas.money import column_total, two_place_texts
 from schemas.plan import PlanFigures
@@ -70,12 +72,19 @@ def compute_blocks(blocks: Iterable[RawTable], policy: Policy) -> Table:
     parts = []
     for raw in blocks:
         table = convert_table(raw.without_blank_rows(), policy)
-        table.amounts = compute_amounts(table.frame, policy)
+        table.amounts = compute_amounts(table.frame, policy, unreadable_rows(table))
         parts.append(table)
     parts = [part for part in parts if part.raw.rows] or parts[:1]
     joined = Table.joined(parts)
     joined.raw = RawTable.joined(part.raw for part in parts)
     return joined
+
+
+def unreadable_rows(table: Table) -> pd.Series:
+    """Rows with an input the amounts use that did not convert, or that the template's formulas read
+    otherwise than the check (text for a number or date, a choice with stray spaces): no amount counts."""
+    inputs = [name for name in CALCULATION_INPUTS if name in table.failed.columns]
+    return table.failed[inputs].any(axis=1) | table.from_text[inputs].any(axis=1)
 
 
 def check_table(raw: RawTable, policy: Policy) -> Table:

@@ -103,7 +103,8 @@ def _converter(spec: Field, policy: Policy) -> Callable[[Any], Converted]:
         return to_uscc
     if spec.kind == "choice":
         allowed = spec.allowed(policy)
-        return lambda raw: to_choice(raw, allowed, spec.none_value)
+        blank = spec.none_value if spec.required == "never" else None  # a required cell must be filled
+        return lambda raw: to_choice(raw, allowed, blank)
     return to_text
 
 

@@ -31,7 +31,7 @@ from addin.check.table import HeaderError, raw_table_from_grid
 from addin.reports.catalogue import rule_catalogue
 from addin.template_spec import FIRST_DATA_ROW
 from schemas.calculation import SUBSIDY_PART_FIELDS, compute_one
-from schemas.fields import computed_fields, field_by_id
+from schemas.fields import NO, computed_fields, field_by_id, none_value
 from schemas.money import ZERO, format_ratio, split_column
 from schemas.policy import Policy, PolicyError, load_policy
 from schemas.registry import load_registry
@@ -111,15 +111,21 @@ def subsidy(
     paid: Any, contract_total: Any, consulting: Any, integration: Any, other_service: Any, level: Any
 ) -> Decimal:
     """The transformation subsidy these costs earn at this level, the other conditions of eligibility
-    (contract date, no negative record, not an already-funded 小巨人) being met; latest parameters."""
+    (contract date, an SME, no negative record, not an already-funded 小巨人, the rest of the contract
+    spent on supported goods) being met; latest parameters."""
     latest = latest_policy()
+    fees = _fee_arguments(contract_total, consulting, integration, other_service)
+    services = sum((fees[name] or ZERO for name in ("consulting", "integration", "other_service")), ZERO)
     amounts = compute_one(
         latest,
         paid=_money_argument(paid, "paid"),
-        **_fee_arguments(contract_total, consulting, integration, other_service),
+        **fees,
+        software=max((fees["contract_total"] or ZERO) - services, ZERO),
         level=_level_argument(level),
         contract_date=latest.value("contract_window_start"),
-        little_giant="否",
+        size_class=latest.value("size_classes")[0],
+        negative_record=none_value("negative_record"),
+        little_giant=NO,
     )
     return amounts["transformation_subsidy"]
 

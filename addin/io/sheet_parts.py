@@ -255,16 +255,19 @@ def _cut(archive: zipfile.ZipFile, member: str) -> Iterator[list[bytes]]:
         chunks = iter(lambda: stream.read(CHUNK_BYTES), b"")
         layout, rest = _read_head(chunks)
         pieces, size, tail = [layout.head], 0, b""
-        previous_end = b""
-        for chunk in _with_first(rest, chunks):
+        previous_end = held = b""
+        keep = len(layout.close) - 1  # bytes held back for the next chunk: a tag may straddle two
+        for read in _with_first(rest, chunks):
+            chunk = held + read
             if _has_markup_declaration(chunk) or _has_markup_declaration(previous_end + chunk[:1]):
                 raise NotSplittable("a comment, CDATA or processing instruction among the rows")
-            previous_end = chunk[-1:]
             end = chunk.find(layout.close)
             if end >= 0:
                 pieces.append(chunk[:end])
                 tail = chunk[end:] + b"".join(chunks)
                 break
+            chunk, held = chunk[:-keep], chunk[-keep:]
+            previous_end = chunk[-1:]
             cut = _cut_point(chunk, layout) if size + len(chunk) >= PART_BYTES else -1
             if cut < 0:
                 pieces.append(chunk)

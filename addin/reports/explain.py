@@ -133,7 +133,8 @@ def explain_row(table: Table, row: int, policy: Policy) -> list[Step]:
         ),
         Step(
             "可补贴改造费用",
-            f"min(实际支付, 合同总额) − {_yuan(a['disallowed'])}，不小于 0",
+            f"min(实际支付, 合同总额, 六项支持费用之和 {_yuan(a['items_total'])}) − {_yuan(a['disallowed'])}，"
+            "不小于 0",
             a["eligible_base"],
             "第十条（一）1",
         ),
@@ -161,15 +162,21 @@ def explain_row(table: Table, row: int, policy: Policy) -> list[Step]:
             f"{'至 ' + str(window_end) if window_end else '之后'}（{_date(inputs['contract_date'])}）",
             "第十一条（一）2",
         ),
+        ("sme", f"属于中小企业（企业规模：{inputs['size_class'] or '未填'}）", "第九条"),
         (
             "no_negative_record",
-            f"近三年无不良记录（{inputs['negative_record'] or none_value('negative_record')}）",
+            f"近三年无不良记录（{inputs['negative_record'] or '未填'}）",
             "第十条（七）1",
         ),
         (
             "not_little_giant",
             f"不是已获中央资金支持的“小巨人”（{inputs['little_giant'] or '未填'}）",
             "第十条（七）3",
+        ),
+        (
+            "readable",
+            "本行用于计算的单元格模板公式都能计算（没有以文本存储的数字或日期、与下拉选项不一致的填写）",
+            "第十一条（一）1",
         ),
     ]
     for key, text, clause in conditions:
@@ -205,6 +212,8 @@ def explain_row(table: Table, row: int, policy: Policy) -> list[Step]:
         )
     )
     honor = inputs["honor"] or none_value("honor")
+    if honor != none_value("honor") and honor not in policy.value("honors"):
+        honor += "（不是认可的国家级荣誉，不予奖励）"
     halves = "、".join(
         f"{policy.funding_sources[s]} {_yuan(a[f'honor_award:{s}'])}" for s in used["honor_split"].value
     )

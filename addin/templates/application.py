@@ -16,7 +16,7 @@ from openpyxl.worksheet.formula import ArrayFormula
 
 from addin import template_spec as spec
 from addin.io.output import describe_generated, save_workbook
-from addin.templates.formulas import LEVELS_NAME, RowFormulas
+from addin.templates.formulas import LEVELS_NAME, RowFormulas, list_name
 from addin.templates.sheets import (
     absolute,
     add_field_validation,
@@ -168,7 +168,7 @@ def _validations(ws, policy: Policy, letters: dict[str, str], last_row: int) -> 
     first = spec.FIRST_DATA_ROW
     unit_list = new_validation(
         "list",
-        formula1=f"=LIST_{'division'.upper()}",
+        formula1=f"={list_name('division')}",
         errorTitle="填报单位无效",
         error="请从下拉列表中选择兵团国资委或所属师市。",
     )
@@ -176,7 +176,7 @@ def _validations(ws, policy: Policy, letters: dict[str, str], last_row: int) -> 
     ws.data_validations.append(unit_list)
     for field in input_fields():
         add_field_validation(
-            ws, field, policy, f"LIST_{field.id.upper()}", letters[field.id], first, last_row
+            ws, field, policy, list_name(field.id), letters[field.id], first, last_row
         )
 
 
@@ -185,15 +185,13 @@ def _highlighting(ws, formulas: RowFormulas, letters: dict[str, str], last_row: 
     outside the window, cost items that do not add up to the contract, missing documents."""
     first = spec.FIRST_DATA_ROW
     r = lambda name: formulas.ref(name, first)  # noqa: E731
-    start, end = formulas.at("contract_window_start", first), formulas.at("contract_window_end", first)
     components = f"${letters['software']}{first}:${letters['other_service']}{first}"
     rules = {
-        ("claimed",): f"AND(ISNUMBER({r('claimed')}),ISNUMBER({r('transformation_subsidy')}),"
-        f"{r('claimed')}>{r('transformation_subsidy')})",
+        ("claimed",): f"AND({formulas.eligible(first)},ISNUMBER({r('claimed')}),"
+        f"ISNUMBER({r('transformation_subsidy')}),{r('claimed')}>{r('transformation_subsidy')})",
         ("service_total", "service_ratio"): formulas.service_limit_exceeded(first),
         ("integration", "integration_ratio"): formulas.integration_limit_exceeded(first),
-        ("contract_date",): f"AND(ISNUMBER({r('contract_date')}),OR({r('contract_date')}<{start},"
-        f'AND({end}<>"",{r("contract_date")}>{end})))',
+        ("contract_date",): f"AND(ISNUMBER({r('contract_date')}),NOT(AND({formulas.in_window(first)})))",
         ("contract_total",): f"AND(ISNUMBER({r('contract_total')}),"
         f"ROUND({r('contract_total')}-SUM({components}),2)<>0)",
     }
@@ -284,4 +282,4 @@ def _guide_sheet(workbook: Workbook, policy: Policy, letters: dict[str, str]) ->
 
 def _lists_sheet(workbook: Workbook, policy: Policy) -> None:
     choices = [f for f in input_fields() if f.kind == "choice"]
-    write_lists_sheet(workbook, {f"LIST_{f.id.upper()}": (f.label, f.allowed(policy)) for f in choices})
+    write_lists_sheet(workbook, {list_name(f.id): (f.label, f.allowed(policy)) for f in choices})

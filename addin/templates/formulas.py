@@ -5,8 +5,8 @@ Excel, WPS and LibreOffice compute every amount with no add-in. Every number is 
 
 from __future__ import annotations
 
-from schemas.calculation import SUBSIDY_PART_FIELDS
-from schemas.fields import YES, input_fields, none_value
+from schemas.calculation import COST_ITEMS, SUBSIDY_PART_FIELDS
+from schemas.fields import NO, input_fields, none_value
 from schemas.policy import Policy
 
 
@@ -21,6 +21,11 @@ def from_name(parameter: str, key: str | None = None) -> str:
 
 
 LEVELS_NAME = "P_ELIGIBLE_LEVELS"
+
+
+def list_name(field_id: str) -> str:
+    """The defined name of a choice field's list on the _lists sheet (its dropdown's source)."""
+    return f"LIST_{field_id.upper()}"
 
 
 def latest_value(policy: Policy, parameter: str, key: str | None = None) -> str:
@@ -67,16 +72,24 @@ class RowFormulas:
         return f'=IF(COUNTA(${self.first_input}{row}:${self.last_input}{row})=0,"",{expression})'
 
     def eligible(self, row: int) -> str:
-        """第十条（一）1 level, 第十一条（一）2 contract window, 第十条（七） exclusions."""
+        """第十条（一）1 level, 第十一条（一）2 contract window, 第九条 size class, 第十条（七） exclusions:
+        each met only by a valid value (a blank or unlisted choice meets none), as schemas.calculation."""
         r = lambda name: self.ref(name, row)  # noqa: E731
-        none_negative = none_value("negative_record")
-        start, end = self.at("contract_window_start", row), self.at("contract_window_end", row)
         return (
-            f"AND(ISNUMBER(MATCH({r('level')},{LEVELS_NAME},0)),ISNUMBER({r('contract_date')}),"
-            f'{r("contract_date")}>={start},OR({end}="",{r("contract_date")}<={end}),'
-            f'OR({r("negative_record")}="",{r("negative_record")}="{none_negative}"),'
-            f'{r("little_giant")}<>"{YES}")'
+            f"AND(ISNUMBER(MATCH({r('level')},{LEVELS_NAME},0)),{self.in_window(row)},"
+            f"ISNUMBER(MATCH({r('size_class')},{list_name('size_class')},0)),"
+            f'{r("negative_record")}="{none_value("negative_record")}",{r("little_giant")}="{NO}")'
         )
+
+    def in_window(self, row: int) -> str:
+        """The contract date (its day: a time typed with it does not count) within the window."""
+        date = self.ref("contract_date", row)
+        start, end = self.at("contract_window_start", row), self.at("contract_window_end", row)
+        return f'ISNUMBER({date}),INT({date})>={start},OR({end}="",INT({date})<={end})'
+
+    def items_total(self, row: int) -> str:
+        """Σ of the supported cost items (schemas.calculation.COST_ITEMS), blanks as zero."""
+        return "ROUND(" + "+".join(f"N({self.ref(name, row)})" for name in COST_ITEMS) + ",2)"
 
     def service_limit_exceeded(self, row: int) -> str:
         r = lambda name: self.ref(name, row)  # noqa: E731
@@ -102,7 +115,7 @@ class RowFormulas:
             "service_ratio": f'IF(N({r("contract_total")})=0,"",{r("service_total")}/{r("contract_total")})',
             "integration_ratio": f'IF(N({r("contract_total")})=0,"",{r("integration")}/{r("contract_total")})',
             "eligible_base": (
-                f"MAX(0,ROUND(MIN(N({r('paid')}),N({r('contract_total')}))-MAX(0,"
+                f"MAX(0,ROUND(MIN(N({r('paid')}),N({r('contract_total')}),{self.items_total(row)})-MAX(0,"
                 f"{r('service_total')}-ROUND({r('contract_total')}*{self.at('service_fee_limit', row)},2),"
                 f"{r('integration')}-ROUND({r('contract_total')}*{self.at('integration_fee_limit', row)},2)),2))"
             ),
@@ -112,11 +125,11 @@ class RowFormulas:
             ),
             "progress_bonus": (
                 f"IF(AND({eligible},ISNUMBER({r('completion_date')}),ISNUMBER({r('evaluation_date')}),"
-                f"{r('completion_date')}<={deadline},{r('evaluation_date')}<={deadline}),"
+                f"INT({r('completion_date')})<={deadline},INT({r('evaluation_date')})<={deadline}),"
                 f"{self.by_level('progress_bonus', row)},0)"
             ),
             "honor_award": (
-                f'IF(AND({eligible},{r("honor")}<>"",{r("honor")}<>"{none_honor}"),'
+                f'IF(AND({eligible},{r("honor")}<>"{none_honor}",ISNUMBER(MATCH({r("honor")},{list_name("honor")},0))),'
                 f"{self.at('honor_award', row)},0)"
             ),
             "total_award": (

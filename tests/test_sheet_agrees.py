@@ -1,0 +1,126 @@
+"""The sheet and the check agree on every cell a clerk can type: for each value in a corpus of awkward
+inputs (stray and full-width spaces, a date with a time, numbers and dates typed as text, unlisted or
+blank choices, cost items short of the contract), the template's formulas recalculated by LibreOffice
+give the check's amounts — or the check reports at that cell that the sheet cannot compute it, and then
+counts nothing for the row."""
+
+from __future__ import annotations
+
+import datetime as dt
+from decimal import Decimal
+from pathlib import Path
+
+import openpyxl
+import pytest
+
+from addin import template_spec as spec
+from addin.check.pipeline import check_file
+from addin.templates.bundled import filled_application
+from schemas.calculation import AMOUNT_FIELDS
+from tests.conftest import valid_code, valid_row
+from tests.support.libreoffice import recalculate
+
+# The rules that say the template's formulas cannot read a cell as the check does.
+SHEET_CANNOT_COMPUTE = {
+    "NUMBER_STORED_AS_TEXT",
+    "DATE_STORED_AS_TEXT",
+    "CHOICE_NOT_EXACT",
+    "VALUE_NOT_A_NUMBER",
+    "VALUE_NOT_A_DATE",
+}
+COUNTED = ("transformation_subsidy", "progress_bonus", "honor_award", "total_award")
+
+CORPUS: list[dict] = [
+    {},  # the control: a valid row
+    {"little_giant": "是 "},
+    {"little_giant": "否 "},
+    {"little_giant": "\u3000否"},
+    {"little_giant": None},
+    {"level": "二级 "},
+    {"level": "二级\u3000"},
+    {"level": "五级"},
+    {"size_class": "大型"},
+    {"size_class": None},
+    {"size_class": "小型 "},
+    {"honor": "省级数字化车间"},
+    {"honor": "5G工厂"},
+    {"honor": "5G工厂 "},
+    {"negative_record": None},
+    {"negative_record": "无 "},
+    {"completion_date": dt.datetime(2025, 12, 31, 18, 30), "evaluation_date": dt.datetime(2025, 12, 31, 9)},
+    {"contract_date": dt.datetime(2025, 1, 15, 9, 30)},
+    {"contract_date": dt.datetime(2024, 10, 18, 23, 59)},
+    {"paid": "800,000"},
+    {"paid": "1000000"},
+    {"contract_total": "1,000,000.00"},
+    {"contract_date": "2025年1月15日"},
+    {"completion_date": "2025-08-30"},
+    {"software": 300000.0},  # items 800,000 of a 1,000,000 contract: the base is 800,000
+    {"software": 300000.0, "paid": 750000.0},
+    {"paid": "80万"},
+]
+
+
+@pytest.fixture(scope="module")
+def corpus(tmp_path_factory, policy) -> tuple[Path, Path]:
+    folder = tmp_path_factory.mktemp("corpus")
+    rows = [valid_row(uscc=valid_code(f"MA9{n:06d}")) | changes for n, changes in enumerate(CORPUS)]
+    source = folder / "corpus.xlsx"
+    filled_application(policy, "第八师石河子市", rows, template_rows=len(rows) + 5).save(source)
+    target = folder / "recalculated.xlsx"
+    recalculate([(source, target)])
+    return source, target
+
+
+def test_the_sheet_and_the_check_agree_on_every_cell(corpus, policy) -> None:
+    source, target = corpus
+    result = check_file(source, policy)
+    amounts = result.table.amounts
+    cannot = {i.row for i in result.issues if i.rule in SHEET_CANNOT_COMPUTE}
+    sheet = openpyxl.load_workbook(target, data_only=True)[spec.DATA_SHEET]
+    letters = spec.column_letters()
+    compared = 0
+    for n, changes in enumerate(CORPUS):
+        row = spec.FIRST_DATA_ROW + n
+        if row in cannot:
+            assert all(amounts.at[row, name] == 0 for name in COUNTED), (changes, "counts nothing")
+            continue
+        for name in AMOUNT_FIELDS:
+            value = sheet[f"{letters[name]}{row}"].value
+            assert isinstance(value, int | float), (changes, name, value)
+            engine = Decimal(repr(float(value))).quantize(Decimal("0.01"))
+            assert engine == amounts.at[row, name], (changes, name, engine, amounts.at[row, name])
+            compared += 1
+    assert compared >= 12 * len(AMOUNT_FIELDS)
+    # the awkward cells the sheet cannot compute are the ones the check says so for
+    assert cannot == {spec.FIRST_DATA_ROW + n for n in (1, 2, 3, 5, 6, 10, 13, 15, 19, 20, 21, 22, 23, 26)}
+
+
+def test_invalid_values_never_pay(corpus, policy) -> None:
+    source, _ = corpus
+    amounts = check_file(source, policy).table.amounts
+    at = {tuple(sorted(c.items(), key=str)): spec.FIRST_DATA_ROW + n for n, c in enumerate(CORPUS)}
+
+    def row(**changes):
+        return at[tuple(sorted(changes.items(), key=str))]
+
+    assert amounts.at[row(), "transformation_subsidy"] == Decimal("500000.00")
+    for changes in (
+        {"size_class": "大型"},
+        {"size_class": None},
+        {"little_giant": None},
+        {"negative_record": None},
+    ):
+        assert amounts.at[row(**changes), "total_award"] == 0, changes
+    assert amounts.at[row(honor="省级数字化车间"), "honor_award"] == 0
+    assert amounts.at[row(honor="5G工厂"), "honor_award"] == Decimal("500000.00")
+    base = amounts.at[row(software=300000.0), "eligible_base"]
+    assert base == Decimal("800000.00")  # the supported items, not the contract
+    assert amounts.at[row(software=300000.0, paid=750000.0), "eligible_base"] == Decimal("750000.00")
+
+
+def test_the_recalculated_corpus_has_no_formula_mismatch(corpus, policy) -> None:
+    """Formulas the clerk never touched are never reported as typed over, whatever the inputs."""
+    _, target = corpus
+    result = check_file(target, policy)
+    assert not [i for i in result.issues if i.rule == "FORMULA_VALUE_MISMATCH"]
