@@ -18,8 +18,9 @@ from addin.io.input_files import collect_files
 from schemas import consolidation_rules
 from schemas.awards import committed_by_source
 from schemas.calculation import AMOUNT_FIELDS
+from schemas.disbursement import PLACE, holds
 from schemas.money import column_total
-from schemas.plan import LineExecution, execution
+from schemas.plan import LineExecution, execution, with_payable
 from schemas.plan_rules import budget_exceeded
 from schemas.policy import Policy
 from schemas.registry import Issue, make_issue
@@ -33,6 +34,10 @@ class ConsolidationError(Exception):
 
 @dataclass
 class Consolidation:
+    """Every file checked; their application rows (`rows`) and award rows (`awards`) gathered with
+    their amounts and whether each can be paid (schemas.disbursement.HOLD_COLUMNS); the execution of
+    the plan, committed and payable; and the issues across files."""
+
     policy: Policy
     plan: CheckResult
     files: list[CheckResult]
@@ -94,6 +99,14 @@ def committed_by_award(rows: pd.DataFrame, awards: pd.DataFrame) -> dict[str, De
     return committed
 
 
+def issue_places(results: list[CheckResult], across: list[Issue]) -> pd.DataFrame:
+    """Every issue of the checked files and of the rules across them, by where it stands: the file's
+    name, the sheet and the Excel row (None for an issue of the file as a whole), and its rule."""
+    records = [(Path(r.file).name, i.sheet, i.row, i.rule) for r in results for i in r.issues]
+    records += [(i.file, i.sheet, i.row, i.rule) for i in across]
+    return pd.DataFrame(records, columns=[*PLACE, "rule"])
+
+
 def _awards_of(result: CheckResult) -> pd.DataFrame:
     frame = award_frame(result.awards or [])
     frame["file"] = Path(result.file).name
@@ -139,6 +152,9 @@ def consolidate(
     for issue in issues:
         if issue.rule == "BUDGET_EXCEEDED":
             issue.file = Path(plan.file).name
+    places = issue_places(results, issues)
+    rows, awards = rows.join(holds(rows, places)), awards.join(holds(awards, places))
+    lines = with_payable(lines, committed_by_award(rows[rows["payable"]], awards[awards["payable"]]))
     return Consolidation(
         policy=policy, plan=plan, files=results, rows=rows, execution=lines, issues=issues, awards=awards
     )
