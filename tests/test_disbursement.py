@@ -1,20 +1,25 @@
-"""Payable or held, per enterprise: which rows a consolidation lets the finance bureau pay, and the
-totals that add up."""
+"""Payable or held, per enterprise: which rows a consolidation lets the finance bureau pay, the 拨付清单's
+two sections and their counts, the JSON's disbursement and its totals, and the totals that add up."""
 
 from __future__ import annotations
 
+import json
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
+import openpyxl
 import pandas as pd
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from typer.testing import CliRunner
 
 from addin import template_spec as spec
 from addin.check.consolidate import Consolidation, consolidate
+from addin.cli import app
 from addin.io.output import save_workbook
+from addin.reports.summary_figures import disbursement, disbursement_totals
 from addin.templates.bundled import (
     EXAMPLE_AWARDS,
     EXAMPLE_PLAN,
@@ -23,14 +28,17 @@ from addin.templates.bundled import (
     SHARED_ENTERPRISE,
     filled_application,
 )
-from schemas.calculation import SUBSIDY_PART_FIELDS
+from schemas.calculation import SUBSIDY_PART_FIELDS, funding_by_source
 from schemas.disbursement import distinct_enterprises, holding_rules, holds, totals_by_decision
 from schemas.policy import Policy
 from tests.conftest import valid_code, valid_row
 
+runner = CliRunner()
 PLAN = REPOSITORY / EXAMPLE_PLAN
 EXAMPLE_FILES = [REPOSITORY / p for p in EXAMPLES.values()]
 SHIHEZI, ALAR = "第八师石河子市", "第一师阿拉尔市"
+SHEET = "拨付清单"
+PAYABLE_HEADING, HELD_HEADING = "一、可拨付", "二、暂缓拨付"
 D = Decimal
 
 
@@ -42,6 +50,20 @@ def _write(tmp_path: Path, policy: Policy, name: str, unit: str, rows: list[dict
 
 def _row(rows: pd.DataFrame, file: str, excel_row: int) -> pd.Series:
     return rows[(rows["file"] == file) & (rows["row"] == excel_row)].iloc[0]
+
+
+def _listed(path: Path) -> list[tuple[Any, ...]]:
+    """The 拨付清单's rows from its header on, as openpyxl reads them back."""
+    rows = list(openpyxl.load_workbook(path)[SHEET].iter_rows(values_only=True))
+    header = next(n for n, row in enumerate(rows) if row[0] == "填报单位")
+    return rows[header:]
+
+
+def _section(rows: list[tuple[Any, ...]], heading: str) -> list[tuple[Any, ...]]:
+    """The rows of one section, from its heading to its 合计 (both included)."""
+    start = next(n for n, row in enumerate(rows) if str(row[0]).startswith(heading))
+    end = next(n for n in range(start, len(rows)) if str(rows[n][0]).endswith("合计"))
+    return rows[start : end + 1]
 
 
 @pytest.fixture(scope="module")
@@ -82,6 +104,19 @@ def test_only_errors_hold_a_payment() -> None:
     assert "NUMBER_STORED_AS_TEXT" not in holding_rules()
 
 
+def test_payable_and_held_add_up_to_what_is_committed_for_each_source(examples, policy) -> None:
+    totals = disbursement_totals(examples)
+    committed = funding_by_source(examples.rows, policy)
+    for source, field in SUBSIDY_PART_FIELDS.items():
+        assert totals["payable"][field] + totals["held"][field] == committed[source]
+    assert totals["payable"]["total"] + totals["held"]["total"] == sum(committed.values())
+    assert totals["payable"]["total"] == D("7150000.00") and totals["held"]["total"] == D("3070000.00")
+    records = disbursement(examples)
+    for decision, listed in (("payable", True), ("held", False)):
+        for field in (*SUBSIDY_PART_FIELDS.values(), "total"):
+            assert sum(r[field] for r in records if r["payable"] is listed) == totals[decision][field]
+
+
 def test_execution_shows_the_payable_part_of_each_commitment(examples) -> None:
     lines = {(e.line.key, e.source): e for e in examples.execution}
     rows = examples.rows
@@ -100,6 +135,30 @@ def test_execution_shows_the_payable_part_of_each_commitment(examples) -> None:
 
 
 # --- the decision, on workbooks built here ------------------------------------------------------------
+
+
+def test_two_divisions_each_submitting_an_enterprise_twice_hold_all_four_rows(tmp_path, policy) -> None:
+    twice = [valid_row(name="天业节水", uscc=SHARED_ENTERPRISE, division=unit) for unit in (SHIHEZI, SHIHEZI)]
+    other = valid_row(uscc=valid_code("MA77T3B5W"), name="另一家")
+    shihezi = _write(tmp_path, policy, "a.xlsx", SHIHEZI, [*twice, other])
+    alar = _write(tmp_path, policy, "b.xlsx", ALAR, [{**r, "division": ALAR} for r in twice])
+    summary = tmp_path / "s.xlsx"
+    result = runner.invoke(
+        app, ["consolidate", str(shihezi), str(alar), "--plan", str(PLAN), "-o", str(summary), "--json", "-"]
+    )
+    document = json.loads(result.stdout)
+    shared = [e for e in document["disbursement"] if e["uscc"] == SHARED_ENTERPRISE]
+    assert len(shared) == 4 and not any(e["payable"] for e in shared)
+    assert all(e["held_by"] == ["DUPLICATE_ENTERPRISE"] for e in shared)
+    assert [e["payable"] for e in document["disbursement"] if e["uscc"] != SHARED_ENTERPRISE] == [True]
+    rows = _listed(summary)
+    held = _section(rows, HELD_HEADING)
+    subtotals = {row[0]: row[2] for row in held if str(row[0]).endswith("小计")}
+    assert subtotals == {f"{ALAR} 小计": "1 家（2 行）", f"{SHIHEZI} 小计": "1 家（2 行）"}
+    assert held[-1][:3] == ("暂缓拨付合计", None, "1 家（4 行）")
+    assert held[-1][7] == 4 * 600000, "held at the full amount of each row"
+    payable = _section(rows, PAYABLE_HEADING)
+    assert payable[-1][:3] == ("可拨付合计", None, "1 家") and payable[-1][7] == 600000
 
 
 def test_blank_or_invalid_eligibility_fields_hold_the_row(tmp_path, policy) -> None:
@@ -124,7 +183,91 @@ def test_a_repeat_within_one_file_holds_both_rows(tmp_path, policy) -> None:
     assert list(c.rows["held_by"]) == [("DUPLICATE_ENTERPRISE",)] * 2
 
 
+@pytest.mark.parametrize(("unit", "rule"), [("", "REQUIRED_MISSING"), ("第八师", "VALUE_NOT_ALLOWED")])
+def test_an_invalid_unit_cell_holds_every_row_of_its_file(tmp_path, policy, unit, rule) -> None:
+    path = tmp_path / "a.xlsx"
+    workbook = filled_application(policy, SHIHEZI, [valid_row(), valid_row(uscc=valid_code("MA77T3B5W"))], 10)
+    workbook[spec.DATA_SHEET][spec.UNIT_CELL].value = unit or None
+    save_workbook(workbook, path)
+    clean = _write(tmp_path, policy, "b.xlsx", ALAR, [valid_row(uscc=valid_code("MA78A1P2R"), division=ALAR)])
+    summary = tmp_path / "s.xlsx"
+    runner.invoke(app, ["consolidate", str(path), str(clean), "--plan", str(PLAN), "-o", str(summary)])
+    c = consolidate([path, clean], PLAN, policy)
+    own = c.rows[c.rows["file"] == "a.xlsx"]
+    assert not own["payable"].any() and all(held == (rule,) for held in own["held_by_file"])
+    assert all(held == () for held in own["held_by_row"])
+    assert c.rows[c.rows["file"] == "b.xlsx"]["payable"].all()
+    reasons = [row[9] for row in _section(_listed(summary), HELD_HEADING) if row[9]]
+    assert len(reasons) == 2 and all(r.startswith("整个文件暂缓：") and f"（{rule}）" in r for r in reasons)
+
+
+def test_a_file_that_cannot_be_checked_is_named_under_the_list(tmp_path, policy) -> None:
+    broken = tmp_path / "broken.xlsx"
+    broken.write_bytes(b"not a workbook")
+    summary = tmp_path / "s.xlsx"
+    runner.invoke(
+        app, ["consolidate", str(EXAMPLE_FILES[1]), str(broken), "--plan", str(PLAN), "-o", str(summary)]
+    )
+    notes = [row[0] for row in openpyxl.load_workbook(summary)[SHEET].iter_rows(values_only=True) if row[0]]
+    assert any("无法校验" in note and "broken.xlsx" in note for note in notes)
+
+
+def test_commitments_over_the_plan_are_noted_under_the_list(tmp_path) -> None:
+    workbook = openpyxl.load_workbook(PLAN)
+    workbook[spec.PLAN_SHEET]["E5"] = 159.999999  # （二）兵团: 0.01 元 less than committed
+    plan = tmp_path / "plan.xlsx"
+    workbook.save(plan)
+    summary = tmp_path / "s.xlsx"
+    runner.invoke(app, ["consolidate", *map(str, EXAMPLE_FILES), "--plan", str(plan), "-o", str(summary)])
+    notes = [row[0] for row in openpyxl.load_workbook(summary)[SHEET].iter_rows(values_only=True) if row[0]]
+    assert any("BUDGET_EXCEEDED" in note and "拨付前须调整计划或核减申报" in note for note in notes)
+
+
 # --- the reports ---------------------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def written(tmp_path_factory) -> tuple[Path, dict[str, Any], str]:
+    folder = tmp_path_factory.mktemp("summary")
+    summary, document = folder / "汇总.xlsx", folder / "汇总.json"
+    result = runner.invoke(
+        app,
+        ["consolidate", str(REPOSITORY / "addin/examples"), "--plan", str(PLAN), "-o", str(summary)]
+        + ["--json", str(document)],
+        env={"COLUMNS": "120"},
+    )
+    return summary, json.loads(document.read_text("utf-8")), result.output
+
+
+def test_the_list_has_a_payable_and_a_held_section_counting_distinct_enterprises(written) -> None:
+    rows = _listed(written[0])
+    payable, held = _section(rows, PAYABLE_HEADING), _section(rows, HELD_HEADING)
+    names = {row[1] for row in payable[1:-1] if row[1]}
+    assert "五家渠青湖装备有限公司" in names and "五家渠梧桐纺织有限公司" not in names
+    assert payable[-1][:3] == ("可拨付合计", None, "7 家") and payable[-1][7] == 7150000
+    assert held[-1][:3] == ("暂缓拨付合计", None, "10 家（11 行）") and held[-1][7] == 3070000
+    reasons = {row[1]: row[9] for row in held if row[1]}
+    assert reasons["五家渠梧桐纺织有限公司"] == "申报材料不全（MATERIALS_MISSING）"
+    assert reasons["天业节水（阿拉尔）分公司"] == "同一企业重复申报（DUPLICATE_ENTERPRISE）"
+    assert reasons["五家渠恒信新材料有限公司"].split("\n") == [
+        "集成费超过合同总额的6%（FEE_INTEGRATION_OVER_6）",
+        "申请金额超过可补贴金额（CLAIM_OVER_CAP）",
+    ]
+    assert not [row for row in payable if row[9]], "a payable row has no reason to be held"
+    everything = rows[rows.index(held[-1]) + 1]
+    assert everything[:3] == ("合计（可拨付＋暂缓拨付）", None, "17 家（18 行）")
+    assert everything[7] == 10220000
+    subtotals = [row for row in payable if str(row[0]).endswith("小计")]
+    assert [row[2] for row in subtotals] == ["2 家", "1 家", "4 家"]
+    assert sum(row[7] for row in subtotals) == payable[-1][7]
+
+
+def test_the_execution_sheet_shows_committed_and_payable_side_by_side(written) -> None:
+    rows = list(openpyxl.load_workbook(written[0])["执行情况"].iter_rows(values_only=True))
+    header = next(row for row in rows if row[0] == "计划行")
+    assert header[4:7] == ("已承诺（元）", "其中可拨付（元）", "暂缓拨付（元）")
+    line = next(row for row in rows if row[0] and row[0].startswith("（一）") and row[1] == "中央专项资金")
+    assert line[4:7] == (5334000, 3605000, 1729000)
 
 
 # --- schemas.disbursement on its own ------------------------------------------------------------------
