@@ -270,6 +270,34 @@ def test_the_execution_sheet_shows_committed_and_payable_side_by_side(written) -
     assert line[4:7] == (5334000, 3605000, 1729000)
 
 
+def test_the_json_disbursement_and_its_totals_add_up(written, policy) -> None:
+    document = written[1]
+    entries, totals = document["disbursement"], document["disbursement_totals"]
+    assert set(totals) == {"payable", "held"}
+    for decision, flag in (("payable", True), ("held", False)):
+        assert set(totals[decision]) == {"central", "bingtuan", "division_fund", "total"}
+        for field, text in totals[decision].items():
+            assert text == f"{sum(D(e[field]) for e in entries if e['payable'] is flag):.2f}"
+        parts = sum(D(totals[decision][f]) for f in ("central", "bingtuan", "division_fund"))
+        assert parts == D(totals[decision]["total"])
+    committed = sum(D(e["awards"]["total_award"]) for e in document["summary"])
+    assert D(totals["payable"]["total"]) + D(totals["held"]["total"]) == committed
+    entry = next(e for e in entries if e["name"] == "五家渠梧桐纺织有限公司")
+    assert (entry["unit"], entry["payable"], entry["held_by"]) == (
+        "第六师五家渠市",
+        False,
+        ["MATERIALS_MISSING"],
+    )
+    assert entry["total"] == "200000.00" and entry["uscc"]
+    assert {e["payable"] for e in entries if not e["held_by"]} == {True}
+
+
+def test_the_terminal_says_what_is_payable_and_what_is_held(written) -> None:
+    output = written[2]
+    assert "拨付情况" in output and "7,150,000.00" in output and "3,070,000.00" in output
+    assert "10 家（11 行）" in output and "暂缓拨付的企业有错误或重复申报" in output
+
+
 # --- schemas.disbursement on its own ------------------------------------------------------------------
 
 

@@ -14,13 +14,17 @@ from addin.reports.check_report import issue_record, json_value
 from addin.reports.summary_figures import (
     award_records,
     disbursement,
+    disbursement_overview,
+    disbursement_totals,
     division_summary,
     execution_records,
     provider_ranking,
 )
 from addin.reports.terminal_issues import print_issues
+from schemas.calculation import SUBSIDY_PART_FIELDS
 from schemas.money import format_yuan
 
+HELD_NOTE = "暂缓拨付的企业有错误或重复申报，改正并重新汇总前不得拨付；原因见汇总表的“拨付清单”。"
 SHORT_SOURCE = 2  # 中央 / 兵团 / 师市: a funding source's short name in narrow tables
 TEXT_MIN_WIDTH = 8  # terminal cells: four Chinese characters a line before a text column folds
 
@@ -63,6 +67,7 @@ def consolidation_document(c: Consolidation) -> dict[str, Any]:
         "summary": _money(division_summary(c)),
         "execution": execution,
         "disbursement": _money(disbursement(c)),
+        "disbursement_totals": _money(disbursement_totals(c)),
         "providers": provider_ranking(c),
         "awards": _money(award_records(c)),
         "issues": [issue_record(i) for i in c.all_issues],
@@ -110,6 +115,7 @@ def print_consolidation(
             rate,
         )
     console.print(execution)
+    print_disbursement(c, console)
     if show_issues:
         print_issues(
             console, c.all_issues, "汇总表的“问题清单”工作表和 --json 结果", show_file=True, show_all=show_all
@@ -125,3 +131,19 @@ def print_consolidation(
         f"[bold {style}]汇总结论：{outcome}（{len(c.files)} 个文件；错误 {c.errors} 条，"
         f"警告 {c.warnings} 条）[/bold {style}]"
     )
+
+
+def print_disbursement(c: Consolidation, console: Console) -> None:
+    """How much can be paid and how much is held: enterprises, and the amounts per source and in all."""
+    overview = disbursement_overview(c)
+    table = Table(title="拨付情况（元）")
+    table.add_column("")
+    for line in overview:
+        table.add_column(line["label"], justify="right")
+    table.add_row("企业数", *(line["enterprises"] for line in overview))
+    for source, field in SUBSIDY_PART_FIELDS.items():
+        label = c.policy.funding_sources[source][:SHORT_SOURCE]
+        table.add_row(label, *(format_yuan(line[field]) for line in overview))
+    table.add_row("合计", *(format_yuan(line["total"]) for line in overview))
+    console.print(table)
+    console.print(HELD_NOTE)
