@@ -183,6 +183,18 @@ def test_a_repeat_within_one_file_holds_both_rows(tmp_path, policy) -> None:
     assert list(c.rows["held_by"]) == [("DUPLICATE_ENTERPRISE",)] * 2
 
 
+def test_files_of_the_same_name_in_two_folders_stay_apart(tmp_path, policy) -> None:
+    for folder, unit in (("第八师", SHIHEZI), ("第一师", ALAR)):
+        (tmp_path / folder).mkdir()
+        _write(tmp_path / folder, policy, "申报表.xlsx", unit, [valid_row(division=unit)])
+    c = consolidate([tmp_path / "第八师", tmp_path / "第一师"], PLAN, policy)
+    assert sorted(c.rows["file"]) == ["第一师/申报表.xlsx", "第八师/申报表.xlsx"]
+    duplicates = {i.file for i in c.issues if i.rule == "DUPLICATE_ENTERPRISE"}
+    assert duplicates == {"第一师/申报表.xlsx", "第八师/申报表.xlsx"}
+    assert not c.rows["payable"].any()
+    assert {i.file for i in c.all_issues} >= duplicates | {"plan.xlsx"}
+
+
 @pytest.mark.parametrize(("unit", "rule"), [("", "REQUIRED_MISSING"), ("第八师", "VALUE_NOT_ALLOWED")])
 def test_an_invalid_unit_cell_holds_every_row_of_its_file(tmp_path, policy, unit, rule) -> None:
     path = tmp_path / "a.xlsx"

@@ -196,7 +196,7 @@ def consolidation_report(c: Consolidation) -> str:
     ]
     files = [
         {
-            "name": Path(r.file).name,
+            "name": c.label(r),
             "unit": r.unit,
             "valid": r.valid,
             "errors": r.errors,
@@ -214,7 +214,7 @@ def consolidation_report(c: Consolidation) -> str:
             complete=c.complete,
             counts={"error": c.errors, "warning": c.warnings},
             files=files,
-            plan_name=Path(c.plan.file).name,
+            plan_name=c.label(c.plan),
             plan_sha256=c.plan.sha256,
             policy=_policy(c.policy),
             generated_at=_now(),

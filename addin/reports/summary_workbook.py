@@ -414,7 +414,7 @@ def _disbursement(book: SummaryBook, c: Consolidation) -> None:
 def _disbursement_notes(c: Consolidation) -> list[str]:
     """What the list cannot show: files that could not be checked, and commitments over the plan."""
     notes = []
-    unchecked = [Path(r.file).name for r in c.files if r.kind is None]
+    unchecked = [c.label(r) for r in c.files if r.kind is None]
     if unchecked:
         notes.append(f"以下文件无法校验，其中的企业未列入本清单（见问题清单）：{'、'.join(unchecked)}。")
     if any(i.rule == "BUDGET_EXCEEDED" for i in c.issues):
