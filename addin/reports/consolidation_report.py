@@ -12,17 +12,19 @@ from rich.table import Table
 from addin.check.consolidate import Consolidation
 from addin.reports.check_report import issue_record, json_value
 from addin.reports.summary_figures import (
+    DISBURSEMENT_MONEY,
     award_records,
-    disbursement,
+    disbursement_frame,
     disbursement_overview,
     disbursement_totals,
     division_summary,
     execution_records,
     provider_ranking,
+    records_of,
 )
 from addin.reports.terminal_issues import print_issues
 from schemas.calculation import SUBSIDY_PART_FIELDS
-from schemas.money import format_yuan
+from schemas.money import format_yuan, two_place_texts
 
 HELD_NOTE = "暂缓拨付的企业有错误或重复申报，改正并重新汇总前不得拨付；原因见汇总表的“拨付清单”。"
 SHORT_SOURCE = 2  # 中央 / 兵团 / 师市: a funding source's short name in narrow tables
@@ -37,6 +39,15 @@ def _money(value: Any) -> Any:
     if isinstance(value, list):
         return [_money(v) for v in value]
     return json_value(value)
+
+
+def disbursement_entries(c: Consolidation) -> list[dict[str, Any]]:
+    """The disbursement list as JSON: its amounts as two-place decimal strings, formatted a column at
+    a time (the list has a row per enterprise and file)."""
+    frame = disbursement_frame(c).copy()
+    for column in DISBURSEMENT_MONEY:
+        frame[column] = two_place_texts(frame[column])
+    return records_of(frame)
 
 
 def consolidation_document(c: Consolidation) -> dict[str, Any]:
@@ -66,7 +77,7 @@ def consolidation_document(c: Consolidation) -> dict[str, Any]:
         ],
         "summary": _money(division_summary(c)),
         "execution": execution,
-        "disbursement": _money(disbursement(c)),
+        "disbursement": disbursement_entries(c),
         "disbursement_totals": _money(disbursement_totals(c)),
         "providers": provider_ranking(c),
         "awards": _money(award_records(c)),

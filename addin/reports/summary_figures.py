@@ -60,29 +60,8 @@ def division_summary(c: Consolidation) -> list[dict[str, Any]]:
     return result
 
 
-LISTED_COLUMNS = ("unit", "division", "name", "uscc", "file", "sheet", "row", *HOLD_COLUMNS)
-
-
-def _disbursement_record(row: Any) -> dict[str, Any]:
-    """One enterprise of one file in the disbursement list: who, where, the amounts, whether payable."""
-    return {
-        "unit": row.unit,
-        "division": row.division,
-        "name": row.name,
-        "uscc": row.uscc,
-        "file": row.file,
-        "sheet": row.sheet,
-        "row": int(row.row),
-        "central": row.central,
-        "bingtuan": row.bingtuan,
-        "transferred": row.central + row.bingtuan,
-        "division_fund": row.division_fund,
-        "total": row.total,
-        "payable": bool(row.payable),
-        "held_by": list(row.held_by),
-        "held_by_row": list(row.held_by_row),
-        "held_by_file": list(row.held_by_file),
-    }
+LISTED_COLUMNS = ("unit", "division", "name", "uscc", "file", "sheet", "row")
+DISBURSEMENT_MONEY = ("central", "bingtuan", "transferred", "division_fund", "total")
 
 
 def _by_source(rows: pd.DataFrame) -> pd.DataFrame:
@@ -92,17 +71,36 @@ def _by_source(rows: pd.DataFrame) -> pd.DataFrame:
 
 
 @once_per_consolidation
-def disbursement(c: Consolidation) -> list[dict[str, Any]]:
-    """第十一条（一）6: per enterprise and file, the central + 兵团 parts that 兵团财政局 transfers to the
-    division's finance bureau and the 师市 part the division pays itself; whether it can be paid
-    (`payable`) and the rules holding it. Rows with nothing to pay and nothing holding them are left out."""
+def disbursement_frame(c: Consolidation) -> pd.DataFrame:
+    """第十一条（一）6: per enterprise and file, who and where, the central + 兵团 parts that 兵团财政局
+    transfers to the division's finance bureau (`transferred`) and the 师市 part the division pays itself;
+    whether it can be paid (`payable`) and the rules holding it (lists). In the list's order: by unit,
+    file and row. Rows with nothing to pay and nothing holding them are left out."""
     rows = c.rows
     amounts = _by_source(rows)
     listed = ~rows["payable"] | amounts["total"].map(bool)
-    table = pd.concat([rows.loc[listed, list(LISTED_COLUMNS)], amounts[listed]], axis=1)
-    records = [_disbursement_record(row) for row in table.itertuples(index=False)]
-    order = {u: n for n, u in enumerate(c.policy.value("submitting_units"))}
-    return sorted(records, key=lambda r: (order.get(r["unit"], len(order)), r["file"], r["row"]))
+    frame = pd.concat([rows.loc[listed, list(LISTED_COLUMNS)], amounts[listed]], axis=1)
+    frame.insert(frame.columns.get_loc("division_fund"), "transferred", frame["central"] + frame["bingtuan"])
+    frame["payable"] = rows.loc[listed, "payable"].astype(bool)
+    for column in HOLD_COLUMNS[1:]:
+        frame[column] = rows.loc[listed, column].map(list)
+    order = {unit: n for n, unit in enumerate(c.policy.value("submitting_units"))}
+    frame["_unit"] = frame["unit"].map(lambda unit: order.get(unit, len(order)))
+    frame = frame.sort_values(["_unit", "file", "row"], kind="stable").drop(columns="_unit")
+    return frame.reset_index(drop=True)
+
+
+@once_per_consolidation
+def disbursement(c: Consolidation) -> list[dict[str, Any]]:
+    """The disbursement list as records (see disbursement_frame)."""
+    return records_of(disbursement_frame(c))
+
+
+def records_of(frame: pd.DataFrame) -> list[dict[str, Any]]:
+    """A frame's rows as dicts of plain Python values (DataFrame.to_dict boxes each value: slower)."""
+    columns = list(frame.columns)
+    rows = zip(*(frame[column].tolist() for column in columns), strict=True)
+    return [dict(zip(columns, values, strict=True)) for values in rows]
 
 
 @once_per_consolidation

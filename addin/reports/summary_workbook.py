@@ -16,6 +16,7 @@ from addin.io.output import atomic_path
 from addin.reports.catalogue import SEVERITY_LABELS
 from addin.reports.summary_figures import (
     AWARDS,
+    DISBURSEMENT_MONEY,
     NOT_QUALIFIED,
     award_records,
     disbursement,
@@ -309,7 +310,6 @@ def _execution(book: SummaryBook, c: Consolidation) -> None:
     sheet.sheet.insert_chart(top, 5, chart)
 
 
-DISBURSEMENT_AMOUNTS = ("central", "bingtuan", "transferred", "division_fund", "total")
 DISBURSEMENT_HEADERS = [
     "填报单位",
     "企业名称",
@@ -322,7 +322,7 @@ DISBURSEMENT_HEADERS = [
     "申报文件及行号",
     "暂缓原因（规则）",
 ]
-DISBURSEMENT_MONEY = {n: MONEY for n in range(3, 3 + len(DISBURSEMENT_AMOUNTS))}
+DISBURSEMENT_FORMATS = {n: MONEY for n in range(3, 3 + len(DISBURSEMENT_MONEY))}
 NO_UNIT = "（未填写填报单位）"
 PAYABLE_HEADING = ("一、可拨付：没有错误、没有重复申报的企业，按本节拨付", "section")
 HELD_HEADING = ("二、暂缓拨付：有错误或重复申报的企业，改正并重新汇总前不得拨付", "held_section")
@@ -334,11 +334,13 @@ def _titled(rules: list[str], prefix: str = "") -> list[str]:
 
 def _held_reasons(record: dict[str, Any]) -> str:
     """Why a row is held, a rule a line as the clerk reads it (title and id); a whole file's rules marked."""
+    if not record["held_by"]:
+        return ""
     return "\n".join(_titled(record["held_by_row"]) + _titled(record["held_by_file"], "整个文件暂缓："))
 
 
 def _sum_row(label: str, records: list[dict[str, Any]]) -> list[Any]:
-    amounts = [sum((r[k] for r in records), ZERO) for k in DISBURSEMENT_AMOUNTS]
+    amounts = [sum((r[k] for r in records), ZERO) for k in DISBURSEMENT_MONEY]
     return [label, None, enterprises(records), *amounts, None, None]
 
 
@@ -347,7 +349,7 @@ def _listed_row(record: dict[str, Any]) -> list[Any]:
         record["unit"] or NO_UNIT,
         record["name"],
         record["uscc"],
-        *(record[k] for k in DISBURSEMENT_AMOUNTS),
+        *(record[k] for k in DISBURSEMENT_MONEY),
         f"{record['file']} 第{record['row']}行",
         _held_reasons(record),
     ]
@@ -364,9 +366,9 @@ def _disbursement_section(
         sheet.body([["（无）", *[None] * (width - 1)]], {}, width)
     for unit in dict.fromkeys(r["unit"] for r in records):
         part = [r for r in records if r["unit"] == unit]
-        sheet.body([_listed_row(r) for r in part], DISBURSEMENT_MONEY, width, wrap=True)
-        sheet.emphasised(_sum_row(f"{unit or NO_UNIT} 小计", part), DISBURSEMENT_MONEY, "subtotal")
-    sheet.emphasised(_sum_row(total_label, records), DISBURSEMENT_MONEY)
+        sheet.body([_listed_row(r) for r in part], DISBURSEMENT_FORMATS, width, wrap=True)
+        sheet.emphasised(_sum_row(f"{unit or NO_UNIT} 小计", part), DISBURSEMENT_FORMATS, "subtotal")
+    sheet.emphasised(_sum_row(total_label, records), DISBURSEMENT_FORMATS)
 
 
 def _decision_line(
@@ -406,7 +408,7 @@ def _disbursement(book: SummaryBook, c: Consolidation) -> None:
     sheet.header(DISBURSEMENT_HEADERS)
     _disbursement_section(sheet, PAYABLE_HEADING, payable, "可拨付合计")
     _disbursement_section(sheet, HELD_HEADING, held, "暂缓拨付合计")
-    sheet.emphasised(_sum_row("合计（可拨付＋暂缓拨付）", records), DISBURSEMENT_MONEY)
+    sheet.emphasised(_sum_row("合计（可拨付＋暂缓拨付）", records), DISBURSEMENT_FORMATS)
     for note in _disbursement_notes(c):
         sheet.line(note)
 
