@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 from decimal import Decimal
+from typing import Any
 
 import pandas as pd
 
@@ -22,9 +23,14 @@ def holding_rules() -> tuple[str, ...]:
     return tuple(spec.id for spec in load_registry().values() if spec.severity == HOLDING_SEVERITY)
 
 
-def _in_order(rules: Iterable[str], order: Mapping[str, int]) -> tuple[str, ...]:
-    """Distinct rule ids in registry order."""
-    return tuple(sorted(set(rules), key=order.__getitem__))
+def _rules_by(
+    keys: Iterable[Any], rules: Iterable[str], order: Mapping[str, int]
+) -> dict[Any, tuple[str, ...]]:
+    """The distinct rules found for each key, in registry order."""
+    found: dict[Any, set[str]] = {}
+    for key, rule in zip(keys, rules, strict=True):
+        found.setdefault(key, set()).add(rule)
+    return {key: tuple(sorted(rules, key=order.__getitem__)) for key, rules in found.items()}
 
 
 def _places(frame: pd.DataFrame) -> pd.DataFrame:
@@ -43,11 +49,14 @@ def holds(rows: pd.DataFrame, issues: pd.DataFrame) -> pd.DataFrame:
     errors = issues[issues["rule"].isin(order.keys())]
     at = _places(rows).assign(at=range(len(rows)))
     located = _places(errors).assign(rule=errors["rule"].to_numpy()).merge(at, on=PLACE, how="left")
-    on_row = located[located["at"].notna()].groupby("at")["rule"].agg(lambda r: _in_order(r, order))
-    on_file = located[located["at"].isna()].groupby("file")["rule"].agg(lambda r: _in_order(r, order))
+    on_a_row = located["at"].notna()
+    on_row = _rules_by(located.loc[on_a_row, "at"].astype(int), located.loc[on_a_row, "rule"], order)
+    on_file = _rules_by(located.loc[~on_a_row, "file"], located.loc[~on_a_row, "rule"], order)
     own = [on_row.get(n, ()) for n in range(len(rows))]
-    whole = [on_file.get(file, ()) for file in rows["file"]]
-    held_by = [_in_order((*a, *b), order) if b else a for a, b in zip(own, whole, strict=True)]
+    whole = [on_file.get(file, ()) for file in rows["file"]] if on_file else [()] * len(rows)
+    held_by = [
+        tuple(sorted({*a, *b}, key=order.__getitem__)) if b else a for a, b in zip(own, whole, strict=True)
+    ]
     return pd.DataFrame(
         {
             "payable": pd.Series([not rules for rules in held_by], index=rows.index, dtype=bool),
