@@ -7,7 +7,7 @@ the budgets and totals the workbook stores (None where it stores none), and wher
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from decimal import Decimal
 from typing import Any
 
@@ -109,12 +109,13 @@ def wan(amount: Decimal) -> Decimal:
 @dataclass(frozen=True)
 class LineExecution:
     """One plan line and funding source: budget (元), committed (元; None where no application amount
-    counts against the line), remaining, and the execution rate."""
+    counts against the line), the part of it that can be paid, remaining, and the execution rate."""
 
     line: PlanLine
     source: str
     budget: Decimal
     committed: Decimal | None
+    payable: Decimal | None = None  # None where nothing counts against the line, or not yet decided
 
     @property
     def remaining(self) -> Decimal | None:
@@ -127,17 +128,27 @@ class LineExecution:
         return self.committed / self.budget
 
 
+def _counted(line: PlanLine, source: str, by_award: dict[str, Decimal]) -> Decimal | None:
+    """Σ of a line's awards from one source (by_award: Σ per `<award>:<source>`); None for a line that
+    no award counts against."""
+    if not line.awards:
+        return None
+    return sum((by_award.get(f"{award}:{source}", ZERO) for award in line.awards), ZERO)
+
+
 def execution(plan: Plan, figures: PlanFigures, committed: dict[str, Decimal]) -> list[LineExecution]:
     """Every line × source with money or commitments; `committed` holds Σ per `<award>:<source>`."""
     rows = []
     for line in plan.lines:
         for source, amount in figures.amounts[line.key].items():
             budget = (amount or ZERO) * plan.to_yuan
-            spent = (
-                sum((committed.get(f"{award}:{source}", ZERO) for award in line.awards), ZERO)
-                if line.awards
-                else None
-            )
+            spent = _counted(line, source, committed)
             if budget or spent or (line.awards and source in line.sources):
                 rows.append(LineExecution(line=line, source=source, budget=budget, committed=spent))
     return rows
+
+
+def with_payable(lines: list[LineExecution], payable: dict[str, Decimal]) -> list[LineExecution]:
+    """The same lines with the part of each commitment that can be paid (Σ per `<award>:<source>` of
+    the rows nothing holds)."""
+    return [replace(item, payable=_counted(item.line, item.source, payable)) for item in lines]

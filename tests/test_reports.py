@@ -81,9 +81,11 @@ def test_consolidation_html_report_has_the_chart(tmp_path: Path) -> None:
     assert source.count("<rect") >= 6 and "<svg" in source
     text, errors, _ = render(html, ARTIFACTS / "consolidation-report.png")
     assert errors == []
-    for heading in ("汇总报告", "校验结论", "申报文件", "计划与已承诺", "问题（按规则）"):
+    for heading in ("汇总报告", "校验结论", "申报文件", "拨付情况", "计划、已承诺与可拨付", "问题（按规则）"):
         assert heading in text
     assert "DUPLICATE_ENTERPRISE" in text and "5,159,000.00" in text
+    assert "6,800,000.00" in text and "3,070,000.00" in text, "how much is payable and how much is held"
+    assert "11 家（12 行）" in text, "the enterprise two divisions both submitted counts once"
 
 
 def test_user_text_is_escaped_in_the_html(tmp_path: Path, policy) -> None:

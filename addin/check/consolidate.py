@@ -4,6 +4,7 @@ rules across files (schemas.consolidation_rules) and the budget of each plan lin
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from decimal import Decimal
@@ -18,8 +19,9 @@ from addin.io.input_files import collect_files
 from schemas import consolidation_rules
 from schemas.awards import committed_by_source
 from schemas.calculation import AMOUNT_FIELDS
+from schemas.disbursement import PLACE, holds
 from schemas.money import column_total
-from schemas.plan import LineExecution, execution
+from schemas.plan import LineExecution, execution, with_payable
 from schemas.plan_rules import budget_exceeded
 from schemas.policy import Policy
 from schemas.registry import Issue, make_issue
@@ -33,6 +35,10 @@ class ConsolidationError(Exception):
 
 @dataclass
 class Consolidation:
+    """Every file checked; their application rows (`rows`) and award rows (`awards`) gathered with
+    their amounts and whether each can be paid (schemas.disbursement.HOLD_COLUMNS); the execution of
+    the plan, committed and payable; and the issues across files."""
+
     policy: Policy
     plan: CheckResult
     files: list[CheckResult]
@@ -41,13 +47,18 @@ class Consolidation:
     issues: list[Issue] = field(default_factory=list)  # across files and against the plan
     awards: pd.DataFrame = field(default_factory=lambda: award_frame([]))  # every awards workbook's rows
     figures: dict[str, Any] = field(default_factory=dict, repr=False, compare=False)  # see summary_figures
+    labels: dict[str, str] = field(default_factory=dict)  # each checked file's name in the summary
+
+    def label(self, result: CheckResult) -> str:
+        """How the summary names a checked file (see file_labels)."""
+        return self.labels.get(result.file) or Path(result.file).name
 
     @property
     def all_issues(self) -> list[Issue]:
         located = []
         for result in (self.plan, *self.files):
             for issue in result.issues:
-                issue.file = issue.file or Path(result.file).name
+                issue.file = self.label(result)
                 located.append(issue)
         return located + self.issues
 
@@ -68,7 +79,23 @@ class Consolidation:
         return self.complete and self.errors == 0
 
 
-def _rows_of(result: CheckResult) -> pd.DataFrame:
+def file_labels(files: list[str]) -> dict[str, str]:
+    """How the summary names each file: its name; where files share a name (each division's
+    申报表.xlsx in its own folder), its path from the folder they have in common, so that every row and
+    issue stays with its own file and a duplicate across them is found."""
+    paths = {file: Path(file).resolve() for file in files}
+    by_name: dict[str, list[str]] = {}
+    for file, path in paths.items():
+        by_name.setdefault(path.name, []).append(file)
+    labels = {}
+    for name, same in by_name.items():
+        common = Path(os.path.commonpath([paths[f].parent for f in same])) if len(same) > 1 else None
+        for file in same:
+            labels[file] = paths[file].relative_to(common).as_posix() if common else name
+    return labels
+
+
+def _rows_of(result: CheckResult, label: str) -> pd.DataFrame:
     """One file's rows: who, where, and every amount (with each award's parts by source)."""
     table = result.table
     frame = table.frame[list(ROW_COLUMNS)].copy()
@@ -76,7 +103,7 @@ def _rows_of(result: CheckResult) -> pd.DataFrame:
     parts = [c for c in amounts.columns if ":" in c]
     for column in ("eligible", "level_ok", *AMOUNT_FIELDS, *parts):
         frame[column] = amounts[column]
-    frame["file"] = Path(result.file).name
+    frame["file"] = label
     frame["unit"] = result.unit
     frame["sheet"] = table.raw.sheet
     frame["row"] = frame.index
@@ -94,9 +121,17 @@ def committed_by_award(rows: pd.DataFrame, awards: pd.DataFrame) -> dict[str, De
     return committed
 
 
-def _awards_of(result: CheckResult) -> pd.DataFrame:
+def issue_places(results: list[CheckResult], across: list[Issue], labels: dict[str, str]) -> pd.DataFrame:
+    """Every issue of the checked files and of the rules across them, by where it stands: the file's
+    label, the sheet and the Excel row (None for an issue of the file as a whole), and its rule."""
+    records = [(labels[r.file], i.sheet, i.row, i.rule) for r in results for i in r.issues]
+    records += [(i.file, i.sheet, i.row, i.rule) for i in across]
+    return pd.DataFrame(records, columns=[*PLACE, "rule"])
+
+
+def _awards_of(result: CheckResult, label: str) -> pd.DataFrame:
     frame = award_frame(result.awards or [])
-    frame["file"] = Path(result.file).name
+    frame["file"] = label
     return frame
 
 
@@ -115,20 +150,12 @@ def consolidate(
         results.append(check_file(path, policy))
         if on_file:
             on_file(path)
-    for result in results:
-        if result.kind == "plan":
-            result.kind = None
-            result.issues = [
-                make_issue(
-                    "FILE_UNREADABLE",
-                    file=Path(result.file).name,
-                    reason=f"{Path(result.file).name} 是资金使用计划表，不是申报表；请用 --plan 指定计划表。",
-                )
-            ]
+    labels = file_labels([plan.file, *(r.file for r in results)])
+    _refuse_plans(results, labels)
     readable = [r for r in results if r.kind == "application"]
-    frames = [_rows_of(r) for r in readable if r.table is not None and len(r.table.amounts)]
+    frames = [_rows_of(r, labels[r.file]) for r in readable if r.table is not None and len(r.table.amounts)]
     rows = pd.concat(frames, ignore_index=True) if frames else _empty_rows(policy)
-    award_frames = [_awards_of(r) for r in results if r.kind == "awards"]
+    award_frames = [_awards_of(r, labels[r.file]) for r in results if r.kind == "awards"]
     awards = pd.concat(award_frames, ignore_index=True) if award_frames else _awards_of_nothing()
     lines = execution(policy.plan, plan.plan, committed_by_award(rows, awards))
     issues = (
@@ -138,10 +165,35 @@ def consolidate(
     )
     for issue in issues:
         if issue.rule == "BUDGET_EXCEEDED":
-            issue.file = Path(plan.file).name
+            issue.file = labels[plan.file]
+    places = issue_places(results, issues, labels)
+    rows, awards = rows.join(holds(rows, places)), awards.join(holds(awards, places))
+    lines = with_payable(lines, committed_by_award(rows[rows["payable"]], awards[awards["payable"]]))
     return Consolidation(
-        policy=policy, plan=plan, files=results, rows=rows, execution=lines, issues=issues, awards=awards
+        policy=policy,
+        plan=plan,
+        files=results,
+        rows=rows,
+        execution=lines,
+        issues=issues,
+        awards=awards,
+        labels=labels,
     )
+
+
+def _refuse_plans(results: list[CheckResult], labels: dict[str, str]) -> None:
+    """A second plan among the files is not an application: it cannot be checked as one."""
+    for result in results:
+        if result.kind == "plan":
+            result.kind = None
+            name = labels[result.file]
+            result.issues = [
+                make_issue(
+                    "FILE_UNREADABLE",
+                    file=name,
+                    reason=f"{name} 是资金使用计划表，不是申报表；请用 --plan 指定计划表。",
+                )
+            ]
 
 
 def _awards_of_nothing() -> pd.DataFrame:

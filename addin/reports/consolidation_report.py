@@ -12,15 +12,21 @@ from rich.table import Table
 from addin.check.consolidate import Consolidation
 from addin.reports.check_report import issue_record, json_value
 from addin.reports.summary_figures import (
+    DISBURSEMENT_MONEY,
     award_records,
-    disbursement,
+    disbursement_frame,
+    disbursement_overview,
+    disbursement_totals,
     division_summary,
     execution_records,
     provider_ranking,
+    records_of,
 )
 from addin.reports.terminal_issues import print_issues
-from schemas.money import format_yuan
+from schemas.calculation import SUBSIDY_PART_FIELDS
+from schemas.money import format_yuan, two_place_texts
 
+HELD_NOTE = "暂缓拨付的企业有错误或重复申报，改正并重新汇总前不得拨付；原因见汇总表的“拨付清单”。"
 SHORT_SOURCE = 2  # 中央 / 兵团 / 师市: a funding source's short name in narrow tables
 TEXT_MIN_WIDTH = 8  # terminal cells: four Chinese characters a line before a text column folds
 
@@ -33,6 +39,15 @@ def _money(value: Any) -> Any:
     if isinstance(value, list):
         return [_money(v) for v in value]
     return json_value(value)
+
+
+def disbursement_entries(c: Consolidation) -> list[dict[str, Any]]:
+    """The disbursement list as JSON: its amounts as two-place decimal strings, formatted a column at
+    a time (the list has a row per enterprise and file)."""
+    frame = disbursement_frame(c).copy()
+    for column in DISBURSEMENT_MONEY:
+        frame[column] = two_place_texts(frame[column])
+    return records_of(frame)
 
 
 def consolidation_document(c: Consolidation) -> dict[str, Any]:
@@ -62,7 +77,8 @@ def consolidation_document(c: Consolidation) -> dict[str, Any]:
         ],
         "summary": _money(division_summary(c)),
         "execution": execution,
-        "disbursement": _money(disbursement(c)),
+        "disbursement": disbursement_entries(c),
+        "disbursement_totals": _money(disbursement_totals(c)),
         "providers": provider_ranking(c),
         "awards": _money(award_records(c)),
         "issues": [issue_record(i) for i in c.all_issues],
@@ -110,6 +126,7 @@ def print_consolidation(
             rate,
         )
     console.print(execution)
+    print_disbursement(c, console)
     if show_issues:
         print_issues(
             console, c.all_issues, "汇总表的“问题清单”工作表和 --json 结果", show_file=True, show_all=show_all
@@ -125,3 +142,19 @@ def print_consolidation(
         f"[bold {style}]汇总结论：{outcome}（{len(c.files)} 个文件；错误 {c.errors} 条，"
         f"警告 {c.warnings} 条）[/bold {style}]"
     )
+
+
+def print_disbursement(c: Consolidation, console: Console) -> None:
+    """How much can be paid and how much is held: enterprises, and the amounts per source and in all."""
+    overview = disbursement_overview(c)
+    table = Table(title="拨付情况（元）")
+    table.add_column("")
+    for line in overview:
+        table.add_column(line["label"], justify="right")
+    table.add_row("企业数", *(line["enterprises"] for line in overview))
+    for source, field in SUBSIDY_PART_FIELDS.items():
+        label = c.policy.funding_sources[source][:SHORT_SOURCE]
+        table.add_row(label, *(format_yuan(line[field]) for line in overview))
+    table.add_row("合计", *(format_yuan(line["total"]) for line in overview))
+    console.print(table)
+    console.print(HELD_NOTE)

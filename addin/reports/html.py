@@ -15,12 +15,25 @@ from addin.check.consolidate import Consolidation
 from addin.check.pipeline import CheckResult, totals
 from addin.check.plan import plan_totals
 from addin.reports.catalogue import SEVERITY_LABELS
-from addin.reports.summary_figures import division_summary, execution_records, source_execution
+from addin.reports.summary_figures import (
+    disbursement_overview,
+    division_summary,
+    execution_records,
+    source_execution,
+)
+from schemas.calculation import SUBSIDY_PART_FIELDS
 from schemas.money import format_yuan
 from schemas.registry import Issue
 
-CHART = {"width": 640, "height": 300, "left": 60, "top": 50, "base": 260, "bar": 46, "gap": 12}
-PLAN_COLOR, COMMITTED_COLOR = "#4472c4", "#c0504d"
+# The chart's layout in pixels: bars start at `left` (the sources' names before it) and leave
+# `value_room` for the amount written after the longest.
+CHART = {"width": 700, "left": 110, "top": 48, "bar": 16, "gap": 3, "group_gap": 14, "value_room": 120}
+PLAN_COLOR, COMMITTED_COLOR, PAYABLE_COLOR = "#4472c4", "#c0504d", "#9bbb59"
+BAR_KINDS = (
+    ("budget", PLAN_COLOR, "计划"),
+    ("committed", COMMITTED_COLOR, "已承诺"),
+    ("payable", PAYABLE_COLOR, "可拨付"),
+)
 
 
 def _environment() -> Environment:
@@ -119,29 +132,40 @@ def check_report(result: CheckResult) -> str:
 
 
 def _chart(c: Consolidation) -> dict[str, Any]:
+    """Horizontal bars, per funding source one each for plan, committed and payable, each with its
+    amount at its end (so no amount is written over another)."""
     per_source = source_execution(c)
-    largest = max([max(v["budget"], v["committed"]) for v in per_source.values()] + [Decimal(1)])
-    scale = Decimal(CHART["base"] - CHART["top"]) / largest
+    largest = max([max(v[kind] for kind, _, _ in BAR_KINDS) for v in per_source.values()] + [Decimal(1)])
+    scale = Decimal(CHART["width"] - CHART["left"] - CHART["value_room"]) / largest
     bars, labels = [], []
-    x = CHART["left"] + 20
+    y = CHART["top"]
     for source, values in per_source.items():
-        for kind, color in (("budget", PLAN_COLOR), ("committed", COMMITTED_COLOR)):
-            height = float(values[kind] * scale)
+        first = y
+        for kind, color, label in BAR_KINDS:
+            length = float(values[kind] * scale)
             bars.append(
                 {
-                    "x": x,
-                    "y": CHART["base"] - height,
-                    "w": CHART["bar"],
-                    "h": height,
+                    "y": y,
+                    "w": length,
                     "color": color,
                     "value": format_yuan(values[kind]),
-                    "title": f"{c.policy.funding_sources[source]} {'计划' if kind == 'budget' else '已承诺'}",
+                    "title": f"{c.policy.funding_sources[source]} {label}",
                 }
             )
-            x += CHART["bar"]
-        labels.append({"x": x - CHART["bar"], "text": c.policy.funding_sources[source]})
-        x += CHART["gap"] * 4
-    return {**CHART, "bars": bars, "labels": labels}
+            y += CHART["bar"] + CHART["gap"]
+        labels.append({"y": (first + y) / 2, "text": c.policy.funding_sources[source]})
+        y += CHART["group_gap"]
+    legend = [{"color": color, "text": label} for _, color, label in BAR_KINDS]
+    return {**CHART, "height": y, "bars": bars, "labels": labels, "legend": legend}
+
+
+def _disbursement(c: Consolidation) -> dict[str, Any]:
+    """可拨付 and 暂缓拨付 side by side: enterprises, each source and the total, as the clerk reads them."""
+    overview = disbursement_overview(c)
+    amounts = [(c.policy.funding_sources[s], f) for s, f in SUBSIDY_PART_FIELDS.items()] + [("合计", "total")]
+    rows = [{"label": "企业数", "values": [line["enterprises"] for line in overview]}]
+    rows += [{"label": label, "values": [format_yuan(line[f]) for line in overview]} for label, f in amounts]
+    return {"columns": [line["label"] for line in overview], "rows": rows}
 
 
 def consolidation_report(c: Consolidation) -> str:
@@ -162,6 +186,7 @@ def consolidation_report(c: Consolidation) -> str:
             "source": c.policy.funding_sources[e["source"]],
             "budget": format_yuan(e["budget"]),
             "committed": "—" if e["committed"] is None else format_yuan(e["committed"]),
+            "payable": "—" if e["payable"] is None else format_yuan(e["payable"]),
             "remaining": "—" if e["remaining"] is None else format_yuan(e["remaining"]),
             "rate": "—" if e["rate"] is None else f"{e['rate']:.2%}",
             "over": e["remaining"] is not None and e["remaining"] < 0,
@@ -171,7 +196,7 @@ def consolidation_report(c: Consolidation) -> str:
     ]
     files = [
         {
-            "name": Path(r.file).name,
+            "name": c.label(r),
             "unit": r.unit,
             "valid": r.valid,
             "errors": r.errors,
@@ -189,7 +214,7 @@ def consolidation_report(c: Consolidation) -> str:
             complete=c.complete,
             counts={"error": c.errors, "warning": c.warnings},
             files=files,
-            plan_name=Path(c.plan.file).name,
+            plan_name=c.label(c.plan),
             plan_sha256=c.plan.sha256,
             policy=_policy(c.policy),
             generated_at=_now(),
@@ -197,6 +222,7 @@ def consolidation_report(c: Consolidation) -> str:
             source_labels=[c.policy.funding_sources[s] for s in sources],
             chart=_chart(c),
             execution=execution,
+            disbursement=_disbursement(c),
             groups=issue_groups(c.all_issues),
         )
     )

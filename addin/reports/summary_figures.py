@@ -8,8 +8,11 @@ from decimal import Decimal
 from functools import wraps
 from typing import Any, TypeVar
 
+import pandas as pd
+
 from addin.check.consolidate import Consolidation
-from schemas.calculation import funding_by_source, source_parts
+from schemas.calculation import SUBSIDY_PART_FIELDS, funding_by_source, source_parts
+from schemas.disbursement import HOLD_COLUMNS, distinct_enterprises, totals_by_decision
 from schemas.money import ZERO, column_total
 
 AWARDS = ("transformation_subsidy", "progress_bonus", "honor_award")
@@ -57,38 +60,80 @@ def division_summary(c: Consolidation) -> list[dict[str, Any]]:
     return result
 
 
+LISTED_COLUMNS = ("unit", "division", "name", "uscc", "file", "sheet", "row")
+DISBURSEMENT_MONEY = ("central", "bingtuan", "transferred", "division_fund", "total")
+
+
+def _by_source(rows: pd.DataFrame) -> pd.DataFrame:
+    """Per row, every award's part from each funding source (named as the JSON names them) and the total."""
+    parts = {field: source_parts(rows, source) for source, field in SUBSIDY_PART_FIELDS.items()}
+    return pd.DataFrame({**parts, "total": rows["total_award"]}, index=rows.index)
+
+
+@once_per_consolidation
+def disbursement_frame(c: Consolidation) -> pd.DataFrame:
+    """第十一条（一）6: per enterprise and file, who and where, the central + 兵团 parts that 兵团财政局
+    transfers to the division's finance bureau (`transferred`) and the 师市 part the division pays itself;
+    whether it can be paid (`payable`) and the rules holding it (lists). In the list's order: by unit,
+    file and row. Rows with nothing to pay and nothing holding them are left out."""
+    rows = c.rows
+    amounts = _by_source(rows)
+    listed = ~rows["payable"] | amounts["total"].map(bool)
+    frame = pd.concat([rows.loc[listed, list(LISTED_COLUMNS)], amounts[listed]], axis=1)
+    frame.insert(frame.columns.get_loc("division_fund"), "transferred", frame["central"] + frame["bingtuan"])
+    frame["payable"] = rows.loc[listed, "payable"].astype(bool)
+    for column in HOLD_COLUMNS[1:]:
+        frame[column] = rows.loc[listed, column].map(list)
+    order = {unit: n for n, unit in enumerate(c.policy.value("submitting_units"))}
+    frame["_unit"] = frame["unit"].map(lambda unit: order.get(unit, len(order)))
+    frame = frame.sort_values(["_unit", "file", "row"], kind="stable").drop(columns="_unit")
+    return frame.reset_index(drop=True)
+
+
 @once_per_consolidation
 def disbursement(c: Consolidation) -> list[dict[str, Any]]:
-    """第十一条（一）6: per enterprise, the central + 兵团 parts that 兵团财政局 transfers to the division's
-    finance bureau, and the 师市 part the division pays itself."""
-    rows = c.rows[c.rows["total_award"].map(lambda v: v > 0)] if len(c.rows) else c.rows
-    central, bingtuan, division_part = (source_parts(rows, s) for s in ("central", "bingtuan", "division"))
-    records = [
+    """The disbursement list as records (see disbursement_frame)."""
+    return records_of(disbursement_frame(c))
+
+
+def records_of(frame: pd.DataFrame) -> list[dict[str, Any]]:
+    """A frame's rows as dicts of plain Python values (DataFrame.to_dict boxes each value: slower)."""
+    columns = list(frame.columns)
+    rows = zip(*(frame[column].tolist() for column in columns), strict=True)
+    return [dict(zip(columns, values, strict=True)) for values in rows]
+
+
+@once_per_consolidation
+def disbursement_totals(c: Consolidation) -> dict[str, dict[str, Decimal]]:
+    """Σ per funding source, and in all, of what can be paid (`payable`) and what is held (`held`): the
+    two add up to what the application rows commit."""
+    return totals_by_decision(_by_source(c.rows), c.rows["payable"])
+
+
+def enterprises(records: list[dict[str, Any]]) -> str:
+    """How many enterprises the listed rows are (by credit code), and the rows when more: 1 家（2 行）."""
+    count = distinct_enterprises(pd.Series([r["uscc"] for r in records], dtype=object))
+    return f"{count} 家" if count == len(records) else f"{count} 家（{len(records)} 行）"
+
+
+@once_per_consolidation
+def disbursement_overview(c: Consolidation) -> list[dict[str, Any]]:
+    """可拨付, 暂缓拨付 and the two together: the enterprises and Σ per source and in all."""
+    records, totals = disbursement(c), disbursement_totals(c)
+    both = {key: totals["payable"][key] + totals["held"][key] for key in totals["payable"]}
+    return [
         {
-            "division": division,
-            "name": name,
-            "uscc": code,
-            "file": file,
-            "central": c,
-            "bingtuan": b,
-            "transferred": c + b,
-            "division_fund": d,
-            "total": total,
-        }
-        for division, name, code, file, c, b, d, total in zip(
-            rows["division"],
-            rows["name"],
-            rows["uscc"],
-            rows["file"],
-            central,
-            bingtuan,
-            division_part,
-            rows["total_award"],
-            strict=True,
-        )
+            "label": "可拨付",
+            "enterprises": enterprises([r for r in records if r["payable"]]),
+            **totals["payable"],
+        },
+        {
+            "label": "暂缓拨付",
+            "enterprises": enterprises([r for r in records if not r["payable"]]),
+            **totals["held"],
+        },
+        {"label": "合计", "enterprises": enterprises(records), **both},
     ]
-    order = {u: n for n, u in enumerate(c.policy.value("submitting_units"))}
-    return sorted(records, key=lambda r: (order.get(r["division"], len(order)), r["name"] or ""))
 
 
 @once_per_consolidation
@@ -128,6 +173,7 @@ def execution_records(c: Consolidation) -> list[dict[str, Any]]:
             "source": item.source,
             "budget": item.budget,
             "committed": item.committed,
+            "payable": item.payable,
             "remaining": item.remaining,
             "rate": item.rate,
         }
@@ -137,14 +183,15 @@ def execution_records(c: Consolidation) -> list[dict[str, Any]]:
 
 @once_per_consolidation
 def source_execution(c: Consolidation) -> dict[str, dict[str, Decimal]]:
-    """Per source, over the lines that applications count against: budget and committed."""
+    """Per source, over the lines that applications count against: budget, committed and payable."""
     totals: dict[str, dict[str, Decimal]] = {
-        s: {"budget": ZERO, "committed": ZERO} for s in c.policy.funding_sources
+        s: {"budget": ZERO, "committed": ZERO, "payable": ZERO} for s in c.policy.funding_sources
     }
     for item in c.execution:
         if item.committed is not None:
             totals[item.source]["budget"] += item.budget
             totals[item.source]["committed"] += item.committed
+            totals[item.source]["payable"] += item.payable or ZERO
     return totals
 
 

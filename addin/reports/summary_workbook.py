@@ -16,17 +16,26 @@ from addin.io.output import atomic_path
 from addin.reports.catalogue import SEVERITY_LABELS
 from addin.reports.summary_figures import (
     AWARDS,
+    DISBURSEMENT_MONEY,
     NOT_QUALIFIED,
     award_records,
     disbursement,
+    disbursement_totals,
     division_summary,
+    enterprises,
     execution_records,
     provider_ranking,
     source_execution,
 )
+from schemas.calculation import SUBSIDY_PART_FIELDS
+from schemas.money import ZERO, format_yuan
+from schemas.policy import Policy
+from schemas.registry import rule
 
 MONEY = "#,##0.00"
 HEADER_HEIGHT = 36  # two lines of wrapped Chinese header text
+LINE_HEIGHT = 15  # points per line of text in a body row
+MAX_ROW_HEIGHT = 409  # Excel's tallest row, in points
 PERCENT = "0.00%"
 A4 = 9  # Excel's paper size code
 BOX = {"border": 1, "border_color": "#999999"}
@@ -41,6 +50,9 @@ STYLES = {
     },
     "body": BOX,
     "total": {**BOX, "bold": True, "bg_color": "#FFF2CC"},
+    "subtotal": {**BOX, "bold": True},
+    "section": {**BOX, "bold": True, "bg_color": "#E2EFDA"},
+    "held_section": {**BOX, "bold": True, "bg_color": "#FCE4D6"},
     "title": {"bold": True, "font_size": 14},
     "label": {"bold": True},
 }
@@ -120,9 +132,23 @@ class SummarySheet:
         wrap: bool = False,
     ) -> int:
         """A bordered table with a header row; returns the row (0-based) of its header."""
+        top = self.header(headers)
+        self.body(rows, number_formats, len(headers), wrap)
+        if total:
+            self.emphasised(total, number_formats)
+        return top
+
+    def header(self, headers: list[str]) -> int:
+        """A table's header row; returns its row (0-based)."""
         top = self.row
         self.write_row(headers, [self.format("header")] * len(headers))
-        body = [self.format("body", number_formats.get(n), wrap) for n in range(len(headers))]
+        return top
+
+    def body(
+        self, rows: list[list[Any]], number_formats: dict[int, str], width: int, wrap: bool = False
+    ) -> None:
+        """Body rows of a table `width` columns wide; a long run is rendered straight into the sheet XML."""
+        body = [self.format("body", number_formats.get(n), wrap) for n in range(width)]
         if len(rows) > BULK_FROM_ROWS:
             self.write_row(rows[0], body)  # the other rows copy its cell styles
             part = f"xl/worksheets/sheet{self.sheet.index + 1}.xml"
@@ -130,17 +156,34 @@ class SummarySheet:
             self.row += len(rows) - 1
         else:
             for values in rows:
+                if wrap:
+                    self._fit_lines(values)
                 self.write_row(values, body)
-        if total:
-            self.write_row(total, [self.format("total", number_formats.get(n)) for n in range(len(headers))])
-        return top
+
+    def _fit_lines(self, values: list[Any]) -> None:
+        """Make the next row tall enough for the most lines a text cell of it holds (a viewer does not
+        grow a row for its wrapped text by itself)."""
+        lines = max((v.count("\n") + 1 for v in values if type(v) is str), default=1)
+        if lines > 1:
+            self.sheet.set_row(self.row, min(LINE_HEIGHT * lines, MAX_ROW_HEIGHT))
+
+    def emphasised(self, values: list[Any], number_formats: dict[int, str], kind: str = "total") -> None:
+        """A row of a table set off from its body: a subtotal, a total, a section's heading."""
+        self.write_row(values, [self.format(kind, number_formats.get(n)) for n in range(len(values))])
 
 
 def _sheet(
-    book: SummaryBook, title: str, heading: str, widths: list[int], info: str = "", landscape: bool = True
+    book: SummaryBook,
+    title: str,
+    heading: str,
+    widths: list[int],
+    info: str | list[str] = "",
+    landscape: bool = True,
 ) -> SummarySheet:
-    """A sheet with its heading (row 1) and a line of information (row 2); tables start at row 3,
-    whose header row is repeated on every printed page."""
+    """A sheet with its heading (row 1) and lines of information (row 2 on); the first table starts on
+    the next row, and its header row is repeated on every printed page."""
+    lines = [info] if isinstance(info, str) else info
+    header_row = 1 + max(len(lines), 1)
     summary = SummarySheet(book, title)
     sheet = summary.sheet
     for n, width in enumerate(widths):
@@ -151,11 +194,12 @@ def _sheet(
         sheet.set_portrait()
     sheet.set_paper(A4)
     sheet.fit_to_pages(1, 0)
-    sheet.repeat_rows(2)
-    sheet.freeze_panes(3, 0)
-    sheet.set_row(2, HEADER_HEIGHT)
+    sheet.repeat_rows(header_row)
+    sheet.freeze_panes(header_row + 1, 0)
+    sheet.set_row(header_row, HEADER_HEIGHT)
     summary.line(heading, "title")
-    summary.line(info)
+    for line in lines or [""]:
+        summary.line(line)
     return summary
 
 
@@ -203,12 +247,15 @@ def _execution(book: SummaryBook, c: Consolidation) -> None:
         book,
         "执行情况",
         "资金使用计划执行情况（按计划行、资金来源）",
-        [36, 14, 14, 18, 18, 18, 10],
-        "已承诺 = 各申报表按规则计算的金额与奖励名单的金额之和；“—”表示本工具暂不汇总该行的支出。",
+        [36, 16, 16, 18, 18, 18, 18, 18, 10],
+        [
+            "已承诺 = 各申报表按规则计算的金额与奖励名单的金额之和；剩余和执行率按已承诺计算；“—”表示本工具暂不汇总该行的支出。",
+            "其中可拨付 = 没有错误、没有重复申报的企业和名单行的金额（逐企业见“拨付清单”）；暂缓拨付 = 已承诺 − 可拨付。",
+        ],
     )
     rows = []
     for record in execution_records(c):
-        committed = record["committed"]
+        committed, payable = record["committed"], record["payable"]
         rows.append(
             [
                 record["line"],
@@ -216,22 +263,40 @@ def _execution(book: SummaryBook, c: Consolidation) -> None:
                 record["budget"] / policy.plan.to_yuan,
                 record["budget"],
                 "—" if committed is None else committed,
+                "—" if payable is None else payable,
+                "—" if committed is None or payable is None else committed - payable,
                 "—" if committed is None else record["remaining"],
                 "—" if record["rate"] is None else record["rate"],
             ]
         )
     sheet.table(
-        ["计划行", "资金来源", "计划（万元）", "计划（元）", "已承诺（元）", "剩余（元）", "执行率"],
+        [
+            "计划行",
+            "资金来源",
+            "计划（万元）",
+            "计划（元）",
+            "已承诺（元）",
+            "其中可拨付（元）",
+            "暂缓拨付（元）",
+            "剩余（元）",
+            "执行率",
+        ],
         rows,
-        {2: "#,##0.######", 3: MONEY, 4: MONEY, 5: MONEY, 6: PERCENT},
+        {2: "#,##0.######", **{n: MONEY for n in range(3, 8)}, 8: PERCENT},
     )
     sheet.line()
     sheet.line("按资金来源（申报汇总涉及的计划行）", "label")
     per_source = source_execution(c)
-    source_rows = [[policy.funding_sources[s], v["budget"], v["committed"]] for s, v in per_source.items()]
-    top = sheet.table(["资金来源", "计划（元）", "已承诺（元）"], source_rows, {1: MONEY, 2: MONEY})
+    source_rows = [
+        [policy.funding_sources[s], v["budget"], v["committed"], v["payable"]] for s, v in per_source.items()
+    ]
+    top = sheet.table(
+        ["资金来源", "计划（元）", "已承诺（元）", "其中可拨付（元）"],
+        source_rows,
+        {1: MONEY, 2: MONEY, 3: MONEY},
+    )
     chart = book.workbook.add_chart({"type": "column"})
-    for column in (1, 2):
+    for column in (1, 2, 3):
         chart.add_series(
             {
                 "name": ["执行情况", top, column],
@@ -239,59 +304,127 @@ def _execution(book: SummaryBook, c: Consolidation) -> None:
                 "values": ["执行情况", top + 1, column, top + len(source_rows), column],
             }
         )
-    chart.set_title({"name": "计划与已承诺（按资金来源）"})
+    chart.set_title({"name": "计划、已承诺与可拨付（按资金来源）"})
     chart.set_y_axis({"name": "元"})
     chart.set_size({"width": 600, "height": 300})
-    sheet.sheet.insert_chart(top, 4, chart)
+    sheet.sheet.insert_chart(top, 5, chart)
 
 
-DISBURSEMENT_AMOUNTS = ("central", "bingtuan", "transferred", "division_fund", "total")
+DISBURSEMENT_HEADERS = [
+    "填报单位",
+    "企业名称",
+    "统一社会信用代码",
+    "中央资金（元）",
+    "兵团配套资金（元）",
+    "兵团财政局拨付小计（元）",
+    "师市配套资金（元）",
+    "企业补贴合计（元）",
+    "申报文件及行号",
+    "暂缓原因（规则）",
+]
+DISBURSEMENT_FORMATS = {n: MONEY for n in range(3, 3 + len(DISBURSEMENT_MONEY))}
+NO_UNIT = "（未填写填报单位）"
+PAYABLE_HEADING = ("一、可拨付：没有错误、没有重复申报的企业，按本节拨付", "section")
+HELD_HEADING = ("二、暂缓拨付：有错误或重复申报的企业，改正并重新汇总前不得拨付", "held_section")
+
+
+def _titled(rules: list[str], prefix: str = "") -> list[str]:
+    return [f"{prefix}{rule(r).title}（{r}）" for r in rules]
+
+
+def _held_reasons(record: dict[str, Any]) -> str:
+    """Why a row is held, a rule a line as the clerk reads it (title and id); a whole file's rules marked."""
+    if not record["held_by"]:
+        return ""
+    return "\n".join(_titled(record["held_by_row"]) + _titled(record["held_by_file"], "整个文件暂缓："))
+
+
+def _sum_row(label: str, records: list[dict[str, Any]]) -> list[Any]:
+    amounts = [sum((r[k] for r in records), ZERO) for k in DISBURSEMENT_MONEY]
+    return [label, None, enterprises(records), *amounts, None, None]
+
+
+def _listed_row(record: dict[str, Any]) -> list[Any]:
+    return [
+        record["unit"] or NO_UNIT,
+        record["name"],
+        record["uscc"],
+        *(record[k] for k in DISBURSEMENT_MONEY),
+        f"{record['file']} 第{record['row']}行",
+        _held_reasons(record),
+    ]
+
+
+def _disbursement_section(
+    sheet: SummarySheet, heading: tuple[str, str], records: list[dict[str, Any]], total_label: str
+) -> None:
+    """One section of the list: its heading (text, style), each unit's enterprises and 小计, its 合计."""
+    width = len(DISBURSEMENT_HEADERS)
+    text, style = heading
+    sheet.emphasised([text, *[None] * (width - 1)], {}, style)
+    if not records:
+        sheet.body([["（无）", *[None] * (width - 1)]], {}, width)
+    for unit in dict.fromkeys(r["unit"] for r in records):
+        part = [r for r in records if r["unit"] == unit]
+        sheet.body([_listed_row(r) for r in part], DISBURSEMENT_FORMATS, width, wrap=True)
+        sheet.emphasised(_sum_row(f"{unit or NO_UNIT} 小计", part), DISBURSEMENT_FORMATS, "subtotal")
+    sheet.emphasised(_sum_row(total_label, records), DISBURSEMENT_FORMATS)
+
+
+def _decision_line(
+    label: str, records: list[dict[str, Any]], total: dict[str, Decimal], policy: Policy
+) -> str:
+    """可拨付：7 家，合计 7,150,000.00 元（中央专项资金 …），and how many of them come to nothing."""
+    parts = "，".join(
+        f"{policy.funding_sources[source]} {format_yuan(total[field])} 元"
+        for source, field in SUBSIDY_PART_FIELDS.items()
+    )
+    line = f"{label}：{enterprises(records)}，合计 {format_yuan(total['total'])} 元（{parts}）"
+    nothing = [r for r in records if not r["total"]]
+    if nothing:
+        line += f"，其中 {enterprises(nothing)}按规则计算的金额为 0"
+    return line + "。"
 
 
 def _disbursement(book: SummaryBook, c: Consolidation) -> None:
+    """第十一条（一）6: what can be paid, enterprise by enterprise, and what is held and why."""
+    records = disbursement(c)
+    payable = [r for r in records if r["payable"]]
+    held = [r for r in records if not r["payable"]]
+    totals = disbursement_totals(c)
     sheet = _sheet(
         book,
         "拨付清单",
         "补贴资金拨付清单（第十一条（一）6）",
-        [16, 30, 22, 16, 16, 20, 16, 16],
-        "兵团财政局把中央资金和兵团配套资金拨付给企业所属师市财政局，限期拨付企业；师市配套资金由师市财政局同步拨付。",
-    )
-    rows: list[list[Any]] = []
-    records = disbursement(c)
-    for division in dict.fromkeys(r["division"] for r in records):
-        part = [r for r in records if r["division"] == division]
-        rows.extend(
-            [r["division"], r["name"], r["uscc"], *(r[k] for k in DISBURSEMENT_AMOUNTS)] for r in part
-        )
-        rows.append(
-            [
-                f"{division} 小计",
-                None,
-                f"{len(part)} 家",
-                *(sum((r[k] for r in part), Decimal(0)) for k in DISBURSEMENT_AMOUNTS),
-            ]
-        )
-    total = [
-        "合计",
-        None,
-        f"{len(records)} 家",
-        *(sum((r[k] for r in records), Decimal(0)) for k in DISBURSEMENT_AMOUNTS),
-    ]
-    sheet.table(
+        [16, 30, 22, 16, 16, 20, 16, 16, 30, 58],
         [
-            "师市",
-            "企业名称",
-            "统一社会信用代码",
-            "中央资金（元）",
-            "兵团配套资金（元）",
-            "兵团财政局拨付小计（元）",
-            "师市配套资金（元）",
-            "企业补贴合计（元）",
+            _decision_line("可拨付", payable, totals["payable"], c.policy),
+            _decision_line("暂缓拨付", held, totals["held"], c.policy)
+            + "有错误或重复申报，改正并重新汇总前不得拨付。",
+            "兵团财政局把中央资金和兵团配套资金拨付给企业所属师市财政局，限期拨付企业；"
+            "师市配套资金由师市财政局同步拨付。金额为 0 且没有错误的企业（如尚未评测）不列入。",
         ],
-        rows,
-        {n: MONEY for n in range(3, 8)},
-        total,
     )
+    sheet.header(DISBURSEMENT_HEADERS)
+    _disbursement_section(sheet, PAYABLE_HEADING, payable, "可拨付合计")
+    _disbursement_section(sheet, HELD_HEADING, held, "暂缓拨付合计")
+    sheet.emphasised(_sum_row("合计（可拨付＋暂缓拨付）", records), DISBURSEMENT_FORMATS)
+    for note in _disbursement_notes(c):
+        sheet.line(note)
+
+
+def _disbursement_notes(c: Consolidation) -> list[str]:
+    """What the list cannot show: files that could not be checked, and commitments over the plan."""
+    notes = []
+    unchecked = [c.label(r) for r in c.files if r.kind is None]
+    if unchecked:
+        notes.append(f"以下文件无法校验，其中的企业未列入本清单（见问题清单）：{'、'.join(unchecked)}。")
+    if any(i.rule == "BUDGET_EXCEEDED" for i in c.issues):
+        notes.append(
+            "注意：已承诺金额超出资金使用计划（见问题清单 BUDGET_EXCEEDED）；可拨付金额未按计划核减，"
+            "拨付前须调整计划或核减申报。"
+        )
+    return [""] + notes if notes else []
 
 
 def _providers(book: SummaryBook, c: Consolidation) -> None:
