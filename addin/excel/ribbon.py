@@ -44,6 +44,10 @@ class ExcelBook:
         area = f"{ref.first_column}{ref.first_row}:{ref.first_column}{ref.last_row}"
         return list(self.book.sheets[ref.sheet].range(area).options(ndim=1).value)
 
+    def row(self, ref: NamedRange) -> list[Any]:
+        area = f"{ref.first_column}{ref.first_row}:{ref.last_column}{ref.first_row}"
+        return list(self.book.sheets[ref.sheet].range(area).options(ndim=1).value)
+
 
 class ExcelMarkup:
     """Marks an open workbook through xlwings (protected sheets are unprotected while writing)."""
