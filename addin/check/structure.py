@@ -205,47 +205,51 @@ def _header_issue(
     layout: Layout, finding: Finding, cells: list[object], keys: list[str], file: str | None
 ) -> Issue:
     """The issue of one finding, at the header cell of its first column."""
-    columns, row = layout.columns, layout.header_row
     at = finding.at[0]
-    column = columns[at]
-    cell = lambda n: f"{spec.column_letter(n + 1)}{row}"  # noqa: E731
-    found = lambda n: _quoted(cells[n] if n < len(cells) else None)  # noqa: E731
-    if finding.kind == "swapped":
-        other = columns[finding.at[1]]
-        detail = (
-            f"；{cell(finding.at[1])} 应为“{other.header}”，却是{found(finding.at[1])}："
-            f"{column.letter} 列与 {other.letter} 列对调了"
-        )
-    elif finding.kind == "deleted":
-        detail = f"：“{column.header}”列不见了（可能被删除），其后各列都向左移了一列"
-    elif finding.kind == "inserted":
-        detail = f"：{column.letter} 列多了一列（可能插入了列），模板的各列从这里起都向右移了一列"
-    elif finding.kind == "moved":
-        detail = f"：“{column.header}”列从 {column.letter} 列移到了 {columns[finding.at[1]].letter} 列，其间各列都移动了一列"
-    elif finding.kind == "renamed":
-        detail = _hint(layout, at, cells, keys)
-    else:
-        letters = "、".join(columns[n].letter for n in finding.at[:LISTED_COLUMNS])
-        letters += " 等列" if len(finding.at) > LISTED_COLUMNS else " 列"
-        detail = (
-            f"；共 {len(finding.at)} 列的表头与模板不符（{letters}），"
-            f"第 {row} 行可能已不是表头行（是否插入或删除了行？）"
-        )
+    column, cell = layout.columns[at], f"{spec.column_letter(at + 1)}{layout.header_row}"
     return make_issue(
         "TEMPLATE_COLUMN_CHANGED",
         sheet=layout.sheet,
-        cell=cell(at),
-        row=row,
+        cell=cell,
+        row=layout.header_row,
         field=column.field,
         field_label=column.header,
         value=(text_of(cells[at]) if at < len(cells) else "") or None,
         expected=column.header,
         file=file,
-        detail=detail,
+        detail=_detail(layout, finding, cells, keys),
         sheet_name=layout.sheet,
-        header_cell=cell(at),
+        header_cell=cell,
         first_row=layout.first_row,
         template=layout.template,
+    )
+
+
+def _detail(layout: Layout, finding: Finding, cells: list[object], keys: list[str]) -> str:
+    """What happened to the column, after the message's "expected X, found Y" of its header cell."""
+    columns, at = layout.columns, finding.at[0]
+    column = columns[at]
+    if finding.kind == "swapped":
+        other = finding.at[1]
+        found = _quoted(cells[other] if other < len(cells) else None)
+        return (
+            f"；{columns[other].letter}{layout.header_row} 应为“{columns[other].header}”，却是{found}："
+            f"{column.letter} 列与 {columns[other].letter} 列对调了"
+        )
+    if finding.kind == "deleted":
+        return f"：“{column.header}”列不见了（可能被删除），其后各列都向左移了一列"
+    if finding.kind == "inserted":
+        return f"：{column.letter} 列多了一列（可能插入了列），模板的各列从这里起都向右移了一列"
+    if finding.kind == "moved":
+        to = columns[finding.at[1]].letter
+        return f"：“{column.header}”列从 {column.letter} 列移到了 {to} 列，其间各列都移动了一列"
+    if finding.kind == "renamed":
+        return _hint(layout, at, cells, keys)
+    letters = "、".join(columns[n].letter for n in finding.at[:LISTED_COLUMNS])
+    letters += " 等列" if len(finding.at) > LISTED_COLUMNS else " 列"
+    return (
+        f"；共 {len(finding.at)} 列的表头与模板不符（{letters}），"
+        f"第 {layout.header_row} 行可能已不是表头行（是否插入或删除了行？）"
     )
 
 
@@ -253,7 +257,8 @@ def _hint(layout: Layout, at: int, cells: list[object], keys: list[str]) -> str:
     """Whose header a wrong one is: another column's exactly, or one it looks like."""
     owner = next((c for c in layout.columns if keys[at] in c.accepts()), None)
     if owner is not None:
-        return f"（“{owner.header}”是 {owner.letter} 列的表头，是否把该列复制到了 {layout.columns[at].letter} 列？）"
+        here = layout.columns[at].letter
+        return f"（“{owner.header}”是 {owner.letter} 列的表头，是否把该列复制到了 {here} 列？）"
     text = text_of(cells[at]) if at < len(cells) else ""
     if not text:
         return "（该列可能被删除，或表头被清空）"
