@@ -420,3 +420,17 @@ def test_many_misplaced_names_are_one_issue(tmp_path: Path, policy) -> None:
     [issue] = check_file(path, policy).issues
     assert issue.rule == "TEMPLATE_NAME_MISPLACED" and issue.field == "name"
     assert "另有 4 个定义名称（uscc、division、industry、size_class）也与表头不一致" in issue.message
+
+
+def test_a_header_that_is_another_columns_names_that_column(tmp_path: Path, policy) -> None:
+    workbook = _filled(policy)
+    software = LETTERS["software"]
+    _data(workbook)[f"{LETTERS['contract_total']}4"] = HEADERS["software"]
+    path = tmp_path / "copied.xlsx"
+    workbook.save(path)
+    [issue] = check_file(path, policy).issues
+    assert (issue.rule, issue.field) == ("TEMPLATE_COLUMN_CHANGED", "contract_total")
+    assert (
+        f"（“软件费（元）”是 {software} 列的表头，是否把该列复制到了 {LETTERS['contract_total']} 列？）"
+        in issue.message
+    )
