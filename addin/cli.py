@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
 
 from addin.io.input_files import collect_files
@@ -116,7 +117,8 @@ def check(
             except OutputError as exc:
                 raise _fail(str(exc)) from None
         if result.kind is None:
-            errors.print(f"[bold red]无法校验[/bold red]：{result.issues[0].message}{result.issues[0].fix}")
+            for issue in result.issues:  # a damaged template: one issue per damage
+                errors.print(f"[bold red]无法校验[/bold red]：{escape(issue.message + issue.fix)}")
         elif quiet:
             console.print(verdict(result))
         else:

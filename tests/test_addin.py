@@ -21,7 +21,7 @@ from addin.excel.udfs import (
     DTFUND_SUBSIDY,
     DTFUND_VALIDATE,
 )
-from addin.io.workbook_reader import Workbook, defined_names
+from addin.io.workbook_reader import NamedRange, Workbook, defined_names
 from addin.reports.annotate import OpenpyxlMarkup
 from addin.templates.bundled import EXAMPLES, REPOSITORY, filled_application
 from schemas.fields import application_fields, computed_fields
@@ -290,7 +290,14 @@ class FakeName:
 
 def test_excel_book_reads_names_and_ranges_like_a_file() -> None:
     """The xlwings adapter, against the shape of xlwings' objects (Excel itself is not here)."""
-    sheet = FakeSheet("申报表", {"B2": "第八师石河子市", "A5:A7": ["甲", None, "乙"]})
+    sheet = FakeSheet(
+        "申报表",
+        {
+            "B2": "第八师石河子市",
+            "A5:A7": ["甲", None, "乙"],
+            "A4:C4": ["企业名称", "统一社会信用代码", None],
+        },
+    )
     book = type(
         "Book",
         (),
@@ -310,6 +317,7 @@ def test_excel_book_reads_names_and_ranges_like_a_file() -> None:
     assert set(names) == {"name", "DTFUND_UNIT"}
     assert reader.column(names["name"]) == ["甲", None, "乙"]
     assert reader.value(names["DTFUND_UNIT"]) == "第八师石河子市"
+    assert reader.row(NamedRange("申报表", "A", 4, "C", 4)) == ["企业名称", "统一社会信用代码", None]
     assert reader.sheet_names == ["申报表"]
 
 

@@ -9,6 +9,7 @@ from typing import Any
 
 import pytest
 
+from addin import template_spec as spec
 from addin.io import sheet_parts
 from addin.io.named_tables import RowBatch, open_workbook, read_table_rows
 from addin.io.read_ahead import read_ahead
@@ -79,4 +80,28 @@ def test_a_sheet_parsed_in_parts_is_handed_on_in_batches_of_the_same_rows(
     read_ahead.start([path])
     rows, values, batches = _table(path)
     assert batches > 1
+    _same_table(rows, values, path)
+
+
+def test_reading_the_header_row_first_keeps_the_table_read_part_by_part(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    """The structure check reads the header row before the table: only the part holding it is waited
+    for, and the table is still handed on part by part, the same rows."""
+    monkeypatch.setattr(sheet_parts, "PART_BYTES", 16 * 1024)
+    monkeypatch.setattr(sheet_parts, "CHUNK_BYTES", 4 * 1024)
+    monkeypatch.setattr(sheet_parts.os, "cpu_count", lambda: 2)
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))
+    path = EXAMPLE_FILES[0]
+    read_ahead.start([path])
+    names, book = open_workbook(path)
+    fields = application_fields()
+    header = NamedRange(
+        spec.DATA_SHEET, "A", spec.HEADER_ROW, spec.column_letter(len(fields)), spec.HEADER_ROW
+    )
+    assert book.row(header) == [f.header for f in fields]
+    batches: list[RowBatch] = read_table_rows(book, {f.id: names[f.id] for f in fields}, list)
+    assert len(batches) > 1
+    rows = [row for batch in batches for row in batch.rows]
+    values = {f.id: [v for batch in batches for v in batch.values[f.id]] for f in fields}
     _same_table(rows, values, path)

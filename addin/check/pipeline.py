@@ -1,6 +1,7 @@
 """The check pipeline, in layers: (1) is it our template, of a supported version, with every defined
-name; (2) convert each cell; (3) the column and cross-column rules (pandera); (4) recompute every
-computed column and compare with what the file stores; (5) file-level rules."""
+name, each column's header and defined name where the template puts them; (2) convert each cell; (3) the
+column and cross-column rules (pandera); (4) recompute every computed column and compare with what the
+file stores; (5) file-level rules."""
 
 from __future__ import annotations
 
@@ -16,6 +17,7 @@ from addin import template_spec as spec
 from addin.check.awards import AwardSheetResult, check_awards
 from addin.check.identity import Identified, UnreadableTemplate, identify
 from addin.check.plan import check_plan, read_plan
+from addin.check.structure import check_structure
 from addin.check.table import RawTable, convert_table
 from addin.io.workbook_reader import InputError, sha256_of
 from schemas.application_schema import validate
@@ -136,6 +138,7 @@ def check_identified(
     """Check a workbook already identified as one of our templates (a file, or a book open in Excel)."""
     result = CheckResult(file=file, sha256=sha256, template=identified.template, policy=policy, issues=[])
     try:
+        check_structure(identified, policy)
         if identified.kind == spec.PLAN_TEMPLATE_ID:
             figures, issues = read_plan(identified, policy)
             result.plan, result.issues, result.kind = figures, issues + check_plan(figures, policy), "plan"

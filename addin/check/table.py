@@ -274,7 +274,8 @@ class HeaderError(ValueError):
     """A table handed to a UDF has no recognisable header row."""
 
 
-def _header_key(text: Any) -> str:
+def header_key(text: Any) -> str:
+    """A header as compared: normalized, without any spaces or line breaks; "" for a blank cell."""
     return "".join(normalize_text(str(text)).split()) if text is not None else ""
 
 
@@ -282,7 +283,7 @@ def _field_by_header() -> dict[str, str]:
     keys: dict[str, str] = {}
     for spec in (*input_fields(), *computed_fields()):
         for alias in (spec.id, spec.label, spec.header):
-            keys[_header_key(alias)] = spec.id
+            keys[header_key(alias)] = spec.id
     return keys
 
 
@@ -300,12 +301,12 @@ def raw_table_from_grid(grid: Any, first_row: int, first_column: int = 1, sheet:
     their header (the template's Chinese header, the label, or the field id), in any order."""
     rows = as_grid(grid)
     known = _field_by_header()
-    positions = {known[_header_key(h)]: n for n, h in enumerate(rows[0]) if _header_key(h) in known}
+    positions = {known[header_key(h)]: n for n, h in enumerate(rows[0]) if header_key(h) in known}
     missing = [f for f in input_fields() if f.id not in positions]
     if not positions:
         raise HeaderError("第一行应为申报表的表头（如“企业名称”“统一社会信用代码”），没有找到可识别的列")
     if missing:
-        unknown = [str(h) for h in rows[0] if h is not None and _header_key(h) not in known]
+        unknown = [str(h) for h in rows[0] if h is not None and header_key(h) not in known]
         raise HeaderError(
             "表头缺少这些列："
             + "、".join(f"“{f.header}”" + did_you_mean(unknown, [f.header, f.label]) for f in missing)

@@ -12,6 +12,7 @@ from addin.excel.markup import MarkupWriter, markup
 from addin.io.named_tables import BookReader
 from addin.io.workbook_reader import InputError, NamedRange, parse_reference
 from schemas.policy import load_policy
+from schemas.registry import Issue
 
 NOT_OUR_TEMPLATE = (
     "当前工作簿不是专项资金的申报表或资金使用计划表。\n"
@@ -42,6 +43,10 @@ class ExcelBook:
 
     def column(self, ref: NamedRange) -> list[Any]:
         area = f"{ref.first_column}{ref.first_row}:{ref.first_column}{ref.last_row}"
+        return list(self.book.sheets[ref.sheet].range(area).options(ndim=1).value)
+
+    def row(self, ref: NamedRange) -> list[Any]:
+        area = f"{ref.first_column}{ref.first_row}:{ref.last_column}{ref.first_row}"
         return list(self.book.sheets[ref.sheet].range(area).options(ndim=1).value)
 
 
@@ -103,6 +108,16 @@ class ExcelMarkup:
         self._unprotected(sheet, apply)
 
 
+def cannot_check(issues: list[Issue]) -> str:
+    """Why a workbook cannot be checked, and how to fix it (a damaged template has one issue per
+    damage; a file Excel opened is not the place for the advice on files)."""
+    lines = [
+        issue.message if issue.rule == "FILE_UNREADABLE" else f"{issue.message}{issue.fix}"
+        for issue in issues
+    ]
+    return "无法校验：" + "\n".join(lines)
+
+
 def run_ribbon(
     name: str,
     names: dict[str, NamedRange],
@@ -117,11 +132,11 @@ def run_ribbon(
         notify(NOT_OUR_TEMPLATE)
         return None
     except UnreadableTemplate as unreadable:
-        notify(f"无法校验：{unreadable.issues[0].message}{unreadable.issues[0].fix}")
+        notify(cannot_check(unreadable.issues))
         return None
     result = check_identified(identified, name, load_policy())
     if result.kind is None:
-        notify(f"无法校验：{result.issues[0].message}")
+        notify(cannot_check(result.issues))
         return None
     markup(result, writer, restore_formulas=True)
     notify(

@@ -24,7 +24,8 @@ T = TypeVar("T")
 
 
 class BookReader(Protocol):
-    """A workbook the checks can read: a file (`Workbook`) or one open in Excel (xlwings)."""
+    """A workbook the checks can read: a file (`Workbook`) or one open in Excel (xlwings). `value` reads
+    a range's first cell, `column` a one-column range and `row` a one-row range (both padded with None)."""
 
     @property
     def sheet_names(self) -> list[str]: ...
@@ -32,6 +33,8 @@ class BookReader(Protocol):
     def value(self, ref: NamedRange) -> Any: ...
 
     def column(self, ref: NamedRange) -> list[Any]: ...
+
+    def row(self, ref: NamedRange) -> list[Any]: ...
 
 
 @dataclass(frozen=True)

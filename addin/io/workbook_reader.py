@@ -267,6 +267,29 @@ class Workbook:
         length = ref.last_row - ref.first_row + 1
         return column_cells(columns, column_index(ref.first_column), ref.first_row - 1, length)
 
+    def row(self, ref: NamedRange) -> list[Any]:
+        """The values of a one-row range, padded with None to its full width. A sheet being parsed in
+        parts is read only down to the part holding the row: the table below is still read part by part."""
+        first = column_index(ref.first_column)
+        width = column_index(ref.last_column) - first + 1
+        try:
+            cells = self._row_cells(ref.sheet, ref.first_row, first)
+        except NotSplittable:  # the parts failed: the sheet is parsed whole
+            cells = self._row_cells(ref.sheet, ref.first_row, first)
+        values = [None if cell == "" else cell for cell in cells[:width]]
+        return values + [None] * (width - len(values))
+
+    def _row_cells(self, sheet: str, number: int, first: int) -> list[Any]:
+        """The cells of row `number` from column `first` (0-based) rightwards; [] when the row is blank."""
+        for block in self.row_blocks(sheet, upto=number):
+            if block.first_row > number:
+                break
+            if number < block.first_row + len(block.rows):
+                offset = first - block.first_column + 1  # the block may begin right of `first`
+                line = list(block.rows[number - block.first_row])
+                return [None] * -offset + line if offset < 0 else line[offset:]
+        return []
+
     def _columns(self, sheet: str, rows: list[list[Any]]) -> list[tuple[Any, ...]]:
         """The rows turned into columns, once per parse of the sheet (short rows padded with None)."""
         cached = self._transposed.get(sheet)
