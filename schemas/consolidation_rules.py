@@ -40,16 +40,7 @@ class RowsInFiles:
 def gathered(frame: pd.DataFrame, policy: Policy, cell: str) -> Table:
     """A table of rows gathered from several files (already converted and checked in their own file)."""
     frame = frame.reset_index(drop=True)
-    empty = pd.DataFrame(index=frame.index)
-    return Table(
-        fields=(),
-        frame=frame,
-        failed=empty,
-        from_text=empty,
-        stored=empty,
-        policy=policy,
-        raw=RowsInFiles(frame, cell),
-    )
+    return Table.of_figures(frame, policy, RowsInFiles(frame, cell))
 
 
 def in_other_files(frame: pd.DataFrame, keys: list[str]) -> pd.Series:

@@ -67,17 +67,7 @@ def plan_table(figures: PlanFigures, policy: Policy) -> Table:
         index=index,
         dtype=object,
     )
-    empty = pd.DataFrame(index=index)
-    return Table(
-        fields=(),
-        frame=frame,
-        failed=empty,
-        from_text=empty,
-        stored=empty,
-        policy=policy,
-        raw=PlanCells(figures.sheet, figures.columns),
-        amounts=totals,
-    )
+    return Table.of_figures(frame, policy, PlanCells(figures.sheet, figures.columns), totals)
 
 
 def _lines(table: Table) -> pd.Series:
@@ -284,17 +274,7 @@ def execution_table(lines: list[LineExecution], figures: PlanFigures, policy: Po
         frame.at[row, "line"] = item.line.key
         frame.at[row, item.source] = item.committed
         budgets.at[row, item.source] = item.budget
-    empty = pd.DataFrame(index=index)
-    return Table(
-        fields=(),
-        frame=frame,
-        failed=empty,
-        from_text=empty,
-        stored=empty,
-        policy=policy,
-        raw=PlanCells(figures.sheet, figures.columns),
-        amounts=budgets,
-    )
+    return Table.of_figures(frame, policy, PlanCells(figures.sheet, figures.columns), budgets)
 
 
 def _over_budget(table: Table, column: pd.Series) -> pd.Series:

@@ -41,6 +41,24 @@ class Table:
     unit: str | None = None  # the workbook's 填报单位
     _shared: dict[str, Any] = field(default_factory=dict, init=False, repr=False, compare=False)
 
+    @classmethod
+    def of_figures(
+        cls, frame: pd.DataFrame, policy: Policy, raw: Any, amounts: pd.DataFrame | None = None
+    ) -> Table:
+        """A table of figures that were not converted from a sheet's cells here (a plan's lines, rows
+        gathered from several files): no fields to declare, nothing failed or read from text."""
+        empty = pd.DataFrame(index=frame.index)
+        return cls(
+            fields=(),
+            frame=frame,
+            failed=empty,
+            from_text=empty,
+            stored=empty,
+            policy=policy,
+            raw=raw,
+            amounts=amounts if amounts is not None else empty,
+        )
+
     @property
     def sheet(self) -> str:
         return self.raw.sheet if self.raw is not None else ""
