@@ -202,8 +202,8 @@ class Workbook:
 
     def rows(self, sheet: str, upto: int | None = None) -> list[list[Any]]:
         """The rows of a sheet from A1 (down to row `upto` at most), as calamine gives them ("" for an
-        empty cell). Each sheet is parsed once; rows below the last one asked for are never turned
-        into Python values."""
+        empty cell), with a CellError for each error value. Each sheet is parsed once; rows below the
+        last one asked for are never turned into Python values."""
         cached = self._sheets.get(sheet)
         if cached is not None and (
             not self._partial.get(sheet) or (upto is not None and len(cached) >= upto)
