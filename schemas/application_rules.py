@@ -110,8 +110,10 @@ def _material_columns(policy: Policy) -> list[str]:
 @field_rule("MATERIALS_MISSING", _material_columns)
 def materials_missing(table: Table, column: pd.Series) -> pd.Series:
     """An enterprise applying for the subsidy (evaluated 二级 or above) whose documents are not all
-    marked 是: one issue per row, at the first missing document's cell, naming every missing one."""
-    return table.amounts["level_ok"] & (_first_missing_material(table) == column.name)
+    marked 是: one issue per row, at the first missing document's cell, naming every missing one. A row
+    with a document cell that failed to convert is left to that cell's issue."""
+    unread = table.skipped(_material_columns(table.policy))
+    return table.amounts["level_ok"] & (_first_missing_material(table) == column.name) & ~unread
 
 
 def _first_missing_material(table: Table) -> pd.Series:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import tempfile
 from pathlib import Path
 from typing import Any
 
@@ -11,6 +12,7 @@ import yaml
 
 from addin.check.pipeline import check_table
 from addin.check.table import raw_table_from_records
+from addin.io import sheet_parts
 from schemas.policy import Policy, load_policy
 from schemas.table import Table
 
@@ -35,6 +37,19 @@ def pytest_collection_modifyitems(session: pytest.Session, config: pytest.Config
 @pytest.fixture(scope="session")
 def policy() -> Policy:
     return load_policy()
+
+
+@pytest.fixture
+def small_parts(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Path:
+    """Parts and chunks of a few kilobytes, so a small sheet is cut many times (addin.io.sheet_parts);
+    temporary files in a folder of the test's own. Returns that folder."""
+    monkeypatch.setattr(sheet_parts, "PART_BYTES", 16 * 1024)
+    monkeypatch.setattr(sheet_parts, "CHUNK_BYTES", 4 * 1024)
+    monkeypatch.setattr(sheet_parts.os, "cpu_count", lambda: 2)
+    scratch = tmp_path / "scratch"
+    scratch.mkdir()
+    monkeypatch.setattr(tempfile, "tempdir", str(scratch))
+    return scratch
 
 
 def valid_code(body: str = "MA77R1N0X", region: str = "659001") -> str:

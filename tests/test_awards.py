@@ -15,6 +15,7 @@ from addin import template_spec as spec
 from addin.check.awards import check_award_sheet, raw_award_table
 from addin.check.consolidate import consolidate
 from addin.check.pipeline import check_file
+from addin.io.cell_errors import CellError
 from addin.io.output import save_workbook
 from addin.templates.awards import build_awards_template
 from addin.templates.bundled import (
@@ -291,6 +292,17 @@ def test_check_command_reports_awards_as_json_and_html(tmp_path: Path) -> None:
     ]
     page = html.read_text("utf-8")
     assert "奖励与补贴名单校验报告" in page and "AWARD_OVER_CAP" in page and "典型案例!G7" in page
+
+
+def test_an_error_value_on_an_award_sheet_is_one_issue_at_its_cell(policy) -> None:
+    """Whatever the sheet and the column, nothing cascades from it."""
+    for kind in award_kinds(policy):
+        alone = fired(issues_of(policy, kind.id, [winner(0)]))
+        for field in (f for f in kind.fields if not f.computed):
+            result = issues_of(policy, kind.id, [winner(0, **{field.id: CellError("#N/A")})])
+            errors = [i for i in result.issues if i.rule == "CELL_ERROR_VALUE"]
+            assert [i.field for i in errors] == [field.id], (kind.id, field.id)
+            assert fired(result) - alone == {"CELL_ERROR_VALUE"}, (kind.id, field.id)
 
 
 def test_blank_and_unknown_cells_on_an_award_sheet(policy) -> None:

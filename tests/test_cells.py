@@ -21,6 +21,7 @@ from addin.check.cells import (
     to_uscc,
 )
 from addin.check.table import convert_column
+from addin.io.cell_errors import CellError
 
 
 @pytest.mark.parametrize(
@@ -87,8 +88,18 @@ def test_text_choice_and_credit_code() -> None:
 
 def test_stored_numbers_of_computed_cells() -> None:
     assert to_stored_number(61728.4) == Decimal("61728.4")
-    for nothing in (None, "", "#VALUE!", True):
+    for nothing in (None, "", "#VALUE!", CellError("#VALUE!"), True):
         assert to_stored_number(nothing) is None
+
+
+@pytest.mark.parametrize("code", ["#N/A", "#DIV/0!", "#VALUE!", "#REF!", "#NAME?", "#NUM!", "#NULL!"])
+def test_an_error_value_fails_in_every_kind_of_cell(code: str) -> None:
+    """Whatever the cell's kind: no value, failed (the row counts nothing), one rule."""
+    allowed = ["是", "否"]
+    for convert in (to_money, to_date, to_text, to_uscc, lambda raw: to_choice(raw, allowed, "否")):
+        converted = convert(CellError(code))
+        assert (converted.value, converted.rule, converted.failed) == (None, "CELL_ERROR_VALUE", True)
+    assert to_text(code).value == code  # the same characters typed as text are text
 
 
 def test_column_check_digits_agree_with_python_stdnum() -> None:
@@ -134,6 +145,7 @@ raw_values = st.one_of(
     st.dates(),
     st.datetimes(),
     st.times(),
+    st.sampled_from(["#N/A", "#REF!"]).map(CellError),
 )
 
 

@@ -164,6 +164,12 @@ def test_text_in_a_plan_cell(tmp_path: Path) -> None:
     assert code == 1 and ("VALUE_NOT_A_NUMBER", "E5") in rules(document)
 
 
+def test_an_error_value_in_a_plan_cell(tmp_path: Path) -> None:
+    code, document = check(edited(tmp_path, {"E5": "#DIV/0!"}))  # (openpyxl stores it as an error cell)
+    issue = next(i for i in document["issues"] if i["rule"] == "CELL_ERROR_VALUE")
+    assert code == 1 and (issue["cell"], issue["value"]) == ("E5", "#DIV/0!")
+
+
 def test_template_plan_command_reproduces_the_committed_file(tmp_path: Path) -> None:
     path = tmp_path / "plan.xlsx"
     assert runner.invoke(app, ["template", "plan", "-o", str(path)]).exit_code == 0

@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 
 import addin.check.pipeline  # noqa: F401  (imports every implementation)
+from addin.io.cell_errors import CellError
 from schemas.application_rules import RULES
 from schemas.registry import IMPLEMENTED, implements, load_registry
 from tests.conftest import (
@@ -24,6 +25,7 @@ from tests.conftest import (
 CASES = {
     # rule: (rows that trigger it, rows at the boundary that do not)
     "REQUIRED_MISSING": ([valid_row(provider=None)], [valid_row(provider=" 某服务商 ")]),
+    "CELL_ERROR_VALUE": ([valid_row(paid=CellError("#N/A"))], [valid_row(paid="#N/A")]),
     "VALUE_NOT_A_NUMBER": ([valid_row(claimed="80万")], [valid_row(claimed=400000.0)]),
     "NUMBER_STORED_AS_TEXT": ([valid_row(paid="1,000,000.00")], [valid_row(paid=1000000.0)]),
     "AMOUNT_PRECISION": ([valid_row(claimed=400000.005)], [valid_row(claimed=400000.01)]),
@@ -224,6 +226,26 @@ def test_conversion_failure_does_not_cascade(policy) -> None:
     """A failed cell is one issue; rules that need it are skipped for that row."""
     result = check_records([valid_row(contract_total="一百万")], policy)
     assert fired(result) == {"VALUE_NOT_A_NUMBER"}
+
+
+def test_an_error_value_in_any_input_cell_is_one_issue_at_that_cell(policy) -> None:
+    """No rule cascades from it; when the amounts use the cell, the row counts nothing."""
+    from addin.template_spec import column_letters
+    from schemas.calculation import CALCULATION_INPUTS
+    from schemas.fields import input_fields
+
+    counted = ["transformation_subsidy", "progress_bonus", "honor_award", "total_award"]
+    for spec in input_fields():
+        result = check_records([valid_row(**{spec.id: CellError("#N/A")})], policy)
+        assert [(i.rule, i.field, i.cell) for i in result.issues] == [
+            ("CELL_ERROR_VALUE", spec.id, f"{column_letters()[spec.id]}5")
+        ], spec.id
+        assert (
+            result.issues[0].message
+            == f"“{spec.label}”中是错误值 #N/A，不是填写的数据，模板的公式无法用它计算本行。"
+        )
+        if spec.id in CALCULATION_INPUTS:
+            assert (result.amounts.loc[5, counted] == 0).all(), spec.id
 
 
 def test_empty_rows_between_filled_rows_are_skipped(policy) -> None:

@@ -1,8 +1,8 @@
 """The sheet and the check agree on every cell a clerk can type: for each value in a corpus of awkward
 inputs (stray and full-width spaces, a date with a time, numbers and dates typed as text, unlisted or
-blank choices, cost items short of the contract), the template's formulas recalculated by LibreOffice
-give the check's amounts — or the check reports at that cell that the sheet cannot compute it, and then
-counts nothing for the row."""
+blank choices, cost items short of the contract, Excel error values such as #N/A), the template's
+formulas recalculated by LibreOffice give the check's amounts — or the check reports at that cell that
+the sheet cannot compute it, and then counts nothing for the row."""
 
 from __future__ import annotations
 
@@ -12,9 +12,11 @@ from pathlib import Path
 
 import openpyxl
 import pytest
+from openpyxl.worksheet.worksheet import Worksheet
 
 from addin import template_spec as spec
 from addin.check.pipeline import check_file
+from addin.io.cell_errors import CellError
 from addin.templates.bundled import filled_application
 from schemas.calculation import AMOUNT_FIELDS
 from tests.conftest import valid_code, valid_row
@@ -27,6 +29,7 @@ SHEET_CANNOT_COMPUTE = {
     "CHOICE_NOT_EXACT",
     "VALUE_NOT_A_NUMBER",
     "VALUE_NOT_A_DATE",
+    "CELL_ERROR_VALUE",
 }
 COUNTED = ("transformation_subsidy", "progress_bonus", "honor_award", "total_award")
 
@@ -58,18 +61,43 @@ CORPUS: list[dict] = [
     {"software": 300000.0},  # items 800,000 of a 1,000,000 contract: the base is 800,000
     {"software": 300000.0, "paid": 750000.0},
     {"paid": "80万"},
+    {"paid": CellError("#N/A")},  # error values, typed or pasted: the formulas carry them on
+    {"contract_total": CellError("#VALUE!")},
+    {"software": CellError("#DIV/0!")},
+    {"contract_date": CellError("#N/A")},
+    {"completion_date": CellError("#REF!")},
+    {"level": CellError("#REF!")},
+    {"size_class": CellError("#NUM!")},
+    {"honor": CellError("#NAME?")},
+    {"little_giant": CellError("#NULL!")},
 ]
 
 
 @pytest.fixture(scope="module")
 def corpus(tmp_path_factory, policy) -> tuple[Path, Path]:
     folder = tmp_path_factory.mktemp("corpus")
-    rows = [valid_row(uscc=valid_code(f"MA9{n:06d}")) | changes for n, changes in enumerate(CORPUS)]
+    rows = [valid_row(uscc=valid_code(f"MA9{n:06d}")) | _typed(changes) for n, changes in enumerate(CORPUS)]
     source = folder / "corpus.xlsx"
-    filled_application(policy, "第八师石河子市", rows, template_rows=len(rows) + 5).save(source)
+    book = filled_application(policy, "第八师石河子市", rows, template_rows=len(rows) + 5)
+    _error_cells(book[spec.DATA_SHEET])
+    book.save(source)
     target = folder / "recalculated.xlsx"
     recalculate([(source, target)])
     return source, target
+
+
+def _typed(changes: dict) -> dict:
+    """The corpus's changes as filled_application writes them: an error value as its code."""
+    return {name: value.code if isinstance(value, CellError) else value for name, value in changes.items()}
+
+
+def _error_cells(sheet: Worksheet) -> None:
+    """The corpus's error values stored as error cells (<c t="e">), as Excel stores #N/A typed or pasted."""
+    letters = spec.column_letters()
+    for n, changes in enumerate(CORPUS):
+        for name, value in changes.items():
+            if isinstance(value, CellError):
+                sheet[f"{letters[name]}{spec.FIRST_DATA_ROW + n}"].data_type = "e"
 
 
 def test_the_sheet_and_the_check_agree_on_every_cell(corpus, policy) -> None:
@@ -93,7 +121,16 @@ def test_the_sheet_and_the_check_agree_on_every_cell(corpus, policy) -> None:
             compared += 1
     assert compared >= 12 * len(AMOUNT_FIELDS)
     # the awkward cells the sheet cannot compute are the ones the check says so for
-    assert cannot == {spec.FIRST_DATA_ROW + n for n in (1, 2, 3, 5, 6, 10, 13, 15, 19, 20, 21, 22, 23, 26)}
+    errors = range(27, 36)
+    assert cannot == {
+        spec.FIRST_DATA_ROW + n for n in (1, 2, 3, 5, 6, 10, 13, 15, 19, 20, 21, 22, 23, 26, *errors)
+    }
+    # each error value is reported at its own cell, and nothing else on its row
+    letters = spec.column_letters()
+    for n in errors:
+        row, ((name, error),) = spec.FIRST_DATA_ROW + n, CORPUS[n].items()
+        on_row = [(i.rule, i.cell, str(i.value)) for i in result.issues if i.row == row]
+        assert on_row == [("CELL_ERROR_VALUE", f"{letters[name]}{row}", error.code)], on_row
 
 
 def test_invalid_values_never_pay(corpus, policy) -> None:

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import datetime as dt
 import re
-import tempfile
 import zipfile
 from collections.abc import Callable
 from pathlib import Path
@@ -27,19 +26,6 @@ from schemas.policy import load_policy
 
 SHEET = "数据"
 MEMBER = "xl/worksheets/sheet1.xml"
-
-
-@pytest.fixture
-def small_parts(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Path:
-    """Parts and chunks of a few kilobytes, so a small sheet is cut many times; temporary files in a
-    folder of the test's own. Returns that folder."""
-    monkeypatch.setattr(sheet_parts, "PART_BYTES", 16 * 1024)
-    monkeypatch.setattr(sheet_parts, "CHUNK_BYTES", 4 * 1024)
-    monkeypatch.setattr(sheet_parts.os, "cpu_count", lambda: 2)
-    scratch = tmp_path / "scratch"
-    scratch.mkdir()
-    monkeypatch.setattr(tempfile, "tempdir", str(scratch))
-    return scratch
 
 
 def _whole(path: Path, sheet: str, nrows: int | None = None) -> list[list]:

@@ -2,7 +2,7 @@
 
 One code path for the CLI and the UDFs, so both agree cell for cell. Raw values may be floats
 (whole numbers too), ints, None or "" for blanks, datetimes, dates, Excel serial numbers for dates,
-strings with stray spaces or full-width digits, and booleans.
+strings with stray spaces or full-width digits, booleans, and Excel error values (CellError).
 """
 
 from __future__ import annotations
@@ -18,6 +18,7 @@ from typing import Any, NamedTuple
 
 import numpy as np
 
+from addin.io.cell_errors import CellError
 from schemas.money import CENT
 from schemas.registry import implements
 
@@ -60,6 +61,13 @@ def normalize_text(raw: str) -> str:
     return unicodedata.normalize("NFKC", raw).strip()
 
 
+@implements("CELL_ERROR_VALUE")
+def error_value() -> Converted:
+    """An Excel error value (#N/A, #DIV/0!, …) in an input cell: the template's formulas cannot compute
+    with it, so it fails whatever the cell's kind."""
+    return Converted(None, "CELL_ERROR_VALUE", failed=True)
+
+
 def _decimal_from_number(raw: float | int) -> Decimal | None:
     """A number as the Decimal of its shortest repr; a negative zero (Excel shows 0) is zero."""
     if isinstance(raw, float):
@@ -74,6 +82,8 @@ def to_money(raw: Any) -> Converted:
     """A money cell: a number in 元. Text holding a number is accepted with a warning."""
     if is_blank(raw):
         return BLANK
+    if type(raw) is CellError:
+        return error_value()
     from_text = False
     if isinstance(raw, bool | dt.date | dt.datetime | dt.time | dt.timedelta):
         return Converted(None, "VALUE_NOT_A_NUMBER", failed=True)
@@ -148,6 +158,8 @@ def to_date(raw: Any) -> Converted:
     2025年12月31日 (accepted with a warning)."""
     if is_blank(raw):
         return BLANK
+    if type(raw) is CellError:
+        return error_value()
     if isinstance(raw, dt.datetime):
         return Converted(raw.date())
     if isinstance(raw, dt.date):
@@ -174,6 +186,8 @@ def to_text(raw: Any) -> Converted:
         return Converted(text) if text else BLANK
     if is_blank(raw):
         return BLANK
+    if type(raw) is CellError:
+        return error_value()
     if isinstance(raw, float) and raw.is_integer():
         return Converted(str(int(raw)))
     if isinstance(raw, dt.datetime | dt.date):
@@ -200,6 +214,8 @@ def to_choice(raw: Any, allowed: Sequence[str], none_value: str | None) -> Conve
         return Converted(none_value)
     if type(raw) is str and raw in allowed:
         return Converted(raw)
+    if type(raw) is CellError:
+        return error_value()
     text = to_text(raw).value
     wanted = normalize_text(text)
     for value in allowed:

@@ -24,6 +24,7 @@ from typing import Any
 
 import python_calamine
 
+from addin.io.cell_errors import ErrorCells, find_error_cells, put_errors
 from addin.io.workbook_reader import INTERRUPTS, NotSplittable, sheet_members
 
 # A part's share of the sheet's XML (about 4,500 rows of the template); a sheet of less than two parts
@@ -123,8 +124,11 @@ class PartedSheet:
                             if self._abandoned.is_set():
                                 break
                             part_path = Path(folder) / f"part-{number}.xlsx"
+                            errors = find_error_cells(pieces)
                             _write_part(part_path, others, member, pieces)
-                            futures.append(_in_background(_parse_part, part_path, sheet, self._abandoned))
+                            futures.append(
+                                _in_background(_parse_part, part_path, sheet, errors, self._abandoned)
+                            )
                             self._arrivals.put(futures[-1])
                 finally:
                     wait(futures)  # before the folder is removed
@@ -213,9 +217,10 @@ def _in_background(parse: Callable[..., Any], *args: Any) -> Future[Any]:
     return future
 
 
-def _parse_part(path: Path, sheet: str, abandoned: threading.Event) -> Block:
-    """One part's sheet, parsed when a core is free, then turned into Python values while the next
-    parts parse; not parsed once the sheet's reading in parts is abandoned. Its file is removed."""
+def _parse_part(path: Path, sheet: str, errors: ErrorCells, abandoned: threading.Event) -> Block:
+    """One part's sheet, parsed when a core is free, then turned into Python values (with the error
+    values stored in its cells) while the next parts parse; not parsed once the sheet's reading in
+    parts is abandoned. Its file is removed."""
     with _parse_slots():
         if abandoned.is_set():
             path.unlink(missing_ok=True)
@@ -228,7 +233,9 @@ def _parse_part(path: Path, sheet: str, abandoned: threading.Event) -> Block:
             path.unlink(missing_ok=True)
     if parsed.start is None:
         return Block(None, None, [])
-    return Block(tuple(parsed.start), tuple(parsed.end), parsed.to_python(skip_empty_area=True))
+    rows = parsed.to_python(skip_empty_area=True)
+    put_errors(rows, errors, *parsed.start)
+    return Block(tuple(parsed.start), tuple(parsed.end), rows)
 
 
 def _write_part(path: Path, others: list[tuple[str, bytes]], member: str, pieces: list[bytes]) -> None:

@@ -17,11 +17,14 @@ from typing import Any
 import python_calamine
 from defusedxml import ElementTree
 
+from addin.io.cell_errors import ErrorCells, UnplacedError, find_error_cells, put_errors
+
 # Zip-bomb limits, checked from the zip directory before anything is inflated.
 MAX_UNCOMPRESSED_BYTES = 2 * 1024**3
 MAX_PART_RATIO = 500
 RATIO_CHECKED_FROM_BYTES = 1024**2
 MAX_PARTS = 10_000
+SCAN_BYTES = 4 * 1024**2  # a sheet's XML is looked through for error values this much at a time
 OLE_SIGNATURE = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
 ENCRYPTED_MARKER = "EncryptionInfo".encode("utf-16-le")
 MAIN_NS = "{http://schemas.openxmlformats.org/spreadsheetml/2006/main}"
@@ -179,6 +182,7 @@ class Workbook:
         self._parsed: dict[str, Any] = dict(ahead.sheets) if ahead else {}
         self._failures: dict[str, BaseException] = dict(ahead.failures) if ahead else {}
         self._transposed: dict[str, tuple[list[list[Any]], list[tuple[Any, ...]]]] = {}
+        self._errors: dict[str, ErrorCells] = {}
         self.path = path
         if ahead:
             self._book = ahead.book
@@ -198,8 +202,8 @@ class Workbook:
 
     def rows(self, sheet: str, upto: int | None = None) -> list[list[Any]]:
         """The rows of a sheet from A1 (down to row `upto` at most), as calamine gives them ("" for an
-        empty cell). Each sheet is parsed once; rows below the last one asked for are never turned
-        into Python values."""
+        empty cell), with a CellError for each error value. Each sheet is parsed once; rows below the
+        last one asked for are never turned into Python values."""
         cached = self._sheets.get(sheet)
         if cached is not None and (
             not self._partial.get(sheet) or (upto is not None and len(cached) >= upto)
@@ -215,6 +219,8 @@ class Workbook:
             except NotSplittable:  # the parts failed: the sheet is parsed whole
                 self._parsed[sheet] = self._book.get_sheet_by_name(sheet)
                 rows = _to_python(self._parsed[sheet], upto)
+            if not hasattr(self._parsed[sheet], "blocks"):  # (parts put their error values in themselves)
+                put_errors(rows, self._error_cells(sheet))
         except INTERRUPTS:
             raise
         except BaseException as exc:  # noqa: BLE001 - see INTERRUPTS
@@ -229,6 +235,17 @@ class Workbook:
         if upto is None:  # every row is in Python now: free calamine's copy of the sheet
             self._parsed.pop(sheet, None)
         return rows
+
+    def _error_cells(self, sheet: str) -> ErrorCells:
+        """The error values stored in a sheet parsed whole, found in its XML once."""
+        if sheet not in self._errors:
+            try:
+                self._errors[sheet] = stored_errors(self.path, sheet)
+            except UnplacedError:
+                raise InputError(
+                    "有错误值（如 #N/A）的单元格没有单元格地址，无法定位；请用 Excel 或 WPS 打开后另存为 .xlsx"
+                ) from None
+        return self._errors[sheet]
 
     def row_blocks(self, sheet: str, upto: int | None = None) -> Iterator[RowBlock]:
         """The rows of a sheet (down to row `upto` at most) in blocks of consecutive rows, each as soon
@@ -296,6 +313,17 @@ class Workbook:
         if cached is None or cached[0] is not rows:
             cached = self._transposed[sheet] = (rows, list(itertools.zip_longest(*rows)))
         return cached[1]
+
+
+def stored_errors(path: Path, sheet: str) -> ErrorCells:
+    """The error values stored in a sheet's cells (python-calamine reads them as blanks), found in the
+    sheet's XML as it is inflated, a piece at a time."""
+    with zipfile.ZipFile(path) as archive:
+        member = sheet_members(archive).get(sheet)
+        if member is None:
+            return {}
+        with archive.open(member) as stream:
+            return find_error_cells(iter(lambda: stream.read(SCAN_BYTES), b""))
 
 
 def _to_python(source: Any, upto: int | None) -> list[list[Any]]:
