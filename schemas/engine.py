@@ -42,16 +42,6 @@ class Rule:
     needs: tuple[str, ...] = field(default=())
 
 
-def rule(rule_id: str, fields: Callable[[Policy], Sequence[str]], needs: tuple[str, ...] = ()):
-    """Make the decorated `violated` test a Rule (its details added with `Rule.details`)."""
-
-    def make(violated: Violated) -> Rule:
-        implements(rule_id)(violated)
-        return Rule(rule_id, fields, violated, value_only, needs)
-
-    return make
-
-
 def only(*names: str) -> Callable[[Policy], list[str]]:
     return lambda policy: list(names)
 
