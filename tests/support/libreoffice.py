@@ -41,7 +41,17 @@ def _free_port() -> int:
 
 
 def recalculate(pairs: list[tuple[Path, Path]]) -> None:
-    """Load each workbook in LibreOffice, calculateAll(), and save the result as .xlsx."""
+    """Load each workbook in LibreOffice, calculateAll(), and save the result as .xlsx. The UNO client
+    has been seen to crash (SIGSEGV) when several LibreOffice instances run at once: one more try then."""
+    try:
+        _recalculate(pairs)
+    except subprocess.CalledProcessError as crash:
+        if crash.returncode >= 0:
+            raise
+        _recalculate(pairs)
+
+
+def _recalculate(pairs: list[tuple[Path, Path]]) -> None:
     binary = require_libreoffice()
     port = _free_port()
     with tempfile.TemporaryDirectory() as profile:
