@@ -338,7 +338,8 @@ def diff(
     from addin.check.diff import DiffError, compare
     from addin.check.pipeline import check_file
     from addin.reports.check_report import to_json
-    from addin.reports.diff import diff_document, diff_report, print_diff
+    from addin.reports.diff import diff_document, print_diff
+    from addin.reports.html import diff_report
 
     policy = _policy(policy_file)
     machine_output = json_out is not None and str(json_out) == "-"

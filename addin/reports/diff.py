@@ -1,10 +1,9 @@
-"""What `dtfund diff` says: the JSON document, the terminal tables and the HTML report of a Diff.
+"""What `dtfund diff` says: the JSON document and the terminal tables of a Diff (the HTML: reports.html).
 Cell values are always plain text (rich Text objects; jinja2 autoescapes)."""
 
 from __future__ import annotations
 
 from decimal import Decimal
-from pathlib import Path
 from typing import Any
 
 from rich.console import Console
@@ -134,13 +133,13 @@ def _totals_table(diff: Diff, sources: dict[str, str]) -> Table:
         table.add_column(header, justify="left" if header == "资金来源" else "right")
     for source, name in sources.items():
         before, after = diff.before.get(source, Decimal(0)), diff.after.get(source, Decimal(0))
-        table.add_row(name, format_yuan(before), format_yuan(after), _signed(after - before))
+        table.add_row(name, format_yuan(before), format_yuan(after), signed(after - before))
     before, after = sum(diff.before.values(), Decimal(0)), sum(diff.after.values(), Decimal(0))
-    table.add_row("合计", format_yuan(before), format_yuan(after), _signed(after - before))
+    table.add_row("合计", format_yuan(before), format_yuan(after), signed(after - before))
     return table
 
 
-def _signed(amount: Decimal) -> str:
+def signed(amount: Decimal) -> str:
     return ("+" if amount > 0 else "") + format_yuan(amount)
 
 
@@ -159,36 +158,3 @@ def print_diff(diff: Diff, console: Console) -> None:
     console.print(_totals_table(diff, diff.new.policy.funding_sources))
     style = "green" if diff.same else "yellow"
     console.print(Text(summary_line(diff), style=f"bold {style}"))
-
-
-def diff_report(diff: Diff) -> str:
-    """A self-contained HTML report of the comparison (autoescaped)."""
-    from addin.reports.html import _environment, _now, _policy
-
-    sources = diff.new.policy.funding_sources
-    totals = []
-    for source, name in sources.items():
-        before, after = diff.before.get(source, Decimal(0)), diff.after.get(source, Decimal(0))
-        totals.append((name, format_yuan(before), format_yuan(after), _signed(after - before)))
-    before, after = sum(diff.before.values(), Decimal(0)), sum(diff.after.values(), Decimal(0))
-    totals.append(("合计", format_yuan(before), format_yuan(after), _signed(after - before)))
-    document = diff_document(diff)
-    return (
-        _environment()
-        .get_template("diff.html.j2")
-        .render(
-            title=f"{KIND_NAMES[diff.new.kind or '']}变化对比",
-            old_file=Path(diff.old.file).name,
-            new_file=Path(diff.new.file).name,
-            unit=diff.new.unit or BLANK,
-            summary=summary_line(diff),
-            same=diff.same,
-            added=document["added"],
-            removed=document["removed"],
-            changed=document["changed"],
-            totals=totals,
-            generated_at=_now(),
-            policy=_policy(diff.new.policy),
-            blank=BLANK,
-        )
-    )
