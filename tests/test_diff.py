@@ -71,7 +71,7 @@ def test_identical_files_exit_0(tmp_path: Path) -> None:
     result = run(old, new, "--json", "-")
     assert result.exit_code == 0, result.output
     document = json.loads(result.stdout)
-    assert document["same"] is True
+    assert document["same"] is True and document["unit_change"] is None
     assert (document["added"], document["removed"], document["changed"]) == ([], [], [])
     assert document["totals"]["before"] == document["totals"]["after"]
     terminal = run(old, new)
@@ -204,6 +204,21 @@ def test_different_units_or_kinds_exit_2(tmp_path: Path) -> None:
     assert "种类不同" in kinds.output
     plan = REPOSITORY / "addin/examples/plan.xlsx"
     assert run(plan, plan).exit_code == 2
+
+
+def test_a_unit_filled_in_is_a_change(tmp_path: Path, policy) -> None:
+    """A blank 填报单位 then filled in: comparable, and a change (two different units are not)."""
+    old = tmp_path / "上次.xlsx"
+    save_workbook(filled_application(policy, None, [valid_row()], template_rows=30), old)
+    new = write_filled(tmp_path / "本次.xlsx", [valid_row()], policy)
+    html = tmp_path / "对比.html"
+    result = run(old, new, "--json", "-", "--html", html)
+    assert result.exit_code == 1, result.output
+    document = json.loads(result.stdout)
+    assert document["unit_change"] == {"old": None, "new": "第八师石河子市"}
+    assert (document["added"], document["removed"], document["changed"]) == ([], [], [])
+    assert "上次：（空）" in html.read_text("utf-8")
+    assert "填报单位有变化" in run(old, new).output
 
 
 def test_unreadable_file_exit_2_with_a_chinese_message(tmp_path: Path) -> None:

@@ -1,6 +1,7 @@
 """Two checked versions of one unit's workbook compared: entries added and removed (by credit code), and
 for each entry in both, every input cell and computed amount that changed. Pure: no I/O, no rules.
 
+Two versions of different 填报单位 cannot be compared; one with the cell blank can (a change).
 Matching: an entry whose key (credit code; the division on the 师市奖励 sheet) appears exactly once in
 each file is matched by it. The rest (key blank, or repeated within a file) are matched by Excel row:
 the same row in both files is the same entry; otherwise it is added or removed.
@@ -89,8 +90,13 @@ class Diff:
     after: dict[str, Decimal]
 
     @property
+    def unit_changed(self) -> bool:
+        """The 填报单位 cell filled in (or cleared) between the versions."""
+        return self.old.unit != self.new.unit
+
+    @property
     def same(self) -> bool:
-        return not (self.added or self.removed or self.changed)
+        return not (self.added or self.removed or self.changed or self.unit_changed)
 
 
 KIND_NAMES = {"application": "申报表", "awards": "奖励与补贴名单", "plan": "资金使用计划表"}
@@ -122,7 +128,7 @@ def _require_comparable(old: CheckResult, new: CheckResult) -> None:
         raise DiffError(
             f"两个文件的种类不同：{old.file} 是{KIND_NAMES[old.kind]}，{new.file} 是{KIND_NAMES[new.kind]}。"
         )
-    if old.unit != new.unit:
+    if old.unit and new.unit and old.unit != new.unit:
         raise DiffError(
             f"两个文件的填报单位不同：{old.file} 为“{old.unit or '（空）'}”，{new.file} 为“{new.unit or '（空）'}”。"
         )

@@ -71,6 +71,7 @@ def diff_document(diff: Diff) -> dict[str, Any]:
         "old": _side(diff.old),
         "new": _side(diff.new),
         "same": diff.same,
+        "unit_change": {"old": diff.old.unit, "new": diff.new.unit} if diff.unit_changed else None,
         "added": [_entry_record(e) for e in diff.added],
         "removed": [_entry_record(e) for e in diff.removed],
         "changed": [_changed_record(c) for c in diff.changed],
@@ -92,7 +93,7 @@ def summary_line(diff: Diff) -> str:
         return "比较结论：两个文件的所有值相同"
     return (
         f"比较结论：有变化（新增 {len(diff.added)} 家，删除 {len(diff.removed)} 家，"
-        f"修改 {len(diff.changed)} 家）"
+        f"修改 {len(diff.changed)} 家" + ("，填报单位有变化" if diff.unit_changed else "") + "）"
     )
 
 
@@ -148,6 +149,8 @@ def print_diff(diff: Diff, console: Console) -> None:
     console.print(Text(f"上次：{diff.old.file}"))
     console.print(Text(f"本次：{diff.new.file}"))
     console.print(Text(f"种类：{KIND_NAMES[diff.new.kind or '']}　填报单位：{diff.new.unit or BLANK}"))
+    if diff.unit_changed:
+        console.print(Text(f"填报单位：上次“{diff.old.unit or BLANK}”，本次“{diff.new.unit or BLANK}”"))
     total_label = "补贴奖励合计" if diff.new.kind == "application" else "计入金额"
     if diff.added:
         console.print(_entries_table("新增的企业", diff.added, total_label))

@@ -248,6 +248,7 @@ def diff_report(diff: Diff) -> str:
             old_file=Path(diff.old.file).name,
             new_file=Path(diff.new.file).name,
             unit=diff.new.unit or BLANK,
+            old_unit=(diff.old.unit or BLANK) if diff.unit_changed else None,
             summary=summary_line(diff),
             same=diff.same,
             added=document["added"],
