@@ -320,6 +320,51 @@ def consolidate(
     raise typer.Exit(EXIT_UNREADABLE if not result.complete else EXIT_OK if result.valid else EXIT_ERRORS)
 
 
+@app.command()
+def diff(
+    old: Annotated[Path, typer.Argument(help="上次报送的 .xlsx 文件（申报表或奖励与补贴名单）。")],
+    new: Annotated[Path, typer.Argument(help="本次报送的同一单位的 .xlsx 文件。")],
+    json_out: Annotated[
+        Path | None, typer.Option("--json", help="把比较结果写成 JSON 文件；- 表示输出到终端。")
+    ] = None,
+    html: Annotated[Path | None, typer.Option("--html", help="另存一份可打印的 HTML 对比报告。")] = None,
+    policy_file: PolicyOption = None,
+) -> None:
+    """比较同一单位的两个版本（如改正后重新报送的申报表）：新增、删除的企业，每家企业改动的单元格和金额。
+
+    按统一社会信用代码对应企业；退出码：0 = 所有值相同；1 = 有变化；2 = 文件无法读取、不是本模板，或两个文件的种类或填报单位不同。
+    """
+    start_reading_ahead([old, new])
+    from addin.check.diff import DiffError, compare
+    from addin.check.pipeline import check_file
+    from addin.reports.check_report import to_json
+    from addin.reports.diff import diff_document, print_diff
+    from addin.reports.html import diff_report
+
+    policy = _policy(policy_file)
+    machine_output = json_out is not None and str(json_out) == "-"
+    with _status("正在读取……", hidden=machine_output):
+        results = check_file(old, policy), check_file(new, policy)
+    try:
+        result = compare(*results)
+    except DiffError as exc:
+        raise _fail(escape(str(exc))) from None
+    try:
+        if html is not None:
+            refuse_overwriting_inputs(html, [old, new])
+            write_text_atomically(html, diff_report(result))
+        if json_out is not None and not machine_output:
+            refuse_overwriting_inputs(json_out, [old, new])
+            write_bytes_atomically(json_out, to_json(diff_document(result)))
+    except OutputError as exc:
+        raise _fail(escape(str(exc))) from None
+    if machine_output:
+        _write_stdout(to_json(diff_document(result)))
+    else:
+        print_diff(result, console)
+    raise typer.Exit(EXIT_OK if result.same else EXIT_ERRORS)
+
+
 @contextmanager
 def _progress(total: int, hidden: bool) -> Iterator[Callable[[Path], None]]:
     """A progress bar on the terminal while files are read; nothing when output must stay clean."""

@@ -12,9 +12,11 @@ from typing import Any
 from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescape
 
 from addin.check.consolidate import Consolidation
+from addin.check.diff import KIND_NAMES, Diff
 from addin.check.pipeline import CheckResult, totals
 from addin.check.plan import plan_totals
 from addin.reports.catalogue import SEVERITY_LABELS
+from addin.reports.diff import BLANK, diff_document, signed, summary_line
 from addin.reports.summary_figures import (
     disbursement_overview,
     division_summary,
@@ -224,5 +226,37 @@ def consolidation_report(c: Consolidation) -> str:
             execution=execution,
             disbursement=_disbursement(c),
             groups=issue_groups(c.all_issues),
+        )
+    )
+
+
+def diff_report(diff: Diff) -> str:
+    """A self-contained HTML report of the comparison (autoescaped)."""
+    sources = diff.new.policy.funding_sources
+    totals = []
+    for source, name in sources.items():
+        before, after = diff.before.get(source, Decimal(0)), diff.after.get(source, Decimal(0))
+        totals.append((name, format_yuan(before), format_yuan(after), signed(after - before)))
+    before, after = sum(diff.before.values(), Decimal(0)), sum(diff.after.values(), Decimal(0))
+    totals.append(("合计", format_yuan(before), format_yuan(after), signed(after - before)))
+    document = diff_document(diff)
+    return (
+        _environment()
+        .get_template("diff.html.j2")
+        .render(
+            title=f"{KIND_NAMES[diff.new.kind or '']}变化对比",
+            old_file=Path(diff.old.file).name,
+            new_file=Path(diff.new.file).name,
+            unit=diff.new.unit or BLANK,
+            old_unit=(diff.old.unit or BLANK) if diff.unit_changed else None,
+            summary=summary_line(diff),
+            same=diff.same,
+            added=document["added"],
+            removed=document["removed"],
+            changed=document["changed"],
+            totals=totals,
+            generated_at=_now(),
+            policy=_policy(diff.new.policy),
+            blank=BLANK,
         )
     )

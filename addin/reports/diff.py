@@ -1,0 +1,163 @@
+"""What `dtfund diff` says: the JSON document and the terminal tables of a Diff (the HTML: reports.html).
+Cell values are always plain text (rich Text objects; jinja2 autoescapes)."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from typing import Any
+
+from rich.console import Console
+from rich.table import Table
+from rich.text import Text
+
+from addin.check.diff import KIND_NAMES, Changed, Diff, Entry
+from addin.reports.check_report import json_value
+from schemas.money import format_yuan
+
+BLANK = "（空）"
+
+
+def _side(diff_result: Any) -> dict[str, Any]:
+    return {"file": diff_result.file, "sha256": diff_result.sha256}
+
+
+def _entry_record(entry: Entry) -> dict[str, Any]:
+    return {
+        "sheet": entry.sheet.name,
+        "row": entry.row,
+        "uscc": entry.key if entry.sheet.key == "uscc" else None,
+        "name": entry.name,
+        "amounts": entry.amounts,
+    }
+
+
+def _changed_record(change: Changed) -> dict[str, Any]:
+    return {
+        "sheet": change.sheet.name,
+        "old_row": change.old_row,
+        "new_row": change.new_row,
+        "uscc": change.key if change.sheet.key == "uscc" else None,
+        "name": change.name,
+        "cells": [
+            {
+                "field": c.field,
+                "label": c.label,
+                "old_cell": c.old_cell,
+                "new_cell": c.new_cell,
+                "old": json_value(c.old),
+                "new": json_value(c.new),
+            }
+            for c in change.cells
+        ],
+        "amounts": [
+            {"field": name, "label": label, "old": old, "new": new}
+            for name, (label, old, new) in change.amounts.items()
+        ],
+    }
+
+
+def _totals(by_source: dict[str, Decimal]) -> dict[str, Any]:
+    return {
+        "by_source": {source: f"{amount:.2f}" for source, amount in by_source.items()},
+        "total": f"{sum(by_source.values(), Decimal(0)):.2f}",
+    }
+
+
+def diff_document(diff: Diff) -> dict[str, Any]:
+    """The comparison as the JSON document `dtfund diff --json` writes."""
+    return {
+        "kind": diff.new.kind,
+        "unit": diff.new.unit,
+        "old": _side(diff.old),
+        "new": _side(diff.new),
+        "same": diff.same,
+        "unit_change": {"old": diff.old.unit, "new": diff.new.unit} if diff.unit_changed else None,
+        "added": [_entry_record(e) for e in diff.added],
+        "removed": [_entry_record(e) for e in diff.removed],
+        "changed": [_changed_record(c) for c in diff.changed],
+        "totals": {"before": _totals(diff.before), "after": _totals(diff.after)},
+    }
+
+
+def _plain(value: Any) -> str:
+    """A cell value as plain text; blank as （空）."""
+    return BLANK if value is None else str(json_value(value))
+
+
+def _who(name: str | None, key: str | None) -> str:
+    return f"{name or '（未填名称）'}（{key or '无信用代码'}）"
+
+
+def summary_line(diff: Diff) -> str:
+    if diff.same:
+        return "比较结论：两个文件的所有值相同"
+    return (
+        f"比较结论：有变化（新增 {len(diff.added)} 家，删除 {len(diff.removed)} 家，"
+        f"修改 {len(diff.changed)} 家" + ("，填报单位有变化" if diff.unit_changed else "") + "）"
+    )
+
+
+def _entries_table(title: str, entries: list[Entry], total_label: str) -> Table:
+    table = Table(title=title, show_lines=False)
+    for header in ("工作表", "行", "名称（信用代码）", total_label):
+        table.add_column(
+            header, justify="right" if header in ("行", total_label) else "left", overflow="fold"
+        )
+    for e in entries:
+        amount = e.amounts.get("total_award", e.amounts.get("award", "0.00"))
+        table.add_row(Text(e.sheet.name), str(e.row), Text(_who(e.name, e.key)), format_yuan(Decimal(amount)))
+    return table
+
+
+def _changes_table(change: Changed) -> Table:
+    rows = (
+        f"第 {change.old_row} 行"
+        if change.old_row == change.new_row
+        else (f"原第 {change.old_row} 行 → 第 {change.new_row} 行")
+    )
+    table = Table(
+        title=Text(f"{change.sheet.name} {rows}：{_who(change.name, change.key)}"), show_lines=False
+    )
+    for header in ("项目", "单元格（上次 → 本次）", "上次", "本次"):
+        table.add_column(header, overflow="fold")
+    for c in change.cells:
+        where = c.new_cell if c.old_cell == c.new_cell else f"{c.old_cell} → {c.new_cell}"
+        table.add_row(Text(c.label), Text(where or ""), Text(_plain(c.old)), Text(_plain(c.new)))
+    for label, old, new in change.amounts.values():
+        table.add_row(Text(f"{label}（计算）"), "", format_yuan(Decimal(old)), format_yuan(Decimal(new)))
+    return table
+
+
+def _totals_table(diff: Diff, sources: dict[str, str]) -> Table:
+    table = Table(title="按资金来源的金额合计（元）")
+    for header in ("资金来源", "上次", "本次", "变化"):
+        table.add_column(header, justify="left" if header == "资金来源" else "right")
+    for source, name in sources.items():
+        before, after = diff.before.get(source, Decimal(0)), diff.after.get(source, Decimal(0))
+        table.add_row(name, format_yuan(before), format_yuan(after), signed(after - before))
+    before, after = sum(diff.before.values(), Decimal(0)), sum(diff.after.values(), Decimal(0))
+    table.add_row("合计", format_yuan(before), format_yuan(after), signed(after - before))
+    return table
+
+
+def signed(amount: Decimal) -> str:
+    return ("+" if amount > 0 else "") + format_yuan(amount)
+
+
+def print_diff(diff: Diff, console: Console) -> None:
+    """The terminal report: files, added, removed, each changed entry's cells and amounts, totals."""
+    console.print(Text(f"上次：{diff.old.file}"))
+    console.print(Text(f"本次：{diff.new.file}"))
+    console.print(Text(f"种类：{KIND_NAMES[diff.new.kind or '']}　填报单位：{diff.new.unit or BLANK}"))
+    if diff.unit_changed:
+        console.print(Text(f"填报单位：上次“{diff.old.unit or BLANK}”，本次“{diff.new.unit or BLANK}”"))
+    total_label = "补贴奖励合计" if diff.new.kind == "application" else "计入金额"
+    if diff.added:
+        console.print(_entries_table("新增的企业", diff.added, total_label))
+    if diff.removed:
+        console.print(_entries_table("删除的企业", diff.removed, total_label))
+    for change in diff.changed:
+        console.print(_changes_table(change))
+    console.print(_totals_table(diff, diff.new.policy.funding_sources))
+    style = "green" if diff.same else "yellow"
+    console.print(Text(summary_line(diff), style=f"bold {style}"))

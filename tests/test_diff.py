@@ -1,0 +1,297 @@
+"""`dtfund diff`: two versions of one unit's workbook compared, through the CLI on real files."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+import openpyxl
+from typer.testing import CliRunner
+
+from addin import template_spec as spec
+from addin.cli import app
+from addin.io.output import save_workbook
+from addin.templates.bundled import EXAMPLE_AWARDS, EXAMPLES, REPOSITORY, filled_application
+from tests.conftest import valid_code, valid_row
+from tests.support.libreoffice import recalculate
+
+runner = CliRunner()
+SHIHEZI = REPOSITORY / EXAMPLES["第八师石河子市"]
+ALAR = REPOSITORY / EXAMPLES["第一师阿拉尔市"]
+AWARDS = REPOSITORY / EXAMPLE_AWARDS
+LETTERS = spec.column_letters()
+SECOND, THIRD, FOURTH = valid_code("MA77T3B5W"), valid_code("MA77U8D2P"), valid_code("MA77W4E6L")
+FULL = {
+    "service_total": "200000.00",
+    "eligible_base": "1000000.00",
+    "transformation_subsidy": "500000.00",
+    "central": "350000.00",
+    "bingtuan": "75000.00",
+    "division_fund": "75000.00",
+    "progress_bonus": "100000.00",
+    "honor_award": "0.00",
+    "total_award": "600000.00",
+}
+
+
+def run(*args: object):
+    return runner.invoke(app, ["diff", *(str(a) for a in args)], env={"COLUMNS": "250"})
+
+
+def write_filled(path: Path, rows, policy) -> Path:
+    save_workbook(filled_application(policy, "第八师石河子市", rows, template_rows=30), path)
+    return path
+
+
+def pair(tmp_path: Path, policy) -> tuple[Path, Path]:
+    """OLD: three enterprises. NEW: the second paid less, the third removed, a fourth added."""
+    old = write_filled(
+        tmp_path / "上次.xlsx",
+        [valid_row(), valid_row(uscc=SECOND, name="乙公司"), valid_row(uscc=THIRD, name="丙公司")],
+        policy,
+    )
+    new = write_filled(
+        tmp_path / "本次.xlsx",
+        [
+            valid_row(),
+            valid_row(uscc=SECOND, name="乙公司", paid=800000.0),
+            None,
+            valid_row(uscc=FOURTH, name="丁公司"),
+        ],
+        policy,
+    )
+    return old, new
+
+
+def test_identical_files_exit_0(tmp_path: Path) -> None:
+    old, new = tmp_path / "上次.xlsx", tmp_path / "本次.xlsx"
+    shutil.copyfile(SHIHEZI, old)
+    shutil.copyfile(SHIHEZI, new)
+    result = run(old, new, "--json", "-")
+    assert result.exit_code == 0, result.output
+    document = json.loads(result.stdout)
+    assert document["same"] is True and document["unit_change"] is None
+    assert (document["added"], document["removed"], document["changed"]) == ([], [], [])
+    assert document["totals"]["before"] == document["totals"]["after"]
+    terminal = run(old, new)
+    assert terminal.exit_code == 0
+    assert "两个文件的所有值相同" in terminal.output
+
+
+def test_added_removed_and_changed_exact_json(tmp_path: Path, policy) -> None:
+    old, new = pair(tmp_path, policy)
+    target, html = tmp_path / "结果.json", tmp_path / "对比.html"
+    result = run(old, new, "--json", target, "--html", html)
+    assert result.exit_code == 1, result.output
+    document = json.loads(target.read_text("utf-8"))
+    assert document["kind"] == "application" and document["unit"] == "第八师石河子市"
+    assert document["same"] is False
+    assert document["added"] == [
+        {"sheet": "申报表", "row": 8, "uscc": FOURTH, "name": "丁公司", "amounts": FULL}
+    ]
+    assert document["removed"] == [
+        {"sheet": "申报表", "row": 7, "uscc": THIRD, "name": "丙公司", "amounts": FULL}
+    ]
+    paid = LETTERS["paid"]
+    assert document["changed"] == [
+        {
+            "sheet": "申报表",
+            "old_row": 6,
+            "new_row": 6,
+            "uscc": SECOND,
+            "name": "乙公司",
+            "cells": [
+                {
+                    "field": "paid",
+                    "label": "实际支付金额",
+                    "old_cell": f"{paid}6",
+                    "new_cell": f"{paid}6",
+                    "old": "1000000.00",
+                    "new": "800000.00",
+                }
+            ],
+            "amounts": [
+                {
+                    "field": "eligible_base",
+                    "label": "可补贴改造费用",
+                    "old": "1000000.00",
+                    "new": "800000.00",
+                },
+                {
+                    "field": "transformation_subsidy",
+                    "label": "改造补贴",
+                    "old": "500000.00",
+                    "new": "400000.00",
+                },
+                {"field": "central", "label": "其中：中央资金", "old": "350000.00", "new": "280000.00"},
+                {"field": "bingtuan", "label": "其中：兵团配套", "old": "75000.00", "new": "60000.00"},
+                {"field": "division_fund", "label": "其中：师市配套", "old": "75000.00", "new": "60000.00"},
+                {"field": "total_award", "label": "补贴奖励合计", "old": "600000.00", "new": "500000.00"},
+            ],
+        }
+    ]
+    assert document["totals"] == {
+        "before": {
+            "by_source": {"central": "1050000.00", "bingtuan": "525000.00", "division": "225000.00"},
+            "total": "1800000.00",
+        },
+        "after": {
+            "by_source": {"central": "980000.00", "bingtuan": "510000.00", "division": "210000.00"},
+            "total": "1700000.00",
+        },
+    }
+    page = html.read_text("utf-8")
+    assert "丁公司" in page and "丙公司" in page and "800000.00" in page
+    terminal = run(old, new)
+    assert terminal.exit_code == 1
+    for text in ("新增的企业", "删除的企业", "丁公司", "丙公司", "实际支付金额", "800000.00", "修改 1 家"):
+        assert text in terminal.output
+
+
+def test_a_float_and_an_int_are_the_same_but_text_is_a_change(tmp_path: Path, policy) -> None:
+    """Values compare after conversion; a number stored as text differs from the number (the template's
+    formulas cannot compute it)."""
+    old = write_filled(tmp_path / "上次.xlsx", [valid_row(paid=1000000.0)], policy)
+    same = write_filled(tmp_path / "同.xlsx", [valid_row(paid=1000000)], policy)
+    text = write_filled(tmp_path / "文本.xlsx", [valid_row(paid="1,000,000")], policy)
+    assert run(old, same).exit_code == 0
+    result = run(old, text, "--json", "-")
+    assert result.exit_code == 1
+    (change,) = json.loads(result.stdout)["changed"]
+    assert [(c["field"], c["old"], c["new"]) for c in change["cells"]] == [
+        ("paid", "1000000.00", "1,000,000")
+    ]
+    assert change["amounts"][-1] == {
+        "field": "total_award",
+        "label": "补贴奖励合计",
+        "old": "600000.00",
+        "new": "0.00",
+    }
+
+
+def test_rows_without_a_unique_credit_code_match_by_row(tmp_path: Path, policy) -> None:
+    """A blank or repeated credit code: the same Excel row in both files is the same entry."""
+    old = write_filled(
+        tmp_path / "上次.xlsx", [valid_row(uscc=None, name="甲"), valid_row(name="乙")], policy
+    )
+    new = write_filled(
+        tmp_path / "本次.xlsx",
+        [valid_row(uscc=None, name="甲改"), valid_row(name="乙"), valid_row(name="乙重复")],
+        policy,
+    )
+    document = json.loads(run(old, new, "--json", "-").stdout)
+    assert [(c["uscc"], c["old_row"], [x["field"] for x in c["cells"]]) for c in document["changed"]] == [
+        (None, 5, ["name"])
+    ]
+    assert [(e["row"], e["name"]) for e in document["added"]] == [(7, "乙重复")]
+    assert document["removed"] == []
+
+
+def test_moved_rows_match_by_credit_code(tmp_path: Path, policy) -> None:
+    old = write_filled(tmp_path / "上次.xlsx", [valid_row(), valid_row(uscc=SECOND, name="乙")], policy)
+    new = write_filled(tmp_path / "本次.xlsx", [valid_row(uscc=SECOND, name="乙"), None, valid_row()], policy)
+    result = run(old, new, "--json", "-")
+    assert result.exit_code == 0, result.output
+
+
+def test_different_units_or_kinds_exit_2(tmp_path: Path) -> None:
+    units = run(SHIHEZI, ALAR)
+    assert units.exit_code == 2
+    assert "填报单位不同" in units.output and "Traceback" not in units.output
+    kinds = run(SHIHEZI, AWARDS)
+    assert kinds.exit_code == 2
+    assert "种类不同" in kinds.output
+    plan = REPOSITORY / "addin/examples/plan.xlsx"
+    assert run(plan, plan).exit_code == 2
+
+
+def test_a_unit_filled_in_is_a_change(tmp_path: Path, policy) -> None:
+    """A blank 填报单位 then filled in: comparable, and a change (two different units are not)."""
+    old = tmp_path / "上次.xlsx"
+    save_workbook(filled_application(policy, None, [valid_row()], template_rows=30), old)
+    new = write_filled(tmp_path / "本次.xlsx", [valid_row()], policy)
+    html = tmp_path / "对比.html"
+    result = run(old, new, "--json", "-", "--html", html)
+    assert result.exit_code == 1, result.output
+    document = json.loads(result.stdout)
+    assert document["unit_change"] == {"old": None, "new": "第八师石河子市"}
+    assert (document["added"], document["removed"], document["changed"]) == ([], [], [])
+    assert "上次：（空）" in html.read_text("utf-8")
+    assert "填报单位有变化" in run(old, new).output
+
+
+def test_unreadable_file_exit_2_with_a_chinese_message(tmp_path: Path) -> None:
+    broken = tmp_path / "损坏.xlsx"
+    broken.write_bytes(b"not a workbook")
+    result = run(broken, SHIHEZI, "--json", tmp_path / "out.json")
+    assert result.exit_code == 2
+    assert "无法读取" in result.output and "损坏.xlsx" in result.output
+    assert "Traceback" not in result.output
+    assert not (tmp_path / "out.json").exists()
+    assert run(SHIHEZI, tmp_path / "不存在.xlsx").exit_code == 2
+
+
+def test_output_never_overwrites_an_input(tmp_path: Path) -> None:
+    old = tmp_path / "上次.xlsx"
+    shutil.copyfile(SHIHEZI, old)
+    before = old.read_bytes()
+    result = run(old, SHIHEZI, "--json", old)
+    assert result.exit_code == 2
+    assert old.read_bytes() == before
+
+
+def test_rich_markup_in_a_cell_is_printed_as_text(tmp_path: Path) -> None:
+    old, new = tmp_path / "上次.xlsx", tmp_path / "本次.xlsx"
+    shutil.copyfile(SHIHEZI, old)
+    workbook = openpyxl.load_workbook(SHIHEZI)
+    workbook[spec.DATA_SHEET][f"{LETTERS['name']}6"] = "[bold red]乙[/bold red]"
+    workbook.save(new)
+    result = run(old, new)
+    assert result.exit_code == 1
+    assert "[bold red]乙[/bold red]" in result.output
+
+
+def test_awards_pair_with_a_changed_amount(tmp_path: Path) -> None:
+    old, new = tmp_path / "上次.xlsx", tmp_path / "本次.xlsx"
+    shutil.copyfile(AWARDS, old)
+    workbook = openpyxl.load_workbook(AWARDS)
+    sheet = workbook["典型案例"]
+    assert sheet["G7"].value == 250000  # 五家渠's case, over the 20万元 cap
+    sheet["G7"] = 200000
+    workbook.save(new)
+    result = run(old, new, "--json", "-")
+    assert result.exit_code == 1, result.output
+    document = json.loads(result.stdout)
+    assert document["kind"] == "awards" and document["added"] == [] and document["removed"] == []
+    (change,) = document["changed"]
+    assert change["sheet"] == "典型案例" and change["old_row"] == change["new_row"] == 7
+    assert change["cells"] == [
+        {
+            "field": "amount",
+            "label": "奖励金额",
+            "old_cell": "G7",
+            "new_cell": "G7",
+            "old": "250000.00",
+            "new": "200000.00",
+        }
+    ]
+    assert change["amounts"] == [
+        {"field": "award", "label": "计入金额", "old": "250000.00", "new": "200000.00"}
+    ]
+    before, after = document["totals"]["before"]["by_source"], document["totals"]["after"]["by_source"]
+    assert float(before["bingtuan"]) - float(after["bingtuan"]) == 50000
+    assert before["central"] == after["central"] and before["division"] == after["division"]
+
+
+def test_workbooks_saved_by_libreoffice(tmp_path: Path, policy) -> None:
+    """Cached values present: OLD and NEW recalculated by LibreOffice compare as the openpyxl files do,
+    and a file compares the same as its recalculated copy."""
+    old, new = pair(tmp_path, policy)
+    old_lo, new_lo = tmp_path / "上次-lo.xlsx", tmp_path / "本次-lo.xlsx"
+    recalculate([(old, old_lo), (new, new_lo)])
+    assert run(old, old_lo).exit_code == 0
+    plain, saved = run(old, new, "--json", "-"), run(old_lo, new_lo, "--json", "-")
+    assert saved.exit_code == 1, saved.output
+    strip = lambda d: {k: v for k, v in d.items() if k not in ("old", "new")}  # noqa: E731
+    assert strip(json.loads(saved.stdout)) == strip(json.loads(plain.stdout))
