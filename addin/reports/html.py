@@ -15,6 +15,7 @@ from addin.check.consolidate import Consolidation
 from addin.check.pipeline import CheckResult, totals
 from addin.check.plan import plan_totals
 from addin.reports.catalogue import SEVERITY_LABELS
+from addin.reports.consolidation_report import status_text
 from addin.reports.summary_figures import (
     disbursement_overview,
     division_summary,
@@ -198,12 +199,15 @@ def consolidation_report(c: Consolidation) -> str:
         {
             "name": c.label(r),
             "unit": r.unit,
+            "revision": r.revision,
+            "status": status_text(c, r),
+            "alarm": c.status(r) not in ("consolidated", "replaced"),
             "valid": r.valid,
             "errors": r.errors,
             "warnings": r.warnings,
             "sha256": r.sha256,
         }
-        for r in c.files
+        for r in (*c.files, *c.replaced)
     ]
     return (
         _environment()
