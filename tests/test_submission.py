@@ -252,3 +252,18 @@ def test_revisions_saved_by_libreoffice_replace_one_another(tmp_path, policy) ->
     assert not [i for i in document["issues"] if i["rule"] in ("SUBMITTED_ON_INVALID", "REVISION_INVALID")]
     assert next(e for e in document["summary"] if e["division"] == UNIT)["enterprises"] == 2
     assert result.exit_code == 0, result.output
+
+
+@pytest.mark.triggers("REVISION_INVALID")
+def test_the_plan_has_its_revision_too(tmp_path, policy) -> None:
+    workbook = openpyxl.load_workbook(PLAN)
+    sheet = workbook[spec.PLAN_SHEET]
+    assert (sheet["C2"].value, sheet["D2"].value, sheet["E2"].value) == ("版本号：", 1, "报送日期：")
+    assert check_file(PLAN, policy).revision == 1
+    sheet["D2"] = 2.5
+    edited = tmp_path / "plan.xlsx"
+    workbook.save(edited)
+    result = check_file(edited, policy)
+    assert [(i.sheet, i.cell) for i in result.issues if i.rule == "REVISION_INVALID"] == [
+        (spec.PLAN_SHEET, "D2")
+    ]

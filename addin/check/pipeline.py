@@ -142,7 +142,9 @@ def check_identified(
         check_structure(identified, policy)
         if identified.kind == spec.PLAN_TEMPLATE_ID:
             figures, issues = read_plan(identified, policy)
-            result.plan, result.issues, result.kind = figures, issues + check_plan(figures, policy), "plan"
+            result.revision, submission_problems = identified.submission()
+            result.plan, result.kind = figures, "plan"
+            result.issues = submission_problems + issues + check_plan(figures, policy)
             return result
         if identified.kind == spec.AWARDS_TEMPLATE_ID:
             sheets, unit_problems, unit = check_awards(identified, policy)

@@ -423,12 +423,9 @@ def submission_validations(ws) -> list[DataValidation]:
     return [revision, date]
 
 
-def define_submission_names(workbook: Workbook, sheet: str) -> None:
-    """The defined names of the 填报单位, 版本号 and 报送日期 cells."""
-    for name, cell in (
-        (spec.NAME_UNIT, spec.UNIT_CELL),
-        (spec.NAME_REVISION, spec.REVISION_CELL),
-        (spec.NAME_SUBMITTED_ON, spec.SUBMITTED_ON_CELL),
-    ):
+def define_submission_names(workbook: Workbook, sheet: str, with_unit: bool = True) -> None:
+    """The defined names of the 填报单位 (not on the plan), 版本号 and 报送日期 cells."""
+    cells = [(spec.NAME_REVISION, spec.REVISION_CELL), (spec.NAME_SUBMITTED_ON, spec.SUBMITTED_ON_CELL)]
+    for name, cell in [(spec.NAME_UNIT, spec.UNIT_CELL)] * with_unit + cells:
         column, row = cell[0], cell[1:]
         define(workbook, name, sheet, f"${column}${row}")
