@@ -164,6 +164,10 @@ def print_consolidation(
             f"→ {c.replaced_by[c.label(r)]}"
         )
     for r in c.files:
+        if c.status(r) == "submitted_twice":
+            console.print(
+                f"[bold red]版本号与另一份相同，未汇总[/bold red]：{c.label(r)}（{r.unit}，版本号 {r.revision}）"
+            )
         if c.status(r) == "skipped":
             console.print(f"[bold red]未汇总[/bold red]：{r.file}：{r.issues[0].message}")
     unreadable = [r.file for r in c.files if c.status(r) == "unreadable"]
