@@ -19,7 +19,7 @@ from rich.console import Console
 from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
 
-from addin.io.input_files import collect_files
+from addin.io.input_files import search_inputs
 from addin.io.output import (
     OutputError,
     refuse_overwriting_inputs,
@@ -285,7 +285,8 @@ def consolidate(
 
     退出码：0 = 没有错误；1 = 有错误；2 = 有文件无法读取（汇总不完整）或计划表不可用。
     """
-    files = [f for f in collect_files(inputs) if f.resolve() != plan.resolve()]
+    found, _ = search_inputs(inputs)
+    files = [f for f in found if f.resolve() != plan.resolve()]
     start_reading_ahead([plan, *files])  # in the order consolidate checks them
     from addin.check.consolidate import ConsolidationError
     from addin.check.consolidate import consolidate as run_consolidation
@@ -300,7 +301,7 @@ def consolidate(
         if json_out is not None and not machine_output:
             refuse_overwriting_inputs(json_out, [*files, plan, output])
         with _progress(len(files), hidden=quiet or machine_output) as advance:
-            result = run_consolidation(files, plan, policy, on_file=advance)
+            result = run_consolidation(inputs, plan, policy, on_file=advance)
         write_summary(result, output)
         if html is not None:
             from addin.reports.html import consolidation_report
@@ -464,6 +465,8 @@ def demo(
 ) -> None:
     """用内置示例演示：校验第八师的申报表，再把三个师市的申报表和兵团专班的奖励名单对照资金使用计划表汇总。
 
+    第八师报送了两次：版本号 1 的较早一份被版本号 2 替换，汇总时列为“已被替换”。
+
     示例中有故意填错的行，用来展示校验结果。
     """
     from addin.check.consolidate import consolidate as run_consolidation
@@ -471,13 +474,14 @@ def demo(
     from addin.reports.check_report import print_result, to_json
     from addin.reports.consolidation_report import consolidation_document, print_consolidation
     from addin.reports.summary_workbook import write_summary
-    from addin.templates.bundled import EXAMPLE_AWARDS, EXAMPLE_PLAN, EXAMPLES
+    from addin.templates.bundled import EXAMPLE_AWARDS, EXAMPLE_EARLIER, EXAMPLE_PLAN, EXAMPLES
 
     policy = _policy(None)
     with tempfile.TemporaryDirectory() as folder:
         copies = {}
         for name, relative in [
             *EXAMPLES.items(),
+            (f"{DEMO_UNIT}-版本1", EXAMPLE_EARLIER),
             ("奖励名单", EXAMPLE_AWARDS),
             ("资金使用计划表", EXAMPLE_PLAN),
         ]:
@@ -487,7 +491,8 @@ def demo(
         console.rule(f"第一步：dtfund check 示例-{DEMO_UNIT}.xlsx")
         print_result(check_file(copies[DEMO_UNIT], policy), console)
         console.rule(
-            "第二步：dtfund consolidate 三个师市的申报表 示例-奖励名单.xlsx --plan 示例-资金使用计划表.xlsx"
+            "第二步：dtfund consolidate 三个师市的申报表（第八师另有一份较早的版本1，将被版本2替换）"
+            " 示例-奖励名单.xlsx --plan 示例-资金使用计划表.xlsx"
         )
         plan = copies.pop("资金使用计划表")
         result = run_consolidation(list(copies.values()), plan, policy)

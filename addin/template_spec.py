@@ -99,6 +99,13 @@ FIRST_DATA_ROW = 5
 NAME_TEMPLATE_ID = "DTFUND_TEMPLATE_ID"
 NAME_TEMPLATE_VERSION = "DTFUND_TEMPLATE_VERSION"
 NAME_UNIT = "DTFUND_UNIT"
+NAME_REVISION = "DTFUND_REVISION"
+NAME_SUBMITTED_ON = "DTFUND_SUBMITTED_ON"
+
+# Row 2 beside the 填报单位: the 版本号 and 报送日期 cells (templates before them lack both names, and
+# count as revision 1), then the template's heading.
+REVISION_CELL = f"D{UNIT_ROW}"
+SUBMITTED_ON_CELL = f"F{UNIT_ROW}"
 
 
 def column_letters() -> dict[str, str]:

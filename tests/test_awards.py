@@ -262,10 +262,9 @@ def test_awards_across_workbooks(policy, tmp_path: Path) -> None:
     first = {"typical_case": [winner(n) for n in range(20)]}
     second = {"typical_case": [winner(n) for n in range(19, 30)]}  # winner 19 again, then ten more
     paths = []
-    for name, records in (("a.xlsx", first), ("b.xlsx", second)):
-        save_workbook(
-            build_awards_template(policy, rows=40, unit=AWARDS_UNIT, records=records), tmp_path / name
-        )
+    # Two units: two awards workbooks of one unit and one revision would be UNIT_SUBMITTED_TWICE.
+    for name, records, unit in (("a.xlsx", first, AWARDS_UNIT), ("b.xlsx", second, "第八师石河子市")):
+        save_workbook(build_awards_template(policy, rows=40, unit=unit, records=records), tmp_path / name)
         paths.append(tmp_path / name)
     c = consolidate(paths, PLAN, policy)
     duplicates = [(i.file, i.cell) for i in c.issues if i.rule == "AWARD_DUPLICATE"]

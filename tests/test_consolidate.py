@@ -15,7 +15,7 @@ from addin import template_spec as spec
 from addin.check.consolidate import consolidate
 from addin.cli import app
 from addin.io.output import save_workbook
-from addin.templates.bundled import EXAMPLE_PLAN, EXAMPLES, REPOSITORY, filled_application
+from addin.templates.bundled import EXAMPLE_EARLIER, EXAMPLE_PLAN, EXAMPLES, REPOSITORY, filled_application
 from tests.conftest import check_records, valid_code, valid_row
 
 runner = CliRunner()
@@ -103,9 +103,13 @@ def test_consolidate_command_writes_summary_and_json(tmp_path: Path) -> None:
     assert awards[-1][0] == "合计" and awards[-1][-1] == 1100000 + 1800000 + 1500000 + 400000 + 1800000
     document = json.loads(out.read_text("utf-8"))
     files = [Path(f["file"]).name for f in document["files"]]
-    assert sorted(files) == sorted(["awards.xlsx", *(Path(f).name for f in EXAMPLE_FILES)]), (
+    earlier = Path(EXAMPLE_EARLIER).name
+    assert sorted(files) == sorted(["awards.xlsx", earlier, *(Path(f).name for f in EXAMPLE_FILES)]), (
         "the folder's plan.xlsx is not read as an application; its awards workbook is read"
     )
+    statuses = {Path(f["file"]).name: (f["status"], f["replaced_by"]) for f in document["files"]}
+    assert statuses[earlier] == ("replaced", "division-08-shihezi.xlsx")
+    assert statuses["division-08-shihezi.xlsx"] == ("consolidated", None)
     totals = {e["division"]: e for e in document["summary"]}
     assert totals["第八师石河子市"]["awards"]["transformation_subsidy"] == "3925000.00"
     assert totals["第六师五家渠市"]["awards"]["total_award"] == "2745000.00"

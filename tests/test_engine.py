@@ -25,6 +25,7 @@ from tests.conftest import valid_row
 # Rules about reading a file or converting a cell, which may stay with the reader (addin/).
 READER_RULES = {
     "FILE_UNREADABLE",
+    "FILE_SKIPPED",  # a file in a folder that is not a workbook to check (addin.check.consolidate)
     "TEMPLATE_NAME_MISSING",
     "TEMPLATE_COLUMN_CHANGED",
     "TEMPLATE_NAME_MISPLACED",

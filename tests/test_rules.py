@@ -205,6 +205,8 @@ def test_no_rule_id_in_code_is_unregistered() -> None:
         "DTFUND_TEMPLATE_ID",
         "DTFUND_TEMPLATE_VERSION",
         "DTFUND_UNIT",
+        "DTFUND_REVISION",
+        "DTFUND_SUBMITTED_ON",
         "P_ELIGIBLE_LEVELS",
         "MONEY_FORMAT",
         "RATIO_FORMAT",

@@ -388,7 +388,7 @@ def test_workbook_row_reads_one_row_padded() -> None:
     cells = book.row(NamedRange(spec.DATA_SHEET, "A", spec.HEADER_ROW, last, spec.HEADER_ROW))
     assert cells[:LAST_COLUMN] == list(HEADERS.values())
     assert cells[LAST_COLUMN:] == [None, None]
-    assert book.row(NamedRange(spec.DATA_SHEET, "B", 2, "C", 2)) == [None, None]
+    assert book.row(NamedRange(spec.DATA_SHEET, "B", 2, "D", 2)) == [None, "版本号：", 1]
     assert book.row(NamedRange(spec.DATA_SHEET, "C", 4000, "D", 4000)) == [None, None]
 
 

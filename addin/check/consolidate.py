@@ -15,7 +15,7 @@ import pandas as pd
 
 from addin.check.awards import award_frame
 from addin.check.pipeline import CheckResult, check_file
-from addin.io.input_files import collect_files
+from addin.io.input_files import Skipped, search_inputs
 from schemas import consolidation_rules
 from schemas.awards import committed_by_source
 from schemas.calculation import AMOUNT_FIELDS
@@ -24,7 +24,8 @@ from schemas.money import column_total
 from schemas.plan import LineExecution, execution, with_payable
 from schemas.plan_rules import budget_exceeded
 from schemas.policy import Policy
-from schemas.registry import Issue, make_issue
+from schemas.registry import Issue, implements, make_issue
+from schemas.submission import FIRST_REVISION, Submission, latest_revisions
 
 ROW_COLUMNS = ("name", "uscc", "division", "industry", "provider", "level")
 
@@ -48,6 +49,20 @@ class Consolidation:
     awards: pd.DataFrame = field(default_factory=lambda: award_frame([]))  # every awards workbook's rows
     figures: dict[str, Any] = field(default_factory=dict, repr=False, compare=False)  # see summary_figures
     labels: dict[str, str] = field(default_factory=dict)  # each checked file's name in the summary
+    replaced: list[CheckResult] = field(default_factory=list)  # older revisions, neither counted nor compared
+    replaced_by: dict[str, str] = field(default_factory=dict)  # a replaced file's label -> its replacement's
+    twice: set[str] = field(default_factory=set)  # labels of files sharing a unit's highest revision
+
+    def status(self, result: CheckResult) -> str:
+        """consolidated, replaced, submitted_twice (same revision: not counted), skipped or unreadable."""
+        label = self.label(result)
+        if label in self.replaced_by:
+            return "replaced"
+        if any(i.rule == "FILE_SKIPPED" for i in result.issues):
+            return "skipped"
+        if result.kind is None:
+            return "unreadable"
+        return "submitted_twice" if label in self.twice else "consolidated"
 
     def label(self, result: CheckResult) -> str:
         """How the summary names a checked file (see file_labels)."""
@@ -138,8 +153,9 @@ def _awards_of(result: CheckResult, label: str) -> pd.DataFrame:
 def consolidate(
     paths: Iterable[Path], plan_path: Path, policy: Policy, on_file: Callable[[Path], None] | None = None
 ) -> Consolidation:
-    files = [f for f in collect_files(paths) if f.resolve() != Path(plan_path).resolve()]
-    if not files:
+    found, skipped = search_inputs(paths)
+    files = [f for f in found if f.resolve() != Path(plan_path).resolve()]
+    if not files and not skipped:
         raise ConsolidationError("没有找到要汇总的申报表（.xlsx）文件。")
     plan = check_file(Path(plan_path), policy)
     if plan.kind != "plan":
@@ -150,18 +166,32 @@ def consolidate(
         results.append(check_file(path, policy))
         if on_file:
             on_file(path)
+    results += [_skipped(s, policy) for s in skipped]
     labels = file_labels([plan.file, *(r.file for r in results)])
     _refuse_plans(results, labels)
-    readable = [r for r in results if r.kind == "application"]
+    decision = latest_revisions(
+        [
+            Submission(labels[r.file], r.kind, r.unit or "", r.revision or FIRST_REVISION)
+            for r in results
+            if r.kind in ("application", "awards")
+        ]
+    )
+    replaced = [r for r in results if labels[r.file] in decision.replaced]
+    results = [r for r in results if labels[r.file] not in decision.replaced]
+    counted = set(decision.kept)
+    readable = [r for r in results if r.kind == "application" and labels[r.file] in counted]
     frames = [_rows_of(r, labels[r.file]) for r in readable if r.table is not None and len(r.table.amounts)]
     rows = pd.concat(frames, ignore_index=True) if frames else _empty_rows(policy)
-    award_frames = [_awards_of(r, labels[r.file]) for r in results if r.kind == "awards"]
+    award_frames = [
+        _awards_of(r, labels[r.file]) for r in results if r.kind == "awards" and labels[r.file] in counted
+    ]
     awards = pd.concat(award_frames, ignore_index=True) if award_frames else _awards_of_nothing()
     lines = execution(policy.plan, plan.plan, committed_by_award(rows, awards))
     issues = (
         consolidation_rules.application_issues(rows, policy)
         + consolidation_rules.award_issues(awards, policy)
         + budget_exceeded(lines, plan.plan, policy)
+        + decision.issues
     )
     for issue in issues:
         if issue.rule == "BUDGET_EXCEEDED":
@@ -178,7 +208,17 @@ def consolidate(
         issues=issues,
         awards=awards,
         labels=labels,
+        replaced=replaced,
+        replaced_by=decision.replaced,
+        twice={i.file for i in decision.issues if i.rule == "UNIT_SUBMITTED_TWICE"},
     )
+
+
+@implements("FILE_SKIPPED")
+def _skipped(skipped: Skipped, policy: Policy) -> CheckResult:
+    """A file found in a folder and not consolidated: a result that could not be checked, with why."""
+    issue = make_issue("FILE_SKIPPED", file=skipped.path.name, reason=skipped.reason, remedy=skipped.remedy)
+    return CheckResult(file=str(skipped.path), sha256=None, template={}, policy=policy, issues=[issue])
 
 
 def _refuse_plans(results: list[CheckResult], labels: dict[str, str]) -> None:

@@ -13,6 +13,7 @@ from addin.check.table import RawTable, closest
 from addin.io.named_tables import BookReader, RowBatch, open_workbook, read_table_rows
 from addin.io.workbook_reader import InputError, NamedRange
 from schemas.registry import Issue, implements, make_issue
+from schemas.submission import revision_of, submitted_on_issues
 
 SUPPORTED = {
     spec.TEMPLATE_ID: spec.SUPPORTED_VERSIONS,
@@ -88,6 +89,26 @@ class Identified:
     def unit(self) -> str:
         """The 填报单位 cell's text ("" when the template has none or it is blank)."""
         return text_of(self.book.value(self.names[spec.NAME_UNIT])) if spec.NAME_UNIT in self.names else ""
+
+    def revision(self) -> tuple[int, list[Issue]]:
+        """The 版本号 (1 for a template made before it existed, with a warning) and its issues."""
+        present = spec.NAME_REVISION in self.names
+        ref = self.names.get(spec.NAME_REVISION) or self.names.get(spec.NAME_UNIT)
+        sheet = ref.sheet if ref else ""
+        value = self.book.value(ref) if present and ref else None
+        return revision_of(value, present, sheet, spec.REVISION_CELL)
+
+    def submitted_on_issues(self) -> list[Issue]:
+        """A 报送日期 that is filled but is not a date."""
+        ref = self.names.get(spec.NAME_SUBMITTED_ON)
+        if ref is None:
+            return []
+        return submitted_on_issues(self.book.value(ref), True, ref.sheet, spec.SUBMITTED_ON_CELL)
+
+    def submission(self) -> tuple[int, list[Issue]]:
+        """The revision, and the issues of the 版本号 and 报送日期 cells."""
+        revision, issues = self.revision()
+        return revision, issues + self.submitted_on_issues()
 
 
 def text_of(value: Any) -> str:

@@ -45,6 +45,7 @@ class CheckResult:
     awards: list[AwardSheetResult] | None = None
     kind: str | None = None  # "application" | "plan" | "awards"; None when the file could not be checked
     unit: str | None = None
+    revision: int | None = None  # the 版本号 (1 for a template made before it existed)
     checked_at: str = field(
         default_factory=lambda: dt.datetime.now().astimezone().isoformat(timespec="seconds")
     )
@@ -141,12 +142,17 @@ def check_identified(
         check_structure(identified, policy)
         if identified.kind == spec.PLAN_TEMPLATE_ID:
             figures, issues = read_plan(identified, policy)
-            result.plan, result.issues, result.kind = figures, issues + check_plan(figures, policy), "plan"
+            result.revision, submission_problems = identified.submission()
+            result.plan, result.kind = figures, "plan"
+            result.issues = submission_problems + issues + check_plan(figures, policy)
             return result
         if identified.kind == spec.AWARDS_TEMPLATE_ID:
             sheets, unit_problems, unit = check_awards(identified, policy)
+            result.revision, submission_problems = identified.submission()
             result.awards, result.unit, result.kind = sheets, unit or None, "awards"
-            result.issues = unit_problems + [issue for sheet in sheets for issue in sheet.issues]
+            result.issues = (
+                unit_problems + submission_problems + [issue for sheet in sheets for issue in sheet.issues]
+            )
             return result
         computed, unit = read_application(identified, policy)
     except InputError as exc:
@@ -165,7 +171,8 @@ def check_identified(
         policy.clause("submitting_units"),
         "（申报表第2行）",
     )
-    result.issues = unit_problems + table.issues
+    result.revision, submission_problems = identified.submission()
+    result.issues = unit_problems + submission_problems + table.issues
     result.table, result.unit, result.kind = table, unit, "application"
     return result
 

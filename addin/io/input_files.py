@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterable
+from dataclasses import dataclass
 from pathlib import Path
 
 WORKBOOK_SUFFIXES = (".xlsx", ".xlsm")
@@ -27,3 +29,77 @@ def collect_files(paths: Iterable[Path]) -> list[Path]:
     for path in found:
         unique.setdefault(path.resolve(), path)
     return list(unique.values())
+
+
+@dataclass(frozen=True)
+class Skipped:
+    """A file in a folder searched that is not consolidated, and why (Chinese, for the clerk)."""
+
+    path: Path
+    reason: str
+    remedy: str
+
+
+LOCK_PREFIX = "~$"
+OLD_EXCEL = (".xls", ".et", ".xlsb")
+
+
+def search_inputs(paths: Iterable[Path]) -> tuple[list[Path], list[Skipped]]:
+    """The workbooks named and those in the folders named and their sub-folders, in order; and every
+    other file found in those folders, with the reason it is skipped."""
+    found: list[Path] = []
+    skipped: list[Skipped] = []
+    for path in map(Path, paths):
+        if not path.is_dir():
+            found.append(path)
+            continue
+        for file in _files_under(path, skipped):
+            reason = skip_reason(file)
+            if reason is None:
+                found.append(file)
+            else:
+                skipped.append(Skipped(file, *reason))
+    unique: dict[Path, Path] = {}
+    for path in found:
+        unique.setdefault(path.resolve(), path)
+    return list(unique.values()), skipped
+
+
+def _files_under(folder: Path, skipped: list[Skipped]) -> list[Path]:
+    """Every file under `folder`, sub-folders included, sorted by path; a folder that cannot be
+    listed is itself skipped."""
+    files: list[Path] = []
+
+    def unlisted(error: OSError) -> None:
+        where = Path(error.filename or folder)
+        skipped.append(
+            Skipped(where, f"无法打开文件夹 {where}（没有读取权限）。", "请检查该文件夹的访问权限。")
+        )
+
+    for root, folders, names in os.walk(folder, onerror=unlisted):
+        folders.sort()
+        files.extend(Path(root) / name for name in names)
+    return sorted(files)
+
+
+def skip_reason(file: Path) -> tuple[str, str] | None:
+    """Why a file found in a folder is not consolidated, or None for a workbook to check."""
+    name, suffix = file.name, file.suffix.lower()
+    if name.startswith(LOCK_PREFIX):
+        return (
+            f"{name} 是 Excel 打开工作簿时生成的临时锁定文件，不是申报表。",
+            "关闭正在编辑该工作簿的 Excel 后删除此文件，再重新汇总。",
+        )
+    if suffix in OLD_EXCEL:
+        return (
+            f"{name} 是 {suffix} 格式，本工具只读取 .xlsx 工作簿。",
+            "用 Excel 打开后“另存为”Excel 工作簿（.xlsx），或把数据复制到 dtfund 模板中，再重新汇总。",
+        )
+    if suffix not in WORKBOOK_SUFFIXES:
+        return (
+            f"{name} 不是 Excel 工作簿（.xlsx），没有汇总。",
+            "请把与汇总无关的文件移出该文件夹；申报表须为 .xlsx 文件。",
+        )
+    if not os.access(file, os.R_OK):
+        return (f"没有读取 {name} 的权限。", "请检查该文件的访问权限，或复制一份可读取的文件后重新汇总。")
+    return None

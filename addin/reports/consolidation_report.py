@@ -10,6 +10,7 @@ from rich.console import Console
 from rich.table import Table
 
 from addin.check.consolidate import Consolidation
+from addin.check.pipeline import CheckResult
 from addin.reports.check_report import issue_record, json_value
 from addin.reports.summary_figures import (
     DISBURSEMENT_MONEY,
@@ -64,17 +65,7 @@ def consolidation_document(c: Consolidation) -> dict[str, Any]:
         "complete": c.complete,
         "valid": c.valid,
         "counts": {"error": c.errors, "warning": c.warnings},
-        "files": [
-            {
-                "file": r.file,
-                "sha256": r.sha256,
-                "kind": r.kind,
-                "unit": r.unit,
-                "valid": r.valid,
-                "counts": {"error": r.errors, "warning": r.warnings},
-            }
-            for r in c.files
-        ],
+        "files": [file_record(c, r) for r in (*c.files, *c.replaced)],
         "summary": _money(division_summary(c)),
         "execution": execution,
         "disbursement": disbursement_entries(c),
@@ -82,6 +73,42 @@ def consolidation_document(c: Consolidation) -> dict[str, Any]:
         "providers": provider_ranking(c),
         "awards": _money(award_records(c)),
         "issues": [issue_record(i) for i in c.all_issues],
+    }
+
+
+STATUS_TEXT = {
+    "consolidated": "已汇总",
+    "replaced": "已被替换，未汇总",
+    "submitted_twice": "版本号与另一份相同，未汇总",
+    "skipped": "未汇总",
+    "unreadable": "无法读取，未汇总",
+}
+
+
+def status_text(c: Consolidation, r: CheckResult) -> str:
+    """A file's status in Chinese, with the replacing file or the reason it was skipped."""
+    status = c.status(r)
+    if status == "replaced":
+        return f"已被 {c.replaced_by[c.label(r)]} 替换，未汇总"
+    if status == "skipped" and r.issues:
+        return f"未汇总：{r.issues[0].message}"
+    return STATUS_TEXT[status]
+
+
+def file_record(c: Consolidation, r: CheckResult) -> dict[str, Any]:
+    """One input file in the JSON: what it is, whether it was consolidated, and its counts."""
+    status = c.status(r)
+    return {
+        "file": r.file,
+        "sha256": r.sha256,
+        "kind": r.kind,
+        "unit": r.unit,
+        "revision": r.revision,
+        "status": status,
+        "replaced_by": c.replaced_by.get(c.label(r)) if status == "replaced" else None,
+        "reason": r.issues[0].message if status in ("skipped", "unreadable") and r.issues else None,
+        "valid": r.valid,
+        "counts": {"error": r.errors, "warning": r.warnings},
     }
 
 
@@ -131,7 +158,19 @@ def print_consolidation(
         print_issues(
             console, c.all_issues, "汇总表的“问题清单”工作表和 --json 结果", show_file=True, show_all=show_all
         )
-    unreadable = [r.file for r in c.files if r.kind is None]
+    for r in c.replaced:
+        console.print(
+            f"[yellow]已被替换，未汇总[/yellow]：{c.label(r)}（{r.unit}，版本号 {r.revision}）"
+            f"→ {c.replaced_by[c.label(r)]}"
+        )
+    for r in c.files:
+        if c.status(r) == "submitted_twice":
+            console.print(
+                f"[bold red]版本号与另一份相同，未汇总[/bold red]：{c.label(r)}（{r.unit}，版本号 {r.revision}）"
+            )
+        if c.status(r) == "skipped":
+            console.print(f"[bold red]未汇总[/bold red]：{r.file}：{r.issues[0].message}")
+    unreadable = [r.file for r in c.files if c.status(r) == "unreadable"]
     if unreadable:
         console.print(
             f"[bold red]有 {len(unreadable)} 个文件无法读取，汇总不完整[/bold red]：{'、'.join(unreadable)}"

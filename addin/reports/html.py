@@ -16,6 +16,7 @@ from addin.check.diff import KIND_NAMES, Diff
 from addin.check.pipeline import CheckResult, totals
 from addin.check.plan import plan_totals
 from addin.reports.catalogue import SEVERITY_LABELS
+from addin.reports.consolidation_report import status_text
 from addin.reports.diff import BLANK, diff_document, signed, summary_line
 from addin.reports.summary_figures import (
     disbursement_overview,
@@ -200,12 +201,15 @@ def consolidation_report(c: Consolidation) -> str:
         {
             "name": c.label(r),
             "unit": r.unit,
+            "revision": r.revision,
+            "status": status_text(c, r),
+            "alarm": c.status(r) not in ("consolidated", "replaced"),
             "valid": r.valid,
             "errors": r.errors,
             "warnings": r.warnings,
             "sha256": r.sha256,
         }
-        for r in c.files
+        for r in (*c.files, *c.replaced)
     ]
     return (
         _environment()

@@ -4,6 +4,7 @@ highlighting as the clerk types, protection, print setup, 填表说明, 规则 a
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Sequence
 from copy import copy
 from pathlib import Path
@@ -18,9 +19,11 @@ from addin import template_spec as spec
 from addin.io.output import describe_generated, save_workbook
 from addin.templates.formulas import LEVELS_NAME, RowFormulas, list_name
 from addin.templates.sheets import (
+    SUBMISSION_STEPS,
     absolute,
     add_field_validation,
     define,
+    define_submission_names,
     format_columns,
     header_cells,
     meta_sheet,
@@ -31,6 +34,8 @@ from addin.templates.sheets import (
     rules_sheet,
     start_guide_sheet,
     styled_cell,
+    submission_cells,
+    submission_validations,
     write_lists_sheet,
 )
 from addin.templates.styles import (
@@ -41,13 +46,13 @@ from addin.templates.styles import (
     COMPUTED_FILL,
     HEADER_HEIGHT,
     INPUT_FILL,
-    TEXT_FORMAT,
     TITLE_FONT,
     TOP_WRAP,
     WRAP,
 )
 from schemas.fields import YES, application_fields, input_fields, material_fields
 from schemas.policy import Policy
+from schemas.submission import FIRST_REVISION
 
 PRINT_PAGES_WIDE = 2  # 34 columns: inputs on the first page, computed amounts on the second
 
@@ -57,6 +62,8 @@ def build_application_template(
     rows: int = spec.DEFAULT_ROWS,
     unit: str | None = None,
     records: Sequence[dict[str, Any] | None] = (),
+    revision: int = FIRST_REVISION,
+    submitted_on: dt.date | None = None,
 ) -> Workbook:
     """The application template as an openpyxl workbook (write-only, so 100,000 rows fit in memory)."""
     if rows < 1:
@@ -64,7 +71,7 @@ def build_application_template(
     workbook = Workbook(write_only=True)
     letters = spec.column_letters()
     last_row = spec.FIRST_DATA_ROW + rows - 1
-    _data_sheet(workbook, policy, letters, last_row, unit, records)
+    _data_sheet(workbook, policy, letters, last_row, (unit, revision, submitted_on), records)
     _live_check_sheet(workbook, letters, last_row)
     _guide_sheet(workbook, policy, letters)
     rules_sheet(workbook, policy)
@@ -75,7 +82,7 @@ def build_application_template(
         define(
             workbook, field.id, spec.DATA_SHEET, absolute(letters[field.id], spec.FIRST_DATA_ROW, last_row)
         )
-    define(workbook, spec.NAME_UNIT, spec.DATA_SHEET, "$B$2")
+    define_submission_names(workbook, spec.DATA_SHEET)
     describe_generated(workbook, "兵团中小企业数字化转型城市试点专项资金 企业数字化改造补贴申报表")
     return workbook
 
@@ -98,7 +105,7 @@ def _data_sheet(
     policy: Policy,
     letters: dict[str, str],
     last_row: int,
-    unit: str | None,
+    submission: tuple[str | None, int, dt.date | None],
     records: Sequence[dict[str, Any] | None] = (),
 ) -> None:
     ws = workbook.create_sheet(spec.DATA_SHEET)
@@ -118,14 +125,8 @@ def _data_sheet(
     ws.append(
         [styled_cell(ws, "兵团中小企业数字化转型城市试点专项资金 企业数字化改造补贴申报表", font=TITLE_FONT)]
     )
-    ws.append(
-        [
-            styled_cell(ws, "填报单位：", font=BOLD),
-            styled_cell(ws, unit, fill=INPUT_FILL, border=BOX, locked=False, number_format=TEXT_FORMAT),
-            None,
-            styled_cell(ws, f"模板 {spec.TEMPLATE_ID} 版本 {spec.TEMPLATE_VERSION}；政策 {policy.version}"),
-        ]
-    )
+    heading = f"模板 {spec.TEMPLATE_ID} 版本 {spec.TEMPLATE_VERSION}；政策 {policy.version}"
+    ws.append(submission_cells(ws, submission[0], heading, submission[1], submission[2]))
     group = [None] * len(fields)
     group[0] = styled_cell(ws, "申报信息（蓝色表头列由师市填写）", font=BOLD, fill=INPUT_FILL, alignment=WRAP)
     group[len(inputs)] = styled_cell(
@@ -174,10 +175,10 @@ def _validations(ws, policy: Policy, letters: dict[str, str], last_row: int) -> 
     )
     unit_list.add("B2")
     ws.data_validations.append(unit_list)
+    for validation in submission_validations(ws):
+        ws.data_validations.append(validation)
     for field in input_fields():
-        add_field_validation(
-            ws, field, policy, list_name(field.id), letters[field.id], first, last_row
-        )
+        add_field_validation(ws, field, policy, list_name(field.id), letters[field.id], first, last_row)
 
 
 def _highlighting(ws, formulas: RowFormulas, letters: dict[str, str], last_row: int, policy: Policy) -> None:
@@ -241,12 +242,13 @@ def _live_check_sheet(workbook: Workbook, letters: dict[str, str], last_row: int
 # --- 填表说明, 规则 -----------------------------------------------------------------------------------
 
 GUIDE_STEPS = (
-    "1. 在“申报表”第2行选择填报单位（兵团国资委或所属师市）。",
+    "1. 在“申报表”第2行选择填报单位（兵团国资委或所属师市），填写版本号和报送日期（见下）。",
     "2. 从第5行起，每家试点企业填写一行；蓝色表头的列由师市填写，灰色表头的列由公式自动计算，请勿改写。",
     "3. 金额以元为单位、保留两位小数；日期按 2025-12-31 格式填写；有下拉列表的列请从列表中选择。",
     "4. 填写时变红的单元格表示违反规则：申请金额超过可补贴金额、服务费或集成费超限、合同日期不在试点期内、费用明细与合同总额不符、申请补贴的企业缺少申报材料。",
     "5. 复制粘贴会绕过下拉列表的检查。提交前请运行 dtfund check 申报表.xlsx，按提示逐条修改，直到没有错误。",
     "6. 请勿增删、移动列，也不要修改隐藏的工作表；需要更多行时，用 dtfund template application --rows N 生成新模板。",
+    *SUBMISSION_STEPS,
 )
 
 

@@ -5,6 +5,7 @@ formulas for the computed subsidy, violations highlighted as the clerk types, pr
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -16,9 +17,11 @@ from addin import template_spec as spec
 from addin.io.output import describe_generated, save_workbook
 from addin.templates.formulas import latest_value
 from addin.templates.sheets import (
+    SUBMISSION_STEPS,
     absolute,
     add_field_validation,
     define,
+    define_submission_names,
     format_columns,
     header_cells,
     meta_sheet,
@@ -28,6 +31,8 @@ from addin.templates.sheets import (
     rules_sheet,
     start_guide_sheet,
     styled_cell,
+    submission_cells,
+    submission_validations,
     write_lists_sheet,
 )
 from addin.templates.styles import (
@@ -36,8 +41,6 @@ from addin.templates.styles import (
     BOLD,
     BOX,
     HEADER_HEIGHT,
-    INPUT_FILL,
-    TEXT_FORMAT,
     TITLE_FONT,
     TOP_WRAP,
 )
@@ -45,16 +48,18 @@ from schemas.awards import SOURCE_FIELD, AwardKind, award_kinds, award_units
 from schemas.fields import YES
 from schemas.money import format_yuan
 from schemas.policy import Policy
+from schemas.submission import FIRST_REVISION
 
 UNIT_LIST = "LIST_AWARD_UNIT"
 GUIDE_STEPS = (
-    "1. 在第一张名单的第2行选择填报单位（通常为兵团专班）。",
+    "1. 在第一张名单的第2行选择填报单位（通常为兵团专班），填写版本号和报送日期（见下）。",
     "2. 每张工作表是一类奖励或补贴，从第5行起每行填写一个获奖单位；灰色表头的列由公式计算，请勿改写。",
     "3. 金额以元为单位、保留两位小数；有下拉列表的列请从列表中选择；资金来源只能选该项允许的来源。",
     "4. 填写时变红的单元格表示违反规则：金额超过上限、累计超过预算总额、典型案例超过数量上限、"
     "有不良记录、未验收或验收不合格、已获支持的“小巨人”、赋能载体未经兵团认定、同一单位重复获奖。",
     "5. 提交前请运行 dtfund check 奖励名单.xlsx，按提示逐条修改；汇总时与各师市申报表一起交给 dtfund consolidate。",
     "6. 请勿增删、移动列，也不要修改隐藏的工作表；需要更多行时，用 dtfund template awards --rows N 生成新模板。",
+    *SUBMISSION_STEPS,
 )
 
 
@@ -63,6 +68,8 @@ def build_awards_template(
     rows: int = spec.AWARDS_DEFAULT_ROWS,
     unit: str | None = None,
     records: dict[str, Sequence[dict[str, Any]]] | None = None,
+    revision: int = FIRST_REVISION,
+    submitted_on: dt.date | None = None,
 ) -> Workbook:
     """The awards workbook; `records` (kind id -> rows of field id -> value) pre-fill the sheets."""
     if rows < 1:
@@ -72,7 +79,12 @@ def build_awards_template(
     last_row = spec.AWARDS_FIRST_DATA_ROW + rows - 1
     for n, kind in enumerate(kinds):
         _award_sheet(
-            workbook, policy, kind, last_row, unit if n == 0 else None, (records or {}).get(kind.id, ())
+            workbook,
+            policy,
+            kind,
+            last_row,
+            (unit, revision, submitted_on) if n == 0 else None,
+            (records or {}).get(kind.id, ()),
         )
     _guide_sheet(workbook, policy, kinds)
     rules_sheet(workbook, policy)
@@ -84,7 +96,7 @@ def build_awards_template(
                 lists[_list_name(kind, field.id)] = (f"{kind.sheet}·{field.label}", field.allowed(policy))
     write_lists_sheet(workbook, lists)
     meta_sheet(workbook, policy, spec.AWARDS_TEMPLATE_ID, spec.AWARDS_TEMPLATE_VERSION)
-    define(workbook, spec.NAME_UNIT, kinds[0].sheet, "$B$2")
+    define_submission_names(workbook, kinds[0].sheet)
     describe_generated(workbook, "兵团中小企业数字化转型城市试点专项资金 奖励与补贴名单")
     return workbook
 
@@ -124,7 +136,7 @@ def _award_sheet(
     policy: Policy,
     kind: AwardKind,
     last_row: int,
-    unit: str | None,
+    submission: tuple[str | None, int, dt.date | None] | None,
     records: Sequence[dict[str, Any]],
 ) -> None:
     ws = workbook.create_sheet(kind.sheet)
@@ -136,15 +148,8 @@ def _award_sheet(
     ws.merged_cells.add(f"A1:{letters[kind.fields[-1].id]}1")
     ws.append([styled_cell(ws, f"兵团中小企业数字化转型城市试点专项资金 {kind.sheet}名单", font=TITLE_FONT)])
     heading = f"模板 {spec.AWARDS_TEMPLATE_ID} 版本 {spec.AWARDS_TEMPLATE_VERSION}；政策 {policy.version}"
-    if unit is not None or kind is award_kinds(policy)[0]:
-        ws.append(
-            [
-                styled_cell(ws, "填报单位：", font=BOLD),
-                styled_cell(ws, unit, fill=INPUT_FILL, border=BOX, locked=False, number_format=TEXT_FORMAT),
-                None,
-                styled_cell(ws, heading),
-            ]
-        )
+    if submission is not None:
+        ws.append(submission_cells(ws, submission[0], heading, submission[1], submission[2]))
     else:
         ws.append([styled_cell(ws, heading)])
     ws.append([styled_cell(ws, sheet_note(kind, policy), font=BOLD)])
@@ -202,6 +207,8 @@ def _validations(ws, policy: Policy, kind: AwardKind, letters: dict[str, str], l
         )
         unit.add("B2")
         ws.data_validations.append(unit)
+        for validation in submission_validations(ws):
+            ws.data_validations.append(validation)
     for field in kind.input_fields():
         list_name = _list_name(kind, field.id)
         add_field_validation(ws, field, policy, list_name, letters[field.id], first, last_row)

@@ -31,6 +31,13 @@ EXAMPLES = {
     "第六师五家渠市": "addin/examples/division-06-wujiaqu.xlsx",
 }
 EXAMPLE_ROWS = 200
+# The 第八师's examples are its second submission (版本号 2); its first, with fewer rows, is replaced by it
+# when both are consolidated (the demo does).
+EXAMPLE_REVISIONS = {"第八师石河子市": (2, dt.date(2026, 3, 20))}
+EXAMPLE_EARLIER = "addin/examples/division-08-shihezi-revision-1.xlsx"
+EXAMPLE_EARLIER_UNIT = "第八师石河子市"
+EXAMPLE_EARLIER_REVISION = (1, dt.date(2026, 3, 10))
+EARLIER_ROWS = 3
 
 
 def credit_code(region: str, body: str) -> str:
@@ -411,11 +418,17 @@ EXAMPLE_ROWS_BY_UNIT = {
 
 
 def filled_application(
-    policy: Policy, unit: str, rows: list[dict[str, Any] | None], template_rows: int = EXAMPLE_ROWS
+    policy: Policy,
+    unit: str,
+    rows: list[dict[str, Any] | None],
+    template_rows: int = EXAMPLE_ROWS,
+    revision: tuple[int, dt.date | None] = (1, None),
 ) -> openpyxl.Workbook:
-    """The application template filled as a clerk would (None leaves an empty row)."""
+    """The application template filled as a clerk would (None leaves an empty row), of a revision."""
     buffer = io.BytesIO()
-    build_application_template(policy, rows=template_rows, unit=unit).save(buffer)
+    build_application_template(
+        policy, rows=template_rows, unit=unit, revision=revision[0], submitted_on=revision[1]
+    ).save(buffer)
     workbook = openpyxl.load_workbook(buffer)
     sheet = workbook[spec.DATA_SHEET]
     letters = spec.column_letters()
@@ -450,11 +463,20 @@ def write_bundled(root: Path = REPOSITORY) -> list[Path]:
         target = root / relative
         target.parent.mkdir(parents=True, exist_ok=True)
         save_workbook(
-            filled_application(policy, unit, EXAMPLE_ROWS_BY_UNIT[unit]()),
+            filled_application(
+                policy, unit, EXAMPLE_ROWS_BY_UNIT[unit](), revision=EXAMPLE_REVISIONS.get(unit, (1, None))
+            ),
             target,
             dynamic_arrays=spec.live_check_anchors(),
         )
         written.append(target)
+    earlier = EXAMPLE_ROWS_BY_UNIT[EXAMPLE_EARLIER_UNIT]()[:EARLIER_ROWS]
+    save_workbook(
+        filled_application(policy, EXAMPLE_EARLIER_UNIT, earlier, revision=EXAMPLE_EARLIER_REVISION),
+        root / EXAMPLE_EARLIER,
+        dynamic_arrays=spec.live_check_anchors(),
+    )
+    written.append(root / EXAMPLE_EARLIER)
     return written
 
 

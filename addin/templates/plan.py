@@ -14,9 +14,11 @@ from openpyxl.worksheet.worksheet import Worksheet
 
 from addin import template_spec as spec
 from addin.io.output import describe_generated, save_workbook
-from addin.templates.styles import BOX, COMPUTED_FILL, INPUT_FILL, TITLE_FONT, WRAP
+from addin.templates.sheets import SUBMISSION_STEPS, define_submission_names, submission_validations
+from addin.templates.styles import BOX, COMPUTED_FILL, DATE_FORMAT, INPUT_FILL, TITLE_FONT, WRAP
 from schemas.plan import BUDGET, Plan
 from schemas.policy import Policy
+from schemas.submission import FIRST_REVISION
 
 AMOUNT_FORMAT = "#,##0.######"
 SOURCES = ("central", "bingtuan", "division")
@@ -66,8 +68,24 @@ def _heading(sheet: Worksheet, policy: Policy) -> None:
     sheet["A1"].font = TITLE_FONT
     sheet["A1"].alignment = CENTER
     sheet["A2"] = f"模板 {spec.PLAN_TEMPLATE_ID} 版本 {spec.PLAN_TEMPLATE_VERSION}；政策 {policy.version}"
-    sheet["F2"] = "单位：万元"
-    sheet["F2"].alignment = Alignment(horizontal="right")
+    sheet["A2"] = f"{sheet['A2'].value}；单位：万元"  # F2 now holds the 报送日期
+    _submission_cells(sheet)
+
+
+def _submission_cells(sheet: Worksheet) -> None:
+    """C2:F2, the 版本号 (1) and 报送日期 cells, unlocked, each with a note explaining it."""
+    for label, cell, value, number_format, note in (
+        ("版本号：", spec.REVISION_CELL, FIRST_REVISION, "0", SUBMISSION_STEPS[0]),
+        ("报送日期：", spec.SUBMITTED_ON_CELL, None, DATE_FORMAT, SUBMISSION_STEPS[1]),
+    ):
+        label_cell = sheet.cell(row=spec.UNIT_ROW, column=sheet[cell].column - 1, value=label)
+        label_cell.font = Font(bold=True)
+        target = sheet[cell]
+        target.value, target.number_format, target.fill, target.border = value, number_format, INPUT_FILL, BOX
+        target.protection = Protection(locked=False)
+        target.comment = _note(note)
+    for validation in submission_validations(sheet):
+        sheet.add_data_validation(validation)
     for column, header in spec.PLAN_HEADERS.items():
         cell = sheet[f"{_letter(column)}{spec.PLAN_HEADER_ROW}"]
         cell.value = header
@@ -161,6 +179,7 @@ def _names(workbook: Workbook, rows: dict[str, int], total_row: int) -> None:
         workbook.defined_names[name] = DefinedName(
             name, attr_text=f"'{spec.PLAN_SHEET}'!${letter}${first}:${letter}${last}"
         )
+    define_submission_names(workbook, spec.PLAN_SHEET, with_unit=False)
     workbook.defined_names[spec.PLAN_TOTAL_NAME] = DefinedName(
         spec.PLAN_TOTAL_NAME,
         attr_text=f"'{spec.PLAN_SHEET}'!${_letter(BUDGET)}${total_row}:${_letter('division')}${total_row}",

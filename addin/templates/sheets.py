@@ -376,3 +376,56 @@ def meta_sheet(
     define(workbook, spec.NAME_TEMPLATE_ID, spec.META_SHEET, "$B$1")
     define(workbook, spec.NAME_TEMPLATE_VERSION, spec.META_SHEET, "$B$2")
     ws.protection.sheet = True
+
+
+# The guide's lines on the submission cells of row 2 (application and awards templates).
+SUBMISSION_STEPS = (
+    f"版本号（{spec.REVISION_CELL}）：首次报送填 1；修改后重新报送时加 1（2、3……）。汇总时同一填报单位的多份工作簿"
+    "只汇总版本号最大的一份，其余列为“已被替换”；两份版本号相同则都不汇总，须改正后重新汇总。",
+    f"报送日期（{spec.SUBMITTED_ON_CELL}）：本次报送的日期，按 2026-03-31 格式填写，可留空。",
+)
+
+
+def submission_cells(
+    ws, unit: str | None, heading: str, revision: int | None, submitted_on: Any
+) -> list[Any]:
+    """Row 2 of a sheet with the 填报单位: the unit, the 版本号 and 报送日期 cells, then the heading."""
+    box = {"fill": INPUT_FILL, "border": BOX, "locked": False}
+    return [
+        styled_cell(ws, "填报单位：", font=BOLD),
+        styled_cell(ws, unit, number_format=TEXT_FORMAT, **box),
+        styled_cell(ws, "版本号：", font=BOLD),
+        styled_cell(ws, revision, number_format="0", **box),
+        styled_cell(ws, "报送日期：", font=BOLD),
+        styled_cell(ws, submitted_on, number_format=DATE_FORMAT, **box),
+        styled_cell(ws, heading),
+    ]
+
+
+def submission_validations(ws) -> list[DataValidation]:
+    """The 版本号 a whole number ≥ 1, the 报送日期 a date."""
+    revision = new_validation(
+        "whole",
+        operator="greaterThanOrEqual",
+        formula1="1",
+        errorTitle="版本号无效",
+        error="请填写不小于 1 的整数。",
+    )
+    revision.add(spec.REVISION_CELL)
+    date = new_validation(
+        "date",
+        operator="greaterThan",
+        formula1="36526",
+        errorTitle="报送日期无效",
+        error="请按 2026-03-31 格式填写日期。",
+    )
+    date.add(spec.SUBMITTED_ON_CELL)
+    return [revision, date]
+
+
+def define_submission_names(workbook: Workbook, sheet: str, with_unit: bool = True) -> None:
+    """The defined names of the 填报单位 (not on the plan), 版本号 and 报送日期 cells."""
+    cells = [(spec.NAME_REVISION, spec.REVISION_CELL), (spec.NAME_SUBMITTED_ON, spec.SUBMITTED_ON_CELL)]
+    for name, cell in [(spec.NAME_UNIT, spec.UNIT_CELL)] * with_unit + cells:
+        column, row = cell[0], cell[1:]
+        define(workbook, name, sheet, f"${column}${row}")

@@ -1,0 +1,154 @@
+"""A submission's 版本号 and 报送日期 cells, and which of the workbooks a unit submitted more than once
+is consolidated: the one of highest revision; two of the same revision are an error until resolved."""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+from typing import Any
+
+from schemas.registry import Issue, implements, make_issue
+
+FIRST_REVISION = 1
+REVISION_LABEL = "版本号"
+SUBMITTED_ON_LABEL = "报送日期"
+SUBMISSION_CLAUSE = "第十一条（一）3"
+
+
+@dataclass(frozen=True)
+class Submission:
+    """One checked workbook of a consolidation: its file (as the summary names it), kind, unit, revision."""
+
+    file: str
+    kind: str
+    unit: str
+    revision: int
+
+
+@dataclass(frozen=True)
+class Decision:
+    """Which submissions are consolidated; each replaced one with the file replacing it; the issues."""
+
+    kept: list[str]
+    replaced: dict[str, str]
+    issues: list[Issue]
+
+
+def _where(sheet: str, cell: str, label: str) -> dict[str, Any]:
+    return {
+        "sheet": sheet,
+        "cell": cell,
+        "row": int(cell.lstrip("ABCDEFGHIJKLMNOPQRSTUVWXYZ")),
+        "field": None,
+        "field_label": label,
+        "field_clause": SUBMISSION_CLAUSE,
+    }
+
+
+def whole_number(value: Any) -> int | None:
+    """A cell's value as a whole number ≥ 1 (1, 1.0, "2"), or None."""
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, str):
+        try:
+            value = float(value.strip())
+        except ValueError:
+            return None
+    if isinstance(value, int | float) and float(value).is_integer() and value >= FIRST_REVISION:
+        return int(value)
+    return None
+
+
+@implements("REVISION_INVALID")
+@implements("REVISION_MISSING")
+def revision_of(value: Any, present: bool, sheet: str, cell: str) -> tuple[int, list[Issue]]:
+    """The workbook's revision and its issues: a template without the cell (made before 版本号 existed)
+    counts as revision 1 with a warning; a blank, non-numeric or non-whole one is an error."""
+    if not present:
+        return FIRST_REVISION, [
+            make_issue(
+                "REVISION_MISSING",
+                sheet=sheet,
+                sheet_name=sheet,
+                value="旧版模板，没有定义名称 DTFUND_REVISION",
+                expected=FIRST_REVISION,
+            )
+        ]
+    revision = whole_number(value)
+    if revision is None:
+        shown = "空白" if value is None or value == "" else value
+        return FIRST_REVISION, [
+            make_issue(
+                "REVISION_INVALID",
+                value=shown,
+                expected="不小于 1 的整数",
+                **_where(sheet, cell, REVISION_LABEL),
+            )
+        ]
+    return revision, []
+
+
+@implements("SUBMITTED_ON_INVALID")
+def submitted_on_issues(value: Any, present: bool, sheet: str, cell: str) -> list[Issue]:
+    """A 报送日期 that is filled but not a date is an error; a blank one is allowed."""
+    if not present or value is None or value == "" or isinstance(value, dt.date):
+        return []
+    return [
+        make_issue(
+            "SUBMITTED_ON_INVALID",
+            value=value,
+            expected="日期，如 2026-03-31",
+            **_where(sheet, cell, SUBMITTED_ON_LABEL),
+        )
+    ]
+
+
+@implements("FILE_REPLACED")
+@implements("UNIT_SUBMITTED_TWICE")
+def latest_revisions(submissions: list[Submission]) -> Decision:
+    """Per (kind, unit), the submission of highest revision is kept and the others are replaced by it;
+    two or more sharing the highest revision are an error and none of them is kept. A blank unit is
+    no unit: its workbooks are all kept (their own check reports the blank unit)."""
+    groups: dict[tuple[str, str], list[Submission]] = {}
+    for submission in submissions:
+        key = (
+            (submission.kind, submission.unit)
+            if submission.unit
+            else (submission.kind, f"\0{submission.file}")
+        )
+        groups.setdefault(key, []).append(submission)
+    kept: list[str] = []
+    replaced: dict[str, str] = {}
+    issues: list[Issue] = []
+    for group in groups.values():
+        top = max(s.revision for s in group)
+        latest = [s for s in group if s.revision == top]
+        older = [s for s in group if s.revision < top]
+        if len(latest) == 1:
+            kept.append(latest[0].file)
+            for s in older:
+                replaced[s.file] = latest[0].file
+                issues.append(_replaced(s, latest[0]))
+            continue
+        issues.extend(_twice(s, latest) for s in latest)
+        for s in older:
+            replaced[s.file] = latest[0].file
+            issues.append(_replaced(s, latest[0]))
+    order = {s.file: n for n, s in enumerate(submissions)}
+    return Decision(sorted(kept, key=order.__getitem__), replaced, issues)
+
+
+def _replaced(old: Submission, new: Submission) -> Issue:
+    return make_issue(
+        "FILE_REPLACED",
+        file=old.file,
+        value=old.revision,
+        expected=new.revision,
+        unit=old.unit,
+        replaced_by=new.file,
+    )
+
+
+def _twice(one: Submission, same: list[Submission]) -> Issue:
+    others = "、".join(s.file for s in same if s.file != one.file)
+    return make_issue("UNIT_SUBMITTED_TWICE", file=one.file, value=one.revision, unit=one.unit, others=others)

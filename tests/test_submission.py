@@ -1,0 +1,270 @@
+"""The 版本号 and 报送日期 of a submission, the latest revision of each unit in a consolidation, and a
+folder that hides nothing (issue 17 items 1, 2 and 4)."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import shutil
+from pathlib import Path
+
+import openpyxl
+import pytest
+from typer.testing import CliRunner
+
+from addin import template_spec as spec
+from addin.check.pipeline import check_file
+from addin.cli import app
+from addin.io.output import save_workbook
+from addin.templates.bundled import EXAMPLE_EARLIER, EXAMPLE_PLAN, EXAMPLES, REPOSITORY, filled_application
+from schemas.submission import Submission, latest_revisions, revision_of, submitted_on_issues
+from tests.conftest import valid_code, valid_row
+from tests.support.libreoffice import recalculate
+
+runner = CliRunner()
+PLAN = REPOSITORY / EXAMPLE_PLAN
+SHIHEZI = REPOSITORY / EXAMPLES["第八师石河子市"]
+EARLIER = REPOSITORY / EXAMPLE_EARLIER
+UNIT = "第八师石河子市"
+
+
+def run(*args) -> object:
+    return runner.invoke(app, [str(a) for a in args], env={"COLUMNS": "250"})
+
+
+def _application(path: Path, policy, revision: object, submitted_on: object = None, rows=None) -> Path:
+    """A filled 第八师 application whose 版本号 and 报送日期 cells hold what a clerk typed."""
+    workbook = filled_application(policy, UNIT, rows or [valid_row()], template_rows=20)
+    sheet = workbook[spec.DATA_SHEET]
+    sheet[spec.REVISION_CELL] = revision
+    sheet[spec.SUBMITTED_ON_CELL] = submitted_on
+    save_workbook(workbook, path, dynamic_arrays=spec.live_check_anchors())
+    return path
+
+
+# --- the cells (item 1) ----------------------------------------------------------------------------
+
+
+def test_new_templates_hold_revision_1_and_a_blank_submitted_on(policy) -> None:
+    for template in (
+        "workbook_templates/application_template.xlsx",
+        "workbook_templates/awards_template.xlsx",
+    ):
+        workbook = openpyxl.load_workbook(REPOSITORY / template)
+        for name, cell in (
+            (spec.NAME_REVISION, "$D$2"),
+            (spec.NAME_SUBMITTED_ON, "$F$2"),
+            (spec.NAME_UNIT, "$B$2"),
+        ):
+            sheet, ref = next(workbook.defined_names[name].destinations)
+            assert ref == cell, (template, name)
+        first = workbook[sheet]
+        assert (first["C2"].value, first["D2"].value, first["E2"].value) == ("版本号：", 1, "报送日期：")
+        guide = "".join(
+            str(c.value) for row in workbook[spec.GUIDE_SHEET].iter_rows() for c in row if c.value
+        )
+        assert "版本号" in guide and "报送日期" in guide
+
+
+def test_whole_revisions_are_read_as_numbers() -> None:
+    assert revision_of(2.0, True, spec.DATA_SHEET, "D2") == (2, [])
+    assert revision_of("3", True, spec.DATA_SHEET, "D2") == (3, [])
+
+
+@pytest.mark.triggers("REVISION_INVALID")
+@pytest.mark.parametrize("value", [None, "二", 1.5, 0, -1, True])
+def test_a_blank_or_non_whole_revision_is_an_error_at_its_cell(value) -> None:
+    revision, issues = revision_of(value, True, spec.DATA_SHEET, "D2")
+    assert [(i.rule, i.severity, i.sheet, i.cell) for i in issues] == [
+        ("REVISION_INVALID", "error", spec.DATA_SHEET, "D2")
+    ]
+    assert "版本号" in issues[0].message and "整数" in issues[0].message
+
+
+@pytest.mark.triggers("REVISION_INVALID")
+def test_a_text_revision_in_a_workbook_is_an_error_at_d2(tmp_path, policy) -> None:
+    result = check_file(_application(tmp_path / "a.xlsx", policy, "第二版"), policy)
+    issues = [i for i in result.issues if i.rule == "REVISION_INVALID"]
+    assert [(i.sheet, i.cell) for i in issues] == [(spec.DATA_SHEET, "D2")]
+    assert "第二版" in issues[0].message
+
+
+@pytest.mark.triggers("SUBMITTED_ON_INVALID")
+def test_a_submitted_on_that_is_not_a_date_is_an_error(tmp_path, policy) -> None:
+    assert submitted_on_issues(None, True, spec.DATA_SHEET, "F2") == []
+    assert submitted_on_issues(dt.datetime(2026, 3, 1), True, spec.DATA_SHEET, "F2") == []
+    result = check_file(_application(tmp_path / "a.xlsx", policy, 2, "三月十日"), policy)
+    issues = [i for i in result.issues if i.rule == "SUBMITTED_ON_INVALID"]
+    assert [(i.sheet, i.cell, i.severity) for i in issues] == [(spec.DATA_SHEET, "F2", "error")]
+    assert result.revision == 2
+
+
+@pytest.mark.triggers("REVISION_MISSING")
+def test_a_template_made_before_the_revision_is_revision_1_with_a_warning(tmp_path, policy) -> None:
+    workbook = openpyxl.load_workbook(SHIHEZI)
+    for name in (spec.NAME_REVISION, spec.NAME_SUBMITTED_ON):
+        del workbook.defined_names[name]
+    old = tmp_path / "old.xlsx"
+    workbook.save(old)
+    result = check_file(old, policy)
+    assert result.kind == "application" and result.revision == 1
+    missing = [i for i in result.issues if i.rule == "REVISION_MISSING"]
+    assert [i.severity for i in missing] == ["warning"]
+    assert not [i for i in result.issues if i.rule in ("REVISION_INVALID", "SUBMITTED_ON_INVALID")]
+
+
+# --- the decision (item 2) -------------------------------------------------------------------------
+
+
+@pytest.mark.triggers("FILE_REPLACED")
+def test_the_highest_revision_is_kept_and_each_older_one_names_it() -> None:
+    decision = latest_revisions(
+        [
+            Submission("a-v1.xlsx", "application", UNIT, 1),
+            Submission("b.xlsx", "application", "第一师阿拉尔市", 1),
+            Submission("a-v3.xlsx", "application", UNIT, 3),
+            Submission("a-v2.xlsx", "application", UNIT, 2),
+            Submission("awards.xlsx", "awards", UNIT, 1),  # another kind: not a resubmission
+        ]
+    )
+    assert decision.kept == ["b.xlsx", "a-v3.xlsx", "awards.xlsx"]
+    assert decision.replaced == {"a-v1.xlsx": "a-v3.xlsx", "a-v2.xlsx": "a-v3.xlsx"}
+    assert {(i.rule, i.file, i.severity) for i in decision.issues} == {
+        ("FILE_REPLACED", "a-v1.xlsx", "warning"),
+        ("FILE_REPLACED", "a-v2.xlsx", "warning"),
+    }
+    assert all("a-v3.xlsx" in i.message for i in decision.issues)
+
+
+@pytest.mark.triggers("UNIT_SUBMITTED_TWICE")
+def test_two_of_the_same_highest_revision_are_an_error_and_neither_is_kept() -> None:
+    decision = latest_revisions(
+        [
+            Submission("x.xlsx", "application", UNIT, 2),
+            Submission("y.xlsx", "application", UNIT, 2),
+            Submission("old.xlsx", "application", UNIT, 1),
+        ]
+    )
+    assert decision.kept == []
+    assert decision.replaced == {"old.xlsx": "x.xlsx"}
+    twice = [i for i in decision.issues if i.rule == "UNIT_SUBMITTED_TWICE"]
+    assert [(i.file, i.severity) for i in twice] == [("x.xlsx", "error"), ("y.xlsx", "error")]
+    assert "y.xlsx" in twice[0].message and "x.xlsx" in twice[1].message
+
+
+def test_workbooks_without_a_unit_are_all_kept() -> None:
+    decision = latest_revisions(
+        [Submission("x.xlsx", "application", "", 1), Submission("y.xlsx", "application", "", 1)]
+    )
+    assert decision.kept == ["x.xlsx", "y.xlsx"] and not decision.issues
+
+
+# --- through the command, on real files (items 2 and 4) ----------------------------------------------
+
+
+def _summary_issues(path: Path) -> list[tuple]:
+    sheet = openpyxl.load_workbook(path)["问题清单"]
+    return [tuple(row) for row in sheet.iter_rows(values_only=True)]
+
+
+@pytest.mark.triggers("FILE_SKIPPED")
+def test_a_folder_hides_nothing(tmp_path) -> None:
+    folder = tmp_path / "报送"
+    (folder / "第八师" / "旧").mkdir(parents=True)
+    shutil.copyfile(SHIHEZI, folder / "第八师" / "第八师.xlsx")
+    shutil.copyfile(EARLIER, folder / "第八师" / "旧" / "第八师-版本1.xlsx")
+    (folder / "第一师.xls").write_bytes(b"\xd0\xcf\x11\xe0old excel")
+    (folder / "~$第八师.xlsx").write_bytes(b"lock")
+    (folder / "说明.txt").write_text("readme", "utf-8")
+    (folder / "加密.xlsx").write_bytes(b"not a zip")
+    summary, out = tmp_path / "汇总.xlsx", tmp_path / "汇总.json"
+    result = run("consolidate", folder, "--plan", PLAN, "-o", summary, "--json", out)
+    assert result.exit_code == 2, result.output
+    assert summary.exists(), "the summary is written for the rest"
+    document = json.loads(out.read_text("utf-8"))
+    statuses = {Path(f["file"]).name: f["status"] for f in document["files"]}
+    assert statuses == {
+        "第八师.xlsx": "consolidated",
+        "第八师-版本1.xlsx": "replaced",
+        "第一师.xls": "skipped",
+        "~$第八师.xlsx": "skipped",
+        "说明.txt": "skipped",
+        "加密.xlsx": "unreadable",
+    }
+    assert (
+        "第八师-版本1.xlsx" in result.output
+        and "第一师.xls" in result.output
+        and "~$第八师.xlsx" in result.output
+    )
+    skipped = {i["file"] for i in document["issues"] if i["rule"] == "FILE_SKIPPED"}
+    assert skipped == {"第一师.xls", "~$第八师.xlsx", "说明.txt"}
+    listed = {(row[0], row[3]) for row in _summary_issues(summary)}
+    assert {
+        ("第一师.xls", "FILE_SKIPPED"),
+        ("~$第八师.xlsx", "FILE_SKIPPED"),
+        ("说明.txt", "FILE_SKIPPED"),
+    } <= listed
+    assert ("第八师-版本1.xlsx", "FILE_REPLACED") in listed
+    assert "Traceback" not in result.output
+
+
+def test_only_an_xls_is_listed_not_hidden(tmp_path) -> None:
+    folder = tmp_path / "报送"
+    folder.mkdir()
+    (folder / "第一师.xls").write_bytes(b"old")
+    result = run("consolidate", folder, "--plan", PLAN, "-o", tmp_path / "汇总.xlsx")
+    assert result.exit_code == 2, result.output
+    assert "第一师.xls" in result.output and ".xlsx" in result.output
+
+
+@pytest.mark.triggers("UNIT_SUBMITTED_TWICE")
+def test_the_same_revision_twice_counts_neither(tmp_path) -> None:
+    folder = tmp_path / "报送"
+    folder.mkdir()
+    shutil.copyfile(SHIHEZI, folder / "第八师-甲.xlsx")
+    shutil.copyfile(SHIHEZI, folder / "第八师-乙.xlsx")
+    out = tmp_path / "汇总.json"
+    result = run("consolidate", folder, "--plan", PLAN, "-o", tmp_path / "汇总.xlsx", "--json", out)
+    assert result.exit_code == 1, result.output
+    document = json.loads(out.read_text("utf-8"))
+    assert {f["status"] for f in document["files"]} == {"submitted_twice"}
+    assert "版本号与另一份相同，未汇总" in result.output
+    assert not [e for e in document["summary"] if e["division"] == UNIT and e["enterprises"]]
+    twice = [i for i in document["issues"] if i["rule"] == "UNIT_SUBMITTED_TWICE"]
+    assert {i["file"] for i in twice} == {"第八师-甲.xlsx", "第八师-乙.xlsx"}
+    assert not [i for i in document["issues"] if i["rule"] == "DUPLICATE_ENTERPRISE"]
+
+
+def test_revisions_saved_by_libreoffice_replace_one_another(tmp_path, policy) -> None:
+    rows = [valid_row(), valid_row(uscc=valid_code("MA77R1N1X"), name="石河子市第二公司")]
+    first = _application(tmp_path / "v1.xlsx", policy, 1, dt.datetime(2026, 3, 10), rows[:1])
+    second = _application(tmp_path / "v2.xlsx", policy, 2, dt.datetime(2026, 3, 20), rows)
+    folder = tmp_path / "报送"
+    (folder / "旧").mkdir(parents=True)
+    recalculate([(first, folder / "旧" / "第八师-版本1.xlsx"), (second, folder / "第八师-版本2.xlsx")])
+    out = tmp_path / "汇总.json"
+    result = run("consolidate", folder, "--plan", PLAN, "-o", tmp_path / "汇总.xlsx", "--json", out)
+    document = json.loads(out.read_text("utf-8"))
+    files = {Path(f["file"]).name: (f["revision"], f["status"], f["replaced_by"]) for f in document["files"]}
+    assert files == {
+        "第八师-版本2.xlsx": (2, "consolidated", None),
+        "第八师-版本1.xlsx": (1, "replaced", "第八师-版本2.xlsx"),
+    }, result.output
+    assert not [i for i in document["issues"] if i["rule"] in ("SUBMITTED_ON_INVALID", "REVISION_INVALID")]
+    assert next(e for e in document["summary"] if e["division"] == UNIT)["enterprises"] == 2
+    assert result.exit_code == 0, result.output
+
+
+@pytest.mark.triggers("REVISION_INVALID")
+def test_the_plan_has_its_revision_too(tmp_path, policy) -> None:
+    workbook = openpyxl.load_workbook(PLAN)
+    sheet = workbook[spec.PLAN_SHEET]
+    assert (sheet["C2"].value, sheet["D2"].value, sheet["E2"].value) == ("版本号：", 1, "报送日期：")
+    assert check_file(PLAN, policy).revision == 1
+    sheet["D2"] = 2.5
+    edited = tmp_path / "plan.xlsx"
+    workbook.save(edited)
+    result = check_file(edited, policy)
+    assert [(i.sheet, i.cell) for i in result.issues if i.rule == "REVISION_INVALID"] == [
+        (spec.PLAN_SHEET, "D2")
+    ]
