@@ -412,13 +412,8 @@ def submission_validations(ws) -> list[DataValidation]:
         error="请填写不小于 1 的整数。",
     )
     revision.add(spec.REVISION_CELL)
-    date = new_validation(
-        "date",
-        operator="greaterThan",
-        formula1="36526",
-        errorTitle="报送日期无效",
-        error="请按 2026-03-31 格式填写日期。",
-    )
+    kind, options = CELL_VALIDATIONS["date"]
+    date = new_validation(kind, **options)
     date.add(spec.SUBMITTED_ON_CELL)
     return [revision, date]
 
