@@ -142,11 +142,14 @@ def test_added_removed_and_changed_exact_json(tmp_path: Path, policy) -> None:
         },
     }
     page = html.read_text("utf-8")
-    assert "丁公司" in page and "丙公司" in page and "800000.00" in page
+    # amounts read as every other amount: with thousands separators, typed and computed alike
+    assert "丁公司" in page and "丙公司" in page and "800,000.00" in page and "400,000.00" in page
+    assert "800000.00" not in page
     terminal = run(old, new)
     assert terminal.exit_code == 1
-    for text in ("新增的企业", "删除的企业", "丁公司", "丙公司", "实际支付金额", "800000.00", "修改 1 家"):
+    for text in ("新增的企业", "删除的企业", "丁公司", "丙公司", "实际支付金额", "800,000.00", "修改 1 家"):
         assert text in terminal.output
+    assert "800000.00" not in terminal.output
 
 
 def test_a_float_and_an_int_are_the_same_but_text_is_a_change(tmp_path: Path, policy) -> None:

@@ -3,6 +3,7 @@ Cell values are always plain text (rich Text objects; jinja2 autoescapes)."""
 
 from __future__ import annotations
 
+import re
 from decimal import Decimal
 from typing import Any
 
@@ -84,6 +85,23 @@ def _plain(value: Any) -> str:
     return BLANK if value is None else str(json_value(value))
 
 
+_TWO_PLACES = re.compile(r"^-?\d+\.\d{2}$")
+
+
+def shown_amount(value: Any) -> str:
+    """An amount the comparison holds as a two-place string, with thousands separators as every other
+    amount is shown; anything else (text as the clerk typed it) as it is."""
+    if isinstance(value, str) and _TWO_PLACES.match(value):
+        return format_yuan(Decimal(value))
+    return _plain(value)
+
+
+def money_fields(diff: Diff) -> set[str]:
+    """The compared input fields that hold amounts."""
+    sheets = [c.sheet for c in diff.changed]
+    return {f.id for sheet in sheets for f in sheet.inputs if f.kind == "money"}
+
+
 def _who(name: str | None, key: str | None) -> str:
     return f"{name or '（未填名称）'}（{key or '无信用代码'}）"
 
@@ -120,9 +138,11 @@ def _changes_table(change: Changed) -> Table:
     )
     for header in ("项目", "单元格（上次 → 本次）", "上次", "本次"):
         table.add_column(header, overflow="fold")
+    money = {f.id for f in change.sheet.inputs if f.kind == "money"}
     for c in change.cells:
         where = c.new_cell if c.old_cell == c.new_cell else f"{c.old_cell} → {c.new_cell}"
-        table.add_row(Text(c.label), Text(where or ""), Text(_plain(c.old)), Text(_plain(c.new)))
+        shown = shown_amount if c.field in money else _plain
+        table.add_row(Text(c.label), Text(where or ""), Text(shown(c.old)), Text(shown(c.new)))
     for label, old, new in change.amounts.values():
         table.add_row(Text(f"{label}（计算）"), "", format_yuan(Decimal(old)), format_yuan(Decimal(new)))
     return table

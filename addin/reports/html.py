@@ -17,7 +17,7 @@ from addin.check.pipeline import CheckResult, totals
 from addin.check.plan import plan_totals
 from addin.reports.catalogue import SEVERITY_LABELS
 from addin.reports.consolidation_report import status_text
-from addin.reports.diff import BLANK, diff_document, signed, summary_line
+from addin.reports.diff import BLANK, diff_document, money_fields, shown_amount, signed, summary_line
 from addin.reports.summary_figures import (
     disbursement_overview,
     division_summary,
@@ -262,5 +262,7 @@ def diff_report(diff: Diff) -> str:
             generated_at=_now(),
             policy=_policy(diff.new.policy),
             blank=BLANK,
+            money=money_fields(diff),
+            amount=shown_amount,
         )
     )
