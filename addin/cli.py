@@ -22,7 +22,8 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
 from addin.io.input_files import search_inputs
 from addin.io.output import (
     OutputError,
-    refuse_overwriting_inputs,
+    make_output_folder,
+    refuse_conflicting_outputs,
     write_bytes_atomically,
     write_text_atomically,
 )
@@ -95,6 +96,7 @@ def check(
 
     退出码：0 = 没有错误（可以有警告）；1 = 有错误；2 = 文件无法读取或不是本模板。
     """
+    _refuse_conflicting_outputs({"--json": json_out, "--html": html, "--annotate": annotate}, [file])
     start_reading_ahead([file])
     from addin.check.pipeline import check_file
     from addin.reports.check_report import print_result, result_document, to_json, verdict
@@ -112,7 +114,6 @@ def check(
     else:
         if json_out is not None:
             try:
-                refuse_overwriting_inputs(json_out, [file])
                 write_bytes_atomically(json_out, to_json(result_document(result)))
             except OutputError as exc:
                 raise _fail(str(exc)) from None
@@ -134,16 +135,14 @@ def _write_stdout(data: bytes) -> None:
 
 
 def _write_check_outputs(result: CheckResult, source: Path, html: Path | None, annotate: Path | None) -> None:
-    """The optional HTML report and annotated copy of a check; never written over the input."""
+    """The optional HTML report and annotated copy of a check."""
     if html is not None:
         from addin.reports.html import check_report
 
-        refuse_overwriting_inputs(html, [source])
         write_text_atomically(html, check_report(result))
     if annotate is not None:
         from addin.reports.annotate import write_annotated_copy
 
-        refuse_overwriting_inputs(annotate, [source])
         if result.kind is None:
             raise OutputError("文件无法读取，不能生成标注副本。")
         if annotate.suffix.lower() != source.suffix.lower():
@@ -165,6 +164,14 @@ def _require_listed(unit: str | None, units: list[str]) -> None:
     """A pre-filled 填报单位 must be one the template's dropdown offers."""
     if unit is not None and unit not in units:
         raise _fail(f"填报单位“{unit}”不在名单中：{'、'.join(units)}")
+
+
+def _refuse_conflicting_outputs(outputs: dict[str, Path | None], inputs: list[Path]) -> None:
+    """Before any work: an output that is an input, another output, or not a regular file is refused."""
+    try:
+        refuse_conflicting_outputs(outputs, inputs)
+    except OutputError as exc:
+        raise _fail(str(exc)) from None
 
 
 def _write_output(write: Callable[[], None]) -> None:
@@ -287,6 +294,7 @@ def consolidate(
     """
     found, _ = search_inputs(inputs)
     files = [f for f in found if f.resolve() != plan.resolve()]
+    _refuse_conflicting_outputs({"-o": output, "--json": json_out, "--html": html}, [*files, plan])
     start_reading_ahead([plan, *files])  # in the order consolidate checks them
     from addin.check.consolidate import ConsolidationError
     from addin.check.consolidate import consolidate as run_consolidation
@@ -297,16 +305,12 @@ def consolidate(
     policy = _policy(policy_file)
     machine_output = json_out is not None and str(json_out) == "-"
     try:
-        refuse_overwriting_inputs(output, [*files, plan])
-        if json_out is not None and not machine_output:
-            refuse_overwriting_inputs(json_out, [*files, plan, output])
         with _progress(len(files), hidden=quiet or machine_output) as advance:
             result = run_consolidation(inputs, plan, policy, on_file=advance)
         write_summary(result, output)
         if html is not None:
             from addin.reports.html import consolidation_report
 
-            refuse_overwriting_inputs(html, [*files, plan, output])
             write_text_atomically(html, consolidation_report(result))
         document = consolidation_document(result)
         if machine_output:
@@ -335,6 +339,7 @@ def diff(
 
     按统一社会信用代码对应企业；退出码：0 = 所有值相同；1 = 有变化；2 = 文件无法读取、不是本模板，或两个文件的种类或填报单位不同。
     """
+    _refuse_conflicting_outputs({"--json": json_out, "--html": html}, [old, new])
     start_reading_ahead([old, new])
     from addin.check.diff import DiffError, compare
     from addin.check.pipeline import check_file
@@ -352,10 +357,8 @@ def diff(
         raise _fail(escape(str(exc))) from None
     try:
         if html is not None:
-            refuse_overwriting_inputs(html, [old, new])
             write_text_atomically(html, diff_report(result))
         if json_out is not None and not machine_output:
-            refuse_overwriting_inputs(json_out, [old, new])
             write_bytes_atomically(json_out, to_json(diff_document(result)))
     except OutputError as exc:
         raise _fail(escape(str(exc))) from None
@@ -449,8 +452,8 @@ def addin_install(
     from xlwings import cli as xlwings_cli
 
     if force or not USER_CONFIG.exists():
-        USER_CONFIG.parent.mkdir(parents=True, exist_ok=True)
-        write_text_atomically(USER_CONFIG, user_config_lines())
+        _write_output(lambda: make_output_folder(USER_CONFIG.parent))
+        _write_output(lambda: write_text_atomically(USER_CONFIG, user_config_lines()))
         console.print(f"已写入加载项设置（使用本机 Python：{sys.executable}）：{USER_CONFIG}")
     with resources.as_file(resources.files("addin.excel").joinpath("dtfund.xlam")) as xlam:
         xlwings_cli.addin_install(argparse.Namespace(file=str(xlam), dir=None, glob=False))
@@ -477,6 +480,9 @@ def demo(
     from addin.templates.bundled import EXAMPLE_AWARDS, EXAMPLE_EARLIER, EXAMPLE_PLAN, EXAMPLES
 
     policy = _policy(None)
+    _write_output(lambda: make_output_folder(output_dir))
+    summary, summary_json = output_dir / "汇总.xlsx", output_dir / "汇总.json"
+    _refuse_conflicting_outputs({"汇总表": summary, "汇总 JSON": summary_json}, [])
     with tempfile.TemporaryDirectory() as folder:
         copies = {}
         for name, relative in [
@@ -497,11 +503,10 @@ def demo(
         plan = copies.pop("资金使用计划表")
         result = run_consolidation(list(copies.values()), plan, policy)
         try:
-            output_dir.mkdir(parents=True, exist_ok=True)
-            write_summary(result, output_dir / "汇总.xlsx")
-            write_bytes_atomically(output_dir / "汇总.json", to_json(consolidation_document(result)))
-        except (OSError, OutputError) as exc:
-            raise _fail(f"无法写入 {output_dir}：{exc}") from None
+            write_summary(result, summary)
+            write_bytes_atomically(summary_json, to_json(consolidation_document(result)))
+        except OutputError as exc:
+            raise _fail(str(exc)) from None
         print_consolidation(result, console, show_issues=False)
     console.print(f"\n汇总表已保存：{output_dir / '汇总.xlsx'}（另有 {output_dir / '汇总.json'}）")
     console.print("示例中的错误是故意填写的。校验您自己的文件：dtfund check 申报表.xlsx")

@@ -504,7 +504,8 @@ def _issues(book: SummaryBook, c: Consolidation) -> None:
 def write_summary(c: Consolidation, path: Path) -> None:
     """Write the summary workbook (atomically: a temporary file renamed over `path`)."""
     with atomic_path(path) as temporary:
-        workbook = xlsxwriter.Workbook(str(temporary), WORKBOOK_OPTIONS)
+        # xlsxwriter's files of rows go in the write's private work folder, removed with it
+        workbook = xlsxwriter.Workbook(str(temporary), {**WORKBOOK_OPTIONS, "tmpdir": str(temporary.parent)})
         workbook.set_properties({"title": "兵团中小企业数字化转型城市试点专项资金 汇总", "author": "dtfund"})
         book = SummaryBook(workbook)
         for write_sheet in (_summary, _execution, _disbursement, _providers, _awards, _issues):
