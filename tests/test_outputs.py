@@ -333,15 +333,21 @@ with atomic_path(Path(sys.argv[1])) as temporary:
 """
 
 
-def test_a_write_killed_midway_is_cleaned_by_the_next(tmp_path: Path) -> None:
-    summary = previous_output(tmp_path / "汇总.xlsx")
+def _writing(target: Path) -> subprocess.Popen:
+    """A process in the middle of writing `target`."""
     writer = subprocess.Popen(
-        [sys.executable, "-c", STOPPED_MID_WRITE, str(summary)],
+        [sys.executable, "-c", STOPPED_MID_WRITE, str(target)],
         stdout=subprocess.PIPE,
         text=True,
         env=_environment(),
     )
     assert writer.stdout is not None and writer.stdout.readline() == "writing\n"
+    return writer
+
+
+def test_a_write_killed_midway_is_cleaned_by_the_next(tmp_path: Path) -> None:
+    summary = previous_output(tmp_path / "汇总.xlsx")
+    writer = _writing(summary)
     writer.send_signal(signal.SIGKILL)
     writer.wait(TIME_LIMIT)
     [left] = work_folders(tmp_path)
@@ -376,3 +382,17 @@ def test_a_consolidation_killed_while_writing_leaves_a_whole_file(tmp_path: Path
     assert list(temporary.iterdir()) == [], "xlsxwriter's files of rows are in the work folder"
     assert dtfund("check", EXAMPLE, "--json", tmp_path / "r.json").returncode == 1
     assert work_folders(tmp_path) == []
+
+
+def test_the_work_of_a_running_write_or_another_machine_is_left_alone(tmp_path: Path) -> None:
+    writer = _writing(tmp_path / "汇总.xlsx")
+    try:
+        [running] = work_folders(tmp_path)
+        host = running.name.split("-")[1]
+        other_host = f"{WORK_PREFIX}{int(host, 16) ^ 1:08x}-{writer.pid + 1_000_000}-abc"  # a pid not here
+        (tmp_path / other_host).mkdir()
+        assert dtfund("check", EXAMPLE, "--json", tmp_path / "r.json").returncode == 1
+        assert sorted(work_folders(tmp_path)) == sorted([running, tmp_path / other_host])
+    finally:
+        writer.kill()
+        writer.wait(TIME_LIMIT)
