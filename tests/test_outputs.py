@@ -396,3 +396,19 @@ def test_the_work_of_a_running_write_or_another_machine_is_left_alone(tmp_path: 
     finally:
         writer.kill()
         writer.wait(TIME_LIMIT)
+
+
+def test_a_consolidated_folder_ignores_the_work_of_writes(tmp_path: Path) -> None:
+    """A write killed in the folder being consolidated left its work folder: not a submission to list."""
+    folder = tmp_path / "报送"
+    folder.mkdir()
+    shutil.copyfile(EXAMPLE, folder / EXAMPLE.name)
+    writer = _writing(folder / "汇总.xlsx")
+    writer.kill()
+    writer.wait(TIME_LIMIT)
+    process = dtfund(
+        "consolidate", folder, "--plan", PLAN, "-o", tmp_path / "汇总.xlsx", "--json", tmp_path / "s.json"
+    )
+    assert process.returncode == 1, process.stdout + process.stderr
+    assert "output.tmp" not in process.stdout + (tmp_path / "s.json").read_text("utf-8")
+    assert len(work_folders(folder)) == 1, "left for the next write into that folder"

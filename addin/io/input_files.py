@@ -7,6 +7,8 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
+from addin.io.output import WORK_PREFIX
+
 WORKBOOK_SUFFIXES = (".xlsx", ".xlsm")
 
 
@@ -77,7 +79,7 @@ def _files_under(folder: Path, skipped: list[Skipped]) -> list[Path]:
         )
 
     for root, folders, names in os.walk(folder, onerror=unlisted):
-        folders.sort()
+        folders[:] = sorted(f for f in folders if not f.startswith(WORK_PREFIX))  # writes, not submissions
         files.extend(Path(root) / name for name in names)
     return sorted(files)
 
