@@ -318,6 +318,33 @@ def test_a_read_only_folder_is_one_sentence(tmp_path: Path) -> None:
     assert listing == ["result.json", "kept:", *PREVIOUS.decode().split()], listing
 
 
+def test_a_folder_without_write_permission_is_one_sentence(tmp_path: Path) -> None:
+    """Root writes anywhere: as root, run in a user namespace of its own, where a folder's permission
+    bits bind it (the folder's owner is not mapped there)."""
+    folder = tmp_path / "只读"
+    folder.mkdir()
+    summary = previous_output(folder / "汇总.xlsx")
+    folder.chmod(0o555)
+    prefix = []
+    if os.geteuid() == 0:
+        if shutil.which("unshare") is None or subprocess.run(["unshare", "-U", "true"]).returncode != 0:
+            pytest.skip("as root, permission bits cannot be made to bind here (unshare -U)")
+        prefix = ["unshare", "-U"]
+    try:
+        process = subprocess.run(
+            [*prefix, sys.executable, "-m", "addin", *map(str, consolidate(summary))],
+            capture_output=True,
+            text=True,
+            timeout=TIME_LIMIT,
+            env=_environment(),
+        )
+    finally:
+        folder.chmod(0o755)
+    refused(process, f"无法写入 {summary}：没有写入权限。请换一个可以写入的文件夹。")
+    assert summary.read_bytes() == PREVIOUS
+    assert sorted(p.name for p in folder.iterdir()) == ["汇总.xlsx"]
+
+
 # SIGKILL at any moment: the target is the previous output or the whole new one, and the next write
 # into the folder removes what the killed process left.
 
