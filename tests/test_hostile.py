@@ -101,7 +101,7 @@ def test_every_command_leaves_its_inputs_untouched(tmp_path: Path) -> None:
     refused = dtfund("consolidate", *inputs[:3], "--plan", inputs[3], "-o", inputs[0], limited=False)
     assert refused.returncode == 2 and "与输入文件相同" in refused.stdout + refused.stderr
     assert {p: hashlib.sha256(p.read_bytes()).hexdigest() for p in inputs} == before
-    assert not list(tmp_path.glob(".*.tmp")), "no temporary file is left behind"
+    assert not list(tmp_path.glob(".dtfund-*")), "no work folder is left behind"
 
 
 def test_hidden_rows_are_still_checked(tmp_path: Path) -> None:

@@ -67,9 +67,14 @@ _REASONS: dict[int, tuple[str, str]] = {
 }
 
 
+def _reason(error: OSError) -> tuple[str, str]:
+    """Why an operation failed, in plain words, and the fix (empty when there is none to give)."""
+    return _REASONS.get(error.errno or 0, (error.strerror or str(error), ""))
+
+
 def cannot_write(path: Path, error: OSError) -> OutputError:
-    """The error of a write to `path` that failed with `error`, in plain words."""
-    reason, fix = _REASONS.get(error.errno or 0, (error.strerror or str(error), ""))
+    """The error of a write to `path` that failed with `error`."""
+    reason, fix = _reason(error)
     return OutputError(f"无法写入 {path}：{reason}。{fix}")
 
 
@@ -78,7 +83,7 @@ def make_output_folder(folder: Path) -> None:
     try:
         Path(folder).mkdir(parents=True, exist_ok=True)
     except OSError as exc:
-        reason, fix = _REASONS.get(exc.errno or 0, (exc.strerror or str(exc), ""))
+        reason, fix = _reason(exc)
         raise OutputError(f"无法创建文件夹 {folder}：{reason}。{fix}") from None
 
 
