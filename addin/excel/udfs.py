@@ -270,7 +270,6 @@ def errors_as_codes(function: Callable[..., Any]) -> Callable[..., Any]:
     return function
 
 
-
 @xw.func
 @errors_as_codes
 @readable_errors

@@ -23,28 +23,28 @@ VBA_PART = "xl/vbaProject.bin"
 UDF_WRAPPER_MODULE = "xlwings_udfs"  # the module xlwings' ImportPythonUDFs writes into the workbook
 MAX_IDENTIFIER = 255  # VBA's longest identifier
 
-# MS-VBAL 3.3.5.2 (reserved identifiers): statement and marker keywords, operators, reserved names,
-# special forms, type names, literals, Rem, and future-reserved words; plus statement names and
-# members of the generated wrapper (Application, XLPy, ActiveWorkbook, …) that an argument would shadow.
-VBA_RESERVED = frozenset(
-    word.lower()
-    for word in """
-    Call Case Close Const Declare DefBool DefByte DefCur DefDate DefDbl DefDec DefInt DefLng DefLngLng
-    DefLngPtr DefObj DefSng DefStr DefVar Dim Do Else ElseIf End EndIf Enum Erase Event Exit For Friend
-    Function Get Global GoSub GoTo If Implements Input Let Lock Loop LSet Next On Open Option Print
-    Private Public Put RaiseEvent ReDim Resume Return RSet Seek Select Set Static Stop Sub Type Unlock
-    Wend While With Write
-    Any As ByRef ByVal Each In New Shared Until WithEvents Optional ParamArray Preserve Spc Tab Then To
-    AddressOf And Eqv Imp Is Like Mod Not Or TypeOf Xor
-    Abs CBool CByte CCur CDate CDbl CDec CInt CLng CLngLng CLngPtr CSng CStr CVar CVErr Date Debug
-    DoEvents Fix Int Len LenB Me PSet Scale Sgn String
-    Array Circle InputB LBound UBound
-    Boolean Byte Currency Decimal Double Integer Long LongLong LongPtr Object Single Variant
-    True False Nothing Empty Null Rem Attribute LineInput CDecl
-    Error Line Name Property Local Step Alias Lib
-    Application ActiveWorkbook ThisWorkbook XLPy Err
-    """.split()
+# MS-VBAL 3.3.5.2 (reserved identifiers), plus statement names and the names the generated wrapper
+# uses (Application, XLPy, ActiveWorkbook, …), which an argument would shadow. Compared lower-case: VBA
+# names are not case-sensitive.
+_RESERVED_WORDS = (
+    # statement keywords
+    "Call Case Close Const Declare DefBool DefByte DefCur DefDate DefDbl DefDec DefInt DefLng DefLngLng",
+    "DefLngPtr DefObj DefSng DefStr DefVar Dim Do Else ElseIf End EndIf Enum Erase Event Exit For Friend",
+    "Function Get Global GoSub GoTo If Implements Input Let Lock Loop LSet Next On Open Option Print",
+    "Private Public Put RaiseEvent ReDim Resume Return RSet Seek Select Set Static Stop Sub Type Unlock",
+    "Wend While With Write",
+    # marker keywords and operators
+    "Any As ByRef ByVal Each In New Shared Until WithEvents Optional ParamArray Preserve Spc Tab Then To",
+    "AddressOf And Eqv Imp Is Like Mod Not Or TypeOf Xor",
+    # reserved names, special forms, type names, literals, Rem, implementation use, future reserved
+    "Abs CBool CByte CCur CDate CDbl CDec CInt CLng CLngLng CLngPtr CSng CStr CVar CVErr Date Debug",
+    "DoEvents Fix Int Len LenB Me PSet Scale Sgn String Array Circle InputB LBound UBound",
+    "Boolean Byte Currency Decimal Double Integer Long LongLong LongPtr Object Single Variant",
+    "True False Nothing Empty Null Rem Attribute LineInput CDecl",
+    # statement names outside the list, and what the generated wrapper uses
+    "Error Line Name Property Local Step Alias Lib Application ActiveWorkbook ThisWorkbook XLPy Err",
 )
+VBA_RESERVED = frozenset(word.lower() for line in _RESERVED_WORDS for word in line.split())
 _IDENTIFIER = re.compile(r"[A-Za-z][A-Za-z0-9_]*")
 _SIGNATURE = re.compile(r"^(Function|Sub) (\w+)\((.*)\)\s*$", re.M)
 _CONSTANT = r'Public Const {name} As String = "([^"]*)"'
