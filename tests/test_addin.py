@@ -366,11 +366,13 @@ def test_xlam_settings_name_our_udf_module_which_exists_with_main() -> None:
     import python_calamine
 
     parts = _xlam_parts()
-    assert b'name="_myaddin.conf"' in parts["xl/workbook.xml"]
     book = python_calamine.CalamineWorkbook.from_filelike(io.BytesIO(parts_to_xlsx(parts)))
-    rows = book.get_sheet_by_name("_myaddin.conf").to_python()
+    # the VBA reads the sheet PROJECT_NAME & ".conf" (xlwings' "_" prefix would switch it off), A1 down
+    assert book.sheet_names == ["myaddin.conf"]
+    rows = book.get_sheet_by_name("myaddin.conf").to_python()
     settings = {row[0]: row[1] for row in rows if row and row[0]}
-    assert settings["UDF Modules"] == "dtfund"
+    # only the module: an empty Interpreter_Win row there would hide the user settings file's value
+    assert settings == {"UDF Modules": "dtfund"}
     module = importlib.import_module(settings["UDF Modules"])
     assert callable(module.main)
     for name in (
@@ -412,12 +414,12 @@ def test_addin_install_outside_windows_explains_itself() -> None:
 
 
 def test_user_config_points_excel_at_this_python() -> None:
-    from addin.excel.xlam import user_config_lines
+    from addin.excel.xlam import user_config_text
 
     assert (
-        user_config_lines("C:\\Python\\python.exe", "win32") == '"INTERPRETER_WIN","C:\\Python\\python.exe"\n'
+        user_config_text("C:\\Python\\python.exe", "win32") == '"INTERPRETER_WIN","C:\\Python\\python.exe"\n'
     )
-    assert user_config_lines("/usr/bin/python3", "darwin").startswith('"INTERPRETER_MAC"')
+    assert user_config_text("/usr/bin/python3", "darwin").startswith('"INTERPRETER_MAC"')
 
 
 def test_live_check_sheet_calls_validate_as_a_dynamic_array() -> None:
