@@ -156,7 +156,7 @@ class ExcelMarkup:
         record = self.book.sheets[MARKS_SHEET]
         rows = record.range("A1").expand().options(ndim=2).value[1:]
         present = {sheet.name for sheet in self.book.sheets}
-        for sheet, cell, fill, note in (row + [None] * 4 for row in rows):
+        for sheet, cell, fill, note in ((row + [None] * 4)[:4] for row in rows):
             if sheet not in present:
                 continue
             rng = self._writable(sheet).range(cell)
