@@ -47,6 +47,7 @@ class Finding:
     ok: bool | None
     detail: str
     fix: str = ""
+    path: PurePath | None = None  # the file the point found, for the points after it
 
 
 def _read_registry_vbom() -> int | None:
@@ -74,7 +75,7 @@ def _default_startup(platform: str, home: PurePath, environ: dict[str, str]) -> 
     """Excel's user startup folder (XLSTART) when Excel cannot be asked."""
     if platform.startswith("win"):
         appdata = environ.get("APPDATA")
-        base = PurePath(appdata) if appdata else home / "AppData" / "Roaming"
+        base = type(home)(appdata) if appdata else home / "AppData" / "Roaming"
         return base / "Microsoft" / "Excel" / "XLSTART"
     if platform.startswith("darwin"):
         return home.joinpath(*MAC_STARTUP)
@@ -130,12 +131,12 @@ def check_installed(machine: Machine, app: Any | None) -> Finding:
     title = "加载项安装在 Excel 的启动文件夹（XLSTART）"
     if not machine.has_excel_platform:
         return Finding(title, None, "本机不是 Windows 或 macOS，没有可加载它的 Excel。")
-    folder = PurePath(app.startup_path) if app is not None else None
+    folder = type(machine.home)(app.startup_path) if app is not None else None
     folder = folder or _default_startup(machine.platform, machine.home, machine.environ)
     path = folder / ADDIN_FILE
     if machine.read_file(path) is None:
         return Finding(title, False, f"没有找到 {path}。", REINSTALL)
-    return Finding(title, True, str(path))
+    return Finding(title, True, str(path), path=path)
 
 
 def check_settings(machine: Machine) -> Finding:
@@ -161,16 +162,19 @@ def check_settings(machine: Machine) -> Finding:
     content = machine.read_file(path)
     if content is None:
         return Finding(title, False, f"没有找到设置文件 {path}。", REINSTALL)
+    garbled = Finding(
+        title,
+        False,
+        f"{path} 不是按系统代码页 {machine.encoding} 写入的，Excel 读出的 Python 路径是乱码。",
+        REINSTALL,
+    )
     try:
         text = content.decode(machine.encoding)
     except UnicodeDecodeError:
-        return Finding(
-            title,
-            False,
-            f"{path} 不是系统代码页 {machine.encoding} 编码，Excel 读出的路径是乱码。",
-            REINSTALL,
-        )
+        return garbled
     if machine.executable not in text:
+        if machine.executable in content.decode("utf-8", "replace"):
+            return garbled
         return Finding(
             title, False, f"{path} 中的 Python 不是本机运行 dtfund 的 {machine.executable}。", REINSTALL
         )
@@ -198,7 +202,7 @@ def check_versions(machine: Machine) -> Finding:
             title, False, detail + "。", f"运行 pip install xlwings=={shipped}，再运行 dtfund addin install。"
         )
     if machine.windows:
-        python_folder = PurePath(machine.executable).parent
+        python_folder = type(machine.home)(machine.executable).parent
         dll = f"xlwings64-{shipped}.dll"
         if all(machine.read_file(folder / dll) is None for folder in (python_folder, python_folder.parent)):
             return Finding(
@@ -235,10 +239,9 @@ def check_functions(machine: Machine, installed: Finding) -> Finding:
             title, False, "生成的函数包装有 VBA 不接受的名称：" + "；".join(problems), "请向开发者报告。"
         )
     generated = f"xlwings 生成的 {len(signatures)} 个函数包装都是合法的 VBA"
-    if installed.ok is not True:
+    if installed.path is None:
         return Finding(title, None, generated + "；加载项未安装，无法检查是否已注册。")
-    path = PurePath(installed.detail)
-    content = machine.read_file(path)
+    content = machine.read_file(installed.path)
     try:
         modules = vba_modules(content or b"")
     except VbaError as exc:
