@@ -21,6 +21,7 @@ from addin.excel.udfs import (
     DTFUND_SUBSIDY,
     DTFUND_VALIDATE,
 )
+from addin.io.cell_errors import CellError
 from addin.io.workbook_reader import NamedRange, Workbook, defined_names
 from addin.reports.annotate import OpenpyxlMarkup
 from addin.templates.bundled import EXAMPLES, REPOSITORY, filled_application
@@ -265,7 +266,8 @@ class FakeRange:
         self.sheet, self.address = sheet, address
         self._ndim = None
 
-    def options(self, ndim: int) -> FakeRange:
+    def options(self, ndim: int | None = None, err_to_str: bool = False) -> FakeRange:
+        assert err_to_str, "an error value must be read as its code"
         self._ndim = ndim
         return self
 
@@ -294,7 +296,7 @@ def test_excel_book_reads_names_and_ranges_like_a_file() -> None:
         "申报表",
         {
             "B2": "第八师石河子市",
-            "A5:A7": ["甲", None, "乙"],
+            "A5:A7": ["甲", "#N/A", "乙"],  # an error value, as err_to_str hands it over
             "A4:C4": ["企业名称", "统一社会信用代码", None],
         },
     )
@@ -315,7 +317,7 @@ def test_excel_book_reads_names_and_ranges_like_a_file() -> None:
     reader = ExcelBook(book)
     names = reader.defined_names()
     assert set(names) == {"name", "DTFUND_UNIT"}
-    assert reader.column(names["name"]) == ["甲", None, "乙"]
+    assert reader.column(names["name"]) == ["甲", CellError("#N/A"), "乙"]
     assert reader.value(names["DTFUND_UNIT"]) == "第八师石河子市"
     assert reader.row(NamedRange("申报表", "A", 4, "C", 4)) == ["企业名称", "统一社会信用代码", None]
     assert reader.sheet_names == ["申报表"]

@@ -230,3 +230,21 @@ def test_calculation_protection_and_screen_updating_come_back_when_writing_fails
     assert book.app.calculation == "automatic" and book.app.screen_updating is True
     assert book.sheets["申报表"].api.ProtectContents is True
     assert book.sheets[MARKS_SHEET].values["A1"][1][:2] == ["申报表", "C5"]  # what was marked can be undone
+
+
+def test_the_button_tells_the_officer_when_the_workbook_cannot_be_written(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    import xlwings
+
+    from addin.excel import ribbon
+
+    book = FakeBook("申报表")
+    alerts: list[str] = []
+    book.app.alert = lambda message, title: alerts.append(message)
+    book.name, book.names = "shihezi.xlsx", []
+    book.sheet_list = []  # every read fails: no sheet answers
+    monkeypatch.setattr(xlwings, "books", SimpleNamespace(active=book), raising=False)
+    monkeypatch.setattr(ribbon, "run_ribbon", lambda *args: (_ for _ in ()).throw(RuntimeError("protected")))
+    ribbon.main()
+    assert len(alerts) == 1 and "RuntimeError" in alerts[0] and "撤销工作表保护" in alerts[0]

@@ -11,6 +11,7 @@ from typing import Any
 from addin.check.identity import UnreadableTemplate, identify_book
 from addin.check.pipeline import CheckResult, check_identified
 from addin.excel.markup import MarkupWriter, is_our_note, markup
+from addin.excel.udfs import with_cell_errors
 from addin.io.named_tables import BookReader
 from addin.io.workbook_reader import InputError, NamedRange, parse_reference
 from schemas.policy import load_policy
@@ -23,7 +24,8 @@ NOT_OUR_TEMPLATE = (
 
 
 class ExcelBook:
-    """An open Excel workbook, read like a file (see addin.io.named_tables.BookReader)."""
+    """An open Excel workbook, read like a file (see addin.io.named_tables.BookReader). Error values
+    are read as their codes (`err_to_str`) and become CellErrors, as a file's t="e" cells do."""
 
     def __init__(self, book: Any) -> None:
         self.book = book
@@ -41,17 +43,25 @@ class ExcelBook:
         return names
 
     def value(self, ref: NamedRange) -> Any:
-        return self.book.sheets[ref.sheet].range(f"{ref.first_column}{ref.first_row}").value
+        cell = self.book.sheets[ref.sheet].range(f"{ref.first_column}{ref.first_row}")
+        return with_cell_errors(cell.options(err_to_str=True).value)
 
     def column(self, ref: NamedRange) -> list[Any]:
-        area = f"{ref.first_column}{ref.first_row}:{ref.first_column}{ref.last_row}"
-        return list(self.book.sheets[ref.sheet].range(area).options(ndim=1).value)
+        return self._line(ref.sheet, f"{ref.first_column}{ref.first_row}:{ref.first_column}{ref.last_row}")
 
     def row(self, ref: NamedRange) -> list[Any]:
-        area = f"{ref.first_column}{ref.first_row}:{ref.last_column}{ref.first_row}"
-        return list(self.book.sheets[ref.sheet].range(area).options(ndim=1).value)
+        return self._line(ref.sheet, f"{ref.first_column}{ref.first_row}:{ref.last_column}{ref.first_row}")
+
+    def _line(self, sheet: str, area: str) -> list[Any]:
+        values = self.book.sheets[sheet].range(area).options(ndim=1, err_to_str=True).value
+        return with_cell_errors(list(values))
 
 
+WRITE_FAILED = (
+    "校验时无法读写当前工作簿（{error}）。\n"
+    "若工作表受保护（macOS 版 Excel 中加载项无法撤销保护），请先在“审阅 → 撤销工作表保护”中撤销保护，再点击“校验”；"
+    "仍不成功时请用 dtfund check 校验该文件，并运行 dtfund addin doctor 检查加载项。"
+)
 # The protection options Excel keeps per sheet (Worksheet.Protection), re-applied as they were read.
 PROTECTION_OPTIONS = (
     "AllowFormattingCells",
@@ -254,11 +264,12 @@ def main() -> None:
     import xlwings as xw
 
     book = xw.books.active
-    reader = ExcelBook(book)
-    run_ribbon(
-        book.name,
-        reader.defined_names(),
-        reader,
-        ExcelMarkup(book),
-        lambda message: book.app.alert(message, title="专项资金校验"),
-    )
+
+    def notify(message: str) -> None:
+        book.app.alert(message, title="专项资金校验")
+
+    try:
+        reader = ExcelBook(book)
+        run_ribbon(book.name, reader.defined_names(), reader, ExcelMarkup(book), notify)
+    except Exception as exc:  # noqa: BLE001 - Excel shows the officer a message, never a traceback
+        notify(WRITE_FAILED.format(error=type(exc).__name__))
