@@ -3,7 +3,10 @@ with the PC's paths and files, and on this machine (no Excel)."""
 
 from __future__ import annotations
 
+from contextlib import nullcontext
 from pathlib import PurePath, PureWindowsPath
+from types import SimpleNamespace
+from typing import Any
 
 import pytest
 from typer.testing import CliRunner
@@ -24,7 +27,7 @@ DLL = PYTHON.parent / "xlwings64-0.37.8.dll"
 
 
 def officer_pc(
-    files: dict[PurePath, bytes], vbom: int | None = 1, xlwings_version: str = "0.37.8"
+    files: dict[PurePath, bytes], vbom: int | None = 1, xlwings_version: str = "0.37.8", excel: Any = None
 ) -> Machine:
     return Machine(
         platform="win32",
@@ -36,7 +39,7 @@ def officer_pc(
         pinned_xlwings=lambda: "0.37.8",
         read_file=files.get,
         access_vbom=lambda: vbom,
-        excel=lambda: None,
+        excel=lambda: nullcontext(excel),
     )
 
 
@@ -117,3 +120,64 @@ def test_exit_code_one_when_a_point_fails(monkeypatch: pytest.MonkeyPatch) -> No
     result = CliRunner().invoke(app, ["addin", "doctor"], env={"COLUMNS": "300"})
     assert result.exit_code == 1
     assert "✗" in result.output and "解决：" in result.output
+
+
+class FakeExcel:
+    """Excel as the doctor drives it: a workbook whose DTFUND_ formulas are computed by the functions
+    themselves (registered) or show #NAME? (not registered); empty results come back as None."""
+
+    def __init__(self, registered: bool) -> None:
+        self.registered, self.opened, self.cells = registered, [], {}
+        self.startup_path = str(XLSTART.parent)
+        self.books = self
+
+    def __getitem__(self, name: str) -> Any:
+        raise KeyError(name)  # an Excel started by automation has not loaded the add-in
+
+    def open(self, path: str) -> None:
+        self.opened.append(path)
+
+    def add(self) -> Any:
+        return SimpleNamespace(sheets=[self], close=lambda: None)
+
+    def range(self, address: str) -> Any:
+        cells = self.cells
+
+        class Cell:
+            def __init__(self) -> None:
+                self.address = address
+
+            value = property(lambda self: cells[address], lambda self, v: cells.__setitem__(address, v))
+            formula2 = property(None, lambda self, f: cells.__setitem__(address, ("formula", f)))
+
+            def expand(self) -> Any:
+                return self
+
+            def options(self, **_: Any) -> Any:
+                return self
+
+        return Cell()
+
+    def calculate(self) -> None:
+        from addin.excel import udfs
+
+        for address, content in list(self.cells.items()):
+            if isinstance(content, tuple):
+                name = content[1].removeprefix("=").split("(")[0]
+                result = getattr(udfs, name)(self.cells["A1"], 2) if self.registered else [["#NAME?"]]
+                self.cells[address] = [[None if v == "" else v for v in row] for row in result]
+
+
+@pytest.mark.parametrize("registered", [True, False])
+def test_in_excel_the_functions_give_what_the_check_gives(registered: bool, monkeypatch) -> None:
+    shipped = doctor.vba_modules
+    monkeypatch.setattr(
+        doctor,
+        "vba_modules",
+        lambda content: shipped(content) if content == TARGET else {"xlwings_udfs": generate_wrappers()},
+    )
+    excel = FakeExcel(registered)
+    finding = diagnose(officer_pc(installed_files(), excel=excel))[-1]
+    assert excel.opened == [str(XLSTART)]
+    assert finding.ok is registered
+    assert ("与 dtfund check 一致" if registered else "函数没有注册") in finding.detail

@@ -7,7 +7,8 @@ from __future__ import annotations
 import locale
 import os
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import AbstractContextManager, contextmanager, nullcontext
 from dataclasses import dataclass, field
 from importlib import metadata
 from pathlib import Path, PurePath, PureWindowsPath
@@ -63,12 +64,23 @@ def _read_registry_vbom() -> int | None:
         return None
 
 
-def _excel_app() -> Any | None:
-    """A running Excel through xlwings, or a new hidden one; None when Excel cannot be reached."""
+@contextmanager
+def _excel_app() -> Iterator[Any | None]:
+    """A running Excel through xlwings, or a new hidden one quit afterwards; None when Excel cannot be
+    reached."""
+    running = started = None
     try:
-        return xlwings.apps.active if xlwings.apps.count else xlwings.App(visible=False, add_book=False)
+        if xlwings.apps.count:
+            running = xlwings.apps.active
+        else:
+            started = xlwings.App(visible=False, add_book=False)
     except Exception:  # noqa: BLE001 - no Excel, or xlwings cannot drive it: the point says so
-        return None
+        pass
+    try:
+        yield running or started
+    finally:
+        if started is not None:
+            started.quit()
 
 
 def _default_startup(platform: str, home: PurePath, environ: dict[str, str]) -> PurePath | None:
@@ -116,7 +128,7 @@ class Machine:
     shipped_addin: Path = TARGET
     read_file: Callable[[PurePath], bytes | None] = _read
     access_vbom: Callable[[], int | None] = _read_registry_vbom
-    excel: Callable[[], Any | None] = _excel_app
+    excel: Callable[[], AbstractContextManager[Any | None]] = _excel_app
 
     @property
     def has_excel_platform(self) -> bool:
@@ -259,7 +271,17 @@ def check_functions(machine: Machine, installed: Finding) -> Finding:
     return Finding(title, True, f"{generated}，加载项中都已注册。")
 
 
-def check_in_excel(machine: Machine, app: Any | None) -> Finding:
+def _load_addin(app: Any, installed: Finding) -> None:
+    """Open the installed add-in in an Excel started by automation, which loads no add-ins itself."""
+    if installed.path is None:
+        return
+    try:
+        app.books[ADDIN_FILE]
+    except Exception:  # noqa: BLE001 - not open (xlwings raises KeyError or a COM error)
+        app.books.open(str(installed.path))
+
+
+def check_in_excel(app: Any | None, installed: Finding) -> Finding:
     """Open a workbook in Excel, write a small table, call DTFUND_CALC and DTFUND_VALIDATE and compare
     with what the check computes."""
     from addin.excel.udfs import calc, validate
@@ -268,6 +290,7 @@ def check_in_excel(machine: Machine, app: Any | None) -> Finding:
     if app is None:
         return Finding(title, None, "本机没有可用的 Excel，未实际调用。")
     table = sample_table()
+    _load_addin(app, installed)
     book = app.books.add()
     try:
         sheet = book.sheets[0]
@@ -323,16 +346,16 @@ def sample_table() -> list[list[Any]]:
 
 def diagnose(machine: Machine | None = None) -> list[Finding]:
     machine = machine or Machine()
-    app = machine.excel() if machine.has_excel_platform else None
-    installed = check_installed(machine, app)
-    return [
-        installed,
-        check_settings(machine),
-        check_versions(machine),
-        check_vba_access(machine),
-        check_functions(machine, installed),
-        check_in_excel(machine, app),
-    ]
+    with machine.excel() if machine.has_excel_platform else nullcontext() as app:
+        installed = check_installed(machine, app)
+        return [
+            installed,
+            check_settings(machine),
+            check_versions(machine),
+            check_vba_access(machine),
+            check_functions(machine, installed),
+            check_in_excel(app, installed),
+        ]
 
 
 def print_findings(findings: list[Finding], console: Any) -> None:
