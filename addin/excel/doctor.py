@@ -121,7 +121,7 @@ class Machine:
     platform: str = sys.platform
     home: PurePath = field(default_factory=Path.home)
     executable: str = sys.executable
-    encoding: str = field(default_factory=lambda: locale.getpreferredencoding(False))
+    encoding: str = field(default_factory=locale.getencoding)  # as user_config_bytes writes
     environ: dict[str, str] = field(default_factory=lambda: dict(os.environ))
     xlwings_version: str = xlwings.__version__
     pinned_xlwings: Callable[[], str | None] = _pinned_xlwings

@@ -77,8 +77,8 @@ PROTECTION_OPTIONS = (
     "AllowUsingPivotTables",
 )
 MARKS_SHEET = "校验标记"
-_CELL = re.compile(r"([A-Z]+)(\d+)")
 MARKS_HEADER = ["工作表", "单元格", "原填充色", "原批注"]
+_CELL = re.compile(r"([A-Z]+)(\d+)")
 
 
 def _hex(color: Any) -> str:

@@ -110,8 +110,10 @@ def user_config_bytes(
 ) -> bytes:
     """The settings file's bytes as xlwings writes it (`open(path, "w")`): the locale's encoding, which
     is the code page the VBA reads it in (cp936 on a Chinese Windows), and the platform's line ending.
-    A path the code page cannot hold raises UnicodeEncodeError."""
-    encoding = encoding or locale.getpreferredencoding(False)
+    The encoding is `locale.getencoding()`, xlwings' own except under Python's UTF-8 mode, which would
+    make xlwings write UTF-8 while the VBA still reads the code page. A path the code page cannot hold
+    raises UnicodeEncodeError."""
+    encoding = encoding or locale.getencoding()
     newline = "\r\n" if platform.startswith("win") else "\n"
     return user_config_text(executable, platform).replace("\n", newline).encode(encoding)
 
