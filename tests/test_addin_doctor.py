@@ -181,3 +181,24 @@ def test_in_excel_the_functions_give_what_the_check_gives(registered: bool, monk
     assert excel.opened == [str(XLSTART)]
     assert finding.ok is registered
     assert ("与 dtfund check 一致" if registered else "函数没有注册") in finding.detail
+
+
+def test_install_writes_the_settings_where_the_vba_reads_them(
+    tmp_path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """`dtfund addin install` as on Windows (xlwings' copy into XLSTART recorded, not run)."""
+    import sys
+
+    from xlwings import cli as xlwings_cli
+
+    home = tmp_path / "张伟"
+    monkeypatch.setenv("HOME", str(home))
+    monkeypatch.setattr(sys, "platform", "win32")
+    copied: list[str] = []
+    monkeypatch.setattr(xlwings_cli, "addin_install", lambda args: copied.append(args.file))
+    result = CliRunner().invoke(app, ["addin", "install"], env={"COLUMNS": "300", "HOME": str(home)})
+    assert result.exit_code == 0, result.output
+    settings = home / ".myaddin" / "myaddin.conf"
+    assert settings.read_bytes() == user_config_bytes()
+    assert copied and copied[0].endswith("dtfund.xlam")
+    assert "dtfund addin doctor" in result.output

@@ -206,7 +206,9 @@ def check_versions(machine: Machine) -> Finding:
     shipped = vba_constant(modules, "XLWINGS_VERSION") if modules else None
     pinned = machine.pinned_xlwings()
     installed = machine.xlwings_version
-    detail = f"已安装 {installed}，加载项的宏 {shipped or '未知'}，dtfund 要求 {pinned or '未知'}"
+    detail = f"已安装 {installed}，加载项的宏 {shipped or '未知'}" + (
+        f"，dtfund 要求 {pinned}" if pinned else ""
+    )
     if shipped is None:
         return Finding(title, None, detail + "（无法读取加载项的宏）。")
     if installed != shipped or (pinned is not None and pinned != shipped):
