@@ -203,7 +203,7 @@ def _shipped_vba(machine: Machine) -> dict[str, str] | None:
 def check_versions(machine: Machine) -> Finding:
     title = "xlwings 版本与加载项的宏一致"
     modules = _shipped_vba(machine)
-    shipped = vba_constant(modules, "XLWINGS_VERSION") if modules else None
+    shipped = vba_constant(modules, "xlwings_version") if modules else None
     pinned = machine.pinned_xlwings()
     installed = machine.xlwings_version
     detail = f"已安装 {installed}，加载项的宏 {shipped or '未知'}" + (

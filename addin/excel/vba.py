@@ -128,9 +128,10 @@ def vba_modules(workbook: Path | bytes, codepage: str = "cp1252") -> dict[str, s
 
 
 def vba_constant(modules: dict[str, str], name: str) -> str | None:
-    """The value of a `Public Const <name> As String` in any module (e.g. XLWINGS_VERSION)."""
+    """The value of a `Public Const <name> As String` in any module (e.g. xlwings_version; VBA names
+    are not case-sensitive)."""
     for source in modules.values():
-        found = re.search(_CONSTANT.format(name=name), source)
+        found = re.search(_CONSTANT.format(name=re.escape(name)), source, flags=re.IGNORECASE)
         if found:
             return found.group(1)
     return None
