@@ -441,7 +441,7 @@ def addin_install(
     force: Annotated[bool, typer.Option("--force", help="覆盖已有的加载项用户设置。")] = False,
 ) -> None:
     """在本机 Excel 中安装 dtfund 加载项（Windows；macOS 上只有功能区按钮可用）。"""
-    from addin.excel.xlam import USER_CONFIG, user_config_lines
+    from addin.excel.xlam import user_config_bytes, user_config_path
 
     if not sys.platform.startswith(("win", "darwin")):
         raise _fail(
@@ -451,13 +451,34 @@ def addin_install(
 
     from xlwings import cli as xlwings_cli
 
-    if force or not USER_CONFIG.exists():
-        _write_output(lambda: make_output_folder(USER_CONFIG.parent))
-        _write_output(lambda: write_text_atomically(USER_CONFIG, user_config_lines()))
-        console.print(f"已写入加载项设置（使用本机 Python：{sys.executable}）：{USER_CONFIG}")
+    settings = Path(user_config_path())
+    if force or not settings.exists():
+        try:
+            content = user_config_bytes()
+        except UnicodeEncodeError:
+            raise _fail(
+                f"本机 Python 的路径（{sys.executable}）含有系统代码页无法表示的字符，Excel 读不到它。"
+                "请把 Python 安装到只含英文字母和数字的文件夹，再运行 dtfund addin install --force。"
+            ) from None
+        _write_output(lambda: make_output_folder(settings.parent))
+        _write_output(lambda: write_bytes_atomically(settings, content))
+        console.print(f"已写入加载项设置（使用本机 Python：{sys.executable}）：{settings}")
     with resources.as_file(resources.files("addin.excel").joinpath("dtfund.xlam")) as xlam:
         xlwings_cli.addin_install(argparse.Namespace(file=str(xlam), dir=None, glob=False))
-    console.print("已安装。重新打开 Excel 后，功能区会出现“专项资金”选项卡。")
+    console.print(
+        "已安装。重新打开 Excel 后，功能区会出现“专项资金”选项卡；再运行 dtfund addin doctor 检查安装。"
+    )
+
+
+@addin_app.command("doctor")
+def addin_doctor() -> None:
+    """逐项检查本机的加载项安装：启动文件夹、用户设置、xlwings 版本、VBA 工程访问、函数注册，有 Excel 时实际调用函数。"""
+    from addin.excel.doctor import diagnose, print_findings
+
+    findings = diagnose()
+    print_findings(findings, console)
+    if any(finding.ok is False for finding in findings):
+        raise typer.Exit(1)
 
 
 @app.command()

@@ -21,6 +21,7 @@ from addin.excel.udfs import (
     DTFUND_SUBSIDY,
     DTFUND_VALIDATE,
 )
+from addin.io.cell_errors import CellError
 from addin.io.workbook_reader import NamedRange, Workbook, defined_names
 from addin.reports.annotate import OpenpyxlMarkup
 from addin.templates.bundled import EXAMPLES, REPOSITORY, filled_application
@@ -265,7 +266,8 @@ class FakeRange:
         self.sheet, self.address = sheet, address
         self._ndim = None
 
-    def options(self, ndim: int) -> FakeRange:
+    def options(self, ndim: int | None = None, err_to_str: bool = False) -> FakeRange:
+        assert err_to_str, "an error value must be read as its code"
         self._ndim = ndim
         return self
 
@@ -294,7 +296,7 @@ def test_excel_book_reads_names_and_ranges_like_a_file() -> None:
         "申报表",
         {
             "B2": "第八师石河子市",
-            "A5:A7": ["甲", None, "乙"],
+            "A5:A7": ["甲", "#N/A", "乙"],  # an error value, as err_to_str hands it over
             "A4:C4": ["企业名称", "统一社会信用代码", None],
         },
     )
@@ -315,7 +317,7 @@ def test_excel_book_reads_names_and_ranges_like_a_file() -> None:
     reader = ExcelBook(book)
     names = reader.defined_names()
     assert set(names) == {"name", "DTFUND_UNIT"}
-    assert reader.column(names["name"]) == ["甲", None, "乙"]
+    assert reader.column(names["name"]) == ["甲", CellError("#N/A"), "乙"]
     assert reader.value(names["DTFUND_UNIT"]) == "第八师石河子市"
     assert reader.row(NamedRange("申报表", "A", 4, "C", 4)) == ["企业名称", "统一社会信用代码", None]
     assert reader.sheet_names == ["申报表"]
@@ -366,11 +368,13 @@ def test_xlam_settings_name_our_udf_module_which_exists_with_main() -> None:
     import python_calamine
 
     parts = _xlam_parts()
-    assert b'name="_myaddin.conf"' in parts["xl/workbook.xml"]
     book = python_calamine.CalamineWorkbook.from_filelike(io.BytesIO(parts_to_xlsx(parts)))
-    rows = book.get_sheet_by_name("_myaddin.conf").to_python()
+    # the VBA reads the sheet PROJECT_NAME & ".conf" (xlwings' "_" prefix would switch it off), A1 down
+    assert book.sheet_names == ["myaddin.conf"]
+    rows = book.get_sheet_by_name("myaddin.conf").to_python()
     settings = {row[0]: row[1] for row in rows if row and row[0]}
-    assert settings["UDF Modules"] == "dtfund"
+    # only the module: an empty Interpreter_Win row there would hide the user settings file's value
+    assert settings == {"UDF Modules": "dtfund"}
     module = importlib.import_module(settings["UDF Modules"])
     assert callable(module.main)
     for name in (
@@ -412,12 +416,12 @@ def test_addin_install_outside_windows_explains_itself() -> None:
 
 
 def test_user_config_points_excel_at_this_python() -> None:
-    from addin.excel.xlam import user_config_lines
+    from addin.excel.xlam import user_config_text
 
     assert (
-        user_config_lines("C:\\Python\\python.exe", "win32") == '"INTERPRETER_WIN","C:\\Python\\python.exe"\n'
+        user_config_text("C:\\Python\\python.exe", "win32") == '"INTERPRETER_WIN","C:\\Python\\python.exe"\n'
     )
-    assert user_config_lines("/usr/bin/python3", "darwin").startswith('"INTERPRETER_MAC"')
+    assert user_config_text("/usr/bin/python3", "darwin").startswith('"INTERPRETER_MAC"')
 
 
 def test_live_check_sheet_calls_validate_as_a_dynamic_array() -> None:

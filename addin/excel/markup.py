@@ -1,11 +1,19 @@
 """Marking a checked workbook for the person who fixes it: every offending cell filled and given a
 note (rule, message, fix, clause), and a 校验结果 sheet first, listing every issue with a link to its
 cell. One piece of logic for the Excel ribbon (xlwings) and annotated copies (openpyxl); each writes
-through a `MarkupWriter`."""
+through a `MarkupWriter`.
+
+A writer may also offer, and `markup` then uses:
+- `clear_marks()`: remove the marks a previous check left (the ribbon, on a workbook marked before);
+- `batch()`: a context manager around all the writing (the ribbon: calculation manual, screen updating
+  off, protection handled once per sheet).
+A writer without them (an annotated copy, written fresh) needs neither."""
 
 from __future__ import annotations
 
+import re
 from collections import defaultdict
+from contextlib import nullcontext
 from pathlib import Path
 from typing import Any, Protocol
 
@@ -42,6 +50,15 @@ class MarkupWriter(Protocol):
         """Put formulas back into computed cells."""
 
 
+# How every note markup writes begins: 【错误】 or 【警告】, then the rule id.
+_OUR_NOTE = re.compile(rf"^【(?:{'|'.join(SEVERITY_LABELS.values())})】[A-Z][A-Z0-9_]* ")
+
+
+def is_our_note(text: str | None) -> bool:
+    """Whether a cell's note was written by markup (and so may be replaced or removed)."""
+    return bool(text) and _OUR_NOTE.match(text) is not None
+
+
 def note_text(issues: list[Issue]) -> str:
     return "\n\n".join(
         f"【{SEVERITY_LABELS[i.severity]}】{i.rule} {i.title}\n{i.message}\n建议：{i.fix}\n依据：{i.clause}"
@@ -52,6 +69,14 @@ def note_text(issues: list[Issue]) -> str:
 def markup(result: CheckResult, writer: MarkupWriter, restore_formulas: bool = False) -> None:
     """Mark every issue's cell, write the results sheet, and (for the ribbon) put the template's
     formulas back where a computed cell lost its formula or was typed over."""
+    with getattr(writer, "batch", nullcontext)():
+        clear_marks = getattr(writer, "clear_marks", None)
+        if clear_marks is not None:
+            clear_marks()
+        _write_markup(result, writer, restore_formulas)
+
+
+def _write_markup(result: CheckResult, writer: MarkupWriter, restore_formulas: bool) -> None:
     by_cell: dict[tuple[str, str], list[Issue]] = defaultdict(list)
     for issue in result.issues:
         if issue.sheet and issue.cell:

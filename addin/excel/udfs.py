@@ -12,11 +12,18 @@ functions that take no date (DTFUND_SUBSIDY, DTFUND_SPLIT, DTFUND_FEES) use each
 The @xw.func wrappers carry no type hints on purpose: xlwings turns parameter annotations into
 converters, and the raw values are what we want. Array results are returned as lists of rows, which
 Excel's dynamic arrays spill natively.
+
+xlwings writes each function into the add-in's VBA with its Python argument names, so every name must
+be a VBA identifier that is not reserved (`date` is: a module with it fails to import and every
+function shows #NAME?); tests/test_vba_wrappers.py generates the VBA with xlwings' own generator and
+checks. Every argument is read with `err_to_str`, so an Excel error value arrives as its code
+("#DIV/0!") and is turned into the CellError `dtfund check` reads from a file: both report it alike.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import inspect
 from collections.abc import Callable
 from decimal import Decimal
 from functools import cache, wraps
@@ -28,6 +35,7 @@ import xlwings as xw
 from addin.check.cells import to_choice, to_date, to_money
 from addin.check.pipeline import check_table, compute_table
 from addin.check.table import HeaderError, raw_table_from_grid
+from addin.io.cell_errors import CellError
 from addin.reports.catalogue import rule_catalogue
 from addin.template_spec import FIRST_DATA_ROW
 from schemas.calculation import SUBSIDY_PART_FIELDS, compute_one
@@ -37,6 +45,8 @@ from schemas.policy import Policy, PolicyError, load_policy
 from schemas.registry import load_registry
 
 PASSED = "通过"
+# The error values xlwings' `err_to_str` hands over as text (xlwings/_xlwindows.py, cell_errors).
+EXCEL_ERROR_CODES = frozenset({"#DIV/0!", "#N/A", "#NAME?", "#NULL!", "#NUM!", "#REF!", "#VALUE!"})
 VALIDATE_HEADER = ["行", "字段", "规则", "说明", "依据"]
 
 
@@ -54,13 +64,26 @@ def latest_policy() -> Policy:
     return policy().latest()
 
 
+def with_cell_errors(value: Any) -> Any:
+    """An argument with each Excel error code (as `err_to_str` gives it) turned into a CellError, in a
+    single value or a grid."""
+    if isinstance(value, str) and value in EXCEL_ERROR_CODES:
+        return CellError(value)
+    if isinstance(value, list):
+        return [with_cell_errors(item) for item in value]
+    return value
+
+
 def readable_errors(function: Callable[..., Any]) -> Callable[..., Any]:
-    """Return a Chinese message instead of raising: a cell never shows a traceback."""
+    """Return a Chinese message instead of raising: a cell never shows a traceback. Excel error values
+    among the arguments become CellErrors first."""
 
     @wraps(function)
     def guarded(*args: Any, **kwargs: Any) -> Any:
         try:
-            return function(*args, **kwargs)
+            return function(
+                *map(with_cell_errors, args), **{k: with_cell_errors(v) for k, v in kwargs.items()}
+            )
         except (UdfInputError, HeaderError, PolicyError) as exc:
             return f"错误：{exc}"
         except Exception as exc:  # noqa: BLE001 - the cell must show a message, whatever went wrong
@@ -82,6 +105,8 @@ def _cell(value: Any) -> Any:
 
 def _money_argument(raw: Any, name: str) -> Decimal:
     converted = to_money(raw)
+    if converted.rule == "CELL_ERROR_VALUE":
+        raise UdfInputError(f"“{field_by_id()[name].label}”是错误值 {raw}，不是填写的数据")
     if converted.failed:
         raise UdfInputError(f"“{field_by_id()[name].label}”的值“{raw}”不是金额数字")
     return converted.value if converted.value is not None else ZERO
@@ -237,7 +262,16 @@ def rule_text(rule_id: Any) -> list[list[Any]]:
 # --- the Excel functions -----------------------------------------------------------------------------
 
 
+def errors_as_codes(function: Callable[..., Any]) -> Callable[..., Any]:
+    """Read every argument of an Excel function with xlwings' `err_to_str`: an error value arrives as
+    its code, not as a blank."""
+    for name in inspect.signature(function).parameters:
+        function = xw.arg(name, err_to_str=True)(function)
+    return function
+
+
 @xw.func
+@errors_as_codes
 @readable_errors
 def DTFUND_SUBSIDY(paid, contract_total, consulting, integration, other_service, level):  # noqa: N802
     """改造补贴：按实际支付、合同总额、服务费和评测等级计算（假定其他条件均符合；参数取最新值）。"""
@@ -245,6 +279,7 @@ def DTFUND_SUBSIDY(paid, contract_total, consulting, integration, other_service,
 
 
 @xw.func
+@errors_as_codes
 @readable_errors
 def DTFUND_SPLIT(amount, source=None):  # noqa: N802
     """改造补贴按中央、兵团、师市拆分（按最新比例）；给出资金来源时只返回该部分。"""
@@ -252,6 +287,7 @@ def DTFUND_SPLIT(amount, source=None):  # noqa: N802
 
 
 @xw.func
+@errors_as_codes
 @readable_errors
 def DTFUND_FEES(contract_total, consulting, integration, other_service):  # noqa: N802
     """服务费占比、集成费占比，以及超限提示（按最新上限）。"""
@@ -260,6 +296,7 @@ def DTFUND_FEES(contract_total, consulting, integration, other_service):  # noqa
 
 @xw.func
 @xw.arg("table", ndim=2)
+@errors_as_codes
 @readable_errors
 def DTFUND_CALC(table, first_row=FIRST_DATA_ROW):  # noqa: N802
     """整张申报表（含表头行）的全部计算列，一次计算；每行按其合同签订日期等取当日有效的参数。"""
@@ -268,6 +305,7 @@ def DTFUND_CALC(table, first_row=FIRST_DATA_ROW):  # noqa: N802
 
 @xw.func
 @xw.arg("table", ndim=2)
+@errors_as_codes
 @readable_errors
 def DTFUND_VALIDATE(table, first_row=FIRST_DATA_ROW):  # noqa: N802
     """整张申报表（含表头行）的问题清单：行、字段、规则、说明、依据；没有问题时为“通过”。"""
@@ -275,13 +313,15 @@ def DTFUND_VALIDATE(table, first_row=FIRST_DATA_ROW):  # noqa: N802
 
 
 @xw.func
+@errors_as_codes
 @readable_errors
-def DTFUND_POLICY(name, date=None):  # noqa: N802
+def DTFUND_POLICY(parameter, on_date=None):  # noqa: N802
     """政策参数，如 subsidy_rate、subsidy_cap.三级；给出日期时为该日有效的取值，否则为最新取值。"""
-    return policy_value(name, date)
+    return policy_value(parameter, on_date)
 
 
 @xw.func
+@errors_as_codes
 @readable_errors
 def DTFUND_RULE(rule_id):  # noqa: N802
     """规则的说明、修改建议和依据条款。"""

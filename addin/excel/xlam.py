@@ -1,20 +1,27 @@
-"""Build the Excel add-in addin/excel/dtfund.xlam from xlwings' own ribbon add-in, on any machine.
+r"""Build the Excel add-in addin/excel/dtfund.xlam from xlwings' own ribbon add-in, on any machine, and
+write the user settings its VBA reads.
 
 xlwings ships `quickstart_addin_ribbon.xlam`: a ribbon with one button bound to RibbonMyAddin.RunMain,
-whose VBA runs `import <add-in file name>; <add-in file name>.main()`, a settings sheet `_myaddin.conf`
-(the VBA's PROJECT_NAME is "myaddin"), and the ImportPythonUDFsToAddin macro. VBA cannot be compiled or
-edited here, so only the ribbon XML and the settings are ours: the tab 专项资金 with one 校验 button,
-and UDF Modules = dtfund. Naming the file dtfund.xlam makes RunMain call dtfund.main().
-Run `python -m addin.excel.xlam` to rebuild; the timestamps are fixed, so the bytes are the same each time.
+whose VBA runs `import <add-in file name>; <add-in file name>.main()`, and the ImportPythonUDFsToAddin
+macro. Its VBA (xlwings' module, PROJECT_NAME = "myaddin") reads settings from a sheet named
+`myaddin.conf` in the add-in, then from the user's file: %USERPROFILE%\.myaddin\myaddin.conf on Windows,
+~/Library/Containers/com.microsoft.Excel/Data/myaddin.conf on macOS (GetConfigFilePath). VBA cannot be
+compiled or edited here, so only the ribbon XML and the settings sheet are ours: the tab 专项资金 with
+one 校验 button, and a sheet `myaddin.conf` holding UDF Modules = dtfund and nothing else (a row left
+empty there, such as Interpreter_Win, would hide the user file's value). Naming the file dtfund.xlam
+makes RunMain call dtfund.main(). The VBA is tied to the xlwings version that shipped it (its DLL and
+AppleScript file names carry it), so pyproject.toml pins xlwings to that version.
+Run `python -m addin addin build` to rebuild; the timestamps are fixed, so the bytes are the same each time.
 """
 
 from __future__ import annotations
 
 import io
+import locale
 import re
 import sys
 import zipfile
-from pathlib import Path
+from pathlib import Path, PurePath
 from xml.sax.saxutils import escape
 
 import xlwings
@@ -25,10 +32,12 @@ from addin.io.workbook_reader import sheet_members
 SOURCE = Path(xlwings.__file__).parent / "quickstart_addin_ribbon.xlam"
 TARGET = Path(__file__).parent / "dtfund.xlam"
 ADDIN_MODULE = "dtfund"  # the file name without .xlam: what RunMain imports
-CONF_SHEET = "_myaddin.conf"
+VBA_PROJECT_NAME = "myaddin"  # the VBA's PROJECT_NAME: it names the settings sheet and the user file
+SOURCE_CONF_SHEET = f"_{VBA_PROJECT_NAME}.conf"  # as xlwings ships it: ignored by the VBA
+CONF_SHEET = f"{VBA_PROJECT_NAME}.conf"
 RIBBON_CALLBACK = "RibbonMyAddin.RunMain"
 SETTINGS = {"UDF Modules": ADDIN_MODULE}
-USER_CONFIG = Path.home() / ".myaddin" / "myaddin.conf"
+MAC_SANDBOX = ("Library", "Containers", "com.microsoft.Excel", "Data")
 
 RIBBON_XML = f"""<customUI xmlns="http://schemas.microsoft.com/office/2006/01/customui">
     <ribbon>
@@ -46,38 +55,24 @@ RIBBON_XML = f"""<customUI xmlns="http://schemas.microsoft.com/office/2006/01/cu
 """
 
 
-def _shared_strings(xml: str) -> list[str]:
-    return [re.sub(r"<[^>]+>", "", item) for item in re.findall(r"<si>(.*?)</si>", xml, flags=re.S)]
-
-
-def _set_settings(sheet_xml: str, strings: list[str], settings: dict[str, str]) -> str:
-    """Write each setting's value into column B of the row whose column A names it."""
-    for key, value in settings.items():
-        index = strings.index(key)
-        row = re.search(
-            rf'<row r="(\d+)"[^>]*>(?:(?!</row>).)*?<c r="A\1"[^>]*t="s"[^>]*><v>{index}</v></c>',
-            sheet_xml,
-            flags=re.S,
-        )
-        if row is None:
-            raise ValueError(f"the settings sheet has no row for {key}")
-        number = row.group(1)
-        cell = f'<c r="B{number}" s="1" t="inlineStr"><is><t>{escape(value)}</t></is></c>'
-        end = sheet_xml.index("</row>", row.start())
-        sheet_xml = (
-            re.sub(rf'<c r="B{number}"[^>]*/>|<c r="B{number}"[^>]*>.*?</c>', "", sheet_xml[:end], flags=re.S)
-            + cell
-            + sheet_xml[end:]
-        )
-        sheet_xml = sheet_xml.replace(f'<row r="{number}" spans="1:1"', f'<row r="{number}" spans="1:2"')
-    return sheet_xml
+def _settings_sheet(sheet_xml: str, settings: dict[str, str]) -> str:
+    """The settings sheet holding exactly these settings, one per row from A1 (the VBA reads A1 down
+    to the first blank)."""
+    rows = "".join(
+        f'<row r="{n}" spans="1:2"><c r="A{n}" s="1" t="inlineStr"><is><t>{escape(key)}</t></is></c>'
+        f'<c r="B{n}" s="1" t="inlineStr"><is><t>{escape(value)}</t></is></c></row>'
+        for n, (key, value) in enumerate(settings.items(), start=1)
+    )
+    sheet_xml = re.sub(
+        r"<sheetData>.*?</sheetData>|<sheetData\s*/>", f"<sheetData>{rows}</sheetData>", sheet_xml, flags=re.S
+    )
+    return re.sub(r'<dimension ref="[^"]*"', f'<dimension ref="A1:B{len(settings)}"', sheet_xml)
 
 
 def build_xlam(source: Path = SOURCE) -> bytes:
     """dtfund.xlam: xlwings' ribbon add-in with our ribbon and settings."""
     with zipfile.ZipFile(source) as archive:
-        strings = _shared_strings(archive.read("xl/sharedStrings.xml").decode("utf-8"))
-        settings_part = sheet_members(archive)[CONF_SHEET]
+        settings_part = sheet_members(archive)[SOURCE_CONF_SHEET]
         buffer = io.BytesIO()
         with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as target:
             for entry in archive.infolist():
@@ -85,15 +80,42 @@ def build_xlam(source: Path = SOURCE) -> bytes:
                 if entry.filename == "customUI/customUI.xml":
                     content = RIBBON_XML.encode("utf-8")
                 elif entry.filename == settings_part:
-                    content = _set_settings(content.decode("utf-8"), strings, SETTINGS).encode("utf-8")
+                    content = _settings_sheet(content.decode("utf-8"), SETTINGS).encode("utf-8")
+                elif entry.filename == "xl/workbook.xml":
+                    content = content.replace(
+                        f'name="{SOURCE_CONF_SHEET}"'.encode(), f'name="{CONF_SHEET}"'.encode()
+                    )
                 target.writestr(entry.filename, content)
     return reproducible_xlsx(buffer.getvalue())
 
 
-def user_config_lines(executable: str = sys.executable, platform: str = sys.platform) -> str:
-    """The add-in's user settings (~/.myaddin/myaddin.conf): the Python that has dtfund installed."""
+def user_config_path(home: PurePath | None = None, platform: str = sys.platform) -> PurePath:
+    """Where the add-in's VBA looks for the user settings (GetConfigFilePath): on Windows
+    %USERPROFILE%\\.myaddin\\myaddin.conf, on macOS the file in Excel's sandbox."""
+    home = Path.home() if home is None else home
+    if platform.startswith("darwin"):
+        return home.joinpath(*MAC_SANDBOX, f"{VBA_PROJECT_NAME}.conf")
+    return home / f".{VBA_PROJECT_NAME}" / f"{VBA_PROJECT_NAME}.conf"
+
+
+def user_config_text(executable: str = sys.executable, platform: str = sys.platform) -> str:
+    """The user settings: the Python that has dtfund installed, one line as xlwings' `config_create`
+    writes it (the VBA's `Input #` reads two quoted fields)."""
     key = "INTERPRETER_MAC" if platform.startswith("darwin") else "INTERPRETER_WIN"
     return f'"{key}","{executable}"\n'
+
+
+def user_config_bytes(
+    executable: str = sys.executable, platform: str = sys.platform, encoding: str | None = None
+) -> bytes:
+    """The settings file's bytes as xlwings writes it (`open(path, "w")`): the locale's encoding, which
+    is the code page the VBA reads it in (cp936 on a Chinese Windows), and the platform's line ending.
+    The encoding is `locale.getencoding()`, xlwings' own except under Python's UTF-8 mode, which would
+    make xlwings write UTF-8 while the VBA still reads the code page. A path the code page cannot hold
+    raises UnicodeEncodeError."""
+    encoding = encoding or locale.getencoding()
+    newline = "\r\n" if platform.startswith("win") else "\n"
+    return user_config_text(executable, platform).replace("\n", newline).encode(encoding)
 
 
 if __name__ == "__main__":

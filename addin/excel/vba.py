@@ -1,0 +1,219 @@
+"""The VBA side of the add-in, read and checked from Python on any machine.
+
+- The VBA modules of an .xlam (its xl/vbaProject.bin: an OLE file whose module streams hold source
+  compressed as MS-OVBA 2.4.1 describes), to read the xlwings version and project name the shipped VBA
+  was written for, and whether the DTFUND_ wrappers were imported into an installed add-in.
+- The wrappers xlwings writes for our Excel functions, made with xlwings' own generator
+  (xlwings.udfs.generate_vba_wrapper), and the names in them that VBA would refuse.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import io
+import re
+import struct
+import sys
+import types
+import zipfile
+from functools import cache
+from pathlib import Path
+
+VBA_PART = "xl/vbaProject.bin"
+UDF_WRAPPER_MODULE = "xlwings_udfs"  # the module xlwings' ImportPythonUDFs writes into the workbook
+MAX_IDENTIFIER = 255  # VBA's longest identifier
+
+# MS-VBAL 3.3.5.2 (reserved identifiers), plus statement names and the names the generated wrapper
+# uses (Application, XLPy, ActiveWorkbook, …), which an argument would shadow. Compared lower-case: VBA
+# names are not case-sensitive.
+_RESERVED_WORDS = (
+    # statement keywords
+    "Call Case Close Const Declare DefBool DefByte DefCur DefDate DefDbl DefDec DefInt DefLng DefLngLng",
+    "DefLngPtr DefObj DefSng DefStr DefVar Dim Do Else ElseIf End EndIf Enum Erase Event Exit For Friend",
+    "Function Get Global GoSub GoTo If Implements Input Let Lock Loop LSet Next On Open Option Print",
+    "Private Public Put RaiseEvent ReDim Resume Return RSet Seek Select Set Static Stop Sub Type Unlock",
+    "Wend While With Write",
+    # marker keywords and operators
+    "Any As ByRef ByVal Each In New Shared Until WithEvents Optional ParamArray Preserve Spc Tab Then To",
+    "AddressOf And Eqv Imp Is Like Mod Not Or TypeOf Xor",
+    # reserved names, special forms, type names, literals, Rem, implementation use, future reserved
+    "Abs CBool CByte CCur CDate CDbl CDec CInt CLng CLngLng CLngPtr CSng CStr CVar CVErr Date Debug",
+    "DoEvents Fix Int Len LenB Me PSet Scale Sgn String Array Circle InputB LBound UBound",
+    "Boolean Byte Currency Decimal Double Integer Long LongLong LongPtr Object Single Variant",
+    "True False Nothing Empty Null Rem Attribute LineInput CDecl",
+    # statement names outside the list, and what the generated wrapper uses
+    "Error Line Name Property Local Step Alias Lib Application ActiveWorkbook ThisWorkbook XLPy Err",
+)
+VBA_RESERVED = frozenset(word.lower() for line in _RESERVED_WORDS for word in line.split())
+_IDENTIFIER = re.compile(r"[A-Za-z][A-Za-z0-9_]*")
+_SIGNATURE = re.compile(r"^(Function|Sub) (\w+)\((.*)\)\s*$", re.M)
+_CONSTANT = r'Public Const {name} As String = "([^"]*)"'
+
+
+class VbaError(ValueError):
+    """A VBA project that cannot be read."""
+
+
+# --- reading the VBA of an .xlam ------------------------------------------------------------------------
+
+
+def decompress(data: bytes) -> bytes:
+    """MS-OVBA 2.4.1: a compressed container (signature byte 1, then chunks of at most 4096 bytes)."""
+    if not data or data[0] != 1:
+        raise VbaError("not a compressed VBA container")
+    out = bytearray()
+    at = 1
+    while at < len(data):
+        header = int.from_bytes(data[at : at + 2], "little")
+        chunk_end = min(len(data), at + (header & 0x0FFF) + 3)
+        at += 2
+        if not header & 0x8000:  # a raw chunk
+            out += data[at : at + 4096]
+            at += 4096
+            continue
+        chunk_start = len(out)
+        while at < chunk_end:
+            flags = data[at]
+            at += 1
+            for bit in range(8):
+                if at >= chunk_end:
+                    break
+                if not flags >> bit & 1:
+                    out.append(data[at])
+                    at += 1
+                    continue
+                token = int.from_bytes(data[at : at + 2], "little")
+                at += 2
+                bit_count = max((len(out) - chunk_start - 1).bit_length(), 4)
+                offset = (token >> (16 - bit_count)) + 1
+                for _ in range((token & (0xFFFF >> bit_count)) + 3):
+                    out.append(out[-offset])
+    return bytes(out)
+
+
+def _module_offsets(dir_stream: bytes) -> dict[str, int]:
+    """Each module's stream name and where its compressed source starts (MS-OVBA 2.3.4.2 records)."""
+    offsets, name, at = {}, None, 0
+    while at + 6 <= len(dir_stream):
+        record, size = struct.unpack_from("<HI", dir_stream, at)
+        at += 6
+        if record == 0x0009:  # PROJECTVERSION: its "size" is a reserved 4, six bytes follow
+            size = 6
+        data = dir_stream[at : at + size]
+        at += size
+        if record == 0x001A:  # MODULESTREAMNAME
+            name = data.decode("latin-1")
+        elif record == 0x0031 and name is not None:  # MODULEOFFSET
+            offsets[name] = struct.unpack("<I", data)[0]
+    return offsets
+
+
+def vba_modules(workbook: Path | bytes, codepage: str = "cp1252") -> dict[str, str]:
+    """The source of every VBA module of a macro workbook or add-in, by module name."""
+    try:
+        import olefile
+    except ImportError as exc:  # pragma: no cover - olefile comes with the test tools
+        raise VbaError("需要 olefile 才能读取加载项中的宏（pip install olefile）") from exc
+    try:
+        with zipfile.ZipFile(io.BytesIO(workbook) if isinstance(workbook, bytes) else workbook) as archive:
+            project = archive.read(VBA_PART)
+        ole = olefile.OleFileIO(project)
+        offsets = _module_offsets(decompress(ole.openstream("VBA/dir").read()))
+        return {
+            name: decompress(ole.openstream(f"VBA/{name}").read()[offset:]).decode(codepage, "replace")
+            for name, offset in offsets.items()
+        }
+    except (OSError, KeyError, zipfile.BadZipFile, struct.error) as exc:
+        raise VbaError(f"无法读取其中的宏：{exc}") from exc
+
+
+def vba_constant(modules: dict[str, str], name: str) -> str | None:
+    """The value of a `Public Const <name> As String` in any module (e.g. xlwings_version; VBA names
+    are not case-sensitive)."""
+    for source in modules.values():
+        found = re.search(_CONSTANT.format(name=re.escape(name)), source, flags=re.IGNORECASE)
+        if found:
+            return found.group(1)
+    return None
+
+
+# --- the wrappers xlwings generates -----------------------------------------------------------------------
+
+
+@cache
+def _xlwings_udfs() -> types.ModuleType:
+    """xlwings.udfs, importable off Windows: it imports pywin32 at the top, so stand-ins for those
+    modules are in place during the import only (the generator itself uses none of them)."""
+    stand_ins = {}
+    if not sys.platform.startswith("win"):
+        client = types.ModuleType("win32com.client")
+        client.Dispatch = None
+        stand_ins = {
+            "pythoncom": types.SimpleNamespace(CoInitialize=lambda: None),
+            "pywintypes": types.ModuleType("pywintypes"),
+            "win32com": types.ModuleType("win32com"),
+            "win32com.client": client,
+        }
+    saved = {name: sys.modules.get(name) for name in (*stand_ins, "xlwings.udfs")}
+    sys.modules.update(stand_ins)
+    try:
+        return importlib.import_module("xlwings.udfs")
+    finally:
+        for name, module in saved.items():
+            if module is None:
+                sys.modules.pop(name, None)
+            else:
+                sys.modules[name] = module
+
+
+def _functions_as_on_windows() -> types.ModuleType:
+    """addin/excel/udfs.py executed with xlwings' real @func/@arg decorators (elsewhere they do nothing),
+    so each function carries the __xlfunc__ description the generator reads."""
+    import xlwings
+
+    real = _xlwings_udfs()
+    spec = importlib.util.spec_from_file_location("dtfund_udfs_for_vba", Path(__file__).with_name("udfs.py"))
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    saved = xlwings.func, xlwings.arg
+    xlwings.func, xlwings.arg = real.xlfunc, real.xlarg
+    try:
+        spec.loader.exec_module(module)
+    finally:
+        xlwings.func, xlwings.arg = saved
+    return module
+
+
+def generate_wrappers(module_name: str = "dtfund", addin_name: str = "dtfund.xlam") -> str:
+    """The VBA that ImportPythonUDFsToAddin writes for our functions, from xlwings' own generator."""
+    text = io.StringIO()
+    _xlwings_udfs().generate_vba_wrapper(
+        module_name, _functions_as_on_windows(), text, types.SimpleNamespace(Name=addin_name)
+    )
+    return text.getvalue()
+
+
+def wrapper_signatures(vba: str) -> dict[str, list[str]]:
+    """Each generated function's name and its argument names (`Optional x` → x)."""
+    signatures = {}
+    for _, name, arguments in _SIGNATURE.findall(vba):
+        words = [a.strip().split()[-1].removesuffix("()") for a in arguments.split(",") if a.strip()]
+        signatures[name] = words
+    return signatures
+
+
+def name_problems(signatures: dict[str, list[str]]) -> list[str]:
+    """The function and argument names VBA would refuse, each with why (in Chinese, for doctor)."""
+    problems = []
+    for function, arguments in signatures.items():
+        for name in (function, *arguments):
+            where = f"函数 {function}" + ("" if name == function else f" 的参数 {name}")
+            if not _IDENTIFIER.fullmatch(name):
+                problems.append(f"{where}：不是 VBA 的合法名称")
+            elif len(name) > MAX_IDENTIFIER:
+                problems.append(f"{where}：超过 {MAX_IDENTIFIER} 个字符")
+            elif name.lower() in VBA_RESERVED:
+                problems.append(f"{where}：是 VBA 的保留字")
+        if function.lower() in (a.lower() for a in arguments):
+            problems.append(f"函数 {function}：参数与函数同名")
+    return problems
