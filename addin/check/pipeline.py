@@ -18,7 +18,7 @@ from addin.check.awards import AwardSheetResult, check_awards
 from addin.check.identity import Identified, UnreadableTemplate, identify
 from addin.check.plan import check_plan, read_plan
 from addin.check.structure import check_structure
-from addin.check.table import RawTable, convert_table
+from addin.check.table import RawTable, convert_rows
 from addin.io.workbook_reader import InputError, sha256_of
 from schemas.application_schema import validate
 from schemas.calculation import AMOUNT_FIELDS, CALCULATION_INPUTS, compute_amounts, funding_by_source
@@ -74,7 +74,7 @@ def compute_blocks(blocks: Iterable[RawTable], policy: Policy) -> Table:
     own, so the result is the whole table's)."""
     parts = []
     for raw in blocks:
-        table = convert_table(raw.without_blank_rows(), policy)
+        table = convert_rows(raw, policy)
         table.amounts = compute_amounts(table.frame, policy, unreadable_rows(table))
         parts.append(table)
     parts = [part for part in parts if part.raw.rows] or parts[:1]

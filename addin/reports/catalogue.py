@@ -28,18 +28,13 @@ class CatalogueEntry:
 
 
 def rule_catalogue(policy: Policy) -> list[CatalogueEntry]:
-    """Every registered rule, its message and fix shown with placeholders named in words."""
+    """Every registered rule, its message and fix shown with the realistic figures of its `example`
+    (rules.yaml); a rule about the file cites no clause (shown as —)."""
     entries = []
     for spec in load_registry().values():
-        sample = make_issue(
-            spec.id,
-            field_label="某字段",
-            value="填写值",
-            expected="要求值",
-            field_clause="见该字段",
-            **_placeholders(policy),
-        )
-        clause = "按字段（见填表说明）" if spec.clause == BY_FIELD else spec.clause
+        example = dict(spec.example)
+        sample = make_issue(spec.id, field_label=example.pop("field", None), **example)
+        clause = "按字段（见填表说明）" if spec.clause == BY_FIELD else (spec.clause or NO_CLAUSE)
         entries.append(
             CatalogueEntry(
                 id=spec.id,
@@ -53,21 +48,7 @@ def rule_catalogue(policy: Policy) -> list[CatalogueEntry]:
     return entries
 
 
-def _placeholders(policy: Policy) -> dict[str, str]:
-    return {
-        "reason": "具体原因",
-        "condition": "",
-        "difference": "差额",
-        "excess": "超出额",
-        "rate": "规定比例",
-        "cap": "上限",
-        "level": "该等级",
-        "other_field": "前一日期字段",
-        "missing": "所缺材料",
-        "sheet_name": "该名单",
-        "source": "该资金来源",
-        "carrier": "载体名称",
-    }
+NO_CLAUSE = "—"
 
 
 KIND_LABELS = {

@@ -1,0 +1,98 @@
+"""A clerk's 合计/小计 row under the data: one issue at its label's cell, saying to delete it; the row
+counts nothing (no amount, no row, no enterprise), in applications and in award sheets."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import openpyxl
+import pandas as pd
+import pytest
+
+from addin import template_spec as spec
+from addin.check.awards import check_award_sheet, raw_award_table
+from addin.check.pipeline import check_file, totals
+from addin.templates.bundled import REPOSITORY
+from schemas.awards import award_kinds
+from schemas.total_rows import is_total_label
+from tests.conftest import check_records, valid_code, valid_row
+
+EXAMPLE = REPOSITORY / "addin/examples/division-08-shihezi.xlsx"
+SUMMED = ("contract_total", "software", "cloud", "equipment", "consulting", "integration", "other_service")
+
+
+def with_total_row(folder: Path, label_field: str = "name", label: str = "合计") -> tuple[Path, int]:
+    """The bundled example with a total row under its data: the label, the sums of the amounts, the
+    rest blank (as a clerk adds it)."""
+    workbook = openpyxl.load_workbook(EXAMPLE)
+    sheet = workbook[spec.DATA_SHEET]
+    letters = spec.column_letters()
+    name = letters["name"]
+    last = max(r for r in range(spec.FIRST_DATA_ROW, sheet.max_row + 1) if sheet[f"{name}{r}"].value)
+    row = last + 1
+    sheet[f"{letters[label_field]}{row}"] = label
+    for field in (*SUMMED, "paid", "claimed"):
+        column = letters[field]
+        sheet[f"{column}{row}"] = f"=SUM({column}{spec.FIRST_DATA_ROW}:{column}{last})"
+    path = folder / "with-total.xlsx"
+    workbook.save(path)
+    return path, row
+
+
+@pytest.mark.triggers("TOTAL_ROW_PRESENT")
+def test_a_total_row_is_one_issue_at_its_cell_and_counts_nothing(tmp_path: Path, policy) -> None:
+    original = check_file(EXAMPLE, policy)
+    path, row = with_total_row(tmp_path)
+    result = check_file(path, policy)
+    on_row = [i for i in result.issues if i.row == row]
+    assert [(i.rule, i.cell, i.severity) for i in on_row] == [
+        ("TOTAL_ROW_PRESENT", f"{spec.column_letters()['name']}{row}", "error")
+    ]
+    assert on_row[0].message == f"第 {row} 行是合计行（“合计”）。"
+    assert "请删除合计行" in on_row[0].fix
+    assert on_row[0].clause == ""
+    assert result.errors == original.errors + 1
+    assert row not in result.table.frame.index
+    assert totals(result.table, policy) == totals(original.table, policy)
+
+
+def test_a_total_label_in_the_credit_code_column_is_found_too(tmp_path: Path, policy) -> None:
+    path, row = with_total_row(tmp_path, "uscc", "合 计")
+    result = check_file(path, policy)
+    on_row = [i for i in result.issues if i.row == row]
+    assert [(i.rule, i.cell) for i in on_row] == [
+        ("TOTAL_ROW_PRESENT", f"{spec.column_letters()['uscc']}{row}")
+    ]
+
+
+@pytest.mark.parametrize("label", ["合计", "合 计", "小计", "总计", "本页小计", " 合计：", "合\n计"])
+def test_total_labels(label: str) -> None:
+    assert is_total_label(label)
+
+
+@pytest.mark.parametrize("label", ["石河子天合科技有限公司", "", None, 100])
+def test_not_total_labels(label: object) -> None:
+    assert not is_total_label(label)
+
+
+def test_an_enterprise_with_a_valid_code_is_never_a_total_row(policy) -> None:
+    """The words in a real enterprise's name (with its valid credit code) do not make a total row."""
+    result = check_records([valid_row(name="新疆合计数字科技有限公司")], policy)
+    assert result.issues == []
+    assert len(result.frame) == 1
+
+
+def test_a_total_row_of_records_leaves_the_other_rows_alone(policy) -> None:
+    rows = [valid_row(), valid_row(uscc=valid_code("MA77T3B5W")), {"name": "小计", "paid": 2000000.0}]
+    result = check_records(rows, policy)
+    alone = check_records(rows[:2], policy)
+    assert [(i.rule, i.row) for i in result.issues] == [("TOTAL_ROW_PRESENT", 7)]
+    pd.testing.assert_frame_equal(result.amounts, alone.amounts)
+
+
+def test_a_total_row_in_an_award_sheet(policy) -> None:
+    kind = award_kinds(policy)[0]
+    label = kind.fields[0].id
+    result = check_award_sheet(raw_award_table(kind, [{label: "合计", "amount": 1000000}]), kind, policy)
+    assert [i.rule for i in result.issues] == ["TOTAL_ROW_PRESENT"]
+    assert len(result.table.frame) == 0 and result.total == 0
