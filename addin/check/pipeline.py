@@ -46,6 +46,7 @@ class CheckResult:
     kind: str | None = None  # "application" | "plan" | "awards"; None when the file could not be checked
     unit: str | None = None
     revision: int | None = None  # the 版本号 (1 for a template made before it existed)
+    submitted_on: dt.date | None = None  # the 报送日期 of an application, when it is a date
     checked_at: str = field(
         default_factory=lambda: dt.datetime.now().astimezone().isoformat(timespec="seconds")
     )
@@ -172,6 +173,7 @@ def check_identified(
         "（申报表第2行）",
     )
     result.revision, submission_problems = identified.submission()
+    result.submitted_on = identified.submitted_on()
     result.issues = unit_problems + submission_problems + table.issues
     result.table, result.unit, result.kind = table, unit, "application"
     return result
