@@ -12,6 +12,7 @@ from schemas import uscc
 from schemas.registry import Issue, implements, make_issue
 from schemas.table import Table
 
+TOTAL_ROW_RULE = "TOTAL_ROW_PRESENT"
 TOTAL_WORDS = ("合计", "小计", "总计")
 LABEL_COLUMNS = 2  # a total row's label is written in one of the table's first input columns
 _SPACES = re.compile(r"\s+")
@@ -39,7 +40,7 @@ def total_rows(table: Table) -> pd.Series:
     return labels
 
 
-@implements("TOTAL_ROW_PRESENT")
+@implements(TOTAL_ROW_RULE)
 def total_row_issues(table: Table) -> list[Issue]:
     """One issue per total row, at its label's cell (the issues of its other cells are not reported:
     the row is deleted, not corrected)."""
@@ -47,7 +48,7 @@ def total_row_issues(table: Table) -> list[Issue]:
     fields = {f.id: f for f in table.fields}
     return [
         make_issue(
-            "TOTAL_ROW_PRESENT",
+            TOTAL_ROW_RULE,
             sheet=table.sheet or None,
             cell=table.raw.cell(name, row) if table.raw is not None else None,
             row=int(row),

@@ -11,13 +11,15 @@ import pytest
 
 from addin import template_spec as spec
 from addin.check.awards import check_award_sheet, raw_award_table
+from addin.check.consolidate import consolidate
 from addin.check.pipeline import check_file, totals
-from addin.templates.bundled import REPOSITORY
+from addin.templates.bundled import EXAMPLE_PLAN, REPOSITORY
 from schemas.awards import award_kinds
 from schemas.total_rows import is_total_label
 from tests.conftest import check_records, valid_code, valid_row
 
 EXAMPLE = REPOSITORY / "addin/examples/division-08-shihezi.xlsx"
+PLAN = REPOSITORY / EXAMPLE_PLAN
 SUMMED = ("contract_total", "software", "cloud", "equipment", "consulting", "integration", "other_service")
 
 
@@ -54,6 +56,20 @@ def test_a_total_row_is_one_issue_at_its_cell_and_counts_nothing(tmp_path: Path,
     assert result.errors == original.errors + 1
     assert row not in result.table.frame.index
     assert totals(result.table, policy) == totals(original.table, policy)
+
+
+def test_a_total_row_holds_no_payment(tmp_path: Path, policy) -> None:
+    """The total row is not a gathered row, and the file's applications are paid as without it."""
+    path, _ = with_total_row(tmp_path)
+    alone = tmp_path / "alone"
+    alone.mkdir()
+    (alone / EXAMPLE.name).write_bytes(EXAMPLE.read_bytes())
+    with_total = consolidate([path], PLAN, policy)
+    without = consolidate([alone / EXAMPLE.name], PLAN, policy)
+    assert "TOTAL_ROW_PRESENT" in {i.rule for i in with_total.all_issues}
+    assert len(with_total.rows) == len(without.rows)
+    assert with_total.rows["payable"].tolist() == without.rows["payable"].tolist()
+    assert with_total.rows["payable"].any()
 
 
 def test_a_total_label_in_the_credit_code_column_is_found_too(tmp_path: Path, policy) -> None:
