@@ -8,11 +8,13 @@ from pathlib import Path
 import openpyxl
 import pandas as pd
 import pytest
+from typer.testing import CliRunner
 
 from addin import template_spec as spec
 from addin.check.awards import check_award_sheet, raw_award_table
 from addin.check.consolidate import consolidate
 from addin.check.pipeline import check_file, totals
+from addin.cli import app
 from addin.templates.bundled import EXAMPLE_PLAN, REPOSITORY
 from schemas.awards import award_kinds
 from schemas.total_rows import is_total_label
@@ -112,3 +114,12 @@ def test_a_total_row_in_an_award_sheet(policy) -> None:
     result = check_award_sheet(raw_award_table(kind, [{label: "合计", "amount": 1000000}]), kind, policy)
     assert [i.rule for i in result.issues] == ["TOTAL_ROW_PRESENT"]
     assert len(result.table.frame) == 0 and result.total == 0
+
+
+def test_the_annotated_copy_notes_the_total_row_without_a_clause(tmp_path: Path) -> None:
+    path, row = with_total_row(tmp_path)
+    annotated = tmp_path / "annotated.xlsx"
+    result = CliRunner().invoke(app, ["check", str(path), "--annotate", str(annotated)])
+    assert result.exit_code == 1, result.output
+    note = openpyxl.load_workbook(annotated)[spec.DATA_SHEET][f"{spec.column_letters()['name']}{row}"].comment
+    assert note is not None and "请删除合计行" in note.text and "依据" not in note.text
