@@ -16,7 +16,7 @@ from pathlib import Path
 from xml.sax.saxutils import escape
 
 from reportlab.lib import colors
-from reportlab.lib.enums import TA_CENTER, TA_LEFT, TA_RIGHT
+from reportlab.lib.enums import TA_CENTER, TA_LEFT
 from reportlab.lib.pagesizes import A4, landscape
 from reportlab.lib.styles import ParagraphStyle
 from reportlab.lib.units import mm
@@ -31,9 +31,12 @@ from schemas.calculation import source_parts
 from schemas.money import column_total, format_yuan
 
 FONT = "STSong-Light"
+LATIN_FONT = "Helvetica"  # one of the PDF standard fonts
 TITLE = "兵团中小企业数字化转型城市试点专项资金 企业数字化改造补贴申报汇总表（报送表）"
 SIGN_LINES = ("填报单位（盖章）", "负责人", "填报人", "联系电话", "填报日期")
 BEIJING = dt.timezone(dt.timedelta(hours=8), "北京时间")
+BODY_SIZE = 7.5  # points: the table's text
+CODE_LENGTH = 18  # a credit code's characters (a longer text in its cell wraps)
 LISTED_ROWS = 30  # rows with errors named in the verdict; more are counted
 PAGE = landscape(A4)
 MARGIN = 10 * mm
@@ -52,8 +55,8 @@ class Column:
 def _columns(sources: dict[str, str]) -> list[Column]:
     return [
         Column("序号", 9),
-        Column("企业名称", 47),
-        Column("统一社会信用代码", 31),
+        Column("企业名称", 48),
+        Column("统一社会信用代码", 30),
         Column("评测等级", 10),
         Column("合同总额", 19.5, True),
         Column("实际支付金额", 19.5, True),
@@ -119,8 +122,12 @@ def _style(
 
 
 def _text(value: object, style: ParagraphStyle) -> Paragraph:
-    """A cell's text as plain text (escaped: reportlab reads Paragraph text as markup)."""
-    return Paragraph(escape("" if value is None else str(value)), style)
+    """A cell's text as plain text (escaped: reportlab reads Paragraph text as markup). A text of ASCII
+    only (an amount, a credit code) is set in Helvetica, whose metrics every reader has exactly."""
+    text = "" if value is None else str(value)
+    if text.isascii():
+        style = ParagraphStyle(f"{style.name}-latin", parent=style, fontName=LATIN_FONT)
+    return Paragraph(escape(text), style)
 
 
 def _story(result: CheckResult) -> list:
@@ -173,9 +180,16 @@ def _verdict_block(result: CheckResult) -> Table:
     ]
     rows = _rows_with_errors(result)
     if rows:
-        named = "、".join(str(row) for row in rows[:LISTED_ROWS])
-        more = f" 等 {len(rows)} 行" if len(rows) > LISTED_ROWS else ""
-        lines.append(_text(f"有错误的行（申报表行号）：第 {named} 行{more}。", _style(10, color=ALERT)))
+        numbers = {row: n for n, row in enumerate(result.table.rows, start=1)}
+        listed = rows[:LISTED_ROWS]
+        more = f"等 {len(rows)} 家" if len(rows) > LISTED_ROWS else ""
+        lines.append(
+            _text(
+                f"有错误的企业：序号 {'、'.join(str(numbers[row]) for row in listed)}{more}"
+                f"（申报表第 {'、'.join(str(row) for row in listed)} 行{more and '等'}）。",
+                _style(10, color=ALERT),
+            )
+        )
     box = Table([[lines]], colWidths=[PAGE[0] - 2 * MARGIN])
     box.setStyle(TableStyle([("BOX", (0, 0), (-1, -1), 1.5, ALERT), ("TOPPADDING", (0, 0), (-1, -1), 4)]))
     return box
@@ -199,13 +213,13 @@ def _severity_by_row(result: CheckResult) -> dict[int, str]:
 
 
 def _rows_table(result: CheckResult) -> Table:
-    """The applications, one row each, with a header row repeated on every page and a totals row."""
+    """The applications, one row each, with a header row repeated on every page and a totals row.
+    Names wrap within their cell; codes and amounts are drawn as plain strings (never broken)."""
     table, policy = result.table, result.policy
     frame, amounts = table.frame, table.amounts
     columns = _columns(policy.funding_sources)
-    small, right = _style(7.5, leading=9), _style(7.5, TA_RIGHT, leading=9)
-    centred = _style(7.5, TA_CENTER, leading=9)
-    header = [_text(c.header, _style(7.5, TA_CENTER, leading=9)) for c in columns]
+    small = _style(BODY_SIZE, leading=9)
+    header = [_text(c.header, _style(BODY_SIZE, TA_CENTER, leading=9)) for c in columns]
     by_source = {source: source_parts(amounts, source) for source in policy.funding_sources}
     marks = _severity_by_row(result)
     data = [header]
@@ -219,22 +233,31 @@ def _rows_table(result: CheckResult) -> Table:
             amounts.at[row, "total_award"],
             *(by_source[source].at[row] for source in policy.funding_sources),
         ]
+        code = "" if frame.at[row, "uscc"] is None else str(frame.at[row, "uscc"])
         data.append(
             [
-                _text(n, centred),
+                str(n),
                 _text(frame.at[row, "name"], small),
-                _text(frame.at[row, "uscc"], small),
-                _text(frame.at[row, "level"], centred),
-                *(_text(format_yuan(figure), right) for figure in figures),
-                _text(marks.get(row, ""), _style(7.5, TA_CENTER, ALERT, leading=9)),
+                code if len(code) <= CODE_LENGTH else _text(code, small),  # a long text wraps
+                frame.at[row, "level"] or "",
+                *(format_yuan(figure) for figure in figures),
+                marks.get(row, ""),
             ]
         )
-    data.append(_totals_row(result, right, centred))
-    widths = [c.width * mm for c in columns]
-    grid = Table(data, colWidths=widths, repeatRows=1)
+    data.append(_totals_row(result))
+    first, last = 4, len(columns) - 2  # the amount columns
+    grid = Table(data, colWidths=[c.width * mm for c in columns], repeatRows=1)
     grid.setStyle(
         TableStyle(
             [
+                ("FONT", (0, 1), (-1, -1), FONT, BODY_SIZE),
+                ("FONT", (2, 1), (2, -1), LATIN_FONT, BODY_SIZE - 0.5),
+                ("FONT", (first, 1), (last, -1), LATIN_FONT, BODY_SIZE - 0.5),
+                ("ALIGN", (first, 1), (last, -1), "RIGHT"),
+                ("ALIGN", (0, 1), (0, -1), "CENTER"),
+                ("ALIGN", (3, 1), (3, -1), "CENTER"),
+                ("ALIGN", (-1, 1), (-1, -1), "CENTER"),
+                ("TEXTCOLOR", (-1, 1), (-1, -1), ALERT),
                 ("GRID", (0, 0), (-1, -1), 0.4, colors.black),
                 ("BACKGROUND", (0, 0), (-1, 0), HEADER_FILL),
                 ("BACKGROUND", (0, -1), (-1, -1), TOTAL_FILL),
@@ -250,7 +273,7 @@ def _rows_table(result: CheckResult) -> Table:
     return grid
 
 
-def _totals_row(result: CheckResult, right: ParagraphStyle, centred: ParagraphStyle) -> list[Paragraph]:
+def _totals_row(result: CheckResult) -> list:
     """合计: the inputs summed, the computed amounts and the parts by source as the check totals them."""
     frame = result.table.frame
     figures = totals(result.table, result.policy)
@@ -265,7 +288,7 @@ def _totals_row(result: CheckResult, right: ParagraphStyle, centred: ParagraphSt
         *(Decimal(figures["by_source"][source]) for source in result.policy.funding_sources),
     ]
     count = f"合计（{figures['rows']} 家企业，符合条件 {figures['eligible_rows']} 家）"
-    return [_text(count, centred), "", "", "", *(_text(format_yuan(s), right) for s in sums), ""]
+    return [_text(count, _style(BODY_SIZE, TA_CENTER, leading=9)), "", "", "", *map(format_yuan, sums), ""]
 
 
 def _provenance(result: CheckResult) -> list[Paragraph]:
