@@ -8,6 +8,7 @@ from pathlib import Path
 import openpyxl
 import pandas as pd
 import pytest
+from pypdf import PdfReader
 from typer.testing import CliRunner
 
 from addin import template_spec as spec
@@ -123,3 +124,29 @@ def test_the_annotated_copy_notes_the_total_row_without_a_clause(tmp_path: Path)
     assert result.exit_code == 1, result.output
     note = openpyxl.load_workbook(annotated)[spec.DATA_SHEET][f"{spec.column_letters()['name']}{row}"].comment
     assert note is not None and "请删除合计行" in note.text and "依据" not in note.text
+
+
+def test_the_submission_form_lists_no_total_row_and_counts_its_error(tmp_path: Path) -> None:
+    path, _ = with_total_row(tmp_path)
+    with_total, without = tmp_path / "with.pdf", tmp_path / "without.pdf"
+    assert CliRunner().invoke(app, ["check", str(path), "--print", str(with_total)]).exit_code == 1
+    assert CliRunner().invoke(app, ["check", str(EXAMPLE), "--print", str(without)]).exit_code == 1
+    text = PdfReader(with_total).pages[0].extract_text()
+    assert "不在企业行上的错误 1 条" in text
+    table = lambda t: t[t.index("企业名称") : t.index("校验文件")]  # noqa: E731
+    assert table(text) == table(PdfReader(without).pages[0].extract_text())
+
+
+def test_the_template_highlights_a_total_row_as_it_is_typed(policy) -> None:
+    workbook = openpyxl.load_workbook(REPOSITORY / "workbook_templates/application_template.xlsx")
+    letters = spec.column_letters()
+    formulas = {
+        str(area.sqref): rule.formula[0]
+        for area in workbook[spec.DATA_SHEET].conditional_formatting
+        for rule in area.rules
+    }
+    found = [(area, f) for area, f in formulas.items() if "合计" in f]
+    assert len(found) == 1
+    area, formula = found[0]
+    assert area.startswith(f"{letters['name']}{spec.FIRST_DATA_ROW}:")
+    assert all(word in formula for word in ("合计", "小计", "总计"))

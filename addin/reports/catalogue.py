@@ -114,6 +114,9 @@ def catalogue_markdown(policy: Policy) -> str:
         f"由 `dtfund rules --markdown {CATALOGUE_PAGE}` 生成，与模板“规则”工作表、`dtfund rules` 同源"
         f"（`schemas/data/rules.yaml`）。政策：{policy.title}（{policy.version}）。",
         "",
+        "“说明”和“修改建议”是每条规则在一个示例情形下给出的原文（示例数字见 rules.yaml 的 `example`）；"
+        f"依据为“{NO_CLAUSE}”的是关于文件本身的错误（无法读取、模板被改动、版本号、合计行等），不引用办法条款。",
+        "",
         "| 规则编号 | 级别 | 名称 | 说明 | 修改建议 | 依据 |",
         "|---|---|---|---|---|---|",
     ]

@@ -2,9 +2,10 @@
 signed and stamped — its rows and totals, the check's verdict, the file's SHA-256, the lines to sign.
 
 Made with reportlab in Python on any system (no office suite). Its Chinese text uses the PDF standard
-CID font STSong-Light (Adobe-GB1): every PDF reader supplies it or a substitute, so no font file is
-shipped or embedded, and the text stays searchable and extractable. Text from cells is escaped before
-it goes into a Paragraph (reportlab parses Paragraph text as markup)."""
+CID font STSong-Light (Adobe-GB1), codes and amounts the standard Helvetica: every PDF reader supplies
+them or a substitute, so no font file is shipped or embedded, and the text stays searchable and
+extractable. Text from cells is escaped before it goes into a Paragraph (reportlab parses Paragraph text
+as markup) or drawn as a plain string."""
 
 from __future__ import annotations
 
@@ -188,6 +189,14 @@ def _verdict_block(result: CheckResult) -> Table:
                 f"有错误的企业：序号 {'、'.join(str(numbers[row]) for row in listed)}{more}"
                 f"（申报表第 {'、'.join(str(row) for row in listed)} 行{more and '等'}）。",
                 _style(10, color=ALERT),
+            )
+        )
+    on_rows = set(rows)
+    elsewhere = sum(1 for i in result.issues if i.severity == "error" and i.row not in on_rows)
+    if elsewhere:
+        lines.append(
+            _text(
+                f"不在企业行上的错误 {elsewhere} 条（如填报单位、版本号、合计行）。", _style(10, color=ALERT)
             )
         )
     box = Table([[lines]], colWidths=[PAGE[0] - 2 * MARGIN])
