@@ -15,15 +15,16 @@ from schemas.table import Table
 TOTAL_ROW_RULE = "TOTAL_ROW_PRESENT"
 TOTAL_WORDS = ("合计", "小计", "总计")
 LABEL_COLUMNS = 2  # a total row's label is written in one of the table's first input columns
-_SPACES = re.compile(r"\s+")
+_SAYS_TOTAL = re.compile("|".join(r"\s*".join(word) for word in TOTAL_WORDS))  # 合计, 合 计, 合\n计
 
 
 def is_total_label(value: object) -> bool:
     """Text that says 合计, 小计 or 总计 once its spaces are removed (合 计, 本页小计, 合计：)."""
-    if not isinstance(value, str):
-        return False
-    text = _SPACES.sub("", value)
-    return any(word in text for word in TOTAL_WORDS)
+    return isinstance(value, str) and _SAYS_TOTAL.search(value) is not None
+
+
+def _labelled(values: pd.Series) -> pd.Series:
+    return pd.Series([is_total_label(value) for value in values], index=values.index, dtype=bool)
 
 
 def total_rows(table: Table) -> pd.Series:
@@ -33,7 +34,9 @@ def total_rows(table: Table) -> pd.Series:
     labels = pd.Series(None, index=frame.index, dtype=object)
     inputs = [f.id for f in table.fields if not f.computed and f.id in frame.columns][:LABEL_COLUMNS]
     for name in reversed(inputs):  # the first column wins
-        labels = labels.mask(frame[name].map(is_total_label).astype(bool), name)
+        labels = labels.mask(_labelled(frame[name]), name)
+    if labels.isna().all():  # the usual table: no row says 合计
+        return labels
     codes = [f.id for f in table.fields if f.kind == "uscc" and f.id in frame.columns]
     for name in codes:
         labels = labels.mask(uscc.valid_mask(frame[name]).astype(bool), None)
