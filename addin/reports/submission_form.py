@@ -50,7 +50,6 @@ TOTAL_FILL = colors.HexColor("#F2F2F2")
 class Column:
     header: str
     width: float  # mm
-    amount: bool = False
 
 
 def _columns(sources: dict[str, str]) -> list[Column]:
@@ -59,13 +58,13 @@ def _columns(sources: dict[str, str]) -> list[Column]:
         Column("企业名称", 48),
         Column("统一社会信用代码", 30),
         Column("评测等级", 10),
-        Column("合同总额", 19.5, True),
-        Column("实际支付金额", 19.5, True),
-        Column("改造补贴", 19, True),
-        Column("进度补贴", 17, True),
-        Column("荣誉奖励", 17, True),
-        Column("补贴奖励合计", 19.5, True),
-        *(Column(f"其中：{label}", 19.5, True) for label in sources.values()),
+        Column("合同总额", 19.5),
+        Column("实际支付金额", 19.5),
+        Column("改造补贴", 19),
+        Column("进度补贴", 17),
+        Column("荣誉奖励", 17),
+        Column("补贴奖励合计", 19.5),
+        *(Column(f"其中：{label}", 19.5) for label in sources.values()),
         Column("校验", 10),
     ]
 
