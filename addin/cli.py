@@ -91,6 +91,12 @@ def check(
         Path | None,
         typer.Option("--annotate", help="另存一份标出问题单元格、附“校验结果”工作表的副本（.xlsx/.xlsm）。"),
     ] = None,
+    print_out: Annotated[
+        Path | None,
+        typer.Option(
+            "--print", help="另存一份报送表 PDF（A4 横向：各企业、合计、校验结论、签章栏），供打印盖章报送。"
+        ),
+    ] = None,
 ) -> None:
     """校验一个申报表：逐项重算金额，列出每个问题的单元格、规则、依据和修改建议。
 
@@ -107,6 +113,10 @@ def check(
         result = check_file(file, policy)
     try:
         _write_check_outputs(result, file, html, annotate)
+        if print_out is not None:
+            from addin.reports.submission_form import write_submission_form
+
+            write_submission_form(result, file, print_out)
     except OutputError as exc:
         raise _fail(str(exc)) from None
     if machine_output:

@@ -12,6 +12,7 @@ import pandas as pd
 
 from schemas.money import column_total
 from schemas.registry import load_registry
+from schemas.total_rows import TOTAL_ROW_RULE
 
 HOLDING_SEVERITY = "error"
 PLACE = ["file", "sheet", "row"]  # where a gathered row, or an issue, stands: file name, sheet, Excel row
@@ -19,8 +20,14 @@ HOLD_COLUMNS = ("payable", "held_by", "held_by_row", "held_by_file")
 
 
 def holding_rules() -> tuple[str, ...]:
-    """The ids of the rules whose issues hold a payment (every rule of severity error), in registry order."""
-    return tuple(spec.id for spec in load_registry().values() if spec.severity == HOLDING_SEVERITY)
+    """The ids of the rules whose issues hold a payment, in registry order: every rule of severity error
+    but a clerk's 合计 row's (the row is set aside: it is no application, nothing of it is paid, and it
+    holds no other row)."""
+    return tuple(
+        spec.id
+        for spec in load_registry().values()
+        if spec.severity == HOLDING_SEVERITY and spec.id != TOTAL_ROW_RULE
+    )
 
 
 def _rules_by(

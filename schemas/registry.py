@@ -19,6 +19,7 @@ import yaml
 
 Severity = Literal["error", "warning"]
 BY_FIELD = "按字段"
+FILE_SCOPE = "file"  # a rule about the workbook as a file or form, not about the fund: it cites no clause
 
 
 @dataclass(frozen=True)
@@ -30,6 +31,12 @@ class RuleSpec:
     title: str
     message: str
     fix: str
+    scope: str | None = None
+    example: dict[str, Any] = field(default_factory=dict)  # realistic figures to show its message with
+
+    @property
+    def about_the_file(self) -> bool:
+        return self.scope == FILE_SCOPE
 
 
 @dataclass
@@ -71,16 +78,22 @@ def load_registry() -> dict[str, RuleSpec]:
         spec = RuleSpec(
             id=raw["id"],
             severity=raw["severity"],
-            clause=raw["clause"],
+            clause=raw.get("clause") or "",
             field=raw.get("field"),
             title=raw["title"],
             message=raw["message"],
             fix=raw["fix"],
+            scope=raw.get("scope"),
+            example=raw.get("example") or {},
         )
         if spec.id in specs:
             raise ValueError(f"rule id {spec.id} is registered twice")
         if spec.severity not in ("error", "warning"):
             raise ValueError(f"rule {spec.id} has severity {spec.severity!r}")
+        if spec.scope not in (None, FILE_SCOPE):
+            raise ValueError(f"rule {spec.id} has scope {spec.scope!r}")
+        if spec.about_the_file == bool(spec.clause):
+            raise ValueError(f"rule {spec.id}: a rule about the file cites no clause, every other rule one")
         specs[spec.id] = spec
     return specs
 
@@ -128,6 +141,8 @@ def make_issue(
     shown.update(
         field=field_label or blamed or "", value=_shown(value, SHOWN_LENGTH), expected=_shown(expected)
     )
+    if row is not None:
+        shown.setdefault("row", str(row))
     clause = field_clause if spec.clause == BY_FIELD and field_clause else spec.clause
     if clause == BY_FIELD:
         clause = "附件（一）"

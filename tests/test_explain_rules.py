@@ -10,7 +10,7 @@ from typer.testing import CliRunner
 
 from addin.cli import app
 from addin.excel.udfs import DTFUND_VALIDATE
-from addin.reports.catalogue import CATALOGUE_PAGE, catalogue_markdown
+from addin.reports.catalogue import CATALOGUE_PAGE, NO_CLAUSE, catalogue_markdown, rule_catalogue
 from addin.templates.bundled import EXAMPLES, REPOSITORY
 from schemas.fields import application_fields
 from schemas.registry import load_registry
@@ -59,6 +59,46 @@ def test_rules_command_lists_every_rule() -> None:
     for rule_id, spec in load_registry().items():
         assert rule_id in result.output
         assert spec.title in result.output
+
+
+# What the catalogue showed before each rule had an example: words standing for figures.
+PLACEHOLDER_WORDS = (
+    "具体原因",
+    "要求值",
+    "填写值",
+    "某字段",
+    "差额",
+    "超出额",
+    "规定比例",
+    "该名单",
+    "（空）",
+)
+
+
+def test_the_catalogue_shows_real_messages_and_no_clause_for_file_errors(policy) -> None:
+    """Each rule's message and fix as a clerk would read them (its example's figures), every
+    placeholder filled; a rule about the file cites no clause, every other one its clause."""
+    output = run("rules").output
+    entries = {entry.id: entry for entry in rule_catalogue(policy)}
+    for rule_id, spec in load_registry().items():
+        entry = entries[rule_id]
+        shown = entry.message + entry.fix
+        assert "{" not in shown and not [w for w in PLACEHOLDER_WORDS if w in shown], (rule_id, shown)
+        assert not [w for w in PLACEHOLDER_WORDS if w in output]
+        if spec.about_the_file:
+            assert spec.clause == "" and entry.clause == NO_CLAUSE, rule_id
+        else:
+            assert spec.clause and entry.clause != NO_CLAUSE, rule_id
+    assert entries["FILE_UNREADABLE"].clause == NO_CLAUSE
+    assert entries["TEMPLATE_COLUMN_CHANGED"].clause == NO_CLAUSE
+    assert entries["CLAIM_OVER_CAP"].message.startswith("申请补贴 500,000.01 元")
+
+
+def test_the_errors_about_files_are_classified_as_such() -> None:
+    file_rules = [spec for spec in load_registry().values() if spec.about_the_file]
+    assert {"FILE_UNREADABLE", "FILE_SKIPPED", "TEMPLATE_COLUMN_CHANGED", "TOTAL_ROW_PRESENT"} <= {
+        spec.id for spec in file_rules
+    }
 
 
 def test_the_catalogue_page_is_generated_from_the_registry(policy) -> None:

@@ -157,7 +157,7 @@ def test_guide_rules_parameters_and_hidden_version(template) -> None:
     assert "dtfund check" in guide and "统一社会信用代码" in guide
     rules = [row for row in template[spec.RULES_SHEET].iter_rows(min_row=2, values_only=True)]
     assert {r[0] for r in rules} == set(load_registry())
-    assert all(r[5] for r in rules), "every rule shows its clause"
+    assert all(r[5] for r in rules), "every rule shows its clause (— for a rule about the file)"
     parameters = [row for row in template[spec.PARAMETERS_SHEET].iter_rows(values_only=True)]
     assert any(
         r[0] == "P_SUBSIDY_RATE"

@@ -12,7 +12,7 @@ import pandas as pd
 
 from addin import template_spec as spec
 from addin.check.identity import Identified
-from addin.check.table import RawTable, convert_table
+from addin.check.table import RawTable, convert_rows
 from schemas.award_rules import award_issues
 from schemas.awards import AwardKind, award_kinds, award_units, committed_by_source, compute_awards
 from schemas.money import column_total
@@ -52,7 +52,7 @@ def read_award_sheet(identified: Identified, kind: AwardKind) -> RawTable:
 
 def check_award_sheet(raw: RawTable, kind: AwardKind, policy: Policy) -> AwardSheetResult:
     """Convert, compute and check one award sheet. Shared by files and tests."""
-    table = convert_table(raw.without_blank_rows(kind.fields), policy, kind.fields)
+    table = convert_rows(raw, policy, kind.fields)
     table.amounts = compute_awards(kind, table.frame, policy)
     issues = in_table_order(table.issues + award_issues(table, kind), [f.id for f in kind.fields])
     return AwardSheetResult(kind=kind, table=table.with_issues(issues))

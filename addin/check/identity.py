@@ -3,6 +3,7 @@ defined name it needs."""
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -104,6 +105,14 @@ class Identified:
         if ref is None:
             return []
         return submitted_on_issues(self.book.value(ref), True, ref.sheet, spec.SUBMITTED_ON_CELL)
+
+    def submitted_on(self) -> dt.date | None:
+        """The 报送日期 when it is a date (a blank or a text is no date)."""
+        ref = self.names.get(spec.NAME_SUBMITTED_ON)
+        value = self.book.value(ref) if ref is not None else None
+        if isinstance(value, dt.datetime):
+            return value.date()
+        return value if isinstance(value, dt.date) else None
 
     def submission(self) -> tuple[int, list[Issue]]:
         """The revision, and the issues of the 版本号 and 报送日期 cells."""

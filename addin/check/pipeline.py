@@ -18,7 +18,7 @@ from addin.check.awards import AwardSheetResult, check_awards
 from addin.check.identity import Identified, UnreadableTemplate, identify
 from addin.check.plan import check_plan, read_plan
 from addin.check.structure import check_structure
-from addin.check.table import RawTable, convert_table
+from addin.check.table import RawTable, convert_rows
 from addin.io.workbook_reader import InputError, sha256_of
 from schemas.application_schema import validate
 from schemas.calculation import AMOUNT_FIELDS, CALCULATION_INPUTS, compute_amounts, funding_by_source
@@ -46,6 +46,7 @@ class CheckResult:
     kind: str | None = None  # "application" | "plan" | "awards"; None when the file could not be checked
     unit: str | None = None
     revision: int | None = None  # the 版本号 (1 for a template made before it existed)
+    submitted_on: dt.date | None = None  # the 报送日期 of an application, when it is a date
     checked_at: str = field(
         default_factory=lambda: dt.datetime.now().astimezone().isoformat(timespec="seconds")
     )
@@ -74,7 +75,7 @@ def compute_blocks(blocks: Iterable[RawTable], policy: Policy) -> Table:
     own, so the result is the whole table's)."""
     parts = []
     for raw in blocks:
-        table = convert_table(raw.without_blank_rows(), policy)
+        table = convert_rows(raw, policy)
         table.amounts = compute_amounts(table.frame, policy, unreadable_rows(table))
         parts.append(table)
     parts = [part for part in parts if part.raw.rows] or parts[:1]
@@ -172,6 +173,7 @@ def check_identified(
         "（申报表第2行）",
     )
     result.revision, submission_problems = identified.submission()
+    result.submitted_on = identified.submitted_on()
     result.issues = unit_problems + submission_problems + table.issues
     result.table, result.unit, result.kind = table, unit, "application"
     return result

@@ -32,6 +32,7 @@ from schemas.fields import Field, application_fields, computed_fields, input_fie
 from schemas.policy import Policy
 from schemas.registry import Issue, make_issue
 from schemas.table import Table
+from schemas.total_rows import total_row_issues
 
 
 @dataclass
@@ -81,8 +82,11 @@ class RawTable:
             blank = [n for n in blank if is_blank(column[n])]
             if not blank:
                 return self
-        dropped = set(blank)
-        keep = [n for n in range(len(self.rows)) if n not in dropped]
+        return self.without_rows({self.rows[n] for n in blank})
+
+    def without_rows(self, dropped: set[int]) -> RawTable:
+        """The table without these Excel rows."""
+        keep = [n for n, row in enumerate(self.rows) if row not in dropped]
         return RawTable(
             sheet=self.sheet,
             rows=[self.rows[n] for n in keep],
@@ -240,6 +244,20 @@ def convert_table(raw: RawTable, policy: Policy, fields: Sequence[Field] | None 
         raw=raw,
         issues=issues,
     )
+
+
+def convert_rows(raw: RawTable, policy: Policy, fields: Sequence[Field] | None = None) -> Table:
+    """Convert a table's rows, blank rows dropped; a clerk's 合计 row is set aside (schemas.total_rows):
+    its one issue is kept, and the row is converted no further, so it counts nothing."""
+    fields = fields or application_fields()
+    raw = raw.without_blank_rows(fields)
+    table = convert_table(raw, policy, fields)
+    found = total_row_issues(table)
+    if not found:
+        return table
+    table = convert_table(raw.without_rows({issue.row for issue in found}), policy, fields)
+    table.issues = found + table.issues
+    return table
 
 
 def raw_table_from_records(

@@ -61,7 +61,8 @@ def is_our_note(text: str | None) -> bool:
 
 def note_text(issues: list[Issue]) -> str:
     return "\n\n".join(
-        f"【{SEVERITY_LABELS[i.severity]}】{i.rule} {i.title}\n{i.message}\n建议：{i.fix}\n依据：{i.clause}"
+        f"【{SEVERITY_LABELS[i.severity]}】{i.rule} {i.title}\n{i.message}\n建议：{i.fix}"
+        + (f"\n依据：{i.clause}" if i.clause else "")  # an error about the file cites no clause
         for i in issues
     )
 

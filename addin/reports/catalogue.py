@@ -28,18 +28,13 @@ class CatalogueEntry:
 
 
 def rule_catalogue(policy: Policy) -> list[CatalogueEntry]:
-    """Every registered rule, its message and fix shown with placeholders named in words."""
+    """Every registered rule, its message and fix shown with the realistic figures of its `example`
+    (rules.yaml); a rule about the file cites no clause (shown as —)."""
     entries = []
     for spec in load_registry().values():
-        sample = make_issue(
-            spec.id,
-            field_label="某字段",
-            value="填写值",
-            expected="要求值",
-            field_clause="见该字段",
-            **_placeholders(policy),
-        )
-        clause = "按字段（见填表说明）" if spec.clause == BY_FIELD else spec.clause
+        example = dict(spec.example)
+        sample = make_issue(spec.id, field_label=example.pop("field", None), **example)
+        clause = "按字段（见填表说明）" if spec.clause == BY_FIELD else (spec.clause or NO_CLAUSE)
         entries.append(
             CatalogueEntry(
                 id=spec.id,
@@ -53,21 +48,7 @@ def rule_catalogue(policy: Policy) -> list[CatalogueEntry]:
     return entries
 
 
-def _placeholders(policy: Policy) -> dict[str, str]:
-    return {
-        "reason": "具体原因",
-        "condition": "",
-        "difference": "差额",
-        "excess": "超出额",
-        "rate": "规定比例",
-        "cap": "上限",
-        "level": "该等级",
-        "other_field": "前一日期字段",
-        "missing": "所缺材料",
-        "sheet_name": "该名单",
-        "source": "该资金来源",
-        "carrier": "载体名称",
-    }
+NO_CLAUSE = "—"
 
 
 KIND_LABELS = {
@@ -132,6 +113,9 @@ def catalogue_markdown(policy: Policy) -> str:
         "",
         f"由 `dtfund rules --markdown {CATALOGUE_PAGE}` 生成，与模板“规则”工作表、`dtfund rules` 同源"
         f"（`schemas/data/rules.yaml`）。政策：{policy.title}（{policy.version}）。",
+        "",
+        "“说明”和“修改建议”是每条规则在一个示例情形下给出的原文（示例数字见 rules.yaml 的 `example`）；"
+        f"依据为“{NO_CLAUSE}”的是关于文件本身的错误（无法读取、模板被改动、版本号、合计行等），不引用办法条款。",
         "",
         "| 规则编号 | 级别 | 名称 | 说明 | 修改建议 | 依据 |",
         "|---|---|---|---|---|---|",

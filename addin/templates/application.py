@@ -53,6 +53,8 @@ from addin.templates.styles import (
 from schemas.fields import YES, application_fields, input_fields, material_fields
 from schemas.policy import Policy
 from schemas.submission import FIRST_REVISION
+from schemas.total_rows import TOTAL_WORDS
+from schemas.uscc import LENGTH as USCC_LENGTH
 
 PRINT_PAGES_WIDE = 2  # 34 columns: inputs on the first page, computed amounts on the second
 
@@ -183,7 +185,7 @@ def _validations(ws, policy: Policy, letters: dict[str, str], last_row: int) -> 
 
 def _highlighting(ws, formulas: RowFormulas, letters: dict[str, str], last_row: int, policy: Policy) -> None:
     """Red as the clerk types: claims over the computed subsidy, fees over their limits, contract dates
-    outside the window, cost items that do not add up to the contract, missing documents."""
+    outside the window, cost items that do not add up to the contract, missing documents, a 合计 row."""
     first = spec.FIRST_DATA_ROW
     r = lambda name: formulas.ref(name, first)  # noqa: E731
     components = f"${letters['software']}{first}:${letters['other_service']}{first}"
@@ -196,6 +198,9 @@ def _highlighting(ws, formulas: RowFormulas, letters: dict[str, str], last_row: 
         ("contract_total",): f"AND(ISNUMBER({r('contract_total')}),"
         f"ROUND({r('contract_total')}-SUM({components}),2)<>0)",
     }
+    labels = f'SUBSTITUTE({r("name")}&{r("uscc")}," ","")'
+    said = ",".join(f'ISNUMBER(SEARCH("{word}",{labels}))' for word in TOTAL_WORDS)
+    rules[("name", "uscc")] = f"AND(LEN({r('uscc')})<>{USCC_LENGTH},OR({said}))"  # a clerk's 合计 row
     materials = tuple(f.id for f in material_fields(policy))
     if materials:  # relative to each cell: a document not marked 是 on a row applying for the subsidy
         rules[materials] = (

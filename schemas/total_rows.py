@@ -1,0 +1,63 @@
+"""A clerk's 合计/小计 row under the data: not an application. It is reported once, where its label is, and
+set aside so that it counts nothing (no amount, no row, no enterprise; the tool and the summary add up
+the rows themselves)."""
+
+from __future__ import annotations
+
+import re
+
+import pandas as pd
+
+from schemas import uscc
+from schemas.registry import Issue, implements, make_issue
+from schemas.table import Table
+
+TOTAL_ROW_RULE = "TOTAL_ROW_PRESENT"
+TOTAL_WORDS = ("合计", "小计", "总计")
+LABEL_COLUMNS = 2  # a total row's label is written in one of the table's first input columns
+_SAYS_TOTAL = re.compile("|".join(r"\s*".join(word) for word in TOTAL_WORDS))  # 合计, 合 计, 合\n计
+
+
+def is_total_label(value: object) -> bool:
+    """Text that says 合计, 小计 or 总计 once its spaces are removed (合 计, 本页小计, 合计：)."""
+    return isinstance(value, str) and _SAYS_TOTAL.search(value) is not None
+
+
+def _labelled(values: pd.Series) -> pd.Series:
+    return pd.Series([is_total_label(value) for value in values], index=values.index, dtype=bool)
+
+
+def total_rows(table: Table) -> pd.Series:
+    """Per row, the label column of a total row (the first input column saying 合计/小计/总计), or None:
+    a row is a total row when it has such a label and no valid credit code."""
+    frame = table.frame
+    labels = pd.Series(None, index=frame.index, dtype=object)
+    inputs = [f.id for f in table.fields if not f.computed and f.id in frame.columns][:LABEL_COLUMNS]
+    for name in reversed(inputs):  # the first column wins
+        labels = labels.mask(_labelled(frame[name]), name)
+    if labels.isna().all():  # the usual table: no row says 合计
+        return labels
+    codes = [f.id for f in table.fields if f.kind == "uscc" and f.id in frame.columns]
+    for name in codes:
+        labels = labels.mask(uscc.valid_mask(frame[name]).astype(bool), None)
+    return labels
+
+
+@implements(TOTAL_ROW_RULE)
+def total_row_issues(table: Table) -> list[Issue]:
+    """One issue per total row, at its label's cell (the issues of its other cells are not reported:
+    the row is deleted, not corrected)."""
+    labels = total_rows(table).dropna()
+    fields = {f.id: f for f in table.fields}
+    return [
+        make_issue(
+            TOTAL_ROW_RULE,
+            sheet=table.sheet or None,
+            cell=table.raw.cell(name, row) if table.raw is not None else None,
+            row=int(row),
+            field=name,
+            field_label=fields[name].label,
+            value=table.frame.at[row, name],
+        )
+        for row, name in labels.items()
+    ]

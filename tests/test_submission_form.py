@@ -1,0 +1,129 @@
+"""`dtfund check FILE --print OUT.pdf`: the 报送表 on A4 landscape — the unit's rows and totals (the
+check's), the verdict, the file's SHA-256, the lines to sign, 第 x 页 共 y 页 on every page."""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from decimal import Decimal
+from pathlib import Path
+
+import pytest
+from pypdf import PdfReader
+from typer.testing import CliRunner
+
+from addin.check.pipeline import check_file, totals
+from addin.cli import app
+from addin.io.output import save_workbook
+from addin.reports.submission_form import SIGN_LINES, TITLE
+from addin.templates.bundled import EXAMPLES, REPOSITORY, filled_application
+from schemas.money import format_yuan
+from tests.conftest import valid_code, valid_row
+
+runner = CliRunner()
+EXAMPLE = REPOSITORY / EXAMPLES["第八师石河子市"]
+A4_LANDSCAPE = (842, 595)  # points, rounded
+ALPHABET = "0123456789ABCDEFGHJKLMNPQRTUWXY"
+
+
+def run(*args):
+    return runner.invoke(app, [str(a) for a in args], env={"COLUMNS": "200"})
+
+
+def pages_text(path: Path) -> list[str]:
+    return [page.extract_text() for page in PdfReader(path).pages]
+
+
+def flat(text: str) -> str:
+    """The text without line breaks or spaces (a wrapped cell is one string again)."""
+    return re.sub(r"\s+", "", text)
+
+
+def test_the_example_prints_on_one_page_with_everything_to_submit(tmp_path: Path, policy) -> None:
+    out = tmp_path / "报送表.pdf"
+    result = run("check", EXAMPLE, "--print", out)
+    assert result.exit_code == 1, result.output  # the example has errors: the form says so
+    reader = PdfReader(out)
+    assert len(reader.pages) == 1
+    width, height = (round(float(v)) for v in reader.pages[0].mediabox.upper_right)
+    assert (width, height) == A4_LANDSCAPE
+    text = pages_text(out)[0]
+    checked = check_file(EXAMPLE, policy)
+    assert flat(TITLE) in flat(text)
+    assert "填报单位：第八师石河子市" in text and "版本号：2" in text and "报送日期：2026-03-20" in text
+    assert f"校验结论：不通过（错误 {checked.errors} 条，警告 {checked.warnings} 条）" in text
+    assert "本表有错误，不能报送" in text
+    assert hashlib.sha256(EXAMPLE.read_bytes()).hexdigest() in text
+    assert "+08:00" in text
+    for label in SIGN_LINES:
+        assert f"{label}：" in text
+    assert "第 1 页 共 1 页" in text
+    figures = totals(checked.table, policy)
+    for name in ("transformation_subsidy", "progress_bonus", "honor_award", "total_award"):
+        assert format_yuan(Decimal(figures["amounts"][name])) in text, name
+    for source in policy.funding_sources:
+        assert format_yuan(Decimal(figures["by_source"][source])) in text, source
+    assert f"合计（{figures['rows']} 家企业，符合条件 {figures['eligible_rows']} 家）" in text
+    for name in checked.table.frame["name"]:
+        assert name in flat(text)
+
+
+def _code(n: int) -> str:
+    return valid_code("MA" + "".join(ALPHABET[(n // 31**k) % 31] for k in range(4)) + "R1N")
+
+
+@pytest.fixture(scope="module")
+def three_hundred(tmp_path_factory, policy) -> Path:
+    rows = [valid_row(name=f"石河子市第{n + 1}号数字化改造企业有限公司", uscc=_code(n)) for n in range(300)]
+    rows[5] = valid_row(name="<b>甲&乙</b> 有限公司", uscc=_code(5))  # markup in a cell is text
+    rows[7] = valid_row(
+        name="新疆生产建设兵团第八师石河子市天山北坡经济带高端装备与新材料产业数字化转型示范有限责任公司",
+        uscc=_code(7),
+    )
+    path = tmp_path_factory.mktemp("big") / "三百行.xlsx"
+    save_workbook(filled_application(policy, "第八师石河子市", rows, template_rows=300), path)
+    return path
+
+
+def test_three_hundred_rows_run_over_pages_with_the_header_on_each(
+    three_hundred: Path, tmp_path: Path
+) -> None:
+    out = tmp_path / "big.pdf"
+    result = run("check", three_hundred, "--print", out)
+    assert result.exit_code == 0, result.output
+    pages = pages_text(out)
+    assert len(pages) >= 10  # ~22 rows a page
+    for number, text in enumerate(pages, start=1):
+        assert "统一社会信用代码" in text and "补贴奖励合计" in text, number  # the header row repeats
+        assert f"第 {number} 页 共 {len(pages)} 页" in text
+    everything = "".join(pages)
+    assert "校验结论：通过（错误 0 条，警告 0 条）" in everything
+    assert "<b>甲&乙</b>" in everything
+    assert flat("天山北坡经济带高端装备与新材料产业数字化转型示范有限责任公司") in flat(everything)
+    assert "合计（300 家企业，符合条件 300 家）" in pages[-1]
+    assert "150,000,000.00" in pages[-1]  # 300 × 500,000.00 改造补贴
+    assert "填报人：" in pages[-1]
+
+
+def test_a_file_that_cannot_be_read_gets_no_form(tmp_path: Path) -> None:
+    broken = tmp_path / "broken.xlsx"
+    broken.write_bytes(b"not a workbook")
+    out = tmp_path / "out.pdf"
+    result = run("check", broken, "--print", out)
+    assert result.exit_code == 2
+    assert "不能生成报送表" in result.output and not out.exists()
+
+
+def test_only_an_application_prints_a_form(tmp_path: Path) -> None:
+    out = tmp_path / "out.pdf"
+    result = run("check", REPOSITORY / "addin/examples/awards.xlsx", "--print", out)
+    assert result.exit_code == 2
+    assert "报送表只能由申报表生成" in result.output and not out.exists()
+
+
+def test_the_form_is_never_written_over_the_input(tmp_path: Path) -> None:
+    copy = tmp_path / "copy.xlsx"
+    copy.write_bytes(EXAMPLE.read_bytes())
+    result = run("check", copy, "--print", copy)
+    assert result.exit_code == 2
+    assert copy.read_bytes() == EXAMPLE.read_bytes()
