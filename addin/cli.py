@@ -102,7 +102,9 @@ def check(
 
     退出码：0 = 没有错误（可以有警告）；1 = 有错误；2 = 文件无法读取或不是本模板。
     """
-    _refuse_conflicting_outputs({"--json": json_out, "--html": html, "--annotate": annotate}, [file])
+    _refuse_conflicting_outputs(
+        {"--json": json_out, "--html": html, "--annotate": annotate, "--print": print_out}, [file]
+    )
     start_reading_ahead([file])
     from addin.check.pipeline import check_file
     from addin.reports.check_report import print_result, result_document, to_json, verdict
