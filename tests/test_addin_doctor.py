@@ -17,8 +17,6 @@ from addin.excel.doctor import Finding, Machine, diagnose
 from addin.excel.vba import generate_wrappers
 from addin.excel.xlam import TARGET, user_config_bytes
 
-pytest.importorskip("olefile")
-
 HOME = PureWindowsPath("C:/Users/张伟")
 PYTHON = HOME / "AppData/Local/Programs/Python/Python311/python.exe"
 XLSTART = HOME / "AppData/Roaming/Microsoft/Excel/XLSTART/dtfund.xlam"

@@ -30,8 +30,6 @@ from addin.templates.bundled import REPOSITORY, filled_application
 from tests.conftest import valid_row
 from tests.test_addin import excel_table
 
-pytest.importorskip("olefile")  # reads the VBA project (it comes with msoffcrypto-tool, a test tool)
-
 ALL_FUNCTIONS = {
     "DTFUND_SUBSIDY",
     "DTFUND_SPLIT",

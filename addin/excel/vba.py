@@ -110,10 +110,8 @@ def _module_offsets(dir_stream: bytes) -> dict[str, int]:
 
 def vba_modules(workbook: Path | bytes, codepage: str = "cp1252") -> dict[str, str]:
     """The source of every VBA module of a macro workbook or add-in, by module name."""
-    try:
-        import olefile
-    except ImportError as exc:  # pragma: no cover - olefile comes with the test tools
-        raise VbaError("需要 olefile 才能读取加载项中的宏（pip install olefile）") from exc
+    import olefile
+
     try:
         with zipfile.ZipFile(io.BytesIO(workbook) if isinstance(workbook, bytes) else workbook) as archive:
             project = archive.read(VBA_PART)
