@@ -8,7 +8,8 @@ from pathlib import Path
 
 import pytest
 
-import addin.check.pipeline  # noqa: F401  (imports every implementation)
+import addin.check.consolidate  # noqa: F401  (imports the rules across files)
+import addin.check.pipeline  # noqa: F401  (imports every implementation within a file)
 from addin.io.cell_errors import CellError
 from schemas.application_rules import RULES
 from schemas.registry import IMPLEMENTED, implements, load_registry
