@@ -27,7 +27,8 @@ ROW_PADDING = 3  # points above and below the text of a row
 MAX_ROW_HEIGHT = 409  # Excel's tallest row, in points
 CELL_MARGIN = 1  # column width units taken by the cell's inner margins (and bold text's extra width)
 PAGE_FOOTER = "第 &P 页，共 &N 页"
-MARGINS = PageMargins(left=0.4, right=0.4, top=0.6, bottom=0.6, header=0.3, footer=0.3)  # inches
+MARGINS = {"left": 0.4, "right": 0.4, "top": 0.6, "bottom": 0.6}  # inches
+HEADER_FOOTER_MARGIN = 0.3  # inches
 
 
 def text_width(text: str) -> int:
@@ -56,7 +57,7 @@ def page_setup(ws: Any, landscape: bool = True, pages_wide: int = 1, title_rows:
     ws.page_setup.fitToWidth = pages_wide
     ws.page_setup.fitToHeight = 0
     ws.sheet_properties.pageSetUpPr = PageSetupProperties(fitToPage=True)
-    ws.page_margins = MARGINS
+    ws.page_margins = PageMargins(**MARGINS, header=HEADER_FOOTER_MARGIN, footer=HEADER_FOOTER_MARGIN)
     ws.oddFooter.center.text = PAGE_FOOTER
     if title_rows:
         ws.print_title_rows = title_rows
