@@ -277,7 +277,7 @@ def _guide_sheet(workbook: Workbook, policy: Policy, kinds: Sequence[AwardKind])
     rows = []
     for kind in kinds:
         letters = spec.award_letters(kind.fields)
-        rows.append((kind.sheet, "", sheet_note(kind, policy), "", "", kind.clause))
+        rows.append((kind.sheet, "", "", "", sheet_note(kind, policy), kind.clause))
         for field in kind.fields:
             needed = "自动计算" if field.computed else required.get(field.required, "选填")
             values = "、".join(field.allowed(policy))
