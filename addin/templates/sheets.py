@@ -19,7 +19,7 @@ from openpyxl.worksheet.datavalidation import DataValidation
 from addin import template_spec as spec
 from addin.reports.catalogue import rule_catalogue
 from addin.templates.formulas import LEVELS_NAME, from_name, parameter_name
-from addin.templates.printing import page_setup, wrapped_height
+from addin.templates.printing import page_setup, text_width, wrapped_height
 from addin.templates.styles import (
     BOLD,
     BOX,
@@ -226,13 +226,15 @@ def table_rows(ws, rows: Iterable[Sequence[Any]], widths: Sequence[int], first_r
         ws.append([styled_cell(ws, v, alignment=TOP_WRAP, border=BOX) for v in values])
 
 
-RULES_WIDTHS = (24, 6, 22, 50, 40, 14)
+RULES_WIDTHS = (6, 20, 48, 40, 14)  # 级别, 名称, 说明, 修改建议, 依据; the id's column fits the longest id
 
 
 def rules_sheet(workbook: Workbook, policy: Policy) -> None:
     """Every rule with its message, fix and clause: A4 landscape, one page wide, the header on every page."""
     ws = workbook.create_sheet(spec.RULES_SHEET)
-    for letter, width in zip("ABCDEF", RULES_WIDTHS, strict=True):
+    entries = rule_catalogue(policy)
+    widths = (max(text_width(entry.id) for entry in entries) + 2, *RULES_WIDTHS)
+    for letter, width in zip("ABCDEF", widths, strict=True):
         ws.column_dimensions[letter].width = width
     page_setup(ws, landscape=True, title_rows="1:1")
     ws.append(
@@ -242,10 +244,9 @@ def rules_sheet(workbook: Workbook, policy: Policy) -> None:
         ]
     )
     rows = [
-        (entry.id, entry.severity, entry.title, entry.message, entry.fix, entry.clause)
-        for entry in rule_catalogue(policy)
+        (entry.id, entry.severity, entry.title, entry.message, entry.fix, entry.clause) for entry in entries
     ]
-    table_rows(ws, rows, RULES_WIDTHS, first_row=2)
+    table_rows(ws, rows, widths, first_row=2)
     ws.protection.sheet = True
 
 
