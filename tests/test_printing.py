@@ -12,18 +12,26 @@ import warnings
 import zipfile
 from pathlib import Path
 
+import openpyxl
 import pytest
 from typer.testing import CliRunner
 
 from addin import template_spec as spec
 from addin.cli import app
-from addin.templates.bundled import APPLICATION_TEMPLATE, REPOSITORY, filled_application, shihezi_rows
+from addin.templates.application import data_print_area
+from addin.templates.bundled import (
+    APPLICATION_TEMPLATE,
+    EXAMPLE_ROWS,
+    REPOSITORY,
+    filled_application,
+    shihezi_rows,
+)
 from addin.templates.printing import line_count, load_workbook_keeping_print_areas, wrapped_height
 from schemas.awards import award_kinds
 from schemas.fields import application_fields
 from schemas.policy import load_policy
 from tests.support.browser import CHROMIUM_FLAGS, require_chromium
-from tests.support.libreoffice import require_libreoffice
+from tests.support.libreoffice import recalculate, require_libreoffice
 
 EXAMPLES = REPOSITORY / "addin" / "examples"
 MAX_TWO_ROW_PAGES = 12  # issue 20: the two-row application workbook prints on at most 12 pages
@@ -81,6 +89,21 @@ def test_a_copy_made_with_openpyxl_keeps_the_print_area(tmp_path: Path) -> None:
         workbook = load_workbook_keeping_print_areas(REPOSITORY / APPLICATION_TEMPLATE)
     workbook.save(tmp_path / "copy.xlsx")
     assert _names(tmp_path / "copy.xlsx")[("_xlnm.Print_Area", 0)].startswith("OFFSET(")
+
+
+def test_print_area_ends_at_the_last_filled_row(tmp_path: Path) -> None:
+    """The print area's formula, evaluated in cells by a real engine: rows 5 to 13 filled, row 12 left
+    empty, gives A1 to the last column of row 13."""
+    records = shihezi_rows()[:9]
+    assert records[7] is None
+    workbook = filled_application(load_policy(), "第八师石河子市", records)
+    area = data_print_area(spec.FIRST_DATA_ROW + EXAMPLE_ROWS - 1)
+    probe = workbook[spec.LIVE_CHECK_SHEET]
+    probe["G1"], probe["G2"] = f"=ROWS({area})", f"=COLUMNS({area})"
+    workbook.save(tmp_path / "area.xlsx")
+    recalculate([(tmp_path / "area.xlsx", tmp_path / "calculated.xlsx")])
+    calculated = openpyxl.load_workbook(tmp_path / "calculated.xlsx", data_only=True)[spec.LIVE_CHECK_SHEET]
+    assert (calculated["G1"].value, calculated["G2"].value) == (13, len(application_fields()))
 
 
 def test_parameters_lead_with_the_chinese_name() -> None:
