@@ -160,10 +160,10 @@ def test_guide_rules_parameters_and_hidden_version(template) -> None:
     assert all(r[5] for r in rules), "every rule shows its clause (— for a rule about the file)"
     parameters = [row for row in template[spec.PARAMETERS_SHEET].iter_rows(values_only=True)]
     assert any(
-        r[0] == "P_SUBSIDY_RATE"
-        and r[2] == dt.datetime(2024, 10, 18)
-        and r[3] == 0.5
-        and r[5] == "第十条（一）1"
+        r[6] == "P_SUBSIDY_RATE"
+        and r[1] == dt.datetime(2024, 10, 18)
+        and r[2] == 0.5
+        and r[4] == "第十条（一）1"
         for r in parameters
     )
     meta = template[spec.META_SHEET]

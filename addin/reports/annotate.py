@@ -16,6 +16,7 @@ from addin.check.pipeline import CheckResult
 from addin.excel.markup import markup
 from addin.io.cell_text import safe_text
 from addin.io.output import write_bytes_atomically
+from addin.templates.printing import load_workbook_keeping_print_areas
 
 NOTE_SIZE = {"width": 360, "height": 160}
 
@@ -71,7 +72,9 @@ class OpenpyxlMarkup:
 
 def annotated_copy(source: Path, result: CheckResult) -> bytes:
     """The source workbook with the check's result marked in it."""
-    workbook = openpyxl.load_workbook(source, keep_vba=source.suffix.lower() == ".xlsm", keep_links=False)
+    workbook = load_workbook_keeping_print_areas(
+        source, keep_vba=source.suffix.lower() == ".xlsm", keep_links=False
+    )
     markup(result, OpenpyxlMarkup(workbook))
     buffer = io.BytesIO()
     workbook.save(buffer)

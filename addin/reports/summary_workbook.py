@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from decimal import Decimal
+from decimal import ROUND_HALF_UP, Decimal
 from pathlib import Path
 from typing import Any
 
@@ -27,15 +27,14 @@ from addin.reports.summary_figures import (
     provider_ranking,
     source_execution,
 )
+from addin.templates.printing import HEADER_FOOTER_MARGIN, MARGINS, PAGE_FOOTER, wrapped_height
 from schemas.calculation import SUBSIDY_PART_FIELDS
 from schemas.money import ZERO, format_yuan
 from schemas.policy import Policy
 from schemas.registry import rule
 
 MONEY = "#,##0.00"
-HEADER_HEIGHT = 36  # two lines of wrapped Chinese header text
-LINE_HEIGHT = 15  # points per line of text in a body row
-MAX_ROW_HEIGHT = 409  # Excel's tallest row, in points
+WAN_YUAN = "#,##0.00"  # the chart's data, in 万元
 PERCENT = "0.00%"
 A4 = 9  # Excel's paper size code
 BOX = {"border": 1, "border_color": "#999999"}
@@ -62,6 +61,7 @@ AWARD_LABELS = {
     "honor_award": "荣誉奖励",
     "total_award": "补贴奖励合计",
 }
+CHART_PRECISION = Decimal("0.01")  # 万元 to the hundredth: the chart's resolution
 NUMBER_TYPES = {int, float, Decimal}  # exact types: bool is an int, and is written as a boolean
 # Rows streamed to disk as they are written; text always written as text (never a formula or a link).
 WORKBOOK_OPTIONS = {"constant_memory": True, "strings_to_formulas": False, "strings_to_urls": False}
@@ -82,10 +82,11 @@ class SummarySheet:
     is hundreds of thousands of cells). Every cell is written with its type: text never becomes a
     formula or a link."""
 
-    def __init__(self, book: SummaryBook, title: str) -> None:
+    def __init__(self, book: SummaryBook, title: str, widths: list[int]) -> None:
         self.book = book
         self.workbook = book.workbook
         self.sheet = book.workbook.add_worksheet(title)
+        self.widths = widths
         self.row = 0
         self._formats: dict[tuple, Any] = {}
 
@@ -141,6 +142,7 @@ class SummarySheet:
     def header(self, headers: list[str]) -> int:
         """A table's header row; returns its row (0-based)."""
         top = self.row
+        self.sheet.set_row(top, wrapped_height(zip(headers, self.widths, strict=False)))
         self.write_row(headers, [self.format("header")] * len(headers))
         return top
 
@@ -161,11 +163,12 @@ class SummarySheet:
                 self.write_row(values, body)
 
     def _fit_lines(self, values: list[Any]) -> None:
-        """Make the next row tall enough for the most lines a text cell of it holds (a viewer does not
-        grow a row for its wrapped text by itself)."""
-        lines = max((v.count("\n") + 1 for v in values if type(v) is str), default=1)
-        if lines > 1:
-            self.sheet.set_row(self.row, min(LINE_HEIGHT * lines, MAX_ROW_HEIGHT))
+        """Make the next row tall enough for its wrapped text (a viewer does not grow a row for its
+        wrapped text by itself)."""
+        texts = [(v, width) for v, width in zip(values, self.widths, strict=False) if type(v) is str]
+        height = wrapped_height(texts)
+        if height > wrapped_height([]):
+            self.sheet.set_row(self.row, height)
 
     def emphasised(self, values: list[Any], number_formats: dict[int, str], kind: str = "total") -> None:
         """A row of a table set off from its body: a subtotal, a total, a section's heading."""
@@ -184,7 +187,7 @@ def _sheet(
     the next row, and its header row is repeated on every printed page."""
     lines = [info] if isinstance(info, str) else info
     header_row = 1 + max(len(lines), 1)
-    summary = SummarySheet(book, title)
+    summary = SummarySheet(book, title, widths)
     sheet = summary.sheet
     for n, width in enumerate(widths):
         sheet.set_column(n, n, width)
@@ -194,9 +197,10 @@ def _sheet(
         sheet.set_portrait()
     sheet.set_paper(A4)
     sheet.fit_to_pages(1, 0)
+    sheet.set_margins(**MARGINS)
+    sheet.set_footer(f"&C{PAGE_FOOTER}", {"margin": HEADER_FOOTER_MARGIN})
     sheet.repeat_rows(header_row)
     sheet.freeze_panes(header_row + 1, 0)
-    sheet.set_row(header_row, HEADER_HEIGHT)
     summary.line(heading, "title")
     for line in lines or [""]:
         summary.line(line)
@@ -287,27 +291,49 @@ def _execution(book: SummaryBook, c: Consolidation) -> None:
     sheet.line()
     sheet.line("按资金来源（申报汇总涉及的计划行）", "label")
     per_source = source_execution(c)
+    figures = ("budget", "committed", "payable")
+    wan = policy.plan.to_yuan  # 元 per 万元
     source_rows = [
-        [policy.funding_sources[s], v["budget"], v["committed"], v["payable"]] for s, v in per_source.items()
+        [
+            policy.funding_sources[s],
+            *(v[f] for f in figures),
+            *((v[f] / wan).quantize(CHART_PRECISION, ROUND_HALF_UP) for f in figures),
+        ]
+        for s, v in per_source.items()
     ]
     top = sheet.table(
-        ["资金来源", "计划（元）", "已承诺（元）", "其中可拨付（元）"],
+        [
+            "资金来源",
+            "计划（元）",
+            "已承诺（元）",
+            "其中可拨付（元）",
+            "计划（万元）",
+            "已承诺（万元）",
+            "其中可拨付（万元）",
+        ],
         source_rows,
-        {1: MONEY, 2: MONEY, 3: MONEY},
+        {1: MONEY, 2: MONEY, 3: MONEY, 4: WAN_YUAN, 5: WAN_YUAN, 6: WAN_YUAN},
     )
-    chart = book.workbook.add_chart({"type": "column"})
-    for column in (1, 2, 3):
+    _execution_chart(sheet, top, len(source_rows))
+
+
+def _execution_chart(sheet: SummarySheet, top: int, rows: int) -> None:
+    """A column chart of the per-source table's 万元 columns (top: its header row), below the table: an
+    axis of 元 reads 140000000."""
+    chart = sheet.workbook.add_chart({"type": "column"})
+    for column in (4, 5, 6):
         chart.add_series(
             {
                 "name": ["执行情况", top, column],
-                "categories": ["执行情况", top + 1, 0, top + len(source_rows), 0],
-                "values": ["执行情况", top + 1, column, top + len(source_rows), column],
+                "categories": ["执行情况", top + 1, 0, top + rows, 0],
+                "values": ["执行情况", top + 1, column, top + rows, column],
             }
         )
-    chart.set_title({"name": "计划、已承诺与可拨付（按资金来源）"})
-    chart.set_y_axis({"name": "元"})
-    chart.set_size({"width": 600, "height": 300})
-    sheet.sheet.insert_chart(top, 5, chart)
+    chart.set_title({"name": "计划、已承诺与可拨付（按资金来源，万元）"})
+    chart.set_y_axis({"name": "万元", "num_format": "#,##0", "major_gridlines": {"visible": True}})
+    chart.set_legend({"position": "bottom"})
+    chart.set_size({"width": 720, "height": 320})
+    sheet.sheet.insert_chart(sheet.row + 1, 0, chart)
 
 
 DISBURSEMENT_HEADERS = [

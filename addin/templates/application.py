@@ -18,6 +18,12 @@ from openpyxl.worksheet.formula import ArrayFormula
 from addin import template_spec as spec
 from addin.io.output import describe_generated, save_workbook
 from addin.templates.formulas import LEVELS_NAME, RowFormulas, list_name
+from addin.templates.printing import (
+    filled_rows_print_area,
+    page_setup,
+    set_print_area_formula,
+    wrapped_height,
+)
 from addin.templates.sheets import (
     SUBMISSION_STEPS,
     absolute,
@@ -25,6 +31,7 @@ from addin.templates.sheets import (
     define,
     define_submission_names,
     format_columns,
+    guide_first_row,
     header_cells,
     meta_sheet,
     new_validation,
@@ -36,15 +43,14 @@ from addin.templates.sheets import (
     styled_cell,
     submission_cells,
     submission_validations,
+    table_rows,
     write_lists_sheet,
 )
 from addin.templates.styles import (
     ALERT_FILL,
     ALERT_FONT,
     BOLD,
-    BOX,
     COMPUTED_FILL,
-    HEADER_HEIGHT,
     INPUT_FILL,
     TITLE_FONT,
     TOP_WRAP,
@@ -116,9 +122,9 @@ def _data_sheet(
     last_letter = letters[fields[-1].id]
     format_columns(ws, fields, letters)
     ws.freeze_panes = f"C{spec.FIRST_DATA_ROW}"
-    ws.print_title_rows = f"{spec.GROUP_ROW}:{spec.HEADER_ROW}"
     ws.print_title_cols = "A:B"
-    print_and_protect(ws, PRINT_PAGES_WIDE)
+    print_and_protect(ws, PRINT_PAGES_WIDE, title_rows=f"{spec.GROUP_ROW}:{spec.HEADER_ROW}")
+    set_print_area_formula(ws, data_print_area(last_row))
 
     first_computed = letters[next(f.id for f in fields if f.computed)]
     ws.merged_cells.add(f"A{spec.TITLE_ROW}:{last_letter}{spec.TITLE_ROW}")
@@ -135,8 +141,7 @@ def _data_sheet(
         ws, "自动计算（灰色表头列由公式计算，请勿填写）", font=BOLD, fill=COMPUTED_FILL, alignment=WRAP
     )
     ws.append(group)
-    ws.append(header_cells(ws, fields))
-    ws.row_dimensions[spec.HEADER_ROW].height = HEADER_HEIGHT
+    ws.append(header_cells(ws, fields, spec.HEADER_ROW))
 
     formulas = RowFormulas(letters, policy)
     computed = [f for f in fields if f.computed]
@@ -156,6 +161,15 @@ def _data_sheet(
 
     _validations(ws, policy, letters, last_row)
     _highlighting(ws, formulas, letters, last_row, policy)
+
+
+def data_print_area(last_row: int) -> str:
+    """The 申报表's print area: its title and header rows and the rows down to the last one filled."""
+    letters = spec.column_letters()
+    inputs = f"A:{letters[input_fields()[-1].id]}"
+    return filled_rows_print_area(
+        spec.DATA_SHEET, inputs, len(application_fields()), spec.FIRST_DATA_ROW, last_row
+    )
 
 
 def _input_cell(ws, value: Any) -> Any:
@@ -216,24 +230,26 @@ def _highlighting(ws, formulas: RowFormulas, letters: dict[str, str], last_row: 
 # --- 实时校验 ---------------------------------------------------------------------------------------
 
 
+LIVE_CHECK_NOTE = (
+    "下方单元格用 DTFUND_VALIDATE 校验整张申报表，结果随填写自动更新（行、字段、规则、说明、依据）。"
+    "没有安装加载项，或使用 WPS、LibreOffice 时，该单元格会显示 #NAME? 等错误："
+    "请改用命令 dtfund check 申报表.xlsx 校验，结果相同。"
+)
+
+
 def _live_check_sheet(workbook: Workbook, letters: dict[str, str], last_row: int) -> None:
     """One cell that validates the whole table live in Excel with the dtfund add-in."""
     ws = workbook.create_sheet(spec.LIVE_CHECK_SHEET)
-    for letter, width in zip("ABCDE", (8, 18, 30, 90, 16), strict=True):
+    widths = (8, 18, 30, 90, 16)
+    for letter, width in zip("ABCDE", widths, strict=True):
         ws.column_dimensions[letter].width = width
+    page_setup(ws, landscape=True)
     last_letter = letters[application_fields()[-1].id]
     table = f"'{spec.DATA_SHEET}'!$A${spec.HEADER_ROW}:${last_letter}${last_row}"
     ws.append([styled_cell(ws, "实时校验（需要安装 dtfund 加载项）", font=TITLE_FONT)])
-    ws.append(
-        [
-            styled_cell(
-                ws,
-                "下方单元格用 DTFUND_VALIDATE 校验整张申报表，结果随填写自动更新（行、字段、规则、说明、依据）。"
-                "没有安装加载项，或使用 WPS、LibreOffice 时，该单元格会显示 #NAME? 等错误："
-                "请改用命令 dtfund check 申报表.xlsx 校验，结果相同。",
-            )
-        ]
-    )
+    ws.merged_cells.add("A2:E2")
+    ws.row_dimensions[2].height = wrapped_height([(LIVE_CHECK_NOTE, sum(widths))])
+    ws.append([styled_cell(ws, LIVE_CHECK_NOTE, alignment=TOP_WRAP)])
     ws.append([])
     ws.append(
         [
@@ -258,29 +274,23 @@ GUIDE_STEPS = (
 
 
 def _guide_sheet(workbook: Workbook, policy: Policy, letters: dict[str, str]) -> None:
+    widths = (6, 22, 12, 60, 36, 14)
     ws = start_guide_sheet(
-        workbook,
-        GUIDE_STEPS,
-        ("列", "字段", "是否必填", "填写说明", "可选值", "依据"),
-        (8, 24, 14, 60, 40, 16),
+        workbook, GUIDE_STEPS, ("列", "字段", "是否必填", "填写说明", "可选值", "依据"), widths
     )
     required = {"always": "必填", "when_evaluated": "已评测必填", "never": "选填"}
-    for field in application_fields():
-        needed = "自动计算" if field.computed else required[field.required]
-        values = "、".join(field.allowed(policy))
-        ws.append(
-            [
-                styled_cell(ws, v, alignment=TOP_WRAP, border=BOX)
-                for v in (
-                    letters[field.id],
-                    field.header,
-                    needed,
-                    field.help or "由公式按规则计算。",
-                    values,
-                    field.clause,
-                )
-            ]
+    rows = [
+        (
+            letters[field.id],
+            field.header,
+            "自动计算" if field.computed else required[field.required],
+            field.help or "由公式按规则计算。",
+            "、".join(field.allowed(policy)),
+            field.clause,
         )
+        for field in application_fields()
+    ]
+    table_rows(ws, rows, widths, guide_first_row(GUIDE_STEPS))
     ws.protection.sheet = True
 
 

@@ -16,6 +16,7 @@ from openpyxl.formatting.rule import FormulaRule
 from addin import template_spec as spec
 from addin.io.output import describe_generated, save_workbook
 from addin.templates.formulas import latest_value
+from addin.templates.printing import filled_rows_print_area, set_print_area_formula
 from addin.templates.sheets import (
     SUBMISSION_STEPS,
     absolute,
@@ -23,6 +24,7 @@ from addin.templates.sheets import (
     define,
     define_submission_names,
     format_columns,
+    guide_first_row,
     header_cells,
     meta_sheet,
     new_validation,
@@ -33,16 +35,14 @@ from addin.templates.sheets import (
     styled_cell,
     submission_cells,
     submission_validations,
+    table_rows,
     write_lists_sheet,
 )
 from addin.templates.styles import (
     ALERT_FILL,
     ALERT_FONT,
     BOLD,
-    BOX,
-    HEADER_HEIGHT,
     TITLE_FONT,
-    TOP_WRAP,
 )
 from schemas.awards import SOURCE_FIELD, AwardKind, award_kinds, award_units
 from schemas.fields import YES
@@ -143,8 +143,10 @@ def _award_sheet(
     letters = spec.award_letters(kind.fields)
     format_columns(ws, kind.fields, letters)
     ws.freeze_panes = f"B{spec.AWARDS_FIRST_DATA_ROW}"
-    ws.print_title_rows = f"{spec.AWARDS_HEADER_ROW}:{spec.AWARDS_HEADER_ROW}"
-    print_and_protect(ws, pages_wide=1)
+    print_and_protect(ws, pages_wide=1, title_rows=f"{spec.AWARDS_HEADER_ROW}:{spec.AWARDS_HEADER_ROW}")
+    inputs = f"A:{letters[kind.input_fields()[-1].id]}"
+    first = spec.AWARDS_FIRST_DATA_ROW
+    set_print_area_formula(ws, filled_rows_print_area(kind.sheet, inputs, len(kind.fields), first, last_row))
     ws.merged_cells.add(f"A1:{letters[kind.fields[-1].id]}1")
     ws.append([styled_cell(ws, f"兵团中小企业数字化转型城市试点专项资金 {kind.sheet}名单", font=TITLE_FONT)])
     heading = f"模板 {spec.AWARDS_TEMPLATE_ID} 版本 {spec.AWARDS_TEMPLATE_VERSION}；政策 {policy.version}"
@@ -153,8 +155,7 @@ def _award_sheet(
     else:
         ws.append([styled_cell(ws, heading)])
     ws.append([styled_cell(ws, sheet_note(kind, policy), font=BOLD)])
-    ws.append(header_cells(ws, kind.fields))
-    ws.row_dimensions[spec.AWARDS_HEADER_ROW].height = HEADER_HEIGHT
+    ws.append(header_cells(ws, kind.fields, spec.AWARDS_HEADER_ROW))
     formulas = computed_formulas(kind, letters, policy)
     for row in range(spec.AWARDS_FIRST_DATA_ROW, last_row + 1):
         offset = row - spec.AWARDS_FIRST_DATA_ROW
@@ -268,29 +269,19 @@ def _highlighting(ws, policy: Policy, kind: AwardKind, letters: dict[str, str], 
 
 
 def _guide_sheet(workbook: Workbook, policy: Policy, kinds: Sequence[AwardKind]) -> None:
+    widths = (14, 6, 24, 10, 60, 14)
     ws = start_guide_sheet(
-        workbook,
-        GUIDE_STEPS,
-        ("工作表", "列", "字段", "是否必填", "填写说明", "依据"),
-        (16, 8, 28, 12, 60, 16),
+        workbook, GUIDE_STEPS, ("工作表", "列", "字段", "是否必填", "填写说明", "依据"), widths
     )
     required = {"always": "必填", "never": "选填"}
+    rows = []
     for kind in kinds:
         letters = spec.award_letters(kind.fields)
-        ws.append(
-            [
-                styled_cell(ws, v, alignment=TOP_WRAP, border=BOX)
-                for v in (kind.sheet, "", sheet_note(kind, policy), "", "", kind.clause)
-            ]
-        )
+        rows.append((kind.sheet, "", "", "", sheet_note(kind, policy), kind.clause))
         for field in kind.fields:
             needed = "自动计算" if field.computed else required.get(field.required, "选填")
             values = "、".join(field.allowed(policy))
             text = (field.help or "由公式按规则计算。") + (f"（可选：{values}）" if values else "")
-            ws.append(
-                [
-                    styled_cell(ws, v, alignment=TOP_WRAP, border=BOX)
-                    for v in (kind.sheet, letters[field.id], field.header, needed, text, field.clause)
-                ]
-            )
+            rows.append((kind.sheet, letters[field.id], field.header, needed, text, field.clause))
+    table_rows(ws, rows, widths, guide_first_row(GUIDE_STEPS))
     ws.protection.sheet = True

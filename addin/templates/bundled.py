@@ -18,6 +18,7 @@ from addin.io.output import save_workbook
 from addin.templates.application import build_application_template
 from addin.templates.awards import build_awards_template
 from addin.templates.plan import build_plan_template
+from addin.templates.printing import load_workbook_keeping_print_areas
 from schemas.fields import YES, material_fields
 from schemas.policy import Policy, load_policy
 
@@ -429,7 +430,7 @@ def filled_application(
     build_application_template(
         policy, rows=template_rows, unit=unit, revision=revision[0], submitted_on=revision[1]
     ).save(buffer)
-    workbook = openpyxl.load_workbook(buffer)
+    workbook = load_workbook_keeping_print_areas(buffer)
     sheet = workbook[spec.DATA_SHEET]
     letters = spec.column_letters()
     for offset, row in enumerate(rows):

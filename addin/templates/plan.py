@@ -9,11 +9,11 @@ from openpyxl import Workbook
 from openpyxl.comments import Comment
 from openpyxl.styles import Alignment, Font, Protection
 from openpyxl.workbook.defined_name import DefinedName
-from openpyxl.worksheet.properties import PageSetupProperties
 from openpyxl.worksheet.worksheet import Worksheet
 
 from addin import template_spec as spec
 from addin.io.output import describe_generated, save_workbook
+from addin.templates.printing import page_setup, wrapped_height
 from addin.templates.sheets import SUBMISSION_STEPS, define_submission_names, submission_validations
 from addin.templates.styles import BOX, COMPUTED_FILL, DATE_FORMAT, INPUT_FILL, TITLE_FONT, WRAP
 from schemas.plan import BUDGET, Plan
@@ -103,6 +103,8 @@ def _lines(sheet: Worksheet, plan: Plan, rows: dict[str, int]) -> None:
             "content": line.content,
             "key": line.key,
         }
+        texts = [(values[c], COLUMN_WIDTHS[_letter(c)]) for c in ("direction", "content")]
+        sheet.row_dimensions[row].height = wrapped_height(texts)
         for column, value in values.items():
             cell = sheet[f"{_letter(column)}{row}"]
             cell.value = value
@@ -155,18 +157,18 @@ def _totals(sheet: Worksheet, plan: Plan, rows: dict[str, int], total_row: int) 
         sheet[f"{_letter(column)}{total_row}"].comment = _note(text)
 
 
+COLUMN_WIDTHS = {"A": 22, "B": 70, "C": 13, "D": 13, "E": 13, "F": 13, "G": 8}
+
+
 def _layout(sheet: Worksheet, rows: dict[str, int], total_row: int) -> None:
-    for column, width in {"A": 22, "B": 70, "C": 13, "D": 13, "E": 13, "F": 13, "G": 8}.items():
+    for column, width in COLUMN_WIDTHS.items():
         sheet.column_dimensions[column].width = width
     sheet.column_dimensions[_letter("key")].hidden = True
+    headers = [(header, COLUMN_WIDTHS[_letter(column)]) for column, header in spec.PLAN_HEADERS.items()]
+    sheet.row_dimensions[spec.PLAN_HEADER_ROW].height = wrapped_height(headers)
     sheet.freeze_panes = f"A{spec.PLAN_FIRST_LINE_ROW}"
-    sheet.print_title_rows = f"{spec.PLAN_HEADER_ROW}:{spec.PLAN_HEADER_ROW}"
     sheet.print_area = f"A1:F{total_row}"
-    sheet.page_setup.orientation = "landscape"
-    sheet.page_setup.paperSize = Worksheet.PAPERSIZE_A4
-    sheet.page_setup.fitToWidth = 1
-    sheet.page_setup.fitToHeight = 0
-    sheet.sheet_properties.pageSetUpPr = PageSetupProperties(fitToPage=True)
+    page_setup(sheet, landscape=True, title_rows=f"{spec.PLAN_HEADER_ROW}:{spec.PLAN_HEADER_ROW}")
     sheet.protection.sheet = True
     sheet.protection.formatColumns = False
     sheet.protection.formatRows = False

@@ -4,7 +4,7 @@ and the sheets every template has (填表说明's start, 规则, 参数, the lis
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from decimal import Decimal
 from typing import Any
 
@@ -15,12 +15,11 @@ from openpyxl.styles import Alignment, Border, Font, PatternFill
 from openpyxl.utils import get_column_letter
 from openpyxl.workbook.defined_name import DefinedName
 from openpyxl.worksheet.datavalidation import DataValidation
-from openpyxl.worksheet.properties import PageSetupProperties
-from openpyxl.worksheet.worksheet import Worksheet
 
 from addin import template_spec as spec
 from addin.reports.catalogue import rule_catalogue
 from addin.templates.formulas import LEVELS_NAME, from_name, parameter_name
+from addin.templates.printing import page_setup, text_width, wrapped_height
 from addin.templates.styles import (
     BOLD,
     BOX,
@@ -32,6 +31,7 @@ from addin.templates.styles import (
     RATIO_FORMAT,
     TEXT_FORMAT,
     TITLE_FONT,
+    TOP,
     TOP_WRAP,
     UNLOCKED,
     WRAP,
@@ -161,26 +161,20 @@ def format_columns(ws, fields: Sequence[Field], letters: dict[str, str]) -> None
             dimension.protection = UNLOCKED
 
 
-def print_landscape(ws, pages_wide: int) -> None:
-    """A4 landscape, `pages_wide` pages across."""
-    ws.page_setup.orientation = "landscape"
-    ws.page_setup.paperSize = Worksheet.PAPERSIZE_A4
-    ws.page_setup.fitToWidth = pages_wide
-    ws.page_setup.fitToHeight = 0
-    ws.sheet_properties.pageSetUpPr = PageSetupProperties(fitToPage=True)
-
-
-def print_and_protect(ws, pages_wide: int) -> None:
-    """A4 landscape, `pages_wide` pages across; protected, with columns, rows and filters usable."""
-    print_landscape(ws, pages_wide)
+def print_and_protect(ws, pages_wide: int, title_rows: str) -> None:
+    """A4 landscape, `pages_wide` pages across, `title_rows` on every page; protected, with columns, rows
+    and filters usable."""
+    page_setup(ws, landscape=True, pages_wide=pages_wide, title_rows=title_rows)
     ws.protection.sheet = True
     ws.protection.formatColumns = False
     ws.protection.formatRows = False
     ws.protection.autoFilter = False
 
 
-def header_cells(ws, fields: Sequence[Field]) -> list[WriteOnlyCell]:
-    """The header row: inputs blue, computed columns grey, each with its help as a note."""
+def header_cells(ws, fields: Sequence[Field], row: int) -> list[WriteOnlyCell]:
+    """The header row (sheet row `row`, tall enough for its wrapped text): inputs blue, computed columns
+    grey, each with its help as a note."""
+    ws.row_dimensions[row].height = wrapped_height((f.header, f.width) for f in fields)
     headers = []
     for field in fields:
         cell = styled_cell(
@@ -200,50 +194,80 @@ def header_cells(ws, fields: Sequence[Field]) -> list[WriteOnlyCell]:
 def start_guide_sheet(
     workbook: Workbook, steps: Sequence[str], headers: Sequence[str], widths: Sequence[int]
 ) -> Any:
-    """A 填表说明 sheet: its title, the numbered steps, then the header of the table of columns."""
+    """A 填表说明 sheet printed A4 landscape, one page wide: its title, the numbered steps (each across the
+    whole width, wrapped), then the header of the table of columns, repeated on every page."""
     ws = workbook.create_sheet(spec.GUIDE_SHEET)
     for n, width in enumerate(widths, start=1):
         ws.column_dimensions[get_column_letter(n)].width = width
+    last = get_column_letter(len(widths))
+    header_row = guide_first_row(steps) - 1
+    page_setup(ws, landscape=True, title_rows=f"{header_row}:{header_row}")
     ws.append([styled_cell(ws, "填表说明", font=TITLE_FONT)])
-    for step in steps:
-        ws.append([styled_cell(ws, step)])
+    for row, step in enumerate(steps, start=2):
+        ws.merged_cells.add(f"A{row}:{last}{row}")
+        ws.row_dimensions[row].height = wrapped_height([(step, sum(widths))])
+        ws.append([styled_cell(ws, step, alignment=TOP_WRAP)])
     ws.append([])
-    ws.append([styled_cell(ws, h, font=BOLD, fill=INPUT_FILL, border=BOX) for h in headers])
+    ws.row_dimensions[header_row].height = wrapped_height(zip(headers, widths, strict=True))
+    ws.append([styled_cell(ws, h, font=BOLD, fill=INPUT_FILL, border=BOX, alignment=WRAP) for h in headers])
     return ws
 
 
+def guide_first_row(steps: Sequence[str]) -> int:
+    """The sheet row of the guide's first table row, below the title, the steps, a gap and the header."""
+    return len(steps) + 4
+
+
+def table_rows(ws, rows: Iterable[Sequence[Any]], widths: Sequence[int], first_row: int) -> None:
+    """Bordered rows of wrapped text from sheet row `first_row` on, each tall enough to show all of its
+    text; a row is never split across two printed pages (a spreadsheet breaks pages between rows)."""
+    for row, values in enumerate(rows, start=first_row):
+        ws.row_dimensions[row].height = wrapped_height(zip(values, widths, strict=True))
+        ws.append([styled_cell(ws, v, alignment=TOP_WRAP, border=BOX) for v in values])
+
+
+RULES_WIDTHS = (6, 20, 48, 40, 14)  # 级别, 名称, 说明, 修改建议, 依据; the id's column fits the longest id
+
+
 def rules_sheet(workbook: Workbook, policy: Policy) -> None:
+    """Every rule with its message, fix and clause: A4 landscape, one page wide, the header on every page."""
     ws = workbook.create_sheet(spec.RULES_SHEET)
-    for letter, width in zip("ABCDEF", (30, 8, 26, 60, 50, 16), strict=True):
+    entries = rule_catalogue(policy)
+    widths = (max(text_width(entry.id) for entry in entries) + 2, *RULES_WIDTHS)
+    for letter, width in zip("ABCDEF", widths, strict=True):
         ws.column_dimensions[letter].width = width
+    page_setup(ws, landscape=True, title_rows="1:1")
     ws.append(
         [
-            styled_cell(ws, h, font=BOLD, fill=INPUT_FILL, border=BOX)
+            styled_cell(ws, h, font=BOLD, fill=INPUT_FILL, border=BOX, alignment=WRAP)
             for h in ("规则编号", "级别", "名称", "说明", "修改建议", "依据")
         ]
     )
-    for entry in rule_catalogue(policy):
-        ws.append(
-            [
-                styled_cell(ws, v, alignment=TOP_WRAP, border=BOX)
-                for v in (entry.id, entry.severity, entry.title, entry.message, entry.fix, entry.clause)
-            ]
-        )
+    rows = [
+        (entry.id, entry.severity, entry.title, entry.message, entry.fix, entry.clause) for entry in entries
+    ]
+    table_rows(ws, rows, widths, first_row=2)
     ws.protection.sheet = True
 
 
 def parameter_cell(ws, value: Any, unit: str) -> WriteOnlyCell:
     if isinstance(value, Decimal):
         number_format = {"比例": RATIO_FORMAT, "元": MONEY_FORMAT}.get(unit, COUNT_FORMAT)
-        return styled_cell(ws, float(value), number_format=number_format, border=BOX)
+        return styled_cell(ws, float(value), number_format=number_format, border=BOX, alignment=TOP)
     if isinstance(value, dt.date):
-        return styled_cell(ws, value, number_format=DATE_FORMAT, border=BOX)
+        return styled_cell(ws, value, number_format=DATE_FORMAT, border=BOX, alignment=TOP)
     if isinstance(value, list):
         return styled_cell(ws, "、".join(value), alignment=TOP_WRAP, border=BOX)
-    return styled_cell(ws, value, border=BOX)
+    return styled_cell(ws, value, border=BOX, alignment=TOP)
 
 
-PARAMETER_WIDTHS = (30, 44, 12, 18, 14, 14, 14, 14)
+# 名称, 起始日期, 取值 (or the first level), 单位 (or the second), 依据 (or the third), …, 参数代码 last.
+PARAMETER_WIDTHS = (34, 12, 36, 14, 14, 16, 34, 34)
+PARAMETER_NOTE = (
+    "每个取值自“起始日期”起施行，至同一参数下一个起始日期的前一天。申报表每行按“按此日期取值”所列的日期"
+    "取当日有效的值（该日期空白或早于第一个起始日期的，取第一个值）；标“取最新值”的参数取最后一个值。"
+    "“参数代码”是公式引用该参数所用的名称。"
+)
 
 
 LATEST = "取最新值"
@@ -256,28 +280,20 @@ def key_date_label(parameter: Parameter) -> str:
 
 
 def parameters_sheet(workbook: Workbook, policy: Policy) -> None:
-    """Every policy parameter with its clause as a dated table (from-date beside value, by date); the
-    formulas look the value in force up in the named ranges here."""
+    """Every policy parameter with its clause as a dated table (from-date beside value, by date), its
+    Chinese name first and the code the formulas use last; the formulas look the value in force up in the
+    named ranges here."""
     ws = workbook.create_sheet(spec.PARAMETERS_SHEET)
     for n, width in enumerate(PARAMETER_WIDTHS, start=1):
         ws.column_dimensions[get_column_letter(n)].width = width
-    print_landscape(ws, pages_wide=1)
+    headers = ("名称", "起始日期", "取值", "单位", "依据", "按此日期取值", "参数代码")
+    page_setup(ws, landscape=True, title_rows="3:3")
     ws.append([styled_cell(ws, f"政策参数：{policy.title}（{policy.version}）", font=TITLE_FONT)])
-    ws.append(
-        [
-            styled_cell(
-                ws,
-                "每个取值自“起始日期”起施行，至同一参数下一个起始日期的前一天。申报表每行按“按此日期取值”所列的日期"
-                "取当日有效的值（该日期空白或早于第一个起始日期的，取第一个值）；标“取最新值”的参数取最后一个值。",
-            ),
-        ]
-    )
-    ws.append(
-        [
-            styled_cell(ws, h, font=BOLD, fill=INPUT_FILL, border=BOX)
-            for h in ("参数", "说明", "起始日期", "取值", "单位", "依据", "按此日期取值")
-        ]
-    )
+    ws.merged_cells.add(f"A2:{get_column_letter(len(PARAMETER_WIDTHS))}2")
+    ws.row_dimensions[2].height = wrapped_height([(PARAMETER_NOTE, sum(PARAMETER_WIDTHS))])
+    ws.append([styled_cell(ws, PARAMETER_NOTE, alignment=TOP_WRAP)])
+    ws.row_dimensions[3].height = wrapped_height(zip(headers, PARAMETER_WIDTHS, strict=False))
+    ws.append([styled_cell(ws, h, font=BOLD, fill=INPUT_FILL, border=BOX, alignment=WRAP) for h in headers])
     levels = set(policy.value("levels"))
     by_level: list[Parameter] = []
     row = 3
@@ -292,22 +308,24 @@ def parameters_sheet(workbook: Workbook, policy: Policy) -> None:
             for dated in parameter.values:
                 row += 1
                 item = dated.value[key] if key else dated.value
+                texts = (label, "", "、".join(item) if isinstance(item, list) else "")
+                ws.row_dimensions[row].height = wrapped_height(zip(texts, PARAMETER_WIDTHS, strict=False))
                 ws.append(
                     [
-                        styled_cell(ws, parameter_name(name, key), border=BOX),
-                        styled_cell(ws, label, border=BOX),
+                        styled_cell(ws, label, border=BOX, alignment=TOP_WRAP),
                         parameter_cell(ws, dated.start, "日期"),
                         parameter_cell(ws, item, parameter.unit),
-                        styled_cell(ws, parameter.unit, border=BOX),
-                        styled_cell(ws, parameter.clause, border=BOX),
-                        styled_cell(ws, key_date_label(parameter), border=BOX),
+                        styled_cell(ws, parameter.unit, border=BOX, alignment=TOP),
+                        styled_cell(ws, parameter.clause, border=BOX, alignment=TOP),
+                        styled_cell(ws, key_date_label(parameter), border=BOX, alignment=TOP),
+                        styled_cell(ws, parameter_name(name, key), border=BOX, alignment=TOP),
                     ]
                 )
             if not isinstance(value, list):
                 define(
-                    workbook, parameter_name(name, key), spec.PARAMETERS_SHEET, dated_cells("D", first, row)
+                    workbook, parameter_name(name, key), spec.PARAMETERS_SHEET, dated_cells("C", first, row)
                 )
-                define(workbook, from_name(name, key), spec.PARAMETERS_SHEET, dated_cells("C", first, row))
+                define(workbook, from_name(name, key), spec.PARAMETERS_SHEET, dated_cells("B", first, row))
     levels_table(workbook, ws, policy, by_level, row + 2)
     ws.protection.sheet = True
 
@@ -319,10 +337,10 @@ def levels_table(workbook: Workbook, ws, policy: Policy, parameters: list[Parame
     ws.append(
         [
             styled_cell(ws, h, font=BOLD, fill=INPUT_FILL, border=BOX, alignment=WRAP)
-            for h in ("参数", "说明", "起始日期", *eligible, "依据", "按此日期取值")
+            for h in ("名称", "起始日期", *eligible, "依据", "按此日期取值", "参数代码")
         ]
     )
-    levels = (get_column_letter(4), get_column_letter(3 + len(eligible)))
+    levels = (get_column_letter(3), get_column_letter(2 + len(eligible)))
     define(workbook, LEVELS_NAME, spec.PARAMETERS_SHEET, f"${levels[0]}${header}:${levels[1]}${header}")
     row = header
     for parameter in parameters:
@@ -331,7 +349,6 @@ def levels_table(workbook: Workbook, ws, policy: Policy, parameters: list[Parame
             row += 1
             ws.append(
                 [
-                    styled_cell(ws, parameter_name(parameter.name), border=BOX),
                     styled_cell(ws, f"{parameter.label}（{parameter.unit}）", border=BOX),
                     parameter_cell(ws, dated.start, "日期"),
                     *(
@@ -340,11 +357,12 @@ def levels_table(workbook: Workbook, ws, policy: Policy, parameters: list[Parame
                     ),
                     styled_cell(ws, parameter.clause, border=BOX),
                     styled_cell(ws, key_date_label(parameter), border=BOX),
+                    styled_cell(ws, parameter_name(parameter.name), border=BOX),
                 ]
             )
         block = f"${levels[0]}${first}:${levels[1]}${row}"
         define(workbook, parameter_name(parameter.name), spec.PARAMETERS_SHEET, block)
-        define(workbook, from_name(parameter.name), spec.PARAMETERS_SHEET, dated_cells("C", first, row))
+        define(workbook, from_name(parameter.name), spec.PARAMETERS_SHEET, dated_cells("B", first, row))
 
 
 def write_lists_sheet(workbook: Workbook, lists: dict[str, tuple[str, list[str]]]) -> None:

@@ -2,7 +2,6 @@
 
 from openpyxl.styles import Alignment, Border, Font, PatternFill, Protection, Side
 
-HEADER_HEIGHT = 48  # three lines of wrapped Chinese header text
 MONEY_FORMAT = "#,##0.00"
 RATIO_FORMAT = "0.00%"
 DATE_FORMAT = "yyyy-mm-dd"
@@ -18,4 +17,5 @@ THIN = Side(style="thin", color="999999")
 BOX = Border(left=THIN, right=THIN, top=THIN, bottom=THIN)
 WRAP = Alignment(wrap_text=True, vertical="center", horizontal="center")
 TOP_WRAP = Alignment(wrap_text=True, vertical="top")
+TOP = Alignment(vertical="top")
 UNLOCKED = Protection(locked=False)
