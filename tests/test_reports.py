@@ -139,6 +139,33 @@ def test_annotated_xlsm_keeps_its_macros(tmp_path: Path) -> None:
         assert b"macroEnabled" in after.read("[Content_Types].xml")
 
 
+def test_annotating_an_annotated_copy_replaces_its_marks(tmp_path: Path) -> None:
+    """A second run keeps one results sheet and one note per cell; the template's own notes and a
+    sheet-local name (a print area, which moves one place on with each new first sheet) stay right."""
+    workbook = openpyxl.load_workbook(EXAMPLE)
+    workbook["申报表"].print_area = "A1:C9"
+    source = tmp_path / "source.xlsx"
+    workbook.save(source)
+    first, second = tmp_path / "first.xlsx", tmp_path / "second.xlsx"
+    assert run("check", source, "--annotate", first, "--quiet").exit_code == 1
+    assert run("check", first, "--annotate", second, "--quiet").exit_code == 1
+    annotated = openpyxl.load_workbook(second)
+    assert annotated.sheetnames == ["校验结果", *workbook.sheetnames]
+    sheet = annotated["申报表"]
+    assert sheet.print_area == "'申报表'!$A$1:$C$9"
+    assert sheet["A4"].comment.text == workbook["申报表"]["A4"].comment.text, "the template's note is kept"
+    note = sheet[f"{SERVICE_TOTAL}8"].comment.text
+    assert (
+        note.count("FEE_SERVICE_OVER_20") == 1 and sheet[f"{SERVICE_TOTAL}8"].fill.fgColor.rgb == "FFFFC7CE"
+    )
+    with zipfile.ZipFile(second) as copy:
+        assert sum(name.startswith("xl/worksheets/dtfundResults") for name in copy.namelist()) == 1
+        comments = [name for name in copy.namelist() if name.startswith("xl/comments")]
+        notes = copy.read(comments[0]).decode("utf-8").count("<comment ")
+    with zipfile.ZipFile(first) as copy:
+        assert copy.read(comments[0]).decode("utf-8").count("<comment ") == notes
+
+
 def test_annotate_refuses_to_overwrite_the_input_or_change_its_kind(tmp_path: Path) -> None:
     copy = tmp_path / "a.xlsx"
     copy.write_bytes(EXAMPLE.read_bytes())
