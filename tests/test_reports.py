@@ -144,6 +144,9 @@ def test_annotating_an_annotated_copy_replaces_its_marks(tmp_path: Path) -> None
     sheet-local name (a print area, which moves one place on with each new first sheet) stay right."""
     workbook = openpyxl.load_workbook(EXAMPLE)
     workbook["申报表"].print_area = "A1:C9"
+    workbook.active = 2  # another sheet selected: the copy opens on its results alone, no sheets grouped
+    for sheet in workbook.worksheets:
+        sheet.sheet_view.tabSelected = sheet is workbook.active
     source = tmp_path / "source.xlsx"
     workbook.save(source)
     first, second = tmp_path / "first.xlsx", tmp_path / "second.xlsx"
@@ -151,6 +154,8 @@ def test_annotating_an_annotated_copy_replaces_its_marks(tmp_path: Path) -> None
     assert run("check", first, "--annotate", second, "--quiet").exit_code == 1
     annotated = openpyxl.load_workbook(second)
     assert annotated.sheetnames == ["校验结果", *workbook.sheetnames]
+    assert annotated.active.title == "校验结果"
+    assert [s.title for s in annotated.worksheets if s.sheet_view.tabSelected] == ["校验结果"]
     sheet = annotated["申报表"]
     assert sheet.print_area == "'申报表'!$A$1:$C$9"
     assert sheet["A4"].comment.text == workbook["申报表"]["A4"].comment.text, "the template's note is kept"

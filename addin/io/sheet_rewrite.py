@@ -32,6 +32,9 @@ _AFTER_LEGACY_DRAWING = re.compile(
 )
 _SHEET_DATA = re.compile(rb"<([A-Za-z_][\w.-]*:)?sheetData(?=[\s/>])[^>]*?(/?)>")
 _REFERENCE = re.compile(rb"([A-Za-z]{1,3})(\d+)")
+_SHEET_VIEW = re.compile(
+    rb"""(<(?:[A-Za-z_][\w.-]*:)?sheetView)(?=[\s/>])((?:[^>"'/]+|"[^"]*"|'[^']*'|/(?!>))*)(/?>)"""
+)
 
 
 @dataclass(frozen=True)
@@ -101,7 +104,7 @@ class _Rewriter:
             match = _SHEET_DATA.search(buffer)
             if match:
                 self.prefix = match.group(1) or b""
-                head = _unselected(buffer[: match.start()], self.prefix)
+                head = _unselected(buffer[: match.start()])
                 self.column_styles = _column_styles(head, self.prefix)
                 opening = b"<" + self.prefix + b"sheetData>" if match.group(2) else match.group(0)
                 return head + opening, buffer[match.end() :], bool(match.group(2))
@@ -308,21 +311,27 @@ class _Rewriter:
         return None
 
 
-def _unselected(head: bytes, prefix: bytes) -> bytes:
+def _unselected(head: bytes) -> bytes:
     """The head with no sheet view selected: the workbook opens on its new first sheet alone (two
     selected sheets would be grouped, and an edit would change both)."""
-    view = tag_pattern(prefix, b"sheetView")
-    return view.sub(
-        lambda m: (
-            b"<"
-            + prefix
-            + b"sheetView"
-            + with_attribute(m.group(1), b"tabSelected", None)
-            + m.group(2)
-            + b">"
-        ),
-        head,
+    return _SHEET_VIEW.sub(
+        lambda m: m.group(1) + with_attribute(m.group(2), b"tabSelected", None) + m.group(3), head
     )
+
+
+def unselect_sheet(chunks: Iterator[bytes], write: Callable[[bytes], object]) -> None:
+    """Copy a sheet part (a worksheet or a chart sheet) with no sheet view selected; only its head,
+    before the rows, is looked at."""
+    buffer = b""
+    for chunk in chunks:
+        buffer += chunk
+        if _SHEET_DATA.search(buffer) or len(buffer) > MAX_HEAD_BYTES:
+            break
+    rows = _SHEET_DATA.search(buffer)
+    end = rows.start() if rows else len(buffer)
+    write(_unselected(buffer[:end]) + buffer[end:])
+    for chunk in chunks:
+        write(chunk)
 
 
 def _column_styles(head: bytes, prefix: bytes) -> dict[int, int]:

@@ -7,9 +7,8 @@ beyond Excel's limits) raises PackageError before anything is left behind."""
 from __future__ import annotations
 
 import re
-import shutil
 import zipfile
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -17,7 +16,7 @@ from xlsxwriter.utility import xl_col_to_name
 
 from addin.io.comment_parts import Note, comments_xml, vml_xml
 from addin.io.output import atomic_path
-from addin.io.sheet_rewrite import RELATIONSHIPS_URI, CellChange, SheetEdits, rewrite_sheet
+from addin.io.sheet_rewrite import RELATIONSHIPS_URI, CellChange, SheetEdits, rewrite_sheet, unselect_sheet
 from addin.io.styles_patch import SheetStyles, StylesPatch
 from addin.io.workbook_reader import MAIN_NS, OFFICE_RELATIONSHIP_ID, column_index
 from addin.io.xlsx_parts import (
@@ -49,6 +48,14 @@ WORKSHEET_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.wo
 COMMENTS_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.comments+xml"
 VML_TYPE = "application/vnd.openxmlformats-officedocument.vmlDrawing"
 _CELL = re.compile(r"\$?([A-Za-z]{1,3})\$?(\d+)")
+
+
+Copier = Callable[[Iterator[bytes], Callable[[bytes], object]], None]
+
+
+def _unchanged(chunks: Iterator[bytes], write: Callable[[bytes], object]) -> None:
+    for chunk in chunks:
+        write(chunk)
 
 
 @dataclass(frozen=True)
@@ -110,6 +117,7 @@ class _Copy:
         self.content_types = read_small_part(archive, CONTENT_TYPES)
         self.relations = relationships(WORKBOOK_RELS, self.workbook_rels)
         self.sheets = _sheets(self.workbook, self.relations)  # (name, relationship id, part) in order
+        self.sheet_parts = {part for _, _, part in self.sheets}
         styles = [r.target for r in self.relations if r.type == "styles" and r.target in self.names]
         if not styles:
             raise PackageError("工作簿没有样式部件（xl/styles.xml），无法添加标注格式。")
@@ -184,6 +192,8 @@ class _Copy:
                 continue
             if name in marked:
                 drawings[name] = self._rewrite_sheet(out, info, marked[name])
+            elif name in self.sheet_parts and self.edits.first_sheet is not None:
+                self._copy(out, info, unselect_sheet)
             else:
                 self._copy(out, info)
         for sheet in self.marked:
@@ -209,7 +219,8 @@ class _Copy:
     def _written(self, out: zipfile.ZipFile) -> set[str]:
         return {info.filename for info in out.infolist()}
 
-    def _copy(self, out: zipfile.ZipFile, info: zipfile.ZipInfo) -> None:
+    def _copy(self, out: zipfile.ZipFile, info: zipfile.ZipInfo, through: Copier = _unchanged) -> None:
+        """Copy a part as it is, or through `through` (given its chunks and where to write them)."""
         entry = zipfile.ZipInfo(info.filename, date_time=info.date_time)
         entry.compress_type = zipfile.ZIP_DEFLATED
         entry.external_attr = info.external_attr
@@ -217,7 +228,7 @@ class _Copy:
             self.archive.open(info) as source,
             out.open(entry, "w", force_zip64=info.file_size > 2**30) as copy,
         ):
-            shutil.copyfileobj(source, copy, CHUNK_BYTES)
+            through(iter(lambda: source.read(CHUNK_BYTES), b""), copy.write)
 
     def _rewrite_sheet(self, out: zipfile.ZipFile, info: zipfile.ZipInfo, sheet: _MarkedSheet) -> str | None:
         """Rewrite a marked sheet; the VML part of the legacy drawing it already had (None if none)."""
