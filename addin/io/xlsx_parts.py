@@ -4,6 +4,7 @@ forbids, parsed with defusedxml (no entity is ever resolved); and the text helpe
 
 from __future__ import annotations
 
+import functools
 import posixpath
 import re
 import zipfile
@@ -133,6 +134,7 @@ def attribute_xml(value: Any) -> str:
     return text.replace("\n", "&#10;").replace("\r", "&#13;").replace("\t", "&#9;")
 
 
+@functools.cache
 def tag_pattern(prefix: bytes, name: bytes, closing: bool = False) -> re.Pattern[bytes]:
     """A start (or end) tag of `name` with the namespace prefix `prefix` (b"" or b"x:"), its attributes
     in group 1 and a self-closing slash in group 2; quoted attribute values may hold ">"."""
@@ -143,9 +145,14 @@ def tag_pattern(prefix: bytes, name: bytes, closing: bool = False) -> re.Pattern
     )
 
 
+@functools.cache
+def _attribute_pattern(name: bytes) -> re.Pattern[bytes]:
+    return re.compile(rb"""(?:^|\s)""" + re.escape(name) + rb"""\s*=\s*(?:"([^"]*)"|'([^']*)')""")
+
+
 def attribute(attributes: bytes, name: bytes) -> bytes | None:
     """An attribute's raw value in a start tag's attributes."""
-    match = re.search(rb"""(?:^|\s)""" + re.escape(name) + rb"""\s*=\s*(?:"([^"]*)"|'([^']*)')""", attributes)
+    match = _attribute_pattern(name).search(attributes)
     if match is None:
         return None
     return match.group(1) if match.group(1) is not None else match.group(2)

@@ -221,25 +221,33 @@ class _Copy:
 
     def _copy(self, out: zipfile.ZipFile, info: zipfile.ZipInfo, through: Copier = _unchanged) -> None:
         """Copy a part as it is, or through `through` (given its chunks and where to write them)."""
-        entry = zipfile.ZipInfo(info.filename, date_time=info.date_time)
-        entry.compress_type = zipfile.ZIP_DEFLATED
-        entry.external_attr = info.external_attr
         with (
             self.archive.open(info) as source,
-            out.open(entry, "w", force_zip64=info.file_size > 2**30) as copy,
+            out.open(info.filename, "w", force_zip64=info.file_size > 2**30) as copy,
         ):
             through(iter(lambda: source.read(CHUNK_BYTES), b""), copy.write)
 
     def _rewrite_sheet(self, out: zipfile.ZipFile, info: zipfile.ZipInfo, sheet: _MarkedSheet) -> str | None:
         """Rewrite a marked sheet; the VML part of the legacy drawing it already had (None if none)."""
-        entry = zipfile.ZipInfo(info.filename, date_time=info.date_time)
-        entry.compress_type = zipfile.ZIP_DEFLATED
         with (
             self.archive.open(info) as source,
-            out.open(entry, "w", force_zip64=info.file_size > 2**30) as copy,
+            out.open(info.filename, "w", force_zip64=info.file_size > 2**30) as copy,
         ):
+            pieces: list[bytes] = []
+            size = 0
+
+            def write(piece: bytes) -> None:  # many small pieces deflated at once: fewer calls
+                nonlocal size
+                pieces.append(piece)
+                size += len(piece)
+                if size >= CHUNK_BYTES:
+                    copy.write(b"".join(pieces))
+                    pieces.clear()
+                    size = 0
+
             chunks: Iterator[bytes] = iter(lambda: source.read(CHUNK_BYTES), b"")
-            existing = rewrite_sheet(sheet.part, chunks, copy.write, sheet.edits, self.styles.marked)
+            existing = rewrite_sheet(sheet.part, chunks, write, sheet.edits, self.styles.marked)
+            copy.write(b"".join(pieces))
         if existing is None:
             return None
         targets = {r.id: r.target for r in sheet.relations if r.type == "vmlDrawing"}
