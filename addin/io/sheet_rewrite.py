@@ -231,6 +231,8 @@ class _Rewriter:
         out, written, column, k = [], 0, -1, 0
         cell_end = tag_pattern(p, b"c", closing=True)
         for cell in tag_pattern(p, b"c").finditer(body):
+            if k == len(todo):
+                break  # the rest of the row is copied as it is
             if cell.start() < written:
                 continue  # (inside a cell already copied: cannot happen in well-formed XML)
             reference = attribute(cell.group(1), b"r")
