@@ -171,6 +171,23 @@ def test_annotating_an_annotated_copy_replaces_its_marks(tmp_path: Path) -> None
         assert copy.read(comments[0]).decode("utf-8").count("<comment ") == notes
 
 
+def test_annotated_copy_of_a_sheet_without_notes(tmp_path: Path) -> None:
+    """A sheet with no notes and no relationships gets its comments, drawing and relationships."""
+    workbook = openpyxl.load_workbook(EXAMPLE)
+    for row in workbook["申报表"].iter_rows():
+        for cell in row:
+            if cell.comment:
+                cell.comment = None
+    source, annotated = tmp_path / "plain.xlsx", tmp_path / "annotated.xlsx"
+    workbook.save(source)
+    with zipfile.ZipFile(source) as plain:
+        assert not [name for name in plain.namelist() if "comments" in name or name.endswith(".vml")]
+    assert run("check", source, "--annotate", annotated, "--quiet").exit_code == 1
+    sheet = openpyxl.load_workbook(annotated)["申报表"]
+    noted = [cell.coordinate for row in sheet.iter_rows() for cell in row if cell.comment]
+    assert f"{SERVICE_TOTAL}8" in noted and "A4" not in noted and len(noted) == 6
+
+
 def test_annotate_refuses_to_overwrite_the_input_or_change_its_kind(tmp_path: Path) -> None:
     copy = tmp_path / "a.xlsx"
     copy.write_bytes(EXAMPLE.read_bytes())
