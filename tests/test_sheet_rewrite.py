@@ -66,6 +66,17 @@ def test_the_same_rewrite_whatever_the_chunks(size: int) -> None:
     assert xml.index(b"<x:legacyDrawing") > xml.index(b"<x:pageMargins")
 
 
+@pytest.mark.parametrize("size", [7, 300, 1 << 20])
+def test_long_runs_of_rows_to_keep(size: int) -> None:
+    rows = "".join(f'<row r="{n}"><c r="A{n}"><v>{n}</v></c></row>' for n in range(1, 501))
+    xml = f'<worksheet xmlns="{MAIN}"><sheetData>{rows}</sheetData></worksheet>'.encode()
+    cells = {400: {3: CellChange(fill="FFC7CE")}, 600: {0: CellChange(fill="FFC7CE")}}
+    out, _ = rewritten(xml, size, cells, drawing=None)
+    marked = b'<row r="400"><c r="A400"><v>400</v></c><c r="D400" s="101"/></row>'
+    expected = xml.replace(b'<row r="400"><c r="A400"><v>400</v></c></row>', marked)
+    assert out == expected.replace(b"</sheetData>", b'<row r="600"><c r="A600" s="102"/></row></sheetData>')
+
+
 def test_an_empty_sheet_gets_its_rows() -> None:
     xml = f'<worksheet xmlns="{MAIN}"><sheetData/></worksheet>'.encode()
     out, _ = rewritten(xml, 5, {7: {0: CellChange(fill="FFC7CE")}}, drawing=None)

@@ -127,6 +127,10 @@ class _Rewriter:
         self._refuse_markup_declarations(rest)
         while True:
             limit = len(buffer) if ended else buffer.rfind(b"<")  # every tag before it is whole
+            skipped, last = self._skipped(buffer, limit, boundary, previous)
+            if skipped:
+                self.write(buffer[:skipped])
+                buffer, limit, previous = buffer[skipped:], limit - skipped, last - 1
             written, keep = 0, max(limit, 0)
             for match in boundary.finditer(buffer, 0, max(limit, 0)):
                 if match.group(0).startswith(b"</"):
@@ -164,6 +168,22 @@ class _Rewriter:
                 following = b""
             self._refuse_markup_declarations(buffer[keep:][-1:] + following)
             buffer = buffer[keep:] + following
+
+    def _skipped(
+        self, buffer: bytes, limit: int, boundary: re.Pattern[bytes], previous: int
+    ) -> tuple[int, int]:
+        """How much of the buffer holds only rows that stay as they are, to copy without looking at each
+        (all up to its last row, when that row is numbered and comes before the next row to change),
+        and the number of that last row; (0, 0) when the rows must be looked at one by one."""
+        last = buffer.rfind(b"<" + self.prefix + b"row", 0, max(limit, 0))
+        match = boundary.match(buffer, last) if last > 0 else None
+        if match is None or match.group(0).startswith(b"</"):
+            return 0, 0
+        number = _int(attribute(match.group(1), b"r"))
+        following = self.rows[self.next_row] if self.next_row < len(self.rows) else None
+        if number is None or number <= previous or (following is not None and number >= following):
+            return 0, 0
+        return last, number
 
     def _refuse_markup_declarations(self, xml: bytes) -> None:
         """Comments, CDATA and processing instructions among the rows: text in them may look like a row."""
