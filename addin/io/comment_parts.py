@@ -7,7 +7,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from addin.io.workbook_reader import MAIN_NS
+from addin.io.workbook_reader import MAIN_NS, column_index
 from addin.io.xlsx_parts import (
     PackageError,
     attribute,
@@ -185,8 +185,6 @@ def _elements(data: bytes, prefix: bytes, name: bytes) -> list[bytes]:
 
 
 def _cell(reference: str) -> tuple[int, int] | None:
-    from addin.io.workbook_reader import column_index
-
     match = _REFERENCE.fullmatch(reference)
     if match is None:
         return None

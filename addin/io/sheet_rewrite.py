@@ -14,10 +14,10 @@ from xlsxwriter.utility import xl_col_to_name
 
 from addin.io.workbook_reader import column_index
 from addin.io.xlsx_parts import (
-    _ALLOWED_BYTES,
     PackageError,
     attribute,
     attribute_xml,
+    has_forbidden_bytes,
     refuse_hostile_bytes,
     tag_pattern,
     with_attribute,
@@ -90,7 +90,7 @@ class _Rewriter:
 
     def _checked(self, chunks: Iterator[bytes]) -> Iterator[bytes]:
         for chunk in chunks:
-            if chunk.translate(None, _ALLOWED_BYTES) or b"<!" in chunk:
+            if has_forbidden_bytes(chunk) or b"<!" in chunk:
                 refuse_hostile_bytes(self.part, chunk)
             yield chunk
 

@@ -31,11 +31,15 @@ class PackageError(Exception):
     """A part of the package cannot be rewritten safely: the message says which and why, in Chinese."""
 
 
+def has_forbidden_bytes(data: bytes) -> bool:
+    return bool(data.translate(None, _ALLOWED_BYTES))
+
+
 def refuse_hostile_bytes(part: str, data: bytes) -> None:
     """Refuse a DTD (entity declarations) or a control character XML 1.0 forbids in a part's bytes."""
     if _DECLARATION.search(data):
         raise PackageError(f"部件 {part} 含有 DTD（实体声明），已拒绝处理。")
-    if data.translate(None, _ALLOWED_BYTES):
+    if has_forbidden_bytes(data):
         raise PackageError(f"部件 {part} 含有 XML 不允许的控制字符，已拒绝处理。")
 
 

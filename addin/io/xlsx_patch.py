@@ -106,6 +106,8 @@ def write_edited_copy(source: Path, edits: PackageEdits, target: Path) -> None:
 
 
 class _Copy:
+    """One copy of a package being made: the small parts read and patched first, then every part written."""
+
     def __init__(self, archive: zipfile.ZipFile, edits: PackageEdits) -> None:
         self.archive, self.edits = archive, edits
         self.names = {info.filename for info in archive.infolist()}
@@ -461,7 +463,9 @@ def _without_sheet(workbook: bytes, index: int) -> bytes:
     return _shift_local_names(workbook, p, lambda n: n - 1 if n > index else n)
 
 
-def _shift_local_names(workbook: bytes, p: bytes, move) -> bytes:  # type: ignore[no-untyped-def]
+def _shift_local_names(workbook: bytes, p: bytes, move: Callable[[int], int]) -> bytes:
+    """workbook.xml with each sheet-local name's sheet index moved."""
+
     def moved(match: re.Match[bytes]) -> bytes:
         value = attribute(match.group(1), b"localSheetId")
         if value is None or not value.isdigit():
