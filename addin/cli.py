@@ -119,8 +119,9 @@ def check(
             from addin.reports.submission_form import write_submission_form
 
             write_submission_form(result, file, print_out)
-    except OutputError as exc:
-        raise _fail(str(exc)) from None
+        failed_output = None
+    except OutputError as exc:  # the JSON and the verdict still come first: the check itself is done
+        failed_output = exc
     if machine_output:
         _write_stdout(to_json(result_document(result)))
     else:
@@ -136,6 +137,8 @@ def check(
             console.print(verdict(result))
         else:
             print_result(result, console, show_all=show_all)
+    if failed_output is not None:
+        raise _fail(str(failed_output))
     raise typer.Exit(_exit_code(result))
 
 

@@ -129,6 +129,24 @@ def row(label: str, seconds: float, rss: float, ratio: str = "") -> str:
     return f"| {label} | {seconds:.1f} | {rss:.0f} | {ratio} |"
 
 
+def annotate_rows(python: str, folder: Path, files: dict[int, Path], repeat: int) -> list[str]:
+    """`dtfund check --annotate` on 50,000 rows against `dtfund check` of the same file, in turn."""
+    size = 50000
+    source = files.get(size) or write_workbook(folder / f"rows-{size}.xlsx", size)
+    check = [python, "-m", "addin", "check", str(source)]
+    commands = {"check": check, "annotate": [*check, "--annotate", str(folder / "annotated.xlsx")]}
+    (check_s, check_mb), (annotate_s, annotate_mb) = interleaved(commands, repeat)
+    return [
+        row(f"{size:,} rows: dtfund check (the same file)", check_s, check_mb),
+        row(
+            f"{size:,} rows: dtfund check --annotate",
+            annotate_s,
+            annotate_mb,
+            f"{annotate_s / check_s:.2f}x the check",
+        ),
+    ]
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--sizes", default="5000,50000,100000")
@@ -139,13 +157,16 @@ def main() -> None:
         default=1,
         help="run the commands of each size this many times, in turn; report medians",
     )
+    parser.add_argument("--annotate-only", action="store_true", help="measure only --annotate against check")
     args = parser.parse_args()
     python = sys.executable
     schema = json.dumps(table_schema(), ensure_ascii=False)
     lines = ["| measure | seconds | peak RSS (MB) | ratio |", "|---|---|---|---|"]
     with tempfile.TemporaryDirectory() as folder:
         folder = Path(folder)
-        files = {}
+        files: dict[int, Path] = {}
+        if args.annotate_only:
+            args.sizes = ""
         for size in (int(s) for s in args.sizes.split(",") if s):
             files[size] = write_workbook(folder / f"rows-{size}.xlsx", size)
             check = [python, "-m", "addin", "check", str(files[size])]
@@ -183,57 +204,45 @@ def main() -> None:
                 )
                 lines.append(row(f"{size:,} rows: frictionless validate", fl_s, fl_mb, faster))
             print("\n".join(lines[-4:]), flush=True)
-        twelve = folder / "divisions"
-        twelve.mkdir()
-        paths = [
-            write_workbook(twelve / f"division-{n:02d}.xlsx", 5000, seed=n, unit=unit)
-            for n, unit in enumerate(UNITS)
-        ]
-        (consolidate_s, consolidate_mb), (reads_s, reads_mb) = interleaved(
-            {
-                "consolidate": [
-                    python,
-                    "-m",
-                    "addin",
-                    "consolidate",
-                    str(twelve),
-                    "--plan",
-                    str(ROOT / EXAMPLE_PLAN),
-                    "-o",
-                    str(folder / "s.xlsx"),
-                ],
-                "reads": [
-                    python,
-                    "-c",
-                    BARE_READ.format(sheet=DATA_SHEET, header=HEADER_ROW - 1),
-                    *map(str, paths),
-                ],
-            },
-            args.repeat,
-        )
-        lines.append(row("12 × 5,000 rows: bare reads, one after another", reads_s, reads_mb))
-        lines.append(
-            row(
-                "12 × 5,000 rows: dtfund consolidate",
-                consolidate_s,
-                consolidate_mb,
-                f"{consolidate_s / reads_s:.2f}x the reads",
-            )
-        )
-        annotated_size = 50000
-        source = files.get(annotated_size) or write_workbook(folder / "rows-50000.xlsx", annotated_size)
-        annotate_s, annotate_mb, _ = measured(
-            [
-                python,
-                "-m",
-                "addin",
-                "check",
-                str(source),
-                "--annotate",
-                str(folder / "annotated.xlsx"),
+        if not args.annotate_only:
+            twelve = folder / "divisions"
+            twelve.mkdir()
+            paths = [
+                write_workbook(twelve / f"division-{n:02d}.xlsx", 5000, seed=n, unit=unit)
+                for n, unit in enumerate(UNITS)
             ]
-        )
-        lines.append(row("50,000 rows: dtfund check --annotate", annotate_s, annotate_mb))
+            (consolidate_s, consolidate_mb), (reads_s, reads_mb) = interleaved(
+                {
+                    "consolidate": [
+                        python,
+                        "-m",
+                        "addin",
+                        "consolidate",
+                        str(twelve),
+                        "--plan",
+                        str(ROOT / EXAMPLE_PLAN),
+                        "-o",
+                        str(folder / "s.xlsx"),
+                    ],
+                    "reads": [
+                        python,
+                        "-c",
+                        BARE_READ.format(sheet=DATA_SHEET, header=HEADER_ROW - 1),
+                        *map(str, paths),
+                    ],
+                },
+                args.repeat,
+            )
+            lines.append(row("12 × 5,000 rows: bare reads, one after another", reads_s, reads_mb))
+            lines.append(
+                row(
+                    "12 × 5,000 rows: dtfund consolidate",
+                    consolidate_s,
+                    consolidate_mb,
+                    f"{consolidate_s / reads_s:.2f}x the reads",
+                )
+            )
+        lines += annotate_rows(python, folder, files, args.repeat)
     print()
     print(f"python {sys.version.split()[0]}, {os.cpu_count()} cores")
     print("\n".join(lines))

@@ -139,6 +139,55 @@ def test_annotated_xlsm_keeps_its_macros(tmp_path: Path) -> None:
         assert b"macroEnabled" in after.read("[Content_Types].xml")
 
 
+def test_annotating_an_annotated_copy_replaces_its_marks(tmp_path: Path) -> None:
+    """A second run keeps one results sheet and one note per cell; the template's own notes and a
+    sheet-local name (a print area, which moves one place on with each new first sheet) stay right."""
+    workbook = openpyxl.load_workbook(EXAMPLE)
+    workbook["申报表"].print_area = "A1:C9"
+    workbook.active = 2  # another sheet selected: the copy opens on its results alone, no sheets grouped
+    for sheet in workbook.worksheets:
+        sheet.sheet_view.tabSelected = sheet is workbook.active
+    source = tmp_path / "source.xlsx"
+    workbook.save(source)
+    first, second = tmp_path / "first.xlsx", tmp_path / "second.xlsx"
+    assert run("check", source, "--annotate", first, "--quiet").exit_code == 1
+    assert run("check", first, "--annotate", second, "--quiet").exit_code == 1
+    annotated = openpyxl.load_workbook(second)
+    assert annotated.sheetnames == ["校验结果", *workbook.sheetnames]
+    assert annotated.active.title == "校验结果"
+    assert [s.title for s in annotated.worksheets if s.sheet_view.tabSelected] == ["校验结果"]
+    sheet = annotated["申报表"]
+    assert sheet.print_area == "'申报表'!$A$1:$C$9"
+    assert sheet["A4"].comment.text == workbook["申报表"]["A4"].comment.text, "the template's note is kept"
+    note = sheet[f"{SERVICE_TOTAL}8"].comment.text
+    assert (
+        note.count("FEE_SERVICE_OVER_20") == 1 and sheet[f"{SERVICE_TOTAL}8"].fill.fgColor.rgb == "FFFFC7CE"
+    )
+    with zipfile.ZipFile(second) as copy:
+        assert sum(name.startswith("xl/worksheets/dtfundResults") for name in copy.namelist()) == 1
+        comments = [name for name in copy.namelist() if name.startswith("xl/comments")]
+        notes = copy.read(comments[0]).decode("utf-8").count("<comment ")
+    with zipfile.ZipFile(first) as copy:
+        assert copy.read(comments[0]).decode("utf-8").count("<comment ") == notes
+
+
+def test_annotated_copy_of_a_sheet_without_notes(tmp_path: Path) -> None:
+    """A sheet with no notes and no relationships gets its comments, drawing and relationships."""
+    workbook = openpyxl.load_workbook(EXAMPLE)
+    for row in workbook["申报表"].iter_rows():
+        for cell in row:
+            if cell.comment:
+                cell.comment = None
+    source, annotated = tmp_path / "plain.xlsx", tmp_path / "annotated.xlsx"
+    workbook.save(source)
+    with zipfile.ZipFile(source) as plain:
+        assert not [name for name in plain.namelist() if "comments" in name or name.endswith(".vml")]
+    assert run("check", source, "--annotate", annotated, "--quiet").exit_code == 1
+    sheet = openpyxl.load_workbook(annotated)["申报表"]
+    noted = [cell.coordinate for row in sheet.iter_rows() for cell in row if cell.comment]
+    assert f"{SERVICE_TOTAL}8" in noted and "A4" not in noted and len(noted) == 6
+
+
 def test_annotate_refuses_to_overwrite_the_input_or_change_its_kind(tmp_path: Path) -> None:
     copy = tmp_path / "a.xlsx"
     copy.write_bytes(EXAMPLE.read_bytes())
