@@ -441,6 +441,7 @@ def test_live_check_sheet_calls_validate_as_a_dynamic_array() -> None:
     cell = re.search(r'<c r="A4"[^>]*>.*?</c>', xml).group(0)
     assert 'cm="1"' in cell and 't="array"' in cell
     last = spec.column_letters()[application_fields()[-1].id]
-    assert f"DTFUND_VALIDATE('申报表'!$A$4:${last}$2004,5)" in cell
+    last_row = spec.FIRST_DATA_ROW + spec.DEFAULT_ROWS - 1
+    assert f"DTFUND_VALIDATE('申报表'!$A$4:${last}${last_row},5)" in cell
     sheet = openpyxl.load_workbook(REPOSITORY / APPLICATION_TEMPLATE)[spec.LIVE_CHECK_SHEET]
     assert "dtfund check" in sheet["A2"].value

@@ -63,6 +63,8 @@ COMPUTED_IDS = [
     "total_award",
 ]
 
+LAST_ROW = spec.FIRST_DATA_ROW + spec.DEFAULT_ROWS - 1  # the bundled template's last row
+
 
 @pytest.fixture(scope="module")
 def template() -> openpyxl.Workbook:
@@ -93,13 +95,13 @@ def test_dropdowns_with_chinese_errors(template) -> None:
     for field in input_fields():
         if field.kind != "choice":
             continue
-        validation = validations[f"{letters[field.id]}5:{letters[field.id]}2004"]
+        validation = validations[f"{letters[field.id]}5:{letters[field.id]}{LAST_ROW}"]
         assert validation.type == "list" and validation.formula1 == f"=LIST_{field.id.upper()}"
         assert validation.showErrorMessage and "下拉列表" in validation.error
     lists = defined_names(REPOSITORY / APPLICATION_TEMPLATE)
     assert lists["LIST_DIVISION"].sheet == spec.LISTS_SHEET
     assert template[spec.LISTS_SHEET].sheet_state == "hidden"
-    money = validations[f"{letters['paid']}5:{letters['paid']}2004"]
+    money = validations[f"{letters['paid']}5:{letters['paid']}{LAST_ROW}"]
     assert money.type == "decimal" and "金额" in money.error
     assert validations["B2"].formula1 == "=LIST_DIVISION"
 
@@ -132,7 +134,7 @@ def test_highlighting_red_as_the_clerk_types(template) -> None:
     sheet = template[spec.DATA_SHEET]
     letters = spec.column_letters()
     ranges = {str(cf.sqref): [r.formula[0] for r in cf.rules] for cf in sheet.conditional_formatting}
-    claimed = ranges[f"{letters['claimed']}5:{letters['claimed']}2004"][0]
+    claimed = ranges[f"{letters['claimed']}5:{letters['claimed']}{LAST_ROW}"][0]
     assert f"${letters['claimed']}5>${letters['transformation_subsidy']}5" in claimed
     service = next(v for k, v in ranges.items() if k.startswith(f"{letters['service_total']}5"))[0]
     assert "P_SERVICE_FEE_LIMIT" in service

@@ -31,7 +31,7 @@ EXAMPLES = {
     "第一师阿拉尔市": "addin/examples/division-01-alar.xlsx",
     "第六师五家渠市": "addin/examples/division-06-wujiaqu.xlsx",
 }
-EXAMPLE_ROWS = 200
+EXAMPLE_ROWS = spec.DEFAULT_ROWS  # the examples are filled copies of the bundled template
 # The 第八师's examples are its second submission (版本号 2); its first, with fewer rows, is replaced by it
 # when both are consolidated (the demo does).
 EXAMPLE_REVISIONS = {"第八师石河子市": (2, dt.date(2026, 3, 20))}
