@@ -58,18 +58,19 @@ TYPE_NAMES = {
     "bool": "",
 }
 
-RICH_HELP_TEXT = {
-    "DEPRECATED_STRING": "（已停用）",
-    "DEFAULT_STRING": "[默认：{}]",
-    "ENVVAR_STRING": "[环境变量：{}]",
-    "REQUIRED_LONG_STRING": "[必填]",
-    "ARGUMENTS_PANEL_TITLE": "参数",
-    "OPTIONS_PANEL_TITLE": "选项",
-    "COMMANDS_PANEL_TITLE": "命令",
-    "ERRORS_PANEL_TITLE": "错误",
-    "ABORTED_TEXT": "已中止。",
-    "RICH_HELP": "请运行 [blue]{command_path} {help_option}[/] 查看帮助。",
-}
+ABORTED = "已中止。"
+RICH_HELP_TEXT = dict(  # typer.rich_utils' constants, by name
+    DEPRECATED_STRING="（已停用）",
+    DEFAULT_STRING="[默认：{}]",
+    ENVVAR_STRING="[环境变量：{}]",
+    REQUIRED_LONG_STRING="[必填]",
+    ARGUMENTS_PANEL_TITLE="参数",
+    OPTIONS_PANEL_TITLE="选项",
+    COMMANDS_PANEL_TITLE="命令",
+    ERRORS_PANEL_TITLE="错误",
+    ABORTED_TEXT=ABORTED,
+    RICH_HELP="请运行 [blue]{command_path} {help_option}[/] 查看帮助。",
+)
 
 # The usage errors typer raises as a plain UsageError: their English pattern and the Chinese.
 _PLAIN_ERRORS: list[tuple[re.Pattern[str], Callable[[re.Match[str]], str]]] = [
@@ -270,7 +271,7 @@ def _chinese_main(main: Callable[..., Any]) -> Callable[..., Any]:
             )
             sys.exit(error.exit_code)
         except Abort:
-            Console(stderr=True).print(Text(RICH_HELP_TEXT["ABORTED_TEXT"], style="red"))
+            Console(stderr=True).print(Text(ABORTED, style="red"))
             sys.exit(1)
         sys.exit(result if isinstance(result, int) else 0)
 
