@@ -25,7 +25,7 @@ from addin.io.output import (
     write_text_atomically,
 )
 from addin.io.process import run_process, start_reading_ahead
-from addin.reports.terminal_text import labelled, plain
+from addin.reports.terminal_text import labelled, plain, visible
 from addin.template_sizes import AWARDS_DEFAULT_ROWS, DEFAULT_ROWS
 
 if TYPE_CHECKING:
@@ -442,7 +442,7 @@ def _progress(total: int, hidden: bool) -> Iterator[Callable[[Path], None]]:
         transient=True,
     ) as progress:
         task = progress.add_task("", total=total)
-        yield lambda path: progress.update(task, advance=1, description=path.name)
+        yield lambda path: progress.update(task, advance=1, description=visible(path.name))
 
 
 @template_app.command("plan")

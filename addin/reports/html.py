@@ -73,7 +73,7 @@ def issue_groups(issues: list[Issue]) -> list[dict[str, Any]]:
 
 
 def _common_fix(issues: list[Issue]) -> str:
-    fixes = list(dict.fromkeys(i.fix for i in issues))
+    fixes = [fix for fix in dict.fromkeys(i.fix for i in issues) if fix]
     return fixes[0] if len(fixes) == 1 else "；".join(fixes[:3]) + ("……" if len(fixes) > 3 else "")
 
 
