@@ -75,7 +75,7 @@ def _fits(console: Console, table: RichTable) -> bool:
             (Measurement.get(console, options, cell).maximum for cell in [column.header, *column.cells]),
             default=0,
         )
-        needed += widest if column.no_wrap else min(widest, TEXT_FOLDED)
+        needed += widest if column.no_wrap else max(min(widest, TEXT_FOLDED), column.min_width or 0)
     count = len(table.columns)
     edges = 2 if table.box and table.show_edge else 0
     padding = 2 * count - (0 if table.pad_edge else 2)
