@@ -109,7 +109,7 @@ def check(
     start_reading_ahead([file])
     from addin.check.pipeline import check_file
     from addin.reports.check_report import print_result, result_document, to_json, verdict
-    from addin.reports.terminal_issues import issue_sentences
+    from schemas.registry import issue_sentences
 
     policy = _policy(policy_file)
     machine_output = json_out is not None and str(json_out) == "-"
@@ -274,9 +274,9 @@ def explain(
 
     from addin.check.pipeline import check_file
     from addin.reports.explain import explain_row
-    from addin.reports.terminal_issues import issue_sentences
     from addin.reports.terminal_text import add_amount_column, print_table
     from schemas.money import format_yuan
+    from schemas.registry import issue_sentences
 
     policy = _policy(policy_file)
     result = check_file(file, policy)

@@ -16,7 +16,7 @@ from rich.text import Text
 
 from addin.reports.catalogue import SEVERITY_LABELS
 from addin.reports.terminal_text import plain, print_table, visible
-from schemas.registry import Issue
+from schemas.registry import Issue, sentence
 
 # How many issues the terminal lists before it only counts them: about two screens.
 TERMINAL_ISSUE_LIMIT = 50
@@ -48,17 +48,6 @@ def print_issues(
             f"以上列出前 {len(listed)} 条问题，另有 {len(issues) - len(listed)} 条未列出。"
             f"全部问题见{where_else}；或加 --all 在终端全部列出。"
         )
-
-
-def sentence(text: str) -> str:
-    """A message or fix as a sentence of its own: it ends with a full stop (or ？！) before the next."""
-    text = text.strip()
-    return text if not text or text.endswith(("。", "？", "！", "…")) else f"{text}。"
-
-
-def issue_sentences(issue: Issue) -> str:
-    """An issue's message and, where it has one, its fix: one sentence each."""
-    return sentence(issue.message) + sentence(issue.fix)
 
 
 def _severity(issue: Issue) -> Text:
