@@ -59,8 +59,9 @@ def _fail(message: str, code: int = EXIT_UNREADABLE) -> typer.Exit:
 
 
 def _saved(what: str, path: Path, machine_output: bool = False) -> None:
-    """Confirm a file written: "已保存 HTML 校验报告：path" (on stderr when stdout carries JSON)."""
-    (errors if machine_output else console).print(plain(f"已保存{what}：{path}"))
+    """Confirm a file written: "已保存 HTML 校验报告：path", one line however long (on stderr when stdout
+    carries JSON)."""
+    (errors if machine_output else console).print(plain(f"已保存{what}：{path}"), soft_wrap=True)
 
 
 def _policy(path: Path | None) -> Policy:

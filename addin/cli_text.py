@@ -10,7 +10,8 @@ text comes from, all replaced by `install()` (tests/test_cli_text.py fails when 
 - the help panels (module constants of typer.rich_utils, set before the first help is drawn, so that
   a command that draws no help never imports typer.rich_utils): "Options", "[required]", "[default: …]";
 - the usage errors (`typer.core._main`): each kind of error is said again in Chinese from what the
-  exception holds (the option, the parameter, the close matches), never from its English text.
+  exception holds (the option, the parameter, the close matches); a plain UsageError, which holds only
+  its English message, by the message's pattern (_PLAIN_ERRORS).
 """
 
 from __future__ import annotations
@@ -152,7 +153,7 @@ def _expected(param: Any) -> str:
     descriptor = param.type_descriptor
     if descriptor.is_choice and descriptor.choices:
         return f"以下之一：{'、'.join(str(choice) for choice in descriptor.choices)}"
-    kind = _type_name(param.display_type(None)) or "文本"
+    kind = param.display_type(None).strip("<>") or "文本"  # display_type is in Chinese (install)
     low, high = getattr(param, "min", None), getattr(param, "max", None)
     if low is not None and high is not None:
         return f" {low} 到 {high} 之间的{kind}"
@@ -161,11 +162,6 @@ def _expected(param: Any) -> str:
     if high is not None:
         return f"不大于 {high} 的{kind}"
     return kind
-
-
-def _type_name(label: str) -> str:
-    """A <label> of `display_type` (already in Chinese) without its brackets."""
-    return label.strip("<>")
 
 
 def print_usage_error(error: ClickException) -> None:
