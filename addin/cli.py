@@ -5,20 +5,19 @@ reading ahead before it imports its machinery (pandas, pandera), so that the two
 
 from __future__ import annotations
 
-import shutil
 import sys
-import tempfile
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from functools import partial
 from importlib import resources
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.console import Console
-from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
 
+from addin import cli_text
 from addin.io.input_files import search_inputs
 from addin.io.output import (
     OutputError,
@@ -28,11 +27,14 @@ from addin.io.output import (
     write_text_atomically,
 )
 from addin.io.process import run_process, start_reading_ahead
+from addin.reports.terminal_text import labelled, plain, visible
 from addin.template_sizes import AWARDS_DEFAULT_ROWS, DEFAULT_ROWS
 
 if TYPE_CHECKING:
     from addin.check.pipeline import CheckResult
     from schemas.policy import Policy
+
+cli_text.install()
 
 EXIT_OK, EXIT_ERRORS, EXIT_UNREADABLE = 0, 1, 2
 DEMO_UNIT = "第八师石河子市"
@@ -47,13 +49,21 @@ app.add_typer(template_app, name="template")
 addin_app = typer.Typer(no_args_is_help=True, help="Excel 加载项（专项资金 选项卡）。")
 app.add_typer(addin_app, name="addin")
 
-console = Console()
-errors = Console(stderr=True)
+# Nothing printed is read as rich markup: a file name or cell text like "[/]" or "[link=…]" is shown as
+# it is (styles are given as rich Text; addin.reports.terminal_text).
+console = Console(markup=False, emoji=False)
+errors = Console(stderr=True, markup=False, emoji=False)
 
 
 def _fail(message: str, code: int = EXIT_UNREADABLE) -> typer.Exit:
-    errors.print(f"[bold red]错误[/bold red]：{message}")
+    errors.print(labelled("错误", message, style="bold red"))
     return typer.Exit(code)
+
+
+def _saved(what: str, path: Path, machine_output: bool = False) -> None:
+    """Confirm a file written: "已保存 HTML 校验报告：path", one line however long (on stderr when stdout
+    carries JSON)."""
+    (errors if machine_output else console).print(plain(f"已保存{what}：{path}"), soft_wrap=True)
 
 
 def _policy(path: Path | None) -> Policy:
@@ -75,16 +85,19 @@ ShowAllOption = Annotated[
     bool, typer.Option("--all", help="在终端列出全部问题（默认只列出前面的一部分，并按规则统计条数）。")
 ]
 PolicyOption = Annotated[Path | None, typer.Option("--policy", help="使用另一个政策参数文件（YAML）。")]
+QuietOption = Annotated[
+    bool, typer.Option("--quiet", "-q", help="只输出一行结论（不列出问题和表格，也不提示保存的文件）。")
+]
 
 
 @app.command()
 def check(
-    file: Annotated[Path, typer.Argument(help="要校验的申报表 .xlsx 文件。")],
+    file: Annotated[Path, typer.Argument(metavar="文件", help="要校验的申报表 .xlsx 文件。")],
     json_out: Annotated[
         Path | None, typer.Option("--json", help="把结果写成 JSON 文件；- 表示输出到终端。")
     ] = None,
     policy_file: PolicyOption = None,
-    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="只输出结论。")] = False,
+    quiet: QuietOption = False,
     show_all: ShowAllOption = False,
     html: Annotated[Path | None, typer.Option("--html", help="另存一份可打印的 HTML 校验报告。")] = None,
     annotate: Annotated[
@@ -108,17 +121,20 @@ def check(
     start_reading_ahead([file])
     from addin.check.pipeline import check_file
     from addin.reports.check_report import print_result, result_document, to_json, verdict
+    from schemas.registry import issue_sentences
 
     policy = _policy(policy_file)
     machine_output = json_out is not None and str(json_out) == "-"
     with _status("正在校验……", hidden=quiet or machine_output):
         result = check_file(file, policy)
+    saved: list[tuple[str, Path]] = []
     try:
-        _write_check_outputs(result, file, html, annotate)
+        _write_check_outputs(result, file, html, annotate, saved)
         if print_out is not None:
             from addin.reports.submission_form import write_submission_form
 
             write_submission_form(result, file, print_out)
+            saved.append(("报送表 PDF", print_out))
         failed_output = None
     except OutputError as exc:  # the JSON and the verdict still come first: the check itself is done
         failed_output = exc
@@ -130,13 +146,17 @@ def check(
                 write_bytes_atomically(json_out, to_json(result_document(result)))
             except OutputError as exc:
                 raise _fail(str(exc)) from None
+            saved.append((" JSON 校验结果", json_out))
         if result.kind is None:
             for issue in result.issues:  # a damaged template: one issue per damage
-                errors.print(f"[bold red]无法校验[/bold red]：{escape(issue.message + issue.fix)}")
+                errors.print(labelled("无法校验", issue_sentences(issue), style="bold red"))
         elif quiet:
-            console.print(verdict(result))
+            console.print(plain(verdict(result)))
         else:
             print_result(result, console, show_all=show_all)
+    if not quiet:
+        for what, path in saved:
+            _saved(what, path, machine_output)
     if failed_output is not None:
         raise _fail(str(failed_output))
     raise typer.Exit(_exit_code(result))
@@ -149,12 +169,15 @@ def _write_stdout(data: bytes) -> None:
     sys.stdout.buffer.flush()
 
 
-def _write_check_outputs(result: CheckResult, source: Path, html: Path | None, annotate: Path | None) -> None:
-    """The optional HTML report and annotated copy of a check."""
+def _write_check_outputs(
+    result: CheckResult, source: Path, html: Path | None, annotate: Path | None, saved: list[tuple[str, Path]]
+) -> None:
+    """The optional HTML report and annotated copy of a check, each added to `saved` once written."""
     if html is not None:
         from addin.reports.html import check_report
 
         write_text_atomically(html, check_report(result))
+        saved.append((" HTML 校验报告", html))
     if annotate is not None:
         from addin.reports.annotate import write_annotated_copy
 
@@ -163,6 +186,7 @@ def _write_check_outputs(result: CheckResult, source: Path, html: Path | None, a
         if annotate.suffix.lower() != source.suffix.lower():
             raise OutputError(f"标注副本的扩展名应与原文件相同（{source.suffix}），以免丢失宏或格式。")
         write_annotated_copy(source, result, annotate)
+        saved.append(("标注副本", annotate))
 
 
 @contextmanager
@@ -178,7 +202,8 @@ def _status(message: str, hidden: bool) -> Iterator[None]:
 def _require_listed(unit: str | None, units: list[str]) -> None:
     """A pre-filled 填报单位 must be one the template's dropdown offers."""
     if unit is not None and unit not in units:
-        raise _fail(f"填报单位“{unit}”不在名单中：{'、'.join(units)}")
+        meant = cli_text.did_you_mean(cli_text.close_matches(unit, units))
+        raise _fail(f"填报单位“{unit}”不在名单中。{meant or '名单：' + '、'.join(units) + '。'}")
 
 
 def _refuse_conflicting_outputs(outputs: dict[str, Path | None], inputs: list[Path]) -> None:
@@ -212,7 +237,7 @@ def template_application(
     policy = _policy(policy_file)
     _require_listed(unit, policy.value("submitting_units"))
     _write_output(lambda: write_application_template(output, policy, rows=rows, unit=unit))
-    console.print(f"已生成申报表模板：{output}（{rows} 行）")
+    _saved(f"申报表模板（{rows} 行）", output)
 
 
 @app.command()
@@ -236,27 +261,34 @@ def rules(
             write_text_atomically(markdown, catalogue_markdown(policy))
         except OutputError as exc:
             raise _fail(str(exc)) from None
-        console.print(f"已写入：{markdown}")
+        _saved("规则一览（Markdown）", markdown)
         return
     if columns:
         table = Table(title="各表的列", show_lines=True)
         for header in ("工作表", "列", "类型", "能否为空", "可选值或范围", "规则"):
             table.add_column(header, overflow="fold")
         for column in schema_catalogue(policy):
-            table.add_row(column.sheet, column.label, column.kind, column.blank, column.allowed, column.rules)
+            table.add_row(
+                *map(
+                    plain,
+                    (column.sheet, column.label, column.kind, column.blank, column.allowed, column.rules),
+                )
+            )
         console.print(table)
         return
     table = Table(title="校验规则", show_lines=True)
     for header in ("规则编号", "级别", "名称", "说明", "修改建议", "依据"):
         table.add_column(header, overflow="fold")
     for entry in rule_catalogue(policy):
-        table.add_row(entry.id, entry.severity, entry.title, entry.message, entry.fix, entry.clause)
+        table.add_row(
+            *map(plain, (entry.id, entry.severity, entry.title, entry.message, entry.fix, entry.clause))
+        )
     console.print(table)
 
 
 @app.command()
 def explain(
-    file: Annotated[Path, typer.Argument(help="申报表 .xlsx 文件。")],
+    file: Annotated[Path, typer.Argument(metavar="文件", help="申报表 .xlsx 文件。")],
     row: Annotated[int, typer.Option("--row", help="企业所在的 Excel 行号（数据从第 5 行开始）。")],
     policy_file: PolicyOption = None,
 ) -> None:
@@ -265,7 +297,9 @@ def explain(
 
     from addin.check.pipeline import check_file
     from addin.reports.explain import explain_row
+    from addin.reports.terminal_text import add_amount_column, print_table
     from schemas.money import format_yuan
+    from schemas.registry import issue_sentences
 
     policy = _policy(policy_file)
     result = check_file(file, policy)
@@ -277,29 +311,34 @@ def explain(
         filled = "、".join(str(r) for r in list(table.amounts.index)[:10])
         raise _fail(f"第 {row} 行没有企业数据。有数据的行：{filled or '无'}。")
     name = table.frame.at[row, "name"] or "（未填企业名称）"
-    steps = Table(title=f"第 {row} 行 {name} 的补贴计算", show_lines=True)
-    for header, justify in (("步骤", "left"), ("计算", "left"), ("金额（元）", "right"), ("依据", "left")):
-        steps.add_column(header, justify=justify, overflow="fold")
+    steps = Table(title=plain(f"第 {row} 行 {name} 的补贴计算"), show_lines=True)
+    steps.add_column("步骤", overflow="fold")
+    steps.add_column("计算", overflow="fold")
+    add_amount_column(steps, "金额（元）")
+    steps.add_column("依据", overflow="fold")
     for step in explain_row(table, row, policy):
-        steps.add_row(
-            step.name, step.how, "" if step.amount is None else format_yuan(step.amount), step.clause
-        )
-    console.print(steps)
+        amount = "" if step.amount is None else format_yuan(step.amount)
+        steps.add_row(plain(step.name), plain(step.how), amount, plain(step.clause))
+    print_table(console, steps)
     own = [i for i in result.issues if i.row == row]
     for issue in own:
-        console.print(f"[{'red' if issue.severity == 'error' else 'yellow'}]{issue.rule}[/]：{issue.message}")
+        style = "red" if issue.severity == "error" else "yellow"
+        console.print(labelled(issue.rule, issue_sentences(issue), style=style))
 
 
 @app.command()
 def consolidate(
-    inputs: Annotated[list[Path], typer.Argument(help="各师市的申报表 .xlsx 文件，或存放它们的文件夹。")],
+    inputs: Annotated[
+        list[Path],
+        typer.Argument(metavar="文件或文件夹", help="各师市的申报表 .xlsx 文件，或存放它们的文件夹。"),
+    ],
     plan: Annotated[Path, typer.Option("--plan", help="资金使用计划表（dtfund template plan 生成）。")],
     output: Annotated[Path, typer.Option("--output", "-o", help="输出的汇总 .xlsx 文件。")],
     json_out: Annotated[
         Path | None, typer.Option("--json", help="把汇总结果写成 JSON 文件；- 表示输出到终端。")
     ] = None,
     policy_file: PolicyOption = None,
-    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="只输出结论。")] = False,
+    quiet: QuietOption = False,
     show_all: ShowAllOption = False,
     html: Annotated[Path | None, typer.Option("--html", help="另存一份可打印的 HTML 汇总报告。")] = None,
 ) -> None:
@@ -314,7 +353,11 @@ def consolidate(
     from addin.check.consolidate import ConsolidationError
     from addin.check.consolidate import consolidate as run_consolidation
     from addin.reports.check_report import to_json
-    from addin.reports.consolidation_report import consolidation_document, print_consolidation
+    from addin.reports.consolidation_report import (
+        consolidation_document,
+        consolidation_verdict,
+        print_consolidation,
+    )
     from addin.reports.summary_workbook import write_summary
 
     policy = _policy(policy_file)
@@ -323,32 +366,43 @@ def consolidate(
         with _progress(len(files), hidden=quiet or machine_output) as advance:
             result = run_consolidation(inputs, plan, policy, on_file=advance)
         write_summary(result, output)
+        saved = [("汇总表", output)]
         if html is not None:
             from addin.reports.html import consolidation_report
 
             write_text_atomically(html, consolidation_report(result))
+            saved.append((" HTML 汇总报告", html))
         document = consolidation_document(result)
         if machine_output:
             _write_stdout(to_json(document))
         elif json_out is not None:
             write_bytes_atomically(json_out, to_json(document))
+            saved.append((" JSON 汇总结果", json_out))
     except (ConsolidationError, OutputError) as exc:
         raise _fail(str(exc)) from None
-    if not machine_output:
-        print_consolidation(result, console, show_issues=not quiet, show_all=show_all)
-        console.print(f"汇总表：{output}")
+    if quiet:
+        if not machine_output:
+            console.print(plain(consolidation_verdict(result)))
+    else:
+        if not machine_output:
+            print_consolidation(result, console, show_all=show_all)
+        for what, path in saved:
+            _saved(what, path, machine_output)
     raise typer.Exit(EXIT_UNREADABLE if not result.complete else EXIT_OK if result.valid else EXIT_ERRORS)
 
 
 @app.command()
 def diff(
-    old: Annotated[Path, typer.Argument(help="上次报送的 .xlsx 文件（申报表或奖励与补贴名单）。")],
-    new: Annotated[Path, typer.Argument(help="本次报送的同一单位的 .xlsx 文件。")],
+    old: Annotated[
+        Path, typer.Argument(metavar="上次文件", help="上次报送的 .xlsx 文件（申报表或奖励与补贴名单）。")
+    ],
+    new: Annotated[Path, typer.Argument(metavar="本次文件", help="本次报送的同一单位的 .xlsx 文件。")],
     json_out: Annotated[
         Path | None, typer.Option("--json", help="把比较结果写成 JSON 文件；- 表示输出到终端。")
     ] = None,
     html: Annotated[Path | None, typer.Option("--html", help="另存一份可打印的 HTML 对比报告。")] = None,
     policy_file: PolicyOption = None,
+    quiet: QuietOption = False,
 ) -> None:
     """比较同一单位的两个版本（如改正后重新报送的申报表）：新增、删除的企业，每家企业改动的单元格和金额。
 
@@ -359,28 +413,36 @@ def diff(
     from addin.check.diff import DiffError, compare
     from addin.check.pipeline import check_file
     from addin.reports.check_report import to_json
-    from addin.reports.diff import diff_document, print_diff
+    from addin.reports.diff import diff_document, print_diff, summary_line
     from addin.reports.html import diff_report
 
     policy = _policy(policy_file)
     machine_output = json_out is not None and str(json_out) == "-"
-    with _status("正在读取……", hidden=machine_output):
+    with _status("正在读取……", hidden=quiet or machine_output):
         results = check_file(old, policy), check_file(new, policy)
     try:
         result = compare(*results)
     except DiffError as exc:
-        raise _fail(escape(str(exc))) from None
+        raise _fail(str(exc)) from None
+    saved = []
     try:
         if html is not None:
             write_text_atomically(html, diff_report(result))
+            saved.append((" HTML 对比报告", html))
         if json_out is not None and not machine_output:
             write_bytes_atomically(json_out, to_json(diff_document(result)))
+            saved.append((" JSON 比较结果", json_out))
     except OutputError as exc:
-        raise _fail(escape(str(exc))) from None
+        raise _fail(str(exc)) from None
     if machine_output:
         _write_stdout(to_json(diff_document(result)))
+    elif quiet:
+        console.print(plain(summary_line(result)))
     else:
         print_diff(result, console)
+    if not quiet:
+        for what, path in saved:
+            _saved(what, path, machine_output)
     raise typer.Exit(EXIT_OK if result.same else EXIT_ERRORS)
 
 
@@ -394,12 +456,12 @@ def _progress(total: int, hidden: bool) -> Iterator[Callable[[Path], None]]:
         TextColumn("读取申报表"),
         BarColumn(),
         MofNCompleteColumn(),
-        TextColumn("{task.description}"),
+        TextColumn("{task.description}", markup=False),
         console=errors,
         transient=True,
     ) as progress:
         task = progress.add_task("", total=total)
-        yield lambda path: progress.update(task, advance=1, description=path.name)
+        yield lambda path: progress.update(task, advance=1, description=visible(path.name))
 
 
 @template_app.command("plan")
@@ -412,7 +474,7 @@ def template_plan(
 
     policy = _policy(policy_file)
     _write_output(lambda: write_plan_template(output, policy))
-    console.print(f"已生成资金使用计划表模板：{output}")
+    _saved("资金使用计划表模板", output)
 
 
 @template_app.command("awards")
@@ -431,7 +493,7 @@ def template_awards(
     policy = _policy(policy_file)
     _require_listed(unit, award_units(policy))
     _write_output(lambda: write_awards_template(output, policy, rows=rows, unit=unit))
-    console.print(f"已生成奖励与补贴名单模板：{output}（每张名单 {rows} 行）")
+    _saved(f"奖励与补贴名单模板（每张名单 {rows} 行）", output)
 
 
 @addin_app.command("build")
@@ -448,7 +510,7 @@ def addin_build(
         write_bytes_atomically(target, build_xlam())
     except OutputError as exc:
         raise _fail(str(exc)) from None
-    console.print(f"已生成加载项：{target}")
+    _saved("加载项", target)
 
 
 @addin_app.command("install")
@@ -519,32 +581,34 @@ def demo(
     _write_output(lambda: make_output_folder(output_dir))
     summary, summary_json = output_dir / "汇总.xlsx", output_dir / "汇总.json"
     _refuse_conflicting_outputs({"汇总表": summary, "汇总 JSON": summary_json}, [])
-    with tempfile.TemporaryDirectory() as folder:
-        copies = {}
-        for name, relative in [
-            *EXAMPLES.items(),
-            (f"{DEMO_UNIT}-版本1", EXAMPLE_EARLIER),
-            ("奖励名单", EXAMPLE_AWARDS),
-            ("资金使用计划表", EXAMPLE_PLAN),
-        ]:
-            copies[name] = Path(folder) / f"示例-{name}.xlsx"
-            with resources.as_file(resources.files("addin").joinpath(*Path(relative).parts[1:])) as path:
-                shutil.copyfile(path, copies[name])
-        console.rule(f"第一步：dtfund check 示例-{DEMO_UNIT}.xlsx")
-        print_result(check_file(copies[DEMO_UNIT], policy), console)
-        console.rule(
-            "第二步：dtfund consolidate 三个师市的申报表（第八师另有一份较早的版本1，将被版本2替换）"
-            " 示例-奖励名单.xlsx --plan 示例-资金使用计划表.xlsx"
-        )
-        plan = copies.pop("资金使用计划表")
-        result = run_consolidation(list(copies.values()), plan, policy)
-        try:
-            write_summary(result, summary)
-            write_bytes_atomically(summary_json, to_json(consolidation_document(result)))
-        except OutputError as exc:
-            raise _fail(str(exc)) from None
-        print_consolidation(result, console, show_issues=False)
-    console.print(f"\n汇总表已保存：{output_dir / '汇总.xlsx'}（另有 {output_dir / '汇总.json'}）")
+    examples = output_dir / "示例文件"
+    _write_output(lambda: make_output_folder(examples))
+    copies = {}
+    for name, relative in [
+        *EXAMPLES.items(),
+        (f"{DEMO_UNIT}-版本1", EXAMPLE_EARLIER),
+        ("奖励名单", EXAMPLE_AWARDS),
+        ("资金使用计划表", EXAMPLE_PLAN),
+    ]:
+        copies[name] = examples / f"示例-{name}.xlsx"
+        with resources.as_file(resources.files("addin").joinpath(*Path(relative).parts[1:])) as path:
+            data = path.read_bytes()
+        _write_output(partial(write_bytes_atomically, copies[name], data))
+    console.rule(f"第一步：dtfund check 示例-{DEMO_UNIT}.xlsx")
+    print_result(check_file(copies[DEMO_UNIT], policy), console)
+    console.rule(
+        "第二步：dtfund consolidate 三个师市的申报表（第八师另有一份较早的版本1，将被版本2替换）"
+        " 示例-奖励名单.xlsx --plan 示例-资金使用计划表.xlsx"
+    )
+    plan = copies.pop("资金使用计划表")
+    result = run_consolidation(list(copies.values()), plan, policy)
+    _write_output(lambda: write_summary(result, summary))
+    _write_output(lambda: write_bytes_atomically(summary_json, to_json(consolidation_document(result))))
+    print_consolidation(result, console, show_issues=False)
+    console.print()
+    _saved("示例文件（可以打开查看）", examples)
+    _saved("汇总表", summary)
+    _saved(" JSON 汇总结果", summary_json)
     console.print("示例中的错误是故意填写的。校验您自己的文件：dtfund check 申报表.xlsx")
 
 

@@ -164,6 +164,17 @@ def make_issue(
     )
 
 
+def sentence(text: str) -> str:
+    """A message or fix as a sentence of its own: it ends with a full stop (or ？！) before the next."""
+    text = text.strip()
+    return text if not text or text.endswith(("。", "？", "！", "…")) else f"{text}。"
+
+
+def issue_sentences(issue: Issue) -> str:
+    """An issue's message and, where it has one, its fix: one sentence each."""
+    return sentence(issue.message) + sentence(issue.fix)
+
+
 SHOWN_LENGTH = 60  # characters of a cell's text quoted in a message
 
 

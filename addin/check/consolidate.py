@@ -231,7 +231,8 @@ def _refuse_plans(results: list[CheckResult], labels: dict[str, str]) -> None:
                 make_issue(
                     "FILE_UNREADABLE",
                     file=name,
-                    reason=f"{name} 是资金使用计划表，不是申报表；请用 --plan 指定计划表。",
+                    reason=f"{name} 是资金使用计划表，不是申报表。",
+                    remedy="请用 --plan 指定计划表。",
                 )
             ]
 

@@ -5,7 +5,6 @@ file stores; (5) file-level rules."""
 
 from __future__ import annotations
 
-import datetime as dt
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -14,6 +13,7 @@ from typing import Any
 import pandas as pd
 
 from addin import template_spec as spec
+from addin.beijing_time import beijing_timestamp
 from addin.check.awards import AwardSheetResult, check_awards
 from addin.check.identity import Identified, UnreadableTemplate, identify
 from addin.check.plan import check_plan, read_plan
@@ -47,9 +47,7 @@ class CheckResult:
     unit: str | None = None
     revision: int | None = None  # the 版本号 (1 for a template made before it existed)
     submitted_on: dt.date | None = None  # the 报送日期 of an application, when it is a date
-    checked_at: str = field(
-        default_factory=lambda: dt.datetime.now().astimezone().isoformat(timespec="seconds")
-    )
+    checked_at: str = field(default_factory=beijing_timestamp)
 
     @property
     def errors(self) -> int:
@@ -121,7 +119,7 @@ def check_file(path: Path, policy: Policy) -> CheckResult:
     try:
         identified = identify(path)
     except InputError as exc:
-        issue = make_issue("FILE_UNREADABLE", file=path.name, reason=str(exc))
+        issue = make_issue("FILE_UNREADABLE", file=path.name, reason=str(exc), remedy=exc.remedy)
         return CheckResult(file=str(path), sha256=digest, template={}, policy=policy, issues=[issue])
     except UnreadableTemplate as unreadable:
         return CheckResult(
@@ -157,7 +155,9 @@ def check_identified(
             return result
         computed, unit = read_application(identified, policy)
     except InputError as exc:
-        result.issues = [make_issue("FILE_UNREADABLE", file=Path(file).name, reason=str(exc))]
+        result.issues = [
+            make_issue("FILE_UNREADABLE", file=Path(file).name, reason=str(exc), remedy=exc.remedy)
+        ]
         return result
     except UnreadableTemplate as unreadable:
         result.issues = unreadable.issues

@@ -361,13 +361,17 @@ def diagnose(machine: Machine | None = None) -> list[Finding]:
 
 
 def print_findings(findings: list[Finding], console: Any) -> None:
-    from rich.markup import escape
+    from rich.text import Text
 
+    from addin.reports.terminal_text import visible
+
+    marks = {True: ("✓", "green"), False: ("✗", "red"), None: ("–", "dim")}
     for finding in findings:
-        mark = {True: "[green]✓[/green]", False: "[red]✗[/red]", None: "[dim]–[/dim]"}[finding.ok]
-        console.print(f"{mark} {escape(finding.title)}：{escape(finding.detail)}")
+        console.print(
+            Text.assemble(marks[finding.ok], f" {visible(finding.title)}：{visible(finding.detail)}")
+        )
         if finding.ok is False and finding.fix:
-            console.print(f"    解决：{escape(finding.fix)}")
+            console.print(Text(f"    解决：{visible(finding.fix)}"))
     failed = sum(finding.ok is False for finding in findings)
     console.print(
         "全部可检查的项目都通过。"

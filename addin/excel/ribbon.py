@@ -15,7 +15,7 @@ from addin.excel.udfs import with_cell_errors
 from addin.io.named_tables import BookReader
 from addin.io.workbook_reader import InputError, NamedRange, parse_reference
 from schemas.policy import load_policy
-from schemas.registry import Issue
+from schemas.registry import Issue, issue_sentences, sentence
 
 NOT_OUR_TEMPLATE = (
     "当前工作簿不是专项资金的申报表或资金使用计划表。\n"
@@ -225,7 +225,7 @@ def cannot_check(issues: list[Issue]) -> str:
     """Why a workbook cannot be checked, and how to fix it (a damaged template has one issue per
     damage; a file Excel opened is not the place for the advice on files)."""
     lines = [
-        issue.message if issue.rule == "FILE_UNREADABLE" else f"{issue.message}{issue.fix}"
+        sentence(issue.message) if issue.rule == "FILE_UNREADABLE" else issue_sentences(issue)
         for issue in issues
     ]
     return "无法校验：" + "\n".join(lines)

@@ -33,8 +33,17 @@ OFFICE_RELATIONSHIP_ID = "{http://schemas.openxmlformats.org/officeDocument/2006
 _REF = re.compile(r"^(?:'((?:[^']|'')+)'|([^!]+))!\$?([A-Z]+)\$?(\d+)(?::\$?([A-Z]+)\$?(\d+))?$")
 
 
+# What to do about a file that cannot be read, where its reason does not say it.
+UNREADABLE_REMEDY = "请上报用本工具模板填写、未加密的 .xlsx 文件。"
+
+
 class InputError(Exception):
-    """The file cannot be read as a workbook of ours: the message says why, in Chinese."""
+    """The file cannot be read as a workbook of ours: the message says why, in Chinese; `remedy` what to
+    do about it ("" where the message already says it)."""
+
+    def __init__(self, message: str, remedy: str = UNREADABLE_REMEDY) -> None:
+        super().__init__(message)
+        self.remedy = remedy
 
 
 class NotSplittable(Exception):
@@ -71,19 +80,21 @@ def sha256_of(path: Path) -> str:
 def sniff(path: Path) -> None:
     """Refuse what is not an .xlsx/.xlsm workbook, with a reason the clerk can act on."""
     if not path.exists():
-        raise InputError(f"找不到文件：{path}")
+        raise InputError(f"找不到文件：{path}。", remedy="请检查文件名和所在的文件夹。")
     if path.is_dir():
-        raise InputError(f"{path} 是文件夹，请指定一个 .xlsx 文件")
+        raise InputError(f"{path} 是文件夹。", remedy="请指定一个 .xlsx 文件。")
     with path.open("rb") as handle:
         head = handle.read(8)
     if head == OLE_SIGNATURE:
         content = path.read_bytes()
         if ENCRYPTED_MARKER in content:
             raise InputError(
-                f"{path.name} 设置了打开密码（已加密），无法读取。请在 Excel 中取消密码后另存为 .xlsx 再校验。"
+                f"{path.name} 设置了打开密码（已加密），无法读取。",
+                remedy="请在 Excel 中取消密码后另存为 .xlsx 再校验。",
             )
         raise InputError(
-            f"{path.name} 是旧版 Excel 97-2003 (.xls) 文件。请用 Excel 或 WPS 另存为 .xlsx 后再校验。"
+            f"{path.name} 是旧版 Excel 97-2003 (.xls) 文件。",
+            remedy="请用 Excel 或 WPS 另存为 .xlsx 后再校验。",
         )
     if not zipfile.is_zipfile(path):
         raise InputError(f"{path.name} 不是有效的 Excel (.xlsx) 文件，可能已损坏或只是改了扩展名。")
@@ -190,7 +201,7 @@ class Workbook:
         try:
             self._book = python_calamine.CalamineWorkbook.from_path(str(path))
         except python_calamine.PasswordError:
-            raise InputError(f"{path.name} 设置了密码，无法读取。请取消密码后再校验。") from None
+            raise InputError(f"{path.name} 设置了密码，无法读取。", remedy="请取消密码后再校验。") from None
         except INTERRUPTS:
             raise
         except BaseException as exc:  # noqa: BLE001 - see INTERRUPTS

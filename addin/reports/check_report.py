@@ -14,6 +14,7 @@ from addin.check.awards import award_rows, award_totals
 from addin.check.pipeline import CheckResult, row_amounts, totals
 from addin.check.plan import plan_totals
 from addin.reports.terminal_issues import print_issues
+from addin.reports.terminal_text import add_amount_column, labelled, plain, print_table
 from schemas.money import format_yuan
 from schemas.registry import Issue
 
@@ -100,11 +101,13 @@ def print_result(
 ) -> None:
     """The terminal report: issues (行/单元格, 规则, 说明, 依据; the first ones unless `show_all`), totals
     per funding source, verdict."""
-    console.print(f"[bold]文件[/bold]：{result.file}")
+    console.print(labelled("文件", result.file))
     console.print(
-        f"模板：{result.template.get('id')} {result.template.get('version')}　"
-        f"政策：{result.policy.id} {result.policy.version}"
-        + (f"　填报单位：{result.unit}" if result.unit else "")
+        plain(
+            f"模板：{result.template.get('id')} {result.template.get('version')}　"
+            f"政策：{result.policy.id} {result.policy.version}"
+            + (f"　填报单位：{result.unit}" if result.unit else "")
+        )
     )
     if show_issues:
         print_issues(console, result.issues, CHECK_REPORTS, show_all=show_all)
@@ -112,7 +115,7 @@ def print_result(
         figures = totals(result.table, result.policy)
         money = Table(title="补贴金额合计（元）")
         money.add_column("项目")
-        money.add_column("金额", justify="right")
+        add_amount_column(money, "金额")
         money.add_row("申报企业数 / 符合条件", f"{figures['rows']} / {figures['eligible_rows']}")
         labels = {
             "transformation_subsidy": "改造补贴",
@@ -124,25 +127,28 @@ def print_result(
             money.add_row(label, format_yuan(Decimal(figures["amounts"][name])))
         for source, amount in figures["by_source"].items():
             money.add_row(f"其中 {result.policy.funding_sources[source]}", format_yuan(Decimal(amount)))
-        console.print(money)
+        print_table(console, money)
     if result.plan is not None:
         figures = plan_totals(result.plan, result.policy)
         money = Table(title=f"资金使用计划合计（{figures['unit']}）")
         money.add_column("资金来源")
-        money.add_column("金额", justify="right")
+        add_amount_column(money, "金额")
         for source, amount in figures["by_source"].items():
             money.add_row(result.policy.funding_sources[source], f"{Decimal(amount):,}")
         money.add_row("合计", f"{Decimal(figures['budget']):,}")
-        console.print(money)
+        print_table(console, money)
     if result.awards is not None:
         money = Table(title="奖励与补贴合计（元）")
-        for header in ("名单", "单位数", "合计", "按资金来源"):
-            money.add_column(header, justify="right" if header in ("单位数", "合计") else "left")
+        money.add_column("名单")
+        add_amount_column(money, "单位数")
+        add_amount_column(money, "合计")
+        money.add_column("按资金来源")
         for sheet in result.awards:
             sources = "；".join(
                 f"{result.policy.funding_sources[s]} {format_yuan(v)}" for s, v in sheet.by_source().items()
             )
-            money.add_row(sheet.kind.sheet, str(len(sheet.table.frame)), format_yuan(sheet.total), sources)
-        console.print(money)
-    style = "green" if result.valid else "red"
-    console.print(f"[bold {style}]{verdict(result)}[/bold {style}]")
+            money.add_row(
+                sheet.kind.sheet, str(len(sheet.table.frame)), format_yuan(sheet.total), plain(sources)
+            )
+        print_table(console, money)
+    console.print(plain(verdict(result), style="bold green" if result.valid else "bold red"))

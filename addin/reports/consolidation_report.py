@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-import datetime as dt
 from decimal import Decimal
 from typing import Any
 
 from rich.console import Console
 from rich.table import Table
+from rich.text import Text
 
+from addin.beijing_time import beijing_timestamp
 from addin.check.consolidate import Consolidation
 from addin.check.pipeline import CheckResult
 from addin.reports.check_report import issue_record, json_value
@@ -24,6 +25,7 @@ from addin.reports.summary_figures import (
     records_of,
 )
 from addin.reports.terminal_issues import print_issues
+from addin.reports.terminal_text import add_amount_column, plain, print_table, visible
 from schemas.calculation import SUBSIDY_PART_FIELDS
 from schemas.money import format_yuan, two_place_texts
 
@@ -61,7 +63,7 @@ def consolidation_document(c: Consolidation) -> dict[str, Any]:
     return {
         "policy": {"id": c.policy.id, "version": c.policy.version},
         "plan": {"file": c.plan.file, "sha256": c.plan.sha256},
-        "created_at": dt.datetime.now().astimezone().isoformat(timespec="seconds"),
+        "created_at": beijing_timestamp(),
         "complete": c.complete,
         "valid": c.valid,
         "counts": {"error": c.errors, "warning": c.warnings},
@@ -117,42 +119,38 @@ def print_consolidation(
 ) -> None:
     table = Table(title="汇总（元）")
     # The terminal shows the main figures; the summary workbook and the JSON hold every column.
-    for header in ("师市", "企业数", "符合条件", "改造补贴", "补贴奖励合计"):
-        numeric = header != "师市"
-        table.add_column(
-            header,
-            justify="right" if numeric else "left",
-            overflow="fold",
-            min_width=None if numeric else TEXT_MIN_WIDTH,
-        )
+    table.add_column("师市", overflow="fold", min_width=TEXT_MIN_WIDTH)
+    for header in ("企业数", "符合条件", "改造补贴", "补贴奖励合计"):
+        add_amount_column(table, header)
     for entry in division_summary(c):
         awards = entry["awards"]
         table.add_row(
-            entry["division"],
+            plain(entry["division"]),
             str(entry["enterprises"]),
             str(entry["eligible"]),
             format_yuan(awards["transformation_subsidy"]),
             format_yuan(awards["total_award"]),
         )
-    console.print(table)
+    print_table(console, table)
     execution = Table(title="计划执行情况（元）")
-    for header in ("计划行", "资金来源", "计划", "已承诺", "剩余", "执行率"):
-        numeric = header not in ("计划行", "资金来源")
-        execution.add_column(header, justify="right" if numeric else "left", overflow="fold")
+    execution.add_column("计划行", overflow="fold")
+    execution.add_column("资金来源", overflow="fold")
+    for header in ("计划", "已承诺", "剩余", "执行率"):
+        add_amount_column(execution, header)
     for record in execution_records(c):
         if record["committed"] is None:
             continue
         rate = "" if record["rate"] is None else f"{record['rate']:.2%}"
         main, _, item = record["key"].partition(".")
         execution.add_row(
-            f"（{main}）{item}",
+            plain(f"（{main}）{item}"),
             c.policy.funding_sources[record["source"]][:SHORT_SOURCE],
             format_yuan(record["budget"]),
             format_yuan(record["committed"]),
             format_yuan(record["remaining"]),
             rate,
         )
-    console.print(execution)
+    print_table(console, execution)
     print_disbursement(c, console)
     if show_issues:
         print_issues(
@@ -160,27 +158,42 @@ def print_consolidation(
         )
     for r in c.replaced:
         console.print(
-            f"[yellow]已被替换，未汇总[/yellow]：{c.label(r)}（{r.unit}，版本号 {r.revision}）"
-            f"→ {c.replaced_by[c.label(r)]}"
+            _status_line(
+                "已被替换，未汇总",
+                "yellow",
+                f"{c.label(r)}（{r.unit}，版本号 {r.revision}）→ {c.replaced_by[c.label(r)]}",
+            )
         )
     for r in c.files:
         if c.status(r) == "submitted_twice":
             console.print(
-                f"[bold red]版本号与另一份相同，未汇总[/bold red]：{c.label(r)}（{r.unit}，版本号 {r.revision}）"
+                _status_line(
+                    "版本号与另一份相同，未汇总", "bold red", f"{c.label(r)}（{r.unit}，版本号 {r.revision}）"
+                )
             )
         if c.status(r) == "skipped":
-            console.print(f"[bold red]未汇总[/bold red]：{r.file}：{r.issues[0].message}")
+            console.print(_status_line("未汇总", "bold red", f"{r.file}：{r.issues[0].message}"))
     unreadable = [r.file for r in c.files if c.status(r) == "unreadable"]
     if unreadable:
         console.print(
-            f"[bold red]有 {len(unreadable)} 个文件无法读取，汇总不完整[/bold red]：{'、'.join(unreadable)}"
+            _status_line(
+                f"有 {len(unreadable)} 个文件无法读取，汇总不完整", "bold red", "、".join(unreadable)
+            )
         )
+    console.print(plain(consolidation_verdict(c), style="bold green" if c.valid else "bold red"))
+
+
+def consolidation_verdict(c: Consolidation) -> str:
     outcome = "通过" if c.valid else "不通过"
-    style = "green" if c.valid else "red"
-    console.print(
-        f"[bold {style}]汇总结论：{outcome}（{len(c.files)} 个文件；错误 {c.errors} 条，"
-        f"警告 {c.warnings} 条）[/bold {style}]"
+    unreadable = sum(1 for r in c.files if c.status(r) == "unreadable")
+    incomplete = f"；{unreadable} 个文件无法读取，汇总不完整" if unreadable else ""
+    return (
+        f"汇总结论：{outcome}（{len(c.files)} 个文件；错误 {c.errors} 条，警告 {c.warnings} 条{incomplete}）"
     )
+
+
+def _status_line(status: str, style: str, what: str) -> Text:
+    return Text.assemble((status, style), "：", visible(what))
 
 
 def print_disbursement(c: Consolidation, console: Console) -> None:
@@ -189,11 +202,11 @@ def print_disbursement(c: Consolidation, console: Console) -> None:
     table = Table(title="拨付情况（元）")
     table.add_column("")
     for line in overview:
-        table.add_column(line["label"], justify="right")
+        add_amount_column(table, line["label"])
     table.add_row("企业数", *(line["enterprises"] for line in overview))
     for source, field in SUBSIDY_PART_FIELDS.items():
         label = c.policy.funding_sources[source][:SHORT_SOURCE]
         table.add_row(label, *(format_yuan(line[field]) for line in overview))
     table.add_row("合计", *(format_yuan(line["total"]) for line in overview))
-    console.print(table)
+    print_table(console, table)
     console.print(HELD_NOTE)

@@ -1,5 +1,5 @@
 """What `dtfund diff` says: the JSON document and the terminal tables of a Diff (the HTML: reports.html).
-Cell values are always plain text (rich Text objects; jinja2 autoescapes)."""
+Cell values are always plain text (addin.reports.terminal_text; jinja2 autoescapes)."""
 
 from __future__ import annotations
 
@@ -9,10 +9,10 @@ from typing import Any
 
 from rich.console import Console
 from rich.table import Table
-from rich.text import Text
 
 from addin.check.diff import KIND_NAMES, Changed, Diff, Entry
 from addin.reports.check_report import json_value
+from addin.reports.terminal_text import add_amount_column, plain, print_table
 from schemas.money import format_yuan
 
 BLANK = "（空）"
@@ -117,13 +117,15 @@ def summary_line(diff: Diff) -> str:
 
 def _entries_table(title: str, entries: list[Entry], total_label: str) -> Table:
     table = Table(title=title, show_lines=False)
-    for header in ("工作表", "行", "名称（信用代码）", total_label):
-        table.add_column(
-            header, justify="right" if header in ("行", total_label) else "left", overflow="fold"
-        )
+    table.add_column("工作表", overflow="fold")
+    add_amount_column(table, "行")
+    table.add_column("名称（信用代码）", overflow="fold")
+    add_amount_column(table, total_label)
     for e in entries:
         amount = e.amounts.get("total_award", e.amounts.get("award", "0.00"))
-        table.add_row(Text(e.sheet.name), str(e.row), Text(_who(e.name, e.key)), format_yuan(Decimal(amount)))
+        table.add_row(
+            plain(e.sheet.name), str(e.row), plain(_who(e.name, e.key)), format_yuan(Decimal(amount))
+        )
     return table
 
 
@@ -134,7 +136,7 @@ def _changes_table(change: Changed) -> Table:
         else (f"原第 {change.old_row} 行 → 第 {change.new_row} 行")
     )
     table = Table(
-        title=Text(f"{change.sheet.name} {rows}：{_who(change.name, change.key)}"), show_lines=False
+        title=plain(f"{change.sheet.name} {rows}：{_who(change.name, change.key)}"), show_lines=False
     )
     for header in ("项目", "单元格（上次 → 本次）", "上次", "本次"):
         table.add_column(header, overflow="fold")
@@ -142,16 +144,17 @@ def _changes_table(change: Changed) -> Table:
     for c in change.cells:
         where = c.new_cell if c.old_cell == c.new_cell else f"{c.old_cell} → {c.new_cell}"
         shown = shown_amount if c.field in money else _plain
-        table.add_row(Text(c.label), Text(where or ""), Text(shown(c.old)), Text(shown(c.new)))
+        table.add_row(plain(c.label), plain(where), plain(shown(c.old)), plain(shown(c.new)))
     for label, old, new in change.amounts.values():
-        table.add_row(Text(f"{label}（计算）"), "", format_yuan(Decimal(old)), format_yuan(Decimal(new)))
+        table.add_row(plain(f"{label}（计算）"), "", format_yuan(Decimal(old)), format_yuan(Decimal(new)))
     return table
 
 
 def _totals_table(diff: Diff, sources: dict[str, str]) -> Table:
     table = Table(title="按资金来源的金额合计（元）")
-    for header in ("资金来源", "上次", "本次", "变化"):
-        table.add_column(header, justify="left" if header == "资金来源" else "right")
+    table.add_column("资金来源")
+    for header in ("上次", "本次", "变化"):
+        add_amount_column(table, header)
     for source, name in sources.items():
         before, after = diff.before.get(source, Decimal(0)), diff.after.get(source, Decimal(0))
         table.add_row(name, format_yuan(before), format_yuan(after), signed(after - before))
@@ -166,18 +169,18 @@ def signed(amount: Decimal) -> str:
 
 def print_diff(diff: Diff, console: Console) -> None:
     """The terminal report: files, added, removed, each changed entry's cells and amounts, totals."""
-    console.print(Text(f"上次：{diff.old.file}"))
-    console.print(Text(f"本次：{diff.new.file}"))
-    console.print(Text(f"种类：{KIND_NAMES[diff.new.kind or '']}　填报单位：{diff.new.unit or BLANK}"))
+    console.print(plain(f"上次：{diff.old.file}"))
+    console.print(plain(f"本次：{diff.new.file}"))
+    console.print(plain(f"种类：{KIND_NAMES[diff.new.kind or '']}　填报单位：{diff.new.unit or BLANK}"))
     if diff.unit_changed:
-        console.print(Text(f"填报单位：上次“{diff.old.unit or BLANK}”，本次“{diff.new.unit or BLANK}”"))
+        console.print(plain(f"填报单位：上次“{diff.old.unit or BLANK}”，本次“{diff.new.unit or BLANK}”"))
     total_label = "补贴奖励合计" if diff.new.kind == "application" else "计入金额"
     if diff.added:
-        console.print(_entries_table("新增的企业", diff.added, total_label))
+        print_table(console, _entries_table("新增的企业", diff.added, total_label))
     if diff.removed:
-        console.print(_entries_table("删除的企业", diff.removed, total_label))
+        print_table(console, _entries_table("删除的企业", diff.removed, total_label))
     for change in diff.changed:
-        console.print(_changes_table(change))
-    console.print(_totals_table(diff, diff.new.policy.funding_sources))
+        print_table(console, _changes_table(change))
+    print_table(console, _totals_table(diff, diff.new.policy.funding_sources))
     style = "green" if diff.same else "yellow"
-    console.print(Text(summary_line(diff), style=f"bold {style}"))
+    console.print(plain(summary_line(diff), style=f"bold {style}"))

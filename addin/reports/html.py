@@ -3,7 +3,6 @@ what was checked under which rules, the verdict, the totals, and the issues grou
 
 from __future__ import annotations
 
-import datetime as dt
 from collections import OrderedDict
 from decimal import Decimal
 from pathlib import Path
@@ -11,6 +10,7 @@ from typing import Any
 
 from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescape
 
+from addin.beijing_time import beijing_timestamp
 from addin.check.consolidate import Consolidation
 from addin.check.diff import KIND_NAMES, Diff
 from addin.check.pipeline import CheckResult, totals
@@ -50,7 +50,7 @@ def _environment() -> Environment:
 
 
 def _now() -> str:
-    return dt.datetime.now().astimezone().isoformat(timespec="seconds")
+    return beijing_timestamp()
 
 
 def issue_groups(issues: list[Issue]) -> list[dict[str, Any]]:
@@ -73,7 +73,7 @@ def issue_groups(issues: list[Issue]) -> list[dict[str, Any]]:
 
 
 def _common_fix(issues: list[Issue]) -> str:
-    fixes = list(dict.fromkeys(i.fix for i in issues))
+    fixes = [fix for fix in dict.fromkeys(i.fix for i in issues) if fix]
     return fixes[0] if len(fixes) == 1 else "；".join(fixes[:3]) + ("……" if len(fixes) > 3 else "")
 
 

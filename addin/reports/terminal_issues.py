@@ -12,9 +12,11 @@ from collections import Counter
 
 from rich.console import Console
 from rich.table import Table
+from rich.text import Text
 
 from addin.reports.catalogue import SEVERITY_LABELS
-from schemas.registry import Issue
+from addin.reports.terminal_text import plain, print_table, visible
+from schemas.registry import Issue, sentence
 
 # How many issues the terminal lists before it only counts them: about two screens.
 TERMINAL_ISSUE_LIMIT = 50
@@ -33,24 +35,23 @@ def print_issues(
         table.add_column(header, overflow="fold")
     for issue in listed:
         table.add_row(
-            *((issue.file or "",) if show_file else ()),
-            issue.where or "—",
-            f"{_severity(issue)} {issue.rule}\n{issue.title}",
-            f"{issue.message}\n建议：{issue.fix}",
-            issue.clause,
+            *((plain(issue.file),) if show_file else ()),
+            plain(issue.where or "—"),
+            Text.assemble(_severity(issue), " ", visible(issue.rule), "\n", visible(issue.title)),
+            plain(sentence(issue.message) + (f"\n建议：{sentence(issue.fix)}" if issue.fix else "")),
+            plain(issue.clause),
         )
-    console.print(table)
+    print_table(console, table)
     if len(listed) < len(issues):
-        console.print(_rule_counts(issues))
+        print_table(console, _rule_counts(issues))
         console.print(
             f"以上列出前 {len(listed)} 条问题，另有 {len(issues) - len(listed)} 条未列出。"
             f"全部问题见{where_else}；或加 --all 在终端全部列出。"
         )
 
 
-def _severity(issue: Issue) -> str:
-    style = "red" if issue.severity == "error" else "yellow"
-    return f"[{style}]{SEVERITY_LABELS[issue.severity]}[/{style}]"
+def _severity(issue: Issue) -> Text:
+    return Text(SEVERITY_LABELS[issue.severity], style="red" if issue.severity == "error" else "yellow")
 
 
 def _rule_counts(issues: list[Issue]) -> Table:
@@ -70,5 +71,5 @@ def _rule_counts(issues: list[Issue]) -> Table:
         where = issue.where or "—"
         if issue.file and issue.file != where:
             where = f"{issue.file}：{where}"
-        table.add_row(rule, _severity(issue), issue.title, str(count), where)
+        table.add_row(plain(rule), _severity(issue), plain(issue.title), str(count), plain(where))
     return table
