@@ -142,7 +142,10 @@ def test_warnings_alone_exit_zero(tmp_path: Path, policy) -> None:
     path = write_filled(tmp_path / "a.xlsx", [valid_row(paid=1000000.01, claimed=None)], policy)
     out = tmp_path / "r.json"
     assert run("check", path, "--json", out).exit_code == 0
-    assert json.loads(out.read_text("utf-8"))["counts"] == {"error": 0, "warning": 1}  # paid over the contract
+    assert json.loads(out.read_text("utf-8"))["counts"] == {
+        "error": 0,
+        "warning": 1,
+    }  # paid over the contract
 
 
 def test_policy_option_changes_the_cap_without_code(tmp_path: Path, policy) -> None:

@@ -18,6 +18,7 @@ from typer.testing import CliRunner
 
 from addin import template_spec as spec
 from addin.cli import app
+from addin.io.print_layout import line_count, wrapped_height
 from addin.templates.application import data_print_area
 from addin.templates.bundled import (
     APPLICATION_TEMPLATE,
@@ -26,7 +27,7 @@ from addin.templates.bundled import (
     filled_application,
     shihezi_rows,
 )
-from addin.templates.printing import line_count, load_workbook_keeping_print_areas, wrapped_height
+from addin.templates.printing import load_workbook_keeping_print_areas
 from schemas.awards import award_kinds
 from schemas.fields import application_fields
 from schemas.policy import load_policy

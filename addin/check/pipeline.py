@@ -5,6 +5,7 @@ file stores; (5) file-level rules."""
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path

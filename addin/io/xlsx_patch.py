@@ -16,6 +16,7 @@ from xlsxwriter.utility import xl_col_to_name
 
 from addin.io.comment_parts import Note, comments_xml, vml_xml
 from addin.io.output import atomic_path
+from addin.io.print_layout import HEADER_FOOTER_MARGIN, MARGINS, PAGE_FOOTER, wrapped_height
 from addin.io.sheet_rewrite import RELATIONSHIPS_URI, CellChange, SheetEdits, rewrite_sheet, unselect_sheet
 from addin.io.styles_patch import SheetStyles, StylesPatch
 from addin.io.workbook_reader import MAIN_NS, OFFICE_RELATIONSHIP_ID, column_index
@@ -370,17 +371,19 @@ class _Copy:
                         f'<hyperlink ref="{reference}" location="{attribute_xml(cell.link)}" '
                         f'display="{attribute_xml(cell.text)}"/>'
                     )
-            rows.append(f'<row r="{number}">{"".join(xml)}</row>')
+            rows.append(f'<row r="{number}"{_row_height(cells, sheet.widths)}>{"".join(xml)}</row>')
         columns = "".join(
             f'<col min="{n}" max="{n}" width="{width}" customWidth="1"/>'
             for n, width in enumerate(sheet.widths, 1)
         )
         return (
             f'<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n<worksheet xmlns="{MAIN_NS.strip("{}")}">'
-            f'<sheetViews><sheetView tabSelected="1" workbookViewId="0"/></sheetViews>'
+            '<sheetPr><pageSetUpPr fitToPage="1"/></sheetPr>'
+            '<sheetViews><sheetView tabSelected="1" workbookViewId="0"/></sheetViews>'
             f"<cols>{columns}</cols><sheetData>{''.join(rows)}</sheetData>"
             + (f"<hyperlinks>{''.join(links)}</hyperlinks>" if links else "")
-            + '<pageMargins left="0.7" right="0.7" top="0.75" bottom="0.75" header="0.3" footer="0.3"/></worksheet>'
+            + _A4_LANDSCAPE_ONE_PAGE_WIDE
+            + "</worksheet>"
         ).encode("utf-8")
 
     def _content_types(self, added: list[tuple[str, str]]) -> bytes:
@@ -414,6 +417,24 @@ class _Copy:
         if close < 0:
             raise PackageError("部件 [Content_Types].xml 不完整。")
         return data[:close] + entries + data[close:]
+
+
+# The results sheet prints like the templates' sheets: A4 landscape, one page wide, page numbers below.
+_A4_LANDSCAPE_ONE_PAGE_WIDE = (
+    f'<pageMargins left="{MARGINS["left"]}" right="{MARGINS["right"]}" top="{MARGINS["top"]}" '
+    f'bottom="{MARGINS["bottom"]}" header="{HEADER_FOOTER_MARGIN}" footer="{HEADER_FOOTER_MARGIN}"/>'
+    '<pageSetup paperSize="9" orientation="landscape" fitToWidth="1" fitToHeight="0"/>'
+    f"<headerFooter><oddFooter>&amp;C{text_xml(PAGE_FOOTER)}</oddFooter></headerFooter>"
+)
+
+
+def _row_height(cells: list[SheetCell], widths: list[float]) -> str:
+    """A wrapped row's height, set so that its text shows whole (Excel does not grow a generated file's
+    rows); rows of plain text overflow and keep the default height."""
+    wrapped = [(cell.text, width) for cell, width in zip(cells, widths, strict=False) if cell.look != "plain"]
+    if not wrapped:
+        return ""
+    return f' ht="{wrapped_height(wrapped)}" customHeight="1"'
 
 
 def _sheets(workbook: bytes, relations: list[Relationship]) -> list[tuple[str, str, str]]:

@@ -13,6 +13,7 @@ from addin.check.consolidate import Consolidation
 from addin.io.bulk_rows import BulkRows, insert_into_package
 from addin.io.cell_text import safe_text
 from addin.io.output import atomic_path
+from addin.io.print_layout import HEADER_FOOTER_MARGIN, MARGINS, PAGE_FOOTER, wrapped_height
 from addin.reports.catalogue import SEVERITY_LABELS
 from addin.reports.summary_figures import (
     AWARDS,
@@ -27,7 +28,6 @@ from addin.reports.summary_figures import (
     provider_ranking,
     source_execution,
 )
-from addin.templates.printing import HEADER_FOOTER_MARGIN, MARGINS, PAGE_FOOTER, wrapped_height
 from schemas.calculation import SUBSIDY_PART_FIELDS
 from schemas.money import ZERO, format_yuan
 from schemas.policy import Policy

@@ -17,13 +17,9 @@ from openpyxl.worksheet.formula import ArrayFormula
 
 from addin import template_spec as spec
 from addin.io.output import describe_generated, save_workbook
+from addin.io.print_layout import wrapped_height
 from addin.templates.formulas import LEVELS_NAME, RowFormulas, list_name
-from addin.templates.printing import (
-    filled_rows_print_area,
-    page_setup,
-    set_print_area_formula,
-    wrapped_height,
-)
+from addin.templates.printing import filled_rows_print_area, page_setup, set_print_area_formula
 from addin.templates.sheets import (
     SUBMISSION_STEPS,
     absolute,

@@ -13,7 +13,8 @@ from openpyxl.worksheet.worksheet import Worksheet
 
 from addin import template_spec as spec
 from addin.io.output import describe_generated, save_workbook
-from addin.templates.printing import page_setup, wrapped_height
+from addin.io.print_layout import wrapped_height
+from addin.templates.printing import page_setup
 from addin.templates.sheets import SUBMISSION_STEPS, define_submission_names, submission_validations
 from addin.templates.styles import BOX, COMPUTED_FILL, DATE_FORMAT, INPUT_FILL, TITLE_FONT, WRAP
 from schemas.plan import BUDGET, Plan

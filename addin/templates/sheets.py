@@ -17,9 +17,10 @@ from openpyxl.workbook.defined_name import DefinedName
 from openpyxl.worksheet.datavalidation import DataValidation
 
 from addin import template_spec as spec
+from addin.io.print_layout import text_width, wrapped_height
 from addin.reports.catalogue import rule_catalogue
 from addin.templates.formulas import LEVELS_NAME, from_name, parameter_name
-from addin.templates.printing import page_setup, text_width, wrapped_height
+from addin.templates.printing import page_setup
 from addin.templates.styles import (
     BOLD,
     BOX,
