@@ -20,8 +20,8 @@ from addin.io.read_limits import Grid, template_grid
 CHUNK_BYTES = 4 * 1024**2  # inflated and searched this much at a time
 OVERLAP = 64  # bytes of a piece searched again with the next: a cell's reference is shorter
 
-# A cell whose start tag is not the usual `<c r="…"`: it is placed only by the exact walk.
-_UNUSUAL_CELL = re.compile(rb'<c(?! r="[A-Z])[\s/>]')
+# A cell with a namespace prefix (python-calamine reads it as a cell whatever the prefix).
+_COLON_C = re.compile(rb":c[\s/>]")  # found first: in a usual sheet, nowhere
 _PREFIXED_CELL = re.compile(rb"<[A-Za-z_][\w.-]*:c[\s/>]")
 _TAG = re.compile(rb"<(?:[A-Za-z_][\w.-]*:)?(row|c)(?=[\s/>])([^>]*)>")
 _REFERENCE = re.compile(rb"""\sr\s*=\s*["']\$?([A-Za-z]*)\$?(\d*)["']""")
@@ -34,23 +34,24 @@ class Unusual(Exception):
 
 
 @functools.cache
-def _far_reference(grid: Grid) -> re.Pattern[bytes]:
-    """`<c r="` (or `<row r="`) followed by a column past the grid's last, or a row number as long as
-    its last row's or longer (compared exactly afterwards)."""
-    digits = len(str(grid.last_row))
-    return re.compile(
-        rb' r="(?:' + _letters_above(grid.last_column_letters.encode()) + rb"|[A-Z]{0,3}\d{%d})" % digits
-    )
+def _not_near(grid: Grid) -> re.Pattern[bytes]:
+    """A cell's start tag that is not `<c r="` with a column up to the grid's last and a row number
+    shorter than its last row's (a row as long is compared exactly afterwards): a far cell, or one
+    without a leading reference. One search of a piece finds none in a usual sheet."""
+    digits = len(str(grid.last_row)) - 1
+    letters = _letters_up_to(grid.last_column_letters.encode())
+    return re.compile(rb'<c(?! r="' + letters + rb"\d{1,%d}\")[\s/>]" % digits)
 
 
-def _letters_above(letters: bytes) -> bytes:
-    """A pattern for the column letters after `letters` (longer ones, or as long and later)."""
-    after = [rb"[A-Z]{%d}" % (len(letters) + 1)]
+def _letters_up_to(letters: bytes) -> bytes:
+    """A pattern for the column letters up to `letters` (shorter ones, or as long and not later)."""
+    upto = [rb"[A-Z]{1,%d}" % (len(letters) - 1)] if len(letters) > 1 else []
     for at, letter in enumerate(letters):
-        if letter != ord("Z"):
+        if letter != ord("A"):
             rest = len(letters) - at - 1
-            after.append(letters[:at] + b"[%c-Z]" % (letter + 1) + (rb"[A-Z]{%d}" % rest if rest else b""))
-    return b"(?:" + b"|".join(after) + b")"
+            upto.append(letters[:at] + b"[A-%c]" % (letter - 1) + (rb"[A-Z]{%d}" % rest if rest else b""))
+    upto.append(letters)
+    return b"(?:" + b"|".join(upto) + b")"
 
 
 def column_number(letters: str) -> int:
@@ -65,7 +66,7 @@ class FarCells:
 
     def __init__(self, grid: Grid | None = None) -> None:
         self.grid = grid or template_grid()
-        self._far = _far_reference(self.grid)
+        self._not_near = _not_near(self.grid)
         self._held = b""
 
     def feed(self, piece: bytes) -> str | None:
@@ -73,30 +74,32 @@ class FarCells:
         one), else None. Raises Unusual for a cell the quick search cannot place."""
         window = self._held + piece
         self._held = window[-OVERLAP:]
-        if _UNUSUAL_CELL.search(window) or (b":c" in window and _PREFIXED_CELL.search(window)):
-            raise Unusual("a cell without a leading reference")
-        for match in self._far.finditer(window):
+        for colon in _COLON_C.finditer(window):
+            if _PREFIXED_CELL.search(window, max(0, colon.start() - OVERLAP), colon.end()):
+                raise Unusual("a cell with a namespace prefix")
+        # (a start tag cut at the piece's end is looked at again with the next piece)
+        whole = len(window) - OVERLAP // 2
+        for match in self._not_near.finditer(window, 0, len(window)):
+            if match.start() >= whole:
+                break
             reference = _far_cell(window, match.start(), self.grid)
             if reference is not None:
                 return reference
         return None
 
 
-def _far_cell(window: bytes, at: int, grid: Grid) -> str | None:
-    """The reference of the tag whose ` r="` is at `at`, when it is a cell outside the grid holding a
-    value."""
-    start = window.rfind(b"<", 0, at + 1)
+def _far_cell(window: bytes, start: int, grid: Grid) -> str | None:
+    """The reference of the cell whose start tag is at `start`, when it lies outside the grid and holds
+    a value. Raises Unusual when it has no reference."""
     tag = _TAG.match(window, start)
     if tag is None:
         return None
     reference = _REFERENCE.search(tag.group(2))
-    if reference is None:
+    if reference is None or not reference.group(1) or not reference.group(2):
+        raise Unusual("a cell without its full reference")
+    letters, row = reference.group(1).decode().upper(), int(reference.group(2))
+    if row <= grid.last_row and column_number(letters) <= grid.last_column:
         return None
-    letters, digits = reference.group(1).decode().upper(), reference.group(2)
-    row = int(digits) if digits else 0
-    column = column_number(letters) if letters else 0
-    if tag.group(1) == b"row" or (row <= grid.last_row and column <= grid.last_column):
-        return None  # (a far row's cells are far cells themselves, or unusual ones)
     if tag.group(0).endswith(b"/>"):
         return None  # an empty cell: python-calamine makes no grid for it
     end = _CELL_END.search(window, tag.end())
