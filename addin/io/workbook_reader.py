@@ -105,7 +105,7 @@ def require_regular_file(path: Path) -> None:
     except OSError as exc:
         raise InputError(f"无法读取 {path.name}：{exc.strerror or exc}。请检查该文件的访问权限。") from None
     if stat.S_ISDIR(mode):
-        raise InputError(f"{path} 是文件夹，请指定一个 .xlsx 文件")
+        raise InputError(f"{path} 是文件夹，请指定一个 .xlsx 文件。")
     if not stat.S_ISREG(mode):
         raise InputError(
             f"{path.name} 不是普通文件（而是管道、设备或套接字），已拒绝读取。请指定保存在磁盘上的 .xlsx 文件。"
