@@ -10,6 +10,7 @@ from collections.abc import Callable, Iterable
 from pathlib import Path
 
 from addin.io.read_ahead import read_ahead
+from addin.io.scratch import remove_run_folder
 from addin.io.sheet_parts import cutting
 
 
@@ -33,6 +34,7 @@ def run_process(command: Callable[[], object]) -> None:
             sys.stderr.flush()
         except OSError:  # a closed pipe (dtfund check … | head): nothing more can be written anyway
             pass
+        remove_run_folder()  # (os._exit runs no atexit handlers)
         os._exit(exited.code or 0)
 
 

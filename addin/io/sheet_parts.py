@@ -25,6 +25,7 @@ from typing import Any
 import python_calamine
 
 from addin.io.cell_errors import ErrorCells, find_error_cells, put_errors
+from addin.io.scratch import run_folder
 from addin.io.sheet_extent import FarCells, Unusual
 from addin.io.workbook_reader import INTERRUPTS, NotSplittable, sheet_members
 
@@ -118,7 +119,10 @@ class PartedSheet:
         futures: list[Future[Block]] = []
         last_word: BaseException | None = None
         try:
-            with tempfile.TemporaryDirectory(prefix="dtfund-", ignore_cleanup_errors=True) as folder:
+            parent = run_folder()  # (removed by the next run if this one is killed)
+            with tempfile.TemporaryDirectory(
+                prefix="parts-", dir=parent, ignore_cleanup_errors=True
+            ) as folder:
                 try:
                     with zipfile.ZipFile(path) as archive:
                         for number, pieces in enumerate(_cut(archive, member)):
