@@ -14,6 +14,7 @@ from typing import Literal
 from addin import template_spec as spec
 from addin.check.identity import Identified, UnreadableTemplate, text_of
 from addin.check.table import did_you_mean, header_key
+from addin.io.read_limits import template_grid
 from addin.io.workbook_reader import InputError, NamedRange
 from schemas.awards import AwardKind, award_kinds
 from schemas.fields import application_fields
@@ -304,7 +305,9 @@ def misplaced_names(layout: Layout, names: dict[str, NamedRange]) -> list[Mispla
     present = [(c, names[c.name]) for c in layout.columns if c.name and c.name in names]
     if not present:
         return []
-    last_row = Counter(ref.last_row for _, ref in present).most_common(1)[0][0]
+    # The rows most names cover, but never past the longest table of a template: names stretched
+    # beyond it (by hand, or crafted) would have every row down to their end read.
+    last_row = min(Counter(ref.last_row for _, ref in present).most_common(1)[0][0], _longest_table_row())
     misplaced = []
     for column, ref in present:
         wanted = NamedRange(layout.sheet, column.letter, layout.first_row, column.letter, last_row)
@@ -320,8 +323,18 @@ def misplaced_names(layout: Layout, names: dict[str, NamedRange]) -> list[Mispla
     return misplaced
 
 
+def _longest_table_row() -> int:
+    """The last row of the longest table a template can have (the row below it is its 合计 row)."""
+    return template_grid().last_row - 1
+
+
 def _name_detail(layout: Layout, column: Column, ref: NamedRange, wanted: NamedRange) -> str:
     """What is wrong with a name's range, in the clerk's words."""
+    if ref.last_row > _longest_table_row():
+        return (
+            f"它覆盖到第 {ref.last_row} 行，超出了模板最多的 {_longest_table_row()} 行"
+            "（可能被手工修改或拉伸）"
+        )
     if ref.sheet != wanted.sheet:
         return f"它指向工作表“{ref.sheet}”，而“{column.header}”列在工作表“{layout.sheet}”"
     if ref.first_column != ref.last_column:

@@ -168,12 +168,20 @@ def defined_names(path: Path) -> dict[str, NamedRange]:
     except Exception as exc:  # defusedxml raises several kinds for hostile or broken XML
         raise InputError(f"{path.name} 的工作簿结构无法解析：{type(exc).__name__}") from None
     names: dict[str, NamedRange] = {}
+    seen: set[str] = set()
     for node in root.iter(f"{MAIN_NS}definedName"):
         if node.get("localSheetId") is not None:
             continue
+        name = node.get("name", "")
+        if name.casefold() in seen:  # Excel's names ignore case: which one counts would be a guess
+            raise InputError(
+                f"{path.name} 中的定义名称“{name}”定义了不止一次，无法确定各列的位置。"
+                "请用 Excel 或 WPS 打开（公式 → 名称管理器）检查后重新保存。"
+            )
+        seen.add(name.casefold())
         ref = parse_reference(node.text or "")
         if ref:
-            names[node.get("name", "")] = ref
+            names[name] = ref
     return names
 
 
