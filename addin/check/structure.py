@@ -90,12 +90,30 @@ def _plan_layout() -> Layout:
 def check_structure(identified: Identified, policy: Policy) -> None:
     """Raise UnreadableTemplate with one issue per damage when a table's headers or defined names are
     not the template's; InputError when one of its sheets is missing."""
+    _require_single_cells(identified)
     issues: list[Issue] = []
     for layout in layouts(identified.kind, policy):
         found = header_issues(layout, _header_row(identified, layout), identified.name)
         issues += found or name_issues(layout, identified.names, identified.name)
     if issues:
         raise UnreadableTemplate(issues, identified.template)
+
+
+TEMPLATE_CELL_PREFIX = "DTFUND_"  # the names of the template's own cells (its id, the 填报单位, …)
+
+
+def _require_single_cells(identified: Identified) -> None:
+    """Each name of one of the template's own cells refers to one cell (a range stretched over many
+    rows would be read, or crafted, as something else); raises InputError naming it."""
+    for name, ref in identified.names.items():
+        if name.upper().startswith(TEMPLATE_CELL_PREFIX) and (
+            ref.first_row != ref.last_row or ref.first_column != ref.last_column
+        ):
+            raise InputError(
+                f"{identified.name} 的定义名称“{name}”应指向模板的一个单元格，却指向 {_where(ref)}。"
+                "请勿修改定义名称（可在“公式 → 名称管理器”中查看）；请用 dtfund template 生成新模板，"
+                "把数据按列复制过去后重新校验。"
+            )
 
 
 def _header_row(identified: Identified, layout: Layout) -> list[object]:

@@ -12,7 +12,7 @@ from pathlib import Path
 
 from addin.io.read_ahead import read_ahead
 from addin.io.rust_panics import filter_stderr
-from addin.io.scratch import remove_run_folder
+from addin.io.scratch import clean_up_after_killed_runs, remove_run_folder
 from addin.io.sheet_parts import cutting
 
 
@@ -26,6 +26,7 @@ def run_process(command: Callable[[], object]) -> None:
     runs in the background, end the process at once, its output flushed; else exit as usual (which
     removes the background work's temporary files)."""
     gc.disable()
+    clean_up_after_killed_runs()
     restore_stderr = filter_stderr()  # (Rust's panic reports left out: the check reports the cell)
     atexit.register(restore_stderr)
     try:

@@ -61,6 +61,13 @@ def run_folder() -> Path:
 _held: list[int] = []  # the lock's descriptor, kept open for the life of the process
 
 
+def clean_up_after_killed_runs() -> None:
+    """Remove the folders of runs that are gone: every run calls this when it starts, whether or not it
+    writes temporary files itself (a listing and a lock tried per folder; the removal only after a kill)."""
+    with contextlib.suppress(OSError):
+        remove_stale_runs(user_folder())
+
+
 def remove_stale_runs(parent: Path) -> list[Path]:
     """Remove the run folders whose run is gone (their lock is free), and folders left half made; the
     folders removed."""
