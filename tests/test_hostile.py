@@ -64,6 +64,7 @@ def test_hostile_file(case: Hostile, tmp_path: Path) -> None:
     output = process.stdout + process.stderr
     assert process.returncode in case.exit_codes, output
     assert "Traceback" not in output
+    assert "panicked" not in output, "Rust's panic report reached the terminal"
     assert elapsed < TIME_LIMIT
     document = json.loads(out.read_text("utf-8"))
     assert case.says in output + json.dumps(document, ensure_ascii=False)

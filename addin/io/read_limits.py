@@ -22,6 +22,10 @@ class Grid:
     last_column: int
 
     @property
+    def cells(self) -> int:
+        return self.last_row * self.last_column
+
+    @property
     def last_column_letters(self) -> str:
         from addin.template_spec import column_letter
 

@@ -1,11 +1,15 @@
-"""Where a sheet's cells lie, found in its XML before python-calamine parses it: a value outside the
-template's grid (addin.io.read_limits) is refused, naming its cell, instead of letting python-calamine
-allocate the grid up to it.
+"""Where a sheet's cells lie, found in its XML before python-calamine parses it. python-calamine
+allocates the rectangle from A1 to the farthest row and column holding a value; a value that would make
+it larger than the template's grid (addin.io.read_limits) is refused, naming its cell.
 
 A cell written as Excel, WPS, LibreOffice, openpyxl and XlsxWriter write them (`<c r="B7"`, the
-reference first) is looked at only when its reference is far: one regular-expression search a piece.
-Any other cell (no reference, another attribute first, a namespace prefix) sends the whole sheet to an
-exact walk of its rows and cells, placed as python-calamine places them."""
+reference first) is looked at only when it lies outside the near area: the template's columns, and the
+rows the sheet's <dimension> announces rounded up to a power of ten (one regular-expression search a
+piece finds none in a usual sheet). Each one outside is placed exactly, and the rectangle it makes with
+the near area is weighed against the grid: a value just right of the table (an inserted column) is let
+through for the structure check to explain. Any other cell (no reference, another attribute first, a
+namespace prefix) sends the whole sheet to an exact walk of its rows and cells, placed as python-calamine
+places them, where any value outside the grid is refused."""
 
 from __future__ import annotations
 
@@ -22,7 +26,8 @@ OVERLAP = 64  # bytes of a piece searched again with the next: a cell's referenc
 
 # A cell with a namespace prefix (python-calamine reads it as a cell whatever the prefix).
 _COLON_C = re.compile(rb":c[\s/>]")  # found first: in a usual sheet, nowhere
-_PREFIXED_CELL = re.compile(rb"<[A-Za-z_][\w.-]*:c[\s/>]")
+_PREFIXED_CELL = re.compile(rb"<([A-Za-z_][\w.-]*:)c[\s/>]")
+_PLAIN_CELL = re.compile(rb"<c[\s/>]")
 _TAG = re.compile(rb"<(?:[A-Za-z_][\w.-]*:)?(row|c)(?=[\s/>])([^>]*)>")
 _REFERENCE = re.compile(rb"""\sr\s*=\s*["']\$?([A-Za-z]*)\$?(\d*)["']""")
 _VALUE = re.compile(rb"<(?:[A-Za-z_][\w.-]*:)?(?:v|is)\s*>\s*[^<\s]|<(?:[A-Za-z_][\w.-]*:)?is[\s>]")
@@ -34,13 +39,16 @@ class Unusual(Exception):
 
 
 @functools.cache
-def _not_near(grid: Grid) -> re.Pattern[bytes]:
-    """A cell's start tag that is not `<c r="` with a column up to the grid's last and a row number
-    shorter than its last row's (a row as long is compared exactly afterwards): a far cell, or one
-    without a leading reference. One search of a piece finds none in a usual sheet."""
-    digits = len(str(grid.last_row)) - 1
+def _not_near(grid: Grid, digits: int, prefix: bytes = b"") -> re.Pattern[bytes]:
+    """A cell's start tag that is not `<c r="` with a column up to the grid's last and a row number of
+    at most `digits` digits: a cell outside the near area, or one without a leading reference."""
     letters = _letters_up_to(grid.last_column_letters.encode())
-    return re.compile(rb'<c(?! r="' + letters + rb"\d{1,%d}\")[\s/>]" % digits)
+    return re.compile(rb"<" + re.escape(prefix) + rb'c(?! r="' + letters + rb"\d{1,%d}\")[\s/>]" % digits)
+
+
+_DIMENSION = re.compile(
+    rb"""<(?:[A-Za-z_][\w.-]*:)?dimension\s+ref\s*=\s*["'][^"':]*:?\$?[A-Za-z]*\$?(\d+)["']"""
+)
 
 
 def _letters_up_to(letters: bytes) -> bytes:
@@ -62,49 +70,65 @@ def column_number(letters: str) -> int:
 
 
 class FarCells:
-    """Pieces of a sheet's XML, in order, searched for a value outside the grid."""
+    """Pieces of a sheet's XML, in order, searched for a value that would make python-calamine's
+    rectangle larger than the grid."""
 
-    def __init__(self, grid: Grid | None = None) -> None:
+    def __init__(self, grid: Grid | None = None, prefix: bytes = b"") -> None:
+        """`prefix`: the namespace prefix of the sheet's tags (b"x:"), when it has one."""
         self.grid = grid or template_grid()
-        self._not_near = _not_near(self.grid)
+        self._prefix = prefix
+        self._digits = len(str(self.grid.last_row)) - 1  # until the sheet's <dimension> is read
         self._held = b""
+        self._first = True
+        self._rows = self._columns = 0  # the farthest row and column of the values outside the near area
 
     def feed(self, piece: bytes) -> str | None:
-        """The reference of a cell with a value outside the grid in this piece (or straddling the last
-        one), else None. Raises Unusual for a cell the quick search cannot place."""
+        """The reference of a cell in this piece (or straddling the last one) whose value makes the
+        rectangle too large, else None. Raises Unusual for a cell the quick search cannot place."""
         window = self._held + piece
         self._held = window[-OVERLAP:]
+        if self._first:
+            self._first = False
+            dimension = _DIMENSION.search(window)
+            if dimension:
+                self._digits = min(self._digits, len(dimension.group(1).lstrip(b"0") or b"0"))
         for colon in _COLON_C.finditer(window):
-            if _PREFIXED_CELL.search(window, max(0, colon.start() - OVERLAP), colon.end()):
-                raise Unusual("a cell with a namespace prefix")
+            cell = _PREFIXED_CELL.search(window, max(0, colon.start() - OVERLAP), colon.end())
+            if cell and cell.group(1) != self._prefix:
+                raise Unusual("a cell with another namespace prefix")
+        if self._prefix and _PLAIN_CELL.search(window):
+            raise Unusual("a cell without the sheet's namespace prefix")
         # (a start tag cut at the piece's end is looked at again with the next piece)
         whole = len(window) - OVERLAP // 2
-        for match in self._not_near.finditer(window, 0, len(window)):
+        for match in _not_near(self.grid, self._digits, self._prefix).finditer(window):
             if match.start() >= whole:
                 break
-            reference = _far_cell(window, match.start(), self.grid)
-            if reference is not None:
-                return reference
+            place = _valued_cell(window, match.start())
+            if place is None:
+                continue
+            letters, row = place
+            self._rows, self._columns = max(self._rows, row), max(self._columns, column_number(letters))
+            rows = max(10**self._digits - 1, self._rows)
+            if rows * max(self.grid.last_column, self._columns) > self.grid.cells:
+                return f"{letters}{row}"
         return None
 
 
-def _far_cell(window: bytes, start: int, grid: Grid) -> str | None:
-    """The reference of the cell whose start tag is at `start`, when it lies outside the grid and holds
-    a value. Raises Unusual when it has no reference."""
+def _valued_cell(window: bytes, start: int) -> tuple[str, int] | None:
+    """The column letters and row of the cell whose start tag is at `start`, when it holds a value.
+    Raises Unusual when it has no reference."""
     tag = _TAG.match(window, start)
     if tag is None:
         return None
     reference = _REFERENCE.search(tag.group(2))
     if reference is None or not reference.group(1) or not reference.group(2):
         raise Unusual("a cell without its full reference")
-    letters, row = reference.group(1).decode().upper(), int(reference.group(2))
-    if row <= grid.last_row and column_number(letters) <= grid.last_column:
-        return None
     if tag.group(0).endswith(b"/>"):
-        return None  # an empty cell: python-calamine makes no grid for it
+        return None  # an empty cell: python-calamine makes no rectangle for it
     end = _CELL_END.search(window, tag.end())
-    content = window[tag.end() : end.start() if end else len(window)]
-    return f"{letters}{row}" if end is None or _VALUE.search(content) else None
+    if end is not None and not _VALUE.search(window, tag.end(), end.start()):
+        return None
+    return reference.group(1).decode().upper(), int(reference.group(2))
 
 
 def walk_far_cell(pieces: Iterable[bytes], grid: Grid | None = None) -> str | None:
@@ -157,6 +181,6 @@ def far_cell_message(file: str, sheet: str, reference: str, grid: Grid | None = 
     """The clerk's message for a value outside the template's grid."""
     grid = grid or template_grid()
     return (
-        f"{file} 的 {sheet}!{reference} 有内容，超出模板范围（模板的表格最远到 {grid.last_column_letters} 列、"
-        f"第 {grid.last_row} 行）。请删除该单元格后重新保存，再校验。"
+        f"{file} 的 {sheet}!{reference} 有内容，超出模板范围（工作表用到的区域不能大于模板最大的表格："
+        f"{grid.last_column_letters} 列 × {grid.last_row} 行）。请删除该单元格后重新保存，再校验。"
     )

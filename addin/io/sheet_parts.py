@@ -269,7 +269,7 @@ def _cut(archive: zipfile.ZipFile, member: str) -> Iterator[list[bytes]]:
         pieces, size, tail = [layout.head], 0, b""
         previous_end = held = b""
         keep = len(layout.close) - 1  # bytes held back for the next chunk: a tag may straddle two
-        far = FarCells()
+        far = FarCells(prefix=layout.close[2 : -len(b"sheetData>")])
         for read in _with_first(rest, chunks):
             if _far_or_unusual(far, read):
                 raise NotSplittable(
