@@ -12,6 +12,7 @@ import stat
 import subprocess
 import sys
 import time
+import zipfile
 from collections.abc import Callable
 from pathlib import Path
 
@@ -238,3 +239,115 @@ def test_a_killed_check_leaves_its_part_copies_to_the_next_run(tmp_path: Path) -
     assert again.returncode == 1, again.stdout + again.stderr
     assert not stale.exists()
     assert not list(user_folder.glob("run-*")), "the second run removed its own folder too"
+
+
+def test_every_bundled_workbook_lies_within_the_template_grid() -> None:
+    """The grid bounds our own templates and examples: every sheet of each is let through, and the plan
+    and the award sheets are no wider or longer than the application's table it is made from."""
+    from addin.io.read_limits import template_grid
+    from addin.io.sheet_extent import far_cell
+    from addin.io.workbook_reader import sheet_members
+    from addin.template_sizes import AWARDS_MAX_ROWS, MAX_ROWS
+    from addin.templates.bundled import APPLICATION_TEMPLATE, AWARDS_TEMPLATE, EXAMPLE_AWARDS, PLAN_TEMPLATE
+    from schemas.awards import award_kinds
+    from schemas.policy import load_policy
+
+    grid = template_grid()
+    assert grid.last_column == len(spec.column_letters()) and AWARDS_MAX_ROWS <= MAX_ROWS
+    assert max(len(kind.fields) for kind in award_kinds(load_policy())) <= grid.last_column
+    assert len(spec.PLAN_COLUMNS) <= grid.last_column
+    files = [
+        *EXAMPLES.values(),
+        EXAMPLE_PLAN,
+        EXAMPLE_AWARDS,
+        APPLICATION_TEMPLATE,
+        PLAN_TEMPLATE,
+        AWARDS_TEMPLATE,
+    ]
+    for file in files:
+        with zipfile.ZipFile(REPOSITORY / file) as archive:
+            members = sheet_members(archive)
+        for sheet, member in members.items():
+            assert far_cell(REPOSITORY / file, member) is None, (file, sheet)
+
+
+@pytest.mark.parametrize(
+    ("rows", "far"),
+    [
+        (b'<row r="5000"><c r="XFD5000"><v>1</v></c></row>', "XFD5000"),
+        (b'<row r="5"><c r="XFD5"><v>1</v></c></row>', None),  # 205 rows of XFD: about 100 MB, let through
+        (b'<row r="5"><c r="XFD5" s="1"/><c r="XFD6" s="1"><v></v></c></row>', None),  # no value
+        (b'<row r="9"><c r="AN9"><v>1</v></c></row>', None),  # beside the table: a small rectangle
+        (b'<row r="1048576"><c r="A1048576" t="inlineStr"><is><t>x</t></is></c></row>', "A1048576"),
+        (b'<row r="3000"><c><v>1</v></c>' + b"<c/>" * 40 + b"<c><v>2</v></c></row>", "AP3000"),
+        (b'<x:row r="5"><x:c r="ZZ5"><x:v>1</x:v></x:c></x:row>', "ZZ5"),
+        (b'<row r="70000"><c s="2" r="XFD70000"><v>1</v></c></row>', "XFD70000"),  # the reference not first
+    ],
+)
+def test_a_value_far_from_the_table_is_found_before_parsing(
+    rows: bytes, far: str | None, tmp_path: Path
+) -> None:
+    from addin.io.sheet_extent import far_cell
+    from tests.support.hostile import DATA_SHEET_PART, _in_sheet, _rewrite
+
+    path = _rewrite(tmp_path / "far.xlsx", _in_sheet(DATA_SHEET_PART, rows))
+    assert far_cell(path, DATA_SHEET_PART) == far
+
+
+def test_rust_panic_reports_are_left_out_of_stderr() -> None:
+    from addin.io.rust_panics import without_panics
+
+    lines = [
+        b"before\n",
+        b"\n",
+        b"thread '<unnamed>' (3936) panicked at chrono-0.4.45/src/lib.rs:717:17:\n",
+        b"TimeDelta::milliseconds out of bounds\n",
+        b"stack backtrace:\n",
+        b"   0: rust_begin_unwind\n",
+        b"note: Some details are omitted, run with `RUST_BACKTRACE=full` for a verbose backtrace.\n",
+        b"after\n",
+        b"\n",
+    ]
+    assert list(without_panics(iter(lines))) == [b"before\n", b"after\n", b"\n"]
+
+
+def test_a_live_run_keeps_its_folder_and_a_killed_one_loses_it(tmp_path: Path) -> None:
+    """The lock, not the pid, tells a live run from a gone one."""
+    from addin.io.scratch import remove_stale_runs
+
+    live = subprocess.Popen(
+        [
+            sys.executable,
+            "-c",
+            "from addin.io.scratch import run_folder; print(run_folder(), flush=True); input()",
+        ],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        text=True,
+        env={"PATH": "/usr/bin:/bin", "TMPDIR": str(tmp_path), "PYTHONPATH": str(REPOSITORY)},
+    )
+    folder = Path(live.stdout.readline().strip())
+    assert remove_stale_runs(folder.parent) == [] and folder.is_dir()
+    live.kill()
+    live.wait()
+    assert remove_stale_runs(folder.parent) == [folder] and not folder.exists()
+
+
+def test_a_file_that_cannot_be_opened_is_named(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Tests run as root, who may read any file: opening it is made to fail as for another user."""
+    from addin.check.pipeline import check_file
+    from schemas.policy import load_policy
+
+    path = tmp_path / "locked.xlsx"
+    path.write_bytes(EXAMPLE.read_bytes())
+    original = Path.open
+
+    def refused(self: Path, *args, **kwargs):
+        if self == path:
+            raise PermissionError(13, "Permission denied", str(path))
+        return original(self, *args, **kwargs)
+
+    monkeypatch.setattr(Path, "open", refused)
+    result = check_file(path, load_policy())
+    [issue] = result.issues
+    assert issue.rule == "FILE_UNREADABLE" and "无法读取 locked.xlsx" in issue.message
