@@ -23,6 +23,8 @@ from addin.io.read_limits import Grid, template_grid
 
 CHUNK_BYTES = 4 * 1024**2  # inflated and searched this much at a time
 OVERLAP = 64  # bytes of a piece searched again with the next: a cell's reference is shorter
+SLICE_BYTES = 256 * 1024  # searched at once (see FarCells._search)
+MAX_TAG_BYTES = 64 * 1024  # a cell's start tag carried over to the next piece, at most
 
 # A cell with a namespace prefix (python-calamine reads it as a cell whatever the prefix).
 _COLON_C = re.compile(rb":c[\s/>]")  # found first: in a usual sheet, nowhere
@@ -98,12 +100,26 @@ class FarCells:
                 raise Unusual("a cell with another namespace prefix")
         if self._prefix and _PLAIN_CELL.search(window):
             raise Unusual("a cell without the sheet's namespace prefix")
-        # (a start tag cut at the piece's end is looked at again with the next piece)
-        whole = len(window) - OVERLAP // 2
-        for match in _not_near(self.grid, self._digits, self._prefix).finditer(window):
-            if match.start() >= whole:
-                break
-            place = _valued_cell(window, match.start())
+        return self._search(window, _not_near(self.grid, self._digits, self._prefix))
+
+    def _search(self, window: bytes, not_near: re.Pattern[bytes]) -> str | None:
+        """Search a slice at a time: the thread converting rows gets the GIL between two (a search of a
+        whole piece would hold it for milliseconds)."""
+        position = 0
+        while position < len(window):
+            stop = min(len(window), position + SLICE_BYTES)
+            match = not_near.search(window, position, stop + OVERLAP)
+            if match is None or match.start() >= stop:
+                position = stop
+                continue
+            position = match.end()
+            try:
+                place = _valued_cell(window, match.start())
+            except Incomplete:  # the tag goes on in the next piece: looked at again with it
+                self._held = window[match.start() :]
+                if len(self._held) > MAX_TAG_BYTES:
+                    raise Unusual("a cell's start tag longer than any a writer makes") from None
+                return None
             if place is None:
                 continue
             letters, row = place
@@ -114,11 +130,17 @@ class FarCells:
         return None
 
 
+class Incomplete(Exception):
+    """A cell's start tag cut at the end of the piece."""
+
+
 def _valued_cell(window: bytes, start: int) -> tuple[str, int] | None:
     """The column letters and row of the cell whose start tag is at `start`, when it holds a value.
     Raises Unusual when it has no reference."""
     tag = _TAG.match(window, start)
     if tag is None:
+        if window.find(b">", start) < 0:
+            raise Incomplete(start)
         return None
     reference = _REFERENCE.search(tag.group(2))
     if reference is None or not reference.group(1) or not reference.group(2):
