@@ -7,3 +7,5 @@ that the `dtfund` command can show them without loading the rules (and pandas wi
 # 12 A4 pages (issue 20).
 DEFAULT_ROWS = 200
 AWARDS_DEFAULT_ROWS = 200  # each sheet of the awards template
+MAX_ROWS = 1_000_000  # the most rows `dtfund template application --rows` offers
+AWARDS_MAX_ROWS = 100_000  # the most rows `dtfund template awards --rows` offers, per sheet

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import tempfile
 from pathlib import Path
 from typing import Any
@@ -13,6 +14,7 @@ import yaml
 from addin.check.pipeline import check_table
 from addin.check.table import raw_table_from_records
 from addin.io import sheet_parts
+from addin.io.scratch import run_folder
 from schemas.policy import Policy, load_policy
 from schemas.table import Table
 
@@ -49,6 +51,8 @@ def small_parts(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Path:
     scratch = tmp_path / "scratch"
     scratch.mkdir()
     monkeypatch.setattr(tempfile, "tempdir", str(scratch))
+    # this test's own run folder (addin.io.scratch), under its temporary folder
+    monkeypatch.setattr(sheet_parts, "run_folder", functools.cache(run_folder.__wrapped__))
     return scratch
 
 

@@ -23,6 +23,7 @@ from schemas.money import CENT
 from schemas.registry import implements
 
 EXCEL_EPOCH = dt.date(1899, 12, 30)
+FIRST_EXCEL_DAY = EXCEL_EPOCH + dt.timedelta(days=1)  # serial 1 (Excel shows 1900-01-01)
 # Excel's own limits: dates run to 9999-12-31 (serial 2958465); numbers keep 15 significant digits,
 # so an amount of 10^15 元 or more cannot be what the clerk typed.
 EXCEL_LAST_SERIAL = 2958465
@@ -160,10 +161,11 @@ def to_date(raw: Any) -> Converted:
         return BLANK
     if type(raw) is CellError:
         return error_value()
-    if isinstance(raw, dt.datetime):
-        return Converted(raw.date())
     if isinstance(raw, dt.date):
-        return Converted(raw)
+        # Before Excel's first day: a serial of 0 or less, or a stored NaN, which python-calamine turns
+        # into its epoch (1899-12-30) in a date-formatted cell.
+        day = raw.date() if isinstance(raw, dt.datetime) else raw
+        return Converted(day) if day >= FIRST_EXCEL_DAY else Converted(None, "VALUE_NOT_A_DATE", failed=True)
     if isinstance(raw, int | float) and not isinstance(raw, bool):
         day = _date_from_serial(float(raw))
         return Converted(day) if day else Converted(None, "VALUE_NOT_A_DATE", failed=True)

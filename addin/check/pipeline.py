@@ -116,7 +116,10 @@ def read_application(identified: Identified, policy: Policy) -> tuple[Table, str
 def check_file(path: Path, policy: Policy) -> CheckResult:
     """Check one workbook file: an application or a plan. One that cannot be checked has no `kind`."""
     path = Path(path)
-    digest = sha256_of(path) if path.is_file() else None
+    try:
+        digest = sha256_of(path) if path.is_file() else None
+    except OSError:  # unreadable: identify() below says so
+        digest = None
     try:
         identified = identify(path)
     except InputError as exc:

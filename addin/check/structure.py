@@ -14,6 +14,7 @@ from typing import Literal
 from addin import template_spec as spec
 from addin.check.identity import Identified, UnreadableTemplate, text_of
 from addin.check.table import did_you_mean, header_key
+from addin.io.read_limits import template_grid
 from addin.io.workbook_reader import InputError, NamedRange
 from schemas.awards import AwardKind, award_kinds
 from schemas.fields import application_fields
@@ -89,12 +90,30 @@ def _plan_layout() -> Layout:
 def check_structure(identified: Identified, policy: Policy) -> None:
     """Raise UnreadableTemplate with one issue per damage when a table's headers or defined names are
     not the template's; InputError when one of its sheets is missing."""
+    _require_single_cells(identified)
     issues: list[Issue] = []
     for layout in layouts(identified.kind, policy):
         found = header_issues(layout, _header_row(identified, layout), identified.name)
         issues += found or name_issues(layout, identified.names, identified.name)
     if issues:
         raise UnreadableTemplate(issues, identified.template)
+
+
+TEMPLATE_CELL_PREFIX = "DTFUND_"  # the names of the template's own cells (its id, the 填报单位, …)
+
+
+def _require_single_cells(identified: Identified) -> None:
+    """Each name of one of the template's own cells refers to one cell (a range stretched over many
+    rows would be read, or crafted, as something else); raises InputError naming it."""
+    for name, ref in identified.names.items():
+        if name.upper().startswith(TEMPLATE_CELL_PREFIX) and (
+            ref.first_row != ref.last_row or ref.first_column != ref.last_column
+        ):
+            raise InputError(
+                f"{identified.name} 的定义名称“{name}”应指向模板的一个单元格，却指向 {_where(ref)}。"
+                "请勿修改定义名称（可在“公式 → 名称管理器”中查看）；请用 dtfund template 生成新模板，"
+                "把数据按列复制过去后重新校验。"
+            )
 
 
 def _header_row(identified: Identified, layout: Layout) -> list[object]:
@@ -304,7 +323,9 @@ def misplaced_names(layout: Layout, names: dict[str, NamedRange]) -> list[Mispla
     present = [(c, names[c.name]) for c in layout.columns if c.name and c.name in names]
     if not present:
         return []
-    last_row = Counter(ref.last_row for _, ref in present).most_common(1)[0][0]
+    # The rows most names cover, but never past the longest table of a template: names stretched
+    # beyond it (by hand, or crafted) would have every row down to their end read.
+    last_row = min(Counter(ref.last_row for _, ref in present).most_common(1)[0][0], _longest_table_row())
     misplaced = []
     for column, ref in present:
         wanted = NamedRange(layout.sheet, column.letter, layout.first_row, column.letter, last_row)
@@ -320,8 +341,18 @@ def misplaced_names(layout: Layout, names: dict[str, NamedRange]) -> list[Mispla
     return misplaced
 
 
+def _longest_table_row() -> int:
+    """The last row of the longest table a template can have (the row below it is its 合计 row)."""
+    return template_grid().last_row - 1
+
+
 def _name_detail(layout: Layout, column: Column, ref: NamedRange, wanted: NamedRange) -> str:
     """What is wrong with a name's range, in the clerk's words."""
+    if ref.last_row > _longest_table_row():
+        return (
+            f"它覆盖到第 {ref.last_row} 行，超出了模板最多的 {_longest_table_row()} 行"
+            "（可能被手工修改或拉伸）"
+        )
     if ref.sheet != wanted.sheet:
         return f"它指向工作表“{ref.sheet}”，而“{column.header}”列在工作表“{layout.sheet}”"
     if ref.first_column != ref.last_column:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import stat
 from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
@@ -84,6 +85,14 @@ def _files_under(folder: Path, skipped: list[Skipped]) -> list[Path]:
     return sorted(files)
 
 
+def _regular(file: Path) -> bool:
+    """A regular file, or a symbolic link to one: never a pipe (opening it waits forever) or a device."""
+    try:
+        return stat.S_ISREG(os.stat(file).st_mode)
+    except OSError:
+        return False
+
+
 def skip_reason(file: Path) -> tuple[str, str] | None:
     """Why a file found in a folder is not consolidated, or None for a workbook to check."""
     name, suffix = file.name, file.suffix.lower()
@@ -101,6 +110,11 @@ def skip_reason(file: Path) -> tuple[str, str] | None:
         return (
             f"{name} 不是 Excel 工作簿（.xlsx），没有汇总。",
             "请把与汇总无关的文件移出该文件夹；申报表须为 .xlsx 文件。",
+        )
+    if not _regular(file):
+        return (
+            f"{name} 不是普通文件（而是管道、设备、套接字或失效的链接），没有读取。",
+            "请把与汇总无关的文件移出该文件夹；申报表须为保存在磁盘上的 .xlsx 文件。",
         )
     if not os.access(file, os.R_OK):
         return (f"没有读取 {name} 的权限。", "请检查该文件的访问权限，或复制一份可读取的文件后重新汇总。")

@@ -3,6 +3,7 @@ cyclic garbage collector off, and an exit that leaves its objects to the operati
 
 from __future__ import annotations
 
+import atexit
 import gc
 import os
 import sys
@@ -10,6 +11,8 @@ from collections.abc import Callable, Iterable
 from pathlib import Path
 
 from addin.io.read_ahead import read_ahead
+from addin.io.rust_panics import filter_stderr
+from addin.io.scratch import clean_up_after_killed_runs, remove_run_folder
 from addin.io.sheet_parts import cutting
 
 
@@ -23,6 +26,9 @@ def run_process(command: Callable[[], object]) -> None:
     runs in the background, end the process at once, its output flushed; else exit as usual (which
     removes the background work's temporary files)."""
     gc.disable()
+    clean_up_after_killed_runs()
+    restore_stderr = filter_stderr()  # (Rust's panic reports left out: the check reports the cell)
+    atexit.register(restore_stderr)
     try:
         command()
     except SystemExit as exited:
@@ -33,6 +39,8 @@ def run_process(command: Callable[[], object]) -> None:
             sys.stderr.flush()
         except OSError:  # a closed pipe (dtfund check … | head): nothing more can be written anyway
             pass
+        remove_run_folder()  # (os._exit runs no atexit handlers)
+        restore_stderr()
         os._exit(exited.code or 0)
 
 

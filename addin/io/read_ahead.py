@@ -15,7 +15,7 @@ from typing import Any
 import python_calamine
 
 from addin.io.sheet_parts import parse_in_parts
-from addin.io.workbook_reader import INTERRUPTS, defined_names, sniff
+from addin.io.workbook_reader import INTERRUPTS, defined_names, parse_whole, sniff
 
 # How many files may be parsed and waiting at once: enough to keep the second core busy, few enough
 # that a consolidation of many large files never holds them all in memory.
@@ -47,7 +47,7 @@ def parse_named_sheets(path: Path) -> ParsedBook | None:
     sheets, failures = {}, {}
     for sheet in (s for s in wanted if s in book.sheet_names):
         try:
-            sheets[sheet] = parse_in_parts(path, sheet) or book.get_sheet_by_name(sheet)
+            sheets[sheet] = parse_in_parts(path, sheet) or parse_whole(book, path, sheet)
         except INTERRUPTS:
             raise
         except BaseException as exc:  # noqa: BLE001 - pyo3's PanicException, see workbook_reader

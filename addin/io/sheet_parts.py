@@ -25,6 +25,8 @@ from typing import Any
 import python_calamine
 
 from addin.io.cell_errors import ErrorCells, find_error_cells, put_errors
+from addin.io.scratch import run_folder
+from addin.io.sheet_extent import FarCells, Unusual
 from addin.io.workbook_reader import INTERRUPTS, NotSplittable, sheet_members
 
 # A part's share of the sheet's XML (about 4,500 rows of the template); a sheet of less than two parts
@@ -117,7 +119,10 @@ class PartedSheet:
         futures: list[Future[Block]] = []
         last_word: BaseException | None = None
         try:
-            with tempfile.TemporaryDirectory(prefix="dtfund-", ignore_cleanup_errors=True) as folder:
+            parent = run_folder()  # (removed by the next run if this one is killed)
+            with tempfile.TemporaryDirectory(
+                prefix="parts-", dir=parent, ignore_cleanup_errors=True
+            ) as folder:
                 try:
                     with zipfile.ZipFile(path) as archive:
                         for number, pieces in enumerate(_cut(archive, member)):
@@ -264,7 +269,12 @@ def _cut(archive: zipfile.ZipFile, member: str) -> Iterator[list[bytes]]:
         pieces, size, tail = [layout.head], 0, b""
         previous_end = held = b""
         keep = len(layout.close) - 1  # bytes held back for the next chunk: a tag may straddle two
+        far = FarCells(prefix=layout.close[2 : -len(b"sheetData>")])
         for read in _with_first(rest, chunks):
+            if _far_or_unusual(far, read):
+                raise NotSplittable(
+                    "a cell outside the template's grid, or one the quick search cannot place"
+                )
             chunk = held + read
             if _has_markup_declaration(chunk) or _has_markup_declaration(previous_end + chunk[:1]):
                 raise NotSplittable("a comment, CDATA or processing instruction among the rows")
@@ -285,6 +295,15 @@ def _cut(archive: zipfile.ZipFile, member: str) -> Iterator[list[bytes]]:
         if not tail:
             raise NotSplittable("no end of the rows")
         yield [*pieces, tail]
+
+
+def _far_or_unusual(far: FarCells, xml: bytes) -> bool:
+    """A value outside the template's grid, which would make a part's grid huge (the sheet parsed whole
+    is then refused, naming it), or a cell only the exact walk can place."""
+    try:
+        return far.feed(xml) is not None
+    except Unusual:
+        return True
 
 
 def _has_markup_declaration(xml: bytes) -> bool:

@@ -6,8 +6,10 @@ from __future__ import annotations
 import gc
 import hashlib
 import itertools
+import os
 import posixpath
 import re
+import stat
 import zipfile
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
@@ -18,12 +20,15 @@ import python_calamine
 from defusedxml import ElementTree
 
 from addin.io.cell_errors import ErrorCells, UnplacedError, find_error_cells, put_errors
+from addin.io.read_limits import (
+    MAX_OTHER_PART_BYTES,
+    MAX_PART_RATIO,
+    MAX_PARTS,
+    MAX_UNCOMPRESSED_BYTES,
+    RATIO_CHECKED_FROM_BYTES,
+)
+from addin.io.sheet_extent import far_cell, far_cell_message
 
-# Zip-bomb limits, checked from the zip directory before anything is inflated.
-MAX_UNCOMPRESSED_BYTES = 2 * 1024**3
-MAX_PART_RATIO = 500
-RATIO_CHECKED_FROM_BYTES = 1024**2
-MAX_PARTS = 10_000
 SCAN_BYTES = 4 * 1024**2  # a sheet's XML is looked through for error values this much at a time
 OLE_SIGNATURE = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
 ENCRYPTED_MARKER = "EncryptionInfo".encode("utf-16-le")
@@ -34,6 +39,7 @@ _REF = re.compile(r"^(?:'((?:[^']|'')+)'|([^!]+))!\$?([A-Z]+)\$?(\d+)(?::\$?([A-
 
 
 # What to do about a file that cannot be read, where its reason does not say it.
+ACCESS_REMEDY = "请检查该文件的访问权限。"
 UNREADABLE_REMEDY = "请上报用本工具模板填写、未加密的 .xlsx 文件。"
 
 
@@ -79,12 +85,12 @@ def sha256_of(path: Path) -> str:
 
 def sniff(path: Path) -> None:
     """Refuse what is not an .xlsx/.xlsm workbook, with a reason the clerk can act on."""
-    if not path.exists():
-        raise InputError(f"找不到文件：{path}。", remedy="请检查文件名和所在的文件夹。")
-    if path.is_dir():
-        raise InputError(f"{path} 是文件夹。", remedy="请指定一个 .xlsx 文件。")
-    with path.open("rb") as handle:
-        head = handle.read(8)
+    require_regular_file(path)
+    try:
+        with path.open("rb") as handle:
+            head = handle.read(8)
+    except OSError as exc:
+        raise InputError(f"无法读取 {path.name}：{exc.strerror or exc}。", remedy=ACCESS_REMEDY) from None
     if head == OLE_SIGNATURE:
         content = path.read_bytes()
         if ENCRYPTED_MARKER in content:
@@ -99,6 +105,24 @@ def sniff(path: Path) -> None:
     if not zipfile.is_zipfile(path):
         raise InputError(f"{path.name} 不是有效的 Excel (.xlsx) 文件，可能已损坏或只是改了扩展名。")
     refuse_zip_bombs(path)
+
+
+def require_regular_file(path: Path) -> None:
+    """Refuse what is not a regular file (a symbolic link to one is followed) before opening it: opening
+    a named pipe waits forever for a writer, a device such as /dev/zero never ends."""
+    try:
+        mode = os.stat(path).st_mode
+    except FileNotFoundError:
+        raise InputError(f"找不到文件：{path}。", remedy="请检查文件名和所在的文件夹。") from None
+    except OSError as exc:
+        raise InputError(f"无法读取 {path.name}：{exc.strerror or exc}。", remedy=ACCESS_REMEDY) from None
+    if stat.S_ISDIR(mode):
+        raise InputError(f"{path} 是文件夹。", remedy="请指定一个 .xlsx 文件。")
+    if not stat.S_ISREG(mode):
+        raise InputError(
+            f"{path.name} 不是普通文件（而是管道、设备或套接字），已拒绝读取。",
+            remedy="请指定保存在磁盘上的 .xlsx 文件。",
+        )
 
 
 def refuse_zip_bombs(path: Path) -> None:
@@ -123,6 +147,24 @@ def refuse_zip_bombs(path: Path) -> None:
                 f"{path.name} 中的 {part.filename} 压缩比异常（{part.file_size // max(part.compress_size, 1)} 倍），"
                 "已拒绝读取（疑似压缩炸弹）。"
             )
+    oversized = [p for p in parts if p.file_size > MAX_OTHER_PART_BYTES]
+    if oversized:
+        try:
+            with zipfile.ZipFile(path) as archive:
+                if any(p.filename.startswith("xl/workbook.xml") or "_rels/" in p.filename for p in oversized):
+                    raise KeyError("the workbook's own structure is oversized")
+                sheets = set(sheet_members(archive).values())
+        except InputError:
+            raise
+        except Exception:  # noqa: BLE001 - a workbook whose structure cannot be read is no sheet of ours
+            sheets = set()
+        for part in oversized:
+            if part.filename not in sheets:
+                raise InputError(
+                    f"{path.name} 中的 {part.filename} 解压后有 {part.file_size // 1024**2} MB，"
+                    f"超过 {MAX_OTHER_PART_BYTES // 1024**2} MB 的上限，已拒绝读取。"
+                    "请用 Excel 或 WPS 打开后另存为 .xlsx，或只保留模板的工作表。"
+                )
 
 
 def defined_names(path: Path) -> dict[str, NamedRange]:
@@ -139,12 +181,20 @@ def defined_names(path: Path) -> dict[str, NamedRange]:
     except Exception as exc:  # defusedxml raises several kinds for hostile or broken XML
         raise InputError(f"{path.name} 的工作簿结构无法解析：{type(exc).__name__}") from None
     names: dict[str, NamedRange] = {}
+    seen: set[str] = set()
     for node in root.iter(f"{MAIN_NS}definedName"):
         if node.get("localSheetId") is not None:
             continue
+        name = node.get("name", "")
+        if name.casefold() in seen:  # Excel's names ignore case: which one counts would be a guess
+            raise InputError(
+                f"{path.name} 中的定义名称“{name}”定义了不止一次，无法确定各列的位置。"
+                "请用 Excel 或 WPS 打开（公式 → 名称管理器）检查后重新保存。"
+            )
+        seen.add(name.casefold())
         ref = parse_reference(node.text or "")
         if ref:
-            names[node.get("name", "")] = ref
+            names[name] = ref
     return names
 
 
@@ -224,15 +274,15 @@ class Workbook:
             if sheet in self._failures:
                 raise self._failures[sheet]
             if sheet not in self._parsed:
-                self._parsed[sheet] = self._book.get_sheet_by_name(sheet)
+                self._parsed[sheet] = parse_whole(self._book, self.path, sheet)
             try:
                 rows = _to_python(self._parsed[sheet], upto)
             except NotSplittable:  # the parts failed: the sheet is parsed whole
-                self._parsed[sheet] = self._book.get_sheet_by_name(sheet)
+                self._parsed[sheet] = parse_whole(self._book, self.path, sheet)
                 rows = _to_python(self._parsed[sheet], upto)
             if not hasattr(self._parsed[sheet], "blocks"):  # (parts put their error values in themselves)
                 put_errors(rows, self._error_cells(sheet))
-        except INTERRUPTS:
+        except (*INTERRUPTS, InputError):
             raise
         except BaseException as exc:  # noqa: BLE001 - see INTERRUPTS
             reason = (
@@ -324,6 +374,18 @@ class Workbook:
         if cached is None or cached[0] is not rows:
             cached = self._transposed[sheet] = (rows, list(itertools.zip_longest(*rows)))
         return cached[1]
+
+
+def parse_whole(book: Any, path: Path, sheet: str) -> Any:
+    """A sheet parsed whole by python-calamine, once no value lies outside the template's grid (which
+    python-calamine would allocate up to). Raises InputError naming the far cell."""
+    with zipfile.ZipFile(path) as archive:
+        member = sheet_members(archive).get(sheet)
+    if member is not None:
+        reference = far_cell(path, member)
+        if reference is not None:
+            raise InputError(far_cell_message(path.name, sheet, reference))
+    return book.get_sheet_by_name(sheet)
 
 
 def stored_errors(path: Path, sheet: str) -> ErrorCells:
