@@ -28,7 +28,7 @@ from addin.io.output import (
 )
 from addin.io.process import run_process, start_reading_ahead
 from addin.reports.terminal_text import labelled, plain, visible
-from addin.template_sizes import AWARDS_DEFAULT_ROWS, DEFAULT_ROWS
+from addin.template_sizes import AWARDS_DEFAULT_ROWS, AWARDS_MAX_ROWS, DEFAULT_ROWS, MAX_ROWS
 
 if TYPE_CHECKING:
     from addin.check.pipeline import CheckResult
@@ -228,7 +228,7 @@ def template_application(
     unit: Annotated[
         str | None, typer.Option("--unit", help="预先填好的填报单位，如 第八师石河子市。")
     ] = None,
-    rows: Annotated[int, typer.Option("--rows", min=1, max=1_000_000, help="可填写的行数。")] = DEFAULT_ROWS,
+    rows: Annotated[int, typer.Option("--rows", min=1, max=MAX_ROWS, help="可填写的行数。")] = DEFAULT_ROWS,
     policy_file: PolicyOption = None,
 ) -> None:
     """生成师市企业数字化改造补贴申报表模板。"""
@@ -482,7 +482,7 @@ def template_awards(
     output: Annotated[Path, typer.Option("--output", "-o", help="输出的 .xlsx 文件。")],
     unit: Annotated[str | None, typer.Option("--unit", help="预先填好的填报单位，如 兵团专班。")] = None,
     rows: Annotated[
-        int, typer.Option("--rows", min=1, max=100_000, help="每张名单可填写的行数。")
+        int, typer.Option("--rows", min=1, max=AWARDS_MAX_ROWS, help="每张名单可填写的行数。")
     ] = AWARDS_DEFAULT_ROWS,
     policy_file: PolicyOption = None,
 ) -> None:

@@ -110,9 +110,9 @@ def _require_single_cells(identified: Identified) -> None:
             ref.first_row != ref.last_row or ref.first_column != ref.last_column
         ):
             raise InputError(
-                f"{identified.name} 的定义名称“{name}”应指向模板的一个单元格，却指向 {_where(ref)}。"
-                "请勿修改定义名称（可在“公式 → 名称管理器”中查看）；请用 dtfund template 生成新模板，"
-                "把数据按列复制过去后重新校验。"
+                f"{identified.name} 的定义名称“{name}”应指向模板的一个单元格，却指向 {_where(ref)}。",
+                remedy="请勿修改定义名称（可在“公式 → 名称管理器”中查看）。请用 dtfund template 生成新模板，"
+                "把数据按列复制过去后重新校验。",
             )
 
 
@@ -121,8 +121,9 @@ def _header_row(identified: Identified, layout: Layout) -> list[object]:
     if layout.sheet not in identified.book.sheet_names:
         hint = did_you_mean(identified.book.sheet_names, [layout.sheet])
         raise InputError(
-            f"{identified.name} 缺少工作表“{layout.sheet}”{hint}。请勿删除或改名模板的工作表；"
-            f"请用 dtfund template {layout.template} 生成新模板，把数据按列复制过去后重新校验。"
+            f"{identified.name} 缺少工作表“{layout.sheet}”{hint}。",
+            remedy=f"请勿删除或改名模板的工作表。请用 dtfund template {layout.template} 生成新模板，"
+            "把数据按列复制过去后重新校验。",
         )
     last = spec.column_letter(len(layout.columns) + 1)
     row = NamedRange(layout.sheet, "A", layout.header_row, last, layout.header_row)

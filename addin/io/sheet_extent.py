@@ -204,5 +204,8 @@ def far_cell_message(file: str, sheet: str, reference: str, grid: Grid | None = 
     grid = grid or template_grid()
     return (
         f"{file} 的 {sheet}!{reference} 有内容，超出模板范围（工作表用到的区域不能大于模板最大的表格："
-        f"{grid.last_column_letters} 列 × {grid.last_row} 行）。请删除该单元格后重新保存，再校验。"
+        f"{grid.last_column_letters} 列 × {grid.last_row} 行）。"
     )
+
+
+FAR_CELL_REMEDY = "请删除该单元格后重新保存，再校验。"

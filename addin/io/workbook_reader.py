@@ -27,7 +27,7 @@ from addin.io.read_limits import (
     MAX_UNCOMPRESSED_BYTES,
     RATIO_CHECKED_FROM_BYTES,
 )
-from addin.io.sheet_extent import far_cell, far_cell_message
+from addin.io.sheet_extent import FAR_CELL_REMEDY, far_cell, far_cell_message
 
 SCAN_BYTES = 4 * 1024**2  # a sheet's XML is looked through for error values this much at a time
 OLE_SIGNATURE = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
@@ -384,7 +384,7 @@ def parse_whole(book: Any, path: Path, sheet: str) -> Any:
     if member is not None:
         reference = far_cell(path, member)
         if reference is not None:
-            raise InputError(far_cell_message(path.name, sheet, reference))
+            raise InputError(far_cell_message(path.name, sheet, reference), remedy=FAR_CELL_REMEDY)
     return book.get_sheet_by_name(sheet)
 
 
