@@ -31,6 +31,7 @@ from addin.reports.check_report import print_result
 from addin.reports.consolidation_report import print_consolidation
 from addin.reports.diff import print_diff
 from addin.reports.terminal_text import add_amount_column, print_table, visible
+from addin.template_sizes import DEFAULT_ROWS
 from addin.templates.bundled import EXAMPLE_EARLIER, EXAMPLE_PLAN, EXAMPLES, REPOSITORY
 from schemas.policy import Policy
 
@@ -80,7 +81,12 @@ def test_help_is_chinese(words: list[str]) -> None:
 
 def test_help_shows_required_and_default_in_chinese() -> None:
     output = dtfund("template", "application", "--help").stdout
-    assert "[必填]" in output and "[默认：2000]" in output and "<整数>" in output and "<路径>" in output
+    assert (
+        "[必填]" in output
+        and f"[默认：{DEFAULT_ROWS}]" in output
+        and "<整数>" in output
+        and "<路径>" in output
+    )
     assert "参数" in dtfund("check", "--help").stdout
 
 
