@@ -351,3 +351,16 @@ def test_a_file_that_cannot_be_opened_is_named(tmp_path: Path, monkeypatch: pyte
     result = check_file(path, load_policy())
     [issue] = result.issues
     assert issue.rule == "FILE_UNREADABLE" and "无法读取 locked.xlsx" in issue.message
+
+
+def test_the_cli_imports_where_fcntl_does_not_exist() -> None:
+    """Windows has no fcntl: the run folder's lock (addin.io.scratch) must not need it to import."""
+    code = "import sys; sys.modules['fcntl'] = None; import addin.cli, addin.io.scratch; print('ok')"
+    result = subprocess.run(
+        [sys.executable, "-c", code],
+        capture_output=True,
+        text=True,
+        env={"PATH": "/usr/bin:/bin", "PYTHONPATH": str(REPOSITORY)},
+        timeout=60,
+    )
+    assert result.stdout.strip() == "ok", result.stderr
