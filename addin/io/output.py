@@ -5,7 +5,10 @@ workbooks reproducibly (fixed timestamps, so regenerating gives identical bytes)
 A write goes into a private work folder beside its target, `.dtfund-<host>-<pid>-<random>`, and the file
 written there is renamed over the target: the target is never half-written, and a failed write removes
 the folder. A process killed mid-write (SIGKILL, a power cut) leaves its work folder behind: the next
-write into the same folder removes the work folders of this machine's processes that are gone."""
+write into the same folder removes the work folders of this machine's processes that are gone.
+
+Not the run folder of addin.io.scratch (the system's temporary folder, cleaned by a lock): a rename is
+atomic only within one disk, so an output's temporary file must lie beside its target."""
 
 from __future__ import annotations
 
