@@ -21,6 +21,7 @@ from addin import cli_text
 from addin.io.input_files import search_inputs
 from addin.io.output import (
     OutputError,
+    cannot_write,
     make_output_folder,
     refuse_conflicting_outputs,
     write_bytes_atomically,
@@ -524,9 +525,6 @@ def addin_install(
         raise _fail(
             "Excel 加载项只能安装在 Windows（或 macOS）的 Excel 中。在本机请使用 dtfund check / dtfund consolidate。"
         )
-    import argparse
-
-    from xlwings import cli as xlwings_cli
 
     settings = Path(user_config_path())
     if force or not settings.exists():
@@ -539,12 +537,39 @@ def addin_install(
             ) from None
         _write_output(lambda: make_output_folder(settings.parent))
         _write_output(lambda: write_bytes_atomically(settings, content))
-        console.print(f"已写入加载项设置（使用本机 Python：{sys.executable}）：{settings}")
-    with resources.as_file(resources.files("addin.excel").joinpath("dtfund.xlam")) as xlam:
-        xlwings_cli.addin_install(argparse.Namespace(file=str(xlam), dir=None, glob=False))
+        console.print(
+            plain(f"已写入加载项设置（使用本机 Python：{sys.executable}）：{settings}"), soft_wrap=True
+        )
+    _saved("加载项", _install_xlam())
     console.print(
         "已安装。重新打开 Excel 后，功能区会出现“专项资金”选项卡；再运行 dtfund addin doctor 检查安装。"
     )
+
+
+def _install_xlam() -> Path:
+    """Copy the add-in into Excel's startup folder (XLSTART) atomically, and on macOS the AppleScript
+    that RunPython needs; the add-in's path. Not xlwings' `addin install`: it prints English, and on a
+    failure prints the error and returns as if it had worked."""
+    from xlwings import cli as xlwings_cli
+
+    try:
+        folder = Path(xlwings_cli.get_addin_dir())
+    except Exception:  # noqa: BLE001 - xlwings starts Excel to ask for the folder: any failure means no Excel
+        raise _fail(
+            "无法找到 Excel 的启动文件夹（XLSTART）：本机的 Excel 没有响应。"
+            "请确认已安装 Excel 并能正常打开，再运行 dtfund addin install。"
+        ) from None
+    target = folder / "dtfund.xlam"
+    data = resources.files("addin.excel").joinpath("dtfund.xlam").read_bytes()
+    _write_output(lambda: write_bytes_atomically(target, data))
+    if sys.platform.startswith("darwin"):
+        try:
+            xlwings_cli.runpython_install(None)  # (None: it prints nothing)
+        except OSError as exc:
+            raise _fail(
+                str(cannot_write(Path("~/Library/Application Scripts/com.microsoft.Excel"), exc))
+            ) from None
+    return target
 
 
 @addin_app.command("doctor")
