@@ -130,8 +130,8 @@ def refuse_zip_bombs(path: Path) -> None:
     try:
         with zipfile.ZipFile(path) as archive:
             parts = archive.infolist()
-    except (zipfile.BadZipFile, OSError) as exc:
-        raise InputError(f"{path.name} 已损坏，无法解压：{exc}") from None
+    except (zipfile.BadZipFile, OSError):
+        raise InputError(f"{path.name} 已损坏，无法解压。") from None
     if len(parts) > MAX_PARTS:
         raise InputError(f"{path.name} 含有 {len(parts)} 个部件，不是正常的 Excel 文件，已拒绝读取。")
     total = sum(part.file_size for part in parts)
@@ -174,12 +174,12 @@ def defined_names(path: Path) -> dict[str, NamedRange]:
             xml = archive.read("xl/workbook.xml")
     except KeyError:
         raise InputError(f"{path.name} 不是 Excel 工作簿（缺少 xl/workbook.xml）。") from None
-    except (zipfile.BadZipFile, OSError) as exc:
-        raise InputError(f"{path.name} 已损坏，无法解压：{exc}") from None
+    except (zipfile.BadZipFile, OSError):
+        raise InputError(f"{path.name} 已损坏，无法解压。") from None
     try:
         root = ElementTree.fromstring(xml)
-    except Exception as exc:  # defusedxml raises several kinds for hostile or broken XML
-        raise InputError(f"{path.name} 的工作簿结构无法解析：{type(exc).__name__}") from None
+    except Exception:  # defusedxml raises several kinds for hostile or broken XML
+        raise InputError(f"{path.name} 的工作簿结构（xl/workbook.xml）无法解析。") from None
     names: dict[str, NamedRange] = {}
     seen: set[str] = set()
     for node in root.iter(f"{MAIN_NS}definedName"):
@@ -254,8 +254,8 @@ class Workbook:
             raise InputError(f"{path.name} 设置了密码，无法读取。", remedy="请取消密码后再校验。") from None
         except INTERRUPTS:
             raise
-        except BaseException as exc:  # noqa: BLE001 - see INTERRUPTS
-            raise InputError(f"{path.name} 无法读取：{exc}") from None
+        except BaseException:  # noqa: BLE001 - see INTERRUPTS (python-calamine's reasons are English)
+            raise InputError(f"{path.name} 无法读取，可能已损坏。") from None
 
     @property
     def sheet_names(self) -> list[str]:
