@@ -65,6 +65,7 @@ def _letters_up_to(letters: bytes) -> bytes:
 
 
 def column_number(letters: str) -> int:
+    """A1-style column letters (either case) to a 1-based number: A -> 1, AA -> 27."""
     number = 0
     for letter in letters.upper():
         number = number * 26 + ord(letter) - ord("A") + 1

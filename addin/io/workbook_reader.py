@@ -27,7 +27,7 @@ from addin.io.read_limits import (
     MAX_UNCOMPRESSED_BYTES,
     RATIO_CHECKED_FROM_BYTES,
 )
-from addin.io.sheet_extent import FAR_CELL_REMEDY, far_cell, far_cell_message
+from addin.io.sheet_extent import FAR_CELL_REMEDY, column_number, far_cell, far_cell_message
 
 SCAN_BYTES = 4 * 1024**2  # a sheet's XML is looked through for error values this much at a time
 OLE_SIGNATURE = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
@@ -415,7 +415,4 @@ def column_cells(columns: Sequence[Sequence[Any]], index: int, start: int, lengt
 
 def column_index(letters: str) -> int:
     """A1-style column letters to a 0-based index."""
-    index = 0
-    for letter in letters:
-        index = index * 26 + (ord(letter) - ord("A") + 1)
-    return index - 1
+    return column_number(letters) - 1
