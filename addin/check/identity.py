@@ -146,8 +146,8 @@ def identify_book(name: str, names: dict[str, NamedRange], book: BookReader) -> 
             else ""
         )
         raise InputError(
-            f"{name} 不是专项资金的申报表、资金使用计划表或奖励名单模板（找不到模板标识）。{hint}"
-            "请用 dtfund template application、plan 或 awards 生成模板后填报。"
+            f"{name} 不是专项资金的申报表、资金使用计划表或奖励名单模板（找不到模板标识）。{hint}",
+            remedy="请用 dtfund template application、plan 或 awards 生成模板后填报。",
         )
     version = (
         text_of(book.value(names[spec.NAME_TEMPLATE_VERSION])) if spec.NAME_TEMPLATE_VERSION in names else ""

@@ -162,8 +162,8 @@ def refuse_zip_bombs(path: Path) -> None:
             if part.filename not in sheets:
                 raise InputError(
                     f"{path.name} 中的 {part.filename} 解压后有 {part.file_size // 1024**2} MB，"
-                    f"超过 {MAX_OTHER_PART_BYTES // 1024**2} MB 的上限，已拒绝读取。"
-                    "请用 Excel 或 WPS 打开后另存为 .xlsx，或只保留模板的工作表。"
+                    f"超过 {MAX_OTHER_PART_BYTES // 1024**2} MB 的上限，已拒绝读取。",
+                    remedy="请用 Excel 或 WPS 打开后另存为 .xlsx，或只保留模板的工作表。",
                 )
 
 
@@ -188,8 +188,8 @@ def defined_names(path: Path) -> dict[str, NamedRange]:
         name = node.get("name", "")
         if name.casefold() in seen:  # Excel's names ignore case: which one counts would be a guess
             raise InputError(
-                f"{path.name} 中的定义名称“{name}”定义了不止一次，无法确定各列的位置。"
-                "请用 Excel 或 WPS 打开（公式 → 名称管理器）检查后重新保存。"
+                f"{path.name} 中的定义名称“{name}”定义了不止一次，无法确定各列的位置。",
+                remedy="请用 Excel 或 WPS 打开（公式 → 名称管理器）检查后重新保存。",
             )
         seen.add(name.casefold())
         ref = parse_reference(node.text or "")
@@ -285,12 +285,14 @@ class Workbook:
         except (*INTERRUPTS, InputError):
             raise
         except BaseException as exc:  # noqa: BLE001 - see INTERRUPTS
-            reason = (
-                "有日期或时间格式的单元格数值超出范围（例如日期列中填了极大或极小的数字），请检查后重新保存"
-                if type(exc).__name__ == "PanicException"
-                else str(exc)
-            )
-            raise InputError(f"{self.path.name} 的工作表“{sheet}”无法读取：{reason}。") from None
+            where = f"{self.path.name} 的工作表“{sheet}”"
+            if type(exc).__name__ == "PanicException":
+                raise InputError(
+                    f"{where}有日期或时间格式的单元格数值超出范围（例如日期列中填了极大或极小的数字）。",
+                    remedy="请检查这些单元格后重新保存。",
+                ) from None
+            # (python-calamine's own reasons are English)
+            raise InputError(f"{where}无法读取，其内容可能已损坏。") from None
         gc.freeze()  # the cells have no reference cycles: out of the cyclic collector's scans
         self._sheets[sheet], self._partial[sheet] = rows, upto is not None
         if upto is None:  # every row is in Python now: free calamine's copy of the sheet
@@ -304,7 +306,8 @@ class Workbook:
                 self._errors[sheet] = stored_errors(self.path, sheet)
             except UnplacedError:
                 raise InputError(
-                    "有错误值（如 #N/A）的单元格没有单元格地址，无法定位；请用 Excel 或 WPS 打开后另存为 .xlsx"
+                    f"{self.path.name} 的工作表“{sheet}”中有错误值（如 #N/A）的单元格没有单元格地址，无法定位。",
+                    remedy="请用 Excel 或 WPS 打开后另存为 .xlsx 再校验。",
                 ) from None
         return self._errors[sheet]
 
