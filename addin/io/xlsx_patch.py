@@ -44,6 +44,9 @@ WORKBOOK = "xl/workbook.xml"
 WORKBOOK_RELS = "xl/_rels/workbook.xml.rels"
 CONTENT_TYPES = "[Content_Types].xml"
 CHUNK_BYTES = 4 * 1024**2
+# A part copied or rewritten from this size on gets zip64 headers: zipfile must know before writing, and a
+# rewritten sheet grows by its marks, so the 2 GB limit of plain zip headers is not approached.
+ZIP64_FROM_BYTES = 2**30
 COMPRESS_LEVEL = 1  # the marked sheet can be 200 MB of XML: fast deflate, a slightly larger file
 WORKSHEET_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.worksheet+xml"
 COMMENTS_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.comments+xml"
@@ -226,7 +229,7 @@ class _Copy:
         """Copy a part as it is, or through `through` (given its chunks and where to write them)."""
         with (
             self.archive.open(info) as source,
-            out.open(info.filename, "w", force_zip64=info.file_size > 2**30) as copy,
+            out.open(info.filename, "w", force_zip64=info.file_size > ZIP64_FROM_BYTES) as copy,
         ):
             through(iter(lambda: source.read(CHUNK_BYTES), b""), copy.write)
 
@@ -234,7 +237,7 @@ class _Copy:
         """Rewrite a marked sheet; the VML part of the legacy drawing it already had (None if none)."""
         with (
             self.archive.open(info) as source,
-            out.open(info.filename, "w", force_zip64=info.file_size > 2**30) as copy,
+            out.open(info.filename, "w", force_zip64=info.file_size > ZIP64_FROM_BYTES) as copy,
         ):
             pieces: list[bytes] = []
             size = 0
