@@ -76,12 +76,16 @@ def _private(folder: Path) -> bool:
 def user_folder() -> Path:
     """The per-user folder holding every run's folder: created private, and used only when it is a
     real folder of this user that nobody else may enter (else a fresh private one is made)."""
-    folder = Path(tempfile.gettempdir()) / f"dtfund-{_user_name()}"
+    folder = _user_folder_path()
     with contextlib.suppress(FileExistsError):
         folder.mkdir(mode=0o700)
     if not _private(folder):
         return Path(tempfile.mkdtemp(prefix=f"dtfund-{_user_name()}-"))
     return folder
+
+
+def _user_folder_path() -> Path:
+    return Path(tempfile.gettempdir()) / f"dtfund-{_user_name()}"
 
 
 @functools.cache
@@ -117,7 +121,10 @@ _held: list[int] = []  # the lock's descriptor, kept open for the life of the pr
 
 def clean_up_after_killed_runs() -> None:
     """Remove the folders of runs that are gone: every run calls this when it starts, whether or not it
-    writes temporary files itself (a listing and a lock tried per folder; the removal only after a kill)."""
+    writes temporary files itself (a listing and a lock tried per folder; the removal only after a kill).
+    Nothing is created: where no run has made the per-user folder, there is nothing to clean."""
+    if not _user_folder_path().is_dir():
+        return
     with contextlib.suppress(OSError):
         remove_stale_runs(user_folder())
 
