@@ -119,7 +119,9 @@ def refuse_overwriting_inputs(output: Path, inputs: Iterable[Path]) -> None:
 
 def refuse_unsafe_target(path: Path, option: str = "") -> None:
     """Refuse an output path that exists and is not a regular file (a folder, a symbolic link, a device,
-    a named pipe): writing replaces it, and only regular files are replaced."""
+    a named pipe): writing replaces it, and only regular files are replaced. Unlike an input, which is
+    read through a symbolic link (addin.io.workbook_reader.require_regular_file), an output's link is
+    refused: the rename would replace the link itself, not the file it points to."""
     try:
         mode = os.lstat(path).st_mode
     except FileNotFoundError:
