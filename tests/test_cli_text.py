@@ -79,8 +79,11 @@ def test_help_is_chinese(words: list[str]) -> None:
 
 
 def test_help_shows_required_and_default_in_chinese() -> None:
+    from addin.template_sizes import DEFAULT_ROWS
+
     output = dtfund("template", "application", "--help").stdout
-    assert "[必填]" in output and "[默认：2000]" in output and "<整数>" in output and "<路径>" in output
+    assert "[必填]" in output and f"[默认：{DEFAULT_ROWS}]" in output
+    assert "<整数>" in output and "<路径>" in output
     assert "参数" in dtfund("check", "--help").stdout
 
 
