@@ -119,6 +119,11 @@ def check(
     _refuse_conflicting_outputs(
         {"--json": json_out, "--html": html, "--annotate": annotate, "--print": print_out}, [file]
     )
+    if annotate is not None and annotate.suffix.lower() != file.suffix.lower():
+        raise _fail(  # before the check: a refusal after it would waste the clerk's wait
+            f"标注副本的扩展名应与原文件相同（{file.suffix}），以免丢失宏或格式。"
+            f"请为 --annotate 换一个以 {file.suffix} 结尾的文件名。"
+        )
     start_reading_ahead([file])
     from addin.check.pipeline import check_file
     from addin.reports.check_report import print_result, result_document, to_json, verdict
@@ -184,8 +189,6 @@ def _write_check_outputs(
 
         if result.kind is None:
             raise OutputError("文件无法读取，不能生成标注副本。")
-        if annotate.suffix.lower() != source.suffix.lower():
-            raise OutputError(f"标注副本的扩展名应与原文件相同（{source.suffix}），以免丢失宏或格式。")
         write_annotated_copy(source, result, annotate)
         saved.append(("标注副本", annotate))
 

@@ -439,3 +439,10 @@ def test_a_consolidated_folder_ignores_the_work_of_writes(tmp_path: Path) -> Non
     assert process.returncode == 1, process.stdout + process.stderr
     assert "output.tmp" not in process.stdout + (tmp_path / "s.json").read_text("utf-8")
     assert len(work_folders(folder)) == 1, "left for the next write into that folder"
+
+
+def test_an_annotated_copy_with_another_extension_is_refused_before_the_check(tmp_path: Path) -> None:
+    process = dtfund("check", EXAMPLE, "--annotate", tmp_path / "copy.csv")
+    output = refused(process, "扩展名应与原文件相同")
+    assert "校验结论" not in output
+    assert list(tmp_path.iterdir()) == []
