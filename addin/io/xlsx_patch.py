@@ -16,7 +16,7 @@ from xlsxwriter.utility import xl_col_to_name
 
 from addin.io.comment_parts import Note, comments_xml, vml_xml
 from addin.io.output import atomic_path
-from addin.io.print_layout import HEADER_FOOTER_MARGIN, MARGINS, PAGE_FOOTER, wrapped_height
+from addin.io.print_layout import A4_PAPER, HEADER_FOOTER_MARGIN, MARGINS, PAGE_FOOTER, wrapped_height
 from addin.io.sheet_rewrite import RELATIONSHIPS_URI, CellChange, SheetEdits, rewrite_sheet, unselect_sheet
 from addin.io.styles_patch import SheetStyles, StylesPatch
 from addin.io.workbook_reader import MAIN_NS, OFFICE_RELATIONSHIP_ID, column_index
@@ -426,7 +426,7 @@ class _Copy:
 _A4_LANDSCAPE_ONE_PAGE_WIDE = (
     f'<pageMargins left="{MARGINS["left"]}" right="{MARGINS["right"]}" top="{MARGINS["top"]}" '
     f'bottom="{MARGINS["bottom"]}" header="{HEADER_FOOTER_MARGIN}" footer="{HEADER_FOOTER_MARGIN}"/>'
-    '<pageSetup paperSize="9" orientation="landscape" fitToWidth="1" fitToHeight="0"/>'
+    f'<pageSetup paperSize="{A4_PAPER}" orientation="landscape" fitToWidth="1" fitToHeight="0"/>'
     f"<headerFooter><oddFooter>&amp;C{text_xml(PAGE_FOOTER)}</oddFooter></headerFooter>"
 )
 
