@@ -120,7 +120,7 @@ def require_regular_file(path: Path) -> None:
         raise InputError(f"{path} 是文件夹。", remedy="请指定一个 .xlsx 文件。")
     if not stat.S_ISREG(mode):
         raise InputError(
-            f"{path.name} 不是普通文件（而是管道、设备或套接字），已拒绝读取。",
+            f"{path} 不是普通文件（而是管道、设备或套接字），已拒绝读取。",
             remedy="请指定保存在磁盘上的 .xlsx 文件。",
         )
 
