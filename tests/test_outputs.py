@@ -446,3 +446,18 @@ def test_an_annotated_copy_with_another_extension_is_refused_before_the_check(tm
     output = refused(process, "扩展名应与原文件相同")
     assert "校验结论" not in output
     assert list(tmp_path.iterdir()) == []
+
+
+def test_only_json_goes_to_the_terminal(tmp_path: Path) -> None:
+    """`--html -` would otherwise write a file named "-" in the current folder."""
+    for option in ("--html", "--annotate", "--print"):
+        process = subprocess.run(
+            [sys.executable, "-m", "addin", "check", str(EXAMPLE), option, "-"],
+            capture_output=True,
+            text=True,
+            timeout=TIME_LIMIT,
+            env=_environment(),
+            cwd=tmp_path,
+        )
+        refused(process, f"{option} 不能输出到终端")
+        assert list(tmp_path.iterdir()) == []

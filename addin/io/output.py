@@ -36,6 +36,7 @@ FIXED_ISO_TIME = "2025-03-24T00:00:00Z"
 _CORE_TIME = re.compile(rb"(<dcterms:(?:created|modified)[^>]*>)[^<]*(</dcterms:(?:created|modified)>)")
 
 STDOUT = "-"  # as an output path: the terminal (standard output), not a file
+TERMINAL_OPTIONS = ("--json",)  # the outputs that may go to the terminal (`-`): text, not a workbook
 WORK_PREFIX = ".dtfund-"
 WORK_FILE = "output.tmp"  # short whatever the target's name, so that a 255-byte target name still works
 _HOST = f"{zlib.crc32(socket.gethostname().encode('utf-8')):08x}"  # machines may share a network folder
@@ -92,7 +93,11 @@ def make_output_folder(folder: Path) -> None:
 
 def refuse_conflicting_outputs(outputs: Mapping[str, Path | None], inputs: Iterable[Path]) -> None:
     """Refuse, before any work, a command's outputs (option name -> path; None when not asked for, `-`
-    for the terminal) when one is an input, another output, or not a regular file."""
+    for the terminal where TERMINAL_OPTIONS allow it) when one is an input, another output, or not a
+    regular file."""
+    for option, path in outputs.items():
+        if path is not None and str(path) == STDOUT and option not in TERMINAL_OPTIONS:
+            raise OutputError(f"{option} 不能输出到终端（-）。请指定一个文件名。")
     named = {
         option: Path(path) for option, path in outputs.items() if path is not None and str(path) != STDOUT
     }
