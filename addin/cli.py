@@ -238,6 +238,7 @@ def template_application(
     """生成师市企业数字化改造补贴申报表模板。"""
     from addin.templates.application import write_application_template
 
+    _refuse_conflicting_outputs({"-o": output}, [])
     policy = _policy(policy_file)
     _require_listed(unit, policy.value("submitting_units"))
     _write_output(lambda: write_application_template(output, policy, rows=rows, unit=unit))
@@ -259,6 +260,7 @@ def rules(
 
     from addin.reports.catalogue import catalogue_markdown, rule_catalogue, schema_catalogue
 
+    _refuse_conflicting_outputs({"--markdown": markdown}, [])
     policy = _policy(policy_file)
     if markdown is not None:
         try:
@@ -308,7 +310,7 @@ def explain(
     policy = _policy(policy_file)
     result = check_file(file, policy)
     if result.kind != "application":
-        reason = result.issues[0].message if result.issues else "这不是申报表"
+        reason = issue_sentences(result.issues[0]) if result.issues else f"{file.name} 不是申报表。"
         raise _fail(f"无法说明：{reason}")
     table = result.table
     if row not in table.amounts.index:
@@ -476,6 +478,7 @@ def template_plan(
     """生成资金使用计划表模板（已按官方附件填好各行和金额）。"""
     from addin.templates.plan import write_plan_template
 
+    _refuse_conflicting_outputs({"-o": output}, [])
     policy = _policy(policy_file)
     _write_output(lambda: write_plan_template(output, policy))
     _saved("资金使用计划表模板", output)
@@ -494,6 +497,7 @@ def template_awards(
     from addin.templates.awards import write_awards_template
     from schemas.awards import award_units
 
+    _refuse_conflicting_outputs({"-o": output}, [])
     policy = _policy(policy_file)
     _require_listed(unit, award_units(policy))
     _write_output(lambda: write_awards_template(output, policy, rows=rows, unit=unit))

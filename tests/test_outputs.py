@@ -450,14 +450,19 @@ def test_an_annotated_copy_with_another_extension_is_refused_before_the_check(tm
 
 def test_only_json_goes_to_the_terminal(tmp_path: Path) -> None:
     """`--html -` would otherwise write a file named "-" in the current folder."""
-    for option in ("--html", "--annotate", "--print"):
+    commands = [
+        *(["check", str(EXAMPLE), option, "-"] for option in ("--html", "--annotate", "--print")),
+        ["rules", "--markdown", "-"],
+        *(["template", kind, "-o", "-"] for kind in ("application", "plan", "awards")),
+    ]
+    for command in commands:
         process = subprocess.run(
-            [sys.executable, "-m", "addin", "check", str(EXAMPLE), option, "-"],
+            [sys.executable, "-m", "addin", *command],
             capture_output=True,
             text=True,
             timeout=TIME_LIMIT,
             env=_environment(),
             cwd=tmp_path,
         )
-        refused(process, f"{option} 不能输出到终端")
-        assert list(tmp_path.iterdir()) == []
+        refused(process, "不能输出到终端")
+        assert list(tmp_path.iterdir()) == [], command
