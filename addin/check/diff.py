@@ -20,6 +20,7 @@ from typing import Any
 
 import pandas as pd
 
+from addin.check.identity import KIND_NAMES
 from addin.check.pipeline import CheckResult
 from schemas.calculation import AMOUNT_FIELDS, funding_by_source
 from schemas.fields import Field, application_fields
@@ -99,9 +100,6 @@ class Diff:
     @property
     def same(self) -> bool:
         return not (self.added or self.removed or self.changed or self.unit_changed)
-
-
-KIND_NAMES = {"application": "申报表", "awards": "奖励与补贴名单", "plan": "资金使用计划表"}
 
 
 def compare(old: CheckResult, new: CheckResult) -> Diff:

@@ -26,6 +26,11 @@ SUPPORTED = {
 T = TypeVar("T")
 
 OUR_SHEETS = (spec.DATA_SHEET, spec.PLAN_SHEET)  # (award sheets are named by the policy)
+KIND_NAMES = {
+    "application": "申报表",
+    "awards": "奖励与补贴名单",
+    "plan": "资金使用计划表",
+}  # a workbook's kind, as said
 
 
 class UnreadableTemplate(Exception):
