@@ -124,6 +124,10 @@ def check(
             f"标注副本的扩展名应与原文件相同（{file.suffix}），以免丢失宏或格式。"
             f"请为 --annotate 换一个以 {file.suffix} 结尾的文件名。"
         )
+    if print_out is not None and print_out.suffix.lower() != ".pdf":
+        raise _fail(
+            f"--print 的文件 {print_out} 的扩展名不是 .pdf（报送表是 PDF 文件）。请换一个以 .pdf 结尾的文件名。"
+        )
     start_reading_ahead([file])
     from addin.check.pipeline import check_file
     from addin.reports.check_report import print_result, result_document, to_json, verdict

@@ -466,3 +466,10 @@ def test_only_json_goes_to_the_terminal(tmp_path: Path) -> None:
         )
         refused(process, "不能输出到终端")
         assert list(tmp_path.iterdir()) == [], command
+
+
+def test_a_submission_form_not_named_pdf_is_refused_before_the_check(tmp_path: Path) -> None:
+    process = dtfund("check", EXAMPLE, "--print", tmp_path / "报送表.xlsx")
+    output = refused(process, "扩展名不是 .pdf")
+    assert "校验结论" not in output
+    assert list(tmp_path.iterdir()) == []
