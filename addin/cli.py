@@ -21,6 +21,7 @@ from addin import cli_text
 from addin.io.input_files import search_inputs
 from addin.io.output import (
     OutputError,
+    cannot_write,
     make_output_folder,
     refuse_conflicting_outputs,
     write_bytes_atomically,
@@ -118,6 +119,15 @@ def check(
     _refuse_conflicting_outputs(
         {"--json": json_out, "--html": html, "--annotate": annotate, "--print": print_out}, [file]
     )
+    if annotate is not None and annotate.suffix.lower() != file.suffix.lower():
+        raise _fail(  # before the check: a refusal after it would waste the clerk's wait
+            f"标注副本的扩展名应与原文件相同（{file.suffix}），以免丢失宏或格式。"
+            f"请为 --annotate 换一个以 {file.suffix} 结尾的文件名。"
+        )
+    if print_out is not None and print_out.suffix.lower() != ".pdf":
+        raise _fail(
+            f"--print 的文件 {print_out} 的扩展名不是 .pdf（报送表是 PDF 文件）。请换一个以 .pdf 结尾的文件名。"
+        )
     start_reading_ahead([file])
     from addin.check.pipeline import check_file
     from addin.reports.check_report import print_result, result_document, to_json, verdict
@@ -183,8 +193,6 @@ def _write_check_outputs(
 
         if result.kind is None:
             raise OutputError("文件无法读取，不能生成标注副本。")
-        if annotate.suffix.lower() != source.suffix.lower():
-            raise OutputError(f"标注副本的扩展名应与原文件相同（{source.suffix}），以免丢失宏或格式。")
         write_annotated_copy(source, result, annotate)
         saved.append(("标注副本", annotate))
 
@@ -234,6 +242,7 @@ def template_application(
     """生成师市企业数字化改造补贴申报表模板。"""
     from addin.templates.application import write_application_template
 
+    _refuse_conflicting_outputs({"-o": output}, [])
     policy = _policy(policy_file)
     _require_listed(unit, policy.value("submitting_units"))
     _write_output(lambda: write_application_template(output, policy, rows=rows, unit=unit))
@@ -255,6 +264,7 @@ def rules(
 
     from addin.reports.catalogue import catalogue_markdown, rule_catalogue, schema_catalogue
 
+    _refuse_conflicting_outputs({"--markdown": markdown}, [])
     policy = _policy(policy_file)
     if markdown is not None:
         try:
@@ -304,7 +314,7 @@ def explain(
     policy = _policy(policy_file)
     result = check_file(file, policy)
     if result.kind != "application":
-        reason = result.issues[0].message if result.issues else "这不是申报表"
+        reason = issue_sentences(result.issues[0]) if result.issues else f"{file.name} 不是申报表。"
         raise _fail(f"无法说明：{reason}")
     table = result.table
     if row not in table.amounts.index:
@@ -472,6 +482,7 @@ def template_plan(
     """生成资金使用计划表模板（已按官方附件填好各行和金额）。"""
     from addin.templates.plan import write_plan_template
 
+    _refuse_conflicting_outputs({"-o": output}, [])
     policy = _policy(policy_file)
     _write_output(lambda: write_plan_template(output, policy))
     _saved("资金使用计划表模板", output)
@@ -490,6 +501,7 @@ def template_awards(
     from addin.templates.awards import write_awards_template
     from schemas.awards import award_units
 
+    _refuse_conflicting_outputs({"-o": output}, [])
     policy = _policy(policy_file)
     _require_listed(unit, award_units(policy))
     _write_output(lambda: write_awards_template(output, policy, rows=rows, unit=unit))
@@ -524,9 +536,6 @@ def addin_install(
         raise _fail(
             "Excel 加载项只能安装在 Windows（或 macOS）的 Excel 中。在本机请使用 dtfund check / dtfund consolidate。"
         )
-    import argparse
-
-    from xlwings import cli as xlwings_cli
 
     settings = Path(user_config_path())
     if force or not settings.exists():
@@ -539,12 +548,39 @@ def addin_install(
             ) from None
         _write_output(lambda: make_output_folder(settings.parent))
         _write_output(lambda: write_bytes_atomically(settings, content))
-        console.print(f"已写入加载项设置（使用本机 Python：{sys.executable}）：{settings}")
-    with resources.as_file(resources.files("addin.excel").joinpath("dtfund.xlam")) as xlam:
-        xlwings_cli.addin_install(argparse.Namespace(file=str(xlam), dir=None, glob=False))
+        console.print(
+            plain(f"已写入加载项设置（使用本机 Python：{sys.executable}）：{settings}"), soft_wrap=True
+        )
+    _saved("加载项", _install_xlam())
     console.print(
         "已安装。重新打开 Excel 后，功能区会出现“专项资金”选项卡；再运行 dtfund addin doctor 检查安装。"
     )
+
+
+def _install_xlam() -> Path:
+    """Copy the add-in into Excel's startup folder (XLSTART) atomically, and on macOS the AppleScript
+    that RunPython needs; the add-in's path. Not xlwings' `addin install`: it prints English, and on a
+    failure prints the error and returns as if it had worked."""
+    from xlwings import cli as xlwings_cli
+
+    try:
+        folder = Path(xlwings_cli.get_addin_dir())
+    except Exception:  # noqa: BLE001 - xlwings starts Excel to ask for the folder: any failure means no Excel
+        raise _fail(
+            "无法找到 Excel 的启动文件夹（XLSTART）：本机的 Excel 没有响应。"
+            "请确认已安装 Excel 并能正常打开，再运行 dtfund addin install。"
+        ) from None
+    target = folder / "dtfund.xlam"
+    data = resources.files("addin.excel").joinpath("dtfund.xlam").read_bytes()
+    _write_output(lambda: write_bytes_atomically(target, data))
+    if sys.platform.startswith("darwin"):
+        try:
+            xlwings_cli.runpython_install(None)  # (None: it prints nothing)
+        except OSError as exc:
+            raise _fail(
+                str(cannot_write(Path("~/Library/Application Scripts/com.microsoft.Excel"), exc))
+            ) from None
+    return target
 
 
 @addin_app.command("doctor")

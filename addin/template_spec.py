@@ -7,7 +7,7 @@ from collections.abc import Sequence
 from addin.template_sizes import AWARDS_DEFAULT_ROWS, DEFAULT_ROWS  # noqa: F401 - part of the spec
 from schemas.fields import Field, application_fields
 
-MAX_COLUMN = 18278  # XFD, Excel's last column
+MAX_COLUMN = 18278  # ZZZ, the last column openpyxl names (Excel's own last is XFD, the 16,384th)
 
 TEMPLATE_ID = "dtfund-application"
 TEMPLATE_VERSION = "1.1"  # 1.1: the 申报材料 columns (第十一条（一）3)

@@ -184,19 +184,40 @@ def test_in_excel_the_functions_give_what_the_check_gives(registered: bool, monk
 def test_install_writes_the_settings_where_the_vba_reads_them(
     tmp_path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """`dtfund addin install` as on Windows (xlwings' copy into XLSTART recorded, not run)."""
+    """`dtfund addin install` as on Windows (Excel's startup folder a folder of the test's)."""
     import sys
+    from importlib import resources
 
     from xlwings import cli as xlwings_cli
 
     home = tmp_path / "张伟"
     monkeypatch.setenv("HOME", str(home))
     monkeypatch.setattr(sys, "platform", "win32")
-    copied: list[str] = []
-    monkeypatch.setattr(xlwings_cli, "addin_install", lambda args: copied.append(args.file))
+    xlstart = tmp_path / "XLSTART"
+    xlstart.mkdir()
+    monkeypatch.setattr(xlwings_cli, "get_addin_dir", lambda global_location=False: str(xlstart))
     result = CliRunner().invoke(app, ["addin", "install"], env={"COLUMNS": "300", "HOME": str(home)})
     assert result.exit_code == 0, result.output
     settings = home / ".myaddin" / "myaddin.conf"
     assert settings.read_bytes() == user_config_bytes()
-    assert copied and copied[0].endswith("dtfund.xlam")
-    assert "dtfund addin doctor" in result.output
+    shipped = resources.files("addin.excel").joinpath("dtfund.xlam").read_bytes()
+    assert (xlstart / "dtfund.xlam").read_bytes() == shipped
+    assert "dtfund addin doctor" in result.output and "Successfully" not in result.output
+
+
+def test_install_without_a_responding_excel_says_so_in_chinese(
+    tmp_path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import sys
+
+    from xlwings import cli as xlwings_cli
+
+    def no_excel(global_location: bool = False) -> str:
+        raise RuntimeError("Could not activate Excel")
+
+    monkeypatch.setenv("HOME", str(tmp_path))
+    monkeypatch.setattr(sys, "platform", "win32")
+    monkeypatch.setattr(xlwings_cli, "get_addin_dir", no_excel)
+    result = CliRunner().invoke(app, ["addin", "install"], env={"COLUMNS": "300", "HOME": str(tmp_path)})
+    assert result.exit_code == 2
+    assert "XLSTART" in result.output and "Could not" not in result.output

@@ -81,12 +81,8 @@ def test_help_is_chinese(words: list[str]) -> None:
 
 def test_help_shows_required_and_default_in_chinese() -> None:
     output = dtfund("template", "application", "--help").stdout
-    assert (
-        "[必填]" in output
-        and f"[默认：{DEFAULT_ROWS}]" in output
-        and "<整数>" in output
-        and "<路径>" in output
-    )
+    assert "[必填]" in output and f"[默认：{DEFAULT_ROWS}]" in output
+    assert "<整数>" in output and "<路径>" in output
     assert "参数" in dtfund("check", "--help").stdout
 
 

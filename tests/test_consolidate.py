@@ -187,3 +187,15 @@ def test_unit_mismatch_in_a_division_workbook(tmp_path: Path, policy) -> None:
     document = json.loads(result.stdout)
     assert [(i["rule"], i["cell"]) for i in document["issues"]] == [("UNIT_MISMATCH", "C6")]
     assert check_records([valid_row()]).issues == []
+
+
+def test_an_application_given_as_the_plan_is_named_as_such(tmp_path: Path) -> None:
+    """Not the application's first row issue, which would read as if the plan had it."""
+    first, second = EXAMPLE_FILES[0], EXAMPLE_FILES[1]
+    result = CliRunner().invoke(
+        app, ["consolidate", str(first), "--plan", str(second), "-o", str(tmp_path / "汇总.xlsx")]
+    )
+    assert result.exit_code == 2
+    said = result.output.replace("\n", "")
+    assert f"{second.name} 是申报表" in said and "dtfund template plan" in said
+    assert not (tmp_path / "汇总.xlsx").exists()

@@ -229,7 +229,8 @@ def test_unreadable_file_exit_2_with_a_chinese_message(tmp_path: Path) -> None:
     broken.write_bytes(b"not a workbook")
     result = run(broken, SHIHEZI, "--json", tmp_path / "out.json")
     assert result.exit_code == 2
-    assert "无法读取" in result.output and "损坏.xlsx" in result.output
+    assert "无法比较" in result.output and "损坏.xlsx" in result.output
+    assert "请上报用本工具模板填写" in result.output  # the fix too, not only what is wrong
     assert "Traceback" not in result.output
     assert not (tmp_path / "out.json").exists()
     assert run(SHIHEZI, tmp_path / "不存在.xlsx").exit_code == 2

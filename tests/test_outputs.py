@@ -446,3 +446,37 @@ def test_a_consolidated_folder_ignores_the_work_of_writes(tmp_path: Path) -> Non
     assert process.returncode == 1, process.stdout + process.stderr
     assert "output.tmp" not in process.stdout + (tmp_path / "s.json").read_text("utf-8")
     assert len(work_folders(folder)) == 1, "left for the next write into that folder"
+
+
+def test_an_annotated_copy_with_another_extension_is_refused_before_the_check(tmp_path: Path) -> None:
+    process = dtfund("check", EXAMPLE, "--annotate", tmp_path / "copy.csv")
+    output = refused(process, "扩展名应与原文件相同")
+    assert "校验结论" not in output
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_only_json_goes_to_the_terminal(tmp_path: Path) -> None:
+    """`--html -` would otherwise write a file named "-" in the current folder."""
+    commands = [
+        *(["check", str(EXAMPLE), option, "-"] for option in ("--html", "--annotate", "--print")),
+        ["rules", "--markdown", "-"],
+        *(["template", kind, "-o", "-"] for kind in ("application", "plan", "awards")),
+    ]
+    for command in commands:
+        process = subprocess.run(
+            [sys.executable, "-m", "addin", *command],
+            capture_output=True,
+            text=True,
+            timeout=TIME_LIMIT,
+            env=_environment(),
+            cwd=tmp_path,
+        )
+        refused(process, "不能输出到终端")
+        assert list(tmp_path.iterdir()) == [], command
+
+
+def test_a_submission_form_not_named_pdf_is_refused_before_the_check(tmp_path: Path) -> None:
+    process = dtfund("check", EXAMPLE, "--print", tmp_path / "报送表.xlsx")
+    output = refused(process, "扩展名不是 .pdf")
+    assert "校验结论" not in output
+    assert list(tmp_path.iterdir()) == []

@@ -14,6 +14,7 @@ from typing import Any
 import pandas as pd
 
 from addin.check.awards import award_frame
+from addin.check.identity import KIND_NAMES
 from addin.check.pipeline import CheckResult, check_file
 from addin.io.input_files import Skipped, search_inputs
 from schemas import consolidation_rules
@@ -24,7 +25,7 @@ from schemas.money import column_total
 from schemas.plan import LineExecution, execution, with_payable
 from schemas.plan_rules import budget_exceeded
 from schemas.policy import Policy
-from schemas.registry import Issue, implements, make_issue
+from schemas.registry import Issue, implements, issue_sentences, make_issue
 from schemas.submission import FIRST_REVISION, Submission, latest_revisions
 
 ROW_COLUMNS = ("name", "uscc", "division", "industry", "provider", "level")
@@ -159,8 +160,12 @@ def consolidate(
         raise ConsolidationError("没有找到要汇总的申报表（.xlsx）文件。")
     plan = check_file(Path(plan_path), policy)
     if plan.kind != "plan":
-        reason = plan.issues[0].message if plan.issues else ""
-        raise ConsolidationError(f"资金使用计划表 {plan_path} 无法使用：{reason}")
+        reason = (
+            issue_sentences(plan.issues[0])
+            if plan.kind is None
+            else f"{Path(plan_path).name} 是{KIND_NAMES[plan.kind]}。请指定用 dtfund template plan 生成的计划表。"
+        )
+        raise ConsolidationError(f"无法使用资金使用计划表：{reason}")
     results = []
     for path in files:
         results.append(check_file(path, policy))

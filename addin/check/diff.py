@@ -15,14 +15,17 @@ import datetime as dt
 from collections import Counter
 from dataclasses import dataclass, field
 from decimal import Decimal
+from pathlib import Path
 from typing import Any
 
 import pandas as pd
 
+from addin.check.identity import KIND_NAMES
 from addin.check.pipeline import CheckResult
 from schemas.calculation import AMOUNT_FIELDS, funding_by_source
 from schemas.fields import Field, application_fields
 from schemas.money import ZERO
+from schemas.registry import issue_sentences
 from schemas.table import Table
 
 AWARD_AMOUNT_LABEL = "计入金额"
@@ -99,9 +102,6 @@ class Diff:
         return not (self.added or self.removed or self.changed or self.unit_changed)
 
 
-KIND_NAMES = {"application": "申报表", "awards": "奖励与补贴名单", "plan": "资金使用计划表"}
-
-
 def compare(old: CheckResult, new: CheckResult) -> Diff:
     """Compare two checked workbooks of the same kind and unit; DiffError when they cannot be."""
     _require_comparable(old, new)
@@ -120,8 +120,8 @@ def compare(old: CheckResult, new: CheckResult) -> Diff:
 def _require_comparable(old: CheckResult, new: CheckResult) -> None:
     for result in (old, new):
         if result.kind is None:
-            reason = "；".join(i.message for i in result.issues) or "不是本工具的模板"
-            raise DiffError(f"无法读取 {result.file}：{reason}")
+            reasons = "".join(issue_sentences(i) for i in result.issues)
+            raise DiffError(f"无法比较：{reasons or f'{Path(result.file).name} 不是本工具的模板。'}")
         if result.kind not in ("application", "awards"):
             raise DiffError(f"{result.file} 是{KIND_NAMES[result.kind]}，只能比较申报表或奖励与补贴名单。")
     if old.kind != new.kind:

@@ -26,6 +26,11 @@ SUPPORTED = {
 T = TypeVar("T")
 
 OUR_SHEETS = (spec.DATA_SHEET, spec.PLAN_SHEET)  # (award sheets are named by the policy)
+KIND_NAMES = {
+    "application": "申报表",
+    "awards": "奖励与补贴名单",
+    "plan": "资金使用计划表",
+}  # a workbook's kind, as said
 
 
 class UnreadableTemplate(Exception):
@@ -140,14 +145,10 @@ def identify_book(name: str, names: dict[str, NamedRange], book: BookReader) -> 
     template_id = text_of(book.value(names[spec.NAME_TEMPLATE_ID])) if spec.NAME_TEMPLATE_ID in names else ""
     if template_id not in SUPPORTED:
         match = closest(book.sheet_names, list(OUR_SHEETS))
-        hint = (
-            f"工作簿中有工作表“{match[0]}”，您是否想用模板的“{match[1]}”？请把数据复制到 dtfund 模板的对应工作表。"
-            if match
-            else ""
-        )
+        hint = f"工作簿中有工作表“{match[0]}”，您是否想用模板的“{match[1]}”？" if match else ""
         raise InputError(
-            f"{name} 不是专项资金的申报表、资金使用计划表或奖励名单模板（找不到模板标识）。{hint}"
-            "请用 dtfund template application、plan 或 awards 生成模板后填报。"
+            f"{name} 不是专项资金的申报表、资金使用计划表或奖励名单模板（找不到模板标识）。{hint}",
+            remedy="请用 dtfund template application、plan 或 awards 生成模板，把数据复制到模板的对应工作表后再校验。",
         )
     version = (
         text_of(book.value(names[spec.NAME_TEMPLATE_VERSION])) if spec.NAME_TEMPLATE_VERSION in names else ""

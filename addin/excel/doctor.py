@@ -166,10 +166,10 @@ def check_settings(machine: Machine) -> Finding:
     if not machine.has_excel_platform:
         windows_path = user_config_path(PureWindowsPath("%USERPROFILE%"), "win32")
         line = expected.decode(machine.encoding).strip()
-        return Finding(
+        return Finding(  # nothing was checked: not a pass
             title,
-            True,
-            f"本机没有 Excel；在 Windows 上会写入 {windows_path}：{line}（{machine.encoding} 编码）。",
+            None,
+            f"本机没有 Excel，未检查。在 Windows 上会写入 {windows_path}：{line}（{machine.encoding} 编码）。",
         )
     content = machine.read_file(path)
     if content is None:

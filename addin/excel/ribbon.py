@@ -58,7 +58,7 @@ class ExcelBook:
 
 
 WRITE_FAILED = (
-    "校验时无法读写当前工作簿（{error}）。\n"
+    "校验时无法读写当前工作簿。\n"
     "若工作表受保护（macOS 版 Excel 中加载项无法撤销保护），请先在“审阅 → 撤销工作表保护”中撤销保护，再点击“校验”；"
     "仍不成功时请用 dtfund check 校验该文件，并运行 dtfund addin doctor 检查加载项。"
 )
@@ -271,5 +271,5 @@ def main() -> None:
     try:
         reader = ExcelBook(book)
         run_ribbon(book.name, reader.defined_names(), reader, ExcelMarkup(book), notify)
-    except Exception as exc:  # noqa: BLE001 - Excel shows the officer a message, never a traceback
-        notify(WRITE_FAILED.format(error=type(exc).__name__))
+    except Exception:  # noqa: BLE001 - Excel shows the officer a message, never a traceback
+        notify(WRITE_FAILED)

@@ -86,8 +86,8 @@ def readable_errors(function: Callable[..., Any]) -> Callable[..., Any]:
             )
         except (UdfInputError, HeaderError, PolicyError) as exc:
             return f"错误：{exc}"
-        except Exception as exc:  # noqa: BLE001 - the cell must show a message, whatever went wrong
-            return f"错误：计算失败（{type(exc).__name__}），请用 dtfund check 校验该表"
+        except Exception:  # noqa: BLE001 - the cell must show a message, whatever went wrong
+            return "错误：计算失败。请用 dtfund check 校验该表。"
 
     return guarded
 

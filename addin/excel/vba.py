@@ -122,7 +122,7 @@ def vba_modules(workbook: Path | bytes, codepage: str = "cp1252") -> dict[str, s
             for name, offset in offsets.items()
         }
     except (OSError, KeyError, zipfile.BadZipFile, struct.error) as exc:
-        raise VbaError(f"无法读取其中的宏：{exc}") from exc
+        raise VbaError("无法读取其中的宏，加载项文件可能已损坏。") from exc
 
 
 def vba_constant(modules: dict[str, str], name: str) -> str | None:

@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import os
-import stat
 from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
 from addin.io.output import WORK_PREFIX
+from addin.io.workbook_reader import InputError, require_regular_file
 
 WORKBOOK_SUFFIXES = (".xlsx", ".xlsm")
 
@@ -86,11 +86,13 @@ def _files_under(folder: Path, skipped: list[Skipped]) -> list[Path]:
 
 
 def _regular(file: Path) -> bool:
-    """A regular file, or a symbolic link to one: never a pipe (opening it waits forever) or a device."""
+    """A regular file, or a symbolic link to one: never a pipe (opening it waits forever) or a device
+    (the reader's own test, addin.io.workbook_reader.require_regular_file)."""
     try:
-        return stat.S_ISREG(os.stat(file).st_mode)
-    except OSError:
+        require_regular_file(file)
+    except InputError:
         return False
+    return True
 
 
 def skip_reason(file: Path) -> tuple[str, str] | None:

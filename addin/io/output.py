@@ -5,7 +5,10 @@ workbooks reproducibly (fixed timestamps, so regenerating gives identical bytes)
 A write goes into a private work folder beside its target, `.dtfund-<host>-<pid>-<random>`, and the file
 written there is renamed over the target: the target is never half-written, and a failed write removes
 the folder. A process killed mid-write (SIGKILL, a power cut) leaves its work folder behind: the next
-write into the same folder removes the work folders of this machine's processes that are gone."""
+write into the same folder removes the work folders of this machine's processes that are gone.
+
+Not the run folder of addin.io.scratch (the system's temporary folder, cleaned by a lock): a rename is
+atomic only within one disk, so an output's temporary file must lie beside its target."""
 
 from __future__ import annotations
 
@@ -33,6 +36,7 @@ FIXED_ISO_TIME = "2025-03-24T00:00:00Z"
 _CORE_TIME = re.compile(rb"(<dcterms:(?:created|modified)[^>]*>)[^<]*(</dcterms:(?:created|modified)>)")
 
 STDOUT = "-"  # as an output path: the terminal (standard output), not a file
+TERMINAL_OPTIONS = ("--json",)  # the outputs that may go to the terminal (`-`): text, not a workbook
 WORK_PREFIX = ".dtfund-"
 WORK_FILE = "output.tmp"  # short whatever the target's name, so that a 255-byte target name still works
 _HOST = f"{zlib.crc32(socket.gethostname().encode('utf-8')):08x}"  # machines may share a network folder
@@ -89,7 +93,11 @@ def make_output_folder(folder: Path) -> None:
 
 def refuse_conflicting_outputs(outputs: Mapping[str, Path | None], inputs: Iterable[Path]) -> None:
     """Refuse, before any work, a command's outputs (option name -> path; None when not asked for, `-`
-    for the terminal) when one is an input, another output, or not a regular file."""
+    for the terminal where TERMINAL_OPTIONS allow it) when one is an input, another output, or not a
+    regular file."""
+    for option, path in outputs.items():
+        if path is not None and str(path) == STDOUT and option not in TERMINAL_OPTIONS:
+            raise OutputError(f"{option} 不能输出到终端（-）。请指定一个文件名。")
     named = {
         option: Path(path) for option, path in outputs.items() if path is not None and str(path) != STDOUT
     }
@@ -116,7 +124,9 @@ def refuse_overwriting_inputs(output: Path, inputs: Iterable[Path]) -> None:
 
 def refuse_unsafe_target(path: Path, option: str = "") -> None:
     """Refuse an output path that exists and is not a regular file (a folder, a symbolic link, a device,
-    a named pipe): writing replaces it, and only regular files are replaced."""
+    a named pipe): writing replaces it, and only regular files are replaced. Unlike an input, which is
+    read through a symbolic link (addin.io.workbook_reader.require_regular_file), an output's link is
+    refused: the rename would replace the link itself, not the file it points to."""
     try:
         mode = os.lstat(path).st_mode
     except FileNotFoundError:

@@ -14,6 +14,7 @@ ROW_PADDING = 3  # points above and below the text of a row
 MAX_ROW_HEIGHT = 409  # Excel's tallest row, in points
 CELL_MARGIN = 1  # column width units taken by the cell's inner margins (and bold text's extra width)
 PAGE_FOOTER = "第 &P 页，共 &N 页"
+A4_PAPER = 9  # A4's paper size code in a sheet's page setup (ECMA-376 paperSize)
 MARGINS = {"left": 0.4, "right": 0.4, "top": 0.6, "bottom": 0.6}  # inches
 HEADER_FOOTER_MARGIN = 0.3  # inches
 

@@ -25,6 +25,7 @@ CHUNK_BYTES = 4 * 1024**2  # inflated and searched this much at a time
 OVERLAP = 64  # bytes of a piece searched again with the next: a cell's reference is shorter
 SLICE_BYTES = 256 * 1024  # searched at once (see FarCells._search)
 MAX_TAG_BYTES = 64 * 1024  # a cell's start tag carried over to the next piece, at most
+EXCEL_COLUMNS = 16_384  # A to XFD: the columns of an Excel sheet
 
 # A cell with a namespace prefix (python-calamine reads it as a cell whatever the prefix).
 _COLON_C = re.compile(rb":c[\s/>]")  # found first: in a usual sheet, nowhere
@@ -65,6 +66,7 @@ def _letters_up_to(letters: bytes) -> bytes:
 
 
 def column_number(letters: str) -> int:
+    """A1-style column letters (either case) to a 1-based number: A -> 1, AA -> 27."""
     number = 0
     for letter in letters.upper():
         number = number * 26 + ord(letter) - ord("A") + 1
@@ -175,9 +177,9 @@ def walk_far_cell(pieces: Iterable[bytes], grid: Grid | None = None) -> str | No
             if (row > grid.last_row or column > grid.last_column) and not tag.group(0).endswith(b"/>"):
                 end = _CELL_END.search(window, tag.end())
                 if end is None or _VALUE.search(window, tag.end(), end.start()):
-                    from addin.template_spec import column_letter
+                    from addin.template_spec import MAX_COLUMN, column_letter
 
-                    return f"{column_letter(min(column, 18278)) if column else ''}{row}"
+                    return f"{column_letter(min(column, MAX_COLUMN)) if column else ''}{row}"
     return None
 
 

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 
 from xlsxwriter.utility import xl_col_to_name
 
+from addin.io.sheet_extent import EXCEL_COLUMNS
 from addin.io.workbook_reader import column_index
 from addin.io.xlsx_parts import (
     PackageError,
@@ -363,7 +364,7 @@ def _column_styles(head: bytes, prefix: bytes) -> dict[int, int]:
         style = _int(attribute(column.group(1), b"style"))
         first, last = _int(attribute(column.group(1), b"min")), _int(attribute(column.group(1), b"max"))
         if style and first and last and 1 <= first <= last:
-            for n in range(first - 1, min(last, 16_384)):
+            for n in range(first - 1, min(last, EXCEL_COLUMNS)):
                 styles[n] = style
     return styles
 

@@ -27,7 +27,7 @@ from addin.io.read_limits import (
     MAX_UNCOMPRESSED_BYTES,
     RATIO_CHECKED_FROM_BYTES,
 )
-from addin.io.sheet_extent import FAR_CELL_REMEDY, far_cell, far_cell_message
+from addin.io.sheet_extent import FAR_CELL_REMEDY, column_number, far_cell, far_cell_message
 
 SCAN_BYTES = 4 * 1024**2  # a sheet's XML is looked through for error values this much at a time
 OLE_SIGNATURE = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
@@ -120,7 +120,7 @@ def require_regular_file(path: Path) -> None:
         raise InputError(f"{path} 是文件夹。", remedy="请指定一个 .xlsx 文件。")
     if not stat.S_ISREG(mode):
         raise InputError(
-            f"{path.name} 不是普通文件（而是管道、设备或套接字），已拒绝读取。",
+            f"{path} 不是普通文件（而是管道、设备或套接字），已拒绝读取。",
             remedy="请指定保存在磁盘上的 .xlsx 文件。",
         )
 
@@ -130,8 +130,8 @@ def refuse_zip_bombs(path: Path) -> None:
     try:
         with zipfile.ZipFile(path) as archive:
             parts = archive.infolist()
-    except (zipfile.BadZipFile, OSError) as exc:
-        raise InputError(f"{path.name} 已损坏，无法解压：{exc}") from None
+    except (zipfile.BadZipFile, OSError):
+        raise InputError(f"{path.name} 已损坏，无法解压。") from None
     if len(parts) > MAX_PARTS:
         raise InputError(f"{path.name} 含有 {len(parts)} 个部件，不是正常的 Excel 文件，已拒绝读取。")
     total = sum(part.file_size for part in parts)
@@ -162,8 +162,8 @@ def refuse_zip_bombs(path: Path) -> None:
             if part.filename not in sheets:
                 raise InputError(
                     f"{path.name} 中的 {part.filename} 解压后有 {part.file_size // 1024**2} MB，"
-                    f"超过 {MAX_OTHER_PART_BYTES // 1024**2} MB 的上限，已拒绝读取。"
-                    "请用 Excel 或 WPS 打开后另存为 .xlsx，或只保留模板的工作表。"
+                    f"超过 {MAX_OTHER_PART_BYTES // 1024**2} MB 的上限，已拒绝读取。",
+                    remedy="请用 Excel 或 WPS 打开后另存为 .xlsx，或只保留模板的工作表。",
                 )
 
 
@@ -174,12 +174,12 @@ def defined_names(path: Path) -> dict[str, NamedRange]:
             xml = archive.read("xl/workbook.xml")
     except KeyError:
         raise InputError(f"{path.name} 不是 Excel 工作簿（缺少 xl/workbook.xml）。") from None
-    except (zipfile.BadZipFile, OSError) as exc:
-        raise InputError(f"{path.name} 已损坏，无法解压：{exc}") from None
+    except (zipfile.BadZipFile, OSError):
+        raise InputError(f"{path.name} 已损坏，无法解压。") from None
     try:
         root = ElementTree.fromstring(xml)
-    except Exception as exc:  # defusedxml raises several kinds for hostile or broken XML
-        raise InputError(f"{path.name} 的工作簿结构无法解析：{type(exc).__name__}") from None
+    except Exception:  # defusedxml raises several kinds for hostile or broken XML
+        raise InputError(f"{path.name} 的工作簿结构（xl/workbook.xml）无法解析。") from None
     names: dict[str, NamedRange] = {}
     seen: set[str] = set()
     for node in root.iter(f"{MAIN_NS}definedName"):
@@ -188,8 +188,8 @@ def defined_names(path: Path) -> dict[str, NamedRange]:
         name = node.get("name", "")
         if name.casefold() in seen:  # Excel's names ignore case: which one counts would be a guess
             raise InputError(
-                f"{path.name} 中的定义名称“{name}”定义了不止一次，无法确定各列的位置。"
-                "请用 Excel 或 WPS 打开（公式 → 名称管理器）检查后重新保存。"
+                f"{path.name} 中的定义名称“{name}”定义了不止一次，无法确定各列的位置。",
+                remedy="请用 Excel 或 WPS 打开（公式 → 名称管理器）检查后重新保存。",
             )
         seen.add(name.casefold())
         ref = parse_reference(node.text or "")
@@ -254,8 +254,8 @@ class Workbook:
             raise InputError(f"{path.name} 设置了密码，无法读取。", remedy="请取消密码后再校验。") from None
         except INTERRUPTS:
             raise
-        except BaseException as exc:  # noqa: BLE001 - see INTERRUPTS
-            raise InputError(f"{path.name} 无法读取：{exc}") from None
+        except BaseException:  # noqa: BLE001 - see INTERRUPTS (python-calamine's reasons are English)
+            raise InputError(f"{path.name} 无法读取，可能已损坏。") from None
 
     @property
     def sheet_names(self) -> list[str]:
@@ -285,12 +285,14 @@ class Workbook:
         except (*INTERRUPTS, InputError):
             raise
         except BaseException as exc:  # noqa: BLE001 - see INTERRUPTS
-            reason = (
-                "有日期或时间格式的单元格数值超出范围（例如日期列中填了极大或极小的数字），请检查后重新保存"
-                if type(exc).__name__ == "PanicException"
-                else str(exc)
-            )
-            raise InputError(f"{self.path.name} 的工作表“{sheet}”无法读取：{reason}。") from None
+            where = f"{self.path.name} 的工作表“{sheet}”"
+            if type(exc).__name__ == "PanicException":
+                raise InputError(
+                    f"{where}有日期或时间格式的单元格数值超出范围（例如日期列中填了极大或极小的数字）。",
+                    remedy="请检查这些单元格后重新保存。",
+                ) from None
+            # (python-calamine's own reasons are English)
+            raise InputError(f"{where}无法读取，其内容可能已损坏。") from None
         gc.freeze()  # the cells have no reference cycles: out of the cyclic collector's scans
         self._sheets[sheet], self._partial[sheet] = rows, upto is not None
         if upto is None:  # every row is in Python now: free calamine's copy of the sheet
@@ -304,7 +306,8 @@ class Workbook:
                 self._errors[sheet] = stored_errors(self.path, sheet)
             except UnplacedError:
                 raise InputError(
-                    "有错误值（如 #N/A）的单元格没有单元格地址，无法定位；请用 Excel 或 WPS 打开后另存为 .xlsx"
+                    f"{self.path.name} 的工作表“{sheet}”中有错误值（如 #N/A）的单元格没有单元格地址，无法定位。",
+                    remedy="请用 Excel 或 WPS 打开后另存为 .xlsx 再校验。",
                 ) from None
         return self._errors[sheet]
 
@@ -415,7 +418,4 @@ def column_cells(columns: Sequence[Sequence[Any]], index: int, start: int, lengt
 
 def column_index(letters: str) -> int:
     """A1-style column letters to a 0-based index."""
-    index = 0
-    for letter in letters:
-        index = index * 26 + (ord(letter) - ord("A") + 1)
-    return index - 1
+    return column_number(letters) - 1

@@ -16,7 +16,7 @@ from xlsxwriter.utility import xl_col_to_name
 
 from addin.io.comment_parts import Note, comments_xml, vml_xml
 from addin.io.output import atomic_path
-from addin.io.print_layout import HEADER_FOOTER_MARGIN, MARGINS, PAGE_FOOTER, wrapped_height
+from addin.io.print_layout import A4_PAPER, HEADER_FOOTER_MARGIN, MARGINS, PAGE_FOOTER, wrapped_height
 from addin.io.sheet_rewrite import RELATIONSHIPS_URI, CellChange, SheetEdits, rewrite_sheet, unselect_sheet
 from addin.io.styles_patch import SheetStyles, StylesPatch
 from addin.io.workbook_reader import MAIN_NS, OFFICE_RELATIONSHIP_ID, column_index
@@ -44,6 +44,9 @@ WORKBOOK = "xl/workbook.xml"
 WORKBOOK_RELS = "xl/_rels/workbook.xml.rels"
 CONTENT_TYPES = "[Content_Types].xml"
 CHUNK_BYTES = 4 * 1024**2
+# A part copied or rewritten from this size on gets zip64 headers: zipfile must know before writing, and a
+# rewritten sheet grows by its marks, so the 2 GB limit of plain zip headers is not approached.
+ZIP64_FROM_BYTES = 2**30
 COMPRESS_LEVEL = 1  # the marked sheet can be 200 MB of XML: fast deflate, a slightly larger file
 WORKSHEET_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.worksheet+xml"
 COMMENTS_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.comments+xml"
@@ -226,7 +229,7 @@ class _Copy:
         """Copy a part as it is, or through `through` (given its chunks and where to write them)."""
         with (
             self.archive.open(info) as source,
-            out.open(info.filename, "w", force_zip64=info.file_size > 2**30) as copy,
+            out.open(info.filename, "w", force_zip64=info.file_size > ZIP64_FROM_BYTES) as copy,
         ):
             through(iter(lambda: source.read(CHUNK_BYTES), b""), copy.write)
 
@@ -234,7 +237,7 @@ class _Copy:
         """Rewrite a marked sheet; the VML part of the legacy drawing it already had (None if none)."""
         with (
             self.archive.open(info) as source,
-            out.open(info.filename, "w", force_zip64=info.file_size > 2**30) as copy,
+            out.open(info.filename, "w", force_zip64=info.file_size > ZIP64_FROM_BYTES) as copy,
         ):
             pieces: list[bytes] = []
             size = 0
@@ -423,7 +426,7 @@ class _Copy:
 _A4_LANDSCAPE_ONE_PAGE_WIDE = (
     f'<pageMargins left="{MARGINS["left"]}" right="{MARGINS["right"]}" top="{MARGINS["top"]}" '
     f'bottom="{MARGINS["bottom"]}" header="{HEADER_FOOTER_MARGIN}" footer="{HEADER_FOOTER_MARGIN}"/>'
-    '<pageSetup paperSize="9" orientation="landscape" fitToWidth="1" fitToHeight="0"/>'
+    f'<pageSetup paperSize="{A4_PAPER}" orientation="landscape" fitToWidth="1" fitToHeight="0"/>'
     f"<headerFooter><oddFooter>&amp;C{text_xml(PAGE_FOOTER)}</oddFooter></headerFooter>"
 )
 

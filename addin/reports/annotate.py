@@ -125,5 +125,5 @@ def write_annotated_copy(source: Path, result: CheckResult, target: Path) -> Non
         write_edited_copy(source, recorder.edits, target)
     except PackageError as exc:
         raise OutputError(f"无法生成标注副本：{source.name} {exc}") from None
-    except (zipfile.BadZipFile, KeyError, OSError) as exc:
-        raise OutputError(f"无法生成标注副本：{source.name} 无法读取（{exc}）。") from None
+    except (zipfile.BadZipFile, KeyError, OSError):
+        raise OutputError(f"无法生成标注副本：{source.name} 无法读取，可能已损坏或缺少部件。") from None

@@ -26,6 +26,7 @@ from reportlab.pdfbase.cidfonts import UnicodeCIDFont
 from reportlab.pdfgen import canvas
 from reportlab.platypus import KeepTogether, Paragraph, SimpleDocTemplate, Spacer, Table, TableStyle
 
+from addin.beijing_time import BEIJING
 from addin.check.pipeline import CheckResult, totals
 from addin.io.output import OutputError, refuse_overwriting_inputs, write_bytes_atomically
 from schemas.calculation import source_parts
@@ -35,7 +36,6 @@ FONT = "STSong-Light"
 LATIN_FONT = "Helvetica"  # one of the PDF standard fonts
 TITLE = "兵团中小企业数字化转型城市试点专项资金 企业数字化改造补贴申报汇总表（报送表）"
 SIGN_LINES = ("填报单位（盖章）", "负责人", "填报人", "联系电话", "填报日期")
-BEIJING = dt.timezone(dt.timedelta(hours=8), "北京时间")
 BODY_SIZE = 7.5  # points: the table's text
 CODE_LENGTH = 18  # a credit code's characters (a longer text in its cell wraps)
 LISTED_ROWS = 30  # rows with errors named in the verdict; more are counted

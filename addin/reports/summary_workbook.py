@@ -13,7 +13,7 @@ from addin.check.consolidate import Consolidation
 from addin.io.bulk_rows import BulkRows, insert_into_package
 from addin.io.cell_text import safe_text
 from addin.io.output import atomic_path
-from addin.io.print_layout import HEADER_FOOTER_MARGIN, MARGINS, PAGE_FOOTER, wrapped_height
+from addin.io.print_layout import A4_PAPER, HEADER_FOOTER_MARGIN, MARGINS, PAGE_FOOTER, wrapped_height
 from addin.reports.catalogue import SEVERITY_LABELS
 from addin.reports.summary_figures import (
     AWARDS,
@@ -36,7 +36,6 @@ from schemas.registry import rule
 MONEY = "#,##0.00"
 WAN_YUAN = "#,##0.00"  # the chart's data, in 万元
 PERCENT = "0.00%"
-A4 = 9  # Excel's paper size code
 BOX = {"border": 1, "border_color": "#999999"}
 STYLES = {
     "header": {
@@ -195,7 +194,7 @@ def _sheet(
         sheet.set_landscape()
     else:
         sheet.set_portrait()
-    sheet.set_paper(A4)
+    sheet.set_paper(A4_PAPER)
     sheet.fit_to_pages(1, 0)
     sheet.set_margins(**MARGINS)
     sheet.set_footer(f"&C{PAGE_FOOTER}", {"margin": HEADER_FOOTER_MARGIN})

@@ -16,9 +16,8 @@ from openpyxl.reader.excel import ExcelReader
 from openpyxl.workbook.defined_name import DefinedName
 from openpyxl.worksheet.page import PageMargins
 from openpyxl.worksheet.properties import PageSetupProperties
-from openpyxl.worksheet.worksheet import Worksheet
 
-from addin.io.print_layout import HEADER_FOOTER_MARGIN, MARGINS, PAGE_FOOTER
+from addin.io.print_layout import A4_PAPER, HEADER_FOOTER_MARGIN, MARGINS, PAGE_FOOTER
 
 PRINT_AREA = "Print_Area"  # openpyxl writes it as _xlnm.Print_Area
 
@@ -27,7 +26,7 @@ def page_setup(ws: Any, landscape: bool = True, pages_wide: int = 1, title_rows:
     """A4, `pages_wide` pages across and as many down as needed, page numbers in the footer and the
     `title_rows` (such as "3:4") repeated on every page. Works for openpyxl's normal and write-only sheets."""
     ws.page_setup.orientation = "landscape" if landscape else "portrait"
-    ws.page_setup.paperSize = Worksheet.PAPERSIZE_A4
+    ws.page_setup.paperSize = A4_PAPER
     ws.page_setup.fitToWidth = pages_wide
     ws.page_setup.fitToHeight = 0
     ws.sheet_properties.pageSetUpPr = PageSetupProperties(fitToPage=True)
