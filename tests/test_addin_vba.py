@@ -28,17 +28,7 @@ from addin.excel.vba import (
 from addin.excel.xlam import CONF_SHEET, TARGET, VBA_PROJECT_NAME, user_config_bytes, user_config_path
 from addin.templates.bundled import REPOSITORY, filled_application
 from tests.conftest import valid_row
-from tests.test_addin import excel_table
-
-ALL_FUNCTIONS = {
-    "DTFUND_SUBSIDY",
-    "DTFUND_SPLIT",
-    "DTFUND_FEES",
-    "DTFUND_CALC",
-    "DTFUND_VALIDATE",
-    "DTFUND_POLICY",
-    "DTFUND_RULE",
-}
+from tests.test_addin import ALL_FUNCTIONS, excel_table
 
 
 @pytest.fixture(scope="module")
