@@ -199,6 +199,22 @@ def _localize_rich_help() -> None:
 
     for name, text in RICH_HELP_TEXT.items():
         setattr(rich_utils, name, text)
+    if not getattr(rich_utils, "_dtfund_folds", False):
+        rich_utils._dtfund_folds = True  # type: ignore[attr-defined]
+        rich_utils._make_rich_text = _folding(rich_utils._make_rich_text)
+
+
+def _folding(make_rich_text: Callable[..., Any]) -> Callable[..., Any]:
+    """A help text that wraps within its column: Chinese has no spaces to break at, so rich would cut a
+    description at the terminal's edge with "…"; folded, it continues on the next line."""
+
+    def folded(**options: Any) -> Any:
+        text = make_rich_text(**options)
+        if hasattr(text, "overflow"):
+            text.overflow = "fold"
+        return text
+
+    return folded
 
 
 def install() -> None:

@@ -79,6 +79,14 @@ def test_help_is_chinese(words: list[str]) -> None:
     assert "选项" in process.stdout
 
 
+@pytest.mark.parametrize("words", [["check"], [], ["consolidate"]], ids=["check", "dtfund", "consolidate"])
+def test_help_is_whole_on_a_narrow_terminal(words: list[str]) -> None:
+    """Chinese help has no spaces to wrap at: it folds onto the next line instead of ending in "…"."""
+    for columns in (60, 80):
+        output = dtfund(*words, "--help", columns=columns).stdout
+        assert "…" not in output, output
+
+
 def test_help_shows_required_and_default_in_chinese() -> None:
     output = dtfund("template", "application", "--help").stdout
     assert "[必填]" in output and f"[默认：{DEFAULT_ROWS}]" in output
