@@ -318,6 +318,9 @@ def explain(
         raise _fail(f"无法说明：{reason}")
     table = result.table
     if row not in table.amounts.index:
+        own = [issue_sentences(i) for i in result.issues if i.row == row]  # e.g. a 合计 row set aside
+        if own:
+            raise _fail(f"第 {row} 行不是企业数据：{' '.join(own)}")
         filled = "、".join(str(r) for r in list(table.amounts.index)[:10])
         raise _fail(f"第 {row} 行没有企业数据。有数据的行：{filled or '无'}。")
     name = table.frame.at[row, "name"] or "（未填企业名称）"

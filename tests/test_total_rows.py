@@ -150,3 +150,10 @@ def test_the_template_highlights_a_total_row_as_it_is_typed(policy) -> None:
     area, formula = found[0]
     assert area.startswith(f"{letters['name']}{spec.FIRST_DATA_ROW}:")
     assert all(word in formula for word in ("合计", "小计", "总计"))
+
+
+def test_explain_of_a_total_row_says_it_is_one(tmp_path: Path) -> None:
+    path, row = with_total_row(tmp_path)
+    result = CliRunner().invoke(app, ["explain", str(path), "--row", str(row)])
+    assert result.exit_code == 2
+    assert f"第 {row} 行不是企业数据" in result.output and "请删除合计行" in result.output
