@@ -16,3 +16,9 @@ def beijing_now() -> dt.datetime:
 def beijing_timestamp() -> str:
     """Now in Beijing time to the second, as ISO 8601: 2026-03-01T09:30:00+08:00."""
     return beijing_now().isoformat(timespec="seconds")
+
+
+def shown_time(timestamp: str) -> str:
+    """An ISO 8601 time as a person reads it, in Beijing time: 2026-03-01 09:30:00（北京时间）."""
+    moment = dt.datetime.fromisoformat(timestamp).astimezone(BEIJING)
+    return f"{moment:%Y-%m-%d %H:%M:%S}（北京时间）"

@@ -187,7 +187,7 @@ def test_times_are_beijing_time(tmp_path: Path) -> None:
     out = tmp_path / "r.json"
     dtfund("check", SHIHEZI, "--json", out, "--html", tmp_path / "r.html")
     assert json.loads(out.read_text("utf-8"))["checked_at"].endswith("+08:00")
-    assert "+08:00" in (tmp_path / "r.html").read_text("utf-8")
+    assert "（北京时间）" in (tmp_path / "r.html").read_text("utf-8")
 
 
 def test_amounts_stay_whole_on_a_narrow_terminal(policy: Policy) -> None:

@@ -54,7 +54,7 @@ def test_the_example_prints_on_one_page_with_everything_to_submit(tmp_path: Path
     assert f"校验结论：不通过（错误 {checked.errors} 条，警告 {checked.warnings} 条）" in text
     assert "本表有错误，不能报送" in text
     assert hashlib.sha256(EXAMPLE.read_bytes()).hexdigest() in text
-    assert "+08:00" in text
+    assert "（北京时间）" in text
     for label in SIGN_LINES:
         assert f"{label}：" in text
     assert "第 1 页 共 1 页" in text

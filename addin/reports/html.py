@@ -10,7 +10,7 @@ from typing import Any
 
 from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescape
 
-from addin.beijing_time import beijing_timestamp
+from addin.beijing_time import beijing_timestamp, shown_time
 from addin.check.consolidate import Consolidation
 from addin.check.diff import KIND_NAMES, Diff
 from addin.check.pipeline import CheckResult, totals
@@ -50,7 +50,7 @@ def _environment() -> Environment:
 
 
 def _now() -> str:
-    return beijing_timestamp()
+    return shown_time(beijing_timestamp())
 
 
 def issue_groups(issues: list[Issue]) -> list[dict[str, Any]]:
@@ -126,7 +126,7 @@ def check_report(result: CheckResult) -> str:
             template=result.template,
             policy=_policy(policy),
             unit=result.unit,
-            checked_at=result.checked_at,
+            checked_at=shown_time(result.checked_at),
             generated_at=_now(),
             totals={"unit": unit, "rows": money_rows} if money_rows else None,
             groups=issue_groups(result.issues),

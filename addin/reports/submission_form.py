@@ -9,7 +9,6 @@ as markup) or drawn as a plain string."""
 
 from __future__ import annotations
 
-import datetime as dt
 import io
 from dataclasses import dataclass
 from decimal import Decimal
@@ -26,7 +25,7 @@ from reportlab.pdfbase.cidfonts import UnicodeCIDFont
 from reportlab.pdfgen import canvas
 from reportlab.platypus import KeepTogether, Paragraph, SimpleDocTemplate, Spacer, Table, TableStyle
 
-from addin.beijing_time import BEIJING
+from addin.beijing_time import shown_time
 from addin.check.pipeline import CheckResult, totals
 from addin.io.output import OutputError, refuse_overwriting_inputs, write_bytes_atomically
 from schemas.calculation import source_parts
@@ -302,11 +301,10 @@ def _totals_row(result: CheckResult) -> list:
 def _provenance(result: CheckResult) -> list[Paragraph]:
     """Which file was checked (name, SHA-256), when (Beijing time), against which policy."""
     small = _style(9)
-    checked = dt.datetime.fromisoformat(result.checked_at).astimezone(BEIJING)
     return [
         _text(f"校验文件：{Path(result.file).name}", small),
         _text(f"文件 SHA-256：{result.sha256 or '（无）'}", small),
-        _text(f"校验时间：{checked:%Y-%m-%d %H:%M:%S}（北京时间 +08:00）", small),
+        _text(f"校验时间：{shown_time(result.checked_at)}", small),
         _text(f"校验依据：{result.policy.title}（{result.policy.version}），由 dtfund check 生成。", small),
     ]
 
