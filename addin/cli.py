@@ -28,7 +28,7 @@ from addin.io.output import (
     write_text_atomically,
 )
 from addin.io.process import run_process, start_reading_ahead
-from addin.reports.terminal_text import labelled, plain, visible
+from addin.reports.terminal_text import labelled, plain, print_table, visible
 from addin.template_sizes import AWARDS_DEFAULT_ROWS, AWARDS_MAX_ROWS, DEFAULT_ROWS, MAX_ROWS
 
 if TYPE_CHECKING:
@@ -287,13 +287,14 @@ def rules(
         console.print(table)
         return
     table = Table(title="校验规则", show_lines=True)
-    for header in ("规则编号", "级别", "名称", "说明", "修改建议", "依据"):
+    table.add_column("规则编号", no_wrap=True)
+    for header in ("级别", "名称", "说明", "修改建议", "依据"):
         table.add_column(header, overflow="fold")
     for entry in rule_catalogue(policy):
         table.add_row(
             *map(plain, (entry.id, entry.severity, entry.title, entry.message, entry.fix, entry.clause))
         )
-    console.print(table)
+    print_table(console, table)
 
 
 @app.command()
@@ -307,7 +308,7 @@ def explain(
 
     from addin.check.pipeline import check_file
     from addin.reports.explain import explain_row
-    from addin.reports.terminal_text import add_amount_column, print_table
+    from addin.reports.terminal_text import add_amount_column
     from schemas.money import format_yuan
     from schemas.registry import issue_sentences
 

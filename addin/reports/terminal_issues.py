@@ -22,6 +22,9 @@ from schemas.registry import Issue, sentence
 TERMINAL_ISSUE_LIMIT = 50
 
 
+CLAUSE_WIDTH = 14  # terminal cells: the longest clause (第十一条（一）2) on one line, the rest to 说明
+
+
 def print_issues(
     console: Console, issues: list[Issue], where_else: str, show_file: bool = False, show_all: bool = False
 ) -> None:
@@ -31,14 +34,24 @@ def print_issues(
         return
     listed = issues if show_all else issues[:TERMINAL_ISSUE_LIMIT]
     table = Table(show_lines=True, title="问题清单")
-    for header in (*(("文件",) if show_file else ()), "行/单元格", "规则", "说明", "依据"):
-        table.add_column(header, overflow="fold")
+    if show_file:
+        table.add_column("文件", overflow="fold")
+    # A cell address and a rule id are read whole (a rule id broken at "_" reads as two words); the
+    # texts fold instead.
+    table.add_column("行/单元格", no_wrap=True)
+    table.add_column("规则", no_wrap=True)
+    table.add_column("说明", overflow="fold")
+    table.add_column("依据", overflow="fold", max_width=CLAUSE_WIDTH)
     for issue in listed:
         table.add_row(
             *((plain(issue.file),) if show_file else ()),
             plain(issue.where or "—"),
-            Text.assemble(_severity(issue), " ", visible(issue.rule), "\n", visible(issue.title)),
-            plain(sentence(issue.message) + (f"\n建议：{sentence(issue.fix)}" if issue.fix else "")),
+            Text.assemble(visible(issue.rule), "\n", _severity(issue)),
+            Text.assemble(
+                (visible(issue.title), "bold"),
+                "\n",
+                visible(sentence(issue.message) + (f"\n建议：{sentence(issue.fix)}" if issue.fix else "")),
+            ),
             plain(issue.clause),
         )
     print_table(console, table)
