@@ -40,11 +40,31 @@ cli_text.install()
 EXIT_OK, EXIT_ERRORS, EXIT_UNREADABLE = 0, 1, 2
 DEMO_UNIT = "第八师石河子市"
 
-app = typer.Typer(
-    add_completion=False,
-    no_args_is_help=True,
-    help="兵团中小企业数字化转型城市试点专项资金：申报模板、校验与汇总。",
-)
+app = typer.Typer(add_completion=False, no_args_is_help=True)
+
+
+def _show_version(asked: bool) -> None:
+    if asked:
+        from importlib.metadata import PackageNotFoundError, version
+
+        try:
+            number = version("dtfund")
+        except PackageNotFoundError:  # run from a checkout that was never installed
+            number = "未安装"
+        typer.echo(f"dtfund {number}")
+        raise typer.Exit()
+
+
+@app.callback()
+def _options(
+    show_version: Annotated[
+        bool,
+        typer.Option("--version", callback=_show_version, is_eager=True, help="显示 dtfund 的版本并退出。"),
+    ] = False,
+) -> None:
+    """兵团中小企业数字化转型城市试点专项资金：申报模板、校验与汇总。"""
+
+
 template_app = typer.Typer(no_args_is_help=True, help="生成填报模板。")
 app.add_typer(template_app, name="template")
 addin_app = typer.Typer(no_args_is_help=True, help="Excel 加载项（专项资金 选项卡）。")

@@ -333,3 +333,8 @@ def test_the_english_cli_text_replaces_is_where_it_was() -> None:
     rich_source = inspect.getsource(rich_utils)
     for name in cli_text.RICH_HELP_TEXT:
         assert f"\n{name} = " in rich_source, name
+
+
+def test_version_is_shown() -> None:
+    process = dtfund("--version")
+    assert process.returncode == 0 and re.fullmatch(r"dtfund \S+\n", process.stdout), process.stdout
