@@ -29,6 +29,7 @@ from addin.reports.terminal_text import add_amount_column, plain, print_table, v
 from schemas.calculation import SUBSIDY_PART_FIELDS
 from schemas.money import format_yuan, two_place_texts
 
+AWARDS_APART_NOTE = "奖励与补贴名单的金额不在此表中；按资金来源的合计见汇总表的“执行情况”。"
 HELD_NOTE = "暂缓拨付的企业有错误或重复申报，改正并重新汇总前不得拨付；原因见汇总表的“拨付清单”。"
 SHORT_SOURCE = 2  # 中央 / 兵团 / 师市: a funding source's short name in narrow tables
 TEXT_MIN_WIDTH = 8  # terminal cells: four Chinese characters a line before a text column folds
@@ -199,7 +200,7 @@ def _status_line(status: str, style: str, what: str) -> Text:
 def print_disbursement(c: Consolidation, console: Console) -> None:
     """How much can be paid and how much is held: enterprises, and the amounts per source and in all."""
     overview = disbursement_overview(c)
-    table = Table(title="拨付情况（元）")
+    table = Table(title="申报企业的拨付情况（元）")
     table.add_column("")
     for line in overview:
         add_amount_column(table, line["label"])
@@ -210,3 +211,5 @@ def print_disbursement(c: Consolidation, console: Console) -> None:
     table.add_row("合计", *(format_yuan(line["total"]) for line in overview))
     print_table(console, table)
     console.print(HELD_NOTE)
+    if not c.awards.empty:
+        console.print(AWARDS_APART_NOTE)

@@ -229,6 +229,7 @@ def consolidation_report(c: Consolidation) -> str:
             chart=_chart(c),
             execution=execution,
             disbursement=_disbursement(c),
+            has_awards=not c.awards.empty,
             groups=issue_groups(c.all_issues),
         )
     )
