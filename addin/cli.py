@@ -656,9 +656,10 @@ def demo(
         _write_output(partial(write_bytes_atomically, copies[name], data))
     console.rule(f"第一步：dtfund check 示例-{DEMO_UNIT}.xlsx")
     print_result(check_file(copies[DEMO_UNIT], policy), console)
-    console.rule(
-        "第二步：dtfund consolidate 三个师市的申报表（第八师另有一份较早的版本1，将被版本2替换）"
-        " 示例-奖励名单.xlsx --plan 示例-资金使用计划表.xlsx"
+    console.rule("第二步：dtfund consolidate")
+    console.print(
+        "汇总三个师市的申报表和 示例-奖励名单.xlsx，对照 示例-资金使用计划表.xlsx。"
+        "第八师另有一份较早的版本1，将被版本2替换。"
     )
     plan = copies.pop("资金使用计划表")
     result = run_consolidation(list(copies.values()), plan, policy)
