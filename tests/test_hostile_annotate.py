@@ -15,7 +15,7 @@ import openpyxl
 import pytest
 
 from tests.support.hostile import EXAMPLE
-from tests.test_hostile import dtfund
+from tests.test_hostile import ROUND_TWO_MEMORY_LIMIT, dtfund
 
 SECONDS = 30
 STYLES = "xl/styles.xml"
@@ -80,7 +80,15 @@ def _run(path: Path, folder: Path) -> tuple[int, str, dict, Path, float]:
     started = time.monotonic()
     annotated = folder / "out" / "annotated.xlsx"
     annotated.parent.mkdir()
-    process = dtfund("check", path, "--json", folder / "result.json", "--annotate", annotated)
+    process = dtfund(
+        "check",
+        path,
+        "--json",
+        folder / "result.json",
+        "--annotate",
+        annotated,
+        memory=ROUND_TWO_MEMORY_LIMIT,
+    )
     elapsed = time.monotonic() - started
     output = process.stdout + process.stderr
     assert "Traceback" not in output
