@@ -486,3 +486,16 @@ def test_the_dtfund_process_runs_without_the_cycle_collector(monkeypatch, tmp_pa
         assert collecting == [False]
     finally:
         gc.enable()
+
+
+def test_the_totals_say_how_many_enterprises_have_errors() -> None:
+    """符合条件 counts rows the rules give an amount; the line below says how many of them (and others)
+    carry an error and are not paid until corrected."""
+    from addin.check.pipeline import check_file, rows_with_errors
+    from schemas.policy import load_policy
+
+    example = REPOSITORY / EXAMPLES["第八师石河子市"]
+    errors = rows_with_errors(check_file(example, load_policy()))
+    assert errors == 6
+    output = runner.invoke(app, ["check", str(example)], env={"COLUMNS": "200"}).output
+    assert re.search(rf"其中有错误（改正前不予拨付）\s*│\s*{errors}\s", output), output

@@ -206,6 +206,13 @@ def row_amounts(result: Table) -> list[dict[str, Any]]:
     ]
 
 
+def rows_with_errors(result: CheckResult) -> int:
+    """How many enterprise rows carry an error: whatever their computed amounts, they are not paid until
+    it is corrected (schemas/disbursement.py)."""
+    rows = set(result.table.amounts.index) if result.table is not None else set()
+    return len({issue.row for issue in result.issues if issue.severity == "error" and issue.row in rows})
+
+
 def totals(result: Table, policy: Policy) -> dict[str, Any]:
     """Σ of every amount, and Σ per funding source of all awards."""
     amounts = result.amounts

@@ -11,7 +11,7 @@ from rich.console import Console
 from rich.table import Table
 
 from addin.check.awards import award_rows, award_totals
-from addin.check.pipeline import CheckResult, row_amounts, totals
+from addin.check.pipeline import CheckResult, row_amounts, rows_with_errors, totals
 from addin.check.plan import plan_totals
 from addin.reports.terminal_issues import print_issues
 from addin.reports.terminal_text import add_amount_column, labelled, plain, print_table
@@ -117,6 +117,7 @@ def print_result(
         money.add_column("项目")
         add_amount_column(money, "金额")
         money.add_row("申报企业数 / 符合条件", f"{figures['rows']} / {figures['eligible_rows']}")
+        money.add_row("其中有错误（改正前不予拨付）", str(rows_with_errors(result)))
         labels = {
             "transformation_subsidy": "改造补贴",
             "progress_bonus": "进度补贴",

@@ -26,7 +26,7 @@ from reportlab.pdfgen import canvas
 from reportlab.platypus import KeepTogether, Paragraph, SimpleDocTemplate, Spacer, Table, TableStyle
 
 from addin.beijing_time import shown_time
-from addin.check.pipeline import CheckResult, totals
+from addin.check.pipeline import CheckResult, rows_with_errors, totals
 from addin.io.output import OutputError, refuse_overwriting_inputs, write_bytes_atomically
 from schemas.calculation import source_parts
 from schemas.money import column_total, format_yuan
@@ -294,7 +294,10 @@ def _totals_row(result: CheckResult) -> list:
         ),
         *(Decimal(figures["by_source"][source]) for source in result.policy.funding_sources),
     ]
-    count = f"合计（{figures['rows']} 家企业，符合条件 {figures['eligible_rows']} 家）"
+    count = (
+        f"合计（{figures['rows']} 家企业，符合条件 {figures['eligible_rows']} 家，"
+        f"有错误 {rows_with_errors(result)} 家）"
+    )
     return [_text(count, _style(BODY_SIZE, TA_CENTER, leading=9)), "", "", "", *map(format_yuan, sums), ""]
 
 
