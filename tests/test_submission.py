@@ -229,6 +229,7 @@ def test_the_same_revision_twice_counts_neither(tmp_path) -> None:
     document = json.loads(out.read_text("utf-8"))
     assert {f["status"] for f in document["files"]} == {"submitted_twice"}
     assert "版本号与另一份相同，未汇总" in result.output
+    assert "2 个文件与同一单位的另一份版本号相同，未汇总" in result.output.replace("\n", "")
     assert not [e for e in document["summary"] if e["division"] == UNIT and e["enterprises"]]
     twice = [i for i in document["issues"] if i["rule"] == "UNIT_SUBMITTED_TWICE"]
     assert {i["file"] for i in twice} == {"第八师-甲.xlsx", "第八师-乙.xlsx"}

@@ -187,9 +187,12 @@ def print_consolidation(
 def consolidation_verdict(c: Consolidation) -> str:
     outcome = "通过" if c.valid else "不通过"
     unreadable = sum(1 for r in c.files if c.status(r) == "unreadable")
+    twice = sum(1 for r in c.files if c.status(r) == "submitted_twice")
     incomplete = f"；{unreadable} 个文件无法读取，汇总不完整" if unreadable else ""
+    left_out = f"；{twice} 个文件与同一单位的另一份版本号相同，未汇总" if twice else ""
     return (
-        f"汇总结论：{outcome}（{len(c.files)} 个文件；错误 {c.errors} 条，警告 {c.warnings} 条{incomplete}）"
+        f"汇总结论：{outcome}（{len(c.files)} 个文件；错误 {c.errors} 条，警告 {c.warnings} 条"
+        f"{incomplete}{left_out}）"
     )
 
 
