@@ -31,7 +31,7 @@ from addin.io.sheet_extent import FAR_CELL_REMEDY, column_number, far_cell, far_
 
 SCAN_BYTES = 4 * 1024**2  # a sheet's XML is looked through for error values this much at a time
 OLE_SIGNATURE = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
-ENCRYPTED_MARKER = "EncryptionInfo".encode("utf-16-le")
+ENCRYPTED_STREAM = "EncryptionInfo"  # the stream of an encrypted workbook (MS-OFFCRYPTO)
 MAIN_NS = "{http://schemas.openxmlformats.org/spreadsheetml/2006/main}"
 RELATIONSHIPS_NS = "{http://schemas.openxmlformats.org/package/2006/relationships}"
 OFFICE_RELATIONSHIP_ID = "{http://schemas.openxmlformats.org/officeDocument/2006/relationships}id"
@@ -92,8 +92,7 @@ def sniff(path: Path) -> None:
     except OSError as exc:
         raise InputError(f"无法读取 {path.name}：{exc.strerror or exc}。", remedy=ACCESS_REMEDY) from None
     if head == OLE_SIGNATURE:
-        content = path.read_bytes()
-        if ENCRYPTED_MARKER in content:
+        if _encrypted(path):
             raise InputError(
                 f"{path.name} 设置了打开密码（已加密），无法读取。",
                 remedy="请在 Excel 中取消密码后另存为 .xlsx 再校验。",
@@ -105,6 +104,18 @@ def sniff(path: Path) -> None:
     if not zipfile.is_zipfile(path):
         raise InputError(f"{path.name} 不是有效的 Excel (.xlsx) 文件，可能已损坏或只是改了扩展名。")
     refuse_zip_bombs(path)
+
+
+def _encrypted(path: Path) -> bool:
+    """An OLE file holding an encrypted workbook: its directory lists an EncryptionInfo stream (olefile
+    reads the header and the directory, not the whole file)."""
+    import olefile
+
+    try:
+        with olefile.OleFileIO(str(path)) as ole:
+            return ole.exists(ENCRYPTED_STREAM)
+    except (OSError, ValueError):  # not a readable OLE file: an .xls with a damaged directory, say
+        return False
 
 
 def require_regular_file(path: Path) -> None:
