@@ -55,7 +55,7 @@ from addin.templates.styles import (
 from schemas.fields import YES, application_fields, input_fields, material_fields
 from schemas.policy import Policy
 from schemas.submission import FIRST_REVISION
-from schemas.total_rows import TOTAL_WORDS
+from schemas.total_rows import TOTAL_GAPS, TOTAL_WORDS
 from schemas.uscc import LENGTH as USCC_LENGTH
 
 PRINT_PAGES_WIDE = 2  # 34 columns: inputs on the first page, computed amounts on the second
@@ -208,7 +208,9 @@ def _highlighting(ws, formulas: RowFormulas, letters: dict[str, str], last_row: 
         ("contract_total",): f"AND(ISNUMBER({r('contract_total')}),"
         f"ROUND({r('contract_total')}-SUM({components}),2)<>0)",
     }
-    labels = f'SUBSTITUTE({r("name")}&{r("uscc")}," ","")'
+    labels = f"{r('name')}&{r('uscc')}"
+    for gap in TOTAL_GAPS:  # the gaps schemas.total_rows allows inside 合计
+        labels = f'SUBSTITUTE({labels},{_formula_text(gap)},"")'
     said = ",".join(f'ISNUMBER(SEARCH("{word}",{labels}))' for word in TOTAL_WORDS)
     rules[("name", "uscc")] = f"AND(LEN({r('uscc')})<>{USCC_LENGTH},OR({said}))"  # a clerk's 合计 row
     materials = tuple(f.id for f in material_fields(policy))
@@ -221,6 +223,11 @@ def _highlighting(ws, formulas: RowFormulas, letters: dict[str, str], last_row: 
         ws.conditional_formatting.add(
             area, FormulaRule(formula=[condition], fill=ALERT_FILL, font=ALERT_FONT, stopIfTrue=False)
         )
+
+
+def _formula_text(character: str) -> str:
+    """One character as a formula's text: a string literal, or CHAR() for a control character."""
+    return f"CHAR({ord(character)})" if ord(character) < 32 else f'"{character}"'
 
 
 # --- 实时校验 ---------------------------------------------------------------------------------------
