@@ -66,7 +66,7 @@ def test_the_example_prints_on_one_page_with_everything_to_submit(tmp_path: Path
     errors = rows_with_errors(checked)
     assert errors == len({i.row for i in checked.issues if i.severity == "error" and i.row is not None}) > 0
     assert flat(
-        f"合计（{figures['rows']} 家企业，符合条件 {figures['eligible_rows']} 家，有错误 {errors} 家）"
+        f"合计（{figures['rows']} 家企业，符合条件 {figures['eligible_rows']} 家，暂缓拨付 {errors} 家）"
     ) in flat(text)
     for name in checked.table.frame["name"]:
         assert name in flat(text)
@@ -104,7 +104,7 @@ def test_three_hundred_rows_run_over_pages_with_the_header_on_each(
     assert "校验结论：通过（错误 0 条，警告 0 条）" in everything
     assert "<b>甲&乙</b>" in everything
     assert flat("天山北坡经济带高端装备与新材料产业数字化转型示范有限责任公司") in flat(everything)
-    assert flat("合计（300 家企业，符合条件 300 家，有错误 0 家）") in flat(pages[-1])
+    assert flat("合计（300 家企业，符合条件 300 家，暂缓拨付 0 家）") in flat(pages[-1])
     assert "150,000,000.00" in pages[-1]  # 300 × 500,000.00 改造补贴
     assert "填报人：" in pages[-1]
 

@@ -26,7 +26,7 @@ from reportlab.pdfgen import canvas
 from reportlab.platypus import KeepTogether, Paragraph, SimpleDocTemplate, Spacer, Table, TableStyle
 
 from addin.beijing_time import shown_time
-from addin.check.pipeline import CheckResult, rows_with_errors, totals
+from addin.check.pipeline import CheckResult, held_rows, rows_with_errors, totals
 from addin.io.output import OutputError, refuse_overwriting_inputs, write_bytes_atomically
 from schemas.calculation import source_parts
 from schemas.money import column_total, format_yuan
@@ -203,9 +203,9 @@ def _verdict_block(result: CheckResult) -> Table:
 
 
 def _rows_with_errors(result: CheckResult) -> list[int]:
-    return sorted(
-        {i.row for i in result.issues if i.severity == "error" and i.row and i.row in result.table.rows}
-    )
+    """The enterprise rows with an error of their own (a file's error holds every row: said apart)."""
+    held_by_row = held_rows(result)["held_by_row"]
+    return [int(row) for row, rules in held_by_row.items() if rules]
 
 
 def _severity_by_row(result: CheckResult) -> dict[int, str]:
@@ -296,7 +296,7 @@ def _totals_row(result: CheckResult) -> list:
     ]
     count = (
         f"合计（{figures['rows']} 家企业，符合条件 {figures['eligible_rows']} 家，"
-        f"有错误 {rows_with_errors(result)} 家）"
+        f"暂缓拨付 {rows_with_errors(result)} 家）"
     )
     return [_text(count, _style(BODY_SIZE, TA_CENTER, leading=9)), "", "", "", *map(format_yuan, sums), ""]
 
