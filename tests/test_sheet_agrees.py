@@ -177,6 +177,8 @@ TOTAL_CORPUS: list[tuple[str | None, str | None]] = [
     ("新疆合计数字科技有限公司", valid_code("MA9000002")),
     ("合\t计", None),  # a tab: neither the highlight nor the check reads it as 合计
     ("石河子市天山纺织有限公司", "合计"),
+    ("新疆合计数字科技有限公司", valid_code("MA77T3B5W")[:8] + "-" + valid_code("MA77T3B5W")[8:]),
+    ("新疆合计数字科技有限公司", " " + valid_code("MA9000003") + "\u3000"),  # with spaces around
 ]
 
 

@@ -208,11 +208,12 @@ def _highlighting(ws, formulas: RowFormulas, letters: dict[str, str], last_row: 
         ("contract_total",): f"AND(ISNUMBER({r('contract_total')}),"
         f"ROUND({r('contract_total')}-SUM({components}),2)<>0)",
     }
-    labels = f"{r('name')}&{r('uscc')}"
-    for gap in TOTAL_GAPS:  # the gaps schemas.total_rows allows inside 合计
-        labels = f'SUBSTITUTE({labels},{_formula_text(gap)},"")'
+    # a clerk's 合计 row: a total word (schemas.total_rows, its gaps removed) and no 18-character code
+    # (counted as the check reads a code: spaces and hyphens removed)
+    labels = _without(f"{r('name')}&{r('uscc')}", TOTAL_GAPS)
     said = ",".join(f'ISNUMBER(SEARCH("{word}",{labels}))' for word in TOTAL_WORDS)
-    rules[("name", "uscc")] = f"AND(LEN({r('uscc')})<>{USCC_LENGTH},OR({said}))"  # a clerk's 合计 row
+    code = _without(r("uscc"), (*TOTAL_GAPS, "-"))
+    rules[("name", "uscc")] = f"AND(LEN({code})<>{USCC_LENGTH},OR({said}))"
     materials = tuple(f.id for f in material_fields(policy))
     if materials:  # relative to each cell: a document not marked 是 on a row applying for the subsidy
         rules[materials] = (
@@ -223,6 +224,13 @@ def _highlighting(ws, formulas: RowFormulas, letters: dict[str, str], last_row: 
         ws.conditional_formatting.add(
             area, FormulaRule(formula=[condition], fill=ALERT_FILL, font=ALERT_FONT, stopIfTrue=False)
         )
+
+
+def _without(text: str, characters: tuple[str, ...]) -> str:
+    """A formula for `text` with each of `characters` removed."""
+    for character in characters:
+        text = f'SUBSTITUTE({text},{_formula_text(character)},"")'
+    return text
 
 
 def _formula_text(character: str) -> str:
