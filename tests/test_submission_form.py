@@ -8,16 +8,19 @@ import re
 from decimal import Decimal
 from pathlib import Path
 
+import openpyxl
 import pytest
 from pypdf import PdfReader
 from typer.testing import CliRunner
 
+from addin import template_spec as spec
 from addin.check.pipeline import check_file, rows_with_errors, totals
 from addin.cli import app
 from addin.io.output import save_workbook
-from addin.reports.submission_form import SIGN_LINES, TITLE
+from addin.reports.submission_form import FILE_HOLDS_ALL, SIGN_LINES, TITLE
 from addin.templates.bundled import EXAMPLES, REPOSITORY, filled_application
 from schemas.money import format_yuan
+from schemas.policy import load_policy
 from tests.conftest import valid_code, valid_row
 
 runner = CliRunner()
@@ -131,3 +134,18 @@ def test_the_form_is_never_written_over_the_input(tmp_path: Path) -> None:
     result = run("check", copy, "--print", copy)
     assert result.exit_code == 2
     assert copy.read_bytes() == EXAMPLE.read_bytes()
+
+
+def test_an_error_on_the_file_is_said_to_hold_every_enterprise(tmp_path: Path) -> None:
+    """A blank 填报单位 cell holds every row (as consolidate holds them): the form's count says so, and
+    the box says why beside the rows' own errors."""
+    workbook = openpyxl.load_workbook(EXAMPLE)
+    workbook[spec.DATA_SHEET][spec.UNIT_CELL] = None
+    source, out = tmp_path / "no-unit.xlsx", tmp_path / "form.pdf"
+    workbook.save(source)
+    assert run("check", source, "--print", out).exit_code == 1
+    text = flat("".join(pages_text(out)))
+    checked = check_file(source, load_policy())
+    assert rows_with_errors(checked) == len(checked.table.amounts)
+    assert flat(f"暂缓拨付 {len(checked.table.amounts)} 家") in text
+    assert flat(FILE_HOLDS_ALL) in text

@@ -163,6 +163,9 @@ def _plain_row(cells: list[str], widths: list[float], size: float) -> Table:
     return row
 
 
+FILE_HOLDS_ALL = "填报单位、版本号等表上的错误改正前，全表企业暂缓拨付。"
+
+
 def _verdict_block(result: CheckResult) -> Table:
     """The check's verdict; with errors, a red box that says the table cannot be submitted as it is."""
     outcome = "通过" if result.valid else "不通过"
@@ -197,6 +200,8 @@ def _verdict_block(result: CheckResult) -> Table:
                 f"不在企业行上的错误 {elsewhere} 条（如填报单位、版本号、合计行）。", _style(10, color=ALERT)
             )
         )
+    if held_rows(result)["held_by_file"].map(bool).any():
+        lines.append(_text(FILE_HOLDS_ALL, _style(10, color=ALERT)))
     box = Table([[lines]], colWidths=[PAGE[0] - 2 * MARGIN])
     box.setStyle(TableStyle([("BOX", (0, 0), (-1, -1), 1.5, ALERT), ("TOPPADDING", (0, 0), (-1, -1), 4)]))
     return box
