@@ -15,11 +15,14 @@ from schemas.table import Table
 TOTAL_ROW_RULE = "TOTAL_ROW_PRESENT"
 TOTAL_WORDS = ("合计", "小计", "总计")
 LABEL_COLUMNS = 2  # a total row's label is written in one of the table's first input columns
-_SAYS_TOTAL = re.compile("|".join(r"\s*".join(word) for word in TOTAL_WORDS))  # 合计, 合 计, 合\n计
+# What may stand between a total word's characters (合 计, 合\u3000计, 合\n计): the template's highlight
+# removes exactly these before it searches, so the two find the same labels.
+TOTAL_GAPS = (" ", "\u3000", "\n")
+_SAYS_TOTAL = re.compile("|".join(f"[{''.join(TOTAL_GAPS)}]*".join(word) for word in TOTAL_WORDS))
 
 
 def is_total_label(value: object) -> bool:
-    """Text that says 合计, 小计 or 总计 once its spaces are removed (合 计, 本页小计, 合计：)."""
+    """Text that says 合计, 小计 or 总计 once its TOTAL_GAPS are removed (合 计, 本页小计, 合计：)."""
     return isinstance(value, str) and _SAYS_TOTAL.search(value) is not None
 
 
@@ -29,7 +32,9 @@ def _labelled(values: pd.Series) -> pd.Series:
 
 def total_rows(table: Table) -> pd.Series:
     """Per row, the label column of a total row (the first input column saying 合计/小计/总计), or None:
-    a row is a total row when it has such a label and no valid credit code."""
+    a row is a total row when it has such a label and no 18-character credit code, as the template's
+    highlight decides (an enterprise whose name holds 合计 and whose code is mistyped stays an
+    application, reported as such)."""
     frame = table.frame
     labels = pd.Series(None, index=frame.index, dtype=object)
     inputs = [f.id for f in table.fields if not f.computed and f.id in frame.columns][:LABEL_COLUMNS]
@@ -39,7 +44,8 @@ def total_rows(table: Table) -> pd.Series:
         return labels
     codes = [f.id for f in table.fields if f.kind == "uscc" and f.id in frame.columns]
     for name in codes:
-        labels = labels.mask(uscc.valid_mask(frame[name]).astype(bool), None)
+        has_code = frame[name].map(lambda code: isinstance(code, str) and len(code) == uscc.LENGTH)
+        labels = labels.mask(has_code.astype(bool), None)
     return labels
 
 

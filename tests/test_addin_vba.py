@@ -27,6 +27,7 @@ from addin.excel.vba import (
 )
 from addin.excel.xlam import CONF_SHEET, TARGET, VBA_PROJECT_NAME, user_config_bytes, user_config_path
 from addin.templates.bundled import REPOSITORY, filled_application
+from schemas.fields import computed_fields
 from tests.conftest import valid_row
 from tests.test_addin import ALL_FUNCTIONS, excel_table
 
@@ -137,24 +138,37 @@ def test_settings_file_reads_back_as_xlwings_reads_it(
 # --- 4. Excel errors reach the functions as errors -----------------------------------------------------------
 
 
-def test_an_error_value_is_reported_as_the_check_reports_a_t_e_cell(tmp_path: Path, policy) -> None:
+@pytest.mark.parametrize(
+    ("field", "code"),
+    [("paid", "#DIV/0!"), ("contract_date", "#N/A"), ("level", "#REF!"), ("little_giant", "#NAME?")],
+)
+def test_an_error_value_is_reported_as_the_check_reports_a_t_e_cell(
+    tmp_path: Path, policy, field: str, code: str
+) -> None:
+    """A money, a date and a choice cell holding an error value: DTFUND_VALIDATE reports what the check
+    reports of the file's t="e" cell, and DTFUND_CALC gives the row the check's amounts (nothing)."""
     path = tmp_path / "errors.xlsx"
     filled_application(policy, "第八师石河子市", [valid_row(contract_date=dt.datetime(2025, 3, 1))], 3).save(
         path
     )
-    letter = spec.column_letters()["paid"]
+    letter = spec.column_letters()[field]
     workbook = openpyxl.load_workbook(path)
     cell = workbook[spec.DATA_SHEET][f"{letter}{spec.FIRST_DATA_ROW}"]
-    cell.value, cell.data_type = "#DIV/0!", "e"  # as Excel stores an error value: t="e"
+    cell.value, cell.data_type = code, "e"  # as Excel stores an error value: t="e"
     workbook.save(path)
-    from_cli = [(i.row, i.rule, i.field) for i in check_file(path, policy).issues if i.cell != "B2"]
-    assert (spec.FIRST_DATA_ROW, "CELL_ERROR_VALUE", "paid") in from_cli
+    checked = check_file(path, policy)
+    from_cli = [(i.row, i.rule, i.field) for i in checked.issues if i.cell != "B2"]
+    assert (spec.FIRST_DATA_ROW, "CELL_ERROR_VALUE", field) in from_cli
 
     table = excel_table(path)
     column = column_index_from_string(letter) - 1
-    table[1][column] = "#DIV/0!"  # what xlwings hands over with err_to_str
+    table[1][column] = code  # what xlwings hands over with err_to_str
     result = udfs.DTFUND_VALIDATE(table)
     assert [(r[0], r[2]) for r in result[1:]] == [(row, rule) for row, rule, _ in from_cli]
+    amounts = checked.table.amounts.loc[spec.FIRST_DATA_ROW]
+    calculated = dict(zip([f.id for f in computed_fields()], udfs.DTFUND_CALC(table)[1], strict=True))
+    for name in ("transformation_subsidy", "total_award"):
+        assert amounts[name] == 0 and calculated[name] in (0, 0.0, None, ""), (name, calculated[name])
     table[1][column] = None  # without err_to_str the error arrived as a blank: another finding
     assert "CELL_ERROR_VALUE" not in str(udfs.DTFUND_VALIDATE(table))
 

@@ -498,4 +498,26 @@ def test_the_totals_say_how_many_enterprises_have_errors() -> None:
     errors = rows_with_errors(check_file(example, load_policy()))
     assert errors == 6
     output = runner.invoke(app, ["check", str(example)], env={"COLUMNS": "200"}).output
-    assert re.search(rf"其中有错误（改正前不予拨付）\s*│\s*{errors}\s", output), output
+    assert re.search(rf"其中暂缓拨付（有错误，改正前不予拨付）\s*│\s*{errors}\s", output), output
+
+
+def test_an_error_on_the_file_holds_every_row_in_the_check_as_in_consolidate(tmp_path: Path) -> None:
+    """The check's 暂缓拨付 count and consolidate's held list of the same file agree, also when an error
+    stands on the file as a whole (a blank 填报单位 cell) and not on a row."""
+
+    from addin.check.consolidate import consolidate
+    from addin.check.pipeline import check_file, held_rows, rows_with_errors
+    from addin.templates.bundled import EXAMPLE_PLAN
+    from schemas.policy import load_policy
+
+    policy = load_policy()
+    workbook = openpyxl.load_workbook(REPOSITORY / EXAMPLES["第八师石河子市"])
+    workbook[spec.DATA_SHEET][spec.UNIT_CELL] = None
+    path = tmp_path / "no-unit.xlsx"
+    workbook.save(path)
+    result = check_file(path, policy)
+    assert any(i.row is None or i.row == spec.UNIT_ROW for i in result.issues if i.severity == "error")
+    assert rows_with_errors(result) == len(result.table.amounts) > 0
+    assert held_rows(result)["held_by_file"].map(bool).all()
+    gathered = consolidate([path], REPOSITORY / EXAMPLE_PLAN, policy).rows
+    assert rows_with_errors(result) == int((~gathered["payable"]).sum())

@@ -247,6 +247,9 @@ def dated_rows() -> list[dict | None]:
         _costs("200000") | {"contract_date": d(2025, 7, 10), "honor": "5G工厂"},
         _costs("200000") | {"honor": "国家级智能工厂"},
         None,
+        # a date with a time on either side of a from-date: the day decides, in the sheet as in the check
+        fees | {"contract_date": dt.datetime(2025, 5, 31, 23, 59)},
+        fees | {"contract_date": dt.datetime(2025, 6, 1, 0, 1)},
     ]
     return [
         None if changes is None else valid_row(uscc=valid_code(f"MA8{n:06d}"), claimed=None) | changes
@@ -308,5 +311,7 @@ def test_every_revised_parameter_gives_the_engine_the_check_s_amounts(dated_reca
     assert (
         expected.loc[[8, 9], "eligible_base"].tolist() == [Decimal("980000.00")] * 2
     )  # blank, early: first value
+    timed = expected.index[-2:]  # 2025-05-31 23:59 at the first values, 2025-06-01 00:01 at the revised
+    assert subsidy[timed].tolist() == [subsidy[6], subsidy[7]] and subsidy[6] != subsidy[7]
     assert assert_engine_equals_check(target, expected) == len(expected) * len(AMOUNT_FIELDS)
     assert not [i for i in check_file(target, policy).issues if i.rule == "FORMULA_VALUE_MISMATCH"]

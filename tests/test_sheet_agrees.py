@@ -7,6 +7,7 @@ the sheet cannot compute it, and then counts nothing for the row."""
 from __future__ import annotations
 
 import datetime as dt
+import re
 from decimal import Decimal
 from pathlib import Path
 
@@ -161,3 +162,46 @@ def test_the_recalculated_corpus_has_no_formula_mismatch(corpus, policy) -> None
     _, target = corpus
     result = check_file(target, policy)
     assert not [i for i in result.issues if i.rule == "FORMULA_VALUE_MISMATCH"]
+
+
+# (name, credit code) a clerk may type on a row: the template's red 合计 highlight and TOTAL_ROW_PRESENT
+# must pick the same rows.
+TOTAL_CORPUS: list[tuple[str | None, str | None]] = [
+    ("合计", None),
+    ("合 计", None),
+    ("合\u3000计", None),  # a full-width space
+    ("合\n计", None),  # Alt+Enter in the cell
+    ("本页小计", None),
+    (None, "总计"),  # the label in the code column
+    ("合计", valid_code("MA9000001")[:-1] + "0"),  # 18 characters, not a valid code
+    ("新疆合计数字科技有限公司", valid_code("MA9000002")),
+    ("合\t计", None),  # a tab: neither the highlight nor the check reads it as 合计
+    ("石河子市天山纺织有限公司", "合计"),
+    ("新疆合计数字科技有限公司", valid_code("MA77T3B5W")[:8] + "-" + valid_code("MA77T3B5W")[8:]),
+    ("新疆合计数字科技有限公司", " " + valid_code("MA9000003") + "\u3000"),  # with spaces around
+]
+
+
+def test_the_total_row_highlight_and_the_check_pick_the_same_rows(tmp_path: Path, policy) -> None:
+    rows = [valid_row(name=name, uscc=code) for name, code in TOTAL_CORPUS]
+    source = tmp_path / "totals.xlsx"
+    book = filled_application(policy, "第八师石河子市", rows, template_rows=len(rows) + 5)
+    sheet = book[spec.DATA_SHEET]
+    first = spec.FIRST_DATA_ROW
+    highlight = next(
+        rule.formula[0]
+        for area in sheet.conditional_formatting
+        for rule in area.rules
+        if "合计" in rule.formula[0]
+    )
+    probe = "AZ"  # a spare column: the highlight's condition as a cell formula, row by row
+    for n in range(len(rows)):
+        sheet[f"{probe}{first + n}"] = "=" + re.sub(rf"(\$[A-Z]+){first}\b", rf"\g<1>{first + n}", highlight)
+    book.save(source)
+    target = tmp_path / "recalculated.xlsx"
+    recalculate([(source, target)])
+    values = openpyxl.load_workbook(target, data_only=True)[spec.DATA_SHEET]
+    highlighted = {first + n for n in range(len(rows)) if values[f"{probe}{first + n}"].value is True}
+    reported = {i.row for i in check_file(source, policy).issues if i.rule == "TOTAL_ROW_PRESENT"}
+    assert highlighted == reported
+    assert reported == {first + n for n in (0, 1, 2, 3, 4, 5, 9)}

@@ -8,16 +8,19 @@ import re
 from decimal import Decimal
 from pathlib import Path
 
+import openpyxl
 import pytest
 from pypdf import PdfReader
 from typer.testing import CliRunner
 
+from addin import template_spec as spec
 from addin.check.pipeline import check_file, rows_with_errors, totals
 from addin.cli import app
 from addin.io.output import save_workbook
-from addin.reports.submission_form import SIGN_LINES, TITLE
+from addin.reports.submission_form import FILE_HOLDS_ALL, SIGN_LINES, TITLE
 from addin.templates.bundled import EXAMPLES, REPOSITORY, filled_application
 from schemas.money import format_yuan
+from schemas.policy import load_policy
 from tests.conftest import valid_code, valid_row
 
 runner = CliRunner()
@@ -66,7 +69,7 @@ def test_the_example_prints_on_one_page_with_everything_to_submit(tmp_path: Path
     errors = rows_with_errors(checked)
     assert errors == len({i.row for i in checked.issues if i.severity == "error" and i.row is not None}) > 0
     assert flat(
-        f"合计（{figures['rows']} 家企业，符合条件 {figures['eligible_rows']} 家，有错误 {errors} 家）"
+        f"合计（{figures['rows']} 家企业，符合条件 {figures['eligible_rows']} 家，暂缓拨付 {errors} 家）"
     ) in flat(text)
     for name in checked.table.frame["name"]:
         assert name in flat(text)
@@ -104,7 +107,7 @@ def test_three_hundred_rows_run_over_pages_with_the_header_on_each(
     assert "校验结论：通过（错误 0 条，警告 0 条）" in everything
     assert "<b>甲&乙</b>" in everything
     assert flat("天山北坡经济带高端装备与新材料产业数字化转型示范有限责任公司") in flat(everything)
-    assert flat("合计（300 家企业，符合条件 300 家，有错误 0 家）") in flat(pages[-1])
+    assert flat("合计（300 家企业，符合条件 300 家，暂缓拨付 0 家）") in flat(pages[-1])
     assert "150,000,000.00" in pages[-1]  # 300 × 500,000.00 改造补贴
     assert "填报人：" in pages[-1]
 
@@ -131,3 +134,18 @@ def test_the_form_is_never_written_over_the_input(tmp_path: Path) -> None:
     result = run("check", copy, "--print", copy)
     assert result.exit_code == 2
     assert copy.read_bytes() == EXAMPLE.read_bytes()
+
+
+def test_an_error_on_the_file_is_said_to_hold_every_enterprise(tmp_path: Path) -> None:
+    """A blank 填报单位 cell holds every row (as consolidate holds them): the form's count says so, and
+    the box says why beside the rows' own errors."""
+    workbook = openpyxl.load_workbook(EXAMPLE)
+    workbook[spec.DATA_SHEET][spec.UNIT_CELL] = None
+    source, out = tmp_path / "no-unit.xlsx", tmp_path / "form.pdf"
+    workbook.save(source)
+    assert run("check", source, "--print", out).exit_code == 1
+    text = flat("".join(pages_text(out)))
+    checked = check_file(source, load_policy())
+    assert rows_with_errors(checked) == len(checked.table.amounts)
+    assert flat(f"暂缓拨付 {len(checked.table.amounts)} 家") in text
+    assert flat(FILE_HOLDS_ALL) in text

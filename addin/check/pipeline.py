@@ -23,6 +23,7 @@ from addin.check.table import RawTable, convert_rows
 from addin.io.workbook_reader import InputError, sha256_of
 from schemas.application_schema import validate
 from schemas.calculation import AMOUNT_FIELDS, CALCULATION_INPUTS, compute_amounts, funding_by_source
+from schemas.disbursement import PLACE, holds
 from schemas.fields import application_fields
 from schemas.money import column_total, two_place_texts
 from schemas.plan import PlanFigures
@@ -206,11 +207,24 @@ def row_amounts(result: Table) -> list[dict[str, Any]]:
     ]
 
 
+def held_rows(result: CheckResult) -> pd.DataFrame:
+    """Per enterprise row (indexed by Excel row), what holds its payment, decided as consolidate decides
+    (schemas.disbursement.holds): `held_by_row`, errors on the row itself; `held_by_file`, errors on the
+    file as a whole (the 填报单位 cell, the template), which hold every row; `payable`, neither."""
+    table = result.table
+    index = table.amounts.index if table is not None else pd.Index([], dtype=int)
+    sheet = table.raw.sheet if table is not None and table.raw is not None else None
+    rows = pd.DataFrame({"file": result.file, "sheet": sheet, "row": list(index)}, columns=PLACE)
+    issues = pd.DataFrame(
+        [(result.file, i.sheet, i.row, i.rule) for i in result.issues], columns=[*PLACE, "rule"]
+    )
+    return holds(rows, issues).set_axis(index)
+
+
 def rows_with_errors(result: CheckResult) -> int:
-    """How many enterprise rows carry an error: whatever their computed amounts, they are not paid until
-    it is corrected (schemas/disbursement.py)."""
-    rows = set(result.table.amounts.index) if result.table is not None else set()
-    return len({issue.row for issue in result.issues if issue.severity == "error" and issue.row in rows})
+    """How many enterprise rows are not paid until an error is corrected: on the row or on the file
+    (what consolidate's 暂缓拨付 list holds of this file)."""
+    return int((~held_rows(result)["payable"]).sum())
 
 
 def totals(result: Table, policy: Policy) -> dict[str, Any]:

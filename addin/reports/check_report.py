@@ -117,7 +117,7 @@ def print_result(
         money.add_column("项目")
         add_amount_column(money, "金额")
         money.add_row("申报企业数 / 符合条件", f"{figures['rows']} / {figures['eligible_rows']}")
-        money.add_row("其中有错误（改正前不予拨付）", str(rows_with_errors(result)))
+        money.add_row("其中暂缓拨付（有错误，改正前不予拨付）", str(rows_with_errors(result)))
         labels = {
             "transformation_subsidy": "改造补贴",
             "progress_bonus": "进度补贴",

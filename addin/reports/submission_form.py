@@ -26,7 +26,7 @@ from reportlab.pdfgen import canvas
 from reportlab.platypus import KeepTogether, Paragraph, SimpleDocTemplate, Spacer, Table, TableStyle
 
 from addin.beijing_time import shown_time
-from addin.check.pipeline import CheckResult, rows_with_errors, totals
+from addin.check.pipeline import CheckResult, held_rows, rows_with_errors, totals
 from addin.io.output import OutputError, refuse_overwriting_inputs, write_bytes_atomically
 from schemas.calculation import source_parts
 from schemas.money import column_total, format_yuan
@@ -163,6 +163,9 @@ def _plain_row(cells: list[str], widths: list[float], size: float) -> Table:
     return row
 
 
+FILE_HOLDS_ALL = "填报单位、版本号等表上的错误改正前，全表企业暂缓拨付。"
+
+
 def _verdict_block(result: CheckResult) -> Table:
     """The check's verdict; with errors, a red box that says the table cannot be submitted as it is."""
     outcome = "通过" if result.valid else "不通过"
@@ -197,15 +200,17 @@ def _verdict_block(result: CheckResult) -> Table:
                 f"不在企业行上的错误 {elsewhere} 条（如填报单位、版本号、合计行）。", _style(10, color=ALERT)
             )
         )
+    if held_rows(result)["held_by_file"].map(bool).any():
+        lines.append(_text(FILE_HOLDS_ALL, _style(10, color=ALERT)))
     box = Table([[lines]], colWidths=[PAGE[0] - 2 * MARGIN])
     box.setStyle(TableStyle([("BOX", (0, 0), (-1, -1), 1.5, ALERT), ("TOPPADDING", (0, 0), (-1, -1), 4)]))
     return box
 
 
 def _rows_with_errors(result: CheckResult) -> list[int]:
-    return sorted(
-        {i.row for i in result.issues if i.severity == "error" and i.row and i.row in result.table.rows}
-    )
+    """The enterprise rows with an error of their own (a file's error holds every row: said apart)."""
+    held_by_row = held_rows(result)["held_by_row"]
+    return [int(row) for row, rules in held_by_row.items() if rules]
 
 
 def _severity_by_row(result: CheckResult) -> dict[int, str]:
@@ -296,7 +301,7 @@ def _totals_row(result: CheckResult) -> list:
     ]
     count = (
         f"合计（{figures['rows']} 家企业，符合条件 {figures['eligible_rows']} 家，"
-        f"有错误 {rows_with_errors(result)} 家）"
+        f"暂缓拨付 {rows_with_errors(result)} 家）"
     )
     return [_text(count, _style(BODY_SIZE, TA_CENTER, leading=9)), "", "", "", *map(format_yuan, sums), ""]
 

@@ -55,7 +55,7 @@ from addin.templates.styles import (
 from schemas.fields import YES, application_fields, input_fields, material_fields
 from schemas.policy import Policy
 from schemas.submission import FIRST_REVISION
-from schemas.total_rows import TOTAL_WORDS
+from schemas.total_rows import TOTAL_GAPS, TOTAL_WORDS
 from schemas.uscc import LENGTH as USCC_LENGTH
 
 PRINT_PAGES_WIDE = 2  # 34 columns: inputs on the first page, computed amounts on the second
@@ -208,9 +208,12 @@ def _highlighting(ws, formulas: RowFormulas, letters: dict[str, str], last_row: 
         ("contract_total",): f"AND(ISNUMBER({r('contract_total')}),"
         f"ROUND({r('contract_total')}-SUM({components}),2)<>0)",
     }
-    labels = f'SUBSTITUTE({r("name")}&{r("uscc")}," ","")'
+    # a clerk's 合计 row: a total word (schemas.total_rows, its gaps removed) and no 18-character code
+    # (counted as the check reads a code: spaces and hyphens removed)
+    labels = _without(f"{r('name')}&{r('uscc')}", TOTAL_GAPS)
     said = ",".join(f'ISNUMBER(SEARCH("{word}",{labels}))' for word in TOTAL_WORDS)
-    rules[("name", "uscc")] = f"AND(LEN({r('uscc')})<>{USCC_LENGTH},OR({said}))"  # a clerk's 合计 row
+    code = _without(r("uscc"), (*TOTAL_GAPS, "-"))
+    rules[("name", "uscc")] = f"AND(LEN({code})<>{USCC_LENGTH},OR({said}))"
     materials = tuple(f.id for f in material_fields(policy))
     if materials:  # relative to each cell: a document not marked 是 on a row applying for the subsidy
         rules[materials] = (
@@ -221,6 +224,18 @@ def _highlighting(ws, formulas: RowFormulas, letters: dict[str, str], last_row: 
         ws.conditional_formatting.add(
             area, FormulaRule(formula=[condition], fill=ALERT_FILL, font=ALERT_FONT, stopIfTrue=False)
         )
+
+
+def _without(text: str, characters: tuple[str, ...]) -> str:
+    """A formula for `text` with each of `characters` removed."""
+    for character in characters:
+        text = f'SUBSTITUTE({text},{_formula_text(character)},"")'
+    return text
+
+
+def _formula_text(character: str) -> str:
+    """One character as a formula's text: a string literal, or CHAR() for a control character."""
+    return f"CHAR({ord(character)})" if ord(character) < 32 else f'"{character}"'
 
 
 # --- 实时校验 ---------------------------------------------------------------------------------------
