@@ -158,7 +158,9 @@ def consolidate(
     found, skipped = search_inputs(paths)
     files = [f for f in found if f.resolve() != Path(plan_path).resolve()]
     if not files and not skipped:
-        raise ConsolidationError("没有找到要汇总的申报表（.xlsx）文件。")
+        raise ConsolidationError(
+            "没有找到要汇总的申报表（.xlsx）文件。请指定存放申报表的文件夹，或逐个列出 .xlsx 文件。"
+        )
     plan = check_file(Path(plan_path), policy)
     if plan.kind != "plan":
         reason = (
