@@ -97,7 +97,7 @@ def submitted_on_issues(value: Any, present: bool, sheet: str, cell: str) -> lis
         make_issue(
             "SUBMITTED_ON_INVALID",
             value=value,
-            expected="日期，如 2026-03-31",
+            expected="日期",  # the fix gives the format
             **_where(sheet, cell, SUBMITTED_ON_LABEL),
         )
     ]
