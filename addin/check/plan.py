@@ -33,7 +33,7 @@ def read_plan(identified: Identified, policy: Policy) -> tuple[PlanFigures, list
         issue = make_issue(
             "TEMPLATE_NAME_MISSING",
             file=identified.name,
-            value=f"计划行 {'、'.join(missing)}" if missing else "按原顺序排列的计划行",
+            value=f"计划行{'、'.join(f'（{k}）' for k in missing)}" if missing else "按原顺序排列的计划行",
             expected="与官方计划表相同的各行，顺序不变",
         )
         raise UnreadableTemplate([issue], identified.template)
