@@ -151,7 +151,7 @@ def check(
     start_reading_ahead([file])
     from addin.check.pipeline import check_file
     from addin.reports.check_report import print_result, result_document, to_json, verdict
-    from schemas.registry import issue_sentences
+    from schemas.registry import sentence
 
     policy = _policy(policy_file)
     machine_output = json_out is not None and str(json_out) == "-"
@@ -178,8 +178,11 @@ def check(
                 raise _fail(str(exc)) from None
             saved.append((" JSON 校验结果", json_out))
         if result.kind is None:
-            for issue in result.issues:  # a damaged template: one issue per damage
-                errors.print(labelled("无法校验", issue_sentences(issue), style="bold red"))
+            for issue in result.issues:  # a damaged template: one issue per damage, its fix below it
+                where = "" if issue.rule == "FILE_UNREADABLE" else f" {file}"  # the reader's reason names it
+                errors.print(labelled(f"无法校验{where}", sentence(issue.message), style="bold red"))
+                if issue.fix:
+                    errors.print(labelled("建议", sentence(issue.fix)))
         elif quiet:
             console.print(plain(verdict(result)))
         else:
@@ -378,7 +381,7 @@ def consolidate(
 ) -> None:
     """汇总各师市申报表，对照资金使用计划表检查预算，生成兵团汇总表。
 
-    退出码：0 = 没有错误；1 = 有错误；2 = 有文件无法读取（汇总不完整）或计划表不可用。
+    退出码：0 = 没有错误；1 = 有错误；2 = 有文件无法读取或模板被改动（汇总不完整）或计划表不可用。
     """
     found, _ = search_inputs(inputs)
     files = [f for f in found if f.resolve() != plan.resolve()]

@@ -97,7 +97,7 @@ def submitted_on_issues(value: Any, present: bool, sheet: str, cell: str) -> lis
         make_issue(
             "SUBMITTED_ON_INVALID",
             value=value,
-            expected="日期，如 2026-03-31",
+            expected="日期",  # the fix gives the format
             **_where(sheet, cell, SUBMITTED_ON_LABEL),
         )
     ]
@@ -131,21 +131,22 @@ def latest_revisions(submissions: list[Submission]) -> Decision:
                 issues.append(_replaced(s, latest[0]))
             continue
         issues.extend(_twice(s, latest) for s in latest)
-        for s in older:
-            replaced[s.file] = latest[0].file
-            issues.append(_replaced(s, latest[0]))
+        for s in older:  # newer than these, though not consolidated either: every one of them is named
+            replaced[s.file] = "、".join(newer.file for newer in latest)
+            issues.append(_replaced(s, latest[0], replaced[s.file]))
     order = {s.file: n for n, s in enumerate(submissions)}
     return Decision(sorted(kept, key=order.__getitem__), replaced, issues)
 
 
-def _replaced(old: Submission, new: Submission) -> Issue:
+def _replaced(old: Submission, new: Submission, named: str | None = None) -> Issue:
+    """`old` replaced by `new`, or by the files `named` sharing `new`'s revision."""
     return make_issue(
         "FILE_REPLACED",
         file=old.file,
         value=old.revision,
         expected=new.revision,
         unit=old.unit,
-        replaced_by=new.file,
+        replaced_by=named or new.file,
     )
 
 

@@ -144,7 +144,7 @@ def test_a_missing_file_says_so_in_separate_sentences_with_a_fitting_hint() -> N
     process = dtfund("check", "不存在.xlsx")
     assert process.returncode == 2
     message = process.stderr.replace("\n", "")
-    assert "找不到文件：不存在.xlsx。请检查文件名和所在的文件夹。" in message
+    assert "找不到文件：不存在.xlsx。建议：请检查文件名和所在的文件夹。" in message
     assert "未加密" not in message
 
 

@@ -146,7 +146,7 @@ def test_two_of_the_same_highest_revision_are_an_error_and_neither_is_kept() -> 
         ]
     )
     assert decision.kept == []
-    assert decision.replaced == {"old.xlsx": "x.xlsx"}
+    assert decision.replaced == {"old.xlsx": "x.xlsx、y.xlsx"}  # not one of a tie, as if it were kept
     twice = [i for i in decision.issues if i.rule == "UNIT_SUBMITTED_TWICE"]
     assert [(i.file, i.severity) for i in twice] == [("x.xlsx", "error"), ("y.xlsx", "error")]
     assert "y.xlsx" in twice[0].message and "x.xlsx" in twice[1].message

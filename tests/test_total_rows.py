@@ -53,7 +53,7 @@ def test_a_total_row_is_one_issue_at_its_cell_and_counts_nothing(tmp_path: Path,
     assert [(i.rule, i.cell, i.severity) for i in on_row] == [
         ("TOTAL_ROW_PRESENT", f"{spec.column_letters()['name']}{row}", "error")
     ]
-    assert on_row[0].message == f"第 {row} 行是合计行（“合计”）。"
+    assert on_row[0].message == f"第 {row} 行是合计行（“合计”），没有作为企业校验和计数。"
     assert "请删除合计行" in on_row[0].fix
     assert on_row[0].clause == ""
     assert result.errors == original.errors + 1

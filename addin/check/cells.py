@@ -62,11 +62,18 @@ def normalize_text(raw: str) -> str:
     return unicodedata.normalize("NFKC", raw).strip()
 
 
+# How each kind of input cell is filled in, for the fix of an error value in it.
+REFILL_MONEY = "填以元为单位的金额数字"
+REFILL_DATE = "按 2025-12-31 的格式填写日期"
+REFILL_TEXT = "填写文字"
+REFILL_CHOICE = "从下拉列表选择"
+
+
 @implements("CELL_ERROR_VALUE")
-def error_value() -> Converted:
+def error_value(refill: str) -> Converted:
     """An Excel error value (#N/A, #DIV/0!, …) in an input cell: the template's formulas cannot compute
-    with it, so it fails whatever the cell's kind."""
-    return Converted(None, "CELL_ERROR_VALUE", failed=True)
+    with it, so it fails whatever the cell's kind; `refill` says how such a cell is filled in."""
+    return Converted(None, "CELL_ERROR_VALUE", failed=True, expected=refill)
 
 
 def _decimal_from_number(raw: float | int) -> Decimal | None:
@@ -84,7 +91,7 @@ def to_money(raw: Any) -> Converted:
     if is_blank(raw):
         return BLANK
     if type(raw) is CellError:
-        return error_value()
+        return error_value(REFILL_MONEY)
     from_text = False
     if isinstance(raw, bool | dt.date | dt.datetime | dt.time | dt.timedelta):
         return Converted(None, "VALUE_NOT_A_NUMBER", failed=True)
@@ -160,7 +167,7 @@ def to_date(raw: Any) -> Converted:
     if is_blank(raw):
         return BLANK
     if type(raw) is CellError:
-        return error_value()
+        return error_value(REFILL_DATE)
     if isinstance(raw, dt.date):
         # Before Excel's first day: a serial of 0 or less, or a stored NaN, which python-calamine turns
         # into its epoch (1899-12-30) in a date-formatted cell.
@@ -189,7 +196,7 @@ def to_text(raw: Any) -> Converted:
     if is_blank(raw):
         return BLANK
     if type(raw) is CellError:
-        return error_value()
+        return error_value(REFILL_TEXT)
     if isinstance(raw, float) and raw.is_integer():
         return Converted(str(int(raw)))
     if isinstance(raw, dt.datetime | dt.date):
@@ -217,7 +224,7 @@ def to_choice(raw: Any, allowed: Sequence[str], none_value: str | None) -> Conve
     if type(raw) is str and raw in allowed:
         return Converted(raw)
     if type(raw) is CellError:
-        return error_value()
+        return error_value(REFILL_CHOICE)
     text = to_text(raw).value
     wanted = normalize_text(text)
     for value in allowed:

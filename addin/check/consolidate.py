@@ -51,7 +51,8 @@ class Consolidation:
     figures: dict[str, Any] = field(default_factory=dict, repr=False, compare=False)  # see summary_figures
     labels: dict[str, str] = field(default_factory=dict)  # each checked file's name in the summary
     replaced: list[CheckResult] = field(default_factory=list)  # older revisions, neither counted nor compared
-    replaced_by: dict[str, str] = field(default_factory=dict)  # a replaced file's label -> its replacement's
+    # a replaced file's label -> its replacement's (the files of a tie, joined by 、)
+    replaced_by: dict[str, str] = field(default_factory=dict)
     twice: set[str] = field(default_factory=set)  # labels of files sharing a unit's highest revision
 
     def status(self, result: CheckResult) -> str:
@@ -157,7 +158,9 @@ def consolidate(
     found, skipped = search_inputs(paths)
     files = [f for f in found if f.resolve() != Path(plan_path).resolve()]
     if not files and not skipped:
-        raise ConsolidationError("没有找到要汇总的申报表（.xlsx）文件。")
+        raise ConsolidationError(
+            "没有找到要汇总的申报表（.xlsx）文件。请指定存放申报表的文件夹，或逐个列出 .xlsx 文件。"
+        )
     plan = check_file(Path(plan_path), policy)
     if plan.kind != "plan":
         reason = (

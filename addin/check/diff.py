@@ -123,14 +123,19 @@ def _require_comparable(old: CheckResult, new: CheckResult) -> None:
             reasons = "".join(issue_sentences(i) for i in result.issues)
             raise DiffError(f"无法比较：{reasons or f'{Path(result.file).name} 不是本工具的模板。'}")
         if result.kind not in ("application", "awards"):
-            raise DiffError(f"{result.file} 是{KIND_NAMES[result.kind]}，只能比较申报表或奖励与补贴名单。")
+            raise DiffError(
+                f"{result.file} 是{KIND_NAMES[result.kind]}，只能比较申报表或奖励与补贴名单。"
+                "请指定同一填报单位的两个申报表（或两个奖励与补贴名单）。"
+            )
     if old.kind != new.kind:
         raise DiffError(
             f"两个文件的种类不同：{old.file} 是{KIND_NAMES[old.kind]}，{new.file} 是{KIND_NAMES[new.kind]}。"
+            "请比较同一种表的两个版本。"
         )
     if old.unit and new.unit and old.unit != new.unit:
         raise DiffError(
             f"两个文件的填报单位不同：{old.file} 为“{old.unit or '（空）'}”，{new.file} 为“{new.unit or '（空）'}”。"
+            "请比较同一填报单位的两个版本。"
         )
 
 

@@ -61,7 +61,7 @@ class Identified:
             issue = make_issue(
                 "TEMPLATE_NAME_MISSING",
                 file=self.name,
-                value="、".join(missing),
+                value="定义名称 " + "、".join(missing),
                 expected="模板的全部定义名称",
             )
             raise UnreadableTemplate([issue], self.template)

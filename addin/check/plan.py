@@ -29,11 +29,12 @@ def read_plan(identified: Identified, policy: Policy) -> tuple[PlanFigures, list
     keys = [str(k).strip() if k is not None else "" for k in book.column(refs[spec.PLAN_NAMES["key"]])]
     expected = [line.key for line in policy.plan.lines]
     if keys != expected:
+        missing = [k for k in expected if k not in keys]
         issue = make_issue(
             "TEMPLATE_NAME_MISSING",
             file=identified.name,
-            value="计划行：" + "、".join(k for k in expected if k not in keys) or "行的顺序",
-            expected="与官方计划表相同的各行",
+            value=f"计划行{'、'.join(f'（{k}）' for k in missing)}" if missing else "按原顺序排列的计划行",
+            expected="与官方计划表相同的各行，顺序不变",
         )
         raise UnreadableTemplate([issue], identified.template)
     first_row = refs[spec.PLAN_NAMES["key"]].first_row

@@ -259,7 +259,7 @@ def check_functions(machine: Machine, installed: Finding) -> Finding:
     try:
         modules = vba_modules(content or b"")
     except VbaError as exc:
-        return Finding(title, None, f"{generated}；{exc}")
+        return Finding(title, None, f"{generated}；{exc}", REINSTALL)
     module = next((source for name, source in modules.items() if name.lower() == UDF_WRAPPER_MODULE), "")
     missing = [name for name in signatures if f"Function {name}(" not in module]
     if missing:

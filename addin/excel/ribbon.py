@@ -18,8 +18,8 @@ from schemas.policy import load_policy
 from schemas.registry import Issue, issue_sentences, sentence
 
 NOT_OUR_TEMPLATE = (
-    "当前工作簿不是专项资金的申报表或资金使用计划表。\n"
-    "请先打开用 dtfund template application（或 dtfund template plan）生成的模板，再点击“校验”。"
+    "当前工作簿不是专项资金的申报表、资金使用计划表或奖励与补贴名单。\n"
+    "请先打开用 dtfund template application、plan 或 awards 生成的模板，再点击“校验”。"
 )
 
 

@@ -60,7 +60,7 @@ class VbaError(ValueError):
 def decompress(data: bytes) -> bytes:
     """MS-OVBA 2.4.1: a compressed container (signature byte 1, then chunks of at most 4096 bytes)."""
     if not data or data[0] != 1:
-        raise VbaError("not a compressed VBA container")
+        raise VbaError("其中的宏不是有效的压缩数据，加载项文件可能已损坏。")
     out = bytearray()
     at = 1
     while at < len(data):

@@ -28,6 +28,7 @@ from addin.reports.terminal_issues import print_issues
 from addin.reports.terminal_text import add_amount_column, plain, print_table, visible
 from schemas.calculation import SUBSIDY_PART_FIELDS
 from schemas.money import format_yuan, two_place_texts
+from schemas.registry import issue_sentences
 
 AWARDS_APART_NOTE = "奖励与补贴名单的金额不在此表中；按资金来源的合计见汇总表的“执行情况”。"
 HELD_NOTE = "暂缓拨付的企业有错误或重复申报，改正并重新汇总前不得拨付；原因见汇总表的“拨付清单”。"
@@ -84,7 +85,7 @@ STATUS_TEXT = {
     "replaced": "已被替换，未汇总",
     "submitted_twice": "版本号与另一份相同，未汇总",
     "skipped": "未汇总",
-    "unreadable": "无法读取，未汇总",
+    "unreadable": "无法校验（无法读取或模板被改动），未汇总",
 }
 
 
@@ -173,12 +174,15 @@ def print_consolidation(
                 )
             )
         if c.status(r) == "skipped":
-            console.print(_status_line("未汇总", "bold red", f"{r.file}：{r.issues[0].message}"))
+            # the reason names the file, and the fix says what to do with it
+            console.print(_status_line("未汇总", "bold red", issue_sentences(r.issues[0])))
     unreadable = [r.file for r in c.files if c.status(r) == "unreadable"]
     if unreadable:
         console.print(
             _status_line(
-                f"有 {len(unreadable)} 个文件无法读取，汇总不完整", "bold red", "、".join(unreadable)
+                f"有 {len(unreadable)} 个文件无法校验（无法读取或模板被改动），汇总不完整",
+                "bold red",
+                "、".join(unreadable),
             )
         )
     console.print(plain(consolidation_verdict(c), style="bold green" if c.valid else "bold red"))
@@ -188,7 +192,7 @@ def consolidation_verdict(c: Consolidation) -> str:
     outcome = "通过" if c.valid else "不通过"
     unreadable = sum(1 for r in c.files if c.status(r) == "unreadable")
     twice = sum(1 for r in c.files if c.status(r) == "submitted_twice")
-    incomplete = f"；{unreadable} 个文件无法读取，汇总不完整" if unreadable else ""
+    incomplete = f"；{unreadable} 个文件无法校验（无法读取或模板被改动），汇总不完整" if unreadable else ""
     left_out = f"；{twice} 个文件与同一单位的另一份版本号相同，未汇总" if twice else ""
     return (
         f"汇总结论：{outcome}（{len(c.files)} 个文件；错误 {c.errors} 条，警告 {c.warnings} 条"
