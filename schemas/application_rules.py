@@ -17,9 +17,17 @@ from typing import Any
 import pandas as pd
 
 from schemas import cell_rules
-from schemas.calculation import RATIO_FIELDS, amount_fields, on_rows, ratio_fields
+from schemas.calculation import on_rows
 from schemas.engine import Details, Rule, Violated, only, value_only
-from schemas.fields import YES, application_fields, field_by_id, material_fields
+from schemas.fields import (
+    RATIO_FIELDS,
+    YES,
+    amount_fields,
+    application_fields,
+    field_by_id,
+    material_fields,
+    ratio_fields,
+)
 from schemas.money import ZERO, as_money, format_ratio
 from schemas.policy import Policy
 from schemas.registry import implements
@@ -71,7 +79,7 @@ def _dates(values: pd.Series) -> list[dt.date | None]:
 
 
 def _required_when_evaluated(policy: Policy) -> list[str]:
-    return [f.id for f in application_fields() if not f.computed and f.required == "when_evaluated"]
+    return [f.id for f in application_fields(policy) if not f.computed and f.required == "when_evaluated"]
 
 
 @field_rule("REQUIRED_MISSING", _required_when_evaluated)
@@ -157,7 +165,7 @@ def _window_details(table: Table, name: str, rows: pd.Index) -> dict[str, Any]:
 @field_rule("EXCLUDED_NEGATIVE_RECORD", only("negative_record"))
 def excluded_negative_record(table: Table, column: pd.Series) -> pd.Series:
     """A record named (a blank cell is REQUIRED_MISSING, not a record)."""
-    return cell_rules.has_negative_record(column, field_by_id()[column.name].none_value)
+    return cell_rules.has_negative_record(column, field_by_id(table.policy)[column.name].none_value)
 
 
 @field_rule("EXCLUDED_LITTLE_GIANT", only("little_giant"))
@@ -277,7 +285,7 @@ def _date_order_details(table: Table, name: str, rows: pd.Index) -> dict[str, An
     return {
         "value": _dates(table.frame.loc[rows, name]),
         "expected": _dates(table.frame.loc[rows, earlier]),
-        "other_field": field_by_id()[earlier].label,
+        "other_field": field_by_id(table.policy)[earlier].label,
     }
 
 

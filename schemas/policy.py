@@ -102,6 +102,7 @@ class Policy:
     plan: Plan | None = None
     awards: dict[str, dict[str, Any]] = field(default_factory=dict)  # the award sheets (schemas.awards)
     lines: tuple[FundingLine, ...] = ()  # the application's funding lines (schemas.lines)
+    field_texts: dict[str, dict[str, Any]] = field(default_factory=dict)  # a column's label, help, clause
     fund: str = ""  # the fund's name, printed in the titles of the templates, reports and 报送表
     windows: tuple[DateWindow, ...] = ()  # the dates that must each fall inside a window
 
@@ -279,6 +280,7 @@ def load_policy(path: str | Path | None = None) -> Policy:
             version=str(raw["version"]),
             title=str(raw.get("title", "")),
             fund=str(raw["fund"]),
+            field_texts={str(k): dict(v) for k, v in (raw.get("fields") or {}).items()},
             parameters=parameters,
             funding_sources=dict(raw["funding_sources"]),
             path=where,

@@ -277,7 +277,11 @@ LATEST = "取最新值"
 def key_date_label(parameter: Parameter, policy: Policy) -> str:
     """Which date chooses the parameter's value for a row: a date field's label, or the latest value
     for the parameters no row amount reads."""
-    return field_by_id()[parameter.applies_by].label if parameter.name in row_parameters(policy) else LATEST
+    return (
+        field_by_id(policy)[parameter.applies_by].label
+        if parameter.name in row_parameters(policy)
+        else LATEST
+    )
 
 
 def parameters_sheet(workbook: Workbook, policy: Policy) -> None:
