@@ -245,7 +245,7 @@ def _check_consistency(policy: Policy) -> None:
                 unknown = set(dated.value) - set(policy.funding_sources)
                 if unknown:
                     raise PolicyError(f"参数 {name} 含有未定义的资金来源 {sorted(unknown)}")
-    opening = min(v.value for v in policy.parameter("contract_window_start").values)
+    opening = min(v.value for w in policy.windows[:1] for v in policy.parameter(w.start).values)
     for name, parameter in policy.parameters.items():
         if parameter.values[0].start > opening:
             raise PolicyError(
