@@ -19,10 +19,11 @@ from addin import template_spec as spec
 from addin.check.pipeline import check_file
 from addin.cli import app
 from addin.templates.bundled import filled_application
+from schemas.calculation import calculation_inputs
 from schemas.fields import amount_fields, application_fields
 from schemas.policy import PolicyError, load_policy
 from schemas.policy_check import check_policy_text
-from tests.conftest import POLICY_FILE
+from tests.conftest import POLICY_FILE, valid_code
 from tests.test_hefei import HEFEI, _row
 
 runner = CliRunner()
@@ -264,3 +265,62 @@ def test_the_unit_list_is_the_policy_s(tmp_path: Path) -> None:
         app, ["template", "application", "--policy", str(HEFEI), "--unit", "合肥高新区", "-o", str(path)]
     )
     assert made.exit_code == 0, made.output
+
+
+# --- the corpus of awkward inputs, under the shaped policy ---------------------------------------------
+
+
+@pytest.mark.parametrize("which", ["shaped", "hefei"])
+def test_the_sheet_and_the_check_agree_over_the_corpus(shaped, which: str) -> None:
+    """test_sheet_agrees' corpus (stray spaces, text for numbers and dates, error values, unlisted
+    choices) filled into the shaped policy's and 合肥's templates: every amount of every line the same in
+    LibreOffice as in the check, or the check says at that cell why the sheet cannot compute it and counts
+    nothing."""
+    from addin.io.cell_errors import CellError
+    from tests.support.libreoffice import recalculate
+    from tests.test_hefei import HAND
+    from tests.test_sheet_agrees import CORPUS, SHEET_CANNOT_COMPUTE
+
+    policy, _, folder = shaped
+    base = SHAPED[1][0]  # a 四级 row with a subsidy and a top-up
+    if which == "hefei":
+        policy, base = load_policy(HEFEI), HAND[0][0]  # 二级, completed in 2024
+    letters = spec.column_letters(policy)
+    corpus = [c for c in CORPUS if set(c) <= set(letters)]
+    rows = [
+        base
+        | {"uscc": valid_code(f"MA3H{n:05d}", region="340104")}
+        | {k: getattr(v, "code", v) for k, v in c.items()}
+        for n, c in enumerate(corpus)
+    ]
+    book = filled_application(policy, "蜀山区", rows, template_rows=len(rows) + 2)
+    for n, changes in enumerate(corpus):
+        for name, value in changes.items():
+            if isinstance(value, CellError):
+                book[spec.DATA_SHEET][f"{letters[name]}{spec.FIRST_DATA_ROW + n}"].data_type = "e"
+    source, target = folder / f"corpus-{which}.xlsx", folder / f"corpus-{which}-recalculated.xlsx"
+    book.save(source)
+    recalculate([(source, target)])
+    result = check_file(source, policy)
+    amounts = result.table.amounts
+    # a cell the sheet cannot compute, where the amounts read it (合肥 reads the completion date: it
+    # chooses the rate; the shaped policy does not)
+    read = calculation_inputs(policy)
+    cannot = {i.row for i in result.issues if i.rule in SHEET_CANNOT_COMPUTE and i.field in read}
+    sheet = openpyxl.load_workbook(target, data_only=True)[spec.DATA_SHEET]
+    compared = 0
+    for n, changes in enumerate(corpus):
+        row = spec.FIRST_DATA_ROW + n
+        if row in cannot:
+            assert amounts.at[row, "total_award"] == 0, changes
+            continue
+        for name in amount_fields(policy):
+            value = sheet[f"{letters[name]}{row}"].value
+            assert isinstance(value, int | float), (changes, name, value)
+            assert f"{value:.2f}" == f"{amounts.at[row, name]:.2f}", (changes, name, value)
+            compared += 1
+    assert compared >= 10 * len(amount_fields(policy))
+    control = {"shaped": "593827.16", "hefei": "250000.00"}[which]  # 493,827.16 + 100,000; 250,000
+    assert f"{amounts.at[spec.FIRST_DATA_ROW, 'total_award']:.2f}" == control
+    text_date = next(n for n, c in enumerate(corpus) if c == {"completion_date": "2025-08-30"})
+    assert (spec.FIRST_DATA_ROW + text_date in cannot) == (which == "hefei")
