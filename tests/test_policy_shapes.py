@@ -162,6 +162,7 @@ def test_every_shape_is_a_column_of_the_template(shaped) -> None:
     assert [f.label for f in application_fields(policy) if f.id == "top_up"] == ["四级奖励"]
 
 
+@pytest.mark.triggers("DATE_OUT_OF_WINDOW")
 def test_the_check_prices_every_shape(shaped) -> None:
     policy, source, _ = shaped
     result = check_file(source, policy)
