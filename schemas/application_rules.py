@@ -45,14 +45,14 @@ _DETAILS: dict[str, Details] = {}
 
 
 def field_rule(rule_id: str, fields: Callable[[Policy], list[str]], needs: tuple[str, ...] = ()):
-    """Register the decorated function as the test of a rule; its details follow (`details_of`)."""
+    """Add the decorated function to the application's rules as the test of a rule (registered by its
+    `@implements`); its details follow (`details_of`)."""
 
-    def register(violated: Violated) -> Violated:
-        implements(rule_id)(violated)
+    def add(violated: Violated) -> Violated:
         RULES.append(Rule(rule_id, fields, violated, _details_of(rule_id), needs))
         return violated
 
-    return register
+    return add
 
 
 def details_of(rule_id: str) -> Callable[[Details], Details]:
@@ -85,6 +85,7 @@ def _required_when_evaluated(policy: Policy) -> list[str]:
     return [f.id for f in application_fields(policy) if not f.computed and f.required == "when_evaluated"]
 
 
+# REQUIRED_MISSING is registered with the checks each column declares (schemas.engine)
 @field_rule("REQUIRED_MISSING", _required_when_evaluated)
 def required_missing(table: Table, column: pd.Series) -> pd.Series:
     return cell_rules.blank(column, table.failed[column.name]) & table.frame["level"].notna()
@@ -98,6 +99,7 @@ def _required_details(table: Table, name: str, rows: pd.Index) -> dict[str, Any]
 # --- one row ----------------------------------------------------------------------------------------
 
 
+@implements("LEVEL_BELOW_2")
 @field_rule("LEVEL_BELOW_2", only("level"), needs=("level", "claimed"))
 def level_below_2(table: Table, column: pd.Series) -> pd.Series:
     """An evaluated level below 二级, or money claimed without an evaluation."""
@@ -118,6 +120,7 @@ def _material_columns(policy: Policy) -> list[str]:
     return [f.id for f in material_fields(policy)]
 
 
+@implements("MATERIALS_MISSING")
 @field_rule("MATERIALS_MISSING", _material_columns)
 def materials_missing(table: Table, column: pd.Series) -> pd.Series:
     """An enterprise applying for the subsidy (evaluated 二级 or above) whose documents are not all
@@ -154,6 +157,7 @@ def _window_fields(contract: bool) -> Callable[[Policy], list[str]]:
     return lambda policy: [w.field for w in policy.windows if (w.field == "contract_date") == contract]
 
 
+@implements("CONTRACT_DATE_OUT_OF_WINDOW", "DATE_OUT_OF_WINDOW")
 def _out_of_window(table: Table, column: pd.Series) -> pd.Series:
     window = next(w for w in table.policy.windows if w.field == column.name)
     return column.notna() & ~table.amounts[window_column(window)]
@@ -221,7 +225,7 @@ EXCLUSIONS = (
 )
 
 
-@implements(*(rule.id for rule in EXCLUSIONS))
+@implements("EXCLUDED_NEGATIVE_RECORD", "EXCLUDED_NOT_ACCEPTED", "EXCLUDED_LITTLE_GIANT")
 def exclusion_rules(fields: Sequence[Field]) -> list[Rule]:
     """The exclusions a table's columns can show (an award sheet has 项目验收情况, an application not)."""
     present = {f.id for f in fields}
@@ -231,6 +235,7 @@ def exclusion_rules(fields: Sequence[Field]) -> list[Rule]:
 RULES.extend(exclusion_rules(declared_fields()))
 
 
+@implements("COST_COMPONENTS_MISMATCH")
 @field_rule("COST_COMPONENTS_MISMATCH", only("contract_total"), needs=("contract_total", *COMPONENT_FIELDS))
 def cost_components_mismatch(table: Table, column: pd.Series) -> pd.Series:
     return column.notna() & (_money(table, "contract_total") != _component_sum(table))
@@ -253,6 +258,7 @@ def _components_details(table: Table, name: str, rows: pd.Index) -> dict[str, An
     return {"value": contract, "expected": parts, "difference": contract - parts}
 
 
+@implements("PAID_EXCEEDS_CONTRACT")
 @field_rule("PAID_EXCEEDS_CONTRACT", only("paid"), needs=("paid", "contract_total"))
 def paid_exceeds_contract(table: Table, column: pd.Series) -> pd.Series:
     return table.frame["contract_total"].notna() & (_money(table, "paid") > _money(table, "contract_total"))
@@ -269,6 +275,7 @@ def _paid_details(table: Table, name: str, rows: pd.Index) -> dict[str, Any]:
 FEES = ("contract_total", "consulting", "integration", "other_service")
 
 
+@implements("FEE_SERVICE_OVER_20", "FEE_INTEGRATION_OVER_6")
 def _fee_limit_rule(rule_id: str, kind: str, fee: str) -> None:
     """A fee over its share of the contract: the service total (20%) or the integration fee (6%), where
     the policy's base has that fee limit (schemas.lines.Base.fee_limits)."""
@@ -302,6 +309,7 @@ _fee_limit_rule("FEE_SERVICE_OVER_20", "service", "service_total")
 _fee_limit_rule("FEE_INTEGRATION_OVER_6", "integration", "integration")
 
 
+@implements("CLAIM_OVER_CAP")
 @field_rule("CLAIM_OVER_CAP", only("claimed"), needs=("claimed", *FEES, "paid", "level"))
 def claim_over_cap(table: Table, column: pd.Series) -> pd.Series:
     """On an eligible row, more claimed than the rules give (ineligible rows get their own rule)."""
@@ -327,6 +335,7 @@ def _claim_details(table: Table, name: str, rows: pd.Index) -> dict[str, Any]:
 DATE_SEQUENCE = (("completion_date", "contract_date"), ("evaluation_date", "completion_date"))
 
 
+@implements("DATE_ORDER")
 @field_rule(
     "DATE_ORDER",
     only(*(later for later, _ in DATE_SEQUENCE)),
@@ -354,6 +363,7 @@ def _computed(policy: Policy) -> list[str]:
     return [*amount_fields(policy), *ratio_fields(policy)]
 
 
+@implements("FORMULA_VALUE_MISMATCH")
 @field_rule("FORMULA_VALUE_MISMATCH", _computed)
 def formula_value_mismatch(table: Table, column: pd.Series) -> pd.Series:
     """A stored computed value that differs from the rules' — typed over the formula, or a stale cache.
@@ -378,6 +388,7 @@ def _mismatch_details(table: Table, name: str, rows: pd.Index) -> dict[str, Any]
 # --- the whole table --------------------------------------------------------------------------------
 
 
+@implements("DUPLICATE_ENTERPRISE")
 @field_rule("DUPLICATE_ENTERPRISE", only("uscc"))
 def duplicate_enterprise(table: Table, column: pd.Series) -> pd.Series:
     return cell_rules.repeated(column)
@@ -392,6 +403,7 @@ def _duplicate_details(table: Table, name: str, rows: pd.Index) -> dict[str, Any
 # --- the submitting unit ----------------------------------------------------------------------------
 
 
+@implements("UNIT_MISMATCH")
 @field_rule("UNIT_MISMATCH", only("division"))
 def unit_mismatch(table: Table, column: pd.Series) -> pd.Series:
     """A row of another division than the workbook's 填报单位 (when that unit is one of the allowed)."""

@@ -28,6 +28,7 @@ def _values(table: Table, name: str, rows: pd.Index) -> pd.Series:
     return table.frame.loc[rows, name]
 
 
+@implements("AWARD_OVER_CAP")
 def cap_rule(kind: AwardKind) -> Rule:
     """An amount typed over the cap of its award (a computed subsidy is capped by its formula)."""
     return _rule(
@@ -41,6 +42,7 @@ def cap_rule(kind: AwardKind) -> Rule:
     )
 
 
+@implements("AWARD_POOL_EXCEEDED")
 def pool_rule(kind: AwardKind) -> Rule:
     """Per funding source, the row where the running total of the awards first passes the pool."""
 
@@ -75,6 +77,7 @@ def pool_rule(kind: AwardKind) -> Rule:
     return _rule("AWARD_POOL_EXCEEDED", "amount", violated, details)
 
 
+@implements("AWARD_COUNT_EXCEEDED")
 def count_rule(kind: AwardKind) -> Rule:
     """Every row past the number of awards the measures allow (the 31st typical case onwards)."""
 
@@ -92,6 +95,7 @@ def count_rule(kind: AwardKind) -> Rule:
     )
 
 
+@implements("CARRIER_NOT_RECOGNISED")
 def recognition_rule() -> Rule:
     return _rule(
         "CARRIER_NOT_RECOGNISED",
@@ -104,6 +108,7 @@ def recognition_rule() -> Rule:
     )
 
 
+@implements("AWARD_DUPLICATE")
 def duplicate_rule(kind: AwardKind) -> Rule:
     """The same enterprise (credit code) — or the same division — twice on one award sheet."""
     return _rule(
@@ -119,7 +124,8 @@ def duplicate_rule(kind: AwardKind) -> Rule:
 
 def stored_value_rule(kind: AwardKind) -> Rule:
     """A stored subsidy that differs from the rules' (typed over the formula, or a stale cache); rows
-    with a cell that failed to convert are skipped (the formulas could not see it)."""
+    with a cell that failed to convert are skipped (the formulas could not see it). FORMULA_VALUE_MISMATCH
+    is registered by the application's test of it (schemas.application_rules)."""
     computed = [f.id for f in kind.fields if f.computed]
 
     def violated(table: Table, column: pd.Series) -> pd.Series:
@@ -132,14 +138,6 @@ def stored_value_rule(kind: AwardKind) -> Rule:
     return Rule("FORMULA_VALUE_MISMATCH", lambda policy: computed, violated, details, needs)
 
 
-@implements(
-    "AWARD_OVER_CAP",
-    "AWARD_POOL_EXCEEDED",
-    "AWARD_COUNT_EXCEEDED",
-    "CARRIER_NOT_RECOGNISED",
-    "AWARD_DUPLICATE",
-    "FORMULA_VALUE_MISMATCH",
-)
 def award_rules(kind: AwardKind) -> list[Rule]:
     """The rules of one award sheet, in the order their issues are listed."""
     rules = exclusion_rules(kind.fields) if kind.applicant == "enterprise" else []

@@ -1,6 +1,8 @@
 """The rules across the workbooks of a consolidation: the same enterprise submitted in two workbooks,
 the same winner of an award twice, and the typical cases over the 兵团's limit once the awards
-workbooks are added up. They run on the rows gathered from every file, through the rule engine."""
+workbooks are added up. They run on the rows gathered from every file, through the rule engine. Each
+rule here is registered by its test within one workbook (schemas.application_rules, schemas.award_rules):
+a rule is registered once."""
 
 from __future__ import annotations
 
@@ -12,7 +14,7 @@ import pandas as pd
 from schemas.awards import award_kinds
 from schemas.engine import Rule, only, run_rules
 from schemas.policy import Policy
-from schemas.registry import Issue, implements
+from schemas.registry import Issue
 from schemas.table import Table
 
 
@@ -64,7 +66,6 @@ def other_places(frame: pd.DataFrame, keys: list[str], cell: str, rows: pd.Index
     return found
 
 
-@implements("DUPLICATE_ENTERPRISE")
 def _duplicate_enterprise(table: Table, column: pd.Series) -> pd.Series:
     return in_other_files(table.frame, ["uscc"])
 
@@ -84,7 +85,6 @@ def application_issues(rows: pd.DataFrame, policy: Policy) -> list[Issue]:
     return run_rules(APPLICATION_RULES, gathered(rows, policy, "uscc_cell"), "汇总")
 
 
-@implements("AWARD_DUPLICATE")
 def _award_duplicate(table: Table, column: pd.Series) -> pd.Series:
     return in_other_files(table.frame, ["kind", "key"])
 
@@ -121,7 +121,6 @@ def _count_past_limit(table: Table) -> pd.Series:
     return table.once("count_past_limit", ordinals)
 
 
-@implements("AWARD_COUNT_EXCEEDED")
 def _award_count_exceeded(table: Table, column: pd.Series) -> pd.Series:
     return _count_past_limit(table).notna()
 

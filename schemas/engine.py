@@ -59,6 +59,10 @@ DTYPES = {
 }
 
 
+DECLARED = ("REQUIRED_MISSING", "VALUE_NOT_ALLOWED", "AMOUNT_NEGATIVE", "USCC_INVALID")
+
+
+@implements(*DECLARED)
 def _declared_checks(spec: Field, policy: Policy) -> list[pa.Check]:
     """The cell rules a field's kind declares: its allowed values, a range, a valid credit code."""
     if spec.computed:
@@ -116,10 +120,6 @@ def _declared_details(table: Table, rule_id: str, name: str, rows: pd.Index) -> 
     if rule_id == "AMOUNT_NEGATIVE":
         return {"value": values, "expected": "≥ 0"}
     return {"value": values, "reason": cell_rules.code_problems(values), "expected": "18位有效代码"}
-
-
-DECLARED = ("REQUIRED_MISSING", "VALUE_NOT_ALLOWED", "AMOUNT_NEGATIVE", "USCC_INVALID")
-implements(*DECLARED)(_declared_checks)
 
 
 def _invalid(table: Table, needs: Sequence[str]) -> pd.Series:

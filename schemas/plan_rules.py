@@ -4,7 +4,6 @@ funding sources (万元) and the stored 资金预算."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
@@ -100,6 +99,7 @@ def _sources(policy: Policy) -> list[str]:
     return list(policy.funding_sources)
 
 
+# AMOUNT_NEGATIVE is registered with the checks each column declares (schemas.engine)
 def _negative(table: Table, column: pd.Series) -> pd.Series:
     return _lines(table) & column.map(lambda v: v is not None and v < 0).astype(bool)
 
@@ -108,6 +108,7 @@ def _negative_details(table: Table, name: str, rows: pd.Index) -> dict[str, Any]
     return {"value": table.frame.loc[rows, name], **_where(table, rows, name)}
 
 
+@implements("PLAN_ROW_SUM_MISMATCH")
 def _row_sum(table: Table, column: pd.Series) -> pd.Series:
     stored = column.where(_lines(table), None)
     return stored.notna() & (stored != table.amounts[LINE_TOTAL])
@@ -121,6 +122,7 @@ def _row_sum_details(table: Table, name: str, rows: pd.Index) -> dict[str, Any]:
     }
 
 
+@implements("PLAN_SOURCE_NOT_ALLOWED")
 def _source_not_allowed(table: Table, column: pd.Series) -> pd.Series:
     plan = table.policy.plan
     allowed = table.frame["line"].map(lambda key: key is None or column.name in plan.line(key).sources)
@@ -148,6 +150,7 @@ def _unit_cost(line_key: str | None, policy: Policy) -> tuple[Decimal, int, str]
     return Decimal(str(cost["amount"])), int(cost["count"]), str(cost.get("unit", ""))
 
 
+@implements("PLAN_UNIT_COST_MISMATCH")
 def _unit_cost_mismatch(table: Table, column: pd.Series) -> pd.Series:
     costs = table.frame["line"].map(lambda key: _unit_cost(key, table.policy))
     expected = costs.map(lambda c: None if c is None else c[0] * c[1])
@@ -173,6 +176,7 @@ def _central_share(table: Table) -> tuple[Decimal, Decimal]:
     return table.frame.at[line_row, "central"] or ZERO, table.amounts.at[total_row, "central"]
 
 
+@implements("PLAN_CENTRAL_SHARE_BELOW_80")
 def _share_below(table: Table, column: pd.Series) -> pd.Series:
     central, total = _central_share(table)
     minimum = table.policy.rate("central_transformation_min_share")
@@ -203,6 +207,7 @@ def _label(table: Table, name: str) -> str:
     return "资金预算" if name == BUDGET else table.policy.funding_sources[name]
 
 
+@implements("PLAN_TOTAL_MISMATCH")
 def _stored_total(table: Table, column: pd.Series) -> pd.Series:
     stored = column.where(_total_row(table), None)
     return stored.notna() & (stored != _sum_of_lines(table, column.name))
@@ -224,6 +229,7 @@ def _envelope(table: Table, name: str) -> Decimal:
     return sum(in_plan_unit.values(), ZERO) if name == BUDGET else in_plan_unit[name]
 
 
+# PLAN_TOTAL_MISMATCH's second test (the sum against the fund envelope), registered with the first
 def _envelope_mismatch(table: Table, column: pd.Series) -> pd.Series:
     return _total_row(table) & (_sum_of_lines(table, column.name) != _envelope(table, column.name))
 
@@ -237,19 +243,14 @@ def _envelope_details(table: Table, name: str, rows: pd.Index) -> dict[str, Any]
     }
 
 
-def _plan_rule(rule_id: str, fields: Callable[[Policy], list[str]], violated, details) -> Rule:
-    implements(rule_id)(violated)
-    return Rule(rule_id, fields, violated, details)
-
-
 PLAN_RULES = (
-    _plan_rule("AMOUNT_NEGATIVE", _sources, _negative, _negative_details),
-    _plan_rule("PLAN_ROW_SUM_MISMATCH", only(BUDGET), _row_sum, _row_sum_details),
-    _plan_rule("PLAN_SOURCE_NOT_ALLOWED", _sources, _source_not_allowed, _source_details),
-    _plan_rule("PLAN_UNIT_COST_MISMATCH", only(BUDGET), _unit_cost_mismatch, _unit_cost_details),
-    _plan_rule("PLAN_CENTRAL_SHARE_BELOW_80", only("central"), _share_below, _share_details),
-    _plan_rule("PLAN_TOTAL_MISMATCH", _total_columns, _stored_total, _stored_total_details),
-    _plan_rule("PLAN_TOTAL_MISMATCH", _total_columns, _envelope_mismatch, _envelope_details),
+    Rule("AMOUNT_NEGATIVE", _sources, _negative, _negative_details),
+    Rule("PLAN_ROW_SUM_MISMATCH", only(BUDGET), _row_sum, _row_sum_details),
+    Rule("PLAN_SOURCE_NOT_ALLOWED", _sources, _source_not_allowed, _source_details),
+    Rule("PLAN_UNIT_COST_MISMATCH", only(BUDGET), _unit_cost_mismatch, _unit_cost_details),
+    Rule("PLAN_CENTRAL_SHARE_BELOW_80", only("central"), _share_below, _share_details),
+    Rule("PLAN_TOTAL_MISMATCH", _total_columns, _stored_total, _stored_total_details),
+    Rule("PLAN_TOTAL_MISMATCH", _total_columns, _envelope_mismatch, _envelope_details),
 )
 
 
@@ -277,6 +278,7 @@ def execution_table(lines: list[LineExecution], figures: PlanFigures, policy: Po
     return Table.of_figures(frame, policy, PlanCells(figures.sheet, figures.columns), budgets)
 
 
+@implements("BUDGET_EXCEEDED")
 def _over_budget(table: Table, column: pd.Series) -> pd.Series:
     budget = table.amounts[column.name]
     pairs = zip(column, budget, strict=True)
@@ -294,7 +296,7 @@ def _over_budget_details(table: Table, name: str, rows: pd.Index) -> dict[str, A
     }
 
 
-BUDGET_RULES = (_plan_rule("BUDGET_EXCEEDED", _sources, _over_budget, _over_budget_details),)
+BUDGET_RULES = (Rule("BUDGET_EXCEEDED", _sources, _over_budget, _over_budget_details),)
 
 
 def budget_exceeded(lines: list[LineExecution], figures: PlanFigures, policy: Policy) -> list[Issue]:

@@ -1,8 +1,9 @@
 """The rule registry (rules.yaml) and the issues the rules report.
 
 The registry is the source of truth: an implementation declares the ids it reports with
-`@implements(...)`, which refuses an id the registry does not know; tests check that every
-registered rule is implemented and triggered.
+`@implements(...)` on the function that decides them (or builds the engine's rule for them), the one
+way a rule is registered. It refuses an id the registry does not know and an id registered a second
+time; tests check that every registered rule is implemented and triggered.
 """
 
 from __future__ import annotations
@@ -105,16 +106,27 @@ def rule(rule_id: str) -> RuleSpec:
         raise KeyError(f"rule {rule_id} is not in the registry (schemas/data/rules.yaml)") from None
 
 
-IMPLEMENTED: dict[str, str] = {}
+IMPLEMENTED: dict[str, str] = {}  # rule id -> the function registered as its implementation
+
+
+class DuplicateRegistration(ValueError):
+    """A rule id registered by a second implementation: each rule is registered once."""
 
 
 def implements(*rule_ids: str) -> Callable[[Callable], Callable]:
-    """Mark a function as the implementation of registered rules."""
+    """Register the decorated function as the implementation of rules of the registry: the function
+    that decides them, or the one that builds the engine's rule for them. Each id is registered once;
+    a second registration fails at import."""
 
     def mark(function: Callable) -> Callable:
+        where = f"{function.__module__}.{function.__qualname__}"
         for rule_id in rule_ids:
             rule(rule_id)  # refuses an id the registry does not know
-            IMPLEMENTED.setdefault(rule_id, f"{function.__module__}.{function.__qualname__}")
+            if rule_id in IMPLEMENTED or rule_ids.count(rule_id) > 1:
+                raise DuplicateRegistration(
+                    f"rule {rule_id} is registered twice: by {IMPLEMENTED.get(rule_id, where)} and by {where}"
+                )
+        IMPLEMENTED.update(dict.fromkeys(rule_ids, where))
         return function
 
     return mark

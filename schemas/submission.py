@@ -59,8 +59,7 @@ def whole_number(value: Any) -> int | None:
     return None
 
 
-@implements("REVISION_INVALID")
-@implements("REVISION_MISSING")
+@implements("REVISION_INVALID", "REVISION_MISSING")
 def revision_of(value: Any, present: bool, sheet: str, cell: str) -> tuple[int, list[Issue]]:
     """The workbook's revision and its issues: a template without the cell (made before 版本号 existed)
     counts as revision 1 with a warning; a blank, non-numeric or non-whole one is an error."""
@@ -103,8 +102,7 @@ def submitted_on_issues(value: Any, present: bool, sheet: str, cell: str) -> lis
     ]
 
 
-@implements("FILE_REPLACED")
-@implements("UNIT_SUBMITTED_TWICE")
+@implements("FILE_REPLACED", "UNIT_SUBMITTED_TWICE")
 def latest_revisions(submissions: list[Submission]) -> Decision:
     """Per (kind, unit), the submission of highest revision is kept and the others are replaced by it;
     two or more sharing the highest revision are an error and none of them is kept. A blank unit is

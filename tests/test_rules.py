@@ -3,7 +3,9 @@ registry and implementations agree."""
 
 from __future__ import annotations
 
+import ast
 import datetime as dt
+import importlib
 from pathlib import Path
 
 import pytest
@@ -12,7 +14,7 @@ import addin.check.consolidate  # noqa: F401  (imports the rules across files)
 import addin.check.pipeline  # noqa: F401  (imports every implementation within a file)
 from addin.io.cell_errors import CellError
 from schemas.application_rules import RULES
-from schemas.registry import IMPLEMENTED, implements, load_registry
+from schemas.registry import IMPLEMENTED, DuplicateRegistration, implements, load_registry
 from tests.conftest import (
     COLLECTED_MODULES,
     TESTS,
@@ -155,6 +157,56 @@ def test_every_implementation_is_registered() -> None:
     assert {rule.id for rule in RULES} <= set(load_registry())
     with pytest.raises(KeyError):
         implements("NOT_A_REGISTERED_RULE")(lambda: None)
+
+
+def test_a_rule_registered_twice_fails_at_import(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    before = dict(IMPLEMENTED)
+    (tmp_path / "registers_again.py").write_text(
+        "from schemas.registry import implements\n\n\n"
+        '@implements("CLAIM_OVER_CAP")\n'
+        "def claim_over_cap_again(table, column):\n"
+        "    return column\n",
+        "utf-8",
+    )
+    monkeypatch.syspath_prepend(str(tmp_path))
+    expected = (
+        "rule CLAIM_OVER_CAP is registered twice: by schemas.application_rules.claim_over_cap "
+        "and by registers_again.claim_over_cap_again"
+    )
+    with pytest.raises(DuplicateRegistration, match=expected):
+        importlib.import_module("registers_again")
+    with pytest.raises(DuplicateRegistration, match="rule LEVEL_BELOW_2 is registered twice"):
+        implements("LEVEL_BELOW_2", "LEVEL_BELOW_2")(lambda: None)
+    assert before == IMPLEMENTED  # the failed registrations recorded nothing
+
+
+def _implements_calls(tree: ast.AST) -> list[ast.Call]:
+    return [
+        node
+        for node in ast.walk(tree)
+        if isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and node.func.id == "implements"
+    ]
+
+
+def test_every_rule_is_registered_one_way() -> None:
+    """Each registration is an `@implements(...)` decorator on a function of schemas/ or addin/, naming
+    its ids as written (a string or a constant), not derived from a list of rules: no registration by a
+    call or inside a helper."""
+    root = Path(__file__).parent.parent
+    for path in sorted([*root.glob("schemas/**/*.py"), *root.glob("addin/**/*.py")]):
+        tree = ast.parse(path.read_text("utf-8"))
+        decorators = {
+            id(decorator)
+            for node in ast.walk(tree)
+            if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef)
+            for decorator in node.decorator_list
+        }
+        for call in _implements_calls(tree):
+            assert id(call) in decorators, f"{path.name}:{call.lineno} registers a rule by a call"
+            for argument in call.args:
+                named = argument.value if isinstance(argument, ast.Starred) else argument
+                written = isinstance(named, ast.Constant) and isinstance(named.value, str)
+                assert written or isinstance(named, ast.Name), f"{path.name}:{call.lineno} derives its ids"
 
 
 def test_every_rule_has_a_triggering_test() -> None:
