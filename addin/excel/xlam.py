@@ -26,6 +26,15 @@ from xml.sax.saxutils import escape
 
 import xlwings
 
+from addin.excel.vba import (
+    UDF_WRAPPER_MODULE,
+    VBA_PART,
+    functions_as_on_windows,
+    refuse_bad_names,
+    udf_module_source,
+)
+from addin.excel.vba_project import VbaProject
+from addin.excel.workbook_code import macro_options, workbook_module
 from addin.io.output import reproducible_xlsx, write_bytes_atomically
 from addin.io.workbook_reader import sheet_members
 
@@ -69,8 +78,22 @@ def _settings_sheet(sheet_xml: str, settings: dict[str, str]) -> str:
     return re.sub(r'<dimension ref="[^"]*"', f'<dimension ref="A1:B{len(settings)}"', sheet_xml)
 
 
-def build_xlam(source: Path = SOURCE) -> bytes:
-    """dtfund.xlam: xlwings' ribbon add-in with our ribbon and settings."""
+def build_vba_project(data: bytes, wrappers: str | None = None) -> bytes:
+    """xlwings' VBA project with the DTFUND_ wrappers as ImportPythonUDFs would import them (module
+    xlwings_udfs) and our ThisWorkbook (function descriptions, repointing links to the add-in)."""
+    project = VbaProject(data)
+    if wrappers is None:
+        wrappers = udf_module_source(ADDIN_MODULE, f"{ADDIN_MODULE}.xlam")
+    else:
+        refuse_bad_names(wrappers)
+    project.add_module(UDF_WRAPPER_MODULE, wrappers)
+    project.set_source("ThisWorkbook", workbook_module(macro_options(functions_as_on_windows())))
+    return project.to_bytes()
+
+
+def build_xlam(source: Path = SOURCE, wrappers: str | None = None) -> bytes:
+    """dtfund.xlam: xlwings' ribbon add-in with our ribbon, settings and VBA (the DTFUND_ wrappers built
+    in). `wrappers` replaces the generated xlwings_udfs module (for tests)."""
     with zipfile.ZipFile(source) as archive:
         settings_part = sheet_members(archive)[SOURCE_CONF_SHEET]
         buffer = io.BytesIO()
@@ -81,6 +104,8 @@ def build_xlam(source: Path = SOURCE) -> bytes:
                     content = RIBBON_XML.encode("utf-8")
                 elif entry.filename == settings_part:
                     content = _settings_sheet(content.decode("utf-8"), SETTINGS).encode("utf-8")
+                elif entry.filename == VBA_PART:
+                    content = build_vba_project(content, wrappers)
                 elif entry.filename == "xl/workbook.xml":
                     content = content.replace(
                         f'name="{SOURCE_CONF_SHEET}"'.encode(), f'name="{CONF_SHEET}"'.encode()

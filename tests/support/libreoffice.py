@@ -52,6 +52,12 @@ def recalculate(pairs: list[tuple[Path, Path]]) -> None:
 
 
 def _recalculate(pairs: list[tuple[Path, Path]]) -> None:
+    run_uno_script(SCRIPT, [str(p) for pair in pairs for p in pair])
+
+
+def run_uno_script(script: Path, arguments: list[str]) -> str:
+    """Run a UNO client script (`script PORT ARGUMENTS…`, with /usr/bin/python3) against a fresh headless
+    LibreOffice; its standard output."""
     binary = require_libreoffice()
     port = _free_port()
     with tempfile.TemporaryDirectory() as profile:
@@ -70,10 +76,13 @@ def _recalculate(pairs: list[tuple[Path, Path]]) -> None:
             stderr=subprocess.DEVNULL,
         )
         try:
-            files = [str(p) for pair in pairs for p in pair]
-            subprocess.run(
-                [UNO_PYTHON, str(SCRIPT), str(port), *files], check=True, timeout=600, capture_output=True
-            )
+            return subprocess.run(
+                [UNO_PYTHON, str(script), str(port), *arguments],
+                check=True,
+                timeout=600,
+                capture_output=True,
+                text=True,
+            ).stdout
         finally:
             office.terminate()
             try:
