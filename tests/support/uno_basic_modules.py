@@ -8,9 +8,8 @@ A headless soffice must be listening on the port. Output: {library: {module: sou
 import json
 import sys
 
-from uno_recalculate import _property, connect
-
 import uno
+from uno_recalculate import _property, connect
 
 
 def main():
