@@ -7,8 +7,8 @@ from __future__ import annotations
 import inspect
 import io
 import json
-import re
 import random
+import re
 import zipfile
 from pathlib import Path
 
