@@ -612,13 +612,13 @@ def _install_xlam() -> Path:
 
 @addin_app.command("doctor")
 def addin_doctor() -> None:
-    """逐项检查本机的加载项安装：启动文件夹、用户设置、xlwings 版本、VBA 工程访问、函数注册，有 Excel 时实际调用函数。"""
-    from addin.excel.doctor import diagnose, print_findings
+    """逐项检查本机的加载项：启动文件夹、用户设置、xlwings 版本、Excel 版本、内置函数，有 Excel 时实际调用函数。
+    退出码：0 全部检查且通过；1 有未通过的项目；3 有本机无法检查的项目。"""
+    from addin.excel.doctor import diagnose, exit_code, print_findings
 
     findings = diagnose()
     print_findings(findings, console)
-    if any(finding.ok is False for finding in findings):
-        raise typer.Exit(1)
+    raise typer.Exit(exit_code(findings))
 
 
 @app.command()
