@@ -350,7 +350,7 @@ def check_in_excel(app: Any | None, installed: Finding, facts: ExcelFacts | None
 
 
 def _call_in_excel(app: Any, installed: Finding, facts: ExcelFacts, title: str) -> Finding:
-    from addin.excel.udfs import calc, validate
+    from addin.excel.udfs import DTFUND_CALC, DTFUND_VALIDATE, calc, validate
 
     table = sample_table()
     want_calc, want_validate = calc(table, 2), validate(table, 2)
@@ -363,8 +363,8 @@ def _call_in_excel(app: Any, installed: Finding, facts: ExcelFacts, title: str) 
         area = f"A1:{_column(len(table[0]))}{len(table)}"
         sizes = [(len(rows), len(rows[0])) for rows in (want_calc, want_validate)]
         got = [
-            _enter(sheet, anchor, f"={name}({area},2)", size, dynamic)
-            for anchor, name, size in zip(("A20", "A40"), ("DTFUND_CALC", "DTFUND_VALIDATE"), sizes, strict=True)
+            _enter(sheet, anchor, f"={function.__name__}({area},2)", size, dynamic)
+            for anchor, function, size in zip(("A20", "A40"), (DTFUND_CALC, DTFUND_VALIDATE), sizes, strict=True)
         ]
         app.calculate()
         got_calc, got_validate = (
