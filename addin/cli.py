@@ -539,7 +539,7 @@ def template_awards(
 def addin_build(
     output: Annotated[Path | None, typer.Option("--output", "-o", help="输出的 .xlam 文件。")] = None,
 ) -> None:
-    """由 xlwings 自带的功能区加载项生成 dtfund.xlam（开发者使用；仓库中已附带生成好的文件）。"""
+    """由 xlwings 自带的功能区加载项生成 dtfund.xlam，内置全部 DTFUND_ 函数（开发者使用；仓库中已附带生成好的文件）。"""
     from addin.excel.xlam import TARGET, build_xlam
 
     target = output or TARGET

@@ -14,7 +14,7 @@ from typer.testing import CliRunner
 from addin.cli import app
 from addin.excel import doctor
 from addin.excel.doctor import Finding, Machine, diagnose, exit_code, summary_line
-from addin.excel.vba import UDF_MODULE_HEADER, generate_wrappers
+from addin.excel.vba import UDF_MODULE_HEADER, generate_wrappers, vba_modules
 from addin.excel.xlam import SOURCE, TARGET, build_xlam, user_config_bytes
 from addin.template_spec import LIVE_CHECK_ISSUES
 
@@ -272,6 +272,7 @@ def test_install_writes_the_settings_where_the_vba_reads_them(
     assert settings.read_bytes() == user_config_bytes()
     shipped = resources.files("addin.excel").joinpath("dtfund.xlam").read_bytes()
     assert (xlstart / "dtfund.xlam").read_bytes() == shipped
+    assert "Function DTFUND_VALIDATE(" in vba_modules(xlstart / "dtfund.xlam")["xlwings_udfs"]  # kept
     assert "dtfund addin doctor" in result.output and "Successfully" not in result.output
 
 

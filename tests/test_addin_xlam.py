@@ -171,7 +171,7 @@ def test_the_function_wizard_gets_the_chinese_descriptions(shipped: dict[str, st
     assert described == {f.__name__: inspect.getdoc(f) for f in udfs.UDFS}
     assert "ArgumentDescriptions:=Array(\"Positional argument 1\", \"Positional argument 2\")" in code
     assert all(len(line) < 1023 for line in code.split("\r\n"))
-    assert "Private Sub Workbook_Open()\r\n    Dim Wb As Workbook\r\n    Set App = Application\r\n    DescribeFunctions" in code
+    assert "Private Sub Workbook_Open()\r\n    Dim Wb As Workbook\r\n    Set ExcelEvents = Application\r\n    DescribeFunctions" in code
 
 
 @given(st.text(max_size=80))
@@ -181,8 +181,8 @@ def test_vba_strings_decode_back(text: str) -> None:
 
 def test_links_to_the_addin_elsewhere_are_repointed_on_open(shipped: dict[str, str]) -> None:
     code = shipped["ThisWorkbook"]
-    assert "Private WithEvents App As Application" in code
-    assert f"Private Sub App_WorkbookOpen(ByVal Wb As Workbook)\r\n    {LINK_HANDLER} Wb\r\nEnd Sub" in code
+    assert "Private WithEvents ExcelEvents As Application" in code
+    assert f"Private Sub ExcelEvents_WorkbookOpen(ByVal Wb As Workbook)\r\n    {LINK_HANDLER} Wb\r\nEnd Sub" in code
     assert f"For Each Wb In Application.Workbooks\r\n        {LINK_HANDLER} Wb" in code  # already open
     handler = code[code.index(f"Private Sub {LINK_HANDLER}(") :]
     handler = handler[: handler.index("End Sub")]
@@ -270,3 +270,16 @@ def test_compound_files_are_valid_and_read_back(count: int, seed: int) -> None:
     for entry in ole.direntries:
         if entry is not None and entry.sid_child != NOSTREAM:
             _check_red_black(ole, entry.sid_child)
+
+
+def test_readme_installs_without_the_vba_editor() -> None:
+    readme = (Path(__file__).parents[1] / "README.md").read_text("utf-8")
+    section = readme[readme.index("## 五、Excel 加载项") : readme.index("## 六、")]
+    for gone in ("ImportPythonUDFs", "VBA 工程对象模型", "Alt+F11", "按 Ctrl+S 保存"):
+        assert gone not in section, gone
+    for version in ("Microsoft 365", "2021", "2019", "2016", "2013", "2010", "macOS", "WPS"):
+        assert version in section, version
+    assert "| 3 | 没有未通过的项目，但有本机无法检查的项目" in section
+    from addin.template_spec import LIVE_CHECK_ISSUES
+
+    assert f"显示前 {LIVE_CHECK_ISSUES} 条问题" in section

@@ -1,8 +1,9 @@
-"""The VBA side of the add-in, read and checked from Python on any machine.
+"""The VBA side of the add-in, read, written and checked from Python on any machine.
 
 - The VBA modules of an .xlam (its xl/vbaProject.bin: an OLE file whose module streams hold source
   compressed as MS-OVBA 2.4.1 describes), to read the xlwings version and project name the shipped VBA
-  was written for, and whether the DTFUND_ wrappers were imported into an installed add-in.
+  was written for, and whether an installed add-in holds the DTFUND_ wrappers; the compression itself,
+  for the build (addin.excel.vba_project).
 - The wrappers xlwings writes for our Excel functions, made with xlwings' own generator
   (xlwings.udfs.generate_vba_wrapper), and the names in them that VBA would refuse.
 """

@@ -6,11 +6,16 @@ whose VBA runs `import <add-in file name>; <add-in file name>.main()`, and the I
 macro. Its VBA (xlwings' module, PROJECT_NAME = "myaddin") reads settings from a sheet named
 `myaddin.conf` in the add-in, then from the user's file: %USERPROFILE%\.myaddin\myaddin.conf on Windows,
 ~/Library/Containers/com.microsoft.Excel/Data/myaddin.conf on macOS (GetConfigFilePath). VBA cannot be
-compiled or edited here, so only the ribbon XML and the settings sheet are ours: the tab 专项资金 with
-one 校验 button, and a sheet `myaddin.conf` holding UDF Modules = dtfund and nothing else (a row left
+compiled here; the ribbon XML and the settings sheet are ours: the tab 专项资金 with one 校验 button, and a
+sheet `myaddin.conf` holding UDF Modules = dtfund and nothing else (a row left
 empty there, such as Interpreter_Win, would hide the user file's value). Naming the file dtfund.xlam
 makes RunMain call dtfund.main(). The VBA is tied to the xlwings version that shipped it (its DLL and
 AppleScript file names carry it), so pyproject.toml pins xlwings to that version.
+
+The VBA project gains, without Excel (addin.excel.vba_project): the module xlwings_udfs, exactly what
+ImportPythonUDFsToAddin would import (xlwings' own generator run on addin/excel/udfs.py), and our
+ThisWorkbook (addin.excel.workbook_code: function-wizard texts, links to the add-in repointed). The
+project keeps xlwings' source-only `_VBA_PROJECT`, so Excel compiles the modules when it loads the add-in.
 Run `python -m addin addin build` to rebuild; the timestamps are fixed, so the bytes are the same each time.
 """
 
