@@ -18,6 +18,7 @@ from addin.cli import app
 from addin.io.external_links import external_links
 from addin.templates.bundled import APPLICATION_TEMPLATE, EXAMPLE_PLAN, EXAMPLES, REPOSITORY
 from schemas.policy import load_policy
+from tests.support.hostile import with_workbook_part
 
 FOREIGN = r"C:\Users\张伟\AppData\Roaming\Microsoft\Excel\XLSTART\dtfund.xlam"
 EXAMPLE = REPOSITORY / EXAMPLES["第八师石河子市"]
@@ -47,25 +48,15 @@ def with_link(source: Path, target: Path, linked: str) -> Path:
     parts = {}
     with zipfile.ZipFile(source) as archive:
         for entry in archive.infolist():
-            content = archive.read(entry.filename)
+            content = with_workbook_part(
+                entry.filename, archive.read(entry.filename), "externalLinks/externalLink1.xml", "externalLink", "rIdLink1"
+            )
             if entry.filename == "xl/workbook.xml":
                 content = re.sub(
                     rb"(<definedNames>|<calcPr)",
                     b'<externalReferences><externalReference r:id="rIdLink1"/></externalReferences>\\1',
                     content,
                     count=1,
-                )
-            elif entry.filename == "xl/_rels/workbook.xml.rels":
-                content = content.replace(
-                    b"</Relationships>",
-                    b'<Relationship Id="rIdLink1" Type="http://schemas.openxmlformats.org/officeDocument/2006/'
-                    b'relationships/externalLink" Target="externalLinks/externalLink1.xml"/></Relationships>',
-                )
-            elif entry.filename == "[Content_Types].xml":
-                content = content.replace(
-                    b"</Types>",
-                    b'<Override PartName="/xl/externalLinks/externalLink1.xml" ContentType="application/'
-                    b'vnd.openxmlformats-officedocument.spreadsheetml.externalLink+xml"/></Types>',
                 )
             parts[entry.filename] = content
     parts["xl/externalLinks/externalLink1.xml"] = LINK_PART.encode()
