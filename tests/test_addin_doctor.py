@@ -117,6 +117,7 @@ def test_on_this_machine_without_excel_it_says_what_it_could_not_check() -> None
     assert result.exit_code == 3, result.output
     assert "本机不是 Windows 或 macOS" in result.output
     assert "myaddin.conf" in result.output and "INTERPRETER_WIN" in result.output
+    assert "dtfund 附带、安装时复制的加载项中有全部 7 个函数" in result.output
     last = result.output.strip().splitlines()[-1]
     assert last.startswith("共 6 项：已检查 1 项（通过 1 项，未通过 0 项），本机无法检查 5 项。"), last
     assert "全部" not in last

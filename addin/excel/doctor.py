@@ -223,13 +223,19 @@ def check_functions(machine: Machine, installed: Finding) -> Finding:
         return Finding(title, False, str(exc), "请向开发者报告。")
     count = len(wrapper_signatures(expected))
     if installed.path is None:
-        return Finding(title, None, f"加载项未安装，无法读取其中的 {count} 个函数。")
+        shipped = _wrapper_module(_shipped_vba(machine) or {}) == expected
+        return Finding(
+            title,
+            None,
+            f"加载项未安装，无法读取其中的函数（dtfund 附带、安装时复制的加载项中"
+            f"{'有全部' if shipped else '没有'} {count} 个函数）。",
+        )
     content = machine.read_file(installed.path)
     try:
         modules = vba_modules(content or b"")
     except VbaError as exc:
         return Finding(title, False, str(exc), REINSTALL)
-    module = next((text for name, text in modules.items() if name.lower() == UDF_WRAPPER_MODULE), None)
+    module = _wrapper_module(modules)
     if module is None:
         return Finding(title, False, f"{installed.path} 中没有 DTFUND_ 函数（旧版加载项）。", REINSTALL)
     if module != expected:
@@ -237,6 +243,10 @@ def check_functions(machine: Machine, installed: Finding) -> Finding:
         what = f"缺少 {'、'.join(missing)}" if missing else "与本机 dtfund 的函数不一致"
         return Finding(title, False, f"{installed.path} 中的函数{what}（加载项来自另一版本的 dtfund）。", REINSTALL)
     return Finding(title, True, f"加载项中有本机 dtfund 的全部 {count} 个函数。")
+
+
+def _wrapper_module(modules: dict[str, str]) -> str | None:
+    return next((text for name, text in modules.items() if name.lower() == UDF_WRAPPER_MODULE), None)
 
 
 @dataclass(frozen=True)
