@@ -10,7 +10,12 @@ the root entry), then the larger streams.
 from __future__ import annotations
 
 import struct
+import uuid
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from olefile import OleFileIO
 
 SECTOR = 512
 MINI_SECTOR = 64
@@ -127,17 +132,16 @@ EMPTY_ENTRY = struct.pack(
 )
 
 
-def write_compound_file(root: Storage) -> bytes:
-    """The compound file holding this tree."""
-    entries = _flatten(root)
+def _link_trees(entries: list[_Entry]) -> None:
+    """Each storage's children as its red-black tree (2.6.4)."""
     for entry in entries:
         if entry.children:
             full_levels = (len(entry.children) + 1).bit_length() - 1
             entry.child = _link_tree(entries, entry.children, 0, full_levels)
-    streams = [e for e in entries if e.kind == STREAM]
-    small = [e for e in streams if 0 < e.size < MINI_CUTOFF]
-    large = [e for e in streams if e.size >= MINI_CUTOFF]
 
+
+def _mini_stream(small: list[_Entry]) -> tuple[list[int], bytes]:
+    """The mini FAT and the mini stream holding these streams (each entry's start set)."""
     mini_fat: list[int] = []
     mini_stream = b""
     for entry in small:
@@ -146,17 +150,32 @@ def write_compound_file(root: Storage) -> bytes:
         mini_fat += [FREESECT] * count
         _chain(mini_fat, entry.start, count)
         mini_stream += _pad(entry.data, MINI_SECTOR)
+    return mini_fat, mini_stream
+
+
+def _fat_sectors(data_sectors: int) -> int:
+    """How many FAT sectors map themselves and the data sectors."""
+    count = 1
+    while count * ENTRIES_PER_SECTOR < count + data_sectors:
+        count += 1
+    if count > HEADER_FAT_SLOTS:
+        raise ValueError("compound file too large for a header-only FAT")
+    return count
+
+
+def write_compound_file(root: Storage) -> bytes:
+    """The compound file holding this tree."""
+    entries = _flatten(root)
+    _link_trees(entries)
+    streams = [e for e in entries if e.kind == STREAM]
+    large = [e for e in streams if e.size >= MINI_CUTOFF]
+    mini_fat, mini_stream = _mini_stream([e for e in streams if 0 < e.size < MINI_CUTOFF])
     entries[0].size = len(mini_stream)
 
     dir_count = _sectors(len(entries) * DIR_ENTRY)
     mini_fat_count = _sectors(len(mini_fat) * 4)
     mini_stream_count = _sectors(len(mini_stream))
-    data_count = dir_count + mini_fat_count + mini_stream_count + sum(_sectors(e.size) for e in large)
-    fat_count = 1
-    while fat_count * ENTRIES_PER_SECTOR < fat_count + data_count:
-        fat_count += 1
-    if fat_count > HEADER_FAT_SLOTS:
-        raise ValueError("compound file too large for a header-only FAT")
+    fat_count = _fat_sectors(dir_count + mini_fat_count + mini_stream_count + sum(_sectors(e.size) for e in large))
 
     fat = [FREESECT] * (fat_count * ENTRIES_PER_SECTOR)
     fat[:fat_count] = [FATSECT] * fat_count
@@ -214,25 +233,23 @@ def write_compound_file(root: Storage) -> bytes:
     )
 
 
-def read_tree(ole: object) -> Storage:
+def read_tree(ole: OleFileIO) -> Storage:
     """The streams and storages of a compound file opened with olefile, as a tree to write back."""
-    root = Storage(clsid=_clsid(ole.root.clsid))  # type: ignore[attr-defined]
-    for path in ole.listdir(streams=True, storages=True):  # type: ignore[attr-defined]
+    root = Storage(clsid=_clsid(ole.root.clsid))
+    for path in ole.listdir(streams=True, storages=True):
         parent = root
         for name in path[:-1]:
             child = parent.children[name]
             assert isinstance(child, Storage)
             parent = child
         joined = "/".join(path)
-        if ole.get_type(joined) == STORAGE:  # type: ignore[attr-defined]
-            parent.children[path[-1]] = Storage(clsid=_clsid(ole.getclsid(joined)))  # type: ignore[attr-defined]
+        if ole.get_type(joined) == STORAGE:
+            parent.children[path[-1]] = Storage(clsid=_clsid(ole.getclsid(joined)))
         else:
-            parent.children[path[-1]] = ole.openstream(joined).read()  # type: ignore[attr-defined]
+            parent.children[path[-1]] = ole.openstream(joined).read()
     return root
 
 
 def _clsid(text: str) -> bytes:
     """olefile's CLSID text ('' when null) as the 16 bytes of a directory entry."""
-    import uuid
-
     return uuid.UUID(text).bytes_le if text else bytes(16)
