@@ -81,6 +81,7 @@ def test_the_link_part_is_read(travelled: Path) -> None:
     assert external_links(EXAMPLE) == []
 
 
+@pytest.mark.triggers("ADDIN_LINK_ELSEWHERE")
 def test_check_warns_at_the_workbook_and_nothing_else_changes(travelled: Path) -> None:
     policy = load_policy()
     plain, linked = check_file(EXAMPLE, policy), check_file(travelled, policy)
