@@ -13,6 +13,7 @@ from rich.table import Table
 from addin.check.awards import award_rows, award_totals
 from addin.check.pipeline import CheckResult, row_amounts, rows_with_errors, totals
 from addin.check.plan import plan_totals
+from addin.io.overwrite import GENERATOR
 from addin.reports.terminal_issues import print_issues
 from addin.reports.terminal_text import add_amount_column, labelled, plain, print_table
 from schemas.money import format_yuan
@@ -84,6 +85,7 @@ def _totals(result: CheckResult) -> dict[str, Any]:
 def to_json(document: dict[str, Any]) -> bytes:
     """The document as indented UTF-8 JSON. orjson: a 100,000-row document in a tenth of the time of
     the standard library's encoder, and as bytes, ready to write."""
+    document = {"generator": GENERATOR, **document}  # first: how dtfund recognises its own output
     return orjson.dumps(document, option=orjson.OPT_INDENT_2 | orjson.OPT_APPEND_NEWLINE, default=str)
 
 
