@@ -59,13 +59,15 @@ def _show_version(asked: bool) -> None:
 
 @app.callback()
 def _options(
+    context: typer.Context,
     show_version: Annotated[
         bool,
         typer.Option("--version", callback=_show_version, is_eager=True, help="显示 dtfund 的版本并退出。"),
     ] = False,
 ) -> None:
     """兵团中小企业数字化转型城市试点专项资金：申报模板、校验与汇总。"""
-    mark_own_workbooks()  # so that the next run recognises them (addin.io.overwrite)
+    mark_own_workbooks()  # so that the next run recognises them (addin.io.overwrite), while this command runs
+    context.call_on_close(partial(mark_own_workbooks, False))
 
 
 template_app = typer.Typer(no_args_is_help=True, help="生成填报模板。")

@@ -6,7 +6,7 @@ template written over a workbook holding entered data is refused even with `--fo
 `--overwrite-data` is given (the caller says what the workbook holds: addin.check.entered_data).
 
 How dtfund recognises its own outputs, by kind:
-- a workbook (.xlsx, .xlsm, .xlam): its zip archive comment, `dtfund-output:` and a fingerprint of every
+- a workbook (.xlsx, .xlsm; the add-in .xlam is shipped unmarked, so `addin build` over it needs --force): its zip archive comment, `dtfund-output:` and a fingerprint of every
   entry's name, size and CRC-32 (read from the zip's directory, not its contents). Excel, WPS and
   LibreOffice rewrite the whole archive when they save and drop the comment, so a workbook a person
   saved is no longer recognised;
@@ -28,7 +28,7 @@ from pathlib import Path
 from addin.io.output import STDOUT, OutputError
 
 GENERATOR = "dtfund"
-ZIP_SUFFIXES = (".xlsx", ".xlsm", ".xlam")
+ZIP_SUFFIXES = (".xlsx", ".xlsm")
 ZIP_MARK = b"dtfund-output:"
 JSON_MARK = b'"generator": "dtfund"'
 HTML_MARK = b'<meta name="generator" content="dtfund">'
