@@ -22,6 +22,7 @@ from addin.reports.summary_figures import (
     disbursement_overview,
     division_summary,
     execution_records,
+    file_counts,
     source_execution,
 )
 from schemas.calculation import SUBSIDY_PART_FIELDS
@@ -220,6 +221,7 @@ def consolidation_report(c: Consolidation) -> str:
             complete=c.complete,
             counts={"error": c.errors, "warning": c.warnings},
             files=files,
+            file_counts=file_counts(c).sentence(),
             plan_name=c.label(c.plan),
             plan_sha256=c.plan.sha256,
             policy=_policy(c.policy),
