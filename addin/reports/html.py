@@ -17,7 +17,16 @@ from addin.check.pipeline import CheckResult, totals
 from addin.check.plan import plan_totals
 from addin.reports.catalogue import SEVERITY_LABELS
 from addin.reports.consolidation_report import status_text
-from addin.reports.diff import BLANK, diff_document, money_fields, shown_amount, signed, summary_line
+from addin.reports.diff import (
+    BLANK,
+    diff_document,
+    money_fields,
+    order_notes,
+    shown_amount,
+    signed,
+    summary_line,
+    version_lines,
+)
 from addin.reports.summary_figures import (
     disbursement_overview,
     division_summary,
@@ -257,6 +266,8 @@ def diff_report(diff: Diff) -> str:
             unit=diff.new.unit or BLANK,
             old_unit=(diff.old.unit or BLANK) if diff.unit_changed else None,
             summary=summary_line(diff),
+            versions=version_lines(diff),
+            notes=order_notes(diff),
             same=diff.same,
             added=document["added"],
             removed=document["removed"],
