@@ -179,7 +179,8 @@ def check(
         if print_out is not None:
             from addin.reports.submission_form import write_submission_form
 
-            write_submission_form(result, file, print_out)
+            for warning in write_submission_form(result, file, print_out):
+                errors.print(labelled("警告", warning, style="bold yellow"))
             saved.append(("报送表 PDF", print_out))
         failed_output = None
     except OutputError as exc:  # the JSON and the verdict still come first: the check itself is done

@@ -27,6 +27,7 @@ from addin.reports.diff import (
     summary_line,
     version_lines,
 )
+from addin.reports.labels import part_of_total
 from addin.reports.summary_figures import (
     disbursement_overview,
     division_summary,
@@ -236,7 +237,7 @@ def consolidation_report(c: Consolidation) -> str:
             policy=_policy(c.policy),
             generated_at=_now(),
             divisions=divisions,
-            source_labels=[c.policy.funding_sources[s] for s in sources],
+            source_labels=[part_of_total(c.policy.funding_sources[s]) for s in sources],
             chart=_chart(c),
             execution=execution,
             disbursement=_disbursement(c),

@@ -25,6 +25,7 @@ from addin.io.print_layout import (
     wrapped_height,
 )
 from addin.reports.catalogue import SEVERITY_LABELS
+from addin.reports.labels import part_of_total
 from addin.reports.summary_figures import (
     AWARDS,
     DISBURSEMENT_MONEY,
@@ -246,7 +247,7 @@ def _summary(book: SummaryBook, c: Consolidation) -> None:
         *levels,
         *industries,
         *(AWARD_LABELS[a] + "（元）" for a in (*AWARDS, "total_award")),
-        *(policy.funding_sources[s] + "（元）" for s in sources),
+        *(part_of_total(policy.funding_sources[s]) + "（元）" for s in sources),
     ]
     sheet = _sheet(
         book,
