@@ -334,4 +334,5 @@ def test_the_same_file_twice_is_said(tmp_path) -> None:
     shutil.copyfile(SHIHEZI, copy)
     result = run(SHIHEZI, copy)
     assert result.exit_code == 0
-    assert "内容完全相同" in result.output.replace("\n", "") and "同一份文件" in result.output.replace("\n", "")
+    said = result.output.replace("\n", "")
+    assert "内容完全相同" in said and "同一份文件" in said

@@ -172,7 +172,9 @@ def sixty(tmp_path_factory, policy) -> Path:
     return path
 
 
-@pytest.mark.skipif(shutil.which("pdffonts") is None, reason="pdffonts (poppler-utils) is installed by .ci/run")
+@pytest.mark.skipif(
+    shutil.which("pdffonts") is None, reason="pdffonts (poppler-utils) is installed by .ci/run"
+)
 def test_every_font_of_the_form_is_embedded(tmp_path: Path) -> None:
     out = tmp_path / "报送表.pdf"
     run("check", EXAMPLE, "--print", out)

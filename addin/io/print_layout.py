@@ -66,7 +66,11 @@ def print_scale(widths: Iterable[float], landscape: bool) -> int:
 
 
 def pages_of(
-    heights: list[float], scale: int, landscape: bool, repeated: int | None = None, keep_from: int | None = None
+    heights: list[float],
+    scale: int,
+    landscape: bool,
+    repeated: int | None = None,
+    keep_from: int | None = None,
 ) -> list[int]:
     """The rows (0-based) that begin a new printed page, for rows of these heights (points) at `scale`
     percent; the row `repeated` (a table's header) printed again at the top of each page after the

@@ -48,7 +48,9 @@ def order_notes(diff: Diff) -> list[str]:
     deletion, with the order to use; or both carry one 版本号 though they differ."""
     old, new = diff.old, diff.new
     if old.sha256 and old.sha256 == new.sha256:
-        return [f"两个文件的内容完全相同（SHA-256 {new.sha256[:12]}…），是同一份文件：{old.file} 与 {new.file}。"]
+        return [
+            f"两个文件的内容完全相同（SHA-256 {new.sha256[:12]}…），是同一份文件：{old.file} 与 {new.file}。"
+        ]
     swap = f"请交换两个文件的顺序，先写上次报送的文件：dtfund diff {new.file} {old.file}"
     if (old.revision or 0) > (new.revision or 0):
         return [
