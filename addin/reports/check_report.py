@@ -14,6 +14,7 @@ from addin.check.awards import award_rows, award_totals
 from addin.check.pipeline import CheckResult, row_amounts, rows_with_errors, totals
 from addin.check.plan import plan_totals
 from addin.io.overwrite import GENERATOR
+from addin.reports.labels import part_of_total
 from addin.reports.terminal_issues import print_issues
 from addin.reports.terminal_text import add_amount_column, labelled, plain, print_table
 from schemas.money import format_yuan
@@ -129,7 +130,7 @@ def print_result(
         for name, label in labels.items():
             money.add_row(label, format_yuan(Decimal(figures["amounts"][name])))
         for source, amount in figures["by_source"].items():
-            money.add_row(f"其中 {result.policy.funding_sources[source]}", format_yuan(Decimal(amount)))
+            money.add_row(part_of_total(result.policy.funding_sources[source]), format_yuan(Decimal(amount)))
         print_table(console, money)
     if result.plan is not None:
         figures = plan_totals(result.plan, result.policy)
