@@ -11,6 +11,7 @@ from typing import Any
 
 import pandas as pd
 
+from addin.reports.labels import part_of_subsidy
 from schemas.calculation import ROW_PARAMETERS, SUBSIDY_PART_FIELDS
 from schemas.fields import field_by_id, none_value
 from schemas.money import format_ratio, format_yuan
@@ -199,7 +200,7 @@ def explain_row(table: Table, row: int, policy: Policy) -> list[Step]:
             else "改造补贴减去以上两项（三项之和等于改造补贴）"
         )
         steps.append(
-            Step(f"其中 {policy.funding_sources[source]}", how, a[field], policy.clause("subsidy_split"))
+            Step(part_of_subsidy(policy.funding_sources[source]), how, a[field], policy.clause("subsidy_split"))
         )
     deadline = used["progress_deadline"].value
     steps.append(

@@ -9,3 +9,8 @@ from __future__ import annotations
 def part_of_total(source: str) -> str:
     """The label of a funding source's part of the 补贴奖励合计 (every award together)."""
     return f"合计中：{source}"
+
+
+def part_of_subsidy(source: str) -> str:
+    """The label of a funding source's part of the 改造补贴 alone."""
+    return f"改造补贴中：{source}"
