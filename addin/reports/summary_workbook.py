@@ -537,13 +537,14 @@ def _sign_off(sheet: SummarySheet) -> None:
 
 
 def _paginate(sheet: SummarySheet, keep_from: int) -> None:
-    """Print the sheet on pages of its own: a fixed scale that fits its columns to the page's width,
-    page breaks between rows (the rows from `keep_from` on, the sign-off block, stay on one page), and a
-    footer numbering the sheet's own pages (第 x 页 共 y 页), whatever else the workbook prints."""
+    """Print the sheet on pages of its own: fitted to one page wide by each viewer (whatever its fonts),
+    page breaks between rows placed here for the smallest scale a viewer may choose (the rows from
+    `keep_from` on, the sign-off block, stay on one page), and a footer numbering the sheet's own pages
+    (第 x 页 共 y 页), whatever else the workbook prints. Fitted to a width with no height set, Excel,
+    WPS and LibreOffice keep the manual page breaks."""
     heights = [sheet.heights.get(row, LINE_HEIGHT) for row in range(sheet.row)]
     scale = print_scale(sheet.widths, landscape=True)
     breaks = pages_of(heights, scale, landscape=True, repeated=sheet.header_row, keep_from=keep_from)
-    sheet.sheet.set_print_scale(scale)
     sheet.sheet.set_h_pagebreaks(breaks)
     sheet.sheet.set_start_page(1)
     sheet.sheet.set_footer(
