@@ -94,3 +94,11 @@ def test_a_workbook_saved_again_is_no_longer_dtfunds_own(tmp_path: Path) -> None
     code, output = run("template", "application", "-o", resaved)
     assert code == 2 and "--force" in output
     assert run("template", "application", "-o", resaved, "--force")[0] == 0
+
+
+def test_an_encrypted_workbook_is_treated_as_holding_data(tmp_path: Path) -> None:
+    target = tmp_path / "加密.xlsx"
+    target.write_bytes(bytes.fromhex("d0cf11e0a1b11ae1") + b"\0" * 600)
+    before = digest(target)
+    code, output = run("template", "application", "-o", target, "--force")
+    assert code == 2 and digest(target) == before and "加密" in output

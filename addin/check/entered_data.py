@@ -9,12 +9,17 @@ from addin.check.pipeline import check_file
 from addin.io.overwrite import is_own_output
 from schemas.policy import Policy
 
+OLE_SIGNATURE = bytes.fromhex("d0cf11e0a1b11ae1")  # a password-protected .xlsx, or an old .xls
+
 
 def entered_data(path: Path, policy: Policy) -> str | None:
     """What the workbook at `path` holds that a person entered (Chinese, for the refusal), or None when
     it holds nothing a new template would lose: not a workbook at all, an empty template, or a template
     dtfund wrote and nobody has changed since."""
     if not zipfile.is_zipfile(path):
+        with open(path, "rb") as file:
+            if file.read(len(OLE_SIGNATURE)) == OLE_SIGNATURE:
+                return "加密的或旧版（.xls）Excel 工作簿，无法确认其中没有数据"
         return None  # not a workbook: --force alone replaces it
     result = check_file(Path(path), policy)
     if result.kind == "application" and result.table is not None:

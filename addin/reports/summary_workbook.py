@@ -513,8 +513,26 @@ def _left_out_section(sheet: SummarySheet, c: Consolidation) -> None:
             status += "；该单位本次没有任何文件纳入汇总"
         source = _source_files([r], {r["file"]: r})
         reason = f"{r['reason']}（{rule(r['rule']).title}，{r['rule']}）" if r["rule"] else r["reason"]
-        rows.append([r["unit"] or NO_UNIT, status, None, *[None] * len(DISBURSEMENT_MONEY), source, reason])
+        rows.append(
+            _by_header(
+                {
+                    "填报单位": r["unit"] or NO_UNIT,
+                    "企业名称": status,
+                    SOURCE_HEADER: source,
+                    REASON_HEADER: reason,
+                }
+            )
+        )
     sheet.body(rows, {}, width, wrap=True)
+
+
+SOURCE_HEADER, REASON_HEADER = "申报文件及行号", "暂缓原因（规则）"
+
+
+def _by_header(values: dict[str, Any]) -> list[Any]:
+    """A row of the list from its values by column header (the other columns blank): it stays right
+    whatever columns are added to the list."""
+    return [values.get(header) for header in DISBURSEMENT_HEADERS]
 
 
 SIGN_LINES = (
