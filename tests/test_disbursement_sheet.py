@@ -54,6 +54,11 @@ def test_the_list_names_the_division_left_out_with_the_rule(tie: dict) -> None:
     assert any("说明.txt" in c for c in cells) and "FILE_SKIPPED" in text
 
 
+def test_the_summary_sheet_names_the_unit_left_out(tie: dict) -> None:
+    cells = _cells(tie["o"], "汇总")
+    assert any(c.startswith("未纳入本次汇总：第八师石河子市（版本号相同") for c in cells)
+
+
 def test_each_division_names_its_file_revision_and_digest(tie: dict) -> None:
     document = json.loads(tie["json"].read_text("utf-8"))
     alar = next(f for f in document["files"] if f["file"].endswith("第一师.xlsx"))

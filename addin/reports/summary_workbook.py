@@ -271,6 +271,21 @@ def _summary(book: SummaryBook, c: Consolidation) -> None:
     total = ["合计", *(sum(r[n] for r in rows) for n in range(1, len(headers)))] if rows else None
     first_money = 3 + len(levels) + len(industries)
     sheet.table(headers, rows, {n: MONEY for n in range(first_money, len(headers))}, total)
+    for note in _units_left_out(c):
+        sheet.line(note, "label")
+
+
+def _units_left_out(c: Consolidation) -> list[str]:
+    """A line for each unit none of whose files was summed: it is in no row above, and is named here."""
+    reasons: dict[str, list[str]] = {}
+    for record in left_out_files(c):
+        if record["unit_left_out"]:
+            reasons.setdefault(record["unit"], []).append(LEFT_OUT_STATUS[record["status"]])
+    lines = [
+        f"未纳入本次汇总：{unit}（{'；'.join(dict.fromkeys(why))}），其企业不在上表中，见“拨付清单”第三部分。"
+        for unit, why in reasons.items()
+    ]
+    return [""] + lines if lines else []
 
 
 def _execution(book: SummaryBook, c: Consolidation) -> None:
