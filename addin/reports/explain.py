@@ -200,7 +200,9 @@ def explain_row(table: Table, row: int, policy: Policy) -> list[Step]:
             else "改造补贴减去以上两项（三项之和等于改造补贴）"
         )
         steps.append(
-            Step(part_of_subsidy(policy.funding_sources[source]), how, a[field], policy.clause("subsidy_split"))
+            Step(
+                part_of_subsidy(policy.funding_sources[source]), how, a[field], policy.clause("subsidy_split")
+            )
         )
     deadline = used["progress_deadline"].value
     steps.append(
