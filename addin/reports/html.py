@@ -35,7 +35,8 @@ from addin.reports.summary_figures import (
     file_counts,
     source_execution,
 )
-from schemas.calculation import SUBSIDY_PART_FIELDS
+from schemas.calculation import award_labels
+from schemas.fields import part_fields
 from schemas.money import format_yuan
 from schemas.registry import Issue
 
@@ -91,20 +92,13 @@ def _common_fix(issues: list[Issue]) -> str | None:
     return fixes[0] if len(fixes) == 1 else None
 
 
-AMOUNT_LABELS = {
-    "transformation_subsidy": "改造补贴",
-    "progress_bonus": "进度补贴",
-    "honor_award": "荣誉奖励",
-    "total_award": "补贴奖励合计",
-}
-
-
 def _enterprise_rows(result: CheckResult) -> list[dict[str, Any]]:
     """Each enterprise row of an application: where, who, its amounts, and whether it can be paid (and
     the rules holding it), as the terminal, the 报送表 and the 拨付清单 decide it."""
     if result.table is None or not len(result.table.amounts):
         return []
     held = held_rows(result)
+    labels = award_labels(result.policy)
     records = []
     for record in row_amounts(result.table):
         row = record["row"]
@@ -114,7 +108,7 @@ def _enterprise_rows(result: CheckResult) -> list[dict[str, Any]]:
                 "row": row,
                 "name": record["name"],
                 "uscc": record["uscc"],
-                "amounts": [format_yuan(Decimal(record["amounts"][name])) for name in AMOUNT_LABELS],
+                "amounts": [format_yuan(Decimal(record["amounts"][name])) for name in labels],
                 "payable": bool(held.at[row, "payable"]),
                 "held_by": "、".join(dict.fromkeys(rules)),
             }
@@ -133,12 +127,13 @@ def check_report(result: CheckResult) -> str:
     counts: list[tuple[str, str]] = []
     if result.table is not None:
         figures = totals(result.table, policy)
+        labels = award_labels(policy)
         counts = [
             ("申报企业数 / 符合条件", f"{figures['rows']} 家 / {figures['eligible_rows']} 家"),
             ("其中暂缓拨付（有错误，改正前不予拨付）", f"{rows_with_errors(result)} 家"),
         ]
         money_rows = [
-            (label, format_yuan(Decimal(figures["amounts"][name]))) for name, label in AMOUNT_LABELS.items()
+            (label, format_yuan(Decimal(figures["amounts"][name]))) for name, label in labels.items()
         ]
         money_rows += [
             (part_of_total(policy.funding_sources[s]), format_yuan(Decimal(a)))
@@ -175,7 +170,7 @@ def check_report(result: CheckResult) -> str:
             totals={"unit": unit, "rows": money_rows} if money_rows else None,
             enterprise_counts=counts,
             enterprises=_enterprise_rows(result),
-            amount_labels=list(AMOUNT_LABELS.values()),
+            amount_labels=list(award_labels(policy).values()),
             groups=issue_groups(result.issues),
         )
     )
@@ -212,7 +207,9 @@ def _chart(c: Consolidation) -> dict[str, Any]:
 def _disbursement(c: Consolidation) -> dict[str, Any]:
     """可拨付 and 暂缓拨付 side by side: enterprises, each source and the total, as the clerk reads them."""
     overview = disbursement_overview(c)
-    amounts = [(c.policy.funding_sources[s], f) for s, f in SUBSIDY_PART_FIELDS.items()] + [("合计", "total")]
+    amounts = [(c.policy.funding_sources[s], f) for s, f in part_fields(c.policy).items()] + [
+        ("合计", "total")
+    ]
     rows = [{"label": "企业数", "values": [line["enterprises"] for line in overview]}]
     rows += [{"label": label, "values": [format_yuan(line[f]) for line in overview]} for label, f in amounts]
     return {"columns": [line["label"] for line in overview], "rows": rows}
@@ -262,7 +259,7 @@ def consolidation_report(c: Consolidation) -> str:
         _environment()
         .get_template("consolidation.html.j2")
         .render(
-            title="兵团中小企业数字化转型城市试点专项资金 汇总报告",
+            title=f"{c.policy.fund} 汇总报告",
             valid=c.valid,
             complete=c.complete,
             counts={"error": c.errors, "warning": c.warnings},

@@ -31,12 +31,13 @@ from addin.check.pipeline import CheckResult, held_rows, rows_with_errors, total
 from addin.io.output import OutputError, refuse_overwriting_inputs, write_bytes_atomically
 from addin.reports.labels import part_of_total
 from addin.reports.pdf_fonts import CJK_FONT, LATIN_FONT, Runs, register_fonts
-from schemas.calculation import source_parts
+from schemas.calculation import award_labels, source_parts
 from schemas.money import column_total, format_yuan
+from schemas.policy import Policy
 
 FONT = CJK_FONT
 KEPT_ROWS = 3  # enterprise rows kept on the last page with the 合计 row, the file's details and the signs
-TITLE = "兵团中小企业数字化转型城市试点专项资金 企业数字化改造补贴申报汇总表（报送表）"
+TITLE = "企业数字化改造补贴申报汇总表（报送表）"  # after the policy's fund
 SIGN_LINES = ("填报单位（盖章）", "负责人", "填报人", "联系电话", "填报日期")
 BODY_SIZE = 7.5  # points: the table's text
 # a table's empty cells are drawn in its font too (Helvetica unless told): an embedded one
@@ -57,7 +58,12 @@ class Column:
     width: float  # mm
 
 
-def _columns(sources: dict[str, str]) -> list[Column]:
+def _award_width(n: int, policy: Policy) -> float:
+    """The first line's column and the total's are wider (their amounts are the largest)."""
+    return 19 if n == 0 else 19.5 if n == len(policy.lines) else 17
+
+
+def _columns(policy: Policy) -> list[Column]:
     return [
         Column("序号", 9),
         Column("企业名称", 46),
@@ -65,11 +71,8 @@ def _columns(sources: dict[str, str]) -> list[Column]:
         Column("评测等级", 10),
         Column("合同总额", 19.5),
         Column("实际支付金额", 19.5),
-        Column("改造补贴", 19),
-        Column("进度补贴", 17),
-        Column("荣誉奖励", 17),
-        Column("补贴奖励合计", 19.5),
-        *(Column(part_of_total(label), 19.5) for label in sources.values()),
+        *(Column(label, _award_width(n, policy)) for n, label in enumerate(award_labels(policy).values())),
+        *(Column(part_of_total(label), 19.5) for label in policy.funding_sources.values()),
         Column("校验", 10),
     ]
 
@@ -106,7 +109,7 @@ def submission_form(result: CheckResult) -> tuple[bytes, list[str]]:
         rightMargin=MARGIN,
         topMargin=MARGIN,
         bottomMargin=14 * mm,
-        title=TITLE,
+        title=f"{result.policy.fund} {TITLE}",
         author=result.unit or "",
         subject=name,
         creator="dtfund",
@@ -140,7 +143,7 @@ def _text(value: object, style: ParagraphStyle, runs: Runs, keep_spaces: bool = 
 
 def _story(result: CheckResult, runs: Runs) -> list:
     story = [
-        _text(TITLE, _style(15, TA_CENTER, leading=20), runs),
+        _text(f"{result.policy.fund} {TITLE}", _style(15, TA_CENTER, leading=20), runs),
         Spacer(0, 3 * mm),
         _heading(result, runs),
         Spacer(0, 2 * mm),
@@ -247,7 +250,7 @@ def _rows_table(result: CheckResult, runs: Runs) -> Table:
     pages. Names wrap within their cell; codes and amounts are never broken."""
     table, policy = result.table, result.policy
     frame, amounts = table.frame, table.amounts
-    columns = _columns(policy.funding_sources)
+    columns = _columns(policy)
     small = _style(BODY_SIZE, leading=9)
     centred = _style(BODY_SIZE, TA_CENTER, leading=9)
     header = [_text(c.header, centred, runs) for c in columns]
@@ -258,10 +261,7 @@ def _rows_table(result: CheckResult, runs: Runs) -> Table:
         figures = [
             frame.at[row, "contract_total"],
             frame.at[row, "paid"],
-            amounts.at[row, "transformation_subsidy"],
-            amounts.at[row, "progress_bonus"],
-            amounts.at[row, "honor_award"],
-            amounts.at[row, "total_award"],
+            *(amounts.at[row, name] for name in award_labels(policy)),
             *(by_source[source].at[row] for source in policy.funding_sources),
         ]
         code = "" if frame.at[row, "uscc"] is None else str(frame.at[row, "uscc"])
@@ -340,10 +340,7 @@ def _totals_row(result: CheckResult, runs: Runs) -> list:
     sums = [
         column_total(frame["contract_total"].fillna(Decimal(0))),
         column_total(frame["paid"].fillna(Decimal(0))),
-        *(
-            Decimal(computed[n])
-            for n in ("transformation_subsidy", "progress_bonus", "honor_award", "total_award")
-        ),
+        *(Decimal(computed[n]) for n in award_labels(result.policy)),
         *(Decimal(figures["by_source"][source]) for source in result.policy.funding_sources),
     ]
     count = (
