@@ -280,7 +280,12 @@ def _part_steps(a: pd.Series, used: dict[str, UsedValue], policy: Policy) -> lis
             else f"全部来自{policy.funding_sources[source]}"
         )
         steps.append(
-            Step(part_of(line.label, policy.funding_sources[source]), how, a[field], used[line.split].parameter.clause)
+            Step(
+                part_of(line.label, policy.funding_sources[source]),
+                how,
+                a[field],
+                used[line.split].parameter.clause,
+            )
         )
     return steps
 

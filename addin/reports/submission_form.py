@@ -6,8 +6,10 @@ addin.reports.pdf_fonts), so the form shows the same on any reader, and the text
 extractable; a character no embedded font has is shown as [U+XXXX] and named in a warning. Text from
 cells is escaped before it goes into a Paragraph (reportlab parses Paragraph text as markup).
 
-The last rows of the table, its 合计 row, the file's details and the lines to sign are rows of one table
-that may not be split (NOSPLIT): the last page never holds the sign lines alone."""
+The last rows of the table, its 合计 row, the file's details and the lines to sign are one table kept
+together (_KeptTail; with the header row again when they start a page): the last page never holds the
+sign lines alone. Not reportlab's NOSPLIT, which recomputes a map of every cell at each page (a third
+longer at 2,000 rows)."""
 
 from __future__ import annotations
 
@@ -24,7 +26,8 @@ from reportlab.lib.styles import ParagraphStyle
 from reportlab.lib.units import mm
 from reportlab.pdfbase import pdfmetrics
 from reportlab.pdfgen import canvas
-from reportlab.platypus import Paragraph, SimpleDocTemplate, Spacer, Table, TableStyle
+from reportlab.platypus import KeepTogether, Paragraph, SimpleDocTemplate, Spacer, Table, TableStyle
+from reportlab.platypus.doctemplate import FrameBreak
 
 from addin.beijing_time import shown_time
 from addin.check.pipeline import CheckResult, held_rows, rows_with_errors, totals
@@ -149,7 +152,7 @@ def _story(result: CheckResult, runs: Runs) -> list:
         Spacer(0, 2 * mm),
         _verdict_block(result, runs),
         Spacer(0, 3 * mm),
-        _rows_table(result, runs),
+        *_rows_table(result, runs),
     ]
     return story
 
@@ -244,7 +247,7 @@ def _severity_by_row(result: CheckResult) -> dict[int, str]:
     return marks
 
 
-def _rows_table(result: CheckResult, runs: Runs) -> Table:
+def _rows_table(result: CheckResult, runs: Runs) -> list[Table | KeepTogether]:
     """The applications, one row each, with a header row repeated on every page, the 合计 row, then the
     file's details and the lines to sign: the last KEPT_ROWS rows from there on are never split across
     pages. Names wrap within their cell; codes and amounts are never broken."""
@@ -271,57 +274,86 @@ def _rows_table(result: CheckResult, runs: Runs) -> Table:
                 str(n),
                 _text(frame.at[row, "name"], small, runs),
                 code if plain_code else _text(code, small, runs),  # a long or odd text wraps
-                _text(frame.at[row, "level"] or "", centred, runs),
+                _short_text(frame.at[row, "level"] or "", centred, runs),
                 *(format_yuan(figure) for figure in figures),
-                _text(marks.get(row, ""), _style(BODY_SIZE, TA_CENTER, ALERT, leading=9), runs),
+                marks.get(row, ""),
             ]
         )
     data.append(_totals_row(result, runs))
-    total_row = len(data) - 1
     data.append(
         [[*_provenance(result, runs), Spacer(0, 4 * mm), _sign_table(runs)]] + [""] * (len(columns) - 1)
     )
-    first, last = 4, len(columns) - 2  # the amount columns
     widths = [c.width * mm for c in columns]
-    grid = Table(data, colWidths=widths, repeatRows=1)
-    grid.setStyle(
-        TableStyle(
-            [
-                ("FONT", (0, 0), (-1, -1), LATIN_FONT, BODY_SIZE - 0.5),
-                ("FONT", (2, 1), (2, -1), LATIN_FONT, CODE_SIZE),
-                ("ALIGN", (first, 1), (last, -1), "RIGHT"),
-                ("ALIGN", (0, 1), (0, -1), "CENTER"),
-                ("GRID", (0, 0), (-1, total_row), 0.4, colors.black),
-                ("BACKGROUND", (0, 0), (-1, 0), HEADER_FILL),
-                ("BACKGROUND", (0, total_row), (-1, total_row), TOTAL_FILL),
-                ("VALIGN", (0, 0), (-1, -1), "MIDDLE"),
-                ("LEFTPADDING", (0, 0), (-1, -1), 2),
-                ("RIGHTPADDING", (0, 0), (-1, -1), 2),
-                ("TOPPADDING", (0, 0), (-1, -1), 1.5),
-                ("BOTTOMPADDING", (0, 0), (-1, -1), 1.5),
-                ("SPAN", (0, total_row), (3, total_row)),
-                ("SPAN", (0, -1), (-1, -1)),
-                ("TOPPADDING", (0, -1), (-1, -1), 4 * mm),
-                ("LEFTPADDING", (0, -1), (-1, -1), 0),
-                # the last rows, the 合计, the file's details and the signs: on one page
-                ("NOSPLIT", (0, max(1, total_row - KEPT_ROWS)), (-1, -1)),
-                *_shrunk_to_fit(data, widths, range(first, last + 1), total_row),
-            ]
-        )
-    )
-    return grid
+    cut = max(1, len(data) - 2 - KEPT_ROWS)  # the first row kept with the 合计 and the signs
+    tail = data[cut:]
+    kept = _KeptTail(_grid(tail, widths, header=False), _grid([header, *tail], widths, header=True))
+    return [_grid(data[:cut], widths, header=True, body_only=True), kept] if cut > 1 else [kept]
+
+
+def _grid(data: list[list], widths: list[float], header: bool, body_only: bool = False) -> Table:
+    """A part of the applications' table: its header row (repeated on every page) if `header`; unless
+    `body_only`, its last two rows are the 合计 and the file's details with the signs."""
+    first, last = 4, len(widths) - 2  # the amount columns
+    top = 1 if header else 0
+    end = len(data) - 1 if body_only else len(data) - 2  # the last gridded row: a body row or the 合计
+    commands: list[tuple] = [
+        ("FONT", (0, 0), (-1, -1), LATIN_FONT, BODY_SIZE - 0.5),
+        ("FONT", (2, top), (2, -1), LATIN_FONT, CODE_SIZE),
+        ("FONT", (3, top), (3, -1), CJK_FONT, BODY_SIZE),  # 评测等级, as a plain string (_short_text)
+        ("FONT", (-1, top), (-1, -1), CJK_FONT, BODY_SIZE),  # 错误 / 警告
+        ("ALIGN", (3, top), (3, -1), "CENTER"),
+        ("ALIGN", (-1, top), (-1, -1), "CENTER"),
+        ("TEXTCOLOR", (-1, top), (-1, -1), ALERT),
+        ("ALIGN", (first, top), (last, -1), "RIGHT"),
+        ("ALIGN", (0, top), (0, -1), "CENTER"),
+        ("GRID", (0, 0), (-1, end), 0.4, colors.black),
+        ("VALIGN", (0, 0), (-1, -1), "MIDDLE"),
+        ("LEFTPADDING", (0, 0), (-1, -1), 2),
+        ("RIGHTPADDING", (0, 0), (-1, -1), 2),
+        ("TOPPADDING", (0, 0), (-1, -1), 1.5),
+        ("BOTTOMPADDING", (0, 0), (-1, -1), 1.5),
+        *_shrunk_to_fit(data, widths, range(first, last + 1), range(top, end + 1)),
+    ]
+    if header:
+        commands.append(("BACKGROUND", (0, 0), (-1, 0), HEADER_FILL))
+    if not body_only:
+        commands += [
+            ("BACKGROUND", (0, end), (-1, end), TOTAL_FILL),
+            ("SPAN", (0, end), (3, end)),
+            ("SPAN", (0, -1), (-1, -1)),
+            ("TOPPADDING", (0, -1), (-1, -1), 4 * mm),
+            ("LEFTPADDING", (0, -1), (-1, -1), 0),
+        ]
+    return Table(data, colWidths=widths, repeatRows=top, style=TableStyle(commands))
+
+
+class _KeptTail(KeepTogether):
+    """The table's last rows, its 合计, the file's details and the signs, on one page: drawn in place
+    after the rows before them, or, when they start a page, with the header row again."""
+
+    def __init__(self, in_place: Table, on_new_page: Table) -> None:
+        super().__init__([in_place])
+        self._on_new_page = on_new_page
+
+    def split(self, aW: float, aH: float) -> list:  # noqa: N803 (reportlab's names)
+        parts = super().split(aW, aH)
+        frame = getattr(self, "_frame", None)
+        moved = bool(parts) and isinstance(parts[0], type(FrameBreak))  # an instance, not a class
+        if moved or getattr(frame, "_atTop", False):
+            return [self._on_new_page if isinstance(part, Table) else part for part in parts]
+        return parts
 
 
 CELL_PADDING = 4  # points: a cell's left and right padding together
 SMALLEST = 4.5  # points: the smallest an amount is set, however large
 
 
-def _shrunk_to_fit(data: list[list], widths: list[float], columns: range, last_row: int) -> list[tuple]:
+def _shrunk_to_fit(data: list[list], widths: list[float], columns: range, rows: range) -> list[tuple]:
     """A smaller font for each amount too wide for its column at the body's size (a total of hundreds of
     millions): amounts are never cut or broken."""
     size = BODY_SIZE - 0.5
     commands = []
-    for row in range(1, last_row + 1):
+    for row in rows:
         for column in columns:
             text = data[row][column]
             room = widths[column] - CELL_PADDING
@@ -330,6 +362,18 @@ def _shrunk_to_fit(data: list[list], widths: list[float], columns: range, last_r
                 fitted = max(SMALLEST, math.floor(size * room / wide * 10) / 10)
                 commands.append(("FONTSIZE", (column, row), (column, row), fitted))
     return commands
+
+
+SHORT_TEXT = 3  # characters of a 评测等级 that fit its column unwrapped (二级, 未评测)
+
+
+def _short_text(value: object, style: ParagraphStyle, runs: Runs) -> object:
+    """A short cell (评测等级): a plain string in the column's Chinese font when that font has all of it
+    and it fits unwrapped, else a Paragraph (each character in a font that has it; slower to lay out)."""
+    text = "" if value is None else str(value)
+    if not text or (len(text) <= SHORT_TEXT and runs.single_font(text) == CJK_FONT):
+        return text
+    return _text(text, style, runs)
 
 
 def _totals_row(result: CheckResult, runs: Runs) -> list:
