@@ -299,3 +299,40 @@ def test_workbooks_saved_by_libreoffice(tmp_path: Path, policy) -> None:
     assert saved.exit_code == 1, saved.output
     strip = lambda d: {k: v for k, v in d.items() if k not in ("old", "new")}  # noqa: E731
     assert strip(json.loads(saved.stdout)) == strip(json.loads(plain.stdout))
+
+
+# --- which file is which (issue 27 item 5) ------------------------------------------------------------
+
+EARLIER = REPOSITORY / "addin/examples/division-08-shihezi-revision-1.xlsx"
+
+
+def test_the_revisions_and_dates_of_both_files_are_shown(tmp_path) -> None:
+    out = tmp_path / "d.json"
+    result = run(EARLIER, SHIHEZI, "--json", out, "--html", tmp_path / "d.html")
+    text = result.output.replace("\n", "")
+    assert "版本号：上次 1，本次 2（有变化）" in text
+    assert "报送日期：上次 2026-03-10，本次 2026-03-20" in text
+    assert "注意" not in text
+    document = json.loads(out.read_text("utf-8"))
+    assert (document["old"]["revision"], document["new"]["revision"]) == (1, 2)
+    assert document["new"]["submitted_on"] == "2026-03-20" and document["notes"] == []
+    assert "上次 1，本次 2" in (tmp_path / "d.html").read_text("utf-8")
+
+
+def test_the_newer_file_first_is_warned_with_the_order_to_use(tmp_path) -> None:
+    out = tmp_path / "d.json"
+    result = run(SHIHEZI, EARLIER, "--json", out, "--html", tmp_path / "d.html")
+    text = result.output.replace("\n", "")
+    assert "顺序可能颠倒" in text
+    assert f"dtfund diff {EARLIER} {SHIHEZI}".replace(" ", "") in text.replace(" ", "")
+    assert json.loads(out.read_text("utf-8"))["notes"]
+    assert "顺序可能颠倒" in (tmp_path / "d.html").read_text("utf-8")
+
+
+def test_the_same_file_twice_is_said(tmp_path) -> None:
+    copy = tmp_path / "副本.xlsx"
+    shutil.copyfile(SHIHEZI, copy)
+    result = run(SHIHEZI, copy)
+    assert result.exit_code == 0
+    said = result.output.replace("\n", "")
+    assert "内容完全相同" in said and "同一份文件" in said

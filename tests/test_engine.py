@@ -26,6 +26,7 @@ from tests.conftest import valid_row
 READER_RULES = {
     "FILE_UNREADABLE",
     "FILE_SKIPPED",  # a file in a folder that is not a workbook to check (addin.check.consolidate)
+    "FILE_OPEN_IN_EXCEL",  # Excel's lock file beside a workbook (addin.check.consolidate)
     "TEMPLATE_NAME_MISSING",
     "TEMPLATE_COLUMN_CHANGED",
     "TEMPLATE_NAME_MISPLACED",

@@ -174,7 +174,7 @@ def consolidate(
         results.append(check_file(path, policy))
         if on_file:
             on_file(path)
-    results += [_skipped(s, policy) for s in skipped]
+    results += [_skipped(s, policy) for s in skipped if s.rule == "FILE_SKIPPED"]
     labels = file_labels([plan.file, *(r.file for r in results)])
     _refuse_plans(results, labels)
     decision = latest_revisions(
@@ -200,6 +200,7 @@ def consolidate(
         + consolidation_rules.award_issues(awards, policy)
         + budget_exceeded(lines, plan.plan, policy)
         + decision.issues
+        + [_open_in_excel(s) for s in skipped if s.rule == "FILE_OPEN_IN_EXCEL"]
     )
     for issue in issues:
         if issue.rule == "BUDGET_EXCEEDED":
@@ -227,6 +228,12 @@ def _skipped(skipped: Skipped, policy: Policy) -> CheckResult:
     """A file found in a folder and not consolidated: a result that could not be checked, with why."""
     issue = make_issue("FILE_SKIPPED", file=skipped.path.name, reason=skipped.reason, remedy=skipped.remedy)
     return CheckResult(file=str(skipped.path), sha256=None, template={}, policy=policy, issues=[issue])
+
+
+@implements("FILE_OPEN_IN_EXCEL")
+def _open_in_excel(lock: Skipped) -> Issue:
+    """Excel's lock file beside a workbook: a warning naming the open workbook (consolidated as saved)."""
+    return make_issue("FILE_OPEN_IN_EXCEL", file=lock.path.name, reason=lock.reason, remedy=lock.remedy)
 
 
 def _refuse_plans(results: list[CheckResult], labels: dict[str, str]) -> None:

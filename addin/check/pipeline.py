@@ -49,7 +49,7 @@ class CheckResult:
     kind: str | None = None  # "application" | "plan" | "awards"; None when the file could not be checked
     unit: str | None = None
     revision: int | None = None  # the 版本号 (1 for a template made before it existed)
-    submitted_on: dt.date | None = None  # the 报送日期 of an application, when it is a date
+    submitted_on: dt.date | None = None  # the 报送日期 of an application or awards workbook, when a date
     checked_at: str = field(default_factory=beijing_timestamp)
 
     @property
@@ -156,6 +156,7 @@ def check_identified(
         if identified.kind == spec.AWARDS_TEMPLATE_ID:
             sheets, unit_problems, unit = check_awards(identified, policy)
             result.revision, submission_problems = identified.submission()
+            result.submitted_on = identified.submitted_on()
             result.awards, result.unit, result.kind = sheets, unit or None, "awards"
             result.issues = (
                 unit_problems + submission_problems + [issue for sheet in sheets for issue in sheet.issues]

@@ -36,11 +36,13 @@ def collect_files(paths: Iterable[Path]) -> list[Path]:
 
 @dataclass(frozen=True)
 class Skipped:
-    """A file in a folder searched that is not consolidated, and why (Chinese, for the clerk)."""
+    """A file in a folder searched that is not consolidated, and why (Chinese, for the clerk); the rule
+    it is reported under (an Excel lock file is a warning about the workbook open in Excel)."""
 
     path: Path
     reason: str
     remedy: str
+    rule: str = "FILE_SKIPPED"
 
 
 LOCK_PREFIX = "~$"
@@ -54,11 +56,16 @@ def search_inputs(paths: Iterable[Path]) -> tuple[list[Path], list[Skipped]]:
     skipped: list[Skipped] = []
     for path in map(Path, paths):
         if not path.is_dir():
-            found.append(path)
+            if path.name.startswith(LOCK_PREFIX):  # a shell's *.xlsx names Excel's lock files too
+                skipped.append(lock_file(path))
+            else:
+                found.append(path)
             continue
         for file in _files_under(path, skipped):
             reason = skip_reason(file)
-            if reason is None:
+            if file.name.startswith(LOCK_PREFIX):
+                skipped.append(lock_file(file))
+            elif reason is None:
                 found.append(file)
             else:
                 skipped.append(Skipped(file, *reason))
@@ -93,6 +100,40 @@ def _regular(file: Path) -> bool:
     except InputError:
         return False
     return True
+
+
+def open_workbook(lock: Path) -> Path | None:
+    """The workbook an Excel lock file `~$name` stands beside: `name` (Excel), or the one whose name ends
+    in `name` (Word's way: the first two characters of a long name replaced by ~$); None if neither is."""
+    rest = lock.name[len(LOCK_PREFIX) :]
+    exact = lock.with_name(rest)
+    if exact.is_file():
+        return exact
+    try:
+        near = sorted(p for p in lock.parent.iterdir() if p.name.endswith(rest) and p != lock and p.is_file())
+    except OSError:
+        return None
+    return near[0] if len(near) == 1 else None
+
+
+def lock_file(lock: Path) -> Skipped:
+    """Excel's lock file: the workbook beside it is open in Excel, perhaps with changes not yet saved.
+    A warning naming that workbook, which is still consolidated as saved on disk."""
+    workbook = open_workbook(lock)
+    if workbook is None:
+        return Skipped(
+            lock,
+            f"{lock.name} 是 Excel 打开工作簿时生成的锁定文件，对应的工作簿不在此文件夹中，没有汇总。",
+            "如果工作簿已关闭，可删除此锁定文件；否则请在 Excel 中保存并关闭工作簿后再汇总。",
+            "FILE_OPEN_IN_EXCEL",
+        )
+    return Skipped(
+        lock,
+        f"{workbook.name} 正在 Excel 中打开（文件夹中有它的锁定文件 {lock.name}），"
+        "本次按磁盘上已保存的内容汇总，尚未保存的修改不在其中。",
+        f"请在 Excel 中保存并关闭 {workbook.name} 后再汇总；锁定文件会随之消失。",
+        "FILE_OPEN_IN_EXCEL",
+    )
 
 
 def skip_reason(file: Path) -> tuple[str, str] | None:

@@ -42,6 +42,14 @@ WORK_FILE = "output.tmp"  # short whatever the target's name, so that a 255-byte
 _HOST = f"{zlib.crc32(socket.gethostname().encode('utf-8')):08x}"  # machines may share a network folder
 _WORK_NAME = re.compile(rf"^{re.escape(WORK_PREFIX)}(?P<host>[0-9a-f]{{8}})-(?P<pid>\d+)-")
 _OWN_WORK: set[str] = set()  # this process's work folders (a container's next run may reuse its pid)
+MARKED_SUFFIXES = (".xlsx", ".xlsm")  # not the add-in (.xlam): it is installed as shipped, byte for byte
+_MARKING = {"on": False}  # whether workbooks written are marked as dtfund's own (addin.io.overwrite)
+
+
+def mark_own_workbooks(on: bool = True) -> None:
+    """Mark every workbook this process writes from now on as dtfund's own output, so that the next run
+    may replace it without --force (the `dtfund` command does; the bundled files stay unmarked)."""
+    _MARKING["on"] = on
 
 
 class OutputError(Exception):
@@ -179,6 +187,10 @@ def atomic_path(path: Path) -> Iterator[Path]:
         raise cannot_write(path, exc) from None
     try:
         yield work / WORK_FILE
+        if _MARKING["on"] and path.suffix.lower() in MARKED_SUFFIXES:
+            from addin.io.overwrite import stamp_workbook
+
+            stamp_workbook(work / WORK_FILE)
         refuse_unsafe_target(path)  # something else may have appeared there while we wrote
         os.replace(work / WORK_FILE, path)
     except OutputError:

@@ -21,6 +21,8 @@ from addin.reports.summary_figures import (
     disbursement_totals,
     division_summary,
     execution_records,
+    file_counts,
+    left_out_files,
     provider_ranking,
     records_of,
 )
@@ -69,7 +71,9 @@ def consolidation_document(c: Consolidation) -> dict[str, Any]:
         "complete": c.complete,
         "valid": c.valid,
         "counts": {"error": c.errors, "warning": c.warnings},
+        "file_counts": file_counts(c).record(),
         "files": [file_record(c, r) for r in (*c.files, *c.replaced)],
+        "left_out": left_out_files(c),
         "summary": _money(division_summary(c)),
         "execution": execution,
         "disbursement": disbursement_entries(c),
@@ -195,7 +199,7 @@ def consolidation_verdict(c: Consolidation) -> str:
     incomplete = f"；{unreadable} 个文件无法校验（无法读取或模板被改动），汇总不完整" if unreadable else ""
     left_out = f"；{twice} 个文件与同一单位的另一份版本号相同，未汇总" if twice else ""
     return (
-        f"汇总结论：{outcome}（{len(c.files)} 个文件；错误 {c.errors} 条，警告 {c.warnings} 条"
+        f"汇总结论：{outcome}（{file_counts(c).sentence()}；错误 {c.errors} 条，警告 {c.warnings} 条"
         f"{incomplete}{left_out}）"
     )
 

@@ -4,6 +4,7 @@ terminal."""
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import dataclass
 from decimal import Decimal
 from functools import wraps
 from typing import Any, TypeVar
@@ -213,3 +214,83 @@ def award_records(c: Consolidation) -> list[dict[str, Any]]:
         }
         for row in c.awards.itertuples(index=False)
     ]
+
+
+@dataclass(frozen=True)
+class FileCounts:
+    """The files of a consolidation: every one found (the plan and Excel's lock files aside), those
+    summed, and those left out (replaced, a tie, skipped, unreadable). Every report shows these three."""
+
+    found: int
+    summed: int
+    left_out: int
+
+    def sentence(self) -> str:
+        return f"找到 {self.found} 个文件，汇总 {self.summed} 个，未纳入 {self.left_out} 个"
+
+    def record(self) -> dict[str, int]:
+        return {"found": self.found, "summed": self.summed, "left_out": self.left_out}
+
+
+@once_per_consolidation
+def file_counts(c: Consolidation) -> FileCounts:
+    """The one count of files that the terminal, the JSON, the HTML report and the workbook show."""
+    found = [*c.files, *c.replaced]
+    summed = sum(1 for r in found if c.status(r) == "consolidated")
+    return FileCounts(found=len(found), summed=summed, left_out=len(found) - summed)
+
+
+LEFT_OUT_RULES = {"replaced": "FILE_REPLACED", "submitted_twice": "UNIT_SUBMITTED_TWICE"}
+
+
+@once_per_consolidation
+def left_out_files(c: Consolidation) -> list[dict[str, Any]]:
+    """Every file found and not summed: its unit, 版本号, SHA-256, status, and why (the message of the
+    rule that left it out, and the rule's id); in the order of the policy's units."""
+    records = []
+    for result in (*c.files, *c.replaced):
+        status = c.status(result)
+        if status == "consolidated":
+            continue
+        label = c.label(result)
+        rule_id = LEFT_OUT_RULES.get(status)
+        own = [i for i in c.issues if i.rule == rule_id and i.file == label] if rule_id else []
+        cause = own[0] if own else (result.issues[0] if result.issues else None)
+        records.append(
+            {
+                "file": label,
+                "unit": result.unit,
+                "revision": result.revision,
+                "sha256": result.sha256,
+                "status": status,
+                "replaced_by": c.replaced_by.get(label),
+                "reason": cause.message if cause else "",
+                "rule": cause.rule if cause else "",
+                "unit_left_out": bool(result.unit) and not _unit_summed(c, result),
+            }
+        )
+    order = {unit: n for n, unit in enumerate(c.policy.value("submitting_units"))}
+    records.sort(key=lambda r: (order.get(r["unit"], len(order)), r["file"]))
+    return records
+
+
+def _unit_summed(c: Consolidation, result: Any) -> bool:
+    """Whether another file of the same unit and kind is summed."""
+    return any(
+        r.unit == result.unit and r.kind == result.kind and c.status(r) == "consolidated" for r in c.files
+    )
+
+
+@once_per_consolidation
+def summed_files(c: Consolidation) -> dict[str, dict[str, Any]]:
+    """Per summed file's label: its unit, 版本号, 报送日期 and SHA-256 (where each division's rows come from)."""
+    return {
+        c.label(r): {
+            "unit": r.unit,
+            "revision": r.revision,
+            "submitted_on": r.submitted_on,
+            "sha256": r.sha256,
+        }
+        for r in c.files
+        if c.status(r) == "consolidated"
+    }
