@@ -28,6 +28,7 @@ from addin.io.output import (
     write_text_atomically,
 )
 from addin.io.process import run_process, start_reading_ahead
+from addin.ledger.commands import ConsolidateLedgerOption, ledger_app, settle_with_ledger
 from addin.reports.terminal_text import labelled, plain, print_table, visible
 from addin.template_sizes import AWARDS_DEFAULT_ROWS, AWARDS_MAX_ROWS, DEFAULT_ROWS, MAX_ROWS
 
@@ -69,6 +70,7 @@ template_app = typer.Typer(no_args_is_help=True, help="生成填报模板。")
 app.add_typer(template_app, name="template")
 addin_app = typer.Typer(no_args_is_help=True, help="Excel 加载项（专项资金 选项卡）。")
 app.add_typer(addin_app, name="addin")
+app.add_typer(ledger_app, name="ledger")
 
 # Nothing printed is read as rich markup: a file name or cell text like "[/]" or "[link=…]" is shown as
 # it is (styles are given as rich Text; addin.reports.terminal_text).
@@ -378,6 +380,7 @@ def consolidate(
     quiet: QuietOption = False,
     show_all: ShowAllOption = False,
     html: Annotated[Path | None, typer.Option("--html", help="另存一份可打印的 HTML 汇总报告。")] = None,
+    ledger: ConsolidateLedgerOption = None,
 ) -> None:
     """汇总各师市申报表，对照资金使用计划表检查预算，生成兵团汇总表。
 
@@ -402,6 +405,7 @@ def consolidate(
     try:
         with _progress(len(files), hidden=quiet or machine_output) as advance:
             result = run_consolidation(inputs, plan, policy, on_file=advance)
+        settle_with_ledger(result, ledger)
         write_summary(result, output)
         saved = [("汇总表", output)]
         if html is not None:

@@ -32,6 +32,7 @@ from schemas.registry import issue_sentences
 
 AWARDS_APART_NOTE = "奖励与补贴名单的金额不在此表中；按资金来源的合计见汇总表的“执行情况”。"
 HELD_NOTE = "暂缓拨付的企业有错误或重复申报，改正并重新汇总前不得拨付；原因见汇总表的“拨付清单”。"
+LEDGER_COLUMNS = ("paid_before", "to_pay", "held", "to_recover", "lines")  # against the ledger (addin.ledger)
 SHORT_SOURCE = 2  # 中央 / 兵团 / 师市: a funding source's short name in narrow tables
 TEXT_MIN_WIDTH = 8  # terminal cells: four Chinese characters a line before a text column folds
 
@@ -52,6 +53,8 @@ def disbursement_entries(c: Consolidation) -> list[dict[str, Any]]:
     frame = disbursement_frame(c).copy()
     for column in DISBURSEMENT_MONEY:
         frame[column] = two_place_texts(frame[column])
+    for column in LEDGER_COLUMNS:
+        frame[column] = frame[column].map(_money)
     return records_of(frame)
 
 
@@ -74,6 +77,7 @@ def consolidation_document(c: Consolidation) -> dict[str, Any]:
         "execution": execution,
         "disbursement": disbursement_entries(c),
         "disbursement_totals": _money(disbursement_totals(c)),
+        "ledger": None if c.paid is None else {"location": c.ledger, "head": c.paid.head},
         "providers": provider_ranking(c),
         "awards": _money(award_records(c)),
         "issues": [issue_record(i) for i in c.all_issues],
