@@ -135,7 +135,8 @@ def record(
         )
 
 
-def _books(given: str | None) -> tuple[Ledger, dict[str, Any]]:
+def _books(given: str | None, batch: str | None = None) -> tuple[Ledger, dict[str, Any]]:
+    """The ledger and what it says (addin.ledger.books); of one batch, with its entries, when named."""
     from addin.ledger.books import books
 
     ledger = open_ledger(given)
@@ -143,7 +144,33 @@ def _books(given: str | None) -> tuple[Ledger, dict[str, Any]]:
         raise _fail(f"台账 {ledger.where} 不存在：请先用 dtfund ledger record 记账，或用 --ledger 指定台账。")
     batches = _guarded(ledger.batch_rows)
     entries = _guarded(ledger.entry_rows)
-    return ledger, books(batches, entries, _sources())
+    if batch is None:
+        return ledger, books(batches, entries, _sources())
+    if batch not in {b["name"] for b in batches}:
+        known = "、".join(b["name"] for b in batches) or "（无）"
+        raise _fail(f"台账中没有批次“{batch}”：已记账的批次有 {known}。")
+    own = [e for e in entries if e["batch"] == batch]
+    summary = books([b for b in batches if b["name"] == batch], own, _sources())
+    summary["entries"] = [_entry_record(e) for e in own]
+    return ledger, summary
+
+
+def _entry_record(entry: dict[str, Any]) -> dict[str, Any]:
+    fields = (
+        "seq",
+        "kind",
+        "reverses",
+        "unit",
+        "enterprise",
+        "uscc",
+        "line",
+        "line_name",
+        "source",
+        "amount",
+    )
+    return {
+        field: entry[field] for field in (*fields, "file", "file_sha256", "revision", "sheet", "row", "hash")
+    }
 
 
 def _money(value: Any) -> Any:
@@ -159,6 +186,7 @@ def _money(value: Any) -> Any:
 @ledger_app.command("show")
 def show(
     as_json: Annotated[bool, typer.Option("--json", help="以 JSON 输出到终端。")] = False,
+    batch: Annotated[str | None, typer.Option("--batch", help="只看这一批次，逐条列出其记录。")] = None,
     ledger: LedgerOption = None,
 ) -> None:
     """列出台账的各批次，以及按资金来源、师市和计划行的已拨付合计。"""
@@ -169,7 +197,7 @@ def show(
     from addin.reports.terminal_text import add_amount_column, print_table
     from schemas.money import format_yuan
 
-    books, summary = _books(ledger)
+    books, summary = _books(ledger, batch)
     if as_json:
         sys.stdout.buffer.write(to_json({"ledger": shown(books.where), **_money(summary)}))
         sys.stdout.buffer.flush()

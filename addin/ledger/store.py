@@ -22,6 +22,7 @@ import sqlalchemy as sa
 from sqlalchemy import exc as sa_exc
 from sqlalchemy.engine import URL, Connection, Engine, make_url
 
+from addin.io.output import cannot_write
 from addin.ledger.chain import GENESIS, entry_hash
 from schemas.ledger_balance import PaidBefore
 
@@ -128,7 +129,8 @@ class Ledger:
         self.where = where
         self.url = _url(where)
         self.sqlite = self.url.get_backend_name() == "sqlite"
-        self.path = Path(self.url.database) if self.sqlite and self.url.database else None
+        plain_file = self.sqlite and self.url.database and "uri" not in self.url.query
+        self.path = Path(self.url.database) if plain_file else None  # (a file: URI is opened as it says)
         self._engine: Engine | None = None
 
     @property
@@ -178,17 +180,19 @@ class Ledger:
     def _reason(self, error: sa_exc.DBAPIError) -> str:
         text = str(error.orig).lower()
         name = shown(self.where)
+        if "readonly" in text or "read-only" in text or "read only" in text:
+            return f"台账 {name} 是只读的，无法写入：请检查文件或数据库的写入权限，台账未被改动。"
+        if not self.sqlite:
+            if error.connection_invalidated or isinstance(error, sa_exc.OperationalError):
+                return f"无法连接台账数据库 {name}：请检查地址、网络和数据库服务是否运行。"
+            return f"台账数据库 {name} 报告错误（{type(error.orig).__name__}）：台账未被改动，请联系数据库管理员。"
         if "locked" in text or "busy" in text:
             return f"台账 {name} 正被另一个程序占用（已等待 {WAIT_SECONDS} 秒）：请稍后重试。"
-        if "readonly" in text or "read-only" in text or "read only" in text:
-            return f"台账 {name} 是只读的，无法写入：请检查文件或数据库的写入权限。"
         if "not a database" in text or "malformed" in text:
             return f"{name} 不是 dtfund 台账（不是完好的 SQLite 数据库文件）：请检查 --ledger 指定的文件。"
         if "unable to open" in text:
             return f"无法打开台账 {name}：所在的文件夹不存在或没有权限。"
-        if self.sqlite:
-            return f"无法读写台账 {name}：数据库报告错误（{type(error.orig).__name__}），台账未被改动。"
-        return f"无法连接台账数据库 {name}：请检查地址、网络和数据库服务是否运行。"
+        return f"无法读写台账 {name}：数据库报告错误（{type(error.orig).__name__}），台账未被改动。"
 
     def _version(self, conn: Connection) -> int | None:
         """The ledger's structure version; None for a database without a ledger yet."""
@@ -286,7 +290,7 @@ class Ledger:
         except FileExistsError:
             return False
         except OSError as error:
-            raise LedgerError(f"无法建立台账文件 {self.path}：{error.strerror}。") from None
+            raise LedgerError(str(cannot_write(self.path, error))) from None
         return True
 
     def _remove_created(self) -> None:
