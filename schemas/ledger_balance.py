@@ -63,27 +63,28 @@ class PaidBefore:
 
 
 def settle(parts: Iterable[Part], paid: Mapping[Key, Decimal]) -> list[Settled]:
-    """Each part against what was paid for its key. When two rows list the same enterprise (a duplicate,
-    held), the payment counts against the first of them first; what no commitment takes is put on the
-    key's last part as `to_recover`."""
+    """Each part against what was paid for its key. When rows list the same enterprise, the payment
+    counts against the rows that can be paid first, then in the list's order (so that recording what a
+    list pays leaves nothing to pay on it); what no commitment takes is put on the key's last part as
+    `to_recover`."""
     parts = list(parts)
     left = {key: max(amount, ZERO) for key, amount in paid.items()}
+    before = [ZERO] * len(parts)
+    for n in sorted(range(len(parts)), key=lambda n: (not parts[n].payable, n)):
+        key = parts[n].key
+        before[n] = min(left.get(key, ZERO), max(parts[n].committed, ZERO))
+        left[key] = left.get(key, ZERO) - before[n]
     last = {part.key: n for n, part in enumerate(parts)}
     settled = []
     for n, part in enumerate(parts):
-        before = min(left.get(part.key, ZERO), max(part.committed, ZERO))
-        left[part.key] = left.get(part.key, ZERO) - before
-        outstanding = part.committed - before
-        recover = ZERO
-        if last[part.key] == n:
-            recover, left[part.key] = left[part.key], ZERO
+        outstanding = part.committed - before[n]
         settled.append(
             Settled(
                 part=part,
-                paid_before=before,
+                paid_before=before[n],
                 to_pay=outstanding if part.payable else ZERO,
                 held=ZERO if part.payable else outstanding,
-                to_recover=recover,
+                to_recover=left.get(part.key, ZERO) if last[part.key] == n else ZERO,
             )
         )
     return settled

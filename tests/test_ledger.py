@@ -6,9 +6,15 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import os
+import random
 import shutil
+import signal
 import sqlite3
 import stat
+import subprocess
+import sys
+import time
 from collections.abc import Iterator
 from decimal import Decimal as D
 from pathlib import Path
@@ -24,7 +30,8 @@ from addin.templates.bundled import _costs, filled_application, shihezi_rows
 from schemas.policy import load_policy
 from tests.support.postgres import fresh_database
 
-EXAMPLES = Path(__file__).resolve().parent.parent / "addin" / "examples"
+REPOSITORY = Path(__file__).resolve().parent.parent
+EXAMPLES = REPOSITORY / "addin" / "examples"
 FIRST = "2026年第一批"
 runner = CliRunner()
 
@@ -322,3 +329,99 @@ def test_export_and_report_are_printable_books(examples: Path, tmp_path: Path) -
     report = tmp_path / "拨付情况.xlsx"
     assert cli("ledger", "report", "-o", report, "--ledger", ledger).exit_code == 0
     assert openpyxl.load_workbook(report).sheetnames == ["拨付情况"]
+
+
+# --- processes: killed mid-record, and two at once -----------------------------------------------------
+
+# Runs `dtfund` with each entry's hash slowed down, so that a batch's transaction lasts long enough to be
+# killed inside or to overlap another; the first hash (inside the transaction) touches the file MARKER.
+SLOW_DTFUND = """
+import os, sys, time
+from pathlib import Path
+import addin.ledger.store as store
+original = store.entry_hash
+def slow(content, batch):
+    Path(os.environ["MARKER"]).touch()
+    time.sleep(float(os.environ["PAUSE"]))
+    return original(content, batch)
+store.entry_hash = slow
+from addin.cli import main
+sys.argv = ["dtfund", *sys.argv[1:]]
+main()
+"""
+
+
+def _slow_record(tmp_path: Path, document: Path, ledger: str, batch: str, marker: Path, pause: float):
+    script = tmp_path / "slow_dtfund.py"
+    script.write_text(SLOW_DTFUND, encoding="utf-8")
+    env = {**os.environ, "MARKER": str(marker), "PAUSE": str(pause), "PYTHONPATH": str(REPOSITORY)}
+    args = ["ledger", "record", str(document), "--batch", batch, "--doc", "d", "--date", "2026-04-30"]
+    return subprocess.Popen(
+        [sys.executable, str(script), *args, "--ledger", ledger],
+        cwd=tmp_path,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+    )
+
+
+def _batches(ledger: str) -> dict[str, int]:
+    """Each batch recorded and its entries (none: the ledger was never written)."""
+    result = cli("ledger", "show", "--json", "--ledger", ledger)
+    if result.exit_code == 2 and "不存在" in result.output:
+        return {}
+    assert result.exit_code == 0, result.output
+    return {b["name"]: b["entries"] for b in json.loads(result.stdout)["batches"]}
+
+
+def test_a_record_killed_at_any_moment_leaves_all_of_its_batch_or_none(
+    ledger: str, examples: Path, tmp_path: Path
+) -> None:
+    document = tmp_path / "s.json"
+    expected = D(consolidate(examples, document, ledger)["disbursement_totals"]["payable"]["total"])
+    chance = random.Random(29)
+    outcomes = set()
+    for attempt in range(5):
+        marker = tmp_path / f"started-{attempt}"
+        process = _slow_record(tmp_path, document, ledger, FIRST, marker, pause=0.02)
+        if attempt % 2 == 0:  # inside the transaction, at a random entry
+            deadline = time.monotonic() + 60
+            while not marker.exists() and process.poll() is None and time.monotonic() < deadline:
+                time.sleep(0.01)
+            time.sleep(chance.uniform(0, 0.5))
+        else:  # at a random moment of the whole command
+            time.sleep(chance.uniform(0.2, 3.0))
+        process.send_signal(signal.SIGKILL)
+        process.wait()
+        batches = _batches(ledger)
+        assert batches in ({}, {FIRST: batches.get(FIRST)}), batches
+        if batches:
+            recorded = show(ledger)["batches"][0]
+            assert D(recorded["paid"]["total"]) == expected, "a batch is recorded whole"
+            assert cli("ledger", "verify", "--ledger", ledger).exit_code == 0
+        outcomes.add(bool(batches))
+        if batches:
+            break
+    assert False in outcomes, "at least one kill landed before the commit"
+    if not _batches(ledger):
+        assert record(document, ledger).exit_code == 0, "the ledger is usable after the kills"
+    assert D(show(ledger)["totals"]["paid"]["total"]) == expected
+    assert cli("ledger", "verify", "--ledger", ledger).exit_code == 0
+
+
+def test_two_records_at_once_are_serialised(ledger: str, examples: Path, tmp_path: Path) -> None:
+    first, second = tmp_path / "a.json", tmp_path / "b.json"
+    a = consolidate([examples / "division-01-alar.xlsx"], first, ledger)["disbursement_totals"]["payable"]
+    b = consolidate([examples / "division-06-wujiaqu.xlsx"], second, ledger)["disbursement_totals"]["payable"]
+    processes = [
+        _slow_record(tmp_path, document, ledger, batch, tmp_path / f"m-{batch}", pause=0.03)
+        for document, batch in ((first, "第一师批次"), (second, "第六师批次"))
+    ]
+    for process in processes:
+        output, _ = process.communicate(timeout=120)
+        assert process.returncode == 0, output.decode("utf-8", "replace")
+    books = show(ledger)
+    assert sorted(b["name"] for b in books["batches"]) == ["第一师批次", "第六师批次"]
+    for field, amount in books["totals"]["paid"].items():
+        assert D(amount) == D(a[field]) + D(b[field]), field
+    assert cli("ledger", "verify", "--ledger", ledger).exit_code == 0

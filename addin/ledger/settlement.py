@@ -66,7 +66,7 @@ def parts_of(rows: pd.DataFrame, policy: Policy, paid: PaidBefore) -> list[Part]
         for n, amount in enumerate(committed):
             if amount or (keys[n], line, source) in paid.by_key:
                 parts.append(Part(n, keys[n], line, source, Decimal(amount), payable[n]))
-    parts.sort(key=lambda p: p.row)  # a duplicate's earlier row takes a payment first
+    parts.sort(key=lambda p: p.row)  # in the list's order (settle: a payment goes to payable rows first)
     return parts
 
 
