@@ -156,31 +156,11 @@ def _books(given: str | None, batch: str | None = None) -> tuple[Ledger, dict[st
 
 
 def _entry_record(entry: dict[str, Any]) -> dict[str, Any]:
-    fields = (
-        "seq",
-        "kind",
-        "reverses",
-        "unit",
-        "enterprise",
-        "uscc",
-        "line",
-        "line_name",
-        "source",
-        "amount",
-    )
-    return {
-        field: entry[field] for field in (*fields, "file", "file_sha256", "revision", "sheet", "row", "hash")
-    }
+    """An entry as `ledger show --batch --json` gives it: what its hash covers, its amount in 元, its hash."""
+    from addin.ledger.chain import HASHED
 
-
-def _money(value: Any) -> Any:
-    if isinstance(value, Decimal):
-        return f"{value:.2f}"
-    if isinstance(value, dict):
-        return {k: _money(v) for k, v in value.items()}
-    if isinstance(value, list):
-        return [_money(v) for v in value]
-    return value
+    shown_fields = [f for f in HASHED if f not in ("amount_fen", "enterprise_key", "prev_hash")]
+    return {**{f: entry[f] for f in shown_fields}, "amount": entry["amount"], "hash": entry["hash"]}
 
 
 @ledger_app.command("show")
@@ -194,12 +174,13 @@ def show(
 
     from addin.ledger.store import shown
     from addin.reports.check_report import to_json
+    from addin.reports.consolidation_report import _money as json_money
     from addin.reports.terminal_text import add_amount_column, print_table
     from schemas.money import format_yuan
 
     books, summary = _books(ledger, batch)
     if as_json:
-        sys.stdout.buffer.write(to_json({"ledger": shown(books.where), **_money(summary)}))
+        sys.stdout.buffer.write(to_json({"ledger": shown(books.where), **json_money(summary)}))
         sys.stdout.buffer.flush()
         return
     names = _source_names()
@@ -277,12 +258,17 @@ def report(
 
 def _write_books(output: Path, given: str | None, full: bool) -> None:
     from addin.io.output import refuse_conflicting_outputs
+    from addin.ledger.chain import first_broken
     from addin.ledger.store import shown
     from addin.ledger.workbook import write_books
 
     _guarded(lambda: refuse_conflicting_outputs({"-o": output}, []))
     books, summary = _books(given)
-    entries = _guarded(books.entry_rows) if full else []
+    entries = _guarded(books.entry_rows)
+    broken = first_broken(entries)
+    summary["chain"] = (
+        "校验链完整" if broken is None else f"校验链不完整：第 {broken[0]['seq']} 条记录起被改动过"
+    )
     _guarded(lambda: write_books(output, summary, entries, shown(books.where), _source_names(), full))
     what = "台账" if full else "拨付情况报告"
     console.print(plain(f"已保存{what}：{output}"), soft_wrap=True)

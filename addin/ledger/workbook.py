@@ -46,7 +46,7 @@ def _summary(
         title,
         [22, 26, 12, 10] + [16] * len(money),
         [
-            f"台账：{where}；{len(summary['batches'])} 个批次；生成于 {shown_time(beijing_timestamp())}",
+            f"台账：{where}；{len(summary['batches'])} 个批次；{summary['chain']}；生成于 {shown_time(beijing_timestamp())}",
             "已拨付 = 各批次记入台账的金额（逐企业、计划行、资金来源）；暂缓拨付的企业不记入。",
         ],
     )
@@ -99,7 +99,7 @@ def _batch(
         book,
         name,
         f"拨付批次：{batch['name']}",
-        [8, 16, 30, 22, 30, 14, 16, 30, 8, 10],
+        [8, 16, 30, 22, 36, 14, 16, 30, 8, 10],
         f"文号：{batch['doc']}；拨付日期：{batch['date']}；记账时间：{shown_time(batch['recorded_at'])}；"
         f"{batch['enterprises']} 家企业，{len(entries)} 条记录",
     )

@@ -208,6 +208,14 @@ def _status_line(status: str, style: str, what: str) -> Text:
     return Text.assemble((status, style), "：", visible(what))
 
 
+def ledger_line(c: Consolidation) -> str:
+    """对照台账: what earlier batches paid these enterprises, and what they paid beyond it (应追回)."""
+    totals = disbursement_totals(c)
+    line = f"对照台账 {c.ledger}：此前已拨付 {format_yuan(totals['paid_before']['total'])} 元，本次可拨付为扣除后的金额"
+    recover = totals["to_recover"]["total"]
+    return line + (f"；应追回 {format_yuan(recover)} 元（见拨付清单的“台账”列）。" if recover else "。")
+
+
 def print_disbursement(c: Consolidation, console: Console) -> None:
     """How much can be paid and how much is held: enterprises, and the amounts per source and in all."""
     overview = disbursement_overview(c)
@@ -221,6 +229,8 @@ def print_disbursement(c: Consolidation, console: Console) -> None:
         table.add_row(label, *(format_yuan(line[field]) for line in overview))
     table.add_row("合计", *(format_yuan(line["total"]) for line in overview))
     print_table(console, table)
+    if c.paid is not None:
+        console.print(plain(ledger_line(c)), soft_wrap=True)
     console.print(HELD_NOTE)
     if not c.awards.empty:
         console.print(AWARDS_APART_NOTE)
