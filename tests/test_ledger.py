@@ -425,3 +425,40 @@ def test_two_records_at_once_are_serialised(ledger: str, examples: Path, tmp_pat
     for field, amount in books["totals"]["paid"].items():
         assert D(amount) == D(a[field]) + D(b[field]), field
     assert cli("ledger", "verify", "--ledger", ledger).exit_code == 0
+
+
+def test_a_correction_reverses_entries_and_leaves_them_in_place(
+    ledger: str, examples: Path, tmp_path: Path
+) -> None:
+    document = tmp_path / "a.json"
+    payable = consolidate([examples / "division-01-alar.xlsx"], document, ledger)["disbursement_totals"][
+        "payable"
+    ]
+    assert record(document, ledger).exit_code == 0
+    args = [
+        "ledger",
+        "reverse",
+        "--batch",
+        "更正",
+        "--doc",
+        "兵财建〔2026〕9号",
+        "--date",
+        "2026-06-01",
+        "--ledger",
+    ]
+    assert cli(*args, ledger, "--of-batch", FIRST).exit_code == 0
+    books = show(ledger)
+    assert [b["name"] for b in books["batches"]] == [FIRST, "更正"]
+    assert books["batches"][0]["paid"] == payable, "the reversed entries stay as they were"
+    assert D(books["totals"]["paid"]["total"]) == 0
+    twice = cli(*args, "--batch", "再更正", "--entry", 1)
+    assert twice.exit_code == 2 and "已被第" in twice.output
+    again = consolidate([examples / "division-01-alar.xlsx"], tmp_path / "b.json", ledger)
+    assert again["disbursement_totals"]["payable"] == payable, "what was reversed is owed again"
+    entries = json.loads(cli("ledger", "show", "--json", "--batch", "更正", "--ledger", ledger).stdout)[
+        "entries"
+    ]
+    assert {e["kind"] for e in entries} == {"reversal"} and sorted(e["reverses"] for e in entries) == list(
+        range(1, len(entries) + 1)
+    )
+    assert cli("ledger", "verify", "--ledger", ledger).exit_code == 0

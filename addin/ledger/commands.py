@@ -135,6 +135,27 @@ def record(
         )
 
 
+@ledger_app.command("reverse")
+def reverse(
+    batch: Annotated[str, typer.Option("--batch", help="这次更正的批次名称，如 2026年第一批更正。")],
+    doc: Annotated[str, typer.Option("--doc", help="更正（或追回）文件的文号。")],
+    date: Annotated[str, typer.Option("--date", help="更正日期，YYYY-MM-DD。")],
+    entry: Annotated[
+        list[int] | None, typer.Option("--entry", help="要冲销的记录号（见 ledger show --batch），可重复。")
+    ] = None,
+    of_batch: Annotated[str | None, typer.Option("--of-batch", help="整批冲销这一批次的全部记录。")] = None,
+    ledger: LedgerOption = None,
+) -> None:
+    """冲销记错或已追回的记录：记入一个更正批次，每条为原记录的相反金额并注明冲销哪一条；原记录不改不删。"""
+    from addin.ledger.record import reverse_entries
+
+    books = open_ledger(ledger)
+    if not books.exists:
+        raise _fail(f"台账 {books.where} 不存在：请用 --ledger 指定台账。")
+    count = _guarded(lambda: reverse_entries(books, set(entry or ()), of_batch, batch, doc, date))
+    console.print(plain(f"已记入更正批次“{batch.strip()}”（{doc.strip()}，{date}）：冲销 {count} 条记录。"))
+
+
 def _books(given: str | None, batch: str | None = None) -> tuple[Ledger, dict[str, Any]]:
     """The ledger and what it says (addin.ledger.books); of one batch, with its entries, when named."""
     from addin.ledger.books import books

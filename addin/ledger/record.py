@@ -16,12 +16,17 @@ from typing import Any
 import orjson
 
 from addin.beijing_time import beijing_timestamp
-from addin.ledger.store import PAYMENT, Batch, Ledger, LedgerError, fen
+from addin.ledger.store import PAYMENT, REVERSAL, Batch, Ledger, LedgerError, Reader, fen
 from schemas.ledger_balance import TO_RECOVER, PaidBefore, Part, settle
 from schemas.money import ZERO
 
 REQUIRED = ("policy", "files", "disbursement", "disbursement_totals")
 COUNTED = "consolidated"
+# what a correction repeats of the entry it reverses
+CORRECTED_FIELDS = (
+    *("unit", "enterprise", "uscc", "enterprise_key", "line", "line_name", "source"),
+    *("file", "file_sha256", "revision", "sheet", "row"),
+)
 
 
 @dataclass
@@ -198,5 +203,50 @@ def record_batch(
         recorded_at=beijing_timestamp(),
         consolidation_sha256=digest,
     )
-    ledger.record(batch, drafts, _still_owed(parts, rows), {part.enterprise for part, _ in parts})
+    check, keys = _still_owed(parts, rows), {part.enterprise for part, _ in parts}
+
+    def payments(books: Reader) -> list[dict[str, Any]]:
+        check(books.paid_before(keys))
+        return drafts
+
+    ledger.record(batch, payments)
     return result
+
+
+def reverse_entries(
+    ledger: Ledger, seqs: set[int], of_batch: str | None, name: str, doc: str, date: str
+) -> int:
+    """Record the batch `name` of corrections: for each entry given (by number, or every entry of
+    `of_batch`) an entry of the opposite amount that references it. An entry already reversed, or itself
+    a correction, is refused. Returns the number of corrections."""
+    if not name.strip() or not doc.strip():
+        raise LedgerError("批次名称和文号不能为空：请填写 --batch 和 --doc。")
+    if not seqs and of_batch is None:
+        raise LedgerError("请用 --entry 指定要冲销的记录号，或用 --of-batch 指定要整批冲销的批次。")
+    batch = Batch(
+        name.strip(), doc.strip(), parse_date(date), beijing_timestamp(), hashlib.sha256(b"").hexdigest()
+    )
+
+    def corrections(books: Reader) -> list[dict[str, Any]]:
+        found = books.entries(seqs=seqs) if seqs else books.entries(batch=of_batch)
+        missing = sorted(seqs - {e["seq"] for e in found})
+        if missing or not found:
+            what = f"记录号 {'、'.join(map(str, missing))}" if missing else f"批次“{of_batch}”的记录"
+            raise LedgerError(f"台账中没有{what}：请用 dtfund ledger show --batch 批次名称 查看记录号。")
+        for entry in found:
+            if entry["kind"] == REVERSAL or entry["reversed_by"] is not None:
+                done = (
+                    "本身是冲销记录" if entry["kind"] == REVERSAL else f"已被第 {entry['reversed_by']} 条冲销"
+                )
+                raise LedgerError(f"第 {entry['seq']} 条记录{done}，不能再冲销：台账未改动。")
+        return [
+            {
+                **{field: entry[field] for field in CORRECTED_FIELDS},
+                "kind": REVERSAL,
+                "reverses": entry["seq"],
+                "amount_fen": -entry["amount_fen"],
+            }
+            for entry in found
+        ]
+
+    return ledger.record(batch, corrections)

@@ -233,17 +233,11 @@ class Ledger:
         with self._transaction(write=False) as conn:
             yield conn if self._version(conn) is not None else None
 
-    def record(
-        self,
-        batch: Batch,
-        drafts: Sequence[dict[str, Any]],
-        check: Callable[[PaidBefore], None],
-        keys: set[str],
-    ) -> int:
-        """Write one batch and its entries in one transaction under the writers' lock; first `check`
-        what the ledger holds for the batch's enterprises (`keys`) then (it raises LedgerError to refuse).
-        Returns the number of entries written. A SQLite file created here is made 0600 first, and removed
-        again when nothing could be written to it."""
+    def record(self, batch: Batch, drafts: Callable[[Reader], Sequence[dict[str, Any]]]) -> int:
+        """Write one batch in one transaction under the writers' lock: its entries are what `drafts`
+        makes of the ledger as it is then (it raises LedgerError to refuse). Returns the number of
+        entries written. A SQLite file created here is made 0600 first, and removed again when nothing
+        could be written to it."""
         created = self._create_file()
         try:
             with self._transaction(write=True) as conn:
@@ -252,13 +246,13 @@ class Ledger:
                     raise LedgerError(
                         f"批次“{batch.name}”已记入台账 {shown(self.where)}：同一批次不能重复记账，台账未改动。"
                     )
-                check(_paid_before(conn, keys))
-                self._append(conn, batch, drafts)
+                written = drafts(Reader(conn))
+                self._append(conn, batch, written)
         except BaseException:
             if created:
                 self._remove_created()
             raise
-        return len(drafts)
+        return len(written)
 
     def _append(
         self,
@@ -335,6 +329,34 @@ class Ledger:
                 .order_by(entries.c.seq)
             )
             return [{**row._mapping, "amount": yuan(row.amount_fen)} for row in conn.execute(query)]
+
+
+class Reader:
+    """What a batch being written may read of the ledger, inside its transaction."""
+
+    def __init__(self, conn: Connection) -> None:
+        self.conn = conn
+
+    def paid_before(self, keys: set[str]) -> PaidBefore:
+        return _paid_before(self.conn, keys)
+
+    def entries(self, seqs: set[int] | None = None, batch: str | None = None) -> list[dict[str, Any]]:
+        """Entries by number or by batch name, with `reversed_by` (the entry reversing each, if any)."""
+        reversal = entries.alias("reversal")
+        query = (
+            sa.select(entries, batches.c.name.label("batch"), reversal.c.seq.label("reversed_by"))
+            .select_from(
+                entries.join(batches, entries.c.batch_id == batches.c.id).outerjoin(
+                    reversal, reversal.c.reverses == entries.c.seq
+                )
+            )
+            .order_by(entries.c.seq)
+        )
+        if seqs is not None:
+            query = query.where(entries.c.seq.in_(sorted(seqs)))
+        if batch is not None:
+            query = query.where(batches.c.name == batch)
+        return [dict(row._mapping) for row in self.conn.execute(query)]
 
 
 def yuan(fen: int) -> Decimal:
