@@ -435,18 +435,8 @@ def test_a_correction_reverses_entries_and_leaves_them_in_place(
         "payable"
     ]
     assert record(document, ledger).exit_code == 0
-    args = [
-        "ledger",
-        "reverse",
-        "--batch",
-        "更正",
-        "--doc",
-        "兵财建〔2026〕9号",
-        "--date",
-        "2026-06-01",
-        "--ledger",
-    ]
-    assert cli(*args, ledger, "--of-batch", FIRST).exit_code == 0
+    args = ["ledger", "reverse", "--doc", "兵财建〔2026〕9号", "--date", "2026-06-01", "--ledger", ledger]
+    assert cli(*args, "--batch", "更正", "--of-batch", FIRST).exit_code == 0
     books = show(ledger)
     assert [b["name"] for b in books["batches"]] == [FIRST, "更正"]
     assert books["batches"][0]["paid"] == payable, "the reversed entries stay as they were"
