@@ -452,3 +452,21 @@ def test_a_correction_reverses_entries_and_leaves_them_in_place(
         range(1, len(entries) + 1)
     )
     assert cli("ledger", "verify", "--ledger", ledger).exit_code == 0
+
+
+def test_a_read_only_or_locked_postgresql_ledger_is_one_sentence(
+    examples: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import psycopg
+
+    consolidate([examples / "division-06-wujiaqu.xlsx"], tmp_path / "b.json", None)
+    with fresh_database() as url:
+        read_only = record(tmp_path / "b.json", url + "&options=-c%20default_transaction_read_only%3Don")
+        assert read_only.exit_code == 2 and "只读" in read_only.output
+        monkeypatch.setattr(store, "WAIT_SECONDS", 0.3)
+        with psycopg.connect(url) as holder:
+            holder.execute("SELECT pg_advisory_xact_lock(%s)", (store.ADVISORY_LOCK,))
+            locked = record(tmp_path / "b.json", url)
+        assert locked.exit_code == 2 and "正被另一个程序占用" in locked.output
+        assert show(url)["batches"] == []
+        assert record(tmp_path / "b.json", url).exit_code == 0, "usable once the lock is released"

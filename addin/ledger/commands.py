@@ -195,13 +195,13 @@ def show(
 
     from addin.ledger.store import shown
     from addin.reports.check_report import to_json
-    from addin.reports.consolidation_report import _money as json_money
+    from addin.reports.ledger_report import books_document
     from addin.reports.terminal_text import add_amount_column, print_table
     from schemas.money import format_yuan
 
     books, summary = _books(ledger, batch)
     if as_json:
-        sys.stdout.buffer.write(to_json({"ledger": shown(books.where), **json_money(summary)}))
+        sys.stdout.buffer.write(to_json(books_document(shown(books.where), summary)))
         sys.stdout.buffer.flush()
         return
     names = _source_names()
@@ -281,7 +281,7 @@ def _write_books(output: Path, given: str | None, full: bool) -> None:
     from addin.io.output import refuse_conflicting_outputs
     from addin.ledger.chain import first_broken
     from addin.ledger.store import shown
-    from addin.ledger.workbook import write_books
+    from addin.reports.ledger_report import write_books
 
     _guarded(lambda: refuse_conflicting_outputs({"-o": output}, []))
     books, summary = _books(given)

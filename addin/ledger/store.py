@@ -167,6 +167,7 @@ class Ledger:
                 conn = conn.execution_options(sqlite_immediate=True)
             with conn.begin():
                 if write and not self.sqlite:
+                    conn.exec_driver_sql(f"SET LOCAL lock_timeout = '{int(WAIT_SECONDS * 1000)}ms'")
                     conn.execute(sa.select(sa.func.pg_advisory_xact_lock(ADVISORY_LOCK)))
                 yield conn
 
@@ -178,16 +179,25 @@ class Ledger:
             raise LedgerError(self._reason(error)) from None
 
     def _reason(self, error: sa_exc.DBAPIError) -> str:
-        text = str(error.orig).lower()
+        """The failure in one sentence: SQLite by its message, PostgreSQL by its SQLSTATE (its messages
+        quote paths, which may hold any word)."""
         name = shown(self.where)
-        if "readonly" in text or "read-only" in text or "read only" in text:
-            return f"台账 {name} 是只读的，无法写入：请检查文件或数据库的写入权限，台账未被改动。"
+        busy = f"台账 {name} 正被另一个程序占用（已等待 {WAIT_SECONDS} 秒）：请稍后重试。"
+        read_only = f"台账 {name} 是只读的，无法写入：请检查文件或数据库的写入权限，台账未被改动。"
         if not self.sqlite:
-            if error.connection_invalidated or isinstance(error, sa_exc.OperationalError):
+            state = getattr(error.orig, "sqlstate", None) or ""
+            if state == "25006" or state.startswith("42501"):
+                return read_only
+            if state == "55P03":
+                return busy
+            if not state or state.startswith("08") or state.startswith("57P"):
                 return f"无法连接台账数据库 {name}：请检查地址、网络和数据库服务是否运行。"
-            return f"台账数据库 {name} 报告错误（{type(error.orig).__name__}）：台账未被改动，请联系数据库管理员。"
-        if "locked" in text or "busy" in text:
-            return f"台账 {name} 正被另一个程序占用（已等待 {WAIT_SECONDS} 秒）：请稍后重试。"
+            return f"台账数据库 {name} 报告错误（SQLSTATE {state}）：台账未被改动，请联系数据库管理员。"
+        text = str(error.orig).lower()
+        if "readonly" in text or "read-only" in text:
+            return read_only
+        if "is locked" in text:
+            return busy
         if "not a database" in text or "malformed" in text:
             return f"{name} 不是 dtfund 台账（不是完好的 SQLite 数据库文件）：请检查 --ledger 指定的文件。"
         if "unable to open" in text:

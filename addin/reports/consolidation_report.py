@@ -13,6 +13,7 @@ from addin.beijing_time import beijing_timestamp
 from addin.check.consolidate import Consolidation
 from addin.check.pipeline import CheckResult
 from addin.reports.check_report import issue_record, json_value
+from addin.reports.ledger_columns import ledger_line
 from addin.reports.summary_figures import (
     DISBURSEMENT_MONEY,
     award_records,
@@ -206,14 +207,6 @@ def consolidation_verdict(c: Consolidation) -> str:
 
 def _status_line(status: str, style: str, what: str) -> Text:
     return Text.assemble((status, style), "：", visible(what))
-
-
-def ledger_line(c: Consolidation) -> str:
-    """对照台账: what earlier batches paid these enterprises, and what they paid beyond it (应追回)."""
-    totals = disbursement_totals(c)
-    line = f"对照台账 {c.ledger}：此前已拨付 {format_yuan(totals['paid_before']['total'])} 元，本次可拨付为扣除后的金额"
-    recover = totals["to_recover"]["total"]
-    return line + (f"；应追回 {format_yuan(recover)} 元（见拨付清单的“台账”列）。" if recover else "。")
 
 
 def print_disbursement(c: Consolidation, console: Console) -> None:

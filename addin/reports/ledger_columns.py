@@ -9,7 +9,7 @@ from decimal import Decimal
 from typing import Any
 
 from addin.check.consolidate import Consolidation
-from addin.reports.summary_figures import ledger_settlement, once_per_consolidation
+from addin.reports.summary_figures import disbursement_totals, ledger_settlement, once_per_consolidation
 from schemas.ledger_balance import TO_RECOVER
 from schemas.money import ZERO, format_yuan
 
@@ -50,3 +50,11 @@ def to_pay_by_line(c: Consolidation) -> dict[tuple[str, str], Decimal]:
         key = (item.part.line, item.part.source)
         totals[key] = totals.get(key, ZERO) + item.to_pay
     return totals
+
+
+def ledger_line(c: Consolidation) -> str:
+    """对照台账: what earlier batches paid these enterprises, and what they paid beyond it (应追回)."""
+    totals = disbursement_totals(c)
+    line = f"对照台账 {c.ledger}：此前已拨付 {format_yuan(totals['paid_before']['total'])} 元，本次可拨付为扣除后的金额"
+    recover = totals["to_recover"]["total"]
+    return line + (f"；应追回 {format_yuan(recover)} 元（见拨付清单的“台账”列）。" if recover else "。")

@@ -21,6 +21,7 @@ from addin.reports.ledger_columns import (
     LEDGER_HEADERS,
     execution_ledger_cells,
     ledger_cells,
+    ledger_line,
 )
 from addin.reports.summary_figures import (
     AWARDS,
@@ -441,6 +442,7 @@ def _disbursement(book: SummaryBook, c: Consolidation) -> None:
             + "有错误或重复申报，改正并重新汇总前不得拨付。",
             "兵团财政局把中央资金和兵团配套资金拨付给企业所属师市财政局，限期拨付企业；"
             "师市配套资金由师市财政局同步拨付。金额为 0 且没有错误的企业（如尚未评测）不列入。",
+            *([ledger_line(c)] if c.paid is not None else []),
         ],
     )
     sheet.header(DISBURSEMENT_HEADERS)

@@ -1,4 +1,4 @@
-"""The books as a printable workbook (the summary workbook's sheet writer: A4, the header row repeated on
+"""The books (addin.ledger.books) as JSON, and as a printable workbook (the summary workbook's sheet writer: A4, the header row repeated on
 every page, page numbers): `ledger export` writes a summary and one sheet per batch, `ledger report` the
 summary alone, titled as the 拨付情况 reported to 兵团专班. Each sheet ends with a sign-off block."""
 
@@ -13,6 +13,7 @@ import xlsxwriter
 from addin.beijing_time import beijing_timestamp, shown_time
 from addin.io.bulk_rows import insert_into_package
 from addin.io.output import atomic_path
+from addin.reports.consolidation_report import _money
 from addin.reports.summary_workbook import MONEY, WORKBOOK_OPTIONS, SummaryBook, SummarySheet, _sheet
 from schemas.money import ZERO
 
@@ -21,6 +22,11 @@ SIGN_OFF = (
 )
 SHEET_NAME_LIMIT = 31  # Excel's longest sheet name
 _NOT_IN_SHEET_NAMES = re.compile(r"[\[\]:*?/\\]")
+
+
+def books_document(where: str, summary: dict[str, Any]) -> dict[str, Any]:
+    """`ledger show --json`: the ledger's location and the books, amounts as two-place decimal strings."""
+    return {"ledger": where, **_money(summary)}
 
 
 def sign_off(sheet: SummarySheet) -> None:
