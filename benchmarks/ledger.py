@@ -9,12 +9,15 @@ from __future__ import annotations
 
 import argparse
 import os
+import sys
 import tempfile
 import time
 from decimal import Decimal
 from pathlib import Path
 
-from addin.ledger.chain import first_broken
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # the checkout's dtfund
+
+from addin.ledger.chain import first_broken  # noqa: E402
 from addin.ledger.store import PAYMENT, Batch, Ledger
 from schemas.ledger_balance import Part, settle
 
