@@ -242,7 +242,11 @@ def test_bad_input_is_one_sentence_and_changes_nothing(examples: Path, tmp_path:
     )
     assert bad_date.exit_code == 2 and "YYYY-MM-DD" in bad_date.output
 
-    consolidate(examples, tmp_path / "s.json", None)
+    document = consolidate(examples, tmp_path / "s.json", None)
+    del document["disbursement"][0]["lines"][0]["to_pay"]
+    (tmp_path / "cut.json").write_text(json.dumps(document, ensure_ascii=False), encoding="utf-8")
+    cut = record(tmp_path / "cut.json", ledger)
+    assert cut.exit_code == 2 and "不完整或被改动过" in cut.output and "Traceback" not in cut.output
     changed = examples / "division-01-alar.xlsx"
     changed.write_bytes(changed.read_bytes() + b"\0")
     refused = record(tmp_path / "s.json", ledger)

@@ -159,7 +159,34 @@ def record_batch(
     document, digest = read_consolidation(json_path)
     files = _files_unchanged(document, json_path.parent)
     rows = document["disbursement"]
-    parts = _parts(rows)
+    try:
+        parts = _parts(rows)
+        drafts, result = _payments(rows, parts, files)
+    except (KeyError, TypeError, ValueError, AttributeError, IndexError):
+        raise LedgerError(
+            f"汇总结果 {json_path} 的拨付清单不完整或被改动过：请重新汇总后再记账，台账未改动。"
+        ) from None
+    batch = Batch(
+        name=name.strip(),
+        doc=doc.strip(),
+        date=date,
+        recorded_at=beijing_timestamp(),
+        consolidation_sha256=digest,
+    )
+    check, keys = _still_owed(parts, rows), {part.enterprise for part, _ in parts}
+
+    def payments(books: Reader) -> list[dict[str, Any]]:
+        check(books.paid_before(keys))
+        return drafts
+
+    ledger.record(batch, payments)
+    return result
+
+
+def _payments(
+    rows: list[dict[str, Any]], parts: list[tuple[Part, Decimal]], files: dict[str, dict[str, Any]]
+) -> tuple[list[dict[str, Any]], Recorded]:
+    """The entries of the parts to pay now (payable rows only), and what they come to."""
     result = Recorded()
     drafts = []
     paid_rows = set()
@@ -196,21 +223,7 @@ def record_batch(
     result.entries = len(drafts)
     result.enterprises = len(paid_rows)
     result.to_recover = [r for r in rows if r.get("ledger_status") == TO_RECOVER]
-    batch = Batch(
-        name=name.strip(),
-        doc=doc.strip(),
-        date=date,
-        recorded_at=beijing_timestamp(),
-        consolidation_sha256=digest,
-    )
-    check, keys = _still_owed(parts, rows), {part.enterprise for part, _ in parts}
-
-    def payments(books: Reader) -> list[dict[str, Any]]:
-        check(books.paid_before(keys))
-        return drafts
-
-    ledger.record(batch, payments)
-    return result
+    return drafts, result
 
 
 def reverse_entries(
