@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import datetime as dt
 import inspect
+import os
 from collections.abc import Callable
 from decimal import Decimal
 from functools import cache, wraps
@@ -38,13 +39,14 @@ from addin.check.table import HeaderError, raw_table_from_grid
 from addin.io.cell_errors import CellError
 from addin.reports.catalogue import rule_catalogue
 from addin.template_spec import FIRST_DATA_ROW
-from schemas.calculation import SUBSIDY_PART_FIELDS, compute_one
-from schemas.fields import NO, computed_fields, field_by_id, none_value
+from schemas.calculation import compute_one
+from schemas.fields import NO, computed_fields, fee_limit_kinds, field_by_id, none_value, part_fields
 from schemas.money import ZERO, format_ratio, split_column
 from schemas.policy import Policy, PolicyError, load_policy
 from schemas.registry import load_registry
 
 PASSED = "通过"
+FEE_LABELS = {"service": "服务费", "integration": "集成费"}  # the fee limits of schemas.lines.Base
 # The error values xlwings' `err_to_str` hands over as text (xlwings/_xlwindows.py, cell_errors).
 EXCEL_ERROR_CODES = frozenset({"#DIV/0!", "#N/A", "#NAME?", "#NULL!", "#NUM!", "#REF!", "#VALUE!"})
 VALIDATE_HEADER = ["行", "字段", "规则", "说明", "依据"]
@@ -54,9 +56,14 @@ class UdfInputError(ValueError):
     """An argument the UDF cannot use; the message is shown in the cell."""
 
 
+POLICY_VARIABLE = "DTFUND_POLICY_FILE"  # another city's policy file for the functions (schemas/data/…)
+
+
 @cache
 def policy() -> Policy:
-    return load_policy()
+    """The policy the functions price with: the file the environment variable DTFUND_POLICY_FILE names,
+    or the bundled 兵团 measures."""
+    return load_policy(os.environ.get(POLICY_VARIABLE) or None)
 
 
 def latest_policy() -> Policy:
@@ -106,9 +113,9 @@ def _cell(value: Any) -> Any:
 def _money_argument(raw: Any, name: str) -> Decimal:
     converted = to_money(raw)
     if converted.rule == "CELL_ERROR_VALUE":
-        raise UdfInputError(f"“{field_by_id()[name].label}”是错误值 {raw}，不是填写的数据")
+        raise UdfInputError(f"“{field_by_id(policy())[name].label}”是错误值 {raw}，不是填写的数据")
     if converted.failed:
-        raise UdfInputError(f"“{field_by_id()[name].label}”的值“{raw}”不是金额数字")
+        raise UdfInputError(f"“{field_by_id(policy())[name].label}”的值“{raw}”不是金额数字")
     return converted.value if converted.value is not None else ZERO
 
 
@@ -152,7 +159,7 @@ def subsidy(
         negative_record=none_value("negative_record"),
         little_giant=NO,
     )
-    return amounts["transformation_subsidy"]
+    return amounts[latest.claimed_line.id]
 
 
 def _source_key(raw: Any) -> str:
@@ -165,13 +172,14 @@ def _source_key(raw: Any) -> str:
 
 
 def split(amount: Any, source: Any = None) -> list[list[Any]] | Decimal:
-    """The subsidy's parts by funding source, at the latest shares."""
+    """The first line's parts by funding source (the template's 其中 columns), at the latest shares."""
+    latest = latest_policy()
+    line = latest.part_line
     parts = split_column(
-        pd.Series([_money_argument(amount, "transformation_subsidy")], dtype=object),
-        latest_policy().shares("subsidy_split"),
+        pd.Series([_money_argument(amount, line.id)], dtype=object), latest.shares(line.split)
     )
     if source is None or (isinstance(source, str) and not source.strip()):
-        return [[float(parts[key].iloc[0]) for key in SUBSIDY_PART_FIELDS]]
+        return [[float(parts[key].iloc[0]) for key in part_fields(latest)]]
     return parts[_source_key(source)].iloc[0]
 
 
@@ -180,24 +188,21 @@ def fees(contract_total: Any, consulting: Any, integration: Any, other_service: 
     latest = latest_policy()
     amounts = compute_one(latest, **_fee_arguments(contract_total, consulting, integration, other_service))
     flags = []
-    if amounts["service_excess"] > 0:
-        flags.append(
-            f"服务费超过合同总额的{format_ratio(latest.rate('service_fee_limit'))}"
-            f"（超出 {amounts['service_excess']:,.2f} 元）"
-        )
-    if amounts["integration_excess"] > 0:
-        flags.append(
-            f"集成费超过合同总额的{format_ratio(latest.rate('integration_fee_limit'))}"
-            f"（超出 {amounts['integration_excess']:,.2f} 元）"
-        )
+    limits = latest.rated_line.base.fee_limits if latest.rated_line and latest.rated_line.base else {}
+    for kind in fee_limit_kinds(latest):
+        if amounts[f"{kind}_excess"] > 0:
+            flags.append(
+                f"{FEE_LABELS[kind]}超过合同总额的{format_ratio(latest.rate(limits[kind]))}"
+                f"（超出 {amounts[f'{kind}_excess']:,.2f} 元）"
+            )
     return [[_cell(amounts["service_ratio"]), _cell(amounts["integration_ratio"]), "；".join(flags)]]
 
 
 def calc(table: Any, first_row: int = FIRST_DATA_ROW) -> list[list[Any]]:
     """Every computed column for every row of the table (blank rows stay blank)."""
-    raw = raw_table_from_grid(table, int(first_row))
+    raw = raw_table_from_grid(table, int(first_row), policy=policy())
     result = compute_table(raw, policy())
-    fields = computed_fields()
+    fields = computed_fields(policy())
     values = result.amounts[[f.id for f in fields]].reindex(raw.rows)
     blank = ~values.index.isin(result.amounts.index)
     body = [
@@ -209,8 +214,8 @@ def calc(table: Any, first_row: int = FIRST_DATA_ROW) -> list[list[Any]]:
 
 def validate(table: Any, first_row: int = FIRST_DATA_ROW) -> list[list[Any]]:
     """The issues `dtfund check` reports for these rows, or one 通过 row."""
-    result = check_table(raw_table_from_grid(table, int(first_row)), policy())
-    labels = {f.id: f.label for f in (*computed_fields(), *field_by_id().values())}
+    result = check_table(raw_table_from_grid(table, int(first_row), policy=policy()), policy())
+    labels = {f.id: f.label for f in (*computed_fields(policy()), *field_by_id(policy()).values())}
     rows = [
         [
             issue.row or "",

@@ -11,7 +11,7 @@ from typing import Any
 
 import pandas as pd
 
-from schemas.calculation import SUBSIDY_PART_FIELDS
+from schemas.fields import part_field
 from schemas.ledger_balance import FIGURES, PaidBefore, Part, Settled, row_status
 from schemas.money import ZERO
 from schemas.policy import Policy
@@ -21,7 +21,7 @@ TOTAL = "total"
 
 def source_field(source: str) -> str:
     """How the JSON names a funding source's amount (division -> division_fund)."""
-    return SUBSIDY_PART_FIELDS.get(source, source)
+    return part_field(source)
 
 
 def money_shape(sources: Iterable[str]) -> dict[str, Decimal]:

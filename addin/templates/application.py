@@ -52,7 +52,7 @@ from addin.templates.styles import (
     TOP_WRAP,
     WRAP,
 )
-from schemas.fields import YES, application_fields, input_fields, material_fields
+from schemas.fields import YES, application_fields, fee_limit_kinds, input_fields, material_fields
 from schemas.policy import Policy
 from schemas.submission import FIRST_REVISION
 from schemas.total_rows import TOTAL_GAPS, TOTAL_WORDS
@@ -73,21 +73,21 @@ def build_application_template(
     if rows < 1:
         raise ValueError("rows must be at least 1")
     workbook = Workbook(write_only=True)
-    letters = spec.column_letters()
+    letters = spec.column_letters(policy)
     last_row = spec.FIRST_DATA_ROW + rows - 1
     _data_sheet(workbook, policy, letters, last_row, (unit, revision, submitted_on), records)
-    _live_check_sheet(workbook, letters, last_row)
+    _live_check_sheet(workbook, letters, last_row, policy)
     _guide_sheet(workbook, policy, letters)
     rules_sheet(workbook, policy)
     parameters_sheet(workbook, policy)
     _lists_sheet(workbook, policy)
     meta_sheet(workbook, policy)
-    for field in application_fields():
+    for field in application_fields(policy):
         define(
             workbook, field.id, spec.DATA_SHEET, absolute(letters[field.id], spec.FIRST_DATA_ROW, last_row)
         )
     define_submission_names(workbook, spec.DATA_SHEET)
-    describe_generated(workbook, "兵团中小企业数字化转型城市试点专项资金 企业数字化改造补贴申报表")
+    describe_generated(workbook, f"{policy.fund} 企业数字化改造补贴申报表")
     return workbook
 
 
@@ -113,22 +113,20 @@ def _data_sheet(
     records: Sequence[dict[str, Any] | None] = (),
 ) -> None:
     ws = workbook.create_sheet(spec.DATA_SHEET)
-    fields = application_fields()
-    inputs = input_fields()
+    fields = application_fields(policy)
+    inputs = input_fields(policy)
     last_letter = letters[fields[-1].id]
     format_columns(ws, fields, letters)
     ws.freeze_panes = f"C{spec.FIRST_DATA_ROW}"
     ws.print_title_cols = "A:B"
     print_and_protect(ws, PRINT_PAGES_WIDE, title_rows=f"{spec.GROUP_ROW}:{spec.HEADER_ROW}")
-    set_print_area_formula(ws, data_print_area(last_row))
+    set_print_area_formula(ws, data_print_area(last_row, policy))
 
     first_computed = letters[next(f.id for f in fields if f.computed)]
     ws.merged_cells.add(f"A{spec.TITLE_ROW}:{last_letter}{spec.TITLE_ROW}")
     ws.merged_cells.add(f"A{spec.GROUP_ROW}:{letters[inputs[-1].id]}{spec.GROUP_ROW}")
     ws.merged_cells.add(f"{first_computed}{spec.GROUP_ROW}:{last_letter}{spec.GROUP_ROW}")
-    ws.append(
-        [styled_cell(ws, "兵团中小企业数字化转型城市试点专项资金 企业数字化改造补贴申报表", font=TITLE_FONT)]
-    )
+    ws.append([styled_cell(ws, f"{policy.fund} 企业数字化改造补贴申报表", font=TITLE_FONT)])
     heading = f"模板 {spec.TEMPLATE_ID} 版本 {spec.TEMPLATE_VERSION}；政策 {policy.version}"
     ws.append(submission_cells(ws, submission[0], heading, submission[1], submission[2]))
     group = [None] * len(fields)
@@ -159,12 +157,12 @@ def _data_sheet(
     _highlighting(ws, formulas, letters, last_row, policy)
 
 
-def data_print_area(last_row: int) -> str:
+def data_print_area(last_row: int, policy: Policy | None = None) -> str:
     """The 申报表's print area: its title and header rows and the rows down to the last one filled."""
-    letters = spec.column_letters()
-    inputs = f"A:{letters[input_fields()[-1].id]}"
+    letters = spec.column_letters(policy)
+    inputs = f"A:{letters[input_fields(policy)[-1].id]}"
     return filled_rows_print_area(
-        spec.DATA_SHEET, inputs, len(application_fields()), spec.FIRST_DATA_ROW, last_row
+        spec.DATA_SHEET, inputs, len(application_fields(policy)), spec.FIRST_DATA_ROW, last_row
     )
 
 
@@ -189,7 +187,7 @@ def _validations(ws, policy: Policy, letters: dict[str, str], last_row: int) -> 
     ws.data_validations.append(unit_list)
     for validation in submission_validations(ws):
         ws.data_validations.append(validation)
-    for field in input_fields():
+    for field in input_fields(policy):
         add_field_validation(ws, field, policy, list_name(field.id), letters[field.id], first, last_row)
 
 
@@ -199,12 +197,22 @@ def _highlighting(ws, formulas: RowFormulas, letters: dict[str, str], last_row: 
     first = spec.FIRST_DATA_ROW
     r = lambda name: formulas.ref(name, first)  # noqa: E731
     components = f"${letters['software']}{first}:${letters['other_service']}{first}"
+    claimed = r(policy.claimed_line.id)
     rules = {
         ("claimed",): f"AND({formulas.eligible(first)},ISNUMBER({r('claimed')}),"
-        f"ISNUMBER({r('transformation_subsidy')}),{r('claimed')}>{r('transformation_subsidy')})",
-        ("service_total", "service_ratio"): formulas.service_limit_exceeded(first),
-        ("integration", "integration_ratio"): formulas.integration_limit_exceeded(first),
-        ("contract_date",): f"AND(ISNUMBER({r('contract_date')}),NOT(AND({formulas.in_window(first)})))",
+        f"ISNUMBER({claimed}),{r('claimed')}>{claimed})",
+    }
+    fee_columns = {
+        "service": ("service_total", "service_ratio"),
+        "integration": ("integration", "integration_ratio"),
+    }
+    for kind in fee_limit_kinds(policy):
+        rules[fee_columns[kind]] = formulas.fee_limit_exceeded(first, kind)
+    for window in policy.windows:
+        rules[(window.field,)] = (
+            f"AND(ISNUMBER({r(window.field)}),NOT(AND({formulas.in_window(first, window)})))"
+        )
+    rules |= {
         ("contract_total",): f"AND(ISNUMBER({r('contract_total')}),"
         f"ROUND({r('contract_total')}-SUM({components}),2)<>0)",
     }
@@ -248,14 +256,14 @@ LIVE_CHECK_NOTE = (
 )
 
 
-def _live_check_sheet(workbook: Workbook, letters: dict[str, str], last_row: int) -> None:
+def _live_check_sheet(workbook: Workbook, letters: dict[str, str], last_row: int, policy: Policy) -> None:
     """One cell that validates the whole table live in Excel with the dtfund add-in."""
     ws = workbook.create_sheet(spec.LIVE_CHECK_SHEET)
     widths = (8, 18, 30, 90, 16)
     for letter, width in zip("ABCDE", widths, strict=True):
         ws.column_dimensions[letter].width = width
     page_setup(ws, landscape=True)
-    last_letter = letters[application_fields()[-1].id]
+    last_letter = letters[application_fields(policy)[-1].id]
     table = f"'{spec.DATA_SHEET}'!$A${spec.HEADER_ROW}:${last_letter}${last_row}"
     ws.append([styled_cell(ws, "实时校验（需要安装 dtfund 加载项）", font=TITLE_FONT)])
     ws.merged_cells.add("A2:E2")
@@ -299,7 +307,7 @@ def _guide_sheet(workbook: Workbook, policy: Policy, letters: dict[str, str]) ->
             "、".join(field.allowed(policy)),
             field.clause,
         )
-        for field in application_fields()
+        for field in application_fields(policy)
     ]
     table_rows(ws, rows, widths, guide_first_row(GUIDE_STEPS))
     ws.protection.sheet = True
@@ -309,5 +317,5 @@ def _guide_sheet(workbook: Workbook, policy: Policy, letters: dict[str, str]) ->
 
 
 def _lists_sheet(workbook: Workbook, policy: Policy) -> None:
-    choices = [f for f in input_fields() if f.kind == "choice"]
+    choices = [f for f in input_fields(policy) if f.kind == "choice"]
     write_lists_sheet(workbook, {list_name(f.id): (f.label, f.allowed(policy)) for f in choices})
