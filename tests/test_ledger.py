@@ -140,6 +140,12 @@ def test_verify_names_the_first_entry_changed_in_the_file(examples: Path, tmp_pa
         conn.execute("UPDATE entries SET amount_fen = amount_fen + 100 WHERE seq IN (7, 9)")
     broken = cli("ledger", "verify", "--ledger", ledger)
     assert broken.exit_code == 1 and "第 7 条记录" in broken.output and "第 9 条" not in broken.output
+    plan = EXAMPLES / "plan.xlsx"
+    against = cli("consolidate", examples, "--plan", plan, "-o", tmp_path / "t.xlsx", "--ledger", ledger)
+    assert against.exit_code == 2 and "第 7 条记录在记账后被改动过" in against.output
+    assert not (tmp_path / "t.xlsx").exists(), "nothing is paid against a tampered ledger"
+    onto = record(tmp_path / "s.json", ledger, batch="2026年第二批")
+    assert onto.exit_code == 2 and "不能据此拨付或继续记账" in onto.output
     with sqlite3.connect(ledger) as conn:
         conn.execute("UPDATE entries SET amount_fen = amount_fen - 100 WHERE seq IN (7, 9)")
         conn.execute("DELETE FROM entries WHERE seq = (SELECT MAX(seq) FROM entries)")

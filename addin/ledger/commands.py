@@ -67,11 +67,12 @@ def settle_with_ledger(result: Consolidation, given: str | None) -> None:
     """Read what the ledger (`--ledger`, else DTFUND_LEDGER; none: no ledger) paid the consolidated
     enterprises before, for every figure of the consolidation to count it."""
     from addin.ledger.settlement import enterprise_keys
-    from addin.ledger.store import ENVIRONMENT, shown
+    from addin.ledger.store import ENVIRONMENT, refuse_broken_chain, shown
 
     if given is None and not os.environ.get(ENVIRONMENT):
         return
     books = open_ledger(given)
+    _guarded(lambda: refuse_broken_chain(books.entry_rows(), books.where))
     result.paid = _guarded(lambda: books.paid_before(set(enterprise_keys(result.rows))))
     result.ledger = shown(books.where)
 

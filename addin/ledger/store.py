@@ -23,7 +23,7 @@ from sqlalchemy import exc as sa_exc
 from sqlalchemy.engine import URL, Connection, Engine, make_url
 
 from addin.io.output import cannot_write
-from addin.ledger.chain import GENESIS, entry_hash
+from addin.ledger.chain import GENESIS, entry_hash, first_broken
 from schemas.ledger_balance import PaidBefore
 
 SCHEMA_VERSION = 1
@@ -256,6 +256,7 @@ class Ledger:
                     raise LedgerError(
                         f"批次“{batch.name}”已记入台账 {shown(self.where)}：同一批次不能重复记账，台账未改动。"
                     )
+                refuse_broken_chain(_entry_rows(conn), self.where)
                 written = drafts(Reader(conn))
                 self._append(conn, batch, written)
         except BaseException:
@@ -325,20 +326,32 @@ class Ledger:
     def entry_rows(self) -> list[dict[str, Any]]:
         """Every entry in order, with its batch's name, 文号 and date, and its amount in 元."""
         with self.reading() as conn:
-            if conn is None:
-                return []
-            query = (
-                sa.select(
-                    entries,
-                    batches.c.name.label("batch"),
-                    batches.c.doc,
-                    batches.c.date,
-                    batches.c.entries.label("batch_entries"),
-                )
-                .join(batches)
-                .order_by(entries.c.seq)
-            )
-            return [{**row._mapping, "amount": yuan(row.amount_fen)} for row in conn.execute(query)]
+            return [] if conn is None else _entry_rows(conn)
+
+
+def _entry_rows(conn: Connection) -> list[dict[str, Any]]:
+    query = (
+        sa.select(
+            entries,
+            batches.c.name.label("batch"),
+            batches.c.doc,
+            batches.c.date,
+            batches.c.entries.label("batch_entries"),
+        )
+        .join(batches)
+        .order_by(entries.c.seq)
+    )
+    return [{**row._mapping, "amount": yuan(row.amount_fen)} for row in conn.execute(query)]
+
+
+def refuse_broken_chain(rows: list[dict[str, Any]], where: str) -> None:
+    """Nothing is paid against, or written onto, a ledger whose chain does not hold."""
+    broken = first_broken(rows)
+    if broken is not None:
+        raise LedgerError(
+            f"台账 {shown(where)} 的第 {broken[0]['seq']} 条记录在记账后被改动过，不能据此拨付或继续记账："
+            "请运行 dtfund ledger verify 查明，恢复备份后重试。"
+        )
 
 
 class Reader:
