@@ -70,6 +70,8 @@ template_app = typer.Typer(no_args_is_help=True, help="生成填报模板。")
 app.add_typer(template_app, name="template")
 addin_app = typer.Typer(no_args_is_help=True, help="Excel 加载项（专项资金 选项卡）。")
 app.add_typer(addin_app, name="addin")
+policy_app = typer.Typer(no_args_is_help=True, help="政策文件（YAML）：写法见 docs/policy.md。")
+app.add_typer(policy_app, name="policy")
 app.add_typer(ledger_app, name="ledger")
 
 # Nothing printed is read as rich markup: a file name or cell text like "[/]" or "[link=…]" is shown as
@@ -505,6 +507,32 @@ def _progress(total: int, hidden: bool) -> Iterator[Callable[[Path], None]]:
         yield lambda path: progress.update(task, advance=1, description=visible(path.name))
 
 
+@policy_app.command("check")
+def policy_check(
+    file: Annotated[
+        Path, typer.Argument(help="要检查的政策文件（YAML），如 schemas/data/policy-hefei-2024.yaml。")
+    ],
+) -> None:
+    """检查一个政策文件：逐条列出问题（所在行、键名、说明）。没有问题退出码为 0，有问题为 2。"""
+    from schemas.policy import PolicyError, read_policy_text
+    from schemas.policy_check import check_policy_text
+
+    try:
+        text, where = read_policy_text(file)
+    except PolicyError as exc:
+        raise _fail(str(exc)) from None
+    problems = check_policy_text(text, where)
+    for problem in problems:
+        console.print(plain(problem.text()), soft_wrap=True)
+    if problems:
+        raise _fail(f"政策文件 {file} 有 {len(problems)} 个问题，请按上面的说明修改后再检查。")
+    policy = _policy(file)
+    lines = "、".join(line.label for line in policy.lines)
+    console.print(
+        plain(f"政策文件 {file} 没有发现问题：{policy.title}（{policy.version}），资金支持项目：{lines}。")
+    )
+
+
 @template_app.command("plan")
 def template_plan(
     output: Annotated[Path, typer.Option("--output", "-o", help="输出的 .xlsx 文件。")],
@@ -543,7 +571,7 @@ def template_awards(
 def addin_build(
     output: Annotated[Path | None, typer.Option("--output", "-o", help="输出的 .xlam 文件。")] = None,
 ) -> None:
-    """由 xlwings 自带的功能区加载项生成 dtfund.xlam（开发者使用；仓库中已附带生成好的文件）。"""
+    """由 xlwings 自带的功能区加载项生成 dtfund.xlam，内置全部 DTFUND_ 函数（开发者使用；仓库中已附带生成好的文件）。"""
     from addin.excel.xlam import TARGET, build_xlam
 
     target = output or TARGET
@@ -616,13 +644,13 @@ def _install_xlam() -> Path:
 
 @addin_app.command("doctor")
 def addin_doctor() -> None:
-    """逐项检查本机的加载项安装：启动文件夹、用户设置、xlwings 版本、VBA 工程访问、函数注册，有 Excel 时实际调用函数。"""
-    from addin.excel.doctor import diagnose, print_findings
+    """逐项检查本机的加载项：启动文件夹、用户设置、xlwings 版本、Excel 版本、内置函数，有 Excel 时实际调用函数。
+    退出码：0 全部检查且通过；1 有未通过的项目；3 有本机无法检查的项目。"""
+    from addin.excel.doctor import diagnose, exit_code, print_findings
 
     findings = diagnose()
     print_findings(findings, console)
-    if any(finding.ok is False for finding in findings):
-        raise typer.Exit(1)
+    raise typer.Exit(exit_code(findings))
 
 
 @app.command()

@@ -13,6 +13,8 @@ from typing import Any
 from openpyxl import Workbook
 from openpyxl.cell import WriteOnlyCell
 from openpyxl.formatting.rule import FormulaRule
+from openpyxl.styles import Font
+from openpyxl.utils.cell import column_index_from_string, coordinate_from_string
 from openpyxl.worksheet.formula import ArrayFormula
 
 from addin import template_spec as spec
@@ -181,7 +183,7 @@ def _validations(ws, policy: Policy, letters: dict[str, str], last_row: int) -> 
         "list",
         formula1=f"={list_name('division')}",
         errorTitle="填报单位无效",
-        error="请从下拉列表中选择兵团国资委或所属师市。",
+        error=f"请从下拉列表中选择{_unit_words(policy)}。",
     )
     unit_list.add("B2")
     ws.data_validations.append(unit_list)
@@ -253,7 +255,11 @@ LIVE_CHECK_NOTE = (
     "下方单元格用 DTFUND_VALIDATE 校验整张申报表，结果随填写自动更新（行、字段、规则、说明、依据）。"
     "没有安装加载项，或使用 WPS、LibreOffice 时，该单元格会显示 #NAME? 等错误："
     "请改用命令 dtfund check 申报表.xlsx 校验，结果相同。"
+    f"Excel 2019 及更早版本（没有动态数组）最多显示前 {spec.LIVE_CHECK_ISSUES} 条问题，问题更多时以 dtfund check 为准。"
 )
+# The block's cells the result does not reach show #N/A in Excel 2010-2019 (and every cell shows the
+# error where the add-in is missing): printed in white, so only the anchor shows an error.
+LIVE_CHECK_PADDING_FONT = Font(color="FFFFFF")
 
 
 def _live_check_sheet(workbook: Workbook, letters: dict[str, str], last_row: int, policy: Policy) -> None:
@@ -270,32 +276,53 @@ def _live_check_sheet(workbook: Workbook, letters: dict[str, str], last_row: int
     ws.row_dimensions[2].height = wrapped_height([(LIVE_CHECK_NOTE, sum(widths))])
     ws.append([styled_cell(ws, LIVE_CHECK_NOTE, alignment=TOP_WRAP)])
     ws.append([])
-    ws.append(
-        [
-            styled_cell(
-                ws, ArrayFormula(spec.LIVE_CHECK_CELL, f"=DTFUND_VALIDATE({table},{spec.FIRST_DATA_ROW})")
-            )
-        ]
+    block = spec.live_check_block()
+    formula = ArrayFormula(block, f"=DTFUND_VALIDATE({table},{spec.FIRST_DATA_ROW})")
+    ws.append([styled_cell(ws, formula)])
+    anchor = spec.LIVE_CHECK_CELL
+    column, row = coordinate_from_string(anchor)
+    not_anchor = f"OR(ROW({anchor})>{row},COLUMN({anchor})>{column_index_from_string(column)})"
+    ws.conditional_formatting.add(
+        block, FormulaRule(formula=[f"AND(ISERROR({anchor}),{not_anchor})"], font=LIVE_CHECK_PADDING_FONT)
+    )
+    # print the rows the result fills (its 说明 column is text in every row), at least the anchor's
+    notes = f"'{spec.LIVE_CHECK_SHEET}'!$D${row}:$D${row + spec.LIVE_CHECK_ISSUES}"
+    set_print_area_formula(
+        ws,
+        f"OFFSET('{spec.LIVE_CHECK_SHEET}'!$A$1,0,0,MAX({row},{row - 1}+COUNTIF({notes},\"?*\")),"
+        f"{spec.LIVE_CHECK_COLUMNS})",
     )
 
 
 # --- 填表说明, 规则 -----------------------------------------------------------------------------------
 
-GUIDE_STEPS = (
-    "1. 在“申报表”第2行选择填报单位（兵团国资委或所属师市），填写版本号和报送日期（见下）。",
-    "2. 从第5行起，每家试点企业填写一行；蓝色表头的列由师市填写，灰色表头的列由公式自动计算，请勿改写。",
-    "3. 金额以元为单位、保留两位小数；日期按 2025-12-31 格式填写；有下拉列表的列请从列表中选择。",
-    "4. 填写时变红的单元格表示违反规则：申请金额超过可补贴金额、服务费或集成费超限、合同日期不在试点期内、费用明细与合同总额不符、申请补贴的企业缺少申报材料。",
-    "5. 复制粘贴会绕过下拉列表的检查。提交前请运行 dtfund check 申报表.xlsx，按提示逐条修改，直到没有错误。",
-    "6. 请勿增删、移动列，也不要修改隐藏的工作表；需要更多行时，用 dtfund template application --rows N 生成新模板。",
-    *SUBMISSION_STEPS,
-)
+
+def _unit_words(policy: Policy) -> str:
+    """How the template names the filing units: the policy's own label of the unit column (合肥:
+    所属县（市）区、开发区), or the 兵团's."""
+    return policy.field_texts.get("division", {}).get("label") or "兵团国资委或所属师市"
+
+
+def guide_steps(policy: Policy) -> tuple[str, ...]:
+    """The 填表说明's steps in the policy's words: its filing units, and the fee limits only where its
+    base has them."""
+    fees = "服务费或集成费超限、" if fee_limit_kinds(policy) else ""
+    return (
+        f"1. 在“申报表”第2行选择填报单位（{_unit_words(policy)}），填写版本号和报送日期（见下）。",
+        "2. 从第5行起，每家试点企业填写一行；蓝色表头的列由师市填写，灰色表头的列由公式自动计算，请勿改写。",
+        "3. 金额以元为单位、保留两位小数；日期按 2025-12-31 格式填写；有下拉列表的列请从列表中选择。",
+        f"4. 填写时变红的单元格表示违反规则：申请金额超过可补贴金额、{fees}合同日期不在试点期内、"
+        "费用明细与合同总额不符、申请补贴的企业缺少申报材料。",
+        "5. 复制粘贴会绕过下拉列表的检查。提交前请运行 dtfund check 申报表.xlsx，按提示逐条修改，直到没有错误。",
+        "6. 请勿增删、移动列，也不要修改隐藏的工作表；需要更多行时，用 dtfund template application --rows N 生成新模板。",
+        *SUBMISSION_STEPS,
+    )
 
 
 def _guide_sheet(workbook: Workbook, policy: Policy, letters: dict[str, str]) -> None:
     widths = (6, 22, 12, 60, 36, 14)
     ws = start_guide_sheet(
-        workbook, GUIDE_STEPS, ("列", "字段", "是否必填", "填写说明", "可选值", "依据"), widths
+        workbook, guide_steps(policy), ("列", "字段", "是否必填", "填写说明", "可选值", "依据"), widths
     )
     required = {"always": "必填", "when_evaluated": "已评测必填", "never": "选填"}
     rows = [
@@ -309,7 +336,7 @@ def _guide_sheet(workbook: Workbook, policy: Policy, letters: dict[str, str]) ->
         )
         for field in application_fields(policy)
     ]
-    table_rows(ws, rows, widths, guide_first_row(GUIDE_STEPS))
+    table_rows(ws, rows, widths, guide_first_row(guide_steps(policy)))
     ws.protection.sheet = True
 
 

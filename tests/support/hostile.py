@@ -14,6 +14,8 @@ from pathlib import Path
 
 import openpyxl
 
+from addin.io.read_limits import template_grid
+from addin.template_spec import column_letter
 from addin.templates.bundled import EXAMPLES, REPOSITORY
 
 EXAMPLE = REPOSITORY / EXAMPLES["第八师石河子市"]
@@ -238,6 +240,9 @@ def huge_dimension(folder: Path) -> Path:
     return _rewrite(folder / "huge-dimension.xlsx", change)
 
 
+PAST_THE_GRID = column_letter(template_grid().last_column + 1)
+
+
 def cells_without_references(folder: Path) -> Path:
     """One row of 200 cells without their references: python-calamine places them from column A on."""
     return _rewrite(
@@ -274,6 +279,24 @@ def hundred_million_tiny_cells(folder: Path) -> Path:
     return target
 
 
+def with_workbook_part(name: str, content: bytes, target: str, kind: str, relationship_id: str) -> bytes:
+    """A package part's bytes, with one more workbook part (xl/<target>, of relationship type and
+    content type `kind`) declared: its content-type override and the workbook's relationship to it."""
+    if name == "[Content_Types].xml":
+        override = (
+            f'<Override PartName="/xl/{target}" ContentType="application/'
+            f'vnd.openxmlformats-officedocument.spreadsheetml.{kind}+xml"/></Types>'
+        )
+        return content.replace(b"</Types>", override.encode())
+    if name == "xl/_rels/workbook.xml.rels":
+        relationship = (
+            f'<Relationship Id="{relationship_id}" Type="http://schemas.openxmlformats.org/officeDocument/2006/'
+            f'relationships/{kind}" Target="{target}"/></Relationships>'
+        )
+        return content.replace(b"</Relationships>", relationship.encode())
+    return content
+
+
 def huge_shared_strings(folder: Path) -> Path:
     """A shared-strings part of 300 MB inflated, in a few megabytes."""
     target = folder / "huge-shared-strings.xlsx"
@@ -284,18 +307,7 @@ def huge_shared_strings(folder: Path) -> Path:
     ):
         for entry in source.infolist():
             content = source.read(entry.filename)
-            if entry.filename == "[Content_Types].xml":
-                content = content.replace(
-                    b"</Types>",
-                    b'<Override PartName="/xl/sharedStrings.xml" ContentType="application/'
-                    b'vnd.openxmlformats-officedocument.spreadsheetml.sharedStrings+xml"/></Types>',
-                )
-            if entry.filename == "xl/_rels/workbook.xml.rels":
-                content = content.replace(
-                    b"</Relationships>",
-                    b'<Relationship Id="rId99" Type="http://schemas.openxmlformats.org/officeDocument/2006/'
-                    b'relationships/sharedStrings" Target="sharedStrings.xml"/></Relationships>',
-                )
+            content = with_workbook_part(entry.filename, content, "sharedStrings.xml", "sharedStrings", "rId99")
             out.writestr(entry.filename, content)
         with out.open("xl/sharedStrings.xml", "w", force_zip64=True) as part:
             part.write(b'<sst xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main">')
@@ -394,7 +406,8 @@ ROUND_TWO = [
     ),
     Hostile("a far value in a sheet never read", far_cell("XFD1048576", GUIDE_SHEET_PART), (1,), "校验结论"),
     Hostile("a huge <dimension>", huge_dimension, (1,), "校验结论"),
-    Hostile("cells without references", cells_without_references, (2,), "申报表!AN3000"),
+    # the first of its 200 cells past the widest table a policy can make (addin.io.read_limits)
+    Hostile("cells without references", cells_without_references, (2,), f"申报表!{PAST_THE_GRID}3000"),
     Hostile("10^8 tiny cells below the table", hundred_million_tiny_cells, (2,), "超出模板范围"),
     Hostile("300 MB of shared strings", huge_shared_strings, (2,), "xl/sharedStrings.xml 解压后有"),
     Hostile("table names over 10^8 rows", table_names_stretched, (2,), "超出了模板最多的"),
