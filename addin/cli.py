@@ -30,6 +30,7 @@ from addin.io.output import (
 )
 from addin.io.overwrite import refuse_replacing_data, refuse_replacing_work
 from addin.io.process import run_process, start_reading_ahead
+from addin.ledger.commands import ConsolidateLedgerOption, ledger_app, settle_with_ledger
 from addin.reports.terminal_text import labelled, plain, print_table, visible
 from addin.template_sizes import AWARDS_DEFAULT_ROWS, AWARDS_MAX_ROWS, DEFAULT_ROWS, MAX_ROWS
 
@@ -76,6 +77,7 @@ addin_app = typer.Typer(no_args_is_help=True, help="Excel 加载项（专项资�
 app.add_typer(addin_app, name="addin")
 policy_app = typer.Typer(no_args_is_help=True, help="政策文件（YAML）：写法见 docs/policy.md。")
 app.add_typer(policy_app, name="policy")
+app.add_typer(ledger_app, name="ledger")
 
 # Nothing printed is read as rich markup: a file name or cell text like "[/]" or "[link=…]" is shown as
 # it is (styles are given as rich Text; addin.reports.terminal_text).
@@ -416,6 +418,7 @@ def consolidate(
     show_all: ShowAllOption = False,
     html: Annotated[Path | None, typer.Option("--html", help="另存一份可打印的 HTML 汇总报告。")] = None,
     force: ForceOption = False,
+    ledger: ConsolidateLedgerOption = None,
 ) -> None:
     """汇总各师市申报表，对照资金使用计划表检查预算，生成兵团汇总表。
 
@@ -440,6 +443,7 @@ def consolidate(
     try:
         with _progress(len(files), hidden=quiet or machine_output) as advance:
             result = run_consolidation(inputs, plan, policy, on_file=advance)
+        settle_with_ledger(result, ledger)
         write_summary(result, output)
         saved = [("汇总表", output)]
         if html is not None:

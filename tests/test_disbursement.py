@@ -299,7 +299,8 @@ def test_the_execution_sheet_shows_committed_and_payable_side_by_side(written) -
 def test_the_json_disbursement_and_its_totals_add_up(written, policy) -> None:
     document = written[1]
     entries, totals = document["disbursement"], document["disbursement_totals"]
-    assert set(totals) == {"payable", "held"}
+    assert set(totals) == {"payable", "held", "paid_before", "to_recover"}  # without a ledger: nothing paid
+    assert {text for shape in (totals["paid_before"], totals["to_recover"]) for text in shape.values()} == {"0.00"}
     for decision, flag in (("payable", True), ("held", False)):
         assert set(totals[decision]) == {"central", "bingtuan", "division_fund", "total"}
         for field, text in totals[decision].items():

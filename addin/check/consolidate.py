@@ -21,6 +21,7 @@ from schemas import consolidation_rules
 from schemas.awards import committed_by_source
 from schemas.disbursement import PLACE, holds
 from schemas.fields import amount_fields
+from schemas.ledger_balance import PaidBefore
 from schemas.money import column_total
 from schemas.plan import LineExecution, execution, with_payable
 from schemas.plan_rules import budget_exceeded
@@ -54,6 +55,8 @@ class Consolidation:
     # a replaced file's label -> its replacement's (the files of a tie, joined by 、)
     replaced_by: dict[str, str] = field(default_factory=dict)
     twice: set[str] = field(default_factory=set)  # labels of files sharing a unit's highest revision
+    paid: PaidBefore | None = None  # what the ledger paid before (consolidate --ledger); None: no ledger
+    ledger: str | None = None  # the ledger consulted, as shown
 
     def status(self, result: CheckResult) -> str:
         """consolidated, replaced, submitted_twice (same revision: not counted), skipped or unreadable."""

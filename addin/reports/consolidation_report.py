@@ -13,6 +13,7 @@ from addin.beijing_time import beijing_timestamp
 from addin.check.consolidate import Consolidation
 from addin.check.pipeline import CheckResult
 from addin.reports.check_report import issue_record, json_value
+from addin.reports.ledger_columns import ledger_line
 from addin.reports.summary_figures import (
     DISBURSEMENT_MONEY,
     award_records,
@@ -34,6 +35,7 @@ from schemas.registry import issue_sentences
 
 AWARDS_APART_NOTE = "奖励与补贴名单的金额不在此表中；按资金来源的合计见汇总表的“执行情况”。"
 HELD_NOTE = "暂缓拨付的企业有错误或重复申报，改正并重新汇总前不得拨付；原因见汇总表的“拨付清单”。"
+LEDGER_COLUMNS = ("paid_before", "to_pay", "held", "to_recover", "lines")  # against the ledger (addin.ledger)
 SHORT_SOURCE = 2  # 中央 / 兵团 / 师市: a funding source's short name in narrow tables
 TEXT_MIN_WIDTH = 8  # terminal cells: four Chinese characters a line before a text column folds
 
@@ -54,6 +56,8 @@ def disbursement_entries(c: Consolidation) -> list[dict[str, Any]]:
     frame = disbursement_frame(c).copy()
     for column in DISBURSEMENT_MONEY:
         frame[column] = two_place_texts(frame[column])
+    for column in LEDGER_COLUMNS:
+        frame[column] = frame[column].map(_money)
     return records_of(frame)
 
 
@@ -78,6 +82,7 @@ def consolidation_document(c: Consolidation) -> dict[str, Any]:
         "execution": execution,
         "disbursement": disbursement_entries(c),
         "disbursement_totals": _money(disbursement_totals(c)),
+        "ledger": None if c.paid is None else {"location": c.ledger, "head": c.paid.head},
         "providers": provider_ranking(c),
         "awards": _money(award_records(c)),
         "issues": [issue_record(i) for i in c.all_issues],
@@ -221,6 +226,8 @@ def print_disbursement(c: Consolidation, console: Console) -> None:
         table.add_row(label, *(format_yuan(line[field]) for line in overview))
     table.add_row("合计", *(format_yuan(line["total"]) for line in overview))
     print_table(console, table)
+    if c.paid is not None:
+        console.print(plain(ledger_line(c)), soft_wrap=True)
     console.print(HELD_NOTE)
     if not c.awards.empty:
         console.print(AWARDS_APART_NOTE)

@@ -12,9 +12,11 @@ from typing import Any, TypeVar
 import pandas as pd
 
 from addin.check.consolidate import Consolidation
+from addin.ledger.settlement import parts_of, row_columns, settled_totals
 from schemas.calculation import award_labels, funding_by_source, source_parts
-from schemas.disbursement import HOLD_COLUMNS, distinct_enterprises, totals_by_decision
+from schemas.disbursement import HOLD_COLUMNS, distinct_enterprises
 from schemas.fields import part_fields
+from schemas.ledger_balance import PaidBefore, Settled, settle
 from schemas.money import ZERO, column_total
 from schemas.policy import Policy
 
@@ -86,6 +88,7 @@ def disbursement_frame(c: Consolidation) -> pd.DataFrame:
     frame["payable"] = rows.loc[listed, "payable"].astype(bool)
     for column in HOLD_COLUMNS[1:]:
         frame[column] = rows.loc[listed, column].map(list)
+    frame = frame.join(ledger_columns(c).loc[frame.index])
     order = {unit: n for n, unit in enumerate(c.policy.value("submitting_units"))}
     frame["_unit"] = frame["unit"].map(lambda unit: order.get(unit, len(order)))
     frame = frame.sort_values(["_unit", "file", "row"], kind="stable").drop(columns="_unit")
@@ -106,10 +109,32 @@ def records_of(frame: pd.DataFrame) -> list[dict[str, Any]]:
 
 
 @once_per_consolidation
+def ledger_settlement(c: Consolidation) -> list[Settled]:
+    """Every row's amount per plan line and source against what the ledger paid before (nothing without
+    a ledger): schemas.ledger_balance."""
+    paid = c.paid or PaidBefore()
+    return settle(parts_of(c.rows, c.policy, paid), paid.by_key)
+
+
+@once_per_consolidation
+def ledger_columns(c: Consolidation) -> pd.DataFrame:
+    """Per application row: paid_before, to_pay, held, to_recover (each per source and total), its
+    standing in the books, the batches that paid it and its parts by plan line."""
+    return row_columns(ledger_settlement(c), c.rows, c.policy, c.paid or PaidBefore())
+
+
+@once_per_consolidation
 def disbursement_totals(c: Consolidation) -> dict[str, dict[str, Decimal]]:
-    """Σ per funding source, and in all, of what can be paid (`payable`) and what is held (`held`): the
-    two add up to what the application rows commit."""
-    return totals_by_decision(_by_source(c.rows, c.policy), c.rows["payable"])
+    """Σ per funding source, and in all: what can be paid now (`payable`: committed − paid before, of the
+    rows nothing holds), what is held (`held`), what earlier batches paid (`paid_before`) and what they
+    paid beyond the commitment (`to_recover`). payable + held + paid_before is what the rows commit."""
+    totals = settled_totals(ledger_settlement(c), c.policy)
+    return {
+        "payable": totals["to_pay"],
+        "held": totals["held"],
+        "paid_before": totals["paid_before"],
+        "to_recover": totals["to_recover"],
+    }
 
 
 def enterprises(records: list[dict[str, Any]]) -> str:

@@ -26,6 +26,14 @@ from addin.io.print_layout import (
 )
 from addin.reports.catalogue import SEVERITY_LABELS
 from addin.reports.labels import part_of_total
+from addin.reports.ledger_columns import (
+    EXECUTION_LEDGER_HEADERS,
+    EXECUTION_LEDGER_NOTE,
+    LEDGER_HEADERS,
+    execution_ledger_cells,
+    ledger_cells,
+    ledger_line,
+)
 from addin.reports.summary_figures import (
     DISBURSEMENT_MONEY,
     NOT_QUALIFIED,
@@ -288,10 +296,11 @@ def _execution(book: SummaryBook, c: Consolidation) -> None:
         book,
         "执行情况",
         "资金使用计划执行情况（按计划行、资金来源）",
-        [36, 16, 16, 18, 18, 18, 18, 18, 10],
+        [36, 16, 16, 18, 18, 18, 18, 18, 10, 18, 18, 18],
         [
-            "已承诺 = 各申报表按规则计算的金额与奖励名单的金额之和；剩余和执行率按已承诺计算；“—”表示本工具暂不汇总该行的支出。",
+            "已承诺 = 各申报表按规则计算的金额与奖励名单的金额之和；未承诺和执行率按已承诺计算；“—”表示本工具暂不汇总该行的支出。",
             "其中可拨付 = 没有错误、没有重复申报的企业和名单行的金额（逐企业见“拨付清单”）；暂缓拨付 = 已承诺 − 可拨付。",
+            EXECUTION_LEDGER_NOTE,
         ],
     )
     rows = []
@@ -308,6 +317,7 @@ def _execution(book: SummaryBook, c: Consolidation) -> None:
                 "—" if committed is None or payable is None else committed - payable,
                 "—" if committed is None else record["remaining"],
                 "—" if record["rate"] is None else record["rate"],
+                *execution_ledger_cells(c, record),
             ]
         )
     sheet.table(
@@ -319,11 +329,12 @@ def _execution(book: SummaryBook, c: Consolidation) -> None:
             "已承诺（元）",
             "其中可拨付（元）",
             "暂缓拨付（元）",
-            "剩余（元）",
+            "未承诺（元）",
             "执行率",
+            *EXECUTION_LEDGER_HEADERS,
         ],
         rows,
-        {2: "#,##0.######", **{n: MONEY for n in range(3, 8)}, 8: PERCENT},
+        {2: "#,##0.######", **{n: MONEY for n in range(3, 8)}, 8: PERCENT, 9: MONEY, 10: MONEY, 11: MONEY},
     )
     sheet.line()
     sheet.line("按资金来源（申报汇总涉及的计划行）", "label")
@@ -384,8 +395,9 @@ DISBURSEMENT_HEADERS = [
     "企业补贴合计（元）",
     "申报文件及行号",
     "暂缓原因（规则）",
+    *LEDGER_HEADERS,
 ]
-DISBURSEMENT_FORMATS = {n: MONEY for n in range(3, 3 + len(DISBURSEMENT_MONEY))}
+DISBURSEMENT_FORMATS = {n: MONEY for n in range(3, 3 + len(DISBURSEMENT_MONEY))} | {10: MONEY, 11: MONEY}
 NO_UNIT = "（未填写填报单位）"
 PAYABLE_HEADING = ("一、可拨付：没有错误、没有重复申报的企业，按本节拨付", "section")
 HELD_HEADING = ("二、暂缓拨付：有错误或重复申报的企业，改正并重新汇总前不得拨付", "held_section")
@@ -404,7 +416,8 @@ def _held_reasons(record: dict[str, Any]) -> str:
 
 def _sum_row(label: str, records: list[dict[str, Any]], source: str | None = None) -> list[Any]:
     amounts = [sum((r[k] for r in records), ZERO) for k in DISBURSEMENT_MONEY]
-    return [label, None, enterprises(records), *amounts, source, None]
+    paid, left = (sum((ledger_cells(r)[n] for r in records), ZERO) for n in (0, 1))
+    return [label, None, enterprises(records), *amounts, source, None, paid, left, None]
 
 
 def _source_files(records: list[dict[str, Any]], files: dict[str, dict[str, Any]]) -> str:
@@ -425,6 +438,7 @@ def _listed_row(record: dict[str, Any]) -> list[Any]:
         *(record[k] for k in DISBURSEMENT_MONEY),
         f"{record['file']} 第{record['row']}行",
         _held_reasons(record),
+        *ledger_cells(record),
     ]
 
 
@@ -474,13 +488,14 @@ def _disbursement(book: SummaryBook, c: Consolidation) -> None:
         book,
         "拨付清单",
         "补贴资金拨付清单（第十一条（一）6）",
-        [16, 30, 22, 16, 16, 20, 16, 16, 30, 58],
+        [16, 30, 22, 16, 16, 20, 16, 16, 30, 58, 16, 16, 30],
         [
             _decision_line("可拨付", payable, totals["payable"], c.policy),
             _decision_line("暂缓拨付", held, totals["held"], c.policy)
             + "有错误或重复申报，改正并重新汇总前不得拨付。",
             "兵团财政局把中央资金和兵团配套资金拨付给企业所属师市财政局，限期拨付企业；"
             "师市配套资金由师市财政局同步拨付。金额为 0 且没有错误的企业（如尚未评测）不列入。",
+            *([ledger_line(c)] if c.paid is not None else []),
         ],
     )
     sheet.header(DISBURSEMENT_HEADERS)
