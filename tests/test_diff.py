@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import shutil
 from pathlib import Path
@@ -171,6 +172,36 @@ def test_a_float_and_an_int_are_the_same_but_text_is_a_change(tmp_path: Path, po
         "old": "600000.00",
         "new": "0.00",
     }
+
+
+def test_dates_blanks_and_unconverted_cells_compared_by_column(tmp_path: Path, policy) -> None:
+    """The columns are compared whole: a date moved, a date cleared, a blank filled in, a cell that does
+    not convert changed (its raw text compared), and the rows that did not change are not listed."""
+    rows = [valid_row(uscc=valid_code(f"MA7{n:06d}"), name=f"企业{n}") for n in range(6)]
+    old = write_filled(
+        tmp_path / "上次.xlsx", [*rows[:4], valid_row(**{**rows[4], "software": "abc"}), rows[5]], policy
+    )
+    new = write_filled(
+        tmp_path / "本次.xlsx",
+        [
+            rows[0],
+            valid_row(**{**rows[1], "contract_date": dt.datetime(2025, 2, 1)}),
+            valid_row(**{**rows[2], "evaluation_date": None}),
+            valid_row(**{**rows[3], "remark": "已更正"}),
+            valid_row(**{**rows[4], "software": "abd"}),
+            rows[5],
+        ],
+        policy,
+    )
+    document = json.loads(run(old, new, "--json", "-").stdout)
+    assert [
+        (c["name"], [(x["field"], x["old"], x["new"]) for x in c["cells"]]) for c in document["changed"]
+    ] == [
+        ("企业1", [("contract_date", "2025-01-15", "2025-02-01")]),
+        ("企业2", [("evaluation_date", "2025-11-20", None)]),
+        ("企业3", [("remark", None, "已更正")]),
+        ("企业4", [("software", "abc", "abd")]),
+    ]
 
 
 def test_rows_without_a_unique_credit_code_match_by_row(tmp_path: Path, policy) -> None:
