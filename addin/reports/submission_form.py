@@ -9,7 +9,10 @@ as markup) or drawn as a plain string."""
 
 from __future__ import annotations
 
+import bisect
+import copy
 import io
+import itertools
 from dataclasses import dataclass
 from decimal import Decimal
 from pathlib import Path
@@ -23,7 +26,7 @@ from reportlab.lib.units import mm
 from reportlab.pdfbase import pdfmetrics
 from reportlab.pdfbase.cidfonts import UnicodeCIDFont
 from reportlab.pdfgen import canvas
-from reportlab.platypus import KeepTogether, Paragraph, SimpleDocTemplate, Spacer, Table, TableStyle
+from reportlab.platypus import Flowable, KeepTogether, Paragraph, SimpleDocTemplate, Spacer, Table, TableStyle
 
 from addin.beijing_time import shown_time
 from addin.check.pipeline import CheckResult, held_rows, rows_with_errors, totals
@@ -224,7 +227,7 @@ def _severity_by_row(result: CheckResult) -> dict[int, str]:
     return marks
 
 
-def _rows_table(result: CheckResult) -> Table:
+def _rows_table(result: CheckResult) -> PagedRows:
     """The applications, one row each, with a header row repeated on every page and a totals row.
     Names wrap within their cell; codes and amounts are drawn as plain strings (never broken)."""
     table, policy = result.table, result.policy
@@ -232,57 +235,113 @@ def _rows_table(result: CheckResult) -> Table:
     columns = _columns(policy.funding_sources)
     small = _style(BODY_SIZE, leading=9)
     header = [_text(c.header, _style(BODY_SIZE, TA_CENTER, leading=9)) for c in columns]
-    by_source = {source: source_parts(amounts, source) for source in policy.funding_sources}
+    figures = [
+        frame["contract_total"],
+        frame["paid"],
+        *(
+            amounts[name]
+            for name in ("transformation_subsidy", "progress_bonus", "honor_award", "total_award")
+        ),
+        *(source_parts(amounts, source) for source in policy.funding_sources),
+    ]
+    shown = [[format_yuan(figure) for figure in column.tolist()] for column in figures]
     marks = _severity_by_row(result)
-    data = [header]
-    for n, row in enumerate(frame.index, start=1):
-        figures = [
-            frame.at[row, "contract_total"],
-            frame.at[row, "paid"],
-            amounts.at[row, "transformation_subsidy"],
-            amounts.at[row, "progress_bonus"],
-            amounts.at[row, "honor_award"],
-            amounts.at[row, "total_award"],
-            *(by_source[source].at[row] for source in policy.funding_sources),
+    codes = ["" if code is None else str(code) for code in frame["uscc"].tolist()]
+    body = [
+        [
+            str(n),
+            _text(name, small),
+            code if len(code) <= CODE_LENGTH else _text(code, small),  # a long text wraps
+            level or "",
+            *amounts_of_row,
+            marks.get(row, ""),
         ]
-        code = "" if frame.at[row, "uscc"] is None else str(frame.at[row, "uscc"])
-        data.append(
-            [
-                str(n),
-                _text(frame.at[row, "name"], small),
-                code if len(code) <= CODE_LENGTH else _text(code, small),  # a long text wraps
-                frame.at[row, "level"] or "",
-                *(format_yuan(figure) for figure in figures),
-                marks.get(row, ""),
-            ]
+        for n, (row, name, code, level, *amounts_of_row) in enumerate(
+            zip(frame.index, frame["name"].tolist(), codes, frame["level"].tolist(), *shown, strict=True),
+            start=1,
         )
-    data.append(_totals_row(result))
+    ]
+    body.append(_totals_row(result))
     first, last = 4, len(columns) - 2  # the amount columns
-    grid = Table(data, colWidths=[c.width * mm for c in columns], repeatRows=1)
-    grid.setStyle(
-        TableStyle(
-            [
-                ("FONT", (0, 1), (-1, -1), FONT, BODY_SIZE),
-                ("FONT", (2, 1), (2, -1), LATIN_FONT, BODY_SIZE - 0.5),
-                ("FONT", (first, 1), (last, -1), LATIN_FONT, BODY_SIZE - 0.5),
-                ("ALIGN", (first, 1), (last, -1), "RIGHT"),
-                ("ALIGN", (0, 1), (0, -1), "CENTER"),
-                ("ALIGN", (3, 1), (3, -1), "CENTER"),
-                ("ALIGN", (-1, 1), (-1, -1), "CENTER"),
-                ("TEXTCOLOR", (-1, 1), (-1, -1), ALERT),
-                ("GRID", (0, 0), (-1, -1), 0.4, colors.black),
-                ("BACKGROUND", (0, 0), (-1, 0), HEADER_FILL),
-                ("BACKGROUND", (0, -1), (-1, -1), TOTAL_FILL),
-                ("VALIGN", (0, 0), (-1, -1), "MIDDLE"),
-                ("LEFTPADDING", (0, 0), (-1, -1), 2),
-                ("RIGHTPADDING", (0, 0), (-1, -1), 2),
-                ("TOPPADDING", (0, 0), (-1, -1), 1.5),
-                ("BOTTOMPADDING", (0, 0), (-1, -1), 1.5),
-                ("SPAN", (0, -1), (3, -1)),
-            ]
-        )
-    )
-    return grid
+    style = [
+        ("FONT", (0, 1), (-1, -1), FONT, BODY_SIZE),
+        ("FONT", (2, 1), (2, -1), LATIN_FONT, BODY_SIZE - 0.5),
+        ("FONT", (first, 1), (last, -1), LATIN_FONT, BODY_SIZE - 0.5),
+        ("ALIGN", (first, 1), (last, -1), "RIGHT"),
+        ("ALIGN", (0, 1), (0, -1), "CENTER"),
+        ("ALIGN", (3, 1), (3, -1), "CENTER"),
+        ("ALIGN", (-1, 1), (-1, -1), "CENTER"),
+        ("TEXTCOLOR", (-1, 1), (-1, -1), ALERT),
+        ("GRID", (0, 0), (-1, -1), 0.4, colors.black),
+        ("BACKGROUND", (0, 0), (-1, 0), HEADER_FILL),
+        ("VALIGN", (0, 0), (-1, -1), "MIDDLE"),
+        ("LEFTPADDING", (0, 0), (-1, -1), 2),
+        ("RIGHTPADDING", (0, 0), (-1, -1), 2),
+        ("TOPPADDING", (0, 0), (-1, -1), 1.5),
+        ("BOTTOMPADDING", (0, 0), (-1, -1), 1.5),
+    ]
+    last_row = [("BACKGROUND", (0, -1), (-1, -1), TOTAL_FILL), ("SPAN", (0, -1), (3, -1))]
+    return PagedRows(header, body, [c.width * mm for c in columns], style, last_row)
+
+
+class PagedRows(Flowable):
+    """A long table laid out once: each row's height is measured once (a few hundred rows at a time),
+    then the rows are cut into one Table per page, each with the header row on top. A single reportlab
+    Table splits page by page, and every split builds and measures a table of all the rows left:
+    time that grew with the square of the rows. STYLE applies to every page, LAST_ROW's commands to
+    the page that ends with the last row."""
+
+    MEASURED_AT_ONCE = 256  # rows per table measured
+
+    def __init__(
+        self, header: list, body: list[list], widths: list[float], style: list, last_row: list
+    ) -> None:
+        super().__init__()
+        self.header, self.body, self.widths = header, body, widths
+        self.style, self.last_row = style, last_row
+        self.start = 0  # the first row not yet placed on a page
+        self.heights = self._measured()
+        self.ends = list(itertools.accumulate(self.heights[1:], initial=0.0))  # height of body[:n]
+
+    def _measured(self) -> list[float]:
+        """The header's height, then each body row's, as a Table lays them out at these widths."""
+        heights: list[float] = []
+        for start in range(0, len(self.body), self.MEASURED_AT_ONCE):
+            part = self._table(start, min(start + self.MEASURED_AT_ONCE, len(self.body)))
+            part.wrap(sum(self.widths), PAGE[1])
+            row_heights = part._rowHeights  # reportlab's measured heights (set by wrap)
+            heights += row_heights if not heights else row_heights[1:]
+        return heights
+
+    def _height(self, start: int, end: int) -> float:
+        return self.heights[0] + self.ends[end] - self.ends[start]
+
+    def _table(self, start: int, end: int, heights: list[float] | None = None) -> Table:
+        """The header and body[start:end] as one Table (of these row heights if given)."""
+        table = Table([self.header, *self.body[start:end]], colWidths=self.widths, rowHeights=heights)
+        table.setStyle(TableStyle(self.style + (self.last_row if end == len(self.body) else [])))
+        return table
+
+    def _page(self, start: int, end: int) -> Table:
+        return self._table(start, end, [self.heights[0], *self.heights[1 + start : 1 + end]])
+
+    def wrap(self, availWidth: float, availHeight: float) -> tuple[float, float]:  # noqa: N803
+        return sum(self.widths), self._height(self.start, len(self.body))
+
+    def split(self, availWidth: float, availHeight: float) -> list[Flowable]:  # noqa: N803
+        """The rows that fit below the header in AVAILHEIGHT as one table, and the rest."""
+        end = bisect.bisect_right(self.ends, self.ends[self.start] + availHeight - self.heights[0]) - 1
+        if end <= self.start:
+            return []  # not even one row fits: the frame moves on to the next page
+        rest = copy.copy(self)
+        rest.start = end
+        rest.__dict__.pop("_postponed", None)  # platypus's mark of a flowable moved on once already
+        return [self._page(self.start, end), rest]
+
+    def draw(self) -> None:
+        table = self._page(self.start, len(self.body))
+        table.wrapOn(self.canv, *self.wrap(0, 0))
+        table.drawOn(self.canv, 0, 0)
 
 
 def _totals_row(result: CheckResult) -> list:
