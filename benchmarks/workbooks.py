@@ -14,9 +14,9 @@ from addin.io.output import save_workbook
 from addin.template_spec import live_check_anchors
 from addin.templates.application import build_application_template
 from addin.templates.bundled import PROVIDERS, credit_code, shihezi_rows, wrong_check_digit
-from schemas.uscc import problem as code_problem
 from schemas.money import round_cents
 from schemas.policy import load_policy
+from schemas.uscc import problem as code_problem
 
 VIOLATIONS = (
     lambda r: r.update(claimed=r["claimed"] + 1000 if r.get("claimed") else 1000),
@@ -115,7 +115,9 @@ def revised(rows: list[dict[str, Any]], share: float = 0.05, seed: int = 7) -> l
         row = dict(row)
         if draw < 0.01 + share:
             if isinstance(row.get("consulting"), int) and isinstance(row.get("contract_total"), int):
-                row.update(consulting=row["consulting"] + 10_000, contract_total=row["contract_total"] + 10_000)
+                row.update(
+                    consulting=row["consulting"] + 10_000, contract_total=row["contract_total"] + 10_000
+                )
             else:
                 row.update(remark="已更正")
         out.append(row)
@@ -127,7 +129,9 @@ def revised(rows: list[dict[str, Any]], share: float = 0.05, seed: int = 7) -> l
     return out
 
 
-def write_rows(path: Path, rows: list[dict[str, Any]], unit: str = "第八师石河子市", revision: int = 1) -> Path:
+def write_rows(
+    path: Path, rows: list[dict[str, Any]], unit: str = "第八师石河子市", revision: int = 1
+) -> Path:
     policy = load_policy()
     workbook = build_application_template(policy, rows=len(rows), unit=unit, records=rows, revision=revision)
     save_workbook(workbook, path, dynamic_arrays=live_check_anchors())
