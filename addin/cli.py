@@ -440,6 +440,9 @@ def diff(
     html: Annotated[Path | None, typer.Option("--html", help="另存一份可打印的 HTML 对比报告。")] = None,
     policy_file: PolicyOption = None,
     quiet: QuietOption = False,
+    show_all: Annotated[
+        bool, typer.Option("--all", help="在终端列出全部有修改的企业（默认只列出前面的一部分）。")
+    ] = False,
 ) -> None:
     """比较同一单位的两个版本（如改正后重新报送的申报表）：新增、删除的企业，每家企业改动的单元格和金额。
 
@@ -476,7 +479,7 @@ def diff(
     elif quiet:
         console.print(plain(summary_line(result)))
     else:
-        print_diff(result, console)
+        print_diff(result, console, show_all=show_all)
     if not quiet:
         for what, path in saved:
             _saved(what, path, machine_output)

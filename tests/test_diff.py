@@ -330,3 +330,20 @@ def test_workbooks_saved_by_libreoffice(tmp_path: Path, policy) -> None:
     assert saved.exit_code == 1, saved.output
     strip = lambda d: {k: v for k, v in d.items() if k not in ("old", "new")}  # noqa: E731
     assert strip(json.loads(saved.stdout)) == strip(json.loads(plain.stdout))
+
+
+def test_the_terminal_lists_the_first_changed_entries_and_all_with_all(tmp_path: Path, policy) -> None:
+    """Thousands of changed enterprises are not drawn as thousands of tables: the first ones are listed,
+    the rest counted (the JSON holds them all); --all lists them all."""
+    rows = [valid_row(uscc=valid_code(f"MA8{n:06d}"), name=f"企业{n:02d}") for n in range(55)]
+    old, new = tmp_path / "上次.xlsx", tmp_path / "本次.xlsx"
+    save_workbook(filled_application(policy, "第八师石河子市", rows, template_rows=60), old)
+    changed = [{**r, "remark": "已更正"} for r in rows]
+    save_workbook(filled_application(policy, "第八师石河子市", changed, template_rows=60), new)
+    terminal = run(old, new)
+    assert terminal.exit_code == 1
+    assert "企业49" in terminal.output and "企业50" not in terminal.output
+    assert "另有 5 家未列出" in terminal.output and "修改 55 家" in terminal.output
+    everything = run(old, new, "--all")
+    assert "企业54" in everything.output and "未列出" not in everything.output
+    assert len(json.loads(run(old, new, "--json", "-").stdout)["changed"]) == 55
