@@ -275,6 +275,6 @@ def test_rows_that_do_not_repeat_are_refused() -> None:
         return f'<worksheet><dimension ref="A1:{dimension}"/><sheetData>{cells}</sheetData></worksheet>'
 
     xml = sheet("B6", range(5, 7))
-    assert "".join(sheet_with_rows(xml, RepeatedRows("表", 5, 8))) == sheet("B8", range(5, 9))
+    assert b"".join(sheet_with_rows(xml, RepeatedRows("表", 5, 8))) == sheet("B8", range(5, 9)).encode()
     with pytest.raises(RowsDoNotRepeat):
         row_pattern(xml.replace("$A6*2", "$A5*2"), 5)

@@ -304,7 +304,7 @@ def finished_package(
             if name in rows:
                 with archive.open(entry(name, original), "w") as part:
                     for piece in sheet_with_rows(content.decode("utf-8"), rows[name]):
-                        part.write(piece.encode("utf-8"))
+                        part.write(piece)
                 continue
             if dynamic_arrays:
                 content = marked_part(name, content, anchors)

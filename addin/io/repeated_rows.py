@@ -53,13 +53,13 @@ def row_pattern(xml: str, row: int) -> list[str]:
     return pieces
 
 
-def sheet_with_rows(xml: str, rows: RepeatedRows) -> Iterator[str]:
-    """The sheet XML with the repeated rows after the two openpyxl wrote, and a dimension covering them."""
-    pieces = row_pattern(xml, rows.pattern_row)
+def sheet_with_rows(xml: str, rows: RepeatedRows) -> Iterator[bytes]:
+    """The sheet XML (UTF-8) with the repeated rows after the two openpyxl wrote, and a dimension
+    covering them."""
+    pieces = [piece.encode("utf-8") for piece in row_pattern(xml, rows.pattern_row)]
     _, insert_at = _row_xml(xml, rows.pattern_row + 1)
-    yield widened_dimension(xml[:insert_at], rows.last_row)
+    yield widened_dimension(xml[:insert_at], rows.last_row).encode("utf-8")
     for start in range(rows.pattern_row + 2, rows.last_row + 1, CHUNK_ROWS):
-        yield "".join(
-            str(row).join(pieces) for row in range(start, min(start + CHUNK_ROWS, rows.last_row + 1))
-        )
-    yield xml[insert_at:]
+        numbers = range(start, min(start + CHUNK_ROWS, rows.last_row + 1))
+        yield b"".join((b"%d" % row).join(pieces) for row in numbers)
+    yield xml[insert_at:].encode("utf-8")
