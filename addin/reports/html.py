@@ -24,7 +24,7 @@ from addin.reports.summary_figures import (
     execution_records,
     source_execution,
 )
-from schemas.calculation import SUBSIDY_PART_FIELDS
+from schemas.calculation import award_labels, part_fields
 from schemas.money import format_yuan
 from schemas.registry import Issue
 
@@ -87,12 +87,7 @@ def check_report(result: CheckResult) -> str:
     unit = "元"
     if result.table is not None:
         figures = totals(result.table, policy)
-        labels = {
-            "transformation_subsidy": "改造补贴",
-            "progress_bonus": "进度补贴",
-            "honor_award": "荣誉奖励",
-            "total_award": "补贴奖励合计",
-        }
+        labels = award_labels(policy)
         money_rows = [
             (label, format_yuan(Decimal(figures["amounts"][name]))) for name, label in labels.items()
         ]
@@ -165,7 +160,9 @@ def _chart(c: Consolidation) -> dict[str, Any]:
 def _disbursement(c: Consolidation) -> dict[str, Any]:
     """可拨付 and 暂缓拨付 side by side: enterprises, each source and the total, as the clerk reads them."""
     overview = disbursement_overview(c)
-    amounts = [(c.policy.funding_sources[s], f) for s, f in SUBSIDY_PART_FIELDS.items()] + [("合计", "total")]
+    amounts = [(c.policy.funding_sources[s], f) for s, f in part_fields(c.policy).items()] + [
+        ("合计", "total")
+    ]
     rows = [{"label": "企业数", "values": [line["enterprises"] for line in overview]}]
     rows += [{"label": label, "values": [format_yuan(line[f]) for line in overview]} for label, f in amounts]
     return {"columns": [line["label"] for line in overview], "rows": rows}
@@ -215,7 +212,7 @@ def consolidation_report(c: Consolidation) -> str:
         _environment()
         .get_template("consolidation.html.j2")
         .render(
-            title="兵团中小企业数字化转型城市试点专项资金 汇总报告",
+            title=f"{c.policy.fund} 汇总报告",
             valid=c.valid,
             complete=c.complete,
             counts={"error": c.errors, "warning": c.warnings},
