@@ -121,6 +121,8 @@ def measured(command: list[str], timeout: int = 3600) -> tuple[float, float, str
     )
     elapsed = time.perf_counter() - start
     errors = process.stderr.decode("utf-8", "replace")
+    if process.returncode not in (0, 1) or "Traceback" in errors:  # 1: dtfund found issues
+        raise RuntimeError(f"{command[:4]} failed ({process.returncode}): {errors[-2000:]}")
     peak_kb = int(errors.rsplit("MAXRSS_KB", 1)[1].split()[0])
     return elapsed, peak_kb / 1024, process.stdout.decode("utf-8", "replace")
 
