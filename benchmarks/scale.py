@@ -173,6 +173,20 @@ class Bench:
         self.lines += lines
         print("\n".join(lines), flush=True)
 
+    def against(
+        self,
+        base: tuple[str, tuple[float, float]],
+        measured: tuple[str, tuple[float, float]],
+        what: str,
+        limit: float,
+    ) -> None:
+        """Two rows: a baseline, and a measure with its ratio to it and its bar."""
+        ratio = measured[1][0] / base[1][0]
+        self.add(
+            row(base[0], *base[1]),
+            row(measured[0], *measured[1], f"{ratio:.2f}x {what} ({bar(ratio, limit)})"),
+        )
+
     def workbook(self, name: str, rows: list[dict], revision: int = 1) -> Path:
         path = self.folder / f"{name}.xlsx"
         return path if path.exists() else write_rows(path, rows, revision=revision)
@@ -194,28 +208,22 @@ class Bench:
                 "reads": self.read(*paths),
             }
         )
-        ratio = m["consolidate"][0] / m["reads"][0]
-        self.add(
-            row(f"{label}: bare reads, one after another", *m["reads"]),
-            row(
-                f"{label}: dtfund consolidate",
-                *m["consolidate"],
-                f"{ratio:.2f}x the reads ({bar(ratio, limit)})",
-            ),
+        self.against(
+            (f"{label}: bare reads, one after another", m["reads"]),
+            (f"{label}: dtfund consolidate", m["consolidate"]),
+            "the reads",
+            limit,
         )
 
     def diff(self, label: str, rows: list[dict], limit: float) -> None:
         old = self.workbook(f"{label}-old", rows)
         new = self.workbook(f"{label}-new", revised(rows), revision=2)
         m = self.measure({"check": self.dtfund("check", new), "diff": self.dtfund("diff", old, new)})
-        ratio = m["diff"][0] / m["check"][0]
-        self.add(
-            row(f"{label}: dtfund check of one revision", *m["check"]),
-            row(
-                f"{label}: dtfund diff of two revisions",
-                *m["diff"],
-                f"{ratio:.2f}x one check ({bar(ratio, limit)})",
-            ),
+        self.against(
+            (f"{label}: dtfund check of one revision", m["check"]),
+            (f"{label}: dtfund diff of two revisions", m["diff"]),
+            "one check",
+            limit,
         )
 
     def print_form(self, label: str, small: Path, large: Path, limits: tuple[float, float | None]) -> None:
@@ -310,14 +318,11 @@ def issue_heavy(bench: Bench) -> None:
     m = bench.measure(
         {"json": bench.dtfund("check", path, "--json", bench.folder / "out.json"), "read": bench.read(path)}
     )
-    ratio = m["json"][0] / m["read"][0]
-    bench.add(
-        row("Bar, 30,000 issue-heavy rows: bare pandas.read_excel (calamine)", *m["read"]),
-        row(
-            "Bar, 30,000 issue-heavy rows: dtfund check --json",
-            *m["json"],
-            f"{ratio:.2f}x the read ({bar(ratio, 1.6)})",
-        ),
+    bench.against(
+        ("Bar, 30,000 issue-heavy rows: bare pandas.read_excel (calamine)", m["read"]),
+        ("Bar, 30,000 issue-heavy rows: dtfund check --json", m["json"]),
+        "the read",
+        1.6,
     )
     bench.consolidate(
         "Bar, 8 × 4,000 issue-heavy rows", bench.units("hand-units", 8, 4_000, hand_case_rows), 1.4
