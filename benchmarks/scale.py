@@ -108,12 +108,13 @@ def table_schema() -> dict:
     return {"fields": fields}
 
 
-def measured(command: list[str], timeout: int = 3600) -> tuple[float, float, str]:
-    """Wall seconds, peak RSS (MB) and output of one command in its own process. The peak is taken by
-    /usr/bin/time inside the child: the parent's own memory at fork would otherwise count."""
+def measured(command: list[str], timeout: int = 3600) -> tuple[float, float, float]:
+    """Wall seconds, peak RSS (MB) and CPU seconds (user and system) of one command in its own
+    process, taken by /usr/bin/time inside the child (the parent's own memory at fork would otherwise
+    count). On a busy machine the CPU seconds move less than the wall's."""
     start = time.perf_counter()
     process = subprocess.run(
-        ["/usr/bin/time", "-f", "MAXRSS_KB %M", *command],
+        ["/usr/bin/time", "-f", "MAXRSS_KB %M CPU %U %S", *command],
         capture_output=True,
         cwd=ROOT,
         env={**os.environ, "COLUMNS": "200"},
@@ -123,23 +124,34 @@ def measured(command: list[str], timeout: int = 3600) -> tuple[float, float, str
     errors = process.stderr.decode("utf-8", "replace")
     if process.returncode not in (0, 1) or "Traceback" in errors:  # 1: dtfund found issues
         raise RuntimeError(f"{command[:4]} failed ({process.returncode}): {errors[-2000:]}")
-    peak_kb = int(errors.rsplit("MAXRSS_KB", 1)[1].split()[0])
-    return elapsed, peak_kb / 1024, process.stdout.decode("utf-8", "replace")
+    peak_kb, user, system = errors.rsplit("MAXRSS_KB", 1)[1].replace("CPU", "").split()[:3]
+    return elapsed, int(peak_kb) / 1024, float(user) + float(system)
 
 
 def interleaved(commands: dict[str, list[str]], repeat: int) -> list[tuple[float, float]]:
     """Each command run `repeat` times, in turn (so a change in the machine's speed falls on all of
-    them alike): per command, the median seconds and the largest peak RSS."""
-    runs: dict[str, list[tuple[float, float]]] = {name: [] for name in commands}
+    them alike): per command, the median seconds, the largest peak RSS and the median CPU seconds."""
+    runs: dict[str, list[tuple[float, float, float]]] = {name: [] for name in commands}
     for _ in range(repeat):
         for name, command in commands.items():
-            seconds, peak, _ = measured(command)
-            runs[name].append((seconds, peak))
-    return [(statistics.median(s for s, _ in r), max(m for _, m in r)) for r in runs.values()]
+            runs[name].append(measured(command))
+    return [
+        (
+            statistics.median(s for s, _, _ in r),
+            max(m for _, m, _ in r),
+            statistics.median(c for _, _, c in r),
+        )
+        for r in runs.values()
+    ]
 
 
-def row(label: str, seconds: float, rss: float, ratio: str = "") -> str:
-    return f"| {label} | {seconds:.1f} | {rss:.0f} | {ratio} |"
+def row(label: str, seconds: float, rss: float, cpu: float, ratio: str = "") -> str:
+    return f"| {label} | {seconds:.1f} | {cpu:.1f} | {rss:.0f} | {ratio} |"
+
+
+def cpu(measured: tuple[float, float, float], base: tuple[float, float, float]) -> str:
+    """The ratio of CPU seconds, steadier than the wall's on a busy machine."""
+    return f"CPU {measured[2] / base[2]:.2f}x"
 
 
 def bar(value: float, limit: float, at_least: bool = False) -> str:
@@ -153,7 +165,7 @@ class Bench:
 
     def __init__(self, folder: Path, repeat: int) -> None:
         self.folder, self.repeat, self.python = folder, repeat, sys.executable
-        self.lines = ["| measure | seconds | peak RSS (MB) | ratio |", "|---|---|---|---|"]
+        self.lines = ["| measure | seconds | CPU seconds | peak RSS (MB) | ratio |", "|---|---|---|---|---|"]
 
     def dtfund(self, *args: object) -> list[str]:
         return [self.python, "-m", "addin", *map(str, args)]
@@ -166,7 +178,7 @@ class Bench:
             *map(str, paths),
         ]
 
-    def measure(self, commands: dict[str, list[str]]) -> dict[str, tuple[float, float]]:
+    def measure(self, commands: dict[str, list[str]]) -> dict[str, tuple[float, float, float]]:
         return dict(zip(commands, interleaved(commands, self.repeat), strict=True))
 
     def add(self, *lines: str) -> None:
@@ -175,8 +187,8 @@ class Bench:
 
     def against(
         self,
-        base: tuple[str, tuple[float, float]],
-        measured: tuple[str, tuple[float, float]],
+        base: tuple[str, tuple[float, float, float]],
+        measured: tuple[str, tuple[float, float, float]],
         what: str,
         limit: float,
     ) -> None:
@@ -184,7 +196,11 @@ class Bench:
         ratio = measured[1][0] / base[1][0]
         self.add(
             row(base[0], *base[1]),
-            row(measured[0], *measured[1], f"{ratio:.2f}x {what} ({bar(ratio, limit)})"),
+            row(
+                measured[0],
+                *measured[1],
+                f"{ratio:.2f}x {what} ({bar(ratio, limit)}; {cpu(measured[1], base[1])})",
+            ),
         )
 
     def workbook(self, name: str, rows: list[dict], revision: int = 1) -> Path:
@@ -236,9 +252,12 @@ class Bench:
             }
         )
         growth, against_check = m["large"][0] / m["small"][0], m["large"][0] / m["check"][0]
-        versus = f"{growth:.2f}x 5,000 rows ({bar(growth, limits[0])}), {against_check:.2f}x its check"
+        versus = (
+            f"{growth:.2f}x 5,000 rows ({bar(growth, limits[0])}; {cpu(m['large'], m['small'])}), "
+            f"{against_check:.2f}x its check"
+        )
         if limits[1] is not None:
-            versus += f" ({bar(against_check, limits[1])})"
+            versus += f" ({bar(against_check, limits[1])}; {cpu(m['large'], m['check'])})"
         self.add(
             row(f"{label}: dtfund check of 10,000 rows", *m["check"]),
             row(f"{label}: dtfund check --print, 5,000 rows", *m["small"]),
@@ -270,7 +289,13 @@ def sizes(bench: Bench, sizes_: list[int], frictionless: bool) -> None:
         for name, limit in (("check", 0.9), ("check --json", 1.0)):
             ratio = m[name][0] / read_s
             held = f" ({bar(ratio, limit)}; peak {bar(m[name][1], 900)} MB)" if size == 100_000 else ""
-            lines.append(row(f"{size:,} rows: dtfund {name}", *m[name], f"{ratio:.2f}x the read{held}"))
+            lines.append(
+                row(
+                    f"{size:,} rows: dtfund {name}",
+                    *m[name],
+                    f"{ratio:.2f}x the read{held}; {cpu(m[name], m['read'])}",
+                )
+            )
         if "frictionless" in m:
             fl_s = m["frictionless"][0]
             faster = ", ".join(
@@ -288,10 +313,12 @@ def sizes(bench: Bench, sizes_: list[int], frictionless: bool) -> None:
 
 def template(bench: Bench) -> None:
     out = bench.folder / "template.xlsx"
-    ((seconds, peak),) = interleaved(
+    ((seconds, peak, cpu),) = interleaved(
         {"template": bench.dtfund("template", "application", "--rows", 100_000, "-o", out)}, bench.repeat
     )
-    bench.add(row("100,000 rows: dtfund template application", seconds, peak, f"seconds {bar(seconds, 10)}"))
+    bench.add(
+        row("100,000 rows: dtfund template application", seconds, peak, cpu, f"seconds {bar(seconds, 10)}")
+    )
 
 
 def annotate(bench: Bench) -> None:
