@@ -22,9 +22,9 @@ from addin.check.structure import check_structure
 from addin.check.table import RawTable, convert_rows
 from addin.io.workbook_reader import InputError, sha256_of
 from schemas.application_schema import validate
-from schemas.calculation import amount_fields, calculation_inputs, compute_amounts, funding_by_source
+from schemas.calculation import calculation_inputs, compute_amounts, funding_by_source
 from schemas.disbursement import PLACE, holds
-from schemas.fields import application_fields
+from schemas.fields import amount_fields, application_fields
 from schemas.money import column_total, two_place_texts
 from schemas.plan import PlanFigures
 from schemas.policy import Policy
@@ -99,7 +99,7 @@ def check_table(raw: RawTable, policy: Policy) -> Table:
 @implements("TABLE_EMPTY")
 def check_computed(computed: Table, policy: Policy) -> Table:
     """Validate a converted and computed application table: every rule's issues, in table order."""
-    issues = in_table_order(computed.issues + validate(computed), [f.id for f in application_fields()])
+    issues = in_table_order(computed.issues + validate(computed), [f.id for f in application_fields(policy)])
     if not computed.raw.rows:
         issues.append(make_issue("TABLE_EMPTY", sheet=computed.sheet))
     return computed.with_issues(issues)
@@ -108,7 +108,7 @@ def check_computed(computed: Table, policy: Policy) -> Table:
 def read_application(identified: Identified, policy: Policy) -> tuple[Table, str | None]:
     """The application table by its defined names, converted and computed as it is read; and the
     submitting unit (read after the table: its cell is on the table's sheet)."""
-    names = {f.id: f.id for f in application_fields()}
+    names = {f.id: f.id for f in application_fields(policy)}
     computed = identified.read_table_in_blocks(names, lambda blocks: compute_blocks(blocks, policy))
     return computed, identified.unit() or None
 
