@@ -459,7 +459,7 @@ def diff(
     policy = _policy(policy_file)
     machine_output = json_out is not None and str(json_out) == "-"
     with _status("正在读取……", hidden=quiet or machine_output):
-        results = check_file(old, policy), check_file(new, policy)
+        results = check_file(old, policy, rules=False), check_file(new, policy, rules=False)
     try:
         result = compare(*results)
     except DiffError as exc:

@@ -347,3 +347,14 @@ def test_the_terminal_lists_the_first_changed_entries_and_all_with_all(tmp_path:
     everything = run(old, new, "--all")
     assert "企业54" in everything.output and "未列出" not in everything.output
     assert len(json.loads(run(old, new, "--json", "-").stdout)["changed"]) == 55
+
+
+def test_diff_reads_values_and_amounts_without_running_the_rules(policy) -> None:
+    """diff compares values and amounts, never issues: its files are read without their rules (the
+    example's deliberate errors are not looked for), with the amounts a full check gives."""
+    from addin.check.pipeline import check_file
+
+    checked, read = check_file(SHIHEZI, policy), check_file(SHIHEZI, policy, rules=False)
+    assert {i.rule for i in checked.issues} - {i.rule for i in read.issues}
+    assert read.table.amounts.equals(checked.table.amounts)
+    assert read.table.frame.equals(checked.table.frame)
