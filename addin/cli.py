@@ -570,7 +570,7 @@ def template_awards(
 def addin_build(
     output: Annotated[Path | None, typer.Option("--output", "-o", help="输出的 .xlam 文件。")] = None,
 ) -> None:
-    """由 xlwings 自带的功能区加载项生成 dtfund.xlam（开发者使用；仓库中已附带生成好的文件）。"""
+    """由 xlwings 自带的功能区加载项生成 dtfund.xlam，内置全部 DTFUND_ 函数（开发者使用；仓库中已附带生成好的文件）。"""
     from addin.excel.xlam import TARGET, build_xlam
 
     target = output or TARGET
@@ -643,13 +643,13 @@ def _install_xlam() -> Path:
 
 @addin_app.command("doctor")
 def addin_doctor() -> None:
-    """逐项检查本机的加载项安装：启动文件夹、用户设置、xlwings 版本、VBA 工程访问、函数注册，有 Excel 时实际调用函数。"""
-    from addin.excel.doctor import diagnose, print_findings
+    """逐项检查本机的加载项：启动文件夹、用户设置、xlwings 版本、Excel 版本、内置函数，有 Excel 时实际调用函数。
+    退出码：0 全部检查且通过；1 有未通过的项目；3 有本机无法检查的项目。"""
+    from addin.excel.doctor import diagnose, exit_code, print_findings
 
     findings = diagnose()
     print_findings(findings, console)
-    if any(finding.ok is False for finding in findings):
-        raise typer.Exit(1)
+    raise typer.Exit(exit_code(findings))
 
 
 @app.command()

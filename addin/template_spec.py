@@ -83,6 +83,11 @@ def award_column_name(kind_id: str, field_id: str) -> str:
 DATA_SHEET = "申报表"
 LIVE_CHECK_SHEET = "实时校验"
 LIVE_CHECK_CELL = "A4"
+# Excel without dynamic arrays (2010-2019) shows DTFUND_VALIDATE as an array formula over a fixed block:
+# its header row, the first LIVE_CHECK_ISSUES issues (the block prints on one A4 page), and its columns
+# (行、字段、规则、说明、依据). The 校验 button lists every issue in every Excel.
+LIVE_CHECK_ISSUES = 30
+LIVE_CHECK_COLUMNS = 5
 GUIDE_SHEET = "填表说明"
 RULES_SHEET = "规则"
 PARAMETERS_SHEET = "参数"
@@ -113,6 +118,16 @@ def column_letters(policy: Policy | None = None) -> dict[str, str]:
     """Each field's column in the data sheet under a policy (the bundled one by default), in field
     order from column A."""
     return {f.id: column_letter(n) for n, f in enumerate(application_fields(policy), start=1)}
+
+
+def live_check_block() -> str:
+    """The cells the 实时校验 formula covers as an array formula: what Excel 2010-2019 shows of it
+    (Excel 365 spills the same formula to the size of its result)."""
+    from openpyxl.utils.cell import column_index_from_string, coordinate_from_string
+
+    column, row = coordinate_from_string(LIVE_CHECK_CELL)
+    last_column = column_letter(column_index_from_string(column) + LIVE_CHECK_COLUMNS - 1)
+    return f"{LIVE_CHECK_CELL}:{last_column}{row + LIVE_CHECK_ISSUES}"
 
 
 def live_check_anchors() -> dict[str, list[str]]:

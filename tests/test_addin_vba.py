@@ -70,9 +70,9 @@ def test_reserved_and_invalid_names_are_found(name: str) -> None:
 
 
 def test_every_argument_is_read_with_err_to_str() -> None:
-    from addin.excel.vba import _functions_as_on_windows
+    from addin.excel.vba import functions_as_on_windows
 
-    module = _functions_as_on_windows()
+    module = functions_as_on_windows()
     for name in ALL_FUNCTIONS:
         for argument in getattr(module, name).__xlfunc__["args"]:
             assert argument["options"].get("err_to_str") is True, (name, argument["name"])

@@ -38,6 +38,7 @@ READER_RULES = {
     "DATE_STORED_AS_TEXT",
     "CHOICE_NOT_EXACT",
     "CELL_ERROR_VALUE",
+    "ADDIN_LINK_ELSEWHERE",  # the file links to another PC's add-in (addin.check.addin_links)
 }
 
 

@@ -15,6 +15,7 @@ import pandas as pd
 
 from addin import template_spec as spec
 from addin.beijing_time import beijing_timestamp
+from addin.check.addin_links import addin_link_issues
 from addin.check.awards import AwardSheetResult, check_awards
 from addin.check.identity import Identified, UnreadableTemplate, identify
 from addin.check.plan import check_plan, read_plan
@@ -136,7 +137,9 @@ def check_file(path: Path, policy: Policy, rules: bool = True) -> CheckResult:
             policy=policy,
             issues=unreadable.issues,
         )
-    return check_identified(identified, str(path), policy, digest, rules)
+    result = check_identified(identified, str(path), policy, digest, rules)
+    result.issues += addin_link_issues(path)
+    return result
 
 
 def check_identified(

@@ -19,16 +19,15 @@ import xlwings
 from addin.excel.vba import (
     UDF_WRAPPER_MODULE,
     VbaError,
-    generate_wrappers,
-    name_problems,
+    udf_module_source,
     vba_constant,
     vba_modules,
     wrapper_signatures,
 )
 from addin.excel.xlam import ADDIN_MODULE, TARGET, user_config_bytes, user_config_path
+from addin.template_spec import LIVE_CHECK_ISSUES
 
 ADDIN_FILE = f"{ADDIN_MODULE}.xlam"
-VBOM_KEY = r"Software\Microsoft\Office\16.0\Excel\Security"
 MAC_STARTUP = (
     "Library",
     "Group Containers",
@@ -37,6 +36,7 @@ MAC_STARTUP = (
     "Startup.localized",
     "Excel",
 )
+OLDEST_EXCEL = 14  # Excel 2010: the oldest README 五 supports; MacroOptions takes argument texts from it on
 REINSTALL = "关闭所有 Excel 窗口，运行 dtfund addin install --force，再重新打开 Excel。"
 
 
@@ -49,19 +49,6 @@ class Finding:
     detail: str
     fix: str = ""
     path: PurePath | None = None  # the file the point found, for the points after it
-
-
-def _read_registry_vbom() -> int | None:
-    """HKCU\\…\\Excel\\Security\\AccessVBOM (None when absent or not on Windows)."""
-    try:
-        import winreg
-    except ImportError:
-        return None
-    try:
-        with winreg.OpenKey(winreg.HKEY_CURRENT_USER, VBOM_KEY) as key:
-            return int(winreg.QueryValueEx(key, "AccessVBOM")[0])
-    except OSError:
-        return None
 
 
 @contextmanager
@@ -127,7 +114,6 @@ class Machine:
     pinned_xlwings: Callable[[], str | None] = _pinned_xlwings
     shipped_addin: Path = TARGET
     read_file: Callable[[PurePath], bytes | None] = _read
-    access_vbom: Callable[[], int | None] = _read_registry_vbom
     excel: Callable[[], AbstractContextManager[Any | None]] = _excel_app
 
     @property
@@ -228,49 +214,108 @@ def check_versions(machine: Machine) -> Finding:
     return Finding(title, True, detail + "。")
 
 
-def check_vba_access(machine: Machine) -> Finding:
-    title = "信任对 VBA 工程对象模型的访问"
-    if not machine.windows:
-        return Finding(
-            title, None, "只在 Windows 上需要（注册函数的宏 ImportPythonUDFsToAddin 只能在 Windows 上运行）。"
-        )
-    if machine.access_vbom() == 1:
-        return Finding(title, True, "已开启。")
-    return Finding(
-        title,
-        False,
-        "未开启：加载项无法把 DTFUND_ 函数写入自己的宏。",
-        "在 Excel 中：文件 → 选项 → 信任中心 → 信任中心设置 → 宏设置，勾选“信任对 VBA 工程对象模型的访问”，然后重新打开 Excel。",
-    )
-
-
 def check_functions(machine: Machine, installed: Finding) -> Finding:
-    title = "DTFUND_ 函数已注册到加载项"
-    signatures = wrapper_signatures(generate_wrappers(ADDIN_MODULE, ADDIN_FILE))
-    problems = name_problems(signatures)
-    if problems:
-        return Finding(
-            title, False, "生成的函数包装有 VBA 不接受的名称：" + "；".join(problems), "请向开发者报告。"
-        )
-    generated = f"xlwings 生成的 {len(signatures)} 个函数包装都是合法的 VBA"
+    """The installed add-in holds the wrappers this dtfund builds (module xlwings_udfs, text for text)."""
+    title = "DTFUND_ 函数已内置在加载项中"
+    try:
+        expected = udf_module_source(ADDIN_MODULE, ADDIN_FILE)
+    except VbaError as exc:
+        return Finding(title, False, str(exc), "请向开发者报告。")
+    count = len(wrapper_signatures(expected))
     if installed.path is None:
-        return Finding(title, None, generated + "；加载项未安装，无法检查是否已注册。")
+        shipped = _wrapper_module(_shipped_vba(machine) or {}) == expected
+        return Finding(
+            title,
+            None,
+            f"加载项未安装，无法读取其中的函数（dtfund 附带、安装时复制的加载项中"
+            f"{'有全部' if shipped else '没有'} {count} 个函数）。",
+        )
     content = machine.read_file(installed.path)
     try:
         modules = vba_modules(content or b"")
     except VbaError as exc:
-        return Finding(title, None, f"{generated}；{exc}", REINSTALL)
-    module = next((source for name, source in modules.items() if name.lower() == UDF_WRAPPER_MODULE), "")
-    missing = [name for name in signatures if f"Function {name}(" not in module]
-    if missing:
+        return Finding(title, False, str(exc), REINSTALL)
+    module = _wrapper_module(modules)
+    if module is None:
+        return Finding(title, False, f"{installed.path} 中没有 DTFUND_ 函数（旧版加载项）。", REINSTALL)
+    if module != expected:
+        missing = [name for name in wrapper_signatures(expected) if f"Function {name}(" not in module]
+        what = f"缺少 {'、'.join(missing)}" if missing else "与本机 dtfund 的函数不一致"
+        return Finding(title, False, f"{installed.path} 中的函数{what}（加载项来自另一版本的 dtfund）。", REINSTALL)
+    return Finding(title, True, f"加载项中有本机 dtfund 的全部 {count} 个函数。")
+
+
+def _wrapper_module(modules: dict[str, str]) -> str | None:
+    return next((text for name, text in modules.items() if name.lower() == UDF_WRAPPER_MODULE), None)
+
+
+@dataclass(frozen=True)
+class ExcelFacts:
+    """What the running Excel says about itself; None where it could not say."""
+
+    version: str | None
+    build: str | None
+    dynamic_arrays: bool | None
+
+
+def _attribute(read: Callable[[], Any]) -> str | None:
+    try:
+        value = read()
+    except Exception:  # noqa: BLE001 - an older Excel, or Excel on macOS, lacks the property
+        return None
+    return None if value is None else str(value)
+
+
+def _has_dynamic_arrays(app: Any) -> bool | None:
+    """Whether this Excel spills array results: it has the UNIQUE worksheet function (xlwings' own test,
+    xlwings.udfs.has_dynamic_array)."""
+    try:
+        functions = app.api.WorksheetFunction
+    except Exception:  # noqa: BLE001 - no COM object (macOS): cannot tell
+        return None
+    try:
+        functions.Unique("dummy")
+    except Exception:  # noqa: BLE001 - AttributeError or a COM error: no dynamic arrays
+        return False
+    return True
+
+
+def excel_facts(app: Any) -> ExcelFacts:
+    return ExcelFacts(
+        version=_attribute(lambda: app.version),
+        build=_attribute(lambda: app.api.Build),
+        dynamic_arrays=_has_dynamic_arrays(app),
+    )
+
+
+def check_excel(app: Any | None, facts: ExcelFacts | None) -> Finding:
+    title = "Excel 版本与动态数组"
+    if app is None or facts is None:
+        return Finding(title, None, "本机没有可用的 Excel，无法读取版本。")
+    build = f"（内部版本 {facts.build}）" if facts.build else ""
+    version = f"Excel {facts.version or '版本未知'}{build}"
+    major = _major(facts.version)
+    if major is not None and major < OLDEST_EXCEL:
         return Finding(
-            title,
-            False,
-            f"{generated}，但加载项中没有 {'、'.join(missing)}。",
-            "打开 Excel，按 Alt+F11，在 VBAProject (dtfund.xlam) 中运行宏 ImportPythonUDFsToAddin，"
-            "然后在 VBA 编辑器中按 Ctrl+S 保存加载项。",
+            title, False, f"{version}：早于 Excel 2010，加载项不支持。", "请升级到 Excel 2010 或更新版本。"
         )
-    return Finding(title, True, f"{generated}，加载项中都已注册。")
+    if facts.dynamic_arrays is None:
+        return Finding(title, True, f"{version}；无法判断是否支持动态数组。")
+    if facts.dynamic_arrays:
+        return Finding(title, True, f"{version}，支持动态数组：函数结果自动展开。")
+    return Finding(
+        title,
+        True,
+        f"{version}，不支持动态数组（Excel 2019 及更早版本）：返回多格结果的函数要先选中结果区域，"
+        f"再按 Ctrl+Shift+Enter 输入；“实时校验”工作表显示前 {LIVE_CHECK_ISSUES} 条问题。",
+    )
+
+
+def _major(version: str | None) -> int | None:
+    try:
+        return int(str(version).split(".")[0])
+    except ValueError:
+        return None
 
 
 def _load_addin(app: Any, installed: Finding) -> None:
@@ -283,29 +328,60 @@ def _load_addin(app: Any, installed: Finding) -> None:
         app.books.open(str(installed.path))
 
 
-def check_in_excel(app: Any | None, installed: Finding) -> Finding:
-    """Open a workbook in Excel, write a small table, call DTFUND_CALC and DTFUND_VALIDATE and compare
-    with what the check computes."""
-    from addin.excel.udfs import calc, validate
+def _enter(sheet: Any, anchor: str, formula: str, size: tuple[int, int], dynamic: bool) -> Any:
+    """Enter a formula whose result has `size` (rows, columns): spilling where Excel has dynamic arrays,
+    else array-entered over that block (as Ctrl+Shift+Enter does); the result's range."""
+    cell = sheet.range(anchor)
+    if dynamic:
+        cell.formula2 = formula
+        return cell
+    block = cell.resize(*size)
+    block.formula_array = formula
+    return block
 
+
+def check_in_excel(app: Any | None, installed: Finding, facts: ExcelFacts | None, windows: bool) -> Finding:
+    """Open a workbook in Excel, write a small table, call DTFUND_CALC and DTFUND_VALIDATE and compare
+    with what the check computes. Whatever Excel raises is explained, never a traceback."""
     title = "在 Excel 中调用 DTFUND_CALC 和 DTFUND_VALIDATE"
-    if app is None:
+    if app is None or facts is None:
         return Finding(title, None, "本机没有可用的 Excel，未实际调用。")
+    if not windows:
+        return Finding(title, None, "xlwings 的自定义函数只能在 Windows 版 Excel 中使用，未调用。")
+    try:
+        return _call_in_excel(app, installed, facts, title)
+    except Exception as exc:  # noqa: BLE001 - any Excel failure becomes an explained point
+        return Finding(
+            title,
+            False,
+            f"在 Excel 中写入或计算公式时出错（{type(exc).__name__}：{exc}）。",
+            "先解决上面标 ✗ 的各项；仍出错时把这一行发给开发者。",
+        )
+
+
+def _call_in_excel(app: Any, installed: Finding, facts: ExcelFacts, title: str) -> Finding:
+    from addin.excel.udfs import DTFUND_CALC, DTFUND_VALIDATE, calc, validate
+
     table = sample_table()
+    want_calc, want_validate = calc(table, 2), validate(table, 2)
+    dynamic = bool(facts.dynamic_arrays)
     _load_addin(app, installed)
     book = app.books.add()
     try:
         sheet = book.sheets[0]
         sheet.range("A1").value = table
         area = f"A1:{_column(len(table[0]))}{len(table)}"
-        sheet.range("A20").formula2 = f"=DTFUND_CALC({area},2)"
-        sheet.range("A40").formula2 = f"=DTFUND_VALIDATE({area},2)"
+        sizes = [(len(rows), len(rows[0])) for rows in (want_calc, want_validate)]
+        got = [
+            _enter(sheet, anchor, f"={function.__name__}({area},2)", size, dynamic)
+            for anchor, function, size in zip(("A20", "A40"), (DTFUND_CALC, DTFUND_VALIDATE), sizes, strict=True)
+        ]
         app.calculate()
-        got_calc = sheet.range("A20").expand().options(ndim=2).value
-        got_validate = sheet.range("A40").expand().options(ndim=2).value
+        got_calc, got_validate = (
+            (cell.expand() if dynamic else cell).options(ndim=2).value for cell in got
+        )
     finally:
         book.close()
-    want_calc, want_validate = calc(table, 2), validate(table, 2)
     same = _comparable(got_calc) == _comparable(want_calc)
     if not same or _comparable(got_validate, 3) != _comparable(want_validate, 3):
         first = str(got_calc[0][0]) if got_calc and got_calc[0] else ""
@@ -349,15 +425,42 @@ def sample_table() -> list[list[Any]]:
 def diagnose(machine: Machine | None = None) -> list[Finding]:
     machine = machine or Machine()
     with machine.excel() if machine.has_excel_platform else nullcontext() as app:
+        facts = excel_facts(app) if app is not None else None
         installed = check_installed(machine, app)
         return [
             installed,
             check_settings(machine),
             check_versions(machine),
-            check_vba_access(machine),
+            check_excel(app, facts),
             check_functions(machine, installed),
-            check_in_excel(app, installed),
+            check_in_excel(app, installed, facts, machine.windows),
         ]
+
+
+# `dtfund addin doctor`'s exit codes
+ALL_PASSED, SOME_FAILED, SOME_UNCHECKED = 0, 1, 3
+
+
+def exit_code(findings: list[Finding]) -> int:
+    """0 every point checked and passed; 1 a point failed; 3 none failed but some could not be checked."""
+    if any(finding.ok is False for finding in findings):
+        return SOME_FAILED
+    if any(finding.ok is None for finding in findings):
+        return SOME_UNCHECKED
+    return ALL_PASSED
+
+
+def summary_line(findings: list[Finding]) -> str:
+    """The last line: how many points were checked, passed, failed, and could not be checked here."""
+    checked = [finding for finding in findings if finding.ok is not None]
+    failed = sum(finding.ok is False for finding in checked)
+    unchecked = len(findings) - len(checked)
+    counts = f"共 {len(findings)} 项：已检查 {len(checked)} 项（通过 {len(checked) - failed} 项，未通过 {failed} 项），本机无法检查 {unchecked} 项。"
+    if failed:
+        return counts + "请按“解决”逐项处理后再运行 dtfund addin doctor。"
+    if unchecked:
+        return counts + "已检查的都通过；无法检查的项目要在装有 Excel 的 Windows 电脑上运行 dtfund addin doctor。"
+    return counts + "全部通过。"
 
 
 def print_findings(findings: list[Finding], console: Any) -> None:
@@ -372,9 +475,4 @@ def print_findings(findings: list[Finding], console: Any) -> None:
         )
         if finding.ok is False and finding.fix:
             console.print(Text(f"    解决：{visible(finding.fix)}"))
-    failed = sum(finding.ok is False for finding in findings)
-    console.print(
-        "全部可检查的项目都通过。"
-        if not failed
-        else f"{failed} 项未通过，请按“解决”逐项处理后再运行 dtfund addin doctor。"
-    )
+    console.print(summary_line(findings))

@@ -1,8 +1,9 @@
-"""The VBA side of the add-in, read and checked from Python on any machine.
+"""The VBA side of the add-in, read, written and checked from Python on any machine.
 
 - The VBA modules of an .xlam (its xl/vbaProject.bin: an OLE file whose module streams hold source
   compressed as MS-OVBA 2.4.1 describes), to read the xlwings version and project name the shipped VBA
-  was written for, and whether the DTFUND_ wrappers were imported into an installed add-in.
+  was written for, and whether an installed add-in holds the DTFUND_ wrappers; the compression itself,
+  for the build (addin.excel.vba_project).
 - The wrappers xlwings writes for our Excel functions, made with xlwings' own generator
   (xlwings.udfs.generate_vba_wrapper), and the names in them that VBA would refuse.
 """
@@ -43,6 +44,8 @@ _RESERVED_WORDS = (
     "True False Nothing Empty Null Rem Attribute LineInput CDecl",
     # statement names outside the list, and what the generated wrapper uses
     "Error Line Name Property Local Step Alias Lib Application ActiveWorkbook ThisWorkbook XLPy Err",
+    # the rest of what the wrapper itself uses: its error label, and the vararg array and counter
+    "failed argsArray k",
 )
 VBA_RESERVED = frozenset(word.lower() for line in _RESERVED_WORDS for word in line.split())
 _IDENTIFIER = re.compile(r"[A-Za-z][A-Za-z0-9_]*")
@@ -89,6 +92,63 @@ def decompress(data: bytes) -> bytes:
                 for _ in range((token & (0xFFFF >> bit_count)) + 3):
                     out.append(out[-offset])
     return bytes(out)
+
+
+CHUNK = 4096
+
+
+def _longest_match(data: bytes, at: int, start: int, end: int, seen: dict[bytes, list[int]]) -> tuple[int, int]:
+    """The longest earlier copy (offset back, length) of data[at:] within this chunk, the nearest of
+    equal length; (0, 0) when none is 3 bytes or longer."""
+    bit_count = max((at - start - 1).bit_length(), 4)
+    longest = min((0xFFFF >> bit_count) + 3, end - at)
+    best_offset = best_length = 0
+    for candidate in reversed(seen.get(data[at : at + 3], ())):
+        if at - candidate > 1 << bit_count:  # MS-OVBA 2.4.1.3.19.4: offsets fit in bit_count bits
+            break
+        length = 0
+        while length < longest and data[candidate + length] == data[at + length]:
+            length += 1
+        if length > best_length:
+            best_offset, best_length = at - candidate, length
+            if length == longest:
+                break
+    return (best_offset, best_length) if best_length >= 3 else (0, 0)
+
+
+def _compress_chunk(data: bytes, start: int) -> bytes:
+    """One compressed chunk (MS-OVBA 2.4.1.3.7) of data[start:start + 4096], header included."""
+    end = min(start + CHUNK, len(data))
+    out, seen, at = bytearray(), {}, start
+    while at < end:
+        flags, tokens = 0, bytearray()
+        for bit in range(8):
+            if at >= end:
+                break
+            offset, length = _longest_match(data, at, start, end, seen)
+            if length:
+                bit_count = max((at - start - 1).bit_length(), 4)
+                token = (offset - 1) << (16 - bit_count) | (length - 3)
+                tokens += token.to_bytes(2, "little")
+                flags |= 1 << bit
+            else:
+                length = 1
+                tokens.append(data[at])
+            for position in range(at, at + length):
+                seen.setdefault(data[position : position + 3], []).append(position)
+            at += length
+        out.append(flags)
+        out += tokens
+    if len(out) > CHUNK:  # incompressible: a raw chunk (2.4.1.3.10), which holds exactly 4096 bytes
+        if end - start < CHUNK:
+            raise ValueError("an incompressible last chunk would need padding: not VBA source")
+        return (0x3FFF).to_bytes(2, "little") + data[start:end]
+    return (0xB000 | (len(out) + 2 - 3)).to_bytes(2, "little") + bytes(out)
+
+
+def compress(data: bytes) -> bytes:
+    """MS-OVBA 2.4.1 compression: a signature byte, then one chunk per 4096 bytes of input."""
+    return b"\x01" + b"".join(_compress_chunk(data, start) for start in range(0, len(data), CHUNK))
 
 
 def _module_offsets(dir_stream: bytes) -> dict[str, int]:
@@ -164,7 +224,7 @@ def _xlwings_udfs() -> types.ModuleType:
                 sys.modules[name] = module
 
 
-def _functions_as_on_windows() -> types.ModuleType:
+def functions_as_on_windows() -> types.ModuleType:
     """addin/excel/udfs.py executed with xlwings' real @func/@arg decorators (elsewhere they do nothing),
     so each function carries the __xlfunc__ description the generator reads."""
     import xlwings
@@ -186,9 +246,35 @@ def generate_wrappers(module_name: str = "dtfund", addin_name: str = "dtfund.xla
     """The VBA that ImportPythonUDFsToAddin writes for our functions, from xlwings' own generator."""
     text = io.StringIO()
     _xlwings_udfs().generate_vba_wrapper(
-        module_name, _functions_as_on_windows(), text, types.SimpleNamespace(Name=addin_name)
+        module_name, functions_as_on_windows(), text, types.SimpleNamespace(Name=addin_name)
     )
     return text.getvalue()
+
+
+# The lines ImportPythonUDFs writes above the wrappers (xlwings/udfs.py, import_udfs).
+UDF_MODULE_HEADER = (
+    f'Attribute VB_Name = "{UDF_WRAPPER_MODULE}"',
+    "'Autogenerated code by xlwings - changes will be lost with next import!",
+    """#Const App = "Microsoft Excel" 'Adjust when using outside of Excel""",
+)
+
+
+def udf_module_source(module_name: str = "dtfund", addin_name: str = "dtfund.xlam") -> str:
+    """The xlwings_udfs module as ImportPythonUDFs imports it into the add-in: its header lines, then
+    the generated wrappers, with VBA's CRLF line ends. Raises VbaNameError for a name VBA would refuse."""
+    wrappers = generate_wrappers(module_name, addin_name)
+    refuse_bad_names(wrappers)
+    return "\r\n".join((*UDF_MODULE_HEADER, wrappers.replace("\r\n", "\n").replace("\n", "\r\n")))
+
+
+class VbaNameError(VbaError):
+    """A function or argument name the add-in's VBA cannot hold."""
+
+
+def refuse_bad_names(vba: str) -> None:
+    problems = name_problems(wrapper_signatures(vba))
+    if problems:
+        raise VbaNameError("DTFUND_ 函数的名称不能写入加载项的宏：" + "；".join(problems))
 
 
 def wrapper_signatures(vba: str) -> dict[str, list[str]]:
@@ -206,7 +292,9 @@ def name_problems(signatures: dict[str, list[str]]) -> list[str]:
     for function, arguments in signatures.items():
         for name in (function, *arguments):
             where = f"函数 {function}" + ("" if name == function else f" 的参数 {name}")
-            if not _IDENTIFIER.fullmatch(name):
+            if not name.isascii():
+                problems.append(f"{where}：含有英文字母、数字和下划线以外的字符（加载项的宏按代码页 1252 保存）")
+            elif not _IDENTIFIER.fullmatch(name):
                 problems.append(f"{where}：不是 VBA 的合法名称")
             elif len(name) > MAX_IDENTIFIER:
                 problems.append(f"{where}：超过 {MAX_IDENTIFIER} 个字符")

@@ -6,11 +6,16 @@ whose VBA runs `import <add-in file name>; <add-in file name>.main()`, and the I
 macro. Its VBA (xlwings' module, PROJECT_NAME = "myaddin") reads settings from a sheet named
 `myaddin.conf` in the add-in, then from the user's file: %USERPROFILE%\.myaddin\myaddin.conf on Windows,
 ~/Library/Containers/com.microsoft.Excel/Data/myaddin.conf on macOS (GetConfigFilePath). VBA cannot be
-compiled or edited here, so only the ribbon XML and the settings sheet are ours: the tab 专项资金 with
-one 校验 button, and a sheet `myaddin.conf` holding UDF Modules = dtfund and nothing else (a row left
+compiled here; the ribbon XML and the settings sheet are ours: the tab 专项资金 with one 校验 button, and a
+sheet `myaddin.conf` holding UDF Modules = dtfund and nothing else (a row left
 empty there, such as Interpreter_Win, would hide the user file's value). Naming the file dtfund.xlam
 makes RunMain call dtfund.main(). The VBA is tied to the xlwings version that shipped it (its DLL and
 AppleScript file names carry it), so pyproject.toml pins xlwings to that version.
+
+The VBA project gains, without Excel (addin.excel.vba_project): the module xlwings_udfs, exactly what
+ImportPythonUDFsToAddin would import (xlwings' own generator run on addin/excel/udfs.py), and our
+ThisWorkbook (addin.excel.workbook_code: function-wizard texts, links to the add-in repointed). The
+project keeps xlwings' source-only `_VBA_PROJECT`, so Excel compiles the modules when it loads the add-in.
 Run `python -m addin addin build` to rebuild; the timestamps are fixed, so the bytes are the same each time.
 """
 
@@ -26,6 +31,15 @@ from xml.sax.saxutils import escape
 
 import xlwings
 
+from addin.excel.vba import (
+    UDF_WRAPPER_MODULE,
+    VBA_PART,
+    functions_as_on_windows,
+    refuse_bad_names,
+    udf_module_source,
+)
+from addin.excel.vba_project import VbaProject
+from addin.excel.workbook_code import macro_options, workbook_module
 from addin.io.output import reproducible_xlsx, write_bytes_atomically
 from addin.io.workbook_reader import sheet_members
 
@@ -69,8 +83,22 @@ def _settings_sheet(sheet_xml: str, settings: dict[str, str]) -> str:
     return re.sub(r'<dimension ref="[^"]*"', f'<dimension ref="A1:B{len(settings)}"', sheet_xml)
 
 
-def build_xlam(source: Path = SOURCE) -> bytes:
-    """dtfund.xlam: xlwings' ribbon add-in with our ribbon and settings."""
+def build_vba_project(data: bytes, wrappers: str | None = None) -> bytes:
+    """xlwings' VBA project with the DTFUND_ wrappers as ImportPythonUDFs would import them (module
+    xlwings_udfs) and our ThisWorkbook (function descriptions, repointing links to the add-in)."""
+    project = VbaProject(data)
+    if wrappers is None:
+        wrappers = udf_module_source(ADDIN_MODULE, f"{ADDIN_MODULE}.xlam")
+    else:
+        refuse_bad_names(wrappers)
+    project.add_module(UDF_WRAPPER_MODULE, wrappers)
+    project.set_source("ThisWorkbook", workbook_module(macro_options(functions_as_on_windows())))
+    return project.to_bytes()
+
+
+def build_xlam(source: Path = SOURCE, wrappers: str | None = None) -> bytes:
+    """dtfund.xlam: xlwings' ribbon add-in with our ribbon, settings and VBA (the DTFUND_ wrappers built
+    in). `wrappers` replaces the generated xlwings_udfs module (for tests)."""
     with zipfile.ZipFile(source) as archive:
         settings_part = sheet_members(archive)[SOURCE_CONF_SHEET]
         buffer = io.BytesIO()
@@ -81,6 +109,8 @@ def build_xlam(source: Path = SOURCE) -> bytes:
                     content = RIBBON_XML.encode("utf-8")
                 elif entry.filename == settings_part:
                     content = _settings_sheet(content.decode("utf-8"), SETTINGS).encode("utf-8")
+                elif entry.filename == VBA_PART:
+                    content = build_vba_project(content, wrappers)
                 elif entry.filename == "xl/workbook.xml":
                     content = content.replace(
                         f'name="{SOURCE_CONF_SHEET}"'.encode(), f'name="{CONF_SHEET}"'.encode()

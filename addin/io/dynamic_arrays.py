@@ -4,6 +4,9 @@ openpyxl writes array formulas (`<f t="array">`) but not the cell metadata that 
 dynamic; without it Excel shows the formula as `=@DTFUND_VALIDATE(...)` and keeps one value. The
 metadata is one XLDAPR block in xl/metadata.xml, referenced from each anchor cell by cm="1" (the same
 parts Excel and XlsxWriter write). Other spreadsheet programs ignore it.
+
+The array formula's `ref` is the block Excel without dynamic arrays (2010-2019) shows it in, as an
+array-entered formula; Excel 365 takes `ref` as the last spill range and spills to the result's size.
 """
 
 from __future__ import annotations

@@ -13,6 +13,8 @@ from typing import Any
 from openpyxl import Workbook
 from openpyxl.cell import WriteOnlyCell
 from openpyxl.formatting.rule import FormulaRule
+from openpyxl.styles import Font
+from openpyxl.utils.cell import column_index_from_string, coordinate_from_string
 from openpyxl.worksheet.formula import ArrayFormula
 
 from addin import template_spec as spec
@@ -259,7 +261,11 @@ LIVE_CHECK_NOTE = (
     "下方单元格用 DTFUND_VALIDATE 校验整张申报表，结果随填写自动更新（行、字段、规则、说明、依据）。"
     "没有安装加载项，或使用 WPS、LibreOffice 时，该单元格会显示 #NAME? 等错误："
     "请改用命令 dtfund check 申报表.xlsx 校验，结果相同。"
+    f"Excel 2019 及更早版本（没有动态数组）最多显示前 {spec.LIVE_CHECK_ISSUES} 条问题，问题更多时以 dtfund check 为准。"
 )
+# The block's cells the result does not reach show #N/A in Excel 2010-2019 (and every cell shows the
+# error where the add-in is missing): printed in white, so only the anchor shows an error.
+LIVE_CHECK_PADDING_FONT = Font(color="FFFFFF")
 
 
 def _live_check_sheet(workbook: Workbook, letters: dict[str, str], last_row: int, policy: Policy) -> None:
@@ -276,12 +282,21 @@ def _live_check_sheet(workbook: Workbook, letters: dict[str, str], last_row: int
     ws.row_dimensions[2].height = wrapped_height([(LIVE_CHECK_NOTE, sum(widths))])
     ws.append([styled_cell(ws, LIVE_CHECK_NOTE, alignment=TOP_WRAP)])
     ws.append([])
-    ws.append(
-        [
-            styled_cell(
-                ws, ArrayFormula(spec.LIVE_CHECK_CELL, f"=DTFUND_VALIDATE({table},{spec.FIRST_DATA_ROW})")
-            )
-        ]
+    block = spec.live_check_block()
+    formula = ArrayFormula(block, f"=DTFUND_VALIDATE({table},{spec.FIRST_DATA_ROW})")
+    ws.append([styled_cell(ws, formula)])
+    anchor = spec.LIVE_CHECK_CELL
+    column, row = coordinate_from_string(anchor)
+    not_anchor = f"OR(ROW({anchor})>{row},COLUMN({anchor})>{column_index_from_string(column)})"
+    ws.conditional_formatting.add(
+        block, FormulaRule(formula=[f"AND(ISERROR({anchor}),{not_anchor})"], font=LIVE_CHECK_PADDING_FONT)
+    )
+    # print the rows the result fills (its 说明 column is text in every row), at least the anchor's
+    notes = f"'{spec.LIVE_CHECK_SHEET}'!$D${row}:$D${row + spec.LIVE_CHECK_ISSUES}"
+    set_print_area_formula(
+        ws,
+        f"OFFSET('{spec.LIVE_CHECK_SHEET}'!$A$1,0,0,MAX({row},{row - 1}+COUNTIF({notes},\"?*\")),"
+        f"{spec.LIVE_CHECK_COLUMNS})",
     )
 
 

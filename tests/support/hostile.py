@@ -279,6 +279,24 @@ def hundred_million_tiny_cells(folder: Path) -> Path:
     return target
 
 
+def with_workbook_part(name: str, content: bytes, target: str, kind: str, relationship_id: str) -> bytes:
+    """A package part's bytes, with one more workbook part (xl/<target>, of relationship type and
+    content type `kind`) declared: its content-type override and the workbook's relationship to it."""
+    if name == "[Content_Types].xml":
+        override = (
+            f'<Override PartName="/xl/{target}" ContentType="application/'
+            f'vnd.openxmlformats-officedocument.spreadsheetml.{kind}+xml"/></Types>'
+        )
+        return content.replace(b"</Types>", override.encode())
+    if name == "xl/_rels/workbook.xml.rels":
+        relationship = (
+            f'<Relationship Id="{relationship_id}" Type="http://schemas.openxmlformats.org/officeDocument/2006/'
+            f'relationships/{kind}" Target="{target}"/></Relationships>'
+        )
+        return content.replace(b"</Relationships>", relationship.encode())
+    return content
+
+
 def huge_shared_strings(folder: Path) -> Path:
     """A shared-strings part of 300 MB inflated, in a few megabytes."""
     target = folder / "huge-shared-strings.xlsx"
@@ -289,18 +307,7 @@ def huge_shared_strings(folder: Path) -> Path:
     ):
         for entry in source.infolist():
             content = source.read(entry.filename)
-            if entry.filename == "[Content_Types].xml":
-                content = content.replace(
-                    b"</Types>",
-                    b'<Override PartName="/xl/sharedStrings.xml" ContentType="application/'
-                    b'vnd.openxmlformats-officedocument.spreadsheetml.sharedStrings+xml"/></Types>',
-                )
-            if entry.filename == "xl/_rels/workbook.xml.rels":
-                content = content.replace(
-                    b"</Relationships>",
-                    b'<Relationship Id="rId99" Type="http://schemas.openxmlformats.org/officeDocument/2006/'
-                    b'relationships/sharedStrings" Target="sharedStrings.xml"/></Relationships>',
-                )
+            content = with_workbook_part(entry.filename, content, "sharedStrings.xml", "sharedStrings", "rId99")
             out.writestr(entry.filename, content)
         with out.open("xl/sharedStrings.xml", "w", force_zip64=True) as part:
             part.write(b'<sst xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main">')

@@ -40,18 +40,28 @@ def _free_port() -> int:
         return probe.getsockname()[1]
 
 
+UNO_ATTEMPTS = 3
+
+
 def recalculate(pairs: list[tuple[Path, Path]]) -> None:
-    """Load each workbook in LibreOffice, calculateAll(), and save the result as .xlsx. The UNO client
-    has been seen to crash (SIGSEGV) when several LibreOffice instances run at once: one more try then."""
-    try:
-        _recalculate(pairs)
-    except subprocess.CalledProcessError as crash:
-        if crash.returncode >= 0:
-            raise
-        _recalculate(pairs)
+    """Load each workbook in LibreOffice, calculateAll(), and save the result as .xlsx."""
+    run_uno_script(SCRIPT, [str(p) for pair in pairs for p in pair])
 
 
-def _recalculate(pairs: list[tuple[Path, Path]]) -> None:
+def run_uno_script(script: Path, arguments: list[str]) -> str:
+    """Run a UNO client script (`script PORT ARGUMENTS…`, with /usr/bin/python3) against a fresh headless
+    LibreOffice; its standard output. The UNO client has been seen to crash (SIGSEGV) when several
+    LibreOffice instances run at once on a busy machine: then it is tried again, UNO_ATTEMPTS times in all."""
+    for attempt in range(1, UNO_ATTEMPTS + 1):
+        try:
+            return _run_uno_script(script, arguments)
+        except subprocess.CalledProcessError as crash:
+            if crash.returncode >= 0 or attempt == UNO_ATTEMPTS:
+                raise
+    raise AssertionError("unreachable")
+
+
+def _run_uno_script(script: Path, arguments: list[str]) -> str:
     binary = require_libreoffice()
     port = _free_port()
     with tempfile.TemporaryDirectory() as profile:
@@ -70,10 +80,13 @@ def _recalculate(pairs: list[tuple[Path, Path]]) -> None:
             stderr=subprocess.DEVNULL,
         )
         try:
-            files = [str(p) for pair in pairs for p in pair]
-            subprocess.run(
-                [UNO_PYTHON, str(SCRIPT), str(port), *files], check=True, timeout=600, capture_output=True
-            )
+            return subprocess.run(
+                [UNO_PYTHON, str(script), str(port), *arguments],
+                check=True,
+                timeout=600,
+                capture_output=True,
+                text=True,
+            ).stdout
         finally:
             office.terminate()
             try:
