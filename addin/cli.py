@@ -483,6 +483,9 @@ def diff(
     policy_file: PolicyOption = None,
     quiet: QuietOption = False,
     force: ForceOption = False,
+    show_all: Annotated[
+        bool, typer.Option("--all", help="在终端列出全部有修改的企业（默认只列出前面的一部分）。")
+    ] = False,
 ) -> None:
     """比较同一单位的两个版本（如改正后重新报送的申报表）：新增、删除的企业，每家企业改动的单元格和金额。
 
@@ -499,7 +502,7 @@ def diff(
     policy = _policy(policy_file)
     machine_output = json_out is not None and str(json_out) == "-"
     with _status("正在读取……", hidden=quiet or machine_output):
-        results = check_file(old, policy), check_file(new, policy)
+        results = check_file(old, policy, rules=False), check_file(new, policy, rules=False)
     try:
         result = compare(*results)
     except DiffError as exc:
@@ -519,7 +522,7 @@ def diff(
     elif quiet:
         console.print(plain(summary_line(result)))
     else:
-        print_diff(result, console)
+        print_diff(result, console, show_all=show_all)
     if not quiet:
         for what, path in saved:
             _saved(what, path, machine_output)

@@ -115,8 +115,10 @@ def read_application(identified: Identified, policy: Policy) -> tuple[Table, str
 
 
 @implements("FILE_UNREADABLE")
-def check_file(path: Path, policy: Policy) -> CheckResult:
-    """Check one workbook file: an application or a plan. One that cannot be checked has no `kind`."""
+def check_file(path: Path, policy: Policy, rules: bool = True) -> CheckResult:
+    """Check one workbook file: an application or a plan. One that cannot be checked has no `kind`.
+    `rules=False`: an application's table is converted and computed but its rules are not run (what
+    `dtfund diff` compares: values and amounts, not issues)."""
     path = Path(path)
     try:
         digest = sha256_of(path) if path.is_file() else None
@@ -135,13 +137,13 @@ def check_file(path: Path, policy: Policy) -> CheckResult:
             policy=policy,
             issues=unreadable.issues,
         )
-    result = check_identified(identified, str(path), policy, digest)
+    result = check_identified(identified, str(path), policy, digest, rules)
     result.issues += addin_link_issues(path)
     return result
 
 
 def check_identified(
-    identified: Identified, file: str, policy: Policy, sha256: str | None = None
+    identified: Identified, file: str, policy: Policy, sha256: str | None = None, rules: bool = True
 ) -> CheckResult:
     """Check a workbook already identified as one of our templates (a file, or a book open in Excel)."""
     result = CheckResult(file=file, sha256=sha256, template=identified.template, policy=policy, issues=[])
@@ -172,7 +174,7 @@ def check_identified(
         result.issues = unreadable.issues
         return result
     computed.unit = unit
-    table = check_computed(computed, policy)
+    table = check_computed(computed, policy) if rules else computed
     unit_problems = unit_cell_issues(
         unit,
         policy.value("submitting_units"),

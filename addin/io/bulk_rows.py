@@ -121,7 +121,7 @@ def sheet_pieces(xml: str, bulks: list[BulkRows]) -> Iterator[str]:
     done = 0
     for at, bulk in insertions:
         piece = xml[done:at]
-        yield _DIMENSION.sub(lambda m: _wider(m, last_row), piece, count=1) if done == 0 else piece
+        yield widened_dimension(piece, last_row) if done == 0 else piece
         yield from rows_xml(bulk, _row_styles(xml, bulk.styled_row))
         done = at
     yield xml[done:]
@@ -133,6 +133,11 @@ def _insertion_point(xml: str, bulk: BulkRows) -> int:
     later = (m for m in _ROW_START.finditer(xml, body_start) if int(m.group(1)) > bulk.last_row + 1)
     following = next(later, None)
     return following.start() if following else xml.index("</sheetData>")
+
+
+def widened_dimension(xml: str, last_row: int) -> str:
+    """The sheet XML (its start at least) with its dimension reaching down to LAST_ROW (1-based)."""
+    return _DIMENSION.sub(lambda match: _wider(match, last_row), xml, count=1)
 
 
 def _wider(match: re.Match[str], last_row: int) -> str:

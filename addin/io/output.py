@@ -23,13 +23,15 @@ import stat
 import tempfile
 import zipfile
 import zlib
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
     from openpyxl import Workbook
+
+    from addin.io.repeated_rows import RepeatedRows
 
 FIXED_ZIP_TIME = (2025, 3, 24, 0, 0, 0)  # the draft measures' date: stamped on every generated part
 FIXED_ISO_TIME = "2025-03-24T00:00:00Z"
@@ -276,17 +278,53 @@ def write_text_atomically(path: Path, text: str) -> None:
 
 def reproducible_xlsx(data: bytes) -> bytes:
     """The same workbook with every zip entry and document timestamp fixed."""
+    return finished_package(data)
+
+
+def finished_package(
+    data: bytes,
+    dynamic_arrays: Mapping[str, list[str]] | None = None,
+    repeated: Sequence[RepeatedRows] = (),
+    reproducible: bool = True,
+) -> bytes:
+    """A saved workbook finished in one pass over its parts: the array formulas at `dynamic_arrays`
+    (sheet -> cells) marked dynamic, the repeated rows rendered into their sheets, and (reproducible)
+    every zip entry and document timestamp fixed."""
+    from addin.io.dynamic_arrays import METADATA_PART, METADATA_XML, anchor_parts, marked_part
+    from addin.io.repeated_rows import sheet_with_rows
+    from addin.io.workbook_reader import sheet_members
+
+    if not (dynamic_arrays or repeated or reproducible):
+        return data
     source = zipfile.ZipFile(io.BytesIO(data))
+    anchors = anchor_parts(source, dict(dynamic_arrays)) if dynamic_arrays else {}
+    members = sheet_members(source) if repeated else {}
+    rows = {members[r.sheet]: r for r in repeated}
     target = io.BytesIO()
     with zipfile.ZipFile(target, "w", zipfile.ZIP_DEFLATED) as archive:
-        for entry in source.infolist():
-            content = source.read(entry.filename)
-            if entry.filename == "docProps/core.xml":
-                content = _CORE_TIME.sub(rb"\g<1>" + FIXED_ISO_TIME.encode() + rb"\g<2>", content)
-            info = zipfile.ZipInfo(entry.filename, date_time=FIXED_ZIP_TIME)
+
+        def entry(name: str, original: zipfile.ZipInfo | None = None) -> zipfile.ZipInfo:
+            if original is not None and not reproducible:
+                return original
+            info = zipfile.ZipInfo(name, date_time=FIXED_ZIP_TIME)
             info.compress_type = zipfile.ZIP_DEFLATED
             info.external_attr = 0o644 << 16
-            archive.writestr(info, content)
+            return info
+
+        for original in source.infolist():
+            name, content = original.filename, source.read(original.filename)
+            if name in rows:
+                with archive.open(entry(name, original), "w") as part:
+                    for piece in sheet_with_rows(content.decode("utf-8"), rows[name]):
+                        part.write(piece)
+                continue
+            if dynamic_arrays:
+                content = marked_part(name, content, anchors)
+            if reproducible and name == "docProps/core.xml":
+                content = _CORE_TIME.sub(rb"\g<1>" + FIXED_ISO_TIME.encode() + rb"\g<2>", content)
+            archive.writestr(entry(name, original), content)
+        if dynamic_arrays and METADATA_PART not in source.namelist():
+            archive.writestr(entry(METADATA_PART), METADATA_XML)
     return target.getvalue()
 
 
@@ -305,12 +343,13 @@ def save_workbook(
     dynamic_arrays: dict[str, list[str]] | None = None,
 ) -> None:
     """Save an openpyxl workbook atomically, with fixed timestamps unless told otherwise, marking the
-    array formulas at `dynamic_arrays` (sheet -> cells) as dynamic so that Excel spills them."""
-    from addin.io.dynamic_arrays import mark_dynamic_arrays
+    array formulas at `dynamic_arrays` (sheet -> cells) as dynamic so that Excel spills them, and with
+    the rows its sheets repeat (`repeated_rows`, addin.templates.sheets.RowsRepeatingWorkbook)."""
+    from openpyxl.writer.excel import save_workbook as write_package
 
     buffer = io.BytesIO()
-    workbook.save(buffer)
-    data = buffer.getvalue()
-    if dynamic_arrays:
-        data = mark_dynamic_arrays(data, dynamic_arrays)
-    write_bytes_atomically(Path(path), reproducible_xlsx(data) if reproducible else data)
+    write_package(workbook, buffer)
+    repeated = getattr(workbook, "repeated_rows", ())
+    write_bytes_atomically(
+        Path(path), finished_package(buffer.getvalue(), dynamic_arrays, repeated, reproducible)
+    )

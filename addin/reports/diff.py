@@ -13,6 +13,7 @@ from rich.table import Table
 
 from addin.check.diff import KIND_NAMES, Changed, Diff, Entry
 from addin.reports.check_report import json_value
+from addin.reports.terminal_issues import TERMINAL_ISSUE_LIMIT
 from addin.reports.terminal_text import add_amount_column, labelled, plain, print_table
 from schemas.money import format_yuan
 
@@ -217,8 +218,10 @@ def signed(amount: Decimal) -> str:
     return ("+" if amount > 0 else "") + format_yuan(amount)
 
 
-def print_diff(diff: Diff, console: Console) -> None:
-    """The terminal report: files, added, removed, each changed entry's cells and amounts, totals."""
+def print_diff(diff: Diff, console: Console, show_all: bool = False) -> None:
+    """The terminal report: files, added, removed, each changed entry's cells and amounts (the first
+    TERMINAL_ISSUE_LIMIT entries unless `show_all`: drawing thousands of tables takes longer than the
+    comparison, and the JSON and HTML hold them all), totals."""
     console.print(plain(f"上次：{diff.old.file}"))
     console.print(plain(f"本次：{diff.new.file}"))
     for label, before, after in version_lines(diff):
@@ -234,8 +237,14 @@ def print_diff(diff: Diff, console: Console) -> None:
         print_table(console, _entries_table("新增的企业", diff.added, total_label))
     if diff.removed:
         print_table(console, _entries_table("删除的企业", diff.removed, total_label))
-    for change in diff.changed:
+    listed = diff.changed if show_all else diff.changed[:TERMINAL_ISSUE_LIMIT]
+    for change in listed:
         print_table(console, _changes_table(change))
+    if len(listed) < len(diff.changed):
+        console.print(
+            f"以上列出前 {len(listed)} 家有修改的企业，另有 {len(diff.changed) - len(listed)} 家未列出。"
+            "全部修改见 --json 或 --html 保存的比较结果；或加 --all 在终端全部列出。"
+        )
     print_table(console, _totals_table(diff, diff.new.policy.funding_sources))
     style = "green" if diff.same else "yellow"
     console.print(plain(summary_line(diff), style=f"bold {style}"))

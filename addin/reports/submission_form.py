@@ -13,8 +13,12 @@ longer at 2,000 rows)."""
 
 from __future__ import annotations
 
+import bisect
+import copy
 import io
+import itertools
 import math
+from collections.abc import Callable
 from dataclasses import dataclass
 from decimal import Decimal
 from pathlib import Path
@@ -26,7 +30,7 @@ from reportlab.lib.styles import ParagraphStyle
 from reportlab.lib.units import mm
 from reportlab.pdfbase import pdfmetrics
 from reportlab.pdfgen import canvas
-from reportlab.platypus import KeepTogether, Paragraph, SimpleDocTemplate, Spacer, Table, TableStyle
+from reportlab.platypus import Flowable, KeepTogether, Paragraph, SimpleDocTemplate, Spacer, Table, TableStyle
 from reportlab.platypus.doctemplate import FrameBreak
 
 from addin.beijing_time import shown_time
@@ -247,7 +251,7 @@ def _severity_by_row(result: CheckResult) -> dict[int, str]:
     return marks
 
 
-def _rows_table(result: CheckResult, runs: Runs) -> list[Table | KeepTogether]:
+def _rows_table(result: CheckResult, runs: Runs) -> list[Flowable]:
     """The applications, one row each, with a header row repeated on every page, the 合计 row, then the
     file's details and the lines to sign: the last KEPT_ROWS rows from there on are never split across
     pages. Names wrap within their cell; codes and amounts are never broken."""
@@ -257,25 +261,28 @@ def _rows_table(result: CheckResult, runs: Runs) -> list[Table | KeepTogether]:
     small = _style(BODY_SIZE, leading=9)
     centred = _style(BODY_SIZE, TA_CENTER, leading=9)
     header = [_text(c.header, centred, runs) for c in columns]
-    by_source = {source: source_parts(amounts, source) for source in policy.funding_sources}
+    figures = [
+        frame["contract_total"],
+        frame["paid"],
+        *(amounts[name] for name in award_labels(policy)),
+        *(source_parts(amounts, source) for source in policy.funding_sources),
+    ]
+    shown = [[format_yuan(figure) for figure in column.tolist()] for column in figures]
     marks = _severity_by_row(result)
+    codes = ["" if code is None else str(code) for code in frame["uscc"].tolist()]
     data: list[list] = [header]
-    for n, row in enumerate(frame.index, start=1):
-        figures = [
-            frame.at[row, "contract_total"],
-            frame.at[row, "paid"],
-            *(amounts.at[row, name] for name in award_labels(policy)),
-            *(by_source[source].at[row] for source in policy.funding_sources),
-        ]
-        code = "" if frame.at[row, "uscc"] is None else str(frame.at[row, "uscc"])
+    for n, (row, name, code, level, *figures_of_row) in enumerate(
+        zip(frame.index, frame["name"].tolist(), codes, frame["level"].tolist(), *shown, strict=True),
+        start=1,
+    ):
         plain_code = len(code) <= CODE_LENGTH and code.isascii()
         data.append(
             [
                 str(n),
-                _text(frame.at[row, "name"], small, runs),
+                _text(name, small, runs),
                 code if plain_code else _text(code, small, runs),  # a long or odd text wraps
-                _short_text(frame.at[row, "level"] or "", centred, runs),
-                *(format_yuan(figure) for figure in figures),
+                _short_text(level or "", centred, runs),
+                *figures_of_row,
                 marks.get(row, ""),
             ]
         )
@@ -287,10 +294,80 @@ def _rows_table(result: CheckResult, runs: Runs) -> list[Table | KeepTogether]:
     cut = max(1, len(data) - 2 - KEPT_ROWS)  # the first row kept with the 合计 and the signs
     tail = data[cut:]
     kept = _KeptTail(_grid(tail, widths, header=False), _grid([header, *tail], widths, header=True))
-    return [_grid(data[:cut], widths, header=True, body_only=True), kept] if cut > 1 else [kept]
+    if cut <= 1:
+        return [kept]
+
+    def page(rows: list[list], heights: list[float] | None) -> Table:
+        return _grid(rows, widths, header=True, body_only=True, heights=heights)
+
+    return [PagedRows(header, data[1:cut], widths, page), kept]
 
 
-def _grid(data: list[list], widths: list[float], header: bool, body_only: bool = False) -> Table:
+class PagedRows(Flowable):
+    """A long table laid out once: each row's height is measured once (a few hundred rows at a time),
+    then the rows are cut into one Table per page, each with the header row on top. A single reportlab
+    Table splits page by page, and every split builds and measures a table of all the rows left:
+    time that grew with the square of the rows. PAGE makes the Table of a header and some rows (of the
+    given row heights, or measured if None)."""
+
+    MEASURED_AT_ONCE = 256  # rows per table measured
+
+    def __init__(
+        self,
+        header: list,
+        body: list[list],
+        widths: list[float],
+        page: Callable[[list[list], list[float] | None], Table],
+    ) -> None:
+        super().__init__()
+        self.header, self.body, self.widths, self.page = header, body, widths, page
+        self.start = 0  # the first row not yet placed on a page
+        self.heights = self._measured()
+        self.ends = list(itertools.accumulate(self.heights[1:], initial=0.0))  # height of body[:n]
+
+    def _measured(self) -> list[float]:
+        """The header's height, then each body row's, as a Table lays them out at these widths."""
+        heights: list[float] = []
+        for start in range(0, len(self.body), self.MEASURED_AT_ONCE):
+            part = self.page([self.header, *self.body[start : start + self.MEASURED_AT_ONCE]], None)
+            part.wrap(sum(self.widths), PAGE[1])
+            row_heights = part._rowHeights  # reportlab's measured heights (set by wrap)
+            heights += row_heights if not heights else row_heights[1:]
+        return heights
+
+    def _height(self, start: int, end: int) -> float:
+        return self.heights[0] + self.ends[end] - self.ends[start]
+
+    def _page(self, start: int, end: int) -> Table:
+        heights = [self.heights[0], *self.heights[1 + start : 1 + end]]
+        return self.page([self.header, *self.body[start:end]], heights)
+
+    def wrap(self, availWidth: float, availHeight: float) -> tuple[float, float]:  # noqa: N803
+        return sum(self.widths), self._height(self.start, len(self.body))
+
+    def split(self, availWidth: float, availHeight: float) -> list[Flowable]:  # noqa: N803
+        """The rows that fit below the header in AVAILHEIGHT as one table, and the rest."""
+        end = bisect.bisect_right(self.ends, self.ends[self.start] + availHeight - self.heights[0]) - 1
+        if end <= self.start:
+            return []  # not even one row fits: the frame moves on to the next page
+        rest = copy.copy(self)
+        rest.start = end
+        rest.__dict__.pop("_postponed", None)  # platypus's mark of a flowable moved on once already
+        return [self._page(self.start, end), rest]
+
+    def draw(self) -> None:
+        table = self._page(self.start, len(self.body))
+        table.wrapOn(self.canv, *self.wrap(0, 0))
+        table.drawOn(self.canv, 0, 0)
+
+
+def _grid(
+    data: list[list],
+    widths: list[float],
+    header: bool,
+    body_only: bool = False,
+    heights: list[float] | None = None,
+) -> Table:
     """A part of the applications' table: its header row (repeated on every page) if `header`; unless
     `body_only`, its last two rows are the 合计 and the file's details with the signs."""
     first, last = 4, len(widths) - 2  # the amount columns
@@ -324,7 +401,7 @@ def _grid(data: list[list], widths: list[float], header: bool, body_only: bool =
             ("TOPPADDING", (0, -1), (-1, -1), 4 * mm),
             ("LEFTPADDING", (0, -1), (-1, -1), 0),
         ]
-    return Table(data, colWidths=widths, repeatRows=top, style=TableStyle(commands))
+    return Table(data, colWidths=widths, rowHeights=heights, repeatRows=top, style=TableStyle(commands))
 
 
 class _KeptTail(KeepTogether):

@@ -455,8 +455,10 @@ def _disbursement_section(
     sheet.emphasised([text, *[None] * (width - 1)], {}, style)
     if not records:
         sheet.body([["（无）", *[None] * (width - 1)]], {}, width)
-    for unit in dict.fromkeys(r["unit"] for r in records):
-        part = [r for r in records if r["unit"] == unit]
+    by_unit: dict[str | None, list[dict[str, Any]]] = {}
+    for record in records:  # the units in the order they come, in one pass over the records
+        by_unit.setdefault(record["unit"], []).append(record)
+    for unit, part in by_unit.items():
         sheet.body([_listed_row(r) for r in part], DISBURSEMENT_FORMATS, width, wrap=True)
         subtotal = _sum_row(f"{unit or NO_UNIT} 小计", part, _source_files(part, files))
         sheet.emphasised(subtotal, DISBURSEMENT_FORMATS, "subtotal", wrap=True)

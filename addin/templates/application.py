@@ -20,10 +20,12 @@ from openpyxl.worksheet.formula import ArrayFormula
 from addin import template_spec as spec
 from addin.io.output import describe_generated, save_workbook
 from addin.io.print_layout import wrapped_height
+from addin.io.repeated_rows import RepeatedRows
 from addin.templates.formulas import LEVELS_NAME, RowFormulas, list_name
 from addin.templates.printing import filled_rows_print_area, page_setup, set_print_area_formula
 from addin.templates.sheets import (
     SUBMISSION_STEPS,
+    RowsRepeatingWorkbook,
     absolute,
     add_field_validation,
     define,
@@ -74,7 +76,7 @@ def build_application_template(
     """The application template as an openpyxl workbook (write-only, so 100,000 rows fit in memory)."""
     if rows < 1:
         raise ValueError("rows must be at least 1")
-    workbook = Workbook(write_only=True)
+    workbook = RowsRepeatingWorkbook()
     letters = spec.column_letters(policy)
     last_row = spec.FIRST_DATA_ROW + rows - 1
     _data_sheet(workbook, policy, letters, last_row, (unit, revision, submitted_on), records)
@@ -107,7 +109,7 @@ def write_application_template(
 
 
 def _data_sheet(
-    workbook: Workbook,
+    workbook: RowsRepeatingWorkbook,
     policy: Policy,
     letters: dict[str, str],
     last_row: int,
@@ -143,7 +145,11 @@ def _data_sheet(
     computed = [f for f in fields if f.computed]
     prototypes = {f.id: styled_cell(ws, None, number_format=number_format(f)) for f in computed}
     padding = [None] * len(inputs)
-    for row in range(spec.FIRST_DATA_ROW, last_row + 1):
+    # the empty rows below the records repeat the first of them: openpyxl writes it and the next
+    pattern_row = spec.FIRST_DATA_ROW + len(records)
+    if pattern_row + 2 <= last_row:
+        workbook.repeated_rows.append(RepeatedRows(spec.DATA_SHEET, pattern_row, last_row))
+    for row in range(spec.FIRST_DATA_ROW, min(last_row, pattern_row + 1) + 1):
         offset = row - spec.FIRST_DATA_ROW
         record = records[offset] if offset < len(records) else None
         inputs_of_row = [_input_cell(ws, record.get(f.id)) for f in inputs] if record else padding
