@@ -28,6 +28,7 @@ from addin.io.output import (
     write_text_atomically,
 )
 from addin.io.process import run_process, start_reading_ahead
+from addin.io.streams import make_streams_forgiving, write_stdout_bytes
 from addin.reports.terminal_text import labelled, plain, print_table, visible
 from addin.template_sizes import AWARDS_DEFAULT_ROWS, AWARDS_MAX_ROWS, DEFAULT_ROWS, MAX_ROWS
 
@@ -197,9 +198,7 @@ def check(
 
 def _write_stdout(data: bytes) -> None:
     """Machine output (JSON) as the UTF-8 bytes it is, whatever the terminal's encoding."""
-    sys.stdout.flush()
-    sys.stdout.buffer.write(data)
-    sys.stdout.buffer.flush()
+    write_stdout_bytes(data)
 
 
 def _write_check_outputs(
@@ -683,5 +682,6 @@ def main() -> None:
 
 def run() -> None:
     """The `dtfund` process (its console script and `python -m addin`): `main`, with the process's
-    speed-ups (addin.io.process)."""
+    speed-ups (addin.io.process), printing to any stdout and stderr (addin.io.streams)."""
+    make_streams_forgiving()
     run_process(main)
