@@ -37,6 +37,7 @@ from addin.templates.styles import (
     UNLOCKED,
     WRAP,
 )
+from schemas.submission import FIRST_REVISION, LAST_REVISION
 from schemas.calculation import ROW_PARAMETERS
 from schemas.fields import Field, field_by_id
 from schemas.policy import Parameter, Policy
@@ -422,13 +423,14 @@ def submission_cells(
 
 
 def submission_validations(ws) -> list[DataValidation]:
-    """The 版本号 a whole number ≥ 1, the 报送日期 a date."""
+    """The 版本号 a whole number from 1 to 9999, the 报送日期 a date."""
     revision = new_validation(
         "whole",
-        operator="greaterThanOrEqual",
-        formula1="1",
+        operator="between",
+        formula1=str(FIRST_REVISION),
+        formula2=str(LAST_REVISION),
         errorTitle="版本号无效",
-        error="请填写不小于 1 的整数。",
+        error=f"请填写 {FIRST_REVISION} 至 {LAST_REVISION} 的整数。",
     )
     revision.add(spec.REVISION_CELL)
     kind, options = CELL_VALIDATIONS["date"]
