@@ -27,7 +27,17 @@ from addin.io.read_limits import (
     MAX_UNCOMPRESSED_BYTES,
     RATIO_CHECKED_FROM_BYTES,
 )
-from addin.io.sheet_extent import FAR_CELL_REMEDY, column_number, far_cell, far_cell_message
+from addin.io.sheet_extent import (
+    FAR_CELL_REMEDY,
+    column_number,
+    far_cell,
+    far_cell_message,
+    filled_rows_message,
+    filled_rows_remedy,
+    filled_run,
+    sheet_pieces,
+    valued_rows,
+)
 
 SCAN_BYTES = 4 * 1024**2  # a sheet's XML is looked through for error values this much at a time
 OLE_SIGNATURE = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
@@ -398,8 +408,20 @@ def parse_whole(book: Any, path: Path, sheet: str) -> Any:
     if member is not None:
         reference = far_cell(path, member)
         if reference is not None:
-            raise InputError(far_cell_message(path.name, sheet, reference), remedy=FAR_CELL_REMEDY)
+            raise _far_cell_error(path, sheet, member, reference)
     return book.get_sheet_by_name(sheet)
+
+
+def _far_cell_error(path: Path, sheet: str, member: str, reference: str) -> InputError:
+    """The refusal of a far value: the rows to delete when it ends a column filled down below the table
+    (its defined names' last row), else its cell."""
+    rows = valued_rows(sheet_pieces(path, member))
+    below = max((name.last_row for name in defined_names(path).values() if name.sheet == sheet), default=0)
+    far_row = int(reference.lstrip("ABCDEFGHIJKLMNOPQRSTUVWXYZ"))
+    run = None if rows is None else filled_run(rows, far_row, below if below < far_row else 0)
+    if run is None:
+        return InputError(far_cell_message(path.name, sheet, reference), remedy=FAR_CELL_REMEDY)
+    return InputError(filled_rows_message(path.name, sheet, *run), remedy=filled_rows_remedy(*run))
 
 
 def stored_errors(path: Path, sheet: str) -> ErrorCells:

@@ -37,10 +37,10 @@ from addin.templates.styles import (
     UNLOCKED,
     WRAP,
 )
-from schemas.submission import FIRST_REVISION, LAST_REVISION
 from schemas.calculation import ROW_PARAMETERS
 from schemas.fields import Field, field_by_id
 from schemas.policy import Parameter, Policy
+from schemas.submission import FIRST_REVISION, LAST_REVISION
 
 # Excel's own checks as the clerk types, by field kind: (validation type, its options).
 CELL_VALIDATIONS = {
