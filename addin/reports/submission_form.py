@@ -28,6 +28,7 @@ from reportlab.platypus import KeepTogether, Paragraph, SimpleDocTemplate, Space
 from addin.beijing_time import shown_time
 from addin.check.pipeline import CheckResult, held_rows, rows_with_errors, totals
 from addin.io.output import OutputError, refuse_overwriting_inputs, write_bytes_atomically
+from addin.io.print_layout import PDF_CELL_TEXT_LIMIT, shortened
 from schemas.calculation import source_parts
 from schemas.money import column_total, format_yuan
 
@@ -123,7 +124,7 @@ def _style(
 def _text(value: object, style: ParagraphStyle) -> Paragraph:
     """A cell's text as plain text (escaped: reportlab reads Paragraph text as markup). A text of ASCII
     only (an amount, a credit code) is set in Helvetica, whose metrics every reader has exactly."""
-    text = "" if value is None else str(value)
+    text = shortened("" if value is None else str(value), PDF_CELL_TEXT_LIMIT)
     if text.isascii():
         style = ParagraphStyle(f"{style.name}-latin", parent=style, fontName=LATIN_FONT)
     return Paragraph(escape(text), style)
