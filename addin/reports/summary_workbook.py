@@ -11,7 +11,6 @@ import xlsxwriter
 
 from addin.check.consolidate import Consolidation
 from addin.io.bulk_rows import BulkRows, insert_into_package
-from addin.io.cell_text import safe_text
 from addin.io.output import atomic_path
 from addin.io.print_layout import A4_PAPER, HEADER_FOOTER_MARGIN, MARGINS, PAGE_FOOTER, wrapped_height
 from addin.reports.catalogue import SEVERITY_LABELS
@@ -105,7 +104,7 @@ class SummarySheet:
         for column, (value, style) in enumerate(zip(values, formats, strict=True)):
             kind = type(value)
             if kind is str:
-                sheet.write_string(row, column, safe_text(value), style)
+                sheet.write_string(row, column, value, style)  # a text cell: never a formula
             elif kind in NUMBER_TYPES:
                 sheet.write_number(row, column, float(value), style)
             elif value is None:
@@ -115,7 +114,7 @@ class SummarySheet:
             elif isinstance(value, int | float | Decimal):  # a subclass, such as numpy's float64
                 sheet.write_number(row, column, float(value), style)
             else:
-                sheet.write_string(row, column, safe_text(str(value)), style)
+                sheet.write_string(row, column, str(value), style)
         self.row += 1
 
     def line(self, text: str = "", kind: str | None = None) -> None:
