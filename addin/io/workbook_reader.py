@@ -11,7 +11,7 @@ import posixpath
 import re
 import stat
 import zipfile
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -29,6 +29,7 @@ from addin.io.read_limits import (
 )
 from addin.io.sheet_extent import (
     FAR_CELL_REMEDY,
+    MAX_TAG_BYTES,
     column_number,
     far_cell,
     far_cell_message,
@@ -39,6 +40,7 @@ from addin.io.sheet_extent import (
     valued_rows,
 )
 
+MAX_LOOKED_UP_CELLS = 1000  # blank cells looked up for a formula at once (a regular-expression alternation)
 SCAN_BYTES = 4 * 1024**2  # a sheet's XML is looked through for error values this much at a time
 OLE_SIGNATURE = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
 ENCRYPTED_STREAM = "EncryptionInfo"  # the stream of an encrypted workbook (MS-OFFCRYPTO)
@@ -319,6 +321,26 @@ class Workbook:
         if upto is None:  # every row is in Python now: free calamine's copy of the sheet
             self._parsed.pop(sheet, None)
         return rows
+
+    def formula_cells(self, sheet: str, references: Iterable[str]) -> set[str]:
+        """Which of these cells (B7, …) hold a formula: read as blank, such a cell was never calculated
+        (no cached value). One pass over the sheet's XML."""
+        with zipfile.ZipFile(self.path) as archive:
+            member = sheet_members(archive).get(sheet)
+        wanted = sorted(set(references))[:MAX_LOOKED_UP_CELLS]
+        if member is None or not wanted:
+            return set()
+        cell = re.compile(
+            rb"""<(?:[A-Za-z_][\w.-]*:)?c\s[^>]*?\br\s*=\s*["'](%s)["'][^>]*>\s*<(?:[A-Za-z_][\w.-]*:)?f[\s/>]"""
+            % b"|".join(re.escape(reference.encode()) for reference in wanted)
+        )
+        found: set[str] = set()
+        held = b""
+        for piece in sheet_pieces(self.path, member):
+            window = held + piece
+            found.update(match.group(1).decode() for match in cell.finditer(window))
+            held = window[-MAX_TAG_BYTES:]
+        return found
 
     def _error_cells(self, sheet: str) -> ErrorCells:
         """The error values stored in a sheet parsed whole, found in its XML once."""
