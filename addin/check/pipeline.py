@@ -143,19 +143,22 @@ def check_identified(
     """Check a workbook already identified as one of our templates (a file, or a book open in Excel)."""
     result = CheckResult(file=file, sha256=sha256, template=identified.template, policy=policy, issues=[])
     try:
-        check_structure(identified, policy)
+        renamed_sheets = check_structure(identified, policy)
         if identified.kind == spec.PLAN_TEMPLATE_ID:
             figures, issues = read_plan(identified, policy)
             result.revision, submission_problems = identified.submission()
             result.plan, result.kind = figures, "plan"
-            result.issues = submission_problems + issues + check_plan(figures, policy)
+            result.issues = renamed_sheets + submission_problems + issues + check_plan(figures, policy)
             return result
         if identified.kind == spec.AWARDS_TEMPLATE_ID:
             sheets, unit_problems, unit = check_awards(identified, policy)
             result.revision, submission_problems = identified.submission()
             result.awards, result.unit, result.kind = sheets, unit or None, "awards"
             result.issues = (
-                unit_problems + submission_problems + [issue for sheet in sheets for issue in sheet.issues]
+                renamed_sheets
+                + unit_problems
+                + submission_problems
+                + [issue for sheet in sheets for issue in sheet.issues]
             )
             return result
         computed, unit = read_application(identified, policy)
@@ -179,7 +182,9 @@ def check_identified(
     )
     result.revision, submission_problems = identified.submission()
     result.submitted_on = identified.submitted_on()
-    result.issues = unit_problems + submission_problems + uncalculated_formulas(identified, table.issues)
+    result.issues = (
+        renamed_sheets + unit_problems + submission_problems + uncalculated_formulas(identified, table.issues)
+    )
     result.table, result.unit, result.kind = table, unit, "application"
     return result
 
