@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import zipfile
 from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
@@ -36,11 +37,24 @@ def collect_files(paths: Iterable[Path]) -> list[Path]:
 
 @dataclass(frozen=True)
 class Skipped:
-    """A file in a folder searched that is not consolidated, and why (Chinese, for the clerk)."""
+    """A file in a folder searched that is not consolidated, and why (Chinese, for the clerk);
+    `own_output`: one of dtfund's own outputs (a summary written into the folder by an earlier run)."""
 
     path: Path
     reason: str
     remedy: str
+    own_output: bool = False
+
+
+# What marks dtfund's own consolidation outputs, so that a re-run over a folder holding them leaves
+# them out: the summary workbook's title and author (its document properties), the HTML report's title,
+# and how the JSON result begins.
+SUMMARY_TITLE = "兵团中小企业数字化转型城市试点专项资金 汇总"
+SUMMARY_AUTHOR = "dtfund"
+SUMMARY_HTML_TITLE = f"{SUMMARY_TITLE}报告"
+_SUMMARY_JSON_START = b'{\n  "policy": {'
+_SUMMARY_JSON_KEYS = (b'\n  "plan": ', b'\n  "complete": ')
+_SNIFFED_BYTES = 4096
 
 
 LOCK_PREFIX = "~$"
@@ -58,7 +72,12 @@ def search_inputs(paths: Iterable[Path]) -> tuple[list[Path], list[Skipped]]:
             continue
         for file in _files_under(path, skipped):
             reason = skip_reason(file)
-            if reason is None:
+            output = own_output(file) if reason is None or file.suffix.lower() in (".json", ".html", ".htm") else None
+            if output is not None:
+                skipped.append(
+                    Skipped(file, f"{file.name} 是 dtfund 以前生成的{output}，不是报送的文件，没有汇总。", "", True)
+                )
+            elif reason is None:
                 found.append(file)
             else:
                 skipped.append(Skipped(file, *reason))
@@ -93,6 +112,27 @@ def _regular(file: Path) -> bool:
     except InputError:
         return False
     return True
+
+
+def own_output(file: Path) -> str | None:
+    """What dtfund output the file is (汇总表, HTML 汇总报告, JSON 汇总结果), or None."""
+    suffix = file.suffix.lower()
+    try:
+        if suffix in WORKBOOK_SUFFIXES:
+            with zipfile.ZipFile(file) as archive:
+                core = archive.read("docProps/core.xml")[:_SNIFFED_BYTES]
+            marks = (f"<dc:title>{SUMMARY_TITLE}</dc:title>", f"<dc:creator>{SUMMARY_AUTHOR}</dc:creator>")
+            return "汇总表" if all(mark.encode() in core for mark in marks) else None
+        if suffix not in (".json", ".html", ".htm"):
+            return None
+        with open(file, "rb") as stream:
+            head = stream.read(_SNIFFED_BYTES)
+    except (OSError, KeyError, zipfile.BadZipFile):
+        return None
+    if suffix == ".json":
+        summary = head.startswith(_SUMMARY_JSON_START) and all(key in head for key in _SUMMARY_JSON_KEYS)
+        return "JSON 汇总结果" if summary else None
+    return "HTML 汇总报告" if f"<title>{SUMMARY_HTML_TITLE}</title>".encode() in head else None
 
 
 def skip_reason(file: Path) -> tuple[str, str] | None:

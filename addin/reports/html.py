@@ -15,6 +15,7 @@ from addin.check.consolidate import Consolidation
 from addin.check.diff import KIND_NAMES, Diff
 from addin.check.pipeline import CheckResult, totals
 from addin.check.plan import plan_totals
+from addin.io.input_files import SUMMARY_HTML_TITLE
 from addin.reports.catalogue import SEVERITY_LABELS
 from addin.reports.consolidation_report import status_text
 from addin.reports.diff import BLANK, diff_document, money_fields, shown_amount, signed, summary_line
@@ -215,7 +216,7 @@ def consolidation_report(c: Consolidation) -> str:
         _environment()
         .get_template("consolidation.html.j2")
         .render(
-            title="兵团中小企业数字化转型城市试点专项资金 汇总报告",
+            title=SUMMARY_HTML_TITLE,
             valid=c.valid,
             complete=c.complete,
             counts={"error": c.errors, "warning": c.warnings},

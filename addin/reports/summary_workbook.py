@@ -11,6 +11,7 @@ import xlsxwriter
 
 from addin.check.consolidate import Consolidation
 from addin.io.bulk_rows import BulkRows, insert_into_package
+from addin.io.input_files import SUMMARY_AUTHOR, SUMMARY_TITLE
 from addin.io.output import atomic_path
 from addin.io.print_layout import A4_PAPER, HEADER_FOOTER_MARGIN, MARGINS, PAGE_FOOTER, wrapped_height
 from addin.reports.catalogue import SEVERITY_LABELS
@@ -530,7 +531,7 @@ def write_summary(c: Consolidation, path: Path) -> None:
     with atomic_path(path) as temporary:
         # xlsxwriter's files of rows go in the write's private work folder, removed with it
         workbook = xlsxwriter.Workbook(str(temporary), {**WORKBOOK_OPTIONS, "tmpdir": str(temporary.parent)})
-        workbook.set_properties({"title": "兵团中小企业数字化转型城市试点专项资金 汇总", "author": "dtfund"})
+        workbook.set_properties({"title": SUMMARY_TITLE, "author": SUMMARY_AUTHOR})  # (marks it as ours)
         book = SummaryBook(workbook)
         for write_sheet in (_summary, _execution, _disbursement, _providers, _awards, _issues):
             write_sheet(book, c)
