@@ -5,8 +5,8 @@ Excel, WPS and LibreOffice compute every amount with no add-in. Every number is 
 
 from __future__ import annotations
 
-from schemas.calculation import COST_ITEMS, SUBSIDY_PART_FIELDS
-from schemas.fields import NO, input_fields, none_value
+from schemas.calculation import CALCULATION_INPUTS, COST_ITEMS, SUBSIDY_PART_FIELDS
+from schemas.fields import NO, field_by_id, input_fields, none_value
 from schemas.policy import Policy
 
 
@@ -35,6 +35,11 @@ def latest_value(policy: Policy, parameter: str, key: str | None = None) -> str:
     return values if len(policy.parameter(parameter).values) == 1 else f"INDEX({values},ROWS({values}))"
 
 
+def text_sensitive_inputs() -> list[str]:
+    """The calculation's inputs that the formulas cannot compute when typed as text: amounts and dates."""
+    return [name for name in CALCULATION_INPUTS if field_by_id()[name].kind in ("money", "date")]
+
+
 class RowFormulas:
     """The formulas of one data row, given each field's column letter."""
 
@@ -46,6 +51,18 @@ class RowFormulas:
 
     def ref(self, name: str, row: int) -> str:
         return f"${self.letters[name]}{row}"
+
+    def cents(self, name: str, row: int, blank_as_zero: bool = False) -> str:
+        """An amount the clerk typed, rounded half-up to the cent as the check takes it
+        (schemas.money.as_money): float noise (=43282.07+56374.91+343.02) and sub-cent places alike."""
+        ref = self.ref(name, row)
+        return f"ROUND({f'N({ref})' if blank_as_zero else ref},2)"
+
+    def readable(self, row: int) -> str:
+        """No amount or date the calculation takes is text (a number or date typed as text, which the
+        formulas cannot compute): the check then counts nothing for the row (NUMBER_STORED_AS_TEXT,
+        DATE_STORED_AS_TEXT), and neither does the sheet."""
+        return "NOT(OR(" + ",".join(f"ISTEXT({self.ref(name, row)})" for name in text_sensitive_inputs()) + "))"
 
     def _date_row(self, parameter: str, row: int, key: str | None = None) -> str:
         """The row of the parameter's dated table in force on the row's key date: the last from-date on
@@ -78,32 +95,38 @@ class RowFormulas:
         return (
             f"AND(ISNUMBER(MATCH({r('level')},{LEVELS_NAME},0)),{self.in_window(row)},"
             f"ISNUMBER(MATCH({r('size_class')},{list_name('size_class')},0)),"
-            f'{r("negative_record")}="{none_value("negative_record")}",{r("little_giant")}="{NO}")'
+            f'{r("negative_record")}="{none_value("negative_record")}",{r("little_giant")}="{NO}",'
+            f"{self.readable(row)})"
         )
 
     def in_window(self, row: int) -> str:
-        """The contract date (its day: a time typed with it does not count) within the window."""
+        """The contract date (its day: a time typed with it does not count) within the window. (N(): a
+        date typed as text is no date, and not an error that would spread over the row.)"""
         date = self.ref("contract_date", row)
         start, end = self.at("contract_window_start", row), self.at("contract_window_end", row)
-        return f'ISNUMBER({date}),INT({date})>={start},OR({end}="",INT({date})<={end})'
+        return f'ISNUMBER({date}),INT(N({date}))>={start},OR({end}="",INT(N({date}))<={end})'
 
     def items_total(self, row: int) -> str:
         """Σ of the supported cost items (schemas.calculation.COST_ITEMS), blanks as zero."""
-        return "ROUND(" + "+".join(f"N({self.ref(name, row)})" for name in COST_ITEMS) + ",2)"
+        return "ROUND(" + "+".join(self.cents(name, row, blank_as_zero=True) for name in COST_ITEMS) + ",2)"
 
     def service_limit_exceeded(self, row: int) -> str:
         r = lambda name: self.ref(name, row)  # noqa: E731
         return (
             f"AND(ISNUMBER({r('service_total')}),"
-            f"{r('service_total')}>ROUND({r('contract_total')}*{self.at('service_fee_limit', row)},2))"
+            f"{r('service_total')}>{self.limit('service_fee_limit', row)})"
         )
 
     def integration_limit_exceeded(self, row: int) -> str:
         r = lambda name: self.ref(name, row)  # noqa: E731
         return (
             f"AND(ISNUMBER({r('integration')}),"
-            f"{r('integration')}>ROUND({r('contract_total')}*{self.at('integration_fee_limit', row)},2))"
+            f"{self.cents('integration', row)}>{self.limit('integration_fee_limit', row)})"
         )
+
+    def limit(self, parameter: str, row: int) -> str:
+        """A fee limit: the contract (at the cent) times the limit's rate, rounded to the cent."""
+        return f"ROUND({self.cents('contract_total', row)}*{self.at(parameter, row)},2)"
 
     def for_row(self, row: int) -> dict[str, str]:
         r = lambda name: self.ref(name, row)  # noqa: E731
@@ -111,13 +134,18 @@ class RowFormulas:
         deadline = self.at("progress_deadline", row)
         none_honor = none_value("honor")
         formulas = {
-            "service_total": f"ROUND({r('consulting')}+{r('integration')}+{r('other_service')},2)",
+            "service_total": "ROUND("
+            + "+".join(self.cents(name, row) for name in ("consulting", "integration", "other_service"))
+            + ",2)",
             "service_ratio": f'IF(N({r("contract_total")})=0,"",{r("service_total")}/{r("contract_total")})',
-            "integration_ratio": f'IF(N({r("contract_total")})=0,"",{r("integration")}/{r("contract_total")})',
+            "integration_ratio": (
+                f'IF(N({r("contract_total")})=0,"",{self.cents("integration", row)}/{r("contract_total")})'
+            ),
             "eligible_base": (
-                f"MAX(0,ROUND(MIN(N({r('paid')}),N({r('contract_total')}),{self.items_total(row)})-MAX(0,"
-                f"{r('service_total')}-ROUND({r('contract_total')}*{self.at('service_fee_limit', row)},2),"
-                f"{r('integration')}-ROUND({r('contract_total')}*{self.at('integration_fee_limit', row)},2)),2))"
+                f"MAX(0,ROUND(MIN({self.cents('paid', row, True)},{self.cents('contract_total', row, True)},"
+                f"{self.items_total(row)})-MAX(0,"
+                f"{r('service_total')}-{self.limit('service_fee_limit', row)},"
+                f"{self.cents('integration', row)}-{self.limit('integration_fee_limit', row)}),2))"
             ),
             "transformation_subsidy": (
                 f"IF({eligible},MIN(ROUND({r('eligible_base')}*{self.at('subsidy_rate', row)},2),"
@@ -125,7 +153,7 @@ class RowFormulas:
             ),
             "progress_bonus": (
                 f"IF(AND({eligible},ISNUMBER({r('completion_date')}),ISNUMBER({r('evaluation_date')}),"
-                f"INT({r('completion_date')})<={deadline},INT({r('evaluation_date')})<={deadline}),"
+                f"INT(N({r('completion_date')}))<={deadline},INT(N({r('evaluation_date')}))<={deadline}),"
                 f"{self.by_level('progress_bonus', row)},0)"
             ),
             "honor_award": (
