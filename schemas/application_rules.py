@@ -17,7 +17,7 @@ from typing import Any
 import pandas as pd
 
 from schemas import cell_rules
-from schemas.calculation import AMOUNT_FIELDS, RATIO_FIELDS, on_rows
+from schemas.calculation import RATIO_FIELDS, amount_fields, on_rows, ratio_fields
 from schemas.engine import Details, Rule, Violated, only, value_only
 from schemas.fields import YES, application_fields, field_by_id, material_fields
 from schemas.money import ZERO, as_money, format_ratio
@@ -285,7 +285,7 @@ def _date_order_details(table: Table, name: str, rows: pd.Index) -> dict[str, An
 
 
 def _computed(policy: Policy) -> list[str]:
-    return [*AMOUNT_FIELDS, *RATIO_FIELDS]
+    return [*amount_fields(policy), *ratio_fields(policy)]
 
 
 @field_rule("FORMULA_VALUE_MISMATCH", _computed)

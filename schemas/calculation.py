@@ -15,7 +15,8 @@ from typing import Any, TypeVar
 import numpy as np
 import pandas as pd
 
-from schemas.fields import NO, none_value
+from schemas.fields import NO, none_value, part_field
+from schemas.lines import Base, FundingLine
 from schemas.money import (
     ZERO,
     as_money,
@@ -25,56 +26,79 @@ from schemas.money import (
     round_cents_column,
     split_column,
 )
-from schemas.policy import Policy
+from schemas.policy import KEY_DATE_FIELDS, DateWindow, Policy
 
-# Where the parts of the transformation subsidy are stored, by funding source.
-SUBSIDY_PART_FIELDS = {"central": "central", "bingtuan": "bingtuan", "division": "division_fund"}
+# The cost items a row may hold (application_fields.yaml); a policy's base counts some or all of them.
+ALL_COST_ITEMS = ("software", "cloud", "equipment", "consulting", "integration", "other_service")
 
-AMOUNT_FIELDS = (
-    "service_total",
-    "eligible_base",
-    "transformation_subsidy",
-    "central",
-    "bingtuan",
-    "division_fund",
-    "progress_bonus",
-    "honor_award",
-    "total_award",
-)
+# The amounts of the template's steps besides the lines (each present when the policy's base has it).
+FEE_AMOUNT_FIELDS = ("service_total",)
 RATIO_FIELDS = ("service_ratio", "integration_ratio")
+TOTAL_FIELD = "total_award"
+TOTAL_LABEL = "补贴奖励合计"
 
-# The parameters a row's amounts use, each at the value in force on the row's key date.
-ROW_PARAMETERS = (
-    "contract_window_start",
-    "contract_window_end",
-    "service_fee_limit",
-    "integration_fee_limit",
-    "subsidy_rate",
-    "subsidy_cap",
-    "subsidy_split",
-    "progress_deadline",
-    "progress_bonus",
-    "progress_bonus_split",
-    "honor_award",
-    "honor_split",
-)
+# The inputs of the enterprise's eligibility and of the base, whatever the lines.
+ELIGIBILITY_INPUTS = ("contract_total", "paid", "size_class", "level", "little_giant", "negative_record")
 
-# The cost items 第十条（一）1 supports: software, cloud, data equipment, and the services.
-COST_ITEMS = ("software", "cloud", "equipment", "consulting", "integration", "other_service")
 
-CALCULATION_INPUTS = (
-    "contract_total",
-    *COST_ITEMS,
-    "paid",
-    "size_class",
-    "level",
-    "contract_date",
-    "completion_date",
-    "evaluation_date",
-    "honor",
-    "little_giant",
-    "negative_record",
-)
+def part_fields(policy: Policy) -> dict[str, str]:
+    """The template's columns of the first line's parts, by funding source (schemas.fields.part_field)."""
+    return {source: part_field(source) for source in policy.part_sources}
+
+
+def has_fee_limits(policy: Policy) -> bool:
+    line = policy.rated_line
+    return line is not None and line.base is not None and bool(line.base.fee_limits)
+
+
+def fee_limit_kinds(policy: Policy) -> tuple[str, ...]:
+    """The fee limits the rated line's base has (service, integration), in the policy's order."""
+    line = policy.rated_line
+    return tuple(line.base.fee_limits) if line is not None and line.base is not None else ()
+
+
+def ratio_fields(policy: Policy) -> tuple[str, ...]:
+    return RATIO_FIELDS if has_fee_limits(policy) else ()
+
+
+def amount_fields(policy: Policy) -> tuple[str, ...]:
+    """The money columns of a row, in template order: the steps, each line (the first with its parts by
+    funding source), the total."""
+    names: list[str] = [*FEE_AMOUNT_FIELDS] if has_fee_limits(policy) else []
+    if policy.rated_line is not None:
+        names.append("eligible_base")
+    for line in policy.lines:
+        names.append(line.id)
+        if line is policy.part_line:
+            names.extend(part_fields(policy).values())
+    return (*names, TOTAL_FIELD)
+
+
+def award_labels(policy: Policy) -> dict[str, str]:
+    """Each line's label, and the total's, by column."""
+    return {**{line.id: line.label for line in policy.lines}, TOTAL_FIELD: TOTAL_LABEL}
+
+
+def row_parameters(policy: Policy) -> tuple[str, ...]:
+    """The parameters a row's amounts use, each at the value in force on the row's key date."""
+    names = [name for window in policy.windows for name in (window.start, window.end)]
+    for line in policy.lines:
+        names.extend(line.parameters())
+    return tuple(dict.fromkeys(names))
+
+
+def cost_items(policy: Policy) -> tuple[str, ...]:
+    """The cost items of the rated line's base (none without a rated line)."""
+    line = policy.rated_line
+    return line.base.items if line is not None and line.base is not None else ()
+
+
+def calculation_inputs(policy: Policy) -> tuple[str, ...]:
+    """Every field a row's amounts read: a cell of one the sheet cannot compute stops the row's amounts."""
+    names = [*ELIGIBILITY_INPUTS, *(w.field for w in policy.windows)]
+    for line in policy.lines:
+        names.extend(line.inputs())
+    return tuple(dict.fromkeys(names))
 
 
 def on_rows(frame: pd.DataFrame, policy: Policy, name: str) -> pd.Series:
@@ -137,10 +161,10 @@ def _on_or_after(dates: pd.Series, limits: pd.Series) -> pd.Series:
     return (dates >= limits).astype(bool)
 
 
-def _items_total(frame: pd.DataFrame) -> pd.Series:
+def _items_total(frame: pd.DataFrame, items: tuple[str, ...]) -> pd.Series:
     """Σ of the supported cost items (blanks as zero): the base never exceeds it."""
-    total = as_money(frame[COST_ITEMS[0]])
-    for name in COST_ITEMS[1:]:
+    total = as_money(frame[items[0]])
+    for name in items[1:]:
         total = total + as_money(frame[name])
     return round_cents_column(total)
 
@@ -150,19 +174,27 @@ def _ratio(part: pd.Series, whole: pd.Series) -> pd.Series:
     return pd.Series(values, index=part.index, dtype=object)
 
 
+def window_column(window: DateWindow) -> str:
+    """The eligibility column of a date window (the contract window's keeps its name, in_window)."""
+    return "in_window" if window.field == "contract_date" else f"in_{window.field}_window"
+
+
+def _in_window(frame: pd.DataFrame, policy: Policy, window: DateWindow) -> pd.Series:
+    dates = frame[window.field]
+    start = _date_limits(frame, policy, window.start)
+    end = _date_limits(frame, policy, window.end)
+    return (_on_or_after(dates, start) & _on_or_before(dates, end) & dates.notna()).astype(bool)
+
+
 def eligibility(frame: pd.DataFrame, policy: Policy, unreadable: pd.Series | None = None) -> pd.DataFrame:
     """Each condition of 第九条, 第十条（一）1, 第十一条（一）2 and 第十条（七） as a column, and `eligible`.
     Each holds only on a valid value: a blank or unlisted choice meets no condition. `unreadable`:
     rows with a cell the template's formulas cannot compute (then no amount is counted)."""
     level_ok = frame["level"].isin(policy.eligible_levels)
-    start = _date_limits(frame, policy, "contract_window_start")
-    end = _date_limits(frame, policy, "contract_window_end")
-    dates = frame["contract_date"]
-    in_window = _on_or_after(dates, start) & _on_or_before(dates, end) & dates.notna()
     conditions = pd.DataFrame(
         {
             "level_ok": level_ok.astype(bool),
-            "in_window": in_window.astype(bool),
+            **{window_column(w): _in_window(frame, policy, w) for w in policy.windows},
             "sme": frame["size_class"].isin(list(policy.value("size_classes"))).astype(bool),
             "no_negative_record": (frame["negative_record"] == none_value("negative_record")).astype(bool),
             "not_little_giant": (frame["little_giant"] == NO).astype(bool),
@@ -174,78 +206,90 @@ def eligibility(frame: pd.DataFrame, policy: Policy, unreadable: pd.Series | Non
     return conditions
 
 
-def compute_amounts(frame: pd.DataFrame, policy: Policy, unreadable: pd.Series | None = None) -> pd.DataFrame:
-    """Every computed column for every row of an application table.
-
-    Besides the template's computed fields, the result holds the steps (limits, excesses, the
-    eligibility conditions) and each award's part per funding source as `<award>:<source>` columns.
-    """
+def _base_columns(frame: pd.DataFrame, policy: Policy, base: Base) -> dict[str, pd.Series]:
+    """The eligible base of the rated line, with its steps: Σ of its cost items, at most what was paid
+    and the contract, less the larger excess of the service fees over their limits (附件（一））."""
     contract = as_money(frame["contract_total"])
     integration = as_money(frame["integration"])
-    paid = as_money(frame["paid"])
-    out = eligibility(frame, policy, unreadable)
-
     service_total = round_cents_column(
         as_money(frame["consulting"]) + integration + as_money(frame["other_service"])
     )
-    service_limit = round_cents_column(contract * on_rows(frame, policy, "service_fee_limit"))
-    integration_limit = round_cents_column(contract * on_rows(frame, policy, "integration_fee_limit"))
-    service_excess = column_max(service_total - service_limit, ZERO)
-    integration_excess = column_max(integration - integration_limit, ZERO)
-    disallowed = column_max(service_excess, integration_excess)
-    items = _items_total(frame)
-    eligible_base = column_max(
-        round_cents_column(column_min(column_min(paid, contract), items) - disallowed), ZERO
-    )
-
-    caps = _by_level(frame, policy, "subsidy_cap")
-    rated = round_cents_column(eligible_base * on_rows(frame, policy, "subsidy_rate"))
-    subsidy = column_min(rated, caps).where(out["eligible"], ZERO).astype(object)
-
-    deadline = _date_limits(frame, policy, "progress_deadline")
-    on_time = (
-        _on_or_before(frame["completion_date"], deadline)
-        & frame["completion_date"].notna()
-        & _on_or_before(frame["evaluation_date"], deadline)
-        & frame["evaluation_date"].notna()
-    )
-    bonus_by_level = _by_level(frame, policy, "progress_bonus")
-    progress_bonus = bonus_by_level.where(out["eligible"] & on_time, ZERO).astype(object)
-
-    has_honor = frame["honor"].isin(list(policy.value("honors")))
-    honor_award = (
-        on_rows(frame, policy, "honor_award").where(out["eligible"] & has_honor, ZERO).astype(object)
-    )
-
     columns: dict[str, pd.Series] = {
         "service_total": service_total,
         "service_ratio": _ratio(service_total, frame["contract_total"]),
         "integration_ratio": _ratio(integration, frame["contract_total"]),
-        "service_limit": service_limit,
-        "integration_limit": integration_limit,
-        "service_excess": service_excess,
-        "integration_excess": integration_excess,
-        "disallowed": disallowed,
-        "items_total": items,
-        "eligible_base": eligible_base,
-        "rated_subsidy": rated,
-        "cap": caps,
-        "transformation_subsidy": subsidy,
-        "on_time": on_time,
-        "progress_bonus": progress_bonus,
-        "honor_award": honor_award,
-        "total_award": (subsidy + progress_bonus + honor_award).astype(object),
     }
-    awards = {
-        "transformation_subsidy": (subsidy, "subsidy_split"),
-        "progress_bonus": (progress_bonus, "progress_bonus_split"),
-        "honor_award": (honor_award, "honor_split"),
-    }
-    for award, (amounts, split) in awards.items():
-        for source, part in _split_by_date(amounts, frame, policy, split).items():
-            columns[f"{award}:{source}"] = part
-    for source, field in SUBSIDY_PART_FIELDS.items():
-        columns[field] = columns[f"transformation_subsidy:{source}"]
+    disallowed = pd.Series(ZERO, index=frame.index, dtype=object)
+    for kind, fee in (("service", service_total), ("integration", integration)):
+        limit = base.fee_limits.get(kind)
+        if limit is None:
+            continue
+        columns[f"{kind}_limit"] = round_cents_column(contract * on_rows(frame, policy, limit))
+        columns[f"{kind}_excess"] = column_max(fee - columns[f"{kind}_limit"], ZERO)
+        disallowed = column_max(disallowed, columns[f"{kind}_excess"])
+    items = _items_total(frame, base.items)
+    paid = as_money(frame["paid"])
+    columns["disallowed"] = disallowed
+    columns["items_total"] = items
+    columns["eligible_base"] = column_max(
+        round_cents_column(column_min(column_min(paid, contract), items) - disallowed), ZERO
+    )
+    return columns
+
+
+def line_value(frame: pd.DataFrame, policy: Policy, name: str) -> pd.Series:
+    """Per row, a parameter of a line in force on the row's key date: at the row's level when the
+    parameter is a table by level."""
+    return _by_level(frame, policy, name) if policy.by_level(name) else on_rows(frame, policy, name)
+
+
+def _line_columns(
+    frame: pd.DataFrame, policy: Policy, line: FundingLine, eligible: pd.Series, base: pd.Series | None
+) -> dict[str, pd.Series]:
+    """The line's amount per row, with its steps: rated (`rated_subsidy`, `cap`) or fixed, paid when the
+    row is eligible and the line's own conditions hold (`on_time`, `listed`)."""
+    columns: dict[str, pd.Series] = {}
+    if line.rated and line.rate is not None and base is not None:
+        amount = round_cents_column(base * line_value(frame, policy, line.rate))
+        columns["rated_subsidy"] = amount
+        if line.cap:
+            columns["cap"] = line_value(frame, policy, line.cap)
+            amount = column_min(amount, columns["cap"])
+    else:
+        amount = line_value(frame, policy, str(line.amount))
+    holds = eligible
+    if line.deadline:
+        deadline = _date_limits(frame, policy, line.deadline)
+        on_time = pd.Series(True, index=frame.index)
+        for name in line.deadline_dates:
+            on_time = on_time & _on_or_before(frame[name], deadline) & frame[name].notna()
+        columns["on_time"] = on_time
+        holds = holds & on_time
+    if line.listed is not None:
+        holds = holds & frame[line.listed.field].isin(list(policy.value(line.listed.list)))
+    columns[line.id] = amount.where(holds, ZERO).astype(object)
+    return columns
+
+
+def compute_amounts(frame: pd.DataFrame, policy: Policy, unreadable: pd.Series | None = None) -> pd.DataFrame:
+    """Every computed column for every row of an application table, line by line (Policy.lines).
+
+    Besides the template's computed fields, the result holds the steps (limits, excesses, the
+    eligibility conditions) and each line's part per funding source as `<line>:<source>` columns.
+    """
+    out = eligibility(frame, policy, unreadable)
+    rated = policy.rated_line
+    columns = _base_columns(frame, policy, rated.base) if rated is not None and rated.base else {}
+    total = pd.Series(ZERO, index=frame.index, dtype=object)
+    for line in policy.lines:
+        columns.update(_line_columns(frame, policy, line, out["eligible"], columns.get("eligible_base")))
+        total = total + columns[line.id]
+    columns[TOTAL_FIELD] = total.astype(object)
+    for line in policy.lines:
+        for source, part in _split_by_date(columns[line.id], frame, policy, line.split).items():
+            columns[f"{line.id}:{source}"] = part
+    for source, name in part_fields(policy).items():
+        columns[name] = columns[f"{policy.part_line.id}:{source}"]
     # One frame built from every column at once: adding ~30 columns one by one costs more than the
     # arithmetic on a block of a few thousand rows.
     return pd.concat([out, pd.DataFrame(columns, index=frame.index)], axis=1)
@@ -275,8 +319,9 @@ def funding_by_source(amounts: pd.DataFrame, policy: Policy) -> dict[str, Decima
 
 def compute_one(policy: Policy, **inputs: Any) -> dict[str, Any]:
     """The amounts of one application (for the scalar UDFs): the same code as for a table."""
-    row = {name: inputs.get(name) for name in CALCULATION_INPUTS}
+    names = dict.fromkeys([*calculation_inputs(policy), *ALL_COST_ITEMS, *KEY_DATE_FIELDS])
+    row = {name: inputs.get(name) for name in names}
     frame = pd.DataFrame([row], dtype=object)
-    for name in ("contract_date", "completion_date", "evaluation_date"):
+    for name in (*KEY_DATE_FIELDS, *(w.field for w in policy.windows)):
         frame[name] = pd.to_datetime(frame[name])
     return compute_amounts(frame, policy).iloc[0].to_dict()

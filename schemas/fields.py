@@ -92,6 +92,12 @@ def material_fields(policy: Policy) -> list[Field]:
     return fields
 
 
+def part_field(source: str) -> str:
+    """The column of a funding source's part of the first line: the source's key, or `<key>_fund` where
+    the key is already an input column's (the 兵团's `division` is the 所属师市 column)."""
+    return f"{source}_fund" if source in {f.id for f in input_fields()} else source
+
+
 def none_value(field_id: str) -> str:
     """The choice that means "nothing" for a field (a blank cell reads as it)."""
     value = field_by_id()[field_id].none_value

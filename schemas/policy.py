@@ -14,6 +14,7 @@ import numpy as np
 import pandas as pd
 import yaml
 
+from schemas.lines import FundingLine, parse_line
 from schemas.plan import Plan, parse_plan
 
 DEFAULT_POLICY_FILE = "policy-xpcc-2025-03.yaml"
@@ -34,6 +35,18 @@ class DatedValue:
 
 
 @dataclass(frozen=True)
+class DateWindow:
+    """A date field of the row that must fall between two date parameters (a blank end: no end)."""
+
+    field: str
+    start: str
+    end: str
+
+
+CONTRACT_WINDOW = DateWindow("contract_date", "contract_window_start", "contract_window_end")
+
+
+@dataclass(frozen=True)
 class Parameter:
     name: str
     label: str
@@ -44,11 +57,10 @@ class Parameter:
     applies_by: str = DEFAULT_KEY_DATE  # the row's date field that chooses the value in force
 
     def at(self, on: dt.date | None = None) -> Any:
-        """The value in force on a date; without a date, the latest value."""
+        """The value in force on a date; without a date, the latest value. A date before the first
+        value gets the first value, as `positions` prices a row."""
         if on is None:
             return self.values[-1].value
-        if pd.Timestamp(on) < pd.Timestamp(self.values[0].start):
-            raise PolicyError(f"参数 {self.name}（{self.label}）在 {on} 没有生效的取值")
         return self.dated(on).value
 
     def positions(self, dates: pd.Series) -> np.ndarray:
@@ -89,6 +101,32 @@ class Policy:
     path: str
     plan: Plan | None = None
     awards: dict[str, dict[str, Any]] = field(default_factory=dict)  # the award sheets (schemas.awards)
+    lines: tuple[FundingLine, ...] = ()  # the application's funding lines (schemas.lines)
+    fund: str = ""  # the fund's name, printed in the titles of the templates, reports and 报送表
+    windows: tuple[DateWindow, ...] = ()  # the dates that must each fall inside a window
+
+    def line(self, line_id: str) -> FundingLine | None:
+        return next((line for line in self.lines if line.id == line_id), None)
+
+    @property
+    def rated_line(self) -> FundingLine | None:
+        """The line that is a share of the eligible base (at most one)."""
+        return next((line for line in self.lines if line.rated), None)
+
+    @property
+    def claimed_line(self) -> FundingLine:
+        """The line the 申请补贴金额 column claims: the rated line, or the first."""
+        return self.rated_line or self.lines[0]
+
+    @property
+    def part_line(self) -> FundingLine:
+        """The line whose parts by funding source the template shows (the first)."""
+        return self.lines[0]
+
+    @property
+    def part_sources(self) -> list[str]:
+        """The funding sources of the first line's split, in order."""
+        return list(self.parameter(self.part_line.split).values[-1].value)
 
     def parameter(self, name: str) -> Parameter:
         try:
@@ -108,11 +146,19 @@ class Policy:
     def shares(self, name: str) -> dict[str, Decimal]:
         return dict(self.value(name))
 
+    def by_level(self, name: str) -> bool:
+        """Whether the parameter is a table keyed by the evaluation levels (read at the row's level)."""
+        value = self.parameter(name).values[-1].value
+        return isinstance(value, dict) and set(value) <= set(self.value("levels"))
+
     @property
     def eligible_levels(self) -> list[str]:
-        """The levels that can receive the transformation subsidy: those with a cap (every dated cap
-        table lists the same levels)."""
-        return list(self.value("subsidy_cap"))
+        """The levels that can receive the lines: those of the rated line's cap table (every dated
+        table lists the same levels), or every level when no cap is set by level."""
+        line = self.rated_line
+        if line is not None and line.cap and self.by_level(line.cap):
+            return list(self.value(line.cap))
+        return list(self.value("levels"))
 
     def latest(self) -> Policy:
         """This policy with every parameter at its latest value, whatever the date (for the add-in's
@@ -206,10 +252,12 @@ def _check_consistency(policy: Policy) -> None:
                 f" {opening}：每个参数都须自该日起有取值"
             )
     levels = policy.value("levels")
-    for name in ("subsidy_cap", "progress_bonus"):
-        unknown = set(policy.value(name)) - set(levels)
-        if unknown:
-            raise PolicyError(f"参数 {name} 含有未定义的等级 {sorted(unknown)}")
+    for line in policy.lines:
+        for name in (line.rate, line.cap, line.amount):
+            value = policy.parameter(name).values[-1].value if name else None
+            unknown = set(value) - set(levels) if isinstance(value, dict) else set()
+            if unknown:
+                raise PolicyError(f"参数 {name} 含有未定义的等级 {sorted(unknown)}")
 
 
 def load_policy(path: str | Path | None = None) -> Policy:
@@ -230,11 +278,17 @@ def load_policy(path: str | Path | None = None) -> Policy:
             id=str(raw["id"]),
             version=str(raw["version"]),
             title=str(raw.get("title", "")),
+            fund=str(raw["fund"]),
             parameters=parameters,
             funding_sources=dict(raw["funding_sources"]),
             path=where,
             plan=parse_plan(raw["plan"]) if "plan" in raw else None,
             awards=dict(raw.get("awards") or {}),
+            lines=tuple(parse_line(line) for line in raw["lines"]),
+            windows=tuple(
+                DateWindow(str(w["field"]), str(w["start"]), str(w["end"]))
+                for w in raw.get("windows") or [vars(CONTRACT_WINDOW)]
+            ),
         )
     except yaml.YAMLError as exc:
         raise PolicyError(f"政策文件 {where} 不是有效的 YAML：{exc}") from None

@@ -55,7 +55,11 @@ def whole_number(value: Any) -> int | None:
             value = float(value.strip())
         except ValueError:
             return None
-    if isinstance(value, int | float) and FIRST_REVISION <= value <= LAST_REVISION and float(value).is_integer():
+    if (
+        isinstance(value, int | float)
+        and FIRST_REVISION <= value <= LAST_REVISION
+        and float(value).is_integer()
+    ):
         return int(value)
     return None
 

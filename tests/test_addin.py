@@ -137,7 +137,8 @@ def test_policy_on_a_date_is_the_value_in_force(dated_policy) -> None:
     assert DTFUND_POLICY("subsidy_rate", "2025-05-31") == 0.5
     assert DTFUND_POLICY("subsidy_rate") == 0.4  # no date: the latest value
     assert DTFUND_POLICY("subsidy_rate", "") == 0.4
-    assert "没有生效的取值" in DTFUND_POLICY("subsidy_rate", dt.datetime(2024, 10, 17))
+    # before the first value: the first value, as `dtfund check` prices such a row (Parameter.positions)
+    assert DTFUND_POLICY("subsidy_rate", dt.datetime(2024, 10, 17)) == 0.5
 
 
 def test_functions_without_a_date_use_the_latest_values(dated_policy) -> None:

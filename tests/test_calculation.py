@@ -206,7 +206,7 @@ def test_two_place_texts_format_each_amount(amounts: list[Decimal]) -> None:
 
 def _table(policy, *rows: dict) -> pd.DataFrame:
     """compute_amounts over several rows at once (each row's dates choose its parameters)."""
-    from schemas.calculation import CALCULATION_INPUTS, compute_amounts
+    from schemas.calculation import ALL_COST_ITEMS, calculation_inputs, compute_amounts
 
     base = {
         "level": "二级",
@@ -216,7 +216,11 @@ def _table(policy, *rows: dict) -> pd.DataFrame:
         "software": D("200000"),
     }
     frame = pd.DataFrame(
-        [{n: {**base, **row}.get(n) for n in CALCULATION_INPUTS} for row in rows], dtype=object
+        [
+            {n: {**base, **row}.get(n) for n in dict.fromkeys([*calculation_inputs(policy), *ALL_COST_ITEMS])}
+            for row in rows
+        ],
+        dtype=object,
     )
     for name in ("contract_date", "completion_date", "evaluation_date"):
         frame[name] = pd.to_datetime(frame[name])

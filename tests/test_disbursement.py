@@ -28,10 +28,12 @@ from addin.templates.bundled import (
     SHARED_ENTERPRISE,
     filled_application,
 )
-from schemas.calculation import SUBSIDY_PART_FIELDS, funding_by_source
+from schemas.calculation import funding_by_source, part_fields
 from schemas.disbursement import distinct_enterprises, holding_rules, holds, totals_by_decision
-from schemas.policy import Policy
+from schemas.policy import Policy, load_policy
 from tests.conftest import valid_code, valid_row
+
+SUBSIDY_PART_FIELDS = part_fields(load_policy())
 
 runner = CliRunner()
 PLAN = REPOSITORY / EXAMPLE_PLAN

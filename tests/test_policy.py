@@ -59,8 +59,15 @@ def test_values_follow_their_effective_dates(tmp_path: Path) -> None:
     assert policy.value("subsidy_rate", dt.date(2026, 6, 30)) == Decimal("0.50")
     assert policy.value("subsidy_rate", dt.date(2026, 7, 1)) == Decimal("0.40")
     assert policy.value("subsidy_rate") == Decimal("0.40")
-    with pytest.raises(PolicyError):
-        policy.value("subsidy_rate", dt.date(2020, 1, 1))
+    # before the first value: the first value, the one `positions` prices a row with (issue 25)
+    assert policy.value("subsidy_rate", dt.date(2020, 1, 1)) == Decimal("0.50")
+    parameter = policy.parameter("subsidy_rate")
+    early = pd.Series(pd.to_datetime(["2020-01-01", None, "2026-07-01"]))
+    assert [parameter.values[p].value for p in parameter.positions(early)] == [
+        parameter.at(dt.date(2020, 1, 1)),
+        parameter.values[0].value,  # a blank date: the first value
+        parameter.at(dt.date(2026, 7, 1)),
+    ]
 
 
 def test_a_split_that_does_not_add_up_is_refused(tmp_path: Path) -> None:

@@ -235,7 +235,7 @@ def test_conversion_failure_does_not_cascade(policy) -> None:
 def test_an_error_value_in_any_input_cell_is_one_issue_at_that_cell(policy) -> None:
     """No rule cascades from it; when the amounts use the cell, the row counts nothing."""
     from addin.template_spec import column_letters
-    from schemas.calculation import CALCULATION_INPUTS
+    from schemas.calculation import calculation_inputs
     from schemas.fields import input_fields
 
     counted = ["transformation_subsidy", "progress_bonus", "honor_award", "total_award"]
@@ -248,7 +248,7 @@ def test_an_error_value_in_any_input_cell_is_one_issue_at_that_cell(policy) -> N
             result.issues[0].message
             == f"“{spec.label}”中是错误值 #N/A，不是填写的数据，模板的公式无法用它计算本行。"
         )
-        if spec.id in CALCULATION_INPUTS:
+        if spec.id in calculation_inputs(policy):
             assert (result.amounts.loc[5, counted] == 0).all(), spec.id
 
 

@@ -19,9 +19,12 @@ from addin import template_spec as spec
 from addin.check.pipeline import check_file
 from addin.io.cell_errors import CellError
 from addin.templates.bundled import filled_application
-from schemas.calculation import AMOUNT_FIELDS
+from schemas.calculation import amount_fields
+from schemas.policy import load_policy
 from tests.conftest import valid_code, valid_row
 from tests.support.libreoffice import recalculate
+
+AMOUNT_FIELDS = amount_fields(load_policy())
 
 # The rules that say the template's formulas cannot read a cell as the check does.
 SHEET_CANNOT_COMPUTE = {
@@ -296,9 +299,9 @@ def test_every_highlight_compares_typed_amounts_at_the_cent(policy) -> None:
 
     formulas = RowFormulas(spec.column_letters(), policy)
     letters = spec.column_letters()
-    for condition in (formulas.integration_limit_exceeded(5), formulas.service_limit_exceeded(5)):
-        assert f"ROUND(${letters['contract_total']}5,2)" in condition
-    assert f"ROUND(${letters['integration']}5,2)>" in formulas.integration_limit_exceeded(5)
+    for kind in ("service", "integration"):
+        assert f"ROUND(${letters['contract_total']}5,2)" in formulas.fee_limit_exceeded(5, kind)
+    assert f"ROUND(${letters['integration']}5,2)>" in formulas.fee_limit_exceeded(5, "integration")
     sheet = filled_application(policy, "第八师石河子市", [valid_row()], template_rows=3)[spec.DATA_SHEET]
     conditions = [rule.formula[0] for area in sheet.conditional_formatting for rule in area.rules]
     assert any(f"ROUND(${letters['claimed']}5,2)>" in c for c in conditions)

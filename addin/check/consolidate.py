@@ -19,7 +19,7 @@ from addin.check.pipeline import CheckResult, check_file
 from addin.io.input_files import Skipped, search_inputs
 from schemas import consolidation_rules
 from schemas.awards import committed_by_source
-from schemas.calculation import AMOUNT_FIELDS
+from schemas.calculation import amount_fields
 from schemas.disbursement import PLACE, holds
 from schemas.money import column_total
 from schemas.plan import LineExecution, execution, with_payable
@@ -118,7 +118,7 @@ def _rows_of(result: CheckResult, label: str) -> pd.DataFrame:
     frame = table.frame[list(ROW_COLUMNS)].copy()
     amounts = table.amounts
     parts = [c for c in amounts.columns if ":" in c]
-    for column in ("eligible", "level_ok", *AMOUNT_FIELDS, *parts):
+    for column in ("eligible", "level_ok", *amount_fields(result.policy), *parts):
         frame[column] = amounts[column]
     frame["file"] = label
     frame["unit"] = result.unit
@@ -261,20 +261,12 @@ def _awards_of_nothing() -> pd.DataFrame:
 
 
 def _empty_rows(policy: Policy) -> pd.DataFrame:
-    award_parts = [
-        f"{award}:{source}"
-        for award, split in (
-            ("transformation_subsidy", "subsidy_split"),
-            ("progress_bonus", "progress_bonus_split"),
-            ("honor_award", "honor_split"),
-        )
-        for source in policy.shares(split)
-    ]
+    award_parts = [f"{line.id}:{source}" for line in policy.lines for source in policy.shares(line.split)]
     columns = [
         *ROW_COLUMNS,
         "eligible",
         "level_ok",
-        *AMOUNT_FIELDS,
+        *amount_fields(policy),
         *award_parts,
         "file",
         "unit",

@@ -22,7 +22,7 @@ import pandas as pd
 
 from addin.check.identity import KIND_NAMES
 from addin.check.pipeline import CheckResult
-from schemas.calculation import AMOUNT_FIELDS, funding_by_source
+from schemas.calculation import amount_fields, funding_by_source
 from schemas.fields import Field, application_fields
 from schemas.money import ZERO
 from schemas.registry import issue_sentences
@@ -144,7 +144,7 @@ def _sheets(result: CheckResult) -> list[Sheet]:
     if result.kind == "application":
         labels = {f.id: f.label for f in application_fields()}
         inputs = tuple(f for f in application_fields() if not f.computed)
-        amounts = {name: labels[name] for name in AMOUNT_FIELDS}
+        amounts = {name: labels[name] for name in amount_fields(result.policy)}
         return [Sheet("application", result.table.sheet, result.table, inputs, amounts, "uscc", "name")]
     return [
         Sheet(

@@ -22,7 +22,7 @@ from addin.check.structure import check_structure
 from addin.check.table import RawTable, convert_rows
 from addin.io.workbook_reader import InputError, sha256_of
 from schemas.application_schema import validate
-from schemas.calculation import AMOUNT_FIELDS, CALCULATION_INPUTS, compute_amounts, funding_by_source
+from schemas.calculation import amount_fields, calculation_inputs, compute_amounts, funding_by_source
 from schemas.disbursement import PLACE, holds
 from schemas.fields import application_fields, field_by_id
 from schemas.money import column_total, two_place_texts
@@ -87,7 +87,7 @@ def compute_blocks(blocks: Iterable[RawTable], policy: Policy) -> Table:
 def unreadable_rows(table: Table) -> pd.Series:
     """Rows with an input the amounts use that did not convert, or that the template's formulas read
     otherwise than the check (text for a number or date, a choice with stray spaces): no amount counts."""
-    inputs = [name for name in CALCULATION_INPUTS if name in table.failed.columns]
+    inputs = [name for name in calculation_inputs(table.policy) if name in table.failed.columns]
     return table.failed[inputs].any(axis=1) | table.from_text[inputs].any(axis=1)
 
 
@@ -227,14 +227,15 @@ def _field_details(field_id: str | None) -> dict[str, str]:
 def row_amounts(result: Table) -> list[dict[str, Any]]:
     """Per row: where it is, who, whether eligible, and every amount as a two-place decimal string."""
     frame, amounts = result.frame, result.amounts
-    columns = [two_place_texts(amounts[name]) for name in AMOUNT_FIELDS]
+    names = amount_fields(result.policy)
+    columns = [two_place_texts(amounts[name]) for name in names]
     return [
         {
             "row": row,
             "uscc": uscc,
             "name": name,
             "eligible": eligible,
-            "amounts": dict(zip(AMOUNT_FIELDS, parts, strict=True)),
+            "amounts": dict(zip(names, parts, strict=True)),
         }
         for row, uscc, name, eligible, parts in zip(
             frame.index.tolist(),
@@ -273,6 +274,6 @@ def totals(result: Table, policy: Policy) -> dict[str, Any]:
     return {
         "rows": len(amounts),
         "eligible_rows": int(amounts["eligible"].sum()) if len(amounts) else 0,
-        "amounts": {name: f"{column_total(amounts[name]):.2f}" for name in AMOUNT_FIELDS},
+        "amounts": {name: f"{column_total(amounts[name]):.2f}" for name in amount_fields(policy)},
         "by_source": {source: f"{total:.2f}" for source, total in funding_by_source(amounts, policy).items()},
     }

@@ -98,7 +98,9 @@ def check_structure(identified: Identified, policy: Policy) -> list[Issue]:
         renamed = _renamed_sheet(identified, layout)
         if renamed is not None:
             warnings.append(
-                make_issue("SHEET_RENAMED", sheet=renamed, file=identified.name, value=renamed, expected=layout.sheet)
+                make_issue(
+                    "SHEET_RENAMED", sheet=renamed, file=identified.name, value=renamed, expected=layout.sheet
+                )
             )
             layout = replace(layout, sheet=renamed)
         found = header_issues(layout, _header_row(identified, layout), identified.name)

@@ -22,7 +22,7 @@ from addin.reports.catalogue import SEVERITY_LABELS
 from addin.reports.check_report import verdict
 from addin.templates.awards import computed_formulas
 from addin.templates.formulas import RowFormulas
-from schemas.calculation import AMOUNT_FIELDS, RATIO_FIELDS
+from schemas.calculation import amount_fields, ratio_fields
 from schemas.registry import Issue
 
 RESULTS_SHEET = "校验结果"
@@ -123,7 +123,7 @@ def formulas_to_restore(result: CheckResult) -> dict[str, dict[str, str]]:
             f"{letters[name]}{row}": formula
             for row in table.frame.index
             for name, formula in formulas.for_row(int(row)).items()
-            if name in (*AMOUNT_FIELDS, *RATIO_FIELDS) and name in letters
+            if name in (*amount_fields(result.policy), *ratio_fields(result.policy)) and name in letters
         }
     for sheet in result.awards or []:
         letters = sheet.raw.columns

@@ -38,13 +38,14 @@ from addin.check.table import HeaderError, raw_table_from_grid
 from addin.io.cell_errors import CellError
 from addin.reports.catalogue import rule_catalogue
 from addin.template_spec import FIRST_DATA_ROW
-from schemas.calculation import SUBSIDY_PART_FIELDS, compute_one
+from schemas.calculation import compute_one, fee_limit_kinds, part_fields
 from schemas.fields import NO, computed_fields, field_by_id, none_value
 from schemas.money import ZERO, format_ratio, split_column
 from schemas.policy import Policy, PolicyError, load_policy
 from schemas.registry import load_registry
 
 PASSED = "通过"
+FEE_LABELS = {"service": "服务费", "integration": "集成费"}  # the fee limits of schemas.lines.Base
 # The error values xlwings' `err_to_str` hands over as text (xlwings/_xlwindows.py, cell_errors).
 EXCEL_ERROR_CODES = frozenset({"#DIV/0!", "#N/A", "#NAME?", "#NULL!", "#NUM!", "#REF!", "#VALUE!"})
 VALIDATE_HEADER = ["行", "字段", "规则", "说明", "依据"]
@@ -152,7 +153,7 @@ def subsidy(
         negative_record=none_value("negative_record"),
         little_giant=NO,
     )
-    return amounts["transformation_subsidy"]
+    return amounts[latest.claimed_line.id]
 
 
 def _source_key(raw: Any) -> str:
@@ -165,13 +166,14 @@ def _source_key(raw: Any) -> str:
 
 
 def split(amount: Any, source: Any = None) -> list[list[Any]] | Decimal:
-    """The subsidy's parts by funding source, at the latest shares."""
+    """The first line's parts by funding source (the template's 其中 columns), at the latest shares."""
+    latest = latest_policy()
+    line = latest.part_line
     parts = split_column(
-        pd.Series([_money_argument(amount, "transformation_subsidy")], dtype=object),
-        latest_policy().shares("subsidy_split"),
+        pd.Series([_money_argument(amount, line.id)], dtype=object), latest.shares(line.split)
     )
     if source is None or (isinstance(source, str) and not source.strip()):
-        return [[float(parts[key].iloc[0]) for key in SUBSIDY_PART_FIELDS]]
+        return [[float(parts[key].iloc[0]) for key in part_fields(latest)]]
     return parts[_source_key(source)].iloc[0]
 
 
@@ -180,16 +182,13 @@ def fees(contract_total: Any, consulting: Any, integration: Any, other_service: 
     latest = latest_policy()
     amounts = compute_one(latest, **_fee_arguments(contract_total, consulting, integration, other_service))
     flags = []
-    if amounts["service_excess"] > 0:
-        flags.append(
-            f"服务费超过合同总额的{format_ratio(latest.rate('service_fee_limit'))}"
-            f"（超出 {amounts['service_excess']:,.2f} 元）"
-        )
-    if amounts["integration_excess"] > 0:
-        flags.append(
-            f"集成费超过合同总额的{format_ratio(latest.rate('integration_fee_limit'))}"
-            f"（超出 {amounts['integration_excess']:,.2f} 元）"
-        )
+    limits = latest.rated_line.base.fee_limits if latest.rated_line and latest.rated_line.base else {}
+    for kind in fee_limit_kinds(latest):
+        if amounts[f"{kind}_excess"] > 0:
+            flags.append(
+                f"{FEE_LABELS[kind]}超过合同总额的{format_ratio(latest.rate(limits[kind]))}"
+                f"（超出 {amounts[f'{kind}_excess']:,.2f} 元）"
+            )
     return [[_cell(amounts["service_ratio"]), _cell(amounts["integration_ratio"]), "；".join(flags)]]
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 import zipfile
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -49,9 +50,22 @@ class Skipped:
 # What marks dtfund's own consolidation outputs, so that a re-run over a folder holding them leaves
 # them out: the summary workbook's title and author (its document properties), the HTML report's title,
 # and how the JSON result begins.
-SUMMARY_TITLE = "兵团中小企业数字化转型城市试点专项资金 汇总"
 SUMMARY_AUTHOR = "dtfund"
-SUMMARY_HTML_TITLE = f"{SUMMARY_TITLE}报告"
+_SUMMARY = " 汇总"
+_REPORT = "报告"
+
+
+def summary_title(fund: str) -> str:
+    """The summary workbook's title: the fund's name and 汇总."""
+    return f"{fund}{_SUMMARY}"
+
+
+def summary_html_title(fund: str) -> str:
+    return f"{summary_title(fund)}{_REPORT}"
+
+
+_TITLE = re.compile(rf"<dc:title>[^<]*{_SUMMARY}</dc:title>".encode())
+_HTML_TITLE = re.compile(rf"<title>[^<]*{_SUMMARY}{_REPORT}</title>".encode())
 _SUMMARY_JSON_START = b'{\n  "policy": {'
 _SUMMARY_JSON_KEYS = (b'\n  "plan": ', b'\n  "complete": ')
 _SNIFFED_BYTES = 4096
@@ -72,10 +86,19 @@ def search_inputs(paths: Iterable[Path]) -> tuple[list[Path], list[Skipped]]:
             continue
         for file in _files_under(path, skipped):
             reason = skip_reason(file)
-            output = own_output(file) if reason is None or file.suffix.lower() in (".json", ".html", ".htm") else None
+            output = (
+                own_output(file)
+                if reason is None or file.suffix.lower() in (".json", ".html", ".htm")
+                else None
+            )
             if output is not None:
                 skipped.append(
-                    Skipped(file, f"{file.name} 是 dtfund 以前生成的{output}，不是报送的文件，没有汇总。", "", True)
+                    Skipped(
+                        file,
+                        f"{file.name} 是 dtfund 以前生成的{output}，不是报送的文件，没有汇总。",
+                        "",
+                        True,
+                    )
                 )
             elif reason is None:
                 found.append(file)
@@ -121,8 +144,8 @@ def own_output(file: Path) -> str | None:
         if suffix in WORKBOOK_SUFFIXES:
             with zipfile.ZipFile(file) as archive:
                 core = archive.read("docProps/core.xml")[:_SNIFFED_BYTES]
-            marks = (f"<dc:title>{SUMMARY_TITLE}</dc:title>", f"<dc:creator>{SUMMARY_AUTHOR}</dc:creator>")
-            return "汇总表" if all(mark.encode() in core for mark in marks) else None
+            ours = _TITLE.search(core) and f"<dc:creator>{SUMMARY_AUTHOR}</dc:creator>".encode() in core
+            return "汇总表" if ours else None
         if suffix not in (".json", ".html", ".htm"):
             return None
         with open(file, "rb") as stream:
@@ -132,7 +155,7 @@ def own_output(file: Path) -> str | None:
     if suffix == ".json":
         summary = head.startswith(_SUMMARY_JSON_START) and all(key in head for key in _SUMMARY_JSON_KEYS)
         return "JSON 汇总结果" if summary else None
-    return "HTML 汇总报告" if f"<title>{SUMMARY_HTML_TITLE}</title>".encode() in head else None
+    return "HTML 汇总报告" if _HTML_TITLE.search(head) else None
 
 
 def skip_reason(file: Path) -> tuple[str, str] | None:

@@ -16,6 +16,7 @@ from addin.check.pipeline import CheckResult, row_amounts, rows_with_errors, tot
 from addin.check.plan import plan_totals
 from addin.reports.terminal_issues import print_issues
 from addin.reports.terminal_text import add_amount_column, labelled, plain, print_table
+from schemas.calculation import award_labels
 from schemas.money import format_yuan
 from schemas.registry import Issue
 
@@ -128,13 +129,7 @@ def print_result(
         add_amount_column(money, "金额")
         money.add_row("申报企业数 / 符合条件", f"{figures['rows']} / {figures['eligible_rows']}")
         money.add_row("其中暂缓拨付（有错误，改正前不予拨付）", str(rows_with_errors(result)))
-        labels = {
-            "transformation_subsidy": "改造补贴",
-            "progress_bonus": "进度补贴",
-            "honor_award": "荣誉奖励",
-            "total_award": "补贴奖励合计",
-        }
-        for name, label in labels.items():
+        for name, label in award_labels(result.policy).items():
             money.add_row(label, format_yuan(Decimal(figures["amounts"][name])))
         for source, amount in figures["by_source"].items():
             money.add_row(f"其中 {result.policy.funding_sources[source]}", format_yuan(Decimal(amount)))

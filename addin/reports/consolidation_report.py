@@ -26,7 +26,7 @@ from addin.reports.summary_figures import (
 )
 from addin.reports.terminal_issues import TERMINAL_ISSUE_LIMIT, print_issues
 from addin.reports.terminal_text import add_amount_column, plain, print_table, visible
-from schemas.calculation import SUBSIDY_PART_FIELDS
+from schemas.calculation import part_fields
 from schemas.money import format_yuan, two_place_texts
 from schemas.registry import issue_sentences
 
@@ -231,7 +231,7 @@ def print_disbursement(c: Consolidation, console: Console) -> None:
     for line in overview:
         add_amount_column(table, line["label"])
     table.add_row("企业数", *(line["enterprises"] for line in overview))
-    for source, field in SUBSIDY_PART_FIELDS.items():
+    for source, field in part_fields(c.policy).items():
         label = c.policy.funding_sources[source][:SHORT_SOURCE]
         table.add_row(label, *(format_yuan(line[field]) for line in overview))
     table.add_row("合计", *(format_yuan(line["total"]) for line in overview))

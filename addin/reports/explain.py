@@ -11,8 +11,9 @@ from typing import Any
 
 import pandas as pd
 
-from schemas.calculation import ROW_PARAMETERS, SUBSIDY_PART_FIELDS
-from schemas.fields import field_by_id, none_value
+from schemas.calculation import TOTAL_FIELD, award_labels, part_fields, row_parameters, window_column
+from schemas.fields import field_by_id
+from schemas.lines import FundingLine
 from schemas.money import format_ratio, format_yuan
 from schemas.policy import DatedValue, Parameter, Policy
 from schemas.table import Table
@@ -50,7 +51,7 @@ class UsedValue:
 def used_values(inputs: pd.Series, policy: Policy) -> dict[str, UsedValue]:
     """Each parameter of the row's amounts at the value the calculation used for this row."""
     used = {}
-    for name in ROW_PARAMETERS:
+    for name in row_parameters(policy):
         parameter = policy.parameter(name)
         day = inputs[parameter.applies_by]
         used[name] = UsedValue(parameter, parameter.dated(None if pd.isna(day) else day), day)
@@ -85,93 +86,133 @@ def _which_value(use: UsedValue, policy: Policy) -> str:
     return f"{shown}：按{key} {_date(use.key_date)} 选定"
 
 
-def explain_row(table: Table, row: int, policy: Policy) -> list[Step]:
-    """The steps of the amounts of the enterprise on Excel row `row`."""
-    inputs = table.frame.loc[row]
-    a = table.amounts.loc[row]
+COUNTS = "一两三四五六七八九十"
+
+
+def _count(n: int) -> str:
+    """A small count as a clerk writes it: 两项, 三项, 六项."""
+    return COUNTS[n - 1] if 1 <= n <= len(COUNTS) else str(n)
+
+
+def _at_level(value: Any, level: str | None) -> Any:
+    """A parameter's value for the row: its level's entry for a table by level (0 for none)."""
+    return value.get(level, Decimal(0)) if isinstance(value, dict) else value
+
+
+def _base_steps(inputs: pd.Series, a: pd.Series, used: dict[str, UsedValue], line: FundingLine) -> list[Step]:
+    """The eligible base of the rated line: costs, fees over their limits, the base, the rate and cap."""
+    assert line.base is not None and line.rate is not None
+    base = line.base
     money = {
         name: inputs[name] if inputs[name] is not None else Decimal(0)
         for name in ("contract_total", "paid", "consulting", "integration", "other_service")
     }
-    used = used_values(inputs, policy)
-    service_rate, integration_rate = used["service_fee_limit"].value, used["integration_fee_limit"].value
-    rate = used["subsidy_rate"].value
-    level = inputs["level"] or "未评测"
+    fields = field_by_id()
     steps = [
         Step(
             "合同与付款",
             f"合同总额 {_yuan(money['contract_total'])}，实际支付 {_yuan(money['paid'])}",
             None,
-            "附件（一）",
-        ),
-        Step(
-            "总体服务费",
-            f"咨询诊断 {_yuan(money['consulting'])} + 集成 {_yuan(money['integration'])} + 其他 "
-            f"{_yuan(money['other_service'])}",
-            a["service_total"],
-            "附件（一）",
-        ),
-        Step(
-            "服务费上限",
-            f"合同总额 × {format_ratio(service_rate)} = {_yuan(a['service_limit'])}；超出 "
-            f"{_yuan(a['service_excess'])}",
-            a["service_limit"],
-            "附件（一）",
-        ),
-        Step(
-            "集成费上限",
-            f"合同总额 × {format_ratio(integration_rate)} = {_yuan(a['integration_limit'])}；超出 "
-            f"{_yuan(a['integration_excess'])}",
-            a["integration_limit"],
-            "附件（一）",
-        ),
-        Step(
-            "不计入补贴基数的部分",
-            "两项超出额取较大者（集成费包含在总体服务费中，不重复扣减）",
-            a["disallowed"],
-            "附件（一）",
-        ),
+            fields["contract_total"].clause,
+        )
+    ]
+    if base.service_limit:
+        clause = used[base.service_limit].parameter.clause
+        steps.append(
+            Step(
+                "总体服务费",
+                f"咨询诊断 {_yuan(money['consulting'])} + 集成 {_yuan(money['integration'])} + 其他 "
+                f"{_yuan(money['other_service'])}",
+                a["service_total"],
+                clause,
+            )
+        )
+    for kind, label in (("service", "服务费上限"), ("integration", "集成费上限")):
+        limit = base.fee_limits.get(kind)
+        if limit is not None:
+            steps.append(
+                Step(
+                    label,
+                    f"合同总额 × {format_ratio(used[limit].value)} = {_yuan(a[f'{kind}_limit'])}；超出 "
+                    f"{_yuan(a[f'{kind}_excess'])}",
+                    a[f"{kind}_limit"],
+                    used[limit].parameter.clause,
+                )
+            )
+    if base.fee_limits:
+        how = (
+            "两项超出额取较大者（集成费包含在总体服务费中，不重复扣减）"
+            if len(base.fee_limits) > 1
+            else "超出额"
+        )
+        clause = used[next(iter(base.fee_limits.values()))].parameter.clause
+        steps.append(Step("不计入补贴基数的部分", how, a["disallowed"], clause))
+    less = f" − {_yuan(a['disallowed'])}" if base.fee_limits else ""
+    items = f"{_count(len(base.items))}项支持费用之和 {_yuan(a['items_total'])}"
+    steps.append(
         Step(
             "可补贴改造费用",
-            f"min(实际支付, 合同总额, 六项支持费用之和 {_yuan(a['items_total'])}) − {_yuan(a['disallowed'])}，"
-            "不小于 0",
+            f"min(实际支付, 合同总额, {items}){less}，不小于 0",
             a["eligible_base"],
-            "第十条（一）1",
-        ),
+            line.clause,
+        )
+    )
+    level = inputs["level"]
+    rate = _at_level(used[line.rate].value, level)
+    steps.append(
         Step(
             "按比例补贴",
             f"{_yuan(a['eligible_base'])} × {format_ratio(rate)}，四舍五入到分",
             a["rated_subsidy"],
-            "第十条（一）1",
-        ),
-        Step(
-            "等级上限",
-            f"评测等级 {level}：上限 {_yuan(a['cap'])}"
-            if a["level_ok"]
-            else f"评测等级 {level}：未达到二级，不予补贴",
-            a["cap"],
-            "第十条（一）1",
-        ),
-    ]
-    window_end = used["contract_window_end"].value
+            line.clause,
+        )
+    )
+    return steps
+
+
+def _cap_step(a: pd.Series, level: str, line: FundingLine, policy: Policy) -> list[Step]:
+    if not line.cap:
+        return []
+    if not policy.by_level(line.cap):
+        return [Step("上限", f"上限 {_yuan(a['cap'])}", a["cap"], line.clause)]
+    how = (
+        f"评测等级 {level}：上限 {_yuan(a['cap'])}"
+        if a["level_ok"]
+        else f"评测等级 {level}：未达到{policy.eligible_levels[0]}，不予补贴"
+    )
+    return [Step("等级上限", how, a["cap"], line.clause)]
+
+
+def _condition_steps(
+    inputs: pd.Series, a: pd.Series, used: dict[str, UsedValue], policy: Policy
+) -> list[Step]:
+    """Each condition of the enterprise's eligibility, met or not."""
+    level = inputs["level"] or "未评测"
+    fields = field_by_id()
     conditions = [
-        ("level_ok", f"评测等级达到二级及以上（{level}）", "第十条（一）1"),
-        (
-            "in_window",
-            f"合同签订于 {used['contract_window_start'].value} "
-            f"{'至 ' + str(window_end) if window_end else '之后'}（{_date(inputs['contract_date'])}）",
-            "第十一条（一）2",
-        ),
-        ("sme", f"属于中小企业（企业规模：{inputs['size_class'] or '未填'}）", "第九条"),
+        ("level_ok", f"评测等级达到{policy.eligible_levels[0]}及以上（{level}）", fields["level"].clause)
+    ]
+    for window in policy.windows:
+        start, end = used[window.start], used[window.end].value
+        label = fields[window.field].label
+        conditions.append(
+            (
+                window_column(window),
+                f"{label}在 {start.value} {'至 ' + str(end) if end else '之后'}（{_date(inputs[window.field])}）",
+                start.parameter.clause,
+            )
+        )
+    conditions += [
+        ("sme", f"属于中小企业（企业规模：{inputs['size_class'] or '未填'}）", fields["size_class"].clause),
         (
             "no_negative_record",
             f"近三年无不良记录（{inputs['negative_record'] or '未填'}）",
-            "第十条（七）1",
+            fields["negative_record"].clause,
         ),
         (
             "not_little_giant",
             f"不是已获中央资金支持的“小巨人”（{inputs['little_giant'] or '未填'}）",
-            "第十条（七）3",
+            fields["little_giant"].clause,
         ),
         (
             "readable",
@@ -179,48 +220,86 @@ def explain_row(table: Table, row: int, policy: Policy) -> list[Step]:
             "第十一条（一）1",
         ),
     ]
-    for key, text, clause in conditions:
-        steps.append(Step("条件" + ("符合" if a[key] else "不符合"), text, None, clause))
-    steps.append(
-        Step(
-            "改造补贴",
-            f"min({_yuan(a['rated_subsidy'])}, {_yuan(a['cap'])})"
-            if a["eligible"]
-            else "不符合条件，补贴为 0",
-            a["transformation_subsidy"],
-            "第十条（一）1",
-        )
-    )
-    shares = used["subsidy_split"].value
-    for n, (source, field) in enumerate(SUBSIDY_PART_FIELDS.items()):
+    return [
+        Step("条件" + ("符合" if a[key] else "不符合"), text, None, clause)
+        for key, text, clause in conditions
+    ]
+
+
+def _line_step(
+    inputs: pd.Series, a: pd.Series, used: dict[str, UsedValue], line: FundingLine, policy: Policy
+) -> Step:
+    """The line's amount: how it follows from the row's values and the line's conditions."""
+    level = inputs["level"] or "未评测"
+    if line.rated:
         how = (
-            f"改造补贴 × {format_ratio(shares[source])}，四舍五入到分"
-            if n < len(SUBSIDY_PART_FIELDS) - 1
-            else "改造补贴减去以上两项（三项之和等于改造补贴）"
+            (
+                f"min({_yuan(a['rated_subsidy'])}, {_yuan(a['cap'])})"
+                if line.cap
+                else _yuan(a["rated_subsidy"])
+            )
+            if a["eligible"]
+            else "不符合条件，补贴为 0"
+        )
+        return Step(line.label, how, a[line.id], line.clause)
+    parts = []
+    if line.deadline:
+        dates = "、".join(f"{field_by_id()[n].label} {_date(inputs[n])}" for n in line.deadline_dates)
+        on_time = "均不晚于" if a["on_time"] else "未能都不晚于"
+        parts.append(f"{dates}，{on_time} {used[line.deadline].value}；{level}")
+    if line.listed is not None:
+        field = field_by_id()[line.listed.field]
+        chosen = inputs[field.id] or field.none_value or "未填"
+        if chosen != field.none_value and chosen not in policy.value(line.listed.list):
+            chosen += f"（不是{policy.parameter(line.listed.list).label}之一，不予奖励）"
+        shares = "、".join(
+            f"{policy.funding_sources[s]} {_yuan(a[f'{line.id}:{s}'])}" for s in used[line.split].value
+        )
+        parts.append(f"{field.label}：{chosen}（{shares}）")
+    if not parts:
+        shown = _shown(_at_level(used[str(line.amount)].value, inputs["level"]), "元", policy)
+        parts.append(f"{level}：{shown}" if a["eligible"] else "不符合条件，为 0")
+    return Step(line.label, "；".join(parts), a[line.id], line.clause)
+
+
+def _part_steps(a: pd.Series, used: dict[str, UsedValue], policy: Policy) -> list[Step]:
+    """The first line's parts by funding source: all but the last rounded, the last what remains."""
+    line = policy.part_line
+    shares = used[line.split].value
+    fields = part_fields(policy)
+    steps = []
+    for n, (source, field) in enumerate(fields.items()):
+        how = (
+            f"{line.label} × {format_ratio(shares[source])}，四舍五入到分"
+            if n < len(fields) - 1
+            else f"{line.label}减去以上{_count(n)}项（{_count(n + 1)}项之和等于{line.label}）"
+            if n
+            else f"全部来自{policy.funding_sources[source]}"
         )
         steps.append(
-            Step(f"其中 {policy.funding_sources[source]}", how, a[field], policy.clause("subsidy_split"))
+            Step(f"其中 {policy.funding_sources[source]}", how, a[field], used[line.split].parameter.clause)
         )
-    deadline = used["progress_deadline"].value
-    steps.append(
-        Step(
-            "进度补贴",
-            f"完成改造 {_date(inputs['completion_date'])}、评测 {_date(inputs['evaluation_date'])}，"
-            f"{'均不晚于' if a['on_time'] else '未能都不晚于'} {deadline}；{level}",
-            a["progress_bonus"],
-            policy.clause("progress_bonus"),
-        )
-    )
-    honor = inputs["honor"] or none_value("honor")
-    if honor != none_value("honor") and honor not in policy.value("honors"):
-        honor += "（不是认可的国家级荣誉，不予奖励）"
-    halves = "、".join(
-        f"{policy.funding_sources[s]} {_yuan(a[f'honor_award:{s}'])}" for s in used["honor_split"].value
-    )
-    steps.append(
-        Step("荣誉奖励", f"国家级荣誉：{honor}（{halves}）", a["honor_award"], policy.clause("honor_award"))
-    )
-    steps.append(Step("补贴奖励合计", "改造补贴 + 进度补贴 + 荣誉奖励", a["total_award"], "第十条（一）"))
+    return steps
+
+
+def explain_row(table: Table, row: int, policy: Policy) -> list[Step]:
+    """The steps of the amounts of the enterprise on Excel row `row`, line by line (Policy.lines)."""
+    inputs = table.frame.loc[row]
+    a = table.amounts.loc[row]
+    used = used_values(inputs, policy)
+    level = inputs["level"] or "未评测"
+    rated = policy.rated_line
+    steps = []
+    if rated is not None:
+        steps += _base_steps(inputs, a, used, rated) + _cap_step(a, level, rated, policy)
+    steps += _condition_steps(inputs, a, used, policy)
+    for line in policy.lines:
+        steps.append(_line_step(inputs, a, used, line, policy))
+        if line is policy.part_line:
+            steps += _part_steps(a, used, policy)
+    labels = award_labels(policy)
+    total = labels.pop(TOTAL_FIELD)
+    steps.append(Step(total, " + ".join(labels.values()), a[TOTAL_FIELD], field_by_id()[TOTAL_FIELD].clause))
     for use in used.values():
         steps.append(
             Step(f"所用参数：{use.parameter.label}", _which_value(use, policy), None, use.parameter.clause)

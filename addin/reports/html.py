@@ -15,7 +15,7 @@ from addin.check.consolidate import Consolidation
 from addin.check.diff import KIND_NAMES, Diff
 from addin.check.pipeline import CheckResult, totals
 from addin.check.plan import plan_totals
-from addin.io.input_files import SUMMARY_HTML_TITLE
+from addin.io.input_files import summary_html_title
 from addin.reports.catalogue import SEVERITY_LABELS
 from addin.reports.consolidation_report import status_text
 from addin.reports.diff import BLANK, diff_document, money_fields, shown_amount, signed, summary_line
@@ -25,7 +25,7 @@ from addin.reports.summary_figures import (
     execution_records,
     source_execution,
 )
-from schemas.calculation import SUBSIDY_PART_FIELDS
+from schemas.calculation import award_labels, part_fields
 from schemas.money import format_yuan
 from schemas.registry import Issue
 
@@ -88,12 +88,7 @@ def check_report(result: CheckResult) -> str:
     unit = "元"
     if result.table is not None:
         figures = totals(result.table, policy)
-        labels = {
-            "transformation_subsidy": "改造补贴",
-            "progress_bonus": "进度补贴",
-            "honor_award": "荣誉奖励",
-            "total_award": "补贴奖励合计",
-        }
+        labels = award_labels(policy)
         money_rows = [
             (label, format_yuan(Decimal(figures["amounts"][name]))) for name, label in labels.items()
         ]
@@ -166,7 +161,9 @@ def _chart(c: Consolidation) -> dict[str, Any]:
 def _disbursement(c: Consolidation) -> dict[str, Any]:
     """可拨付 and 暂缓拨付 side by side: enterprises, each source and the total, as the clerk reads them."""
     overview = disbursement_overview(c)
-    amounts = [(c.policy.funding_sources[s], f) for s, f in SUBSIDY_PART_FIELDS.items()] + [("合计", "total")]
+    amounts = [(c.policy.funding_sources[s], f) for s, f in part_fields(c.policy).items()] + [
+        ("合计", "total")
+    ]
     rows = [{"label": "企业数", "values": [line["enterprises"] for line in overview]}]
     rows += [{"label": label, "values": [format_yuan(line[f]) for line in overview]} for label, f in amounts]
     return {"columns": [line["label"] for line in overview], "rows": rows}
@@ -216,7 +213,7 @@ def consolidation_report(c: Consolidation) -> str:
         _environment()
         .get_template("consolidation.html.j2")
         .render(
-            title=SUMMARY_HTML_TITLE,
+            title=summary_html_title(c.policy.fund),
             valid=c.valid,
             complete=c.complete,
             counts={"error": c.errors, "warning": c.warnings},

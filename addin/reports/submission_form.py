@@ -29,12 +29,13 @@ from addin.beijing_time import shown_time
 from addin.check.pipeline import CheckResult, held_rows, rows_with_errors, totals
 from addin.io.output import OutputError, refuse_overwriting_inputs, write_bytes_atomically
 from addin.io.print_layout import PDF_CELL_TEXT_LIMIT, shortened
-from schemas.calculation import source_parts
+from schemas.calculation import award_labels, source_parts
 from schemas.money import column_total, format_yuan
+from schemas.policy import Policy
 
 FONT = "STSong-Light"
 LATIN_FONT = "Helvetica"  # one of the PDF standard fonts
-TITLE = "兵团中小企业数字化转型城市试点专项资金 企业数字化改造补贴申报汇总表（报送表）"
+TITLE = "企业数字化改造补贴申报汇总表（报送表）"  # after the policy's fund
 SIGN_LINES = ("填报单位（盖章）", "负责人", "填报人", "联系电话", "填报日期")
 BODY_SIZE = 7.5  # points: the table's text
 CODE_LENGTH = 18  # a credit code's characters (a longer text in its cell wraps)
@@ -52,7 +53,12 @@ class Column:
     width: float  # mm
 
 
-def _columns(sources: dict[str, str]) -> list[Column]:
+def _award_width(n: int, policy: Policy) -> float:
+    """The first line's column and the total's are wider (their amounts are the largest)."""
+    return 19 if n == 0 else 19.5 if n == len(policy.lines) else 17
+
+
+def _columns(policy: Policy) -> list[Column]:
     return [
         Column("序号", 9),
         Column("企业名称", 48),
@@ -60,11 +66,8 @@ def _columns(sources: dict[str, str]) -> list[Column]:
         Column("评测等级", 10),
         Column("合同总额", 19.5),
         Column("实际支付金额", 19.5),
-        Column("改造补贴", 19),
-        Column("进度补贴", 17),
-        Column("荣誉奖励", 17),
-        Column("补贴奖励合计", 19.5),
-        *(Column(f"其中：{label}", 19.5) for label in sources.values()),
+        *(Column(label, _award_width(n, policy)) for n, label in enumerate(award_labels(policy).values())),
+        *(Column(f"其中：{label}", 19.5) for label in policy.funding_sources.values()),
         Column("校验", 10),
     ]
 
@@ -92,7 +95,7 @@ def submission_form_pdf(result: CheckResult) -> bytes:
         rightMargin=MARGIN,
         topMargin=MARGIN,
         bottomMargin=14 * mm,
-        title=TITLE,
+        title=f"{result.policy.fund} {TITLE}",
         author=result.unit or "",
         subject=name,
         creator="dtfund",
@@ -132,7 +135,7 @@ def _text(value: object, style: ParagraphStyle) -> Paragraph:
 
 def _story(result: CheckResult) -> list:
     story = [
-        _text(TITLE, _style(15, TA_CENTER, leading=20)),
+        _text(f"{result.policy.fund} {TITLE}", _style(15, TA_CENTER, leading=20)),
         Spacer(0, 3 * mm),
         _heading(result),
         Spacer(0, 2 * mm),
@@ -230,7 +233,7 @@ def _rows_table(result: CheckResult) -> Table:
     Names wrap within their cell; codes and amounts are drawn as plain strings (never broken)."""
     table, policy = result.table, result.policy
     frame, amounts = table.frame, table.amounts
-    columns = _columns(policy.funding_sources)
+    columns = _columns(policy)
     small = _style(BODY_SIZE, leading=9)
     header = [_text(c.header, _style(BODY_SIZE, TA_CENTER, leading=9)) for c in columns]
     by_source = {source: source_parts(amounts, source) for source in policy.funding_sources}
@@ -240,10 +243,7 @@ def _rows_table(result: CheckResult) -> Table:
         figures = [
             frame.at[row, "contract_total"],
             frame.at[row, "paid"],
-            amounts.at[row, "transformation_subsidy"],
-            amounts.at[row, "progress_bonus"],
-            amounts.at[row, "honor_award"],
-            amounts.at[row, "total_award"],
+            *(amounts.at[row, name] for name in award_labels(policy)),
             *(by_source[source].at[row] for source in policy.funding_sources),
         ]
         code = "" if frame.at[row, "uscc"] is None else str(frame.at[row, "uscc"])
@@ -294,10 +294,7 @@ def _totals_row(result: CheckResult) -> list:
     sums = [
         column_total(frame["contract_total"].fillna(Decimal(0))),
         column_total(frame["paid"].fillna(Decimal(0))),
-        *(
-            Decimal(computed[n])
-            for n in ("transformation_subsidy", "progress_bonus", "honor_award", "total_award")
-        ),
+        *(Decimal(computed[n]) for n in award_labels(result.policy)),
         *(Decimal(figures["by_source"][source]) for source in result.policy.funding_sources),
     ]
     count = (

@@ -11,11 +11,11 @@ from typing import Any, TypeVar
 import pandas as pd
 
 from addin.check.consolidate import Consolidation
-from schemas.calculation import SUBSIDY_PART_FIELDS, funding_by_source, source_parts
+from schemas.calculation import award_labels, funding_by_source, part_fields, source_parts
 from schemas.disbursement import HOLD_COLUMNS, distinct_enterprises, totals_by_decision
 from schemas.money import ZERO, column_total
+from schemas.policy import Policy
 
-AWARDS = ("transformation_subsidy", "progress_bonus", "honor_award")
 NOT_QUALIFIED = "未达二级或未评测"
 
 
@@ -54,7 +54,7 @@ def division_summary(c: Consolidation) -> list[dict[str, Any]]:
         entry["industries"] = {
             i: int((part["industry"] == i).sum()) for i in policy.value("pilot_industries")
         }
-        entry["awards"] = {award: column_total(part[award]) for award in (*AWARDS, "total_award")}
+        entry["awards"] = {award: column_total(part[award]) for award in award_labels(policy)}
         entry["sources"] = funding_by_source(part, policy)
         result.append(entry)
     return result
@@ -64,9 +64,9 @@ LISTED_COLUMNS = ("unit", "division", "name", "uscc", "file", "sheet", "row")
 DISBURSEMENT_MONEY = ("central", "bingtuan", "transferred", "division_fund", "total")
 
 
-def _by_source(rows: pd.DataFrame) -> pd.DataFrame:
+def _by_source(rows: pd.DataFrame, policy: Policy) -> pd.DataFrame:
     """Per row, every award's part from each funding source (named as the JSON names them) and the total."""
-    parts = {field: source_parts(rows, source) for source, field in SUBSIDY_PART_FIELDS.items()}
+    parts = {field: source_parts(rows, source) for source, field in part_fields(policy).items()}
     return pd.DataFrame({**parts, "total": rows["total_award"]}, index=rows.index)
 
 
@@ -77,7 +77,7 @@ def disbursement_frame(c: Consolidation) -> pd.DataFrame:
     whether it can be paid (`payable`) and the rules holding it (lists). In the list's order: by unit,
     file and row. Rows with nothing to pay and nothing holding them are left out."""
     rows = c.rows
-    amounts = _by_source(rows)
+    amounts = _by_source(rows, c.policy)
     listed = ~rows["payable"] | amounts["total"].map(bool)
     frame = pd.concat([rows.loc[listed, list(LISTED_COLUMNS)], amounts[listed]], axis=1)
     frame.insert(frame.columns.get_loc("division_fund"), "transferred", frame["central"] + frame["bingtuan"])
@@ -107,7 +107,7 @@ def records_of(frame: pd.DataFrame) -> list[dict[str, Any]]:
 def disbursement_totals(c: Consolidation) -> dict[str, dict[str, Decimal]]:
     """Σ per funding source, and in all, of what can be paid (`payable`) and what is held (`held`): the
     two add up to what the application rows commit."""
-    return totals_by_decision(_by_source(c.rows), c.rows["payable"])
+    return totals_by_decision(_by_source(c.rows, c.policy), c.rows["payable"])
 
 
 def enterprises(records: list[dict[str, Any]]) -> str:

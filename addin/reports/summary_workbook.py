@@ -11,12 +11,11 @@ import xlsxwriter
 
 from addin.check.consolidate import Consolidation
 from addin.io.bulk_rows import BulkRows, insert_into_package
-from addin.io.input_files import SUMMARY_AUTHOR, SUMMARY_TITLE
+from addin.io.input_files import SUMMARY_AUTHOR, summary_title
 from addin.io.output import atomic_path
 from addin.io.print_layout import A4_PAPER, HEADER_FOOTER_MARGIN, MARGINS, PAGE_FOOTER, wrapped_height
 from addin.reports.catalogue import SEVERITY_LABELS
 from addin.reports.summary_figures import (
-    AWARDS,
     DISBURSEMENT_MONEY,
     NOT_QUALIFIED,
     award_records,
@@ -28,7 +27,7 @@ from addin.reports.summary_figures import (
     provider_ranking,
     source_execution,
 )
-from schemas.calculation import SUBSIDY_PART_FIELDS
+from schemas.calculation import award_labels, part_fields
 from schemas.money import ZERO, format_yuan
 from schemas.policy import Policy
 from schemas.registry import rule
@@ -53,12 +52,6 @@ STYLES = {
     "held_section": {**BOX, "bold": True, "bg_color": "#FCE4D6"},
     "title": {"bold": True, "font_size": 14},
     "label": {"bold": True},
-}
-AWARD_LABELS = {
-    "transformation_subsidy": "改造补贴",
-    "progress_bonus": "进度补贴",
-    "honor_award": "荣誉奖励",
-    "total_award": "补贴奖励合计",
 }
 CHART_PRECISION = Decimal("0.01")  # 万元 to the hundredth: the chart's resolution
 NUMBER_TYPES = {int, float, Decimal}  # exact types: bool is an int, and is written as a boolean
@@ -217,7 +210,7 @@ def _summary(book: SummaryBook, c: Consolidation) -> None:
         "符合条件企业数",
         *levels,
         *industries,
-        *(AWARD_LABELS[a] + "（元）" for a in (*AWARDS, "total_award")),
+        *(label + "（元）" for label in award_labels(policy).values()),
         *(policy.funding_sources[s] + "（元）" for s in sources),
     ]
     sheet = _sheet(
@@ -234,7 +227,7 @@ def _summary(book: SummaryBook, c: Consolidation) -> None:
             entry["eligible"],
             *(entry["levels"][lv] for lv in levels),
             *(entry["industries"][i] for i in industries),
-            *(entry["awards"][a] for a in (*AWARDS, "total_award")),
+            *entry["awards"].values(),
             *(entry["sources"][s] for s in sources),
         ]
         for entry in division_summary(c)
@@ -402,7 +395,7 @@ def _decision_line(
     """可拨付：7 家，合计 7,150,000.00 元（中央专项资金 …），and how many of them come to nothing."""
     parts = "，".join(
         f"{policy.funding_sources[source]} {format_yuan(total[field])} 元"
-        for source, field in SUBSIDY_PART_FIELDS.items()
+        for source, field in part_fields(policy).items()
     )
     line = f"{label}：{enterprises(records)}，合计 {format_yuan(total['total'])} 元（{parts}）"
     nothing = [r for r in records if not r["total"]]
@@ -531,7 +524,7 @@ def write_summary(c: Consolidation, path: Path) -> None:
     with atomic_path(path) as temporary:
         # xlsxwriter's files of rows go in the write's private work folder, removed with it
         workbook = xlsxwriter.Workbook(str(temporary), {**WORKBOOK_OPTIONS, "tmpdir": str(temporary.parent)})
-        workbook.set_properties({"title": SUMMARY_TITLE, "author": SUMMARY_AUTHOR})  # (marks it as ours)
+        workbook.set_properties({"title": summary_title(c.policy.fund), "author": SUMMARY_AUTHOR})  # ours
         book = SummaryBook(workbook)
         for write_sheet in (_summary, _execution, _disbursement, _providers, _awards, _issues):
             write_sheet(book, c)

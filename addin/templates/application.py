@@ -52,6 +52,7 @@ from addin.templates.styles import (
     TOP_WRAP,
     WRAP,
 )
+from schemas.calculation import fee_limit_kinds
 from schemas.fields import YES, application_fields, input_fields, material_fields
 from schemas.policy import Policy
 from schemas.submission import FIRST_REVISION
@@ -87,7 +88,7 @@ def build_application_template(
             workbook, field.id, spec.DATA_SHEET, absolute(letters[field.id], spec.FIRST_DATA_ROW, last_row)
         )
     define_submission_names(workbook, spec.DATA_SHEET)
-    describe_generated(workbook, "兵团中小企业数字化转型城市试点专项资金 企业数字化改造补贴申报表")
+    describe_generated(workbook, f"{policy.fund} 企业数字化改造补贴申报表")
     return workbook
 
 
@@ -126,9 +127,7 @@ def _data_sheet(
     ws.merged_cells.add(f"A{spec.TITLE_ROW}:{last_letter}{spec.TITLE_ROW}")
     ws.merged_cells.add(f"A{spec.GROUP_ROW}:{letters[inputs[-1].id]}{spec.GROUP_ROW}")
     ws.merged_cells.add(f"{first_computed}{spec.GROUP_ROW}:{last_letter}{spec.GROUP_ROW}")
-    ws.append(
-        [styled_cell(ws, "兵团中小企业数字化转型城市试点专项资金 企业数字化改造补贴申报表", font=TITLE_FONT)]
-    )
+    ws.append([styled_cell(ws, f"{policy.fund} 企业数字化改造补贴申报表", font=TITLE_FONT)])
     heading = f"模板 {spec.TEMPLATE_ID} 版本 {spec.TEMPLATE_VERSION}；政策 {policy.version}"
     ws.append(submission_cells(ws, submission[0], heading, submission[1], submission[2]))
     group = [None] * len(fields)
@@ -199,17 +198,28 @@ def _highlighting(ws, formulas: RowFormulas, letters: dict[str, str], last_row: 
     missing documents, a 合计 row. Amounts are compared at the cent, as the check compares them."""
     first = spec.FIRST_DATA_ROW
     r = lambda name: formulas.ref(name, first)  # noqa: E731
+    components = f"${letters['software']}{first}:${letters['other_service']}{first}"
+    claimed = r(policy.claimed_line.id)
     rules = {
         ("claimed",): f"AND({formulas.eligible(first)},ISNUMBER({r('claimed')}),"
-        f"ISNUMBER({r('transformation_subsidy')}),{formulas.cents('claimed', first)}>{r('transformation_subsidy')})",
-        ("service_total", "service_ratio"): formulas.service_limit_exceeded(first),
-        ("integration", "integration_ratio"): formulas.integration_limit_exceeded(first),
-        ("contract_date",): f"AND(ISNUMBER({r('contract_date')}),NOT(AND({formulas.in_window(first)})))",
+        f"ISNUMBER({claimed}),{formulas.cents('claimed', first)}>{claimed})",
+    }
+    fee_columns = {
+        "service": ("service_total", "service_ratio"),
+        "integration": ("integration", "integration_ratio"),
+    }
+    for kind in fee_limit_kinds(policy):
+        rules[fee_columns[kind]] = formulas.fee_limit_exceeded(first, kind)
+    for window in policy.windows:
+        rules[(window.field,)] = (
+            f"AND(ISNUMBER({r(window.field)}),NOT(AND({formulas.in_window(first, window)})))"
+        )
+    rules |= {
         ("contract_total",): f"AND(ISNUMBER({r('contract_total')}),"
-        f"{formulas.cents('contract_total', first)}<>{formulas.items_total(first)})",
+        f"ROUND({r('contract_total')}-SUM({components}),2)<>0)",
     }
     # an amount or a date typed as text, which the formulas cannot compute: the row counts nothing
-    typed_as_text = [((name,), f"ISTEXT({r(name)})") for name in text_sensitive_inputs()]
+    typed_as_text = [((name,), f"ISTEXT({r(name)})") for name in text_sensitive_inputs(policy)]
     # a clerk's 合计 row: a total word (schemas.total_rows, its gaps removed) and no 18-character code
     # (counted as the check reads a code: spaces and hyphens removed)
     labels = _without(f"{r('name')}&{r('uscc')}", TOTAL_GAPS)

@@ -97,7 +97,7 @@ def build_awards_template(
     write_lists_sheet(workbook, lists)
     meta_sheet(workbook, policy, spec.AWARDS_TEMPLATE_ID, spec.AWARDS_TEMPLATE_VERSION)
     define_submission_names(workbook, kinds[0].sheet)
-    describe_generated(workbook, "兵团中小企业数字化转型城市试点专项资金 奖励与补贴名单")
+    describe_generated(workbook, f"{policy.fund} 奖励与补贴名单")
     return workbook
 
 
@@ -148,7 +148,7 @@ def _award_sheet(
     first = spec.AWARDS_FIRST_DATA_ROW
     set_print_area_formula(ws, filled_rows_print_area(kind.sheet, inputs, len(kind.fields), first, last_row))
     ws.merged_cells.add(f"A1:{letters[kind.fields[-1].id]}1")
-    ws.append([styled_cell(ws, f"兵团中小企业数字化转型城市试点专项资金 {kind.sheet}名单", font=TITLE_FONT)])
+    ws.append([styled_cell(ws, f"{policy.fund} {kind.sheet}名单", font=TITLE_FONT)])
     heading = f"模板 {spec.AWARDS_TEMPLATE_ID} 版本 {spec.AWARDS_TEMPLATE_VERSION}；政策 {policy.version}"
     if submission is not None:
         ws.append(submission_cells(ws, submission[0], heading, submission[1], submission[2]))
@@ -225,7 +225,9 @@ def highlight_rules(
     ref = lambda name: f"${letters[name]}{row}"  # noqa: E731
     rules: dict[str, str] = {}
     if kind.cap and not kind.rate:
-        rules["amount"] = f"AND(ISNUMBER({ref('amount')}),ROUND({ref('amount')},2)>{latest_value(policy, kind.cap)})"
+        rules["amount"] = (
+            f"AND(ISNUMBER({ref('amount')}),ROUND({ref('amount')},2)>{latest_value(policy, kind.cap)})"
+        )
     if kind.pool:
         pools = policy.value(kind.pool)
         source, amount = letters[SOURCE_FIELD], letters["amount"]

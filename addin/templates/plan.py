@@ -55,7 +55,7 @@ def build_plan_template(policy: Policy) -> Workbook:
     _layout(sheet, rows, total_row)
     _names(workbook, rows, total_row)
     _meta(workbook, policy)
-    describe_generated(workbook, "兵团中小企业数字化转型城市试点专项资金使用计划表")
+    describe_generated(workbook, f"{policy.fund}使用计划表")
     return workbook
 
 

@@ -37,7 +37,7 @@ from addin.templates.styles import (
     UNLOCKED,
     WRAP,
 )
-from schemas.calculation import ROW_PARAMETERS
+from schemas.calculation import row_parameters
 from schemas.fields import Field, field_by_id
 from schemas.policy import Parameter, Policy
 from schemas.submission import FIRST_REVISION, LAST_REVISION
@@ -275,10 +275,10 @@ PARAMETER_NOTE = (
 LATEST = "取最新值"
 
 
-def key_date_label(parameter: Parameter) -> str:
+def key_date_label(parameter: Parameter, policy: Policy) -> str:
     """Which date chooses the parameter's value for a row: a date field's label, or the latest value
     for the parameters no row amount reads."""
-    return field_by_id()[parameter.applies_by].label if parameter.name in ROW_PARAMETERS else LATEST
+    return field_by_id()[parameter.applies_by].label if parameter.name in row_parameters(policy) else LATEST
 
 
 def parameters_sheet(workbook: Workbook, policy: Policy) -> None:
@@ -319,7 +319,7 @@ def parameters_sheet(workbook: Workbook, policy: Policy) -> None:
                         parameter_cell(ws, item, parameter.unit),
                         styled_cell(ws, parameter.unit, border=BOX, alignment=TOP),
                         styled_cell(ws, parameter.clause, border=BOX, alignment=TOP),
-                        styled_cell(ws, key_date_label(parameter), border=BOX, alignment=TOP),
+                        styled_cell(ws, key_date_label(parameter, policy), border=BOX, alignment=TOP),
                         styled_cell(ws, parameter_name(name, key), border=BOX, alignment=TOP),
                     ]
                 )
@@ -358,7 +358,7 @@ def levels_table(workbook: Workbook, ws, policy: Policy, parameters: list[Parame
                         for level in eligible
                     ),
                     styled_cell(ws, parameter.clause, border=BOX),
-                    styled_cell(ws, key_date_label(parameter), border=BOX),
+                    styled_cell(ws, key_date_label(parameter, policy), border=BOX),
                     styled_cell(ws, parameter_name(parameter.name), border=BOX),
                 ]
             )
