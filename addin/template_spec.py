@@ -6,6 +6,7 @@ from collections.abc import Sequence
 
 from addin.template_sizes import AWARDS_DEFAULT_ROWS, DEFAULT_ROWS  # noqa: F401 - part of the spec
 from schemas.fields import Field, application_fields
+from schemas.policy import Policy
 
 MAX_COLUMN = 18278  # ZZZ, the last column openpyxl names (Excel's own last is XFD, the 16,384th)
 
@@ -108,9 +109,10 @@ REVISION_CELL = f"D{UNIT_ROW}"
 SUBMITTED_ON_CELL = f"F{UNIT_ROW}"
 
 
-def column_letters() -> dict[str, str]:
-    """Each field's column in the data sheet, in field order from column A."""
-    return {f.id: column_letter(n) for n, f in enumerate(application_fields(), start=1)}
+def column_letters(policy: Policy | None = None) -> dict[str, str]:
+    """Each field's column in the data sheet under a policy (the bundled one by default), in field
+    order from column A."""
+    return {f.id: column_letter(n) for n, f in enumerate(application_fields(policy), start=1)}
 
 
 def live_check_anchors() -> dict[str, list[str]]:

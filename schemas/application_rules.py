@@ -17,9 +17,18 @@ from typing import Any
 import pandas as pd
 
 from schemas import cell_rules
-from schemas.calculation import RATIO_FIELDS, amount_fields, on_rows, ratio_fields
+from schemas.calculation import line_value, on_rows, window_column
 from schemas.engine import Details, Rule, Violated, only, value_only
-from schemas.fields import YES, application_fields, field_by_id, material_fields
+from schemas.fields import (
+    RATIO_FIELDS,
+    YES,
+    amount_fields,
+    application_fields,
+    declared_fields,
+    field_by_id,
+    material_fields,
+    ratio_fields,
+)
 from schemas.money import ZERO, as_money, format_ratio
 from schemas.policy import Policy
 from schemas.registry import implements
@@ -27,6 +36,7 @@ from schemas.table import Table
 
 MONEY_TOLERANCE = Decimal("0.005")  # a stored amount within half a cent of the rule's is the same amount
 RATIO_TOLERANCE = Decimal("1e-9")
+DATE_FIELDS = tuple(f.id for f in declared_fields() if f.kind == "date")
 COMPONENT_FIELDS = ("software", "cloud", "equipment", "consulting", "integration", "other_service")
 
 RULES: list[Rule] = []
@@ -71,7 +81,7 @@ def _dates(values: pd.Series) -> list[dt.date | None]:
 
 
 def _required_when_evaluated(policy: Policy) -> list[str]:
-    return [f.id for f in application_fields() if not f.computed and f.required == "when_evaluated"]
+    return [f.id for f in application_fields(policy) if not f.computed and f.required == "when_evaluated"]
 
 
 @field_rule("REQUIRED_MISSING", _required_when_evaluated)
@@ -138,26 +148,40 @@ def _materials_details(table: Table, name: str, rows: pd.Index) -> dict[str, Any
     }
 
 
-@field_rule("CONTRACT_DATE_OUT_OF_WINDOW", only("contract_date"), needs=("contract_date",))
-def contract_out_of_window(table: Table, column: pd.Series) -> pd.Series:
-    return column.notna() & ~table.amounts["in_window"]
+def _window_fields(contract: bool) -> Callable[[Policy], list[str]]:
+    """The fields of the policy's date windows: the contract date's, or every other."""
+    return lambda policy: [w.field for w in policy.windows if (w.field == "contract_date") == contract]
 
 
-@details_of("CONTRACT_DATE_OUT_OF_WINDOW")
+def _out_of_window(table: Table, column: pd.Series) -> pd.Series:
+    window = next(w for w in table.policy.windows if w.field == column.name)
+    return column.notna() & ~table.amounts[window_column(window)]
+
+
 def _window_details(table: Table, name: str, rows: pd.Index) -> dict[str, Any]:
-    start = on_rows(table.frame.loc[rows], table.policy, "contract_window_start")
-    end = on_rows(table.frame.loc[rows], table.policy, "contract_window_end")
-    window = [
+    window = next(w for w in table.policy.windows if w.field == name)
+    start = on_rows(table.frame.loc[rows], table.policy, window.start)
+    end = on_rows(table.frame.loc[rows], table.policy, window.end)
+    shown = [
         f"{s.isoformat()} 至 {e.isoformat() if e else '试点工作完成前'}"
         for s, e in zip(start, end, strict=True)
     ]
-    return {"value": _dates(table.frame.loc[rows, "contract_date"]), "expected": window}
+    return {"value": _dates(table.frame.loc[rows, name]), "expected": shown}
+
+
+OTHER_DATES = tuple(name for name in DATE_FIELDS if name != "contract_date")
+for _rule_id, _contract, _needs in (
+    ("CONTRACT_DATE_OUT_OF_WINDOW", True, ("contract_date",)),
+    ("DATE_OUT_OF_WINDOW", False, OTHER_DATES),
+):
+    details_of(_rule_id)(_window_details)
+    field_rule(_rule_id, _window_fields(_contract), needs=_needs)(_out_of_window)
 
 
 @field_rule("EXCLUDED_NEGATIVE_RECORD", only("negative_record"))
 def excluded_negative_record(table: Table, column: pd.Series) -> pd.Series:
     """A record named (a blank cell is REQUIRED_MISSING, not a record)."""
-    return cell_rules.has_negative_record(column, field_by_id()[column.name].none_value)
+    return cell_rules.has_negative_record(column, field_by_id(table.policy)[column.name].none_value)
 
 
 @field_rule("EXCLUDED_LITTLE_GIANT", only("little_giant"))
@@ -203,57 +227,57 @@ def _paid_details(table: Table, name: str, rows: pd.Index) -> dict[str, Any]:
 FEES = ("contract_total", "consulting", "integration", "other_service")
 
 
-def _fee_limit_rule(rule_id: str, blamed: str, fee: str, limit: str, excess: str, rate: str) -> None:
-    """A fee over its share of the contract: the service total (20%) or the integration fee (6%)."""
+def _fee_limit_rule(rule_id: str, kind: str, fee: str) -> None:
+    """A fee over its share of the contract: the service total (20%) or the integration fee (6%), where
+    the policy's base has that fee limit (schemas.lines.Base.fee_limits)."""
 
     def violated(table: Table, column: pd.Series) -> pd.Series:
-        return table.amounts[excess] > ZERO
+        return table.amounts[f"{kind}_excess"] > ZERO
 
     def details(table: Table, name: str, rows: pd.Index) -> dict[str, Any]:
         found = table.amounts[fee] if fee in table.amounts.columns else _money(table, fee)
+        rate = _fee_limits(table.policy)[kind]
         return {
             "value": found.loc[rows],
-            "expected": table.amounts.loc[rows, limit],
-            "excess": table.amounts.loc[rows, excess],
+            "expected": table.amounts.loc[rows, f"{kind}_limit"],
+            "excess": table.amounts.loc[rows, f"{kind}_excess"],
             "rate": on_rows(table.frame.loc[rows], table.policy, rate).map(format_ratio),
         }
 
+    def blamed(policy: Policy) -> list[str]:
+        return [fee] if kind in _fee_limits(policy) else []
+
     details_of(rule_id)(details)
-    field_rule(rule_id, only(blamed), needs=FEES)(violated)
+    field_rule(rule_id, blamed, needs=FEES)(violated)
 
 
-_fee_limit_rule(
-    "FEE_SERVICE_OVER_20",
-    "service_total",
-    "service_total",
-    "service_limit",
-    "service_excess",
-    "service_fee_limit",
-)
-_fee_limit_rule(
-    "FEE_INTEGRATION_OVER_6",
-    "integration",
-    "integration",
-    "integration_limit",
-    "integration_excess",
-    "integration_fee_limit",
-)
+def _fee_limits(policy: Policy) -> dict[str, str]:
+    line = policy.rated_line
+    return line.base.fee_limits if line is not None and line.base is not None else {}
+
+
+_fee_limit_rule("FEE_SERVICE_OVER_20", "service", "service_total")
+_fee_limit_rule("FEE_INTEGRATION_OVER_6", "integration", "integration")
 
 
 @field_rule("CLAIM_OVER_CAP", only("claimed"), needs=("claimed", *FEES, "paid", "level"))
 def claim_over_cap(table: Table, column: pd.Series) -> pd.Series:
     """On an eligible row, more claimed than the rules give (ineligible rows get their own rule)."""
-    return table.amounts["eligible"] & (_money(table, "claimed") > table.amounts["transformation_subsidy"])
+    return table.amounts["eligible"] & (
+        _money(table, "claimed") > table.amounts[table.policy.claimed_line.id]
+    )
 
 
 @details_of("CLAIM_OVER_CAP")
 def _claim_details(table: Table, name: str, rows: pd.Index) -> dict[str, Any]:
     a = table.amounts.loc[rows]
+    line = table.policy.claimed_line
+    rate = line_value(table.frame.loc[rows], table.policy, line.rate) if line.rate else ZERO
     return {
         "value": _money(table, "claimed").loc[rows],
-        "expected": a["transformation_subsidy"],
-        "rate": on_rows(table.frame.loc[rows], table.policy, "subsidy_rate").map(format_ratio),
-        "cap": a["cap"],
+        "expected": a[line.id],
+        "rate": rate.map(format_ratio) if line.rate else "—",
+        "cap": a["cap"] if "cap" in a.columns else "—",
         "level": table.frame.loc[rows, "level"],
     }
 
@@ -277,7 +301,7 @@ def _date_order_details(table: Table, name: str, rows: pd.Index) -> dict[str, An
     return {
         "value": _dates(table.frame.loc[rows, name]),
         "expected": _dates(table.frame.loc[rows, earlier]),
-        "other_field": field_by_id()[earlier].label,
+        "other_field": field_by_id(table.policy)[earlier].label,
     }
 
 
@@ -338,3 +362,10 @@ def unit_mismatch(table: Table, column: pd.Series) -> pd.Series:
 @details_of("UNIT_MISMATCH")
 def _unit_details(table: Table, name: str, rows: pd.Index) -> dict[str, Any]:
     return {"value": table.frame.loc[rows, name], "expected": table.unit}
+
+
+def rules_without_columns(policy: Policy) -> set[str]:
+    """The application's rules the policy gives no column to check (its fee limits, its other date
+    windows): the templates' 规则 sheet and the checks leave them out."""
+    shown = {rule.id for rule in RULES if rule.fields(policy)}
+    return {rule.id for rule in RULES} - shown

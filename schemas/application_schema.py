@@ -15,7 +15,7 @@ SHEET = "申报表"
 
 def application_schema(policy: Policy, table: Table | None = None):
     """The pandera schema of an application table (without a table: to describe it)."""
-    return build_schema(SHEET, application_fields(), RULES, policy, table)
+    return build_schema(SHEET, application_fields(policy), RULES, policy, table)
 
 
 def validate(table: Table) -> list[Issue]:

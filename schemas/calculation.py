@@ -15,7 +15,13 @@ from typing import Any, TypeVar
 import numpy as np
 import pandas as pd
 
-from schemas.fields import NO, none_value, part_field
+from schemas.fields import (
+    NO,
+    TOTAL_FIELD,
+    TOTAL_LABEL,
+    none_value,
+    part_fields,
+)
 from schemas.lines import Base, FundingLine
 from schemas.money import (
     ZERO,
@@ -31,47 +37,8 @@ from schemas.policy import KEY_DATE_FIELDS, DateWindow, Policy
 # The cost items a row may hold (application_fields.yaml); a policy's base counts some or all of them.
 ALL_COST_ITEMS = ("software", "cloud", "equipment", "consulting", "integration", "other_service")
 
-# The amounts of the template's steps besides the lines (each present when the policy's base has it).
-FEE_AMOUNT_FIELDS = ("service_total",)
-RATIO_FIELDS = ("service_ratio", "integration_ratio")
-TOTAL_FIELD = "total_award"
-TOTAL_LABEL = "补贴奖励合计"
-
 # The inputs of the enterprise's eligibility and of the base, whatever the lines.
 ELIGIBILITY_INPUTS = ("contract_total", "paid", "size_class", "level", "little_giant", "negative_record")
-
-
-def part_fields(policy: Policy) -> dict[str, str]:
-    """The template's columns of the first line's parts, by funding source (schemas.fields.part_field)."""
-    return {source: part_field(source) for source in policy.part_sources}
-
-
-def has_fee_limits(policy: Policy) -> bool:
-    line = policy.rated_line
-    return line is not None and line.base is not None and bool(line.base.fee_limits)
-
-
-def fee_limit_kinds(policy: Policy) -> tuple[str, ...]:
-    """The fee limits the rated line's base has (service, integration), in the policy's order."""
-    line = policy.rated_line
-    return tuple(line.base.fee_limits) if line is not None and line.base is not None else ()
-
-
-def ratio_fields(policy: Policy) -> tuple[str, ...]:
-    return RATIO_FIELDS if has_fee_limits(policy) else ()
-
-
-def amount_fields(policy: Policy) -> tuple[str, ...]:
-    """The money columns of a row, in template order: the steps, each line (the first with its parts by
-    funding source), the total."""
-    names: list[str] = [*FEE_AMOUNT_FIELDS] if has_fee_limits(policy) else []
-    if policy.rated_line is not None:
-        names.append("eligible_base")
-    for line in policy.lines:
-        names.append(line.id)
-        if line is policy.part_line:
-            names.extend(part_fields(policy).values())
-    return (*names, TOTAL_FIELD)
 
 
 def award_labels(policy: Policy) -> dict[str, str]:
@@ -85,12 +52,6 @@ def row_parameters(policy: Policy) -> tuple[str, ...]:
     for line in policy.lines:
         names.extend(line.parameters())
     return tuple(dict.fromkeys(names))
-
-
-def cost_items(policy: Policy) -> tuple[str, ...]:
-    """The cost items of the rated line's base (none without a rated line)."""
-    line = policy.rated_line
-    return line.base.items if line is not None and line.base is not None else ()
 
 
 def calculation_inputs(policy: Policy) -> tuple[str, ...]:

@@ -80,6 +80,33 @@ def _declared_checks(spec: Field, policy: Policy) -> list[pa.Check]:
     return []
 
 
+def _breaks(check: pa.Check, values: pd.Series) -> pd.Series:
+    """The cells that fail a declared check, run as pandera runs it (a blank passes a check that
+    ignores blanks)."""
+    passed = check(values).check_output
+    return ~passed.reindex(values.index, fill_value=True).astype(bool)
+
+
+def invalid_cells(table: Table) -> pd.DataFrame:
+    """Per input column, the cells that break a rule their column declares (a blank where one may not
+    be blank, a value not allowed, an amount below zero): the rules that read such a cell skip its row,
+    as they skip a cell that failed to convert (its own issue is the one to fix)."""
+
+    def invalid() -> pd.DataFrame:
+        columns = {}
+        for spec in table.fields:
+            if spec.computed or spec.id not in table.frame.columns:
+                continue
+            values = table.frame[spec.id]
+            broken = values.isna() if spec.required == "always" else pd.Series(False, index=values.index)
+            for check in _declared_checks(spec, table.policy):
+                broken = broken | _breaks(check, values)
+            columns[spec.id] = broken.astype(bool)
+        return pd.DataFrame(columns, index=table.frame.index)
+
+    return table.once("invalid_cells", invalid)
+
+
 def _declared_details(table: Table, rule_id: str, name: str, rows: pd.Index) -> dict[str, Any]:
     values = table.frame.loc[rows, name]
     if rule_id == REQUIRED:
@@ -95,10 +122,17 @@ DECLARED = ("REQUIRED_MISSING", "VALUE_NOT_ALLOWED", "AMOUNT_NEGATIVE", "USCC_IN
 implements(*DECLARED)(_declared_checks)
 
 
+def _invalid(table: Table, needs: Sequence[str]) -> pd.Series:
+    """Rows where a cell the rule needs breaks its column's declared rules."""
+    cells = invalid_cells(table)
+    present = [name for name in needs if name in cells.columns]
+    return cells[present].any(axis=1) if present else pd.Series(False, index=table.frame.index)
+
+
 def _rule_check(rule: Rule, table: Table | None) -> pa.Check:
     def passes(column: pd.Series) -> pd.Series:
         assert table is not None, "a schema built for display is not run"
-        broken = rule.violated(table, column) & ~table.skipped(rule.needs)
+        broken = rule.violated(table, column) & ~table.skipped(rule.needs) & ~_invalid(table, rule.needs)
         return ~broken.reindex(column.index, fill_value=False)
 
     return pa.Check(passes, name=rule.id, ignore_na=False)

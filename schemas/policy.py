@@ -102,6 +102,7 @@ class Policy:
     plan: Plan | None = None
     awards: dict[str, dict[str, Any]] = field(default_factory=dict)  # the award sheets (schemas.awards)
     lines: tuple[FundingLine, ...] = ()  # the application's funding lines (schemas.lines)
+    field_texts: dict[str, dict[str, Any]] = field(default_factory=dict)  # a column's label, help, clause
     fund: str = ""  # the fund's name, printed in the titles of the templates, reports and 报送表
     windows: tuple[DateWindow, ...] = ()  # the dates that must each fall inside a window
 
@@ -244,7 +245,7 @@ def _check_consistency(policy: Policy) -> None:
                 unknown = set(dated.value) - set(policy.funding_sources)
                 if unknown:
                     raise PolicyError(f"参数 {name} 含有未定义的资金来源 {sorted(unknown)}")
-    opening = min(v.value for v in policy.parameter("contract_window_start").values)
+    opening = min(v.value for w in policy.windows[:1] for v in policy.parameter(w.start).values)
     for name, parameter in policy.parameters.items():
         if parameter.values[0].start > opening:
             raise PolicyError(
@@ -279,6 +280,7 @@ def load_policy(path: str | Path | None = None) -> Policy:
             version=str(raw["version"]),
             title=str(raw.get("title", "")),
             fund=str(raw["fund"]),
+            field_texts={str(k): dict(v) for k, v in (raw.get("fields") or {}).items()},
             parameters=parameters,
             funding_sources=dict(raw["funding_sources"]),
             path=where,

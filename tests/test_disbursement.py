@@ -28,8 +28,9 @@ from addin.templates.bundled import (
     SHARED_ENTERPRISE,
     filled_application,
 )
-from schemas.calculation import funding_by_source, part_fields
+from schemas.calculation import funding_by_source
 from schemas.disbursement import distinct_enterprises, holding_rules, holds, totals_by_decision
+from schemas.fields import part_fields
 from schemas.policy import Policy, load_policy
 from tests.conftest import valid_code, valid_row
 

@@ -13,7 +13,7 @@ import pytest
 from addin import template_spec as spec
 from addin.check.pipeline import check_file
 from addin.templates.bundled import filled_application
-from schemas.calculation import RATIO_FIELDS, amount_fields
+from schemas.fields import RATIO_FIELDS, amount_fields
 from schemas.policy import Policy, load_policy
 from tests.conftest import RATE_REVISION, dated_policy_file, valid_code, valid_row
 from tests.support.libreoffice import recalculate

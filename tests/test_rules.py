@@ -216,6 +216,7 @@ def test_no_rule_id_in_code_is_unregistered() -> None:
         "TEXT_FORMAT",
         "INTERPRETER_WIN",  # xlwings' user settings, not rules
         "INTERPRETER_MAC",
+        "DTFUND_POLICY_FILE",  # the environment variable naming the add-in functions' policy file
     }
     unknown = set()
     for folder in ("schemas", "addin"):

@@ -19,7 +19,7 @@ from addin import template_spec as spec
 from addin.check.pipeline import check_file
 from addin.io.cell_errors import CellError
 from addin.templates.bundled import filled_application
-from schemas.calculation import amount_fields
+from schemas.fields import amount_fields
 from schemas.policy import load_policy
 from tests.conftest import valid_code, valid_row
 from tests.support.libreoffice import recalculate

@@ -19,8 +19,8 @@ from addin.check.pipeline import CheckResult, check_file
 from addin.io.input_files import Skipped, search_inputs
 from schemas import consolidation_rules
 from schemas.awards import committed_by_source
-from schemas.calculation import amount_fields
 from schemas.disbursement import PLACE, holds
+from schemas.fields import amount_fields
 from schemas.money import column_total
 from schemas.plan import LineExecution, execution, with_payable
 from schemas.plan_rules import budget_exceeded

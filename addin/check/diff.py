@@ -22,8 +22,8 @@ import pandas as pd
 
 from addin.check.identity import KIND_NAMES
 from addin.check.pipeline import CheckResult
-from schemas.calculation import amount_fields, funding_by_source
-from schemas.fields import Field, application_fields
+from schemas.calculation import funding_by_source
+from schemas.fields import Field, amount_fields, application_fields
 from schemas.money import ZERO
 from schemas.registry import issue_sentences
 from schemas.table import Table
@@ -142,8 +142,8 @@ def _require_comparable(old: CheckResult, new: CheckResult) -> None:
 def _sheets(result: CheckResult) -> list[Sheet]:
     """The tables of a checked workbook, in workbook order."""
     if result.kind == "application":
-        labels = {f.id: f.label for f in application_fields()}
-        inputs = tuple(f for f in application_fields() if not f.computed)
+        labels = {f.id: f.label for f in application_fields(result.policy)}
+        inputs = tuple(f for f in application_fields(result.policy) if not f.computed)
         amounts = {name: labels[name] for name in amount_fields(result.policy)}
         return [Sheet("application", result.table.sheet, result.table, inputs, amounts, "uscc", "name")]
     return [

@@ -22,9 +22,9 @@ from addin.check.structure import check_structure
 from addin.check.table import RawTable, convert_rows
 from addin.io.workbook_reader import InputError, sha256_of
 from schemas.application_schema import validate
-from schemas.calculation import amount_fields, calculation_inputs, compute_amounts, funding_by_source
+from schemas.calculation import calculation_inputs, compute_amounts, funding_by_source
 from schemas.disbursement import PLACE, holds
-from schemas.fields import application_fields, field_by_id
+from schemas.fields import amount_fields, application_fields, field_by_id
 from schemas.money import column_total, two_place_texts
 from schemas.plan import PlanFigures
 from schemas.policy import Policy
@@ -99,7 +99,7 @@ def check_table(raw: RawTable, policy: Policy) -> Table:
 @implements("TABLE_EMPTY")
 def check_computed(computed: Table, policy: Policy) -> Table:
     """Validate a converted and computed application table: every rule's issues, in table order."""
-    issues = in_table_order(computed.issues + validate(computed), [f.id for f in application_fields()])
+    issues = in_table_order(computed.issues + validate(computed), [f.id for f in application_fields(policy)])
     if not computed.raw.rows:
         issues.append(make_issue("TABLE_EMPTY", sheet=computed.sheet))
     return computed.with_issues(issues)
@@ -108,7 +108,7 @@ def check_computed(computed: Table, policy: Policy) -> Table:
 def read_application(identified: Identified, policy: Policy) -> tuple[Table, str | None]:
     """The application table by its defined names, converted and computed as it is read; and the
     submitting unit (read after the table: its cell is on the table's sheet)."""
-    names = {f.id: f.id for f in application_fields()}
+    names = {f.id: f.id for f in application_fields(policy)}
     computed = identified.read_table_in_blocks(names, lambda blocks: compute_blocks(blocks, policy))
     return computed, identified.unit() or None
 
@@ -183,14 +183,14 @@ def check_identified(
     result.revision, submission_problems = identified.submission()
     result.submitted_on = identified.submitted_on()
     result.issues = (
-        renamed_sheets + unit_problems + submission_problems + uncalculated_formulas(identified, table.issues)
+        renamed_sheets + unit_problems + submission_problems + uncalculated_formulas(identified, table.issues, policy)
     )
     result.table, result.unit, result.kind = table, unit, "application"
     return result
 
 
 @implements("FORMULA_NOT_CALCULATED")
-def uncalculated_formulas(identified: Identified, issues: list[Issue]) -> list[Issue]:
+def uncalculated_formulas(identified: Identified, issues: list[Issue], policy: Policy) -> list[Issue]:
     """A cell reported blank (REQUIRED_MISSING) that holds a formula was never calculated: the file has
     no value for it (written by a program, or saved without recalculating). Said so at the cell."""
     blanks = {(i.sheet, i.cell): i for i in issues if i.rule == "REQUIRED_MISSING" and i.sheet and i.cell}
@@ -209,7 +209,7 @@ def uncalculated_formulas(identified: Identified, issues: list[Issue]) -> list[I
             cell=i.cell,
             row=i.row,
             field=i.field,
-            **_field_details(i.field),
+            **_field_details(i.field, policy),
         )
         if (i.sheet, i.cell) in formulas and i.rule == "REQUIRED_MISSING"
         else i
@@ -217,10 +217,10 @@ def uncalculated_formulas(identified: Identified, issues: list[Issue]) -> list[I
     ]
 
 
-def _field_details(field_id: str | None) -> dict[str, str]:
+def _field_details(field_id: str | None, policy: Policy) -> dict[str, str]:
     if not field_id:
         return {}
-    blamed = field_by_id()[field_id]
+    blamed = field_by_id(policy)[field_id]
     return {"field_label": blamed.label, "field_clause": blamed.clause}
 
 

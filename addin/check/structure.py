@@ -60,12 +60,12 @@ def layouts(kind: str, policy: Policy) -> list[Layout]:
         return [_plan_layout()]
     if kind == spec.AWARDS_TEMPLATE_ID:
         return [_award_layout(k) for k in award_kinds(policy)]
-    return [_application_layout()]
+    return [_application_layout(policy)]
 
 
-def _application_layout() -> Layout:
-    letters = spec.column_letters()
-    columns = tuple(Column(f.id, f.header, letters[f.id], f.id, f.label) for f in application_fields())
+def _application_layout(policy: Policy) -> Layout:
+    letters = spec.column_letters(policy)
+    columns = tuple(Column(f.id, f.header, letters[f.id], f.id, f.label) for f in application_fields(policy))
     return Layout(spec.DATA_SHEET, spec.HEADER_ROW, spec.FIRST_DATA_ROW, columns, "application")
 
 

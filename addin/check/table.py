@@ -28,7 +28,7 @@ from addin.check.cells import (
     to_uscc,
 )
 from addin.template_spec import column_letter, column_letters
-from schemas.fields import Field, application_fields, computed_fields, input_fields
+from schemas.fields import Field, application_fields, input_fields
 from schemas.policy import Policy
 from schemas.registry import Issue, make_issue
 from schemas.table import Table
@@ -75,7 +75,7 @@ class RawTable:
     def without_blank_rows(self, fields: Sequence[Field] | None = None) -> RawTable:
         """Drop rows where every input cell is blank (empty rows between filled ones are skipped).
         `fields`: the table's fields (the application's by default)."""
-        inputs = [f for f in (fields or application_fields()) if not f.computed]
+        inputs = [f for f in (fields or application_fields(None)) if not f.computed]
         blank = range(len(self.rows))  # rows blank in every column looked at so far
         for name in (f.id for f in inputs if f.id in self.values):
             column = self.values[name]
@@ -199,7 +199,7 @@ def _objects(values: list[Any]) -> np.ndarray:
 def convert_table(raw: RawTable, policy: Policy, fields: Sequence[Field] | None = None) -> Table:
     """Convert every input cell; each failure is one issue at its cell, and the cell becomes blank.
     `fields`: the table's fields (the application's by default; an award sheet's)."""
-    fields = fields or application_fields()
+    fields = fields or application_fields(policy)
     inputs = [f for f in fields if not f.computed]
     index = pd.Index(raw.rows, name="row")
     typed: dict[str, Any] = {}
@@ -249,7 +249,7 @@ def convert_table(raw: RawTable, policy: Policy, fields: Sequence[Field] | None 
 def convert_rows(raw: RawTable, policy: Policy, fields: Sequence[Field] | None = None) -> Table:
     """Convert a table's rows, blank rows dropped; a clerk's 合计 row is set aside (schemas.total_rows):
     its one issue is kept, and the row is converted no further, so it counts nothing."""
-    fields = fields or application_fields()
+    fields = fields or application_fields(policy)
     raw = raw.without_blank_rows(fields)
     table = convert_table(raw, policy, fields)
     found = total_row_issues(table)
@@ -261,15 +261,16 @@ def convert_rows(raw: RawTable, policy: Policy, fields: Sequence[Field] | None =
 
 
 def raw_table_from_records(
-    records: Sequence[dict[str, Any]], sheet: str = "申报表", first_row: int = 5
+    records: Sequence[dict[str, Any]], sheet: str = "申报表", first_row: int = 5, policy: Policy | None = None
 ) -> RawTable:
-    """A table from dicts of field id -> raw value, laid out as in the template (tests, UDFs)."""
-    names = [f.id for f in (*input_fields(), *computed_fields())]
+    """A table from dicts of field id -> raw value, laid out as in the template of the policy (the
+    bundled one by default) (tests, UDFs)."""
+    names = [f.id for f in application_fields(policy)]
     return RawTable(
         sheet=sheet,
         rows=list(range(first_row, first_row + len(records))),
         values={name: [r.get(name) for r in records] for name in names},
-        columns=column_letters(),
+        columns=column_letters(policy),
     )
 
 
@@ -297,9 +298,9 @@ def header_key(text: Any) -> str:
     return "".join(normalize_text(str(text)).split()) if text is not None else ""
 
 
-def _field_by_header() -> dict[str, str]:
+def _field_by_header(policy: Policy | None) -> dict[str, str]:
     keys: dict[str, str] = {}
-    for spec in (*input_fields(), *computed_fields()):
+    for spec in application_fields(policy):
         for alias in (spec.id, spec.label, spec.header):
             keys[header_key(alias)] = spec.id
     return keys
@@ -314,13 +315,15 @@ def as_grid(value: Any) -> list[list[Any]]:
     return [list(row) for row in value]
 
 
-def raw_table_from_grid(grid: Any, first_row: int, first_column: int = 1, sheet: str = "申报表") -> RawTable:
+def raw_table_from_grid(
+    grid: Any, first_row: int, first_column: int = 1, sheet: str = "申报表", policy: Policy | None = None
+) -> RawTable:
     """A table from a header row and data rows (as a UDF receives a range): columns are recognised by
     their header (the template's Chinese header, the label, or the field id), in any order."""
     rows = as_grid(grid)
-    known = _field_by_header()
+    known = _field_by_header(policy)
     positions = {known[header_key(h)]: n for n, h in enumerate(rows[0]) if header_key(h) in known}
-    missing = [f for f in input_fields() if f.id not in positions]
+    missing = [f for f in input_fields(policy) if f.id not in positions]
     if not positions:
         raise HeaderError("第一行应为申报表的表头（如“企业名称”“统一社会信用代码”），没有找到可识别的列")
     if missing:

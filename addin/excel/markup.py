@@ -22,7 +22,7 @@ from addin.reports.catalogue import SEVERITY_LABELS
 from addin.reports.check_report import verdict
 from addin.templates.awards import computed_formulas
 from addin.templates.formulas import RowFormulas
-from schemas.calculation import amount_fields, ratio_fields
+from schemas.fields import amount_fields, ratio_fields
 from schemas.registry import Issue
 
 RESULTS_SHEET = "校验结果"

@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import datetime as dt
 import inspect
+import os
 from collections.abc import Callable
 from decimal import Decimal
 from functools import cache, wraps
@@ -38,8 +39,8 @@ from addin.check.table import HeaderError, raw_table_from_grid
 from addin.io.cell_errors import CellError
 from addin.reports.catalogue import rule_catalogue
 from addin.template_spec import FIRST_DATA_ROW
-from schemas.calculation import compute_one, fee_limit_kinds, part_fields
-from schemas.fields import NO, computed_fields, field_by_id, none_value
+from schemas.calculation import compute_one
+from schemas.fields import NO, computed_fields, fee_limit_kinds, field_by_id, none_value, part_fields
 from schemas.money import ZERO, format_ratio, split_column
 from schemas.policy import Policy, PolicyError, load_policy
 from schemas.registry import load_registry
@@ -55,9 +56,14 @@ class UdfInputError(ValueError):
     """An argument the UDF cannot use; the message is shown in the cell."""
 
 
+POLICY_VARIABLE = "DTFUND_POLICY_FILE"  # another city's policy file for the functions (schemas/data/…)
+
+
 @cache
 def policy() -> Policy:
-    return load_policy()
+    """The policy the functions price with: the file the environment variable DTFUND_POLICY_FILE names,
+    or the bundled 兵团 measures."""
+    return load_policy(os.environ.get(POLICY_VARIABLE) or None)
 
 
 def latest_policy() -> Policy:
@@ -107,9 +113,9 @@ def _cell(value: Any) -> Any:
 def _money_argument(raw: Any, name: str) -> Decimal:
     converted = to_money(raw)
     if converted.rule == "CELL_ERROR_VALUE":
-        raise UdfInputError(f"“{field_by_id()[name].label}”是错误值 {raw}，不是填写的数据")
+        raise UdfInputError(f"“{field_by_id(policy())[name].label}”是错误值 {raw}，不是填写的数据")
     if converted.failed:
-        raise UdfInputError(f"“{field_by_id()[name].label}”的值“{raw}”不是金额数字")
+        raise UdfInputError(f"“{field_by_id(policy())[name].label}”的值“{raw}”不是金额数字")
     return converted.value if converted.value is not None else ZERO
 
 
@@ -194,9 +200,9 @@ def fees(contract_total: Any, consulting: Any, integration: Any, other_service: 
 
 def calc(table: Any, first_row: int = FIRST_DATA_ROW) -> list[list[Any]]:
     """Every computed column for every row of the table (blank rows stay blank)."""
-    raw = raw_table_from_grid(table, int(first_row))
+    raw = raw_table_from_grid(table, int(first_row), policy=policy())
     result = compute_table(raw, policy())
-    fields = computed_fields()
+    fields = computed_fields(policy())
     values = result.amounts[[f.id for f in fields]].reindex(raw.rows)
     blank = ~values.index.isin(result.amounts.index)
     body = [
@@ -208,8 +214,8 @@ def calc(table: Any, first_row: int = FIRST_DATA_ROW) -> list[list[Any]]:
 
 def validate(table: Any, first_row: int = FIRST_DATA_ROW) -> list[list[Any]]:
     """The issues `dtfund check` reports for these rows, or one 通过 row."""
-    result = check_table(raw_table_from_grid(table, int(first_row)), policy())
-    labels = {f.id: f.label for f in (*computed_fields(), *field_by_id().values())}
+    result = check_table(raw_table_from_grid(table, int(first_row), policy=policy()), policy())
+    labels = {f.id: f.label for f in (*computed_fields(policy()), *field_by_id(policy()).values())}
     rows = [
         [
             issue.row or "",

@@ -39,9 +39,9 @@ def template_grid() -> Grid:
     or below it is not one a template has. Its grid takes python-calamine about 1.2 GB. (Loaded when
     first asked: the application's fields come with pandas.)"""
     from addin.template_spec import FIRST_DATA_ROW
-    from schemas.fields import application_fields
+    from schemas.fields import declared_fields
 
-    return Grid(last_row=FIRST_DATA_ROW + MAX_ROWS, last_column=len(application_fields()))
+    return Grid(last_row=FIRST_DATA_ROW + MAX_ROWS, last_column=len(declared_fields()))
 
 
 # --- the zip parts, from the zip directory (declared sizes, before anything is inflated) ----------------

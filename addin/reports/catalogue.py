@@ -75,7 +75,7 @@ class ColumnEntry:
 
 def schema_catalogue(policy: Policy) -> list[ColumnEntry]:
     """Every column of the application table and the award sheets, read off their pandera schemas."""
-    schemas = [(application_schema(policy), application_fields())]
+    schemas = [(application_schema(policy), application_fields(policy))]
     for kind in award_kinds(policy):
         schemas.append((build_schema(kind.sheet, kind.fields, award_rules(kind), policy), kind.fields))
     entries = []

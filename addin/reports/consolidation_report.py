@@ -26,7 +26,7 @@ from addin.reports.summary_figures import (
 )
 from addin.reports.terminal_issues import TERMINAL_ISSUE_LIMIT, print_issues
 from addin.reports.terminal_text import add_amount_column, plain, print_table, visible
-from schemas.calculation import part_fields
+from schemas.fields import part_fields
 from schemas.money import format_yuan, two_place_texts
 from schemas.registry import issue_sentences
 

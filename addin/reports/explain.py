@@ -11,8 +11,8 @@ from typing import Any
 
 import pandas as pd
 
-from schemas.calculation import TOTAL_FIELD, award_labels, part_fields, row_parameters, window_column
-from schemas.fields import field_by_id
+from schemas.calculation import award_labels, row_parameters, window_column
+from schemas.fields import TOTAL_FIELD, field_by_id, part_fields
 from schemas.lines import FundingLine
 from schemas.money import format_ratio, format_yuan
 from schemas.policy import DatedValue, Parameter, Policy
@@ -77,7 +77,7 @@ def _shown(value: Any, unit: str, policy: Policy) -> str:
 
 def _which_value(use: UsedValue, policy: Policy) -> str:
     """The value, the date it took effect, and the row's date that chose it."""
-    key = field_by_id()[use.parameter.applies_by].label
+    key = field_by_id(policy)[use.parameter.applies_by].label
     shown = f"{_shown(use.value, use.parameter.unit, policy)}（{use.dated.start} 起施行的取值）"
     if pd.isna(use.key_date):
         return f"{shown}：{key}为空，取第一个取值"
@@ -99,7 +99,9 @@ def _at_level(value: Any, level: str | None) -> Any:
     return value.get(level, Decimal(0)) if isinstance(value, dict) else value
 
 
-def _base_steps(inputs: pd.Series, a: pd.Series, used: dict[str, UsedValue], line: FundingLine) -> list[Step]:
+def _base_steps(
+    inputs: pd.Series, a: pd.Series, used: dict[str, UsedValue], line: FundingLine, policy: Policy
+) -> list[Step]:
     """The eligible base of the rated line: costs, fees over their limits, the base, the rate and cap."""
     assert line.base is not None and line.rate is not None
     base = line.base
@@ -107,7 +109,7 @@ def _base_steps(inputs: pd.Series, a: pd.Series, used: dict[str, UsedValue], lin
         name: inputs[name] if inputs[name] is not None else Decimal(0)
         for name in ("contract_total", "paid", "consulting", "integration", "other_service")
     }
-    fields = field_by_id()
+    fields = field_by_id(policy)
     steps = [
         Step(
             "合同与付款",
@@ -188,7 +190,7 @@ def _condition_steps(
 ) -> list[Step]:
     """Each condition of the enterprise's eligibility, met or not."""
     level = inputs["level"] or "未评测"
-    fields = field_by_id()
+    fields = field_by_id(policy)
     conditions = [
         ("level_ok", f"评测等级达到{policy.eligible_levels[0]}及以上（{level}）", fields["level"].clause)
     ]
@@ -244,11 +246,11 @@ def _line_step(
         return Step(line.label, how, a[line.id], line.clause)
     parts = []
     if line.deadline:
-        dates = "、".join(f"{field_by_id()[n].label} {_date(inputs[n])}" for n in line.deadline_dates)
+        dates = "、".join(f"{field_by_id(policy)[n].label} {_date(inputs[n])}" for n in line.deadline_dates)
         on_time = "均不晚于" if a["on_time"] else "未能都不晚于"
         parts.append(f"{dates}，{on_time} {used[line.deadline].value}；{level}")
     if line.listed is not None:
-        field = field_by_id()[line.listed.field]
+        field = field_by_id(policy)[line.listed.field]
         chosen = inputs[field.id] or field.none_value or "未填"
         if chosen != field.none_value and chosen not in policy.value(line.listed.list):
             chosen += f"（不是{policy.parameter(line.listed.list).label}之一，不予奖励）"
@@ -291,7 +293,7 @@ def explain_row(table: Table, row: int, policy: Policy) -> list[Step]:
     rated = policy.rated_line
     steps = []
     if rated is not None:
-        steps += _base_steps(inputs, a, used, rated) + _cap_step(a, level, rated, policy)
+        steps += _base_steps(inputs, a, used, rated, policy) + _cap_step(a, level, rated, policy)
     steps += _condition_steps(inputs, a, used, policy)
     for line in policy.lines:
         steps.append(_line_step(inputs, a, used, line, policy))
@@ -299,7 +301,9 @@ def explain_row(table: Table, row: int, policy: Policy) -> list[Step]:
             steps += _part_steps(a, used, policy)
     labels = award_labels(policy)
     total = labels.pop(TOTAL_FIELD)
-    steps.append(Step(total, " + ".join(labels.values()), a[TOTAL_FIELD], field_by_id()[TOTAL_FIELD].clause))
+    steps.append(
+        Step(total, " + ".join(labels.values()), a[TOTAL_FIELD], field_by_id(policy)[TOTAL_FIELD].clause)
+    )
     for use in used.values():
         steps.append(
             Step(f"所用参数：{use.parameter.label}", _which_value(use, policy), None, use.parameter.clause)

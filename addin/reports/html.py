@@ -25,7 +25,8 @@ from addin.reports.summary_figures import (
     execution_records,
     source_execution,
 )
-from schemas.calculation import award_labels, part_fields
+from schemas.calculation import award_labels
+from schemas.fields import part_fields
 from schemas.money import format_yuan
 from schemas.registry import Issue
 

@@ -11,8 +11,9 @@ from typing import Any, TypeVar
 import pandas as pd
 
 from addin.check.consolidate import Consolidation
-from schemas.calculation import award_labels, funding_by_source, part_fields, source_parts
+from schemas.calculation import award_labels, funding_by_source, source_parts
 from schemas.disbursement import HOLD_COLUMNS, distinct_enterprises, totals_by_decision
+from schemas.fields import part_fields
 from schemas.money import ZERO, column_total
 from schemas.policy import Policy
 

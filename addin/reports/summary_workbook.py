@@ -27,7 +27,8 @@ from addin.reports.summary_figures import (
     provider_ranking,
     source_execution,
 )
-from schemas.calculation import award_labels, part_fields
+from schemas.calculation import award_labels
+from schemas.fields import part_fields
 from schemas.money import ZERO, format_yuan
 from schemas.policy import Policy
 from schemas.registry import rule

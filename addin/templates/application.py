@@ -52,8 +52,7 @@ from addin.templates.styles import (
     TOP_WRAP,
     WRAP,
 )
-from schemas.calculation import fee_limit_kinds
-from schemas.fields import YES, application_fields, input_fields, material_fields
+from schemas.fields import YES, application_fields, fee_limit_kinds, input_fields, material_fields
 from schemas.policy import Policy
 from schemas.submission import FIRST_REVISION
 from schemas.total_rows import TOTAL_GAPS, TOTAL_WORDS
@@ -74,16 +73,16 @@ def build_application_template(
     if rows < 1:
         raise ValueError("rows must be at least 1")
     workbook = Workbook(write_only=True)
-    letters = spec.column_letters()
+    letters = spec.column_letters(policy)
     last_row = spec.FIRST_DATA_ROW + rows - 1
     _data_sheet(workbook, policy, letters, last_row, (unit, revision, submitted_on), records)
-    _live_check_sheet(workbook, letters, last_row)
+    _live_check_sheet(workbook, letters, last_row, policy)
     _guide_sheet(workbook, policy, letters)
     rules_sheet(workbook, policy)
     parameters_sheet(workbook, policy)
     _lists_sheet(workbook, policy)
     meta_sheet(workbook, policy)
-    for field in application_fields():
+    for field in application_fields(policy):
         define(
             workbook, field.id, spec.DATA_SHEET, absolute(letters[field.id], spec.FIRST_DATA_ROW, last_row)
         )
@@ -114,14 +113,14 @@ def _data_sheet(
     records: Sequence[dict[str, Any] | None] = (),
 ) -> None:
     ws = workbook.create_sheet(spec.DATA_SHEET)
-    fields = application_fields()
-    inputs = input_fields()
+    fields = application_fields(policy)
+    inputs = input_fields(policy)
     last_letter = letters[fields[-1].id]
     format_columns(ws, fields, letters)
     ws.freeze_panes = f"C{spec.FIRST_DATA_ROW}"
     ws.print_title_cols = "A:B"
     print_and_protect(ws, PRINT_PAGES_WIDE, title_rows=f"{spec.GROUP_ROW}:{spec.HEADER_ROW}")
-    set_print_area_formula(ws, data_print_area(last_row))
+    set_print_area_formula(ws, data_print_area(last_row, policy))
 
     first_computed = letters[next(f.id for f in fields if f.computed)]
     ws.merged_cells.add(f"A{spec.TITLE_ROW}:{last_letter}{spec.TITLE_ROW}")
@@ -158,12 +157,12 @@ def _data_sheet(
     _highlighting(ws, formulas, letters, last_row, policy)
 
 
-def data_print_area(last_row: int) -> str:
+def data_print_area(last_row: int, policy: Policy | None = None) -> str:
     """The 申报表's print area: its title and header rows and the rows down to the last one filled."""
-    letters = spec.column_letters()
-    inputs = f"A:{letters[input_fields()[-1].id]}"
+    letters = spec.column_letters(policy)
+    inputs = f"A:{letters[input_fields(policy)[-1].id]}"
     return filled_rows_print_area(
-        spec.DATA_SHEET, inputs, len(application_fields()), spec.FIRST_DATA_ROW, last_row
+        spec.DATA_SHEET, inputs, len(application_fields(policy)), spec.FIRST_DATA_ROW, last_row
     )
 
 
@@ -188,7 +187,7 @@ def _validations(ws, policy: Policy, letters: dict[str, str], last_row: int) -> 
     ws.data_validations.append(unit_list)
     for validation in submission_validations(ws):
         ws.data_validations.append(validation)
-    for field in input_fields():
+    for field in input_fields(policy):
         add_field_validation(ws, field, policy, list_name(field.id), letters[field.id], first, last_row)
 
 
@@ -260,14 +259,14 @@ LIVE_CHECK_NOTE = (
 )
 
 
-def _live_check_sheet(workbook: Workbook, letters: dict[str, str], last_row: int) -> None:
+def _live_check_sheet(workbook: Workbook, letters: dict[str, str], last_row: int, policy: Policy) -> None:
     """One cell that validates the whole table live in Excel with the dtfund add-in."""
     ws = workbook.create_sheet(spec.LIVE_CHECK_SHEET)
     widths = (8, 18, 30, 90, 16)
     for letter, width in zip("ABCDE", widths, strict=True):
         ws.column_dimensions[letter].width = width
     page_setup(ws, landscape=True)
-    last_letter = letters[application_fields()[-1].id]
+    last_letter = letters[application_fields(policy)[-1].id]
     table = f"'{spec.DATA_SHEET}'!$A${spec.HEADER_ROW}:${last_letter}${last_row}"
     ws.append([styled_cell(ws, "实时校验（需要安装 dtfund 加载项）", font=TITLE_FONT)])
     ws.merged_cells.add("A2:E2")
@@ -311,7 +310,7 @@ def _guide_sheet(workbook: Workbook, policy: Policy, letters: dict[str, str]) ->
             "、".join(field.allowed(policy)),
             field.clause,
         )
-        for field in application_fields()
+        for field in application_fields(policy)
     ]
     table_rows(ws, rows, widths, guide_first_row(GUIDE_STEPS))
     ws.protection.sheet = True
@@ -321,5 +320,5 @@ def _guide_sheet(workbook: Workbook, policy: Policy, letters: dict[str, str]) ->
 
 
 def _lists_sheet(workbook: Workbook, policy: Policy) -> None:
-    choices = [f for f in input_fields() if f.kind == "choice"]
+    choices = [f for f in input_fields(policy) if f.kind == "choice"]
     write_lists_sheet(workbook, {list_name(f.id): (f.label, f.allowed(policy)) for f in choices})

@@ -432,7 +432,7 @@ def filled_application(
     ).save(buffer)
     workbook = load_workbook_keeping_print_areas(buffer)
     sheet = workbook[spec.DATA_SHEET]
-    letters = spec.column_letters()
+    letters = spec.column_letters(policy)
     for offset, row in enumerate(rows):
         for name, value in (row or {}).items():
             cell = sheet[f"{letters[name]}{spec.FIRST_DATA_ROW + offset}"]

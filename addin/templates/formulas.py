@@ -5,8 +5,8 @@ Excel, WPS and LibreOffice compute every amount with no add-in. Every number is 
 
 from __future__ import annotations
 
-from schemas.calculation import TOTAL_FIELD, calculation_inputs, part_fields
-from schemas.fields import NO, field_by_id, input_fields, none_value
+from schemas.calculation import calculation_inputs
+from schemas.fields import NO, TOTAL_FIELD, field_by_id, input_fields, none_value, part_fields
 from schemas.lines import Base, FundingLine
 from schemas.policy import CONTRACT_WINDOW, DateWindow, Policy
 
@@ -38,7 +38,7 @@ def latest_value(policy: Policy, parameter: str, key: str | None = None) -> str:
 
 def text_sensitive_inputs(policy: Policy) -> list[str]:
     """The calculation's inputs that the formulas cannot compute when typed as text: amounts and dates."""
-    return [name for name in calculation_inputs(policy) if field_by_id()[name].kind in ("money", "date")]
+    return [name for name in calculation_inputs(policy) if field_by_id(policy)[name].kind in ("money", "date")]
 
 
 class RowFormulas:
@@ -47,7 +47,7 @@ class RowFormulas:
     def __init__(self, letters: dict[str, str], policy: Policy) -> None:
         self.letters = letters
         self.policy = policy
-        inputs = [f.id for f in input_fields()]
+        inputs = [f.id for f in input_fields(policy)]
         self.first_input, self.last_input = letters[inputs[0]], letters[inputs[-1]]
 
     def ref(self, name: str, row: int) -> str:
@@ -161,7 +161,7 @@ class RowFormulas:
             conditions += [f"ISNUMBER({r(name)})" for name in line.deadline_dates]
             conditions += [f"INT(N({r(name)}))<={deadline}" for name in line.deadline_dates]
         if line.listed is not None:
-            field = field_by_id()[line.listed.field]
+            field = field_by_id(self.policy)[line.listed.field]
             if field.none_value:
                 conditions.append(f'{r(field.id)}<>"{field.none_value}"')
             conditions.append(f"ISNUMBER(MATCH({r(field.id)},{list_name(field.id)},0))")

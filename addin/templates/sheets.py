@@ -37,6 +37,7 @@ from addin.templates.styles import (
     UNLOCKED,
     WRAP,
 )
+from schemas.application_rules import rules_without_columns
 from schemas.calculation import row_parameters
 from schemas.fields import Field, field_by_id
 from schemas.policy import Parameter, Policy
@@ -234,7 +235,8 @@ RULES_WIDTHS = (6, 20, 48, 40, 14)  # 级别, 名称, 说明, 修改建议, 依�
 def rules_sheet(workbook: Workbook, policy: Policy) -> None:
     """Every rule with its message, fix and clause: A4 landscape, one page wide, the header on every page."""
     ws = workbook.create_sheet(spec.RULES_SHEET)
-    entries = rule_catalogue(policy)
+    hidden = rules_without_columns(policy)
+    entries = [entry for entry in rule_catalogue(policy) if entry.id not in hidden]
     widths = (max(text_width(entry.id) for entry in entries) + 2, *RULES_WIDTHS)
     for letter, width in zip("ABCDEF", widths, strict=True):
         ws.column_dimensions[letter].width = width
@@ -278,7 +280,11 @@ LATEST = "取最新值"
 def key_date_label(parameter: Parameter, policy: Policy) -> str:
     """Which date chooses the parameter's value for a row: a date field's label, or the latest value
     for the parameters no row amount reads."""
-    return field_by_id()[parameter.applies_by].label if parameter.name in row_parameters(policy) else LATEST
+    return (
+        field_by_id(policy)[parameter.applies_by].label
+        if parameter.name in row_parameters(policy)
+        else LATEST
+    )
 
 
 def parameters_sheet(workbook: Workbook, policy: Policy) -> None:
