@@ -243,6 +243,25 @@ def valued_rows(pieces: Iterable[bytes]) -> np.ndarray | None:
     return np.concatenate(found) if found else np.zeros(0, dtype=np.int64)
 
 
+def rows_of(pieces: Iterable[bytes], wanted: set[int]) -> Iterator[bytes]:
+    """The XML of the rows numbered in `wanted` (each from its <row> tag to the next row's), found by
+    their row tags only: a row's cells are not looked at unless it is wanted."""
+    held = b""
+    for piece in itertools.chain(pieces, [b""]):
+        window = held + piece
+        starts = list(_ROW_NUMBER.finditer(window))
+        held = b""
+        if piece and starts:  # the last row may go on in the next piece
+            held = window[starts[-1].start() :]
+        elif piece:
+            held = window[-MAX_TAG_BYTES:]
+            continue
+        ends = [m.start() for m in starts[1:]] + [len(window)]
+        for match, end in zip(starts[:-1] if piece else starts, ends, strict=False):
+            if int(match.group(1)) in wanted:
+                yield window[match.start() : end]
+
+
 def filled_run(rows: np.ndarray, far_row: int, below: int = 0) -> tuple[int, int] | None:
     """The run of consecutive rows holding values that goes through `far_row` (a column filled down to the
     end of the sheet), from below row `below` (the end of the template's table) to the last row holding a

@@ -29,17 +29,20 @@ from addin.io.read_limits import (
 )
 from addin.io.sheet_extent import (
     FAR_CELL_REMEDY,
-    MAX_TAG_BYTES,
     column_number,
     far_cell,
     far_cell_message,
     filled_rows_message,
     filled_rows_remedy,
     filled_run,
+    rows_of,
     sheet_pieces,
     valued_rows,
 )
 
+_FORMULA_CELL = re.compile(
+    rb"""<(?:[A-Za-z_][\w.-]*:)?c\s[^>]*?\br\s*=\s*["']([A-Z]+\d+)["'][^>]*>\s*<(?:[A-Za-z_][\w.-]*:)?f[\s/>]"""
+)
 MAX_LOOKED_UP_CELLS = 1000  # blank cells looked up for a formula at once (a regular-expression alternation)
 SCAN_BYTES = 4 * 1024**2  # a sheet's XML is looked through for error values this much at a time
 OLE_SIGNATURE = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
@@ -324,22 +327,18 @@ class Workbook:
 
     def formula_cells(self, sheet: str, references: Iterable[str]) -> set[str]:
         """Which of these cells (B7, …) hold a formula: read as blank, such a cell was never calculated
-        (no cached value). One pass over the sheet's XML."""
+        (no cached value). Only their rows' XML is searched."""
         with zipfile.ZipFile(self.path) as archive:
             member = sheet_members(archive).get(sheet)
-        wanted = sorted(set(references))[:MAX_LOOKED_UP_CELLS]
+        wanted = set(sorted(set(references))[:MAX_LOOKED_UP_CELLS])
         if member is None or not wanted:
             return set()
-        cell = re.compile(
-            rb"""<(?:[A-Za-z_][\w.-]*:)?c\s[^>]*?\br\s*=\s*["'](%s)["'][^>]*>\s*<(?:[A-Za-z_][\w.-]*:)?f[\s/>]"""
-            % b"|".join(re.escape(reference.encode()) for reference in wanted)
-        )
+        rows = {int(reference.lstrip("ABCDEFGHIJKLMNOPQRSTUVWXYZ")) for reference in wanted}
         found: set[str] = set()
-        held = b""
-        for piece in sheet_pieces(self.path, member):
-            window = held + piece
-            found.update(match.group(1).decode() for match in cell.finditer(window))
-            held = window[-MAX_TAG_BYTES:]
+        for row in rows_of(sheet_pieces(self.path, member), rows):
+            found.update(
+                m.group(1).decode() for m in _FORMULA_CELL.finditer(row) if m.group(1).decode() in wanted
+            )
         return found
 
     def _error_cells(self, sheet: str) -> ErrorCells:
