@@ -451,3 +451,15 @@ def test_ten_thousand_stray_files_print_a_bounded_list(tmp_path: Path) -> None:
     assert len(output.splitlines()) < 2500
     assert "另有 9950 个文件未汇总" in output
     assert len(json.loads((tmp_path / "s.json").read_text("utf-8"))["files"]) == 10_001
+
+
+def test_rows_of_finds_wanted_rows_across_piece_boundaries() -> None:
+    from addin.io.sheet_extent import rows_of
+
+    xml = b'<sheetData><row r="5"><c r="A5"><v>1</v></c></row><row r="6"><c r="K6"><f>1+1</f></c></row>'
+    xml += b'<row r="9" spans="1:2"><c r="B9"/></row></sheetData>'
+    for size in (1, 7, 64, len(xml)):
+        pieces = [xml[n : n + size] for n in range(0, len(xml), size)]
+        found = list(rows_of(iter(pieces), {6, 9}))
+        assert [row.split(b">")[0] for row in found] == [b'<row r="6"', b'<row r="9" spans="1:2"'], size
+        assert b'<c r="K6"><f>1+1</f></c>' in found[0]
