@@ -72,6 +72,8 @@ template_app = typer.Typer(no_args_is_help=True, help="生成填报模板。")
 app.add_typer(template_app, name="template")
 addin_app = typer.Typer(no_args_is_help=True, help="Excel 加载项（专项资金 选项卡）。")
 app.add_typer(addin_app, name="addin")
+policy_app = typer.Typer(no_args_is_help=True, help="政策文件（YAML）：写法见 docs/policy.md。")
+app.add_typer(policy_app, name="policy")
 
 # Nothing printed is read as rich markup: a file name or cell text like "[/]" or "[link=…]" is shown as
 # it is (styles are given as rich Text; addin.reports.terminal_text).
@@ -500,6 +502,32 @@ def _progress(total: int, hidden: bool) -> Iterator[Callable[[Path], None]]:
     ) as progress:
         task = progress.add_task("", total=total)
         yield lambda path: progress.update(task, advance=1, description=visible(path.name))
+
+
+@policy_app.command("check")
+def policy_check(
+    file: Annotated[
+        Path, typer.Argument(help="要检查的政策文件（YAML），如 schemas/data/policy-hefei-2024.yaml。")
+    ],
+) -> None:
+    """检查一个政策文件：逐条列出问题（所在行、键名、说明）。没有问题退出码为 0，有问题为 2。"""
+    from schemas.policy import PolicyError, read_policy_text
+    from schemas.policy_check import check_policy_text
+
+    try:
+        text, where = read_policy_text(file)
+    except PolicyError as exc:
+        raise _fail(str(exc)) from None
+    problems = check_policy_text(text, where)
+    for problem in problems:
+        console.print(plain(problem.text()), soft_wrap=True)
+    if problems:
+        raise _fail(f"政策文件 {file} 有 {len(problems)} 个问题，请按上面的说明修改后再检查。")
+    policy = _policy(file)
+    lines = "、".join(line.label for line in policy.lines)
+    console.print(
+        plain(f"政策文件 {file} 没有发现问题：{policy.title}（{policy.version}），资金支持项目：{lines}。")
+    )
 
 
 @template_app.command("plan")

@@ -10,7 +10,7 @@ own (schemas.engine).
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from decimal import Decimal
 from typing import Any
 
@@ -22,6 +22,7 @@ from schemas.engine import Details, Rule, Violated, only, value_only
 from schemas.fields import (
     RATIO_FIELDS,
     YES,
+    Field,
     amount_fields,
     application_fields,
     declared_fields,
@@ -178,15 +179,56 @@ for _rule_id, _contract, _needs in (
     field_rule(_rule_id, _window_fields(_contract), needs=_needs)(_out_of_window)
 
 
-@field_rule("EXCLUDED_NEGATIVE_RECORD", only("negative_record"))
-def excluded_negative_record(table: Table, column: pd.Series) -> pd.Series:
+# --- 第十条（七）: the exclusions of every enterprise, on the application and on the award sheets ------
+
+
+def _negative_record(table: Table, column: pd.Series) -> pd.Series:
     """A record named (a blank cell is REQUIRED_MISSING, not a record)."""
-    return cell_rules.has_negative_record(column, field_by_id(table.policy)[column.name].none_value)
+    none_record = next(f for f in table.fields if f.id == column.name).none_value
+    return cell_rules.has_negative_record(column, none_record)
 
 
-@field_rule("EXCLUDED_LITTLE_GIANT", only("little_giant"))
-def excluded_little_giant(table: Table, column: pd.Series) -> pd.Series:
-    return cell_rules.is_yes(column, YES)
+def _not_accepted(table: Table, column: pd.Series) -> pd.Series:
+    return column.notna() & (column != _accepted(table))
+
+
+def _accepted(table: Table) -> str:
+    return table.policy.value("acceptance_statuses")[0]
+
+
+EXCLUSIONS = (
+    Rule(
+        "EXCLUDED_NEGATIVE_RECORD",
+        only("negative_record"),
+        _negative_record,
+        value_only,
+        ("negative_record",),
+    ),
+    Rule(
+        "EXCLUDED_NOT_ACCEPTED",
+        only("acceptance"),
+        _not_accepted,
+        lambda table, name, rows: {"value": table.frame.loc[rows, name], "expected": _accepted(table)},
+        ("acceptance",),
+    ),
+    Rule(
+        "EXCLUDED_LITTLE_GIANT",
+        only("little_giant"),
+        lambda table, column: cell_rules.is_yes(column, YES),
+        lambda table, name, rows: {"value": YES},
+        ("little_giant",),
+    ),
+)
+
+
+@implements(*(rule.id for rule in EXCLUSIONS))
+def exclusion_rules(fields: Sequence[Field]) -> list[Rule]:
+    """The exclusions a table's columns can show (an award sheet has 项目验收情况, an application not)."""
+    present = {f.id for f in fields}
+    return [rule for rule in EXCLUSIONS if set(rule.fields(None)) <= present]
+
+
+RULES.extend(exclusion_rules(declared_fields()))
 
 
 @field_rule("COST_COMPONENTS_MISMATCH", only("contract_total"), needs=("contract_total", *COMPONENT_FIELDS))

@@ -10,7 +10,7 @@ from typing import Any
 import pandas as pd
 
 from schemas import cell_rules
-from schemas.application_rules import MONEY_TOLERANCE
+from schemas.application_rules import MONEY_TOLERANCE, exclusion_rules
 from schemas.awards import AwardKind
 from schemas.engine import Rule, only, run_rules
 from schemas.fields import YES
@@ -26,41 +26,6 @@ def _rule(rule_id: str, field_id: str, violated, details, needs: tuple[str, ...]
 
 def _values(table: Table, name: str, rows: pd.Index) -> pd.Series:
     return table.frame.loc[rows, name]
-
-
-def exclusion_rules() -> list[Rule]:
-    """第十条（七） for every enterprise applicant: negative records, projects not accepted, 小巨人."""
-
-    def negative_record(table: Table, column: pd.Series) -> pd.Series:
-        none_record = next(f for f in table.fields if f.id == "negative_record").none_value
-        return cell_rules.has_negative_record(column, none_record)
-
-    def not_accepted(table: Table, column: pd.Series) -> pd.Series:
-        return column.notna() & (column != _accepted(table))
-
-    def _accepted(table: Table) -> str:
-        return table.policy.value("acceptance_statuses")[0]
-
-    return [
-        _rule(
-            "EXCLUDED_NEGATIVE_RECORD",
-            "negative_record",
-            negative_record,
-            lambda table, name, rows: {"value": _values(table, name, rows)},
-        ),
-        _rule(
-            "EXCLUDED_NOT_ACCEPTED",
-            "acceptance",
-            not_accepted,
-            lambda table, name, rows: {"value": _values(table, name, rows), "expected": _accepted(table)},
-        ),
-        _rule(
-            "EXCLUDED_LITTLE_GIANT",
-            "little_giant",
-            lambda table, column: cell_rules.is_yes(column, YES),
-            lambda table, name, rows: {"value": YES},
-        ),
-    ]
 
 
 def cap_rule(kind: AwardKind) -> Rule:
@@ -168,9 +133,6 @@ def stored_value_rule(kind: AwardKind) -> Rule:
 
 
 @implements(
-    "EXCLUDED_NEGATIVE_RECORD",
-    "EXCLUDED_NOT_ACCEPTED",
-    "EXCLUDED_LITTLE_GIANT",
     "AWARD_OVER_CAP",
     "AWARD_POOL_EXCEEDED",
     "AWARD_COUNT_EXCEEDED",
@@ -180,7 +142,7 @@ def stored_value_rule(kind: AwardKind) -> Rule:
 )
 def award_rules(kind: AwardKind) -> list[Rule]:
     """The rules of one award sheet, in the order their issues are listed."""
-    rules = exclusion_rules() if kind.applicant == "enterprise" else []
+    rules = exclusion_rules(kind.fields) if kind.applicant == "enterprise" else []
     if kind.cap and not kind.rate:
         rules.append(cap_rule(kind))
     if kind.pool:

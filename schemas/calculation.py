@@ -59,6 +59,8 @@ def calculation_inputs(policy: Policy) -> tuple[str, ...]:
     names = [*ELIGIBILITY_INPUTS, *(w.field for w in policy.windows)]
     for line in policy.lines:
         names.extend(line.inputs())
+    # the dates that choose a parameter's value (合肥's rate by the completion year)
+    names.extend(policy.parameter(name).applies_by for name in row_parameters(policy))
     return tuple(dict.fromkeys(names))
 
 

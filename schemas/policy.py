@@ -186,7 +186,10 @@ def _convert(value: Any) -> Any:
     return value
 
 
-def _parameter(name: str, raw: dict[str, Any]) -> Parameter:
+Problem = tuple[str, str]  # the key it is about ("parameters.subsidy_rate") and a Chinese message
+
+
+def _parameter(name: str, raw: dict[str, Any], check: bool = True) -> Parameter:
     try:
         entries = sorted(raw["values"], key=lambda e: e["from"])
         values = tuple(
@@ -203,100 +206,149 @@ def _parameter(name: str, raw: dict[str, Any]) -> Parameter:
         )
     except (KeyError, TypeError) as exc:
         raise PolicyError(f"参数 {name} 的格式不正确：缺少 {exc}") from None
-    _check_dates(parameter)
+    if check:
+        _raise_first(date_problems(parameter))
     return parameter
 
 
-def _check_dates(parameter: Parameter) -> None:
+def _raise_first(problems: list[Problem]) -> None:
+    if problems:
+        raise PolicyError(problems[0][1])
+
+
+def date_problems(parameter: Parameter) -> list[Problem]:
     """Every day from the first value on has exactly one value: an `until` is the day before the next
     value's `from`, the last value has none, and every dated table lists the same keys."""
+    key = f"parameters.{parameter.name}"
     name, values = f"参数 {parameter.name}（{parameter.label}）", parameter.values
     if not values:
-        raise PolicyError(f"{name}没有取值")
+        return [(key, f"{name}没有取值")]
+    problems = []
     if parameter.applies_by not in KEY_DATE_FIELDS:
-        raise PolicyError(
-            f"{name}的 applies_by 为 {parameter.applies_by}，应为 {'、'.join(KEY_DATE_FIELDS)} 之一"
+        problems.append(
+            (key, f"{name}的 applies_by 为 {parameter.applies_by}，应为 {'、'.join(KEY_DATE_FIELDS)} 之一")
         )
     for earlier, later in pairwise(values):
         if earlier.start == later.start:
-            raise PolicyError(f"{name}有两个取值都从 {later.start} 起施行")
-        if earlier.end is not None and earlier.end != later.start - dt.timedelta(days=1):
-            raise PolicyError(
-                f"{name}自 {earlier.start} 起的取值施行至 {earlier.end}，下一个取值却从 {later.start} 起："
-                "until 应为下一个取值起施行的前一天"
+            problems.append((key, f"{name}有两个取值都从 {later.start} 起施行（重叠）"))
+        elif earlier.end is not None and earlier.end != later.start - dt.timedelta(days=1):
+            gap = "中间有空档" if earlier.end < later.start else "相互重叠"
+            problems.append(
+                (
+                    key,
+                    f"{name}自 {earlier.start} 起的取值施行至 {earlier.end}，下一个取值却从 {later.start} 起"
+                    f"（{gap}）：until 应为下一个取值起施行的前一天",
+                )
             )
     if values[-1].end is not None:
-        raise PolicyError(
-            f"{name}的最后一个取值施行至 {values[-1].end}，之后没有取值：请删去 until，"
-            "或写明之后的取值（如 0）"
+        problems.append(
+            (
+                key,
+                f"{name}的最后一个取值施行至 {values[-1].end}，之后没有取值：请删去 until，或写明之后的取值（如 0）",
+            )
         )
     keys = [list(v.value) for v in values if isinstance(v.value, dict)]
     if any(k != keys[0] for k in keys):
-        raise PolicyError(f"{name}的各个取值须按相同顺序列出相同的项目：{keys}")
+        problems.append((key, f"{name}的各个取值须按相同顺序列出相同的项目：{keys}"))
+    return problems
 
 
-def _check_consistency(policy: Policy) -> None:
-    for name, parameter in policy.parameters.items():
-        if name.endswith("_split"):
-            for dated in parameter.values:
-                total = sum(dated.value.values(), Decimal(0))
-                if total != 1:
-                    raise PolicyError(f"参数 {name}（{parameter.label}）各来源比例之和为 {total}，应为 1")
-                unknown = set(dated.value) - set(policy.funding_sources)
-                if unknown:
-                    raise PolicyError(f"参数 {name} 含有未定义的资金来源 {sorted(unknown)}")
-    opening = min(v.value for w in policy.windows[:1] for v in policy.parameter(w.start).values)
-    for name, parameter in policy.parameters.items():
-        if parameter.values[0].start > opening:
-            raise PolicyError(
-                f"参数 {name}（{parameter.label}）自 {parameter.values[0].start} 起才有取值，晚于合同签订起始日"
-                f" {opening}：每个参数都须自该日起有取值"
-            )
-    levels = policy.value("levels")
+def consistency_problems(policy: Policy) -> list[Problem]:
+    """Shares that add up to 1 from known sources, every parameter in force from the window's opening,
+    level tables of known levels."""
+    problems: list[Problem] = []
+    splits = {line.split for line in policy.lines} | {n for n in policy.parameters if n.endswith("_split")}
+    for name in sorted(splits & set(policy.parameters)):
+        parameter = policy.parameters[name]
+        for dated in parameter.values:
+            if not isinstance(dated.value, dict):
+                problems.append((f"parameters.{name}", f"参数 {name} 应按资金来源列出比例"))
+                continue
+            total = sum(dated.value.values(), Decimal(0))
+            if total != 1:
+                problems.append(
+                    (
+                        f"parameters.{name}",
+                        f"参数 {name}（{parameter.label}）各来源比例之和为 {total}，应为 1",
+                    )
+                )
+            unknown = set(dated.value) - set(policy.funding_sources)
+            if unknown:
+                problems.append(
+                    (
+                        f"parameters.{name}",
+                        f"参数 {name} 含有未定义的资金来源 {sorted(unknown)}（见 funding_sources）",
+                    )
+                )
+    starts = [w.start for w in policy.windows[:1] if w.start in policy.parameters]
+    if starts:
+        opening = min(v.value for v in policy.parameters[starts[0]].values)
+        for name, parameter in policy.parameters.items():
+            if parameter.values and parameter.values[0].start > opening:
+                problems.append(
+                    (
+                        f"parameters.{name}",
+                        f"参数 {name}（{parameter.label}）自 {parameter.values[0].start} 起才有取值，晚于合同签订起始日"
+                        f" {opening}：每个参数都须自该日起有取值",
+                    )
+                )
+    levels = policy.parameters["levels"].values[-1].value if "levels" in policy.parameters else []
     for line in policy.lines:
         for name in (line.rate, line.cap, line.amount):
-            value = policy.parameter(name).values[-1].value if name else None
+            value = policy.parameters[name].values[-1].value if name in policy.parameters else None
             unknown = set(value) - set(levels) if isinstance(value, dict) else set()
             if unknown:
-                raise PolicyError(f"参数 {name} 含有未定义的等级 {sorted(unknown)}")
+                problems.append((f"parameters.{name}", f"参数 {name} 含有未定义的等级 {sorted(unknown)}"))
+    return problems
+
+
+def read_policy_text(path: str | Path | None) -> tuple[str, str]:
+    """A policy file's text and where it is from; without a path, the bundled draft measures."""
+    if path is None:
+        text = resources.files("schemas").joinpath("data", DEFAULT_POLICY_FILE).read_text("utf-8")
+        return text, f"schemas/data/{DEFAULT_POLICY_FILE}"
+    try:
+        return Path(path).read_text("utf-8"), str(path)
+    except (OSError, UnicodeDecodeError) as exc:
+        raise PolicyError(f"无法读取政策文件 {path}：{exc}") from None
+
+
+def parse_policy(raw: dict[str, Any], where: str, check: bool = True) -> Policy:
+    """A policy from its parsed YAML (KeyError, TypeError, AttributeError for a missing or malformed
+    key); `check`: each parameter's dates (the first problem raised)."""
+    parameters = {name: _parameter(name, spec, check) for name, spec in raw["parameters"].items()}
+    return Policy(
+        id=str(raw["id"]),
+        version=str(raw["version"]),
+        title=str(raw.get("title", "")),
+        fund=str(raw["fund"]),
+        field_texts={str(k): dict(v) for k, v in (raw.get("fields") or {}).items()},
+        parameters=parameters,
+        funding_sources=dict(raw["funding_sources"]),
+        path=where,
+        plan=parse_plan(raw["plan"]) if "plan" in raw else None,
+        awards=dict(raw.get("awards") or {}),
+        lines=tuple(parse_line(line) for line in raw["lines"]),
+        windows=tuple(
+            DateWindow(str(w["field"]), str(w["start"]), str(w["end"]))
+            for w in raw.get("windows") or [vars(CONTRACT_WINDOW)]
+        ),
+    )
 
 
 def load_policy(path: str | Path | None = None) -> Policy:
-    """Load a policy file; without a path, the bundled draft measures of 2025-03."""
-    if path is None:
-        text = resources.files("schemas").joinpath("data", DEFAULT_POLICY_FILE).read_text("utf-8")
-        where = f"schemas/data/{DEFAULT_POLICY_FILE}"
-    else:
-        try:
-            text = Path(path).read_text("utf-8")
-        except (OSError, UnicodeDecodeError) as exc:
-            raise PolicyError(f"无法读取政策文件 {path}：{exc}") from None
-        where = str(path)
+    """Load a policy file; without a path, the bundled draft measures of 2025-03. A file with a problem
+    (schemas.policy_check lists them all) raises PolicyError with the first."""
+    from schemas.policy_check import line_problems  # it reads the template's columns (schemas.fields)
+
+    text, where = read_policy_text(path)
     try:
-        raw = yaml.safe_load(text)
-        parameters = {name: _parameter(name, spec) for name, spec in raw["parameters"].items()}
-        policy = Policy(
-            id=str(raw["id"]),
-            version=str(raw["version"]),
-            title=str(raw.get("title", "")),
-            fund=str(raw["fund"]),
-            field_texts={str(k): dict(v) for k, v in (raw.get("fields") or {}).items()},
-            parameters=parameters,
-            funding_sources=dict(raw["funding_sources"]),
-            path=where,
-            plan=parse_plan(raw["plan"]) if "plan" in raw else None,
-            awards=dict(raw.get("awards") or {}),
-            lines=tuple(parse_line(line) for line in raw["lines"]),
-            windows=tuple(
-                DateWindow(str(w["field"]), str(w["start"]), str(w["end"]))
-                for w in raw.get("windows") or [vars(CONTRACT_WINDOW)]
-            ),
-        )
+        policy = parse_policy(yaml.safe_load(text), where)
     except yaml.YAMLError as exc:
         raise PolicyError(f"政策文件 {where} 不是有效的 YAML：{exc}") from None
     except (KeyError, TypeError, AttributeError) as exc:
         raise PolicyError(f"政策文件 {where} 格式不正确：缺少 {exc}") from None
-    _check_consistency(policy)
+    _raise_first(consistency_problems(policy) + line_problems(policy))
     return _with_award_lines(policy)
 
 

@@ -231,6 +231,12 @@ def test_the_template_keeps_the_shared_names_and_hides_the_missing_lines(filled:
     rules = [row[0].value for row in openpyxl.load_workbook(filled)[spec.RULES_SHEET].iter_rows(min_row=2)]
     assert "FEE_SERVICE_OVER_20" not in rules and "FEE_INTEGRATION_OVER_6" not in rules
     assert "CLAIM_OVER_CAP" in rules
+    book = openpyxl.load_workbook(filled)
+    guide = " ".join(str(c.value) for row in book[spec.GUIDE_SHEET].iter_rows() for c in row if c.value)
+    assert "选择填报单位（所属县（市）区、开发区）" in guide and "服务费或集成费超限" not in guide
+    assert "兵团" not in guide and "第十条" not in guide
+    unit_list = next(v for v in book[spec.DATA_SHEET].data_validations.dataValidation if "B2" in str(v.sqref))
+    assert unit_list.error == "请从下拉列表中选择所属县（市）区、开发区。"
 
 
 def test_check_gives_the_hand_subsidy_to_the_cent(filled: Path, hefei) -> None:

@@ -181,7 +181,7 @@ def _validations(ws, policy: Policy, letters: dict[str, str], last_row: int) -> 
         "list",
         formula1=f"={list_name('division')}",
         errorTitle="填报单位无效",
-        error="请从下拉列表中选择兵团国资委或所属师市。",
+        error=f"请从下拉列表中选择{_unit_words(policy)}。",
     )
     unit_list.add("B2")
     ws.data_validations.append(unit_list)
@@ -284,21 +284,33 @@ def _live_check_sheet(workbook: Workbook, letters: dict[str, str], last_row: int
 
 # --- 填表说明, 规则 -----------------------------------------------------------------------------------
 
-GUIDE_STEPS = (
-    "1. 在“申报表”第2行选择填报单位（兵团国资委或所属师市），填写版本号和报送日期（见下）。",
-    "2. 从第5行起，每家试点企业填写一行；蓝色表头的列由师市填写，灰色表头的列由公式自动计算，请勿改写。",
-    "3. 金额以元为单位、保留两位小数；日期按 2025-12-31 格式填写；有下拉列表的列请从列表中选择。",
-    "4. 填写时变红的单元格表示违反规则：申请金额超过可补贴金额、服务费或集成费超限、合同日期不在试点期内、费用明细与合同总额不符、申请补贴的企业缺少申报材料。",
-    "5. 复制粘贴会绕过下拉列表的检查。提交前请运行 dtfund check 申报表.xlsx，按提示逐条修改，直到没有错误。",
-    "6. 请勿增删、移动列，也不要修改隐藏的工作表；需要更多行时，用 dtfund template application --rows N 生成新模板。",
-    *SUBMISSION_STEPS,
-)
+
+def _unit_words(policy: Policy) -> str:
+    """How the template names the filing units: the policy's own label of the unit column (合肥:
+    所属县（市）区、开发区), or the 兵团's."""
+    return policy.field_texts.get("division", {}).get("label") or "兵团国资委或所属师市"
+
+
+def guide_steps(policy: Policy) -> tuple[str, ...]:
+    """The 填表说明's steps in the policy's words: its filing units, and the fee limits only where its
+    base has them."""
+    fees = "服务费或集成费超限、" if fee_limit_kinds(policy) else ""
+    return (
+        f"1. 在“申报表”第2行选择填报单位（{_unit_words(policy)}），填写版本号和报送日期（见下）。",
+        "2. 从第5行起，每家试点企业填写一行；蓝色表头的列由师市填写，灰色表头的列由公式自动计算，请勿改写。",
+        "3. 金额以元为单位、保留两位小数；日期按 2025-12-31 格式填写；有下拉列表的列请从列表中选择。",
+        f"4. 填写时变红的单元格表示违反规则：申请金额超过可补贴金额、{fees}合同日期不在试点期内、"
+        "费用明细与合同总额不符、申请补贴的企业缺少申报材料。",
+        "5. 复制粘贴会绕过下拉列表的检查。提交前请运行 dtfund check 申报表.xlsx，按提示逐条修改，直到没有错误。",
+        "6. 请勿增删、移动列，也不要修改隐藏的工作表；需要更多行时，用 dtfund template application --rows N 生成新模板。",
+        *SUBMISSION_STEPS,
+    )
 
 
 def _guide_sheet(workbook: Workbook, policy: Policy, letters: dict[str, str]) -> None:
     widths = (6, 22, 12, 60, 36, 14)
     ws = start_guide_sheet(
-        workbook, GUIDE_STEPS, ("列", "字段", "是否必填", "填写说明", "可选值", "依据"), widths
+        workbook, guide_steps(policy), ("列", "字段", "是否必填", "填写说明", "可选值", "依据"), widths
     )
     required = {"always": "必填", "when_evaluated": "已评测必填", "never": "选填"}
     rows = [
@@ -312,7 +324,7 @@ def _guide_sheet(workbook: Workbook, policy: Policy, letters: dict[str, str]) ->
         )
         for field in application_fields(policy)
     ]
-    table_rows(ws, rows, widths, guide_first_row(GUIDE_STEPS))
+    table_rows(ws, rows, widths, guide_first_row(guide_steps(policy)))
     ws.protection.sheet = True
 
 

@@ -14,6 +14,8 @@ from pathlib import Path
 
 import openpyxl
 
+from addin.io.read_limits import template_grid
+from addin.template_spec import column_letter
 from addin.templates.bundled import EXAMPLES, REPOSITORY
 
 EXAMPLE = REPOSITORY / EXAMPLES["第八师石河子市"]
@@ -238,6 +240,9 @@ def huge_dimension(folder: Path) -> Path:
     return _rewrite(folder / "huge-dimension.xlsx", change)
 
 
+PAST_THE_GRID = column_letter(template_grid().last_column + 1)
+
+
 def cells_without_references(folder: Path) -> Path:
     """One row of 200 cells without their references: python-calamine places them from column A on."""
     return _rewrite(
@@ -382,13 +387,6 @@ def not_a_number_date(folder: Path) -> Path:
     return _rewrite(folder / "nan-date.xlsx", _cell(b"G5", b'<c r="G5" s="22" t="n"><v>NaN</v></c>'))
 
 
-def _past_the_grid() -> str:
-    from addin.io.read_limits import template_grid
-    from addin.template_spec import column_letter
-
-    return column_letter(template_grid().last_column + 1)
-
-
 ROUND_TWO = [
     Hostile("a value in XFD1048576", far_cell("XFD1048576"), (2,), "申报表!XFD1048576 有内容，超出模板范围"),
     Hostile("a value in XFD20000", far_cell("XFD20000"), (2,), "XFD20000 有内容，超出模板范围"),
@@ -401,8 +399,8 @@ ROUND_TWO = [
     ),
     Hostile("a far value in a sheet never read", far_cell("XFD1048576", GUIDE_SHEET_PART), (1,), "校验结论"),
     Hostile("a huge <dimension>", huge_dimension, (1,), "校验结论"),
-    # (python-calamine places them from column A: the first one past the grid's last column is named)
-    Hostile("cells without references", cells_without_references, (2,), f"申报表!{_past_the_grid()}3000"),
+    # the first of its 200 cells past the widest table a policy can make (addin.io.read_limits)
+    Hostile("cells without references", cells_without_references, (2,), f"申报表!{PAST_THE_GRID}3000"),
     Hostile("10^8 tiny cells below the table", hundred_million_tiny_cells, (2,), "超出模板范围"),
     Hostile("300 MB of shared strings", huge_shared_strings, (2,), "xl/sharedStrings.xml 解压后有"),
     Hostile("table names over 10^8 rows", table_names_stretched, (2,), "超出了模板最多的"),
