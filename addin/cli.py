@@ -22,6 +22,8 @@ from addin.io.input_files import search_inputs
 from addin.io.output import (
     OutputError,
     cannot_write,
+    current_folder_exists,
+    current_folder_gone_message,
     make_output_folder,
     mark_own_workbooks,
     refuse_conflicting_outputs,
@@ -30,6 +32,7 @@ from addin.io.output import (
 )
 from addin.io.overwrite import refuse_replacing_data, refuse_replacing_work
 from addin.io.process import run_process, start_reading_ahead
+from addin.io.streams import make_streams_forgiving, write_stdout_bytes
 from addin.ledger.commands import ConsolidateLedgerOption, ledger_app, settle_with_ledger
 from addin.reports.terminal_text import labelled, plain, print_table, visible
 from addin.template_sizes import AWARDS_DEFAULT_ROWS, AWARDS_MAX_ROWS, DEFAULT_ROWS, MAX_ROWS
@@ -218,9 +221,7 @@ def check(
 
 def _write_stdout(data: bytes) -> None:
     """Machine output (JSON) as the UTF-8 bytes it is, whatever the terminal's encoding."""
-    sys.stdout.flush()
-    sys.stdout.buffer.write(data)
-    sys.stdout.buffer.flush()
+    write_stdout_bytes(data)
 
 
 def _write_check_outputs(
@@ -763,10 +764,37 @@ def demo(
 
 def main() -> None:
     """The `dtfund` commands."""
-    app()
+    try:
+        app()
+    except FileNotFoundError:
+        if current_folder_exists():
+            raise
+        errors.print(labelled("错误", current_folder_gone_message(), style="bold red"))
+        raise SystemExit(EXIT_UNREADABLE) from None
 
 
 def run() -> None:
     """The `dtfund` process (its console script and `python -m addin`): `main`, with the process's
-    speed-ups (addin.io.process)."""
+    speed-ups (addin.io.process), printing to any stdout and stderr (addin.io.streams)."""
+    make_streams_forgiving()
+    if not current_folder_exists():
+        _load_without_current_folder()
     run_process(main)
+
+
+def _load_without_current_folder() -> None:
+    """Libraries that ask for the current folder as they load, loaded without it: hypothesis (which
+    pandera imports when it is installed) is left out, reportlab's settings are loaded from the root
+    folder, and the run goes back to the deleted folder (relative paths then fail with their cause)."""
+    import os
+
+    sys.modules["hypothesis"] = None  # type: ignore[assignment]
+    if not hasattr(os, "fchdir"):
+        return
+    here = os.open(".", os.O_RDONLY)
+    try:
+        os.chdir(os.path.abspath(os.sep))
+        import reportlab.rl_config  # noqa: F401
+    finally:
+        os.fchdir(here)
+        os.close(here)

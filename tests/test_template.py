@@ -135,7 +135,7 @@ def test_highlighting_red_as_the_clerk_types(template) -> None:
     letters = spec.column_letters()
     ranges = {str(cf.sqref): [r.formula[0] for r in cf.rules] for cf in sheet.conditional_formatting}
     claimed = ranges[f"{letters['claimed']}5:{letters['claimed']}{LAST_ROW}"][0]
-    assert f"${letters['claimed']}5>${letters['transformation_subsidy']}5" in claimed
+    assert f"ROUND(${letters['claimed']}5,2)>${letters['transformation_subsidy']}5" in claimed  # at the cent
     service = next(v for k, v in ranges.items() if k.startswith(f"{letters['service_total']}5"))[0]
     assert "P_SERVICE_FEE_LIMIT" in service
     integration = next(v for k, v in ranges.items() if k.startswith(f"{letters['integration']}5"))[0]

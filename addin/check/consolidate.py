@@ -159,6 +159,8 @@ def consolidate(
     paths: Iterable[Path], plan_path: Path, policy: Policy, on_file: Callable[[Path], None] | None = None
 ) -> Consolidation:
     found, skipped = search_inputs(paths)
+    left_out = [s for s in skipped if s.own_output]
+    skipped = [s for s in skipped if not s.own_output]
     files = [f for f in found if f.resolve() != Path(plan_path).resolve()]
     if not files and not skipped:
         raise ConsolidationError(
@@ -204,6 +206,7 @@ def consolidate(
         + budget_exceeded(lines, plan.plan, policy)
         + decision.issues
         + [_open_in_excel(s) for s in skipped if s.rule == "FILE_OPEN_IN_EXCEL"]
+        + [_left_out(s) for s in left_out]
     )
     for issue in issues:
         if issue.rule == "BUDGET_EXCEEDED":
@@ -224,6 +227,12 @@ def consolidate(
         replaced_by=decision.replaced,
         twice={i.file for i in decision.issues if i.rule == "UNIT_SUBMITTED_TWICE"},
     )
+
+
+@implements("OWN_OUTPUT_LEFT_OUT")
+def _left_out(output: Skipped) -> Issue:
+    """dtfund's own summary, written into a folder consolidated again: left out, with a note."""
+    return make_issue("OWN_OUTPUT_LEFT_OUT", file=output.path.name, reason=output.reason)
 
 
 @implements("FILE_SKIPPED")

@@ -15,7 +15,6 @@ from typing import Any
 
 from xlsxwriter.utility import xl_col_to_name
 
-from addin.io.cell_text import FORMULA_PREFIXES, safe_text
 from addin.io.workbook_reader import column_index
 
 # What Excel accepts in one cell (XlsxWriter truncates longer text to it, too).
@@ -68,7 +67,7 @@ def cell_xml(reference: str, style: str | None, value: Any) -> str:
         return f'<c r="{reference}"{styled} t="b"><v>{int(value)}</v></c>'
     if isinstance(value, int | float | Decimal) and math.isfinite(value):
         return f'<c r="{reference}"{styled}><v>{float(value):.16G}</v></c>'
-    text = excel_escapes(safe_text(str(value))[:MAX_TEXT])
+    text = excel_escapes(str(value)[:MAX_TEXT])
     preserve = ' xml:space="preserve"' if _EDGE_SPACE.search(text) else ""
     return f'<c r="{reference}"{styled} t="inlineStr"><is><t{preserve}>{xml_escapes(text)}</t></is></c>'
 
@@ -98,8 +97,7 @@ def column_xml(letter: str, style: str | None, values: list[Any], numbers: range
     for number, value in zip(numbers, values, strict=True):
         kind = type(value)
         if kind is str and len(value) < MAX_TEXT and not _NEEDS_ESCAPING.search(value):
-            text = "'" + value if value.startswith(FORMULA_PREFIXES) else value
-            cells.append(f'<c r="{letter}{number}"{styled} t="inlineStr"><is><t>{text}</t></is></c>')
+            cells.append(f'<c r="{letter}{number}"{styled} t="inlineStr"><is><t>{value}</t></is></c>')
         elif kind in _NUMBERS and math.isfinite(amount := float(value)):
             cells.append(f'<c r="{letter}{number}"{styled}><v>{amount:.16G}</v></c>')
         else:

@@ -86,10 +86,33 @@ def _reason(error: OSError) -> tuple[str, str]:
     return _REASONS.get(error.errno or 0, (error.strerror or str(error), ""))
 
 
+def current_folder_exists() -> bool:
+    """False when the folder the command was started in has been deleted (a relative path then leads
+    nowhere; an absolute one still works)."""
+    try:
+        os.getcwd()
+    except FileNotFoundError:
+        return False
+    return True
+
+
+CURRENT_FOLDER_GONE = (
+    "命令所在的当前文件夹已被删除或移走，相对路径无法使用",
+    "请先进入一个存在的文件夹（cd），或写出完整路径后重试。",
+)
+
+
 def cannot_write(path: Path, error: OSError) -> OutputError:
     """The error of a write to `path` that failed with `error`."""
     reason, fix = _reason(error)
+    if error.errno == errno.ENOENT and not Path(path).is_absolute() and not current_folder_exists():
+        reason, fix = CURRENT_FOLDER_GONE
     return OutputError(f"无法写入 {path}：{reason}。{fix}")
+
+
+def current_folder_gone_message() -> str:
+    """The clerk's sentence for a command run in a folder deleted since."""
+    return "".join(f"{part}。" if n == 0 else part for n, part in enumerate(CURRENT_FOLDER_GONE))
 
 
 def make_output_folder(folder: Path) -> None:

@@ -17,6 +17,16 @@ PAGE_FOOTER = "第 &P 页，共 &N 页"
 A4_PAPER = 9  # A4's paper size code in a sheet's page setup (ECMA-376 paperSize)
 MARGINS = {"left": 0.4, "right": 0.4, "top": 0.6, "bottom": 0.6}  # inches
 HEADER_FOOTER_MARGIN = 0.3  # inches
+# The most characters of one text printed (a terminal line, a cell of the 报送表 PDF); the JSON keeps it
+# whole. A cell holds up to 32,767: an enterprise name of thousands would fill screens, or be a PDF row
+# taller than the page, which reportlab cannot lay out.
+TERMINAL_TEXT_LIMIT = 500
+PDF_CELL_TEXT_LIMIT = 200
+
+
+def shortened(text: str, limit: int) -> str:
+    """The text, or its first `limit` characters followed by "…（共 N 字）"."""
+    return text if len(text) <= limit else f"{text[:limit]}…（共 {len(text)} 字）"
 
 
 def text_width(text: str) -> int:

@@ -27,7 +27,7 @@ from addin.reports.summary_figures import (
     provider_ranking,
     records_of,
 )
-from addin.reports.terminal_issues import print_issues
+from addin.reports.terminal_issues import TERMINAL_ISSUE_LIMIT, print_issues
 from addin.reports.terminal_text import add_amount_column, plain, print_table, visible
 from schemas.fields import part_fields
 from schemas.money import format_yuan, two_place_texts
@@ -167,34 +167,53 @@ def print_consolidation(
         print_issues(
             console, c.all_issues, "汇总表的“问题清单”工作表和 --json 结果", show_file=True, show_all=show_all
         )
-    for r in c.replaced:
-        console.print(
-            _status_line(
-                "已被替换，未汇总",
-                "yellow",
-                f"{c.label(r)}（{r.unit}，版本号 {r.revision}）→ {c.replaced_by[c.label(r)]}",
-            )
+    _print_file_statuses(c, console, show_all)
+    console.print(plain(consolidation_verdict(c), style="bold green" if c.valid else "bold red"))
+
+
+def _print_file_statuses(c: Consolidation, console: Console, show_all: bool) -> None:
+    """A line per file not consolidated (replaced, submitted twice, skipped), the first
+    TERMINAL_ISSUE_LIMIT unless `show_all`, then how many more; the files that could not be checked."""
+    lines = [
+        _status_line(
+            "已被替换，未汇总",
+            "yellow",
+            f"{c.label(r)}（{r.unit}，版本号 {r.revision}）→ {c.replaced_by[c.label(r)]}",
         )
+        for r in c.replaced
+    ]
     for r in c.files:
         if c.status(r) == "submitted_twice":
-            console.print(
+            lines.append(
                 _status_line(
                     "版本号与另一份相同，未汇总", "bold red", f"{c.label(r)}（{r.unit}，版本号 {r.revision}）"
                 )
             )
         if c.status(r) == "skipped":
             # the reason names the file, and the fix says what to do with it
-            console.print(_status_line("未汇总", "bold red", issue_sentences(r.issues[0])))
+            lines.append(_status_line("未汇总", "bold red", issue_sentences(r.issues[0])))
+    shown = lines if show_all else lines[:TERMINAL_ISSUE_LIMIT]
+    for line in shown:
+        console.print(line)
+    if len(shown) < len(lines):
+        console.print(
+            plain(
+                f"……另有 {len(lines) - len(shown)} 个文件未汇总，未在此列出；全部见汇总表的“问题清单”工作表和"
+                " --json 结果，或加 --all 在终端全部列出。",
+                style="bold red",
+            )
+        )
     unreadable = [r.file for r in c.files if c.status(r) == "unreadable"]
     if unreadable:
+        named = unreadable if show_all else unreadable[:TERMINAL_ISSUE_LIMIT]
+        more = f" 等（另有 {len(unreadable) - len(named)} 个）" if len(named) < len(unreadable) else ""
         console.print(
             _status_line(
                 f"有 {len(unreadable)} 个文件无法校验（无法读取或模板被改动），汇总不完整",
                 "bold red",
-                "、".join(unreadable),
+                "、".join(named) + more,
             )
         )
-    console.print(plain(consolidation_verdict(c), style="bold green" if c.valid else "bold red"))
 
 
 def consolidation_verdict(c: Consolidation) -> str:

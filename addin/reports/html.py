@@ -15,6 +15,7 @@ from addin.check.consolidate import Consolidation
 from addin.check.diff import KIND_NAMES, Diff
 from addin.check.pipeline import CheckResult, held_rows, row_amounts, rows_with_errors, totals
 from addin.check.plan import plan_totals
+from addin.io.input_files import summary_html_title
 from addin.reports.catalogue import SEVERITY_LABELS
 from addin.reports.consolidation_report import status_text
 from addin.reports.diff import (
@@ -259,7 +260,7 @@ def consolidation_report(c: Consolidation) -> str:
         _environment()
         .get_template("consolidation.html.j2")
         .render(
-            title=f"{c.policy.fund} 汇总报告",
+            title=summary_html_title(c.policy.fund),
             valid=c.valid,
             complete=c.complete,
             counts={"error": c.errors, "warning": c.warnings},

@@ -36,6 +36,7 @@ from reportlab.platypus.doctemplate import FrameBreak
 from addin.beijing_time import shown_time
 from addin.check.pipeline import CheckResult, held_rows, rows_with_errors, totals
 from addin.io.output import OutputError, refuse_overwriting_inputs, write_bytes_atomically
+from addin.io.print_layout import PDF_CELL_TEXT_LIMIT, shortened
 from addin.reports.labels import part_of_total
 from addin.reports.pdf_fonts import CJK_FONT, LATIN_FONT, Runs, register_fonts
 from schemas.calculation import award_labels, source_parts
@@ -143,8 +144,8 @@ def _style(
 
 def _text(value: object, style: ParagraphStyle, runs: Runs, keep_spaces: bool = False) -> Paragraph:
     """A cell's text as plain text (escaped: reportlab reads Paragraph text as markup), each character
-    in an embedded font that has it."""
-    text = "" if value is None else str(value)
+    in an embedded font that has it; a text too long for a cell is cut with … (the JSON keeps it whole)."""
+    text = shortened("" if value is None else str(value), PDF_CELL_TEXT_LIMIT)
     return Paragraph(runs.markup(text, keep_spaces), style)
 
 

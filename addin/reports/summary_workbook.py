@@ -11,7 +11,7 @@ import xlsxwriter
 
 from addin.check.consolidate import Consolidation
 from addin.io.bulk_rows import BulkRows, insert_into_package
-from addin.io.cell_text import safe_text
+from addin.io.input_files import SUMMARY_AUTHOR, summary_title
 from addin.io.output import atomic_path
 from addin.io.print_layout import (
     A4_PAPER,
@@ -130,7 +130,7 @@ class SummarySheet:
         for column, (value, style) in enumerate(zip(values, formats, strict=True)):
             kind = type(value)
             if kind is str:
-                sheet.write_string(row, column, safe_text(value), style)
+                sheet.write_string(row, column, value, style)  # a text cell: never a formula
             elif kind in NUMBER_TYPES:
                 sheet.write_number(row, column, float(value), style)
             elif value is None:
@@ -140,7 +140,7 @@ class SummarySheet:
             elif isinstance(value, int | float | Decimal):  # a subclass, such as numpy's float64
                 sheet.write_number(row, column, float(value), style)
             else:
-                sheet.write_string(row, column, safe_text(str(value)), style)
+                sheet.write_string(row, column, str(value), style)
         self.row += 1
 
     def line(self, text: str = "", kind: str | None = None) -> None:
@@ -686,7 +686,7 @@ def write_summary(c: Consolidation, path: Path) -> None:
     with atomic_path(path) as temporary:
         # xlsxwriter's files of rows go in the write's private work folder, removed with it
         workbook = xlsxwriter.Workbook(str(temporary), {**WORKBOOK_OPTIONS, "tmpdir": str(temporary.parent)})
-        workbook.set_properties({"title": f"{c.policy.fund} 汇总", "author": "dtfund"})
+        workbook.set_properties({"title": summary_title(c.policy.fund), "author": SUMMARY_AUTHOR})  # ours
         book = SummaryBook(workbook)
         for write_sheet in (_summary, _execution, _disbursement, _providers, _awards, _issues):
             write_sheet(book, c)

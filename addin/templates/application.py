@@ -21,7 +21,7 @@ from addin import template_spec as spec
 from addin.io.output import describe_generated, save_workbook
 from addin.io.print_layout import wrapped_height
 from addin.io.repeated_rows import RepeatedRows
-from addin.templates.formulas import LEVELS_NAME, RowFormulas, list_name
+from addin.templates.formulas import LEVELS_NAME, RowFormulas, list_name, text_sensitive_inputs
 from addin.templates.printing import filled_rows_print_area, page_setup, set_print_area_formula
 from addin.templates.sheets import (
     SUBMISSION_STEPS,
@@ -201,14 +201,15 @@ def _validations(ws, policy: Policy, letters: dict[str, str], last_row: int) -> 
 
 def _highlighting(ws, formulas: RowFormulas, letters: dict[str, str], last_row: int, policy: Policy) -> None:
     """Red as the clerk types: claims over the computed subsidy, fees over their limits, contract dates
-    outside the window, cost items that do not add up to the contract, missing documents, a 合计 row."""
+    outside the window, cost items that do not add up to the contract, amounts or dates typed as text,
+    missing documents, a 合计 row. Amounts are compared at the cent, as the check compares them."""
     first = spec.FIRST_DATA_ROW
     r = lambda name: formulas.ref(name, first)  # noqa: E731
     components = f"${letters['software']}{first}:${letters['other_service']}{first}"
     claimed = r(policy.claimed_line.id)
     rules = {
         ("claimed",): f"AND({formulas.eligible(first)},ISNUMBER({r('claimed')}),"
-        f"ISNUMBER({claimed}),{r('claimed')}>{claimed})",
+        f"ISNUMBER({claimed}),{formulas.cents('claimed', first)}>{claimed})",
     }
     fee_columns = {
         "service": ("service_total", "service_ratio"),
@@ -224,6 +225,8 @@ def _highlighting(ws, formulas: RowFormulas, letters: dict[str, str], last_row: 
         ("contract_total",): f"AND(ISNUMBER({r('contract_total')}),"
         f"ROUND({r('contract_total')}-SUM({components}),2)<>0)",
     }
+    # an amount or a date typed as text, which the formulas cannot compute: the row counts nothing
+    typed_as_text = [((name,), f"ISTEXT({r(name)})") for name in text_sensitive_inputs(policy)]
     # a clerk's 合计 row: a total word (schemas.total_rows, its gaps removed) and no 18-character code
     # (counted as the check reads a code: spaces and hyphens removed)
     labels = _without(f"{r('name')}&{r('uscc')}", TOTAL_GAPS)
@@ -235,7 +238,7 @@ def _highlighting(ws, formulas: RowFormulas, letters: dict[str, str], last_row: 
         rules[materials] = (
             f'AND(ISNUMBER(MATCH({r("level")},{LEVELS_NAME},0)),{letters[materials[0]]}{first}<>"{YES}")'
         )
-    for names, condition in rules.items():
+    for names, condition in [*rules.items(), *typed_as_text]:
         area = " ".join(f"{letters[n]}{first}:{letters[n]}{last_row}" for n in names)
         ws.conditional_formatting.add(
             area, FormulaRule(formula=[condition], fill=ALERT_FILL, font=ALERT_FONT, stopIfTrue=False)

@@ -47,6 +47,7 @@ from schemas.application_rules import rules_without_columns
 from schemas.calculation import row_parameters
 from schemas.fields import Field, field_by_id
 from schemas.policy import Parameter, Policy
+from schemas.submission import FIRST_REVISION, LAST_REVISION
 
 # Excel's own checks as the clerk types, by field kind: (validation type, its options).
 CELL_VALIDATIONS = {
@@ -453,13 +454,14 @@ def submission_cells(
 
 
 def submission_validations(ws) -> list[DataValidation]:
-    """The 版本号 a whole number ≥ 1, the 报送日期 a date."""
+    """The 版本号 a whole number from 1 to 9999, the 报送日期 a date."""
     revision = new_validation(
         "whole",
-        operator="greaterThanOrEqual",
-        formula1="1",
+        operator="between",
+        formula1=str(FIRST_REVISION),
+        formula2=str(LAST_REVISION),
         errorTitle="版本号无效",
-        error="请填写不小于 1 的整数。",
+        error=f"请填写 {FIRST_REVISION} 至 {LAST_REVISION} 的整数。",
     )
     revision.add(spec.REVISION_CELL)
     kind, options = CELL_VALIDATIONS["date"]
