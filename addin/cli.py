@@ -22,12 +22,18 @@ from addin.io.input_files import search_inputs
 from addin.io.output import (
     OutputError,
     cannot_write,
+    current_folder_exists,
+    current_folder_gone_message,
     make_output_folder,
+    mark_own_workbooks,
     refuse_conflicting_outputs,
     write_bytes_atomically,
     write_text_atomically,
 )
+from addin.io.overwrite import refuse_replacing_data, refuse_replacing_work
 from addin.io.process import run_process, start_reading_ahead
+from addin.io.streams import make_streams_forgiving, write_stdout_bytes
+from addin.ledger.commands import ConsolidateLedgerOption, ledger_app, settle_with_ledger
 from addin.reports.terminal_text import labelled, plain, print_table, visible
 from addin.template_sizes import AWARDS_DEFAULT_ROWS, AWARDS_MAX_ROWS, DEFAULT_ROWS, MAX_ROWS
 
@@ -57,12 +63,15 @@ def _show_version(asked: bool) -> None:
 
 @app.callback()
 def _options(
+    context: typer.Context,
     show_version: Annotated[
         bool,
         typer.Option("--version", callback=_show_version, is_eager=True, help="显示 dtfund 的版本并退出。"),
     ] = False,
 ) -> None:
     """兵团中小企业数字化转型城市试点专项资金：申报模板、校验与汇总。"""
+    mark_own_workbooks()  # so that the next run recognises them (addin.io.overwrite), while this command runs
+    context.call_on_close(partial(mark_own_workbooks, False))
 
 
 template_app = typer.Typer(no_args_is_help=True, help="生成填报模板。")
@@ -71,6 +80,7 @@ addin_app = typer.Typer(no_args_is_help=True, help="Excel 加载项（专项资�
 app.add_typer(addin_app, name="addin")
 policy_app = typer.Typer(no_args_is_help=True, help="政策文件（YAML）：写法见 docs/policy.md。")
 app.add_typer(policy_app, name="policy")
+app.add_typer(ledger_app, name="ledger")
 
 # Nothing printed is read as rich markup: a file name or cell text like "[/]" or "[link=…]" is shown as
 # it is (styles are given as rich Text; addin.reports.terminal_text).
@@ -108,6 +118,16 @@ ShowAllOption = Annotated[
     bool, typer.Option("--all", help="在终端列出全部问题（默认只列出前面的一部分，并按规则统计条数）。")
 ]
 PolicyOption = Annotated[Path | None, typer.Option("--policy", help="使用另一个政策参数文件（YAML）。")]
+ForceOption = Annotated[
+    bool,
+    typer.Option(
+        "--force", "-f", help="替换已存在的输出文件（dtfund 生成且未被改动过的输出文件不加此项也会替换）。"
+    ),
+]
+OverwriteDataOption = Annotated[
+    bool,
+    typer.Option("--overwrite-data", help="用空白模板替换已填写了数据的工作簿（填写的数据将全部丢失）。"),
+]
 QuietOption = Annotated[
     bool, typer.Option("--quiet", "-q", help="只输出一行结论（不列出问题和表格，也不提示保存的文件）。")
 ]
@@ -133,13 +153,14 @@ def check(
             "--print", help="另存一份报送表 PDF（A4 横向：各企业、合计、校验结论、签章栏），供打印盖章报送。"
         ),
     ] = None,
+    force: ForceOption = False,
 ) -> None:
     """校验一个申报表：逐项重算金额，列出每个问题的单元格、规则、依据和修改建议。
 
     退出码：0 = 没有错误（可以有警告）；1 = 有错误；2 = 文件无法读取或不是本模板。
     """
     _refuse_conflicting_outputs(
-        {"--json": json_out, "--html": html, "--annotate": annotate, "--print": print_out}, [file]
+        {"--json": json_out, "--html": html, "--annotate": annotate, "--print": print_out}, [file], force
     )
     if annotate is not None and annotate.suffix.lower() != file.suffix.lower():
         raise _fail(  # before the check: a refusal after it would waste the clerk's wait
@@ -165,7 +186,8 @@ def check(
         if print_out is not None:
             from addin.reports.submission_form import write_submission_form
 
-            write_submission_form(result, file, print_out)
+            for warning in write_submission_form(result, file, print_out):
+                errors.print(labelled("警告", warning, style="bold yellow"))
             saved.append(("报送表 PDF", print_out))
         failed_output = None
     except OutputError as exc:  # the JSON and the verdict still come first: the check itself is done
@@ -199,9 +221,7 @@ def check(
 
 def _write_stdout(data: bytes) -> None:
     """Machine output (JSON) as the UTF-8 bytes it is, whatever the terminal's encoding."""
-    sys.stdout.flush()
-    sys.stdout.buffer.write(data)
-    sys.stdout.buffer.flush()
+    write_stdout_bytes(data)
 
 
 def _write_check_outputs(
@@ -239,12 +259,27 @@ def _require_listed(unit: str | None, units: list[str]) -> None:
         raise _fail(f"填报单位“{unit}”不在名单中。{meant or '名单：' + '、'.join(units) + '。'}")
 
 
-def _refuse_conflicting_outputs(outputs: dict[str, Path | None], inputs: list[Path]) -> None:
-    """Before any work: an output that is an input, another output, or not a regular file is refused."""
+def _refuse_conflicting_outputs(outputs: dict[str, Path | None], inputs: list[Path], force: bool) -> None:
+    """Before any work: an output that is an input, another output, or not a regular file is refused;
+    so is one that would replace a file dtfund did not make (or that was changed since), unless `force`."""
     try:
         refuse_conflicting_outputs(outputs, inputs)
+        refuse_replacing_work(outputs, force)
     except OutputError as exc:
         raise _fail(str(exc)) from None
+
+
+def _refuse_replacing_template(output: Path, policy: Policy, force: bool, overwrite_data: bool) -> None:
+    """Before a template is written: the output's checks, and never over a workbook holding entered data
+    unless --overwrite-data (which implies --force)."""
+    from addin.check.entered_data import entered_data
+
+    try:
+        refuse_conflicting_outputs({"-o": output}, [])
+        refuse_replacing_data(output, overwrite_data, partial(entered_data, policy=policy))
+    except OutputError as exc:
+        raise _fail(str(exc)) from None
+    _refuse_conflicting_outputs({"-o": output}, [], force or overwrite_data)
 
 
 def _write_output(write: Callable[[], None]) -> None:
@@ -263,12 +298,14 @@ def template_application(
     ] = None,
     rows: Annotated[int, typer.Option("--rows", min=1, max=MAX_ROWS, help="可填写的行数。")] = DEFAULT_ROWS,
     policy_file: PolicyOption = None,
+    force: ForceOption = False,
+    overwrite_data: OverwriteDataOption = False,
 ) -> None:
     """生成师市企业数字化改造补贴申报表模板。"""
     from addin.templates.application import write_application_template
 
-    _refuse_conflicting_outputs({"-o": output}, [])
     policy = _policy(policy_file)
+    _refuse_replacing_template(output, policy, force, overwrite_data)
     _require_listed(unit, policy.value("submitting_units"))
     _write_output(lambda: write_application_template(output, policy, rows=rows, unit=unit))
     _saved(f"申报表模板（{rows} 行）", output)
@@ -283,13 +320,14 @@ def rules(
         bool, typer.Option("--columns", help="列出申报表和各奖励名单的每一列：类型、能否为空、可选值、规则。")
     ] = False,
     policy_file: PolicyOption = None,
+    force: ForceOption = False,
 ) -> None:
     """列出全部校验规则：编号、级别、名称、说明、修改建议、依据条款。"""
     from rich.table import Table
 
     from addin.reports.catalogue import catalogue_markdown, rule_catalogue, schema_catalogue
 
-    _refuse_conflicting_outputs({"--markdown": markdown}, [])
+    _refuse_conflicting_outputs({"--markdown": markdown}, [], force)
     policy = _policy(policy_file)
     if markdown is not None:
         try:
@@ -380,6 +418,8 @@ def consolidate(
     quiet: QuietOption = False,
     show_all: ShowAllOption = False,
     html: Annotated[Path | None, typer.Option("--html", help="另存一份可打印的 HTML 汇总报告。")] = None,
+    force: ForceOption = False,
+    ledger: ConsolidateLedgerOption = None,
 ) -> None:
     """汇总各师市申报表，对照资金使用计划表检查预算，生成兵团汇总表。
 
@@ -387,7 +427,7 @@ def consolidate(
     """
     found, _ = search_inputs(inputs)
     files = [f for f in found if f.resolve() != plan.resolve()]
-    _refuse_conflicting_outputs({"-o": output, "--json": json_out, "--html": html}, [*files, plan])
+    _refuse_conflicting_outputs({"-o": output, "--json": json_out, "--html": html}, [*files, plan], force)
     start_reading_ahead([plan, *files])  # in the order consolidate checks them
     from addin.check.consolidate import ConsolidationError
     from addin.check.consolidate import consolidate as run_consolidation
@@ -404,6 +444,7 @@ def consolidate(
     try:
         with _progress(len(files), hidden=quiet or machine_output) as advance:
             result = run_consolidation(inputs, plan, policy, on_file=advance)
+        settle_with_ledger(result, ledger)
         write_summary(result, output)
         saved = [("汇总表", output)]
         if html is not None:
@@ -442,12 +483,16 @@ def diff(
     html: Annotated[Path | None, typer.Option("--html", help="另存一份可打印的 HTML 对比报告。")] = None,
     policy_file: PolicyOption = None,
     quiet: QuietOption = False,
+    force: ForceOption = False,
+    show_all: Annotated[
+        bool, typer.Option("--all", help="在终端列出全部有修改的企业（默认只列出前面的一部分）。")
+    ] = False,
 ) -> None:
     """比较同一单位的两个版本（如改正后重新报送的申报表）：新增、删除的企业，每家企业改动的单元格和金额。
 
     按统一社会信用代码对应企业；退出码：0 = 所有值相同；1 = 有变化；2 = 文件无法读取、不是本模板，或两个文件的种类或填报单位不同。
     """
-    _refuse_conflicting_outputs({"--json": json_out, "--html": html}, [old, new])
+    _refuse_conflicting_outputs({"--json": json_out, "--html": html}, [old, new], force)
     start_reading_ahead([old, new])
     from addin.check.diff import DiffError, compare
     from addin.check.pipeline import check_file
@@ -458,7 +503,7 @@ def diff(
     policy = _policy(policy_file)
     machine_output = json_out is not None and str(json_out) == "-"
     with _status("正在读取……", hidden=quiet or machine_output):
-        results = check_file(old, policy), check_file(new, policy)
+        results = check_file(old, policy, rules=False), check_file(new, policy, rules=False)
     try:
         result = compare(*results)
     except DiffError as exc:
@@ -478,7 +523,7 @@ def diff(
     elif quiet:
         console.print(plain(summary_line(result)))
     else:
-        print_diff(result, console)
+        print_diff(result, console, show_all=show_all)
     if not quiet:
         for what, path in saved:
             _saved(what, path, machine_output)
@@ -533,12 +578,14 @@ def policy_check(
 def template_plan(
     output: Annotated[Path, typer.Option("--output", "-o", help="输出的 .xlsx 文件。")],
     policy_file: PolicyOption = None,
+    force: ForceOption = False,
+    overwrite_data: OverwriteDataOption = False,
 ) -> None:
     """生成资金使用计划表模板（已按官方附件填好各行和金额）。"""
     from addin.templates.plan import write_plan_template
 
-    _refuse_conflicting_outputs({"-o": output}, [])
     policy = _policy(policy_file)
+    _refuse_replacing_template(output, policy, force, overwrite_data)
     _write_output(lambda: write_plan_template(output, policy))
     _saved("资金使用计划表模板", output)
 
@@ -551,13 +598,15 @@ def template_awards(
         int, typer.Option("--rows", min=1, max=AWARDS_MAX_ROWS, help="每张名单可填写的行数。")
     ] = AWARDS_DEFAULT_ROWS,
     policy_file: PolicyOption = None,
+    force: ForceOption = False,
+    overwrite_data: OverwriteDataOption = False,
 ) -> None:
     """生成奖励与补贴名单模板（典型案例、链主企业、赋能载体、服务商、“小快轻准”产品、师市奖励）。"""
     from addin.templates.awards import write_awards_template
     from schemas.awards import award_units
 
-    _refuse_conflicting_outputs({"-o": output}, [])
     policy = _policy(policy_file)
+    _refuse_replacing_template(output, policy, force, overwrite_data)
     _require_listed(unit, award_units(policy))
     _write_output(lambda: write_awards_template(output, policy, rows=rows, unit=unit))
     _saved(f"奖励与补贴名单模板（每张名单 {rows} 行）", output)
@@ -566,6 +615,7 @@ def template_awards(
 @addin_app.command("build")
 def addin_build(
     output: Annotated[Path | None, typer.Option("--output", "-o", help="输出的 .xlam 文件。")] = None,
+    force: ForceOption = False,
 ) -> None:
     """由 xlwings 自带的功能区加载项生成 dtfund.xlam，内置全部 DTFUND_ 函数（开发者使用；仓库中已附带生成好的文件）。"""
     from addin.excel.xlam import TARGET, build_xlam
@@ -573,6 +623,7 @@ def addin_build(
     target = output or TARGET
     if target.name != "dtfund.xlam":
         raise _fail("加载项文件必须命名为 dtfund.xlam：功能区按钮按文件名调用 dtfund.main()。")
+    _refuse_conflicting_outputs({"-o": target}, [], force)
     try:
         write_bytes_atomically(target, build_xlam())
     except OutputError as exc:
@@ -654,6 +705,7 @@ def demo(
     output_dir: Annotated[Path, typer.Option("--output-dir", help="汇总结果保存的文件夹。")] = Path(
         "dtfund-示例输出"
     ),
+    force: ForceOption = False,
 ) -> None:
     """用内置示例演示：校验第八师的申报表，再把三个师市的申报表和兵团专班的奖励名单对照资金使用计划表汇总。
 
@@ -671,17 +723,23 @@ def demo(
     policy = _policy(None)
     _write_output(lambda: make_output_folder(output_dir))
     summary, summary_json = output_dir / "汇总.xlsx", output_dir / "汇总.json"
-    _refuse_conflicting_outputs({"汇总表": summary, "汇总 JSON": summary_json}, [])
     examples = output_dir / "示例文件"
+    copies = {
+        name: examples / f"示例-{name}.xlsx"
+        for name in [*EXAMPLES, f"{DEMO_UNIT}-版本1", "奖励名单", "资金使用计划表"]
+    }
+    _refuse_conflicting_outputs(
+        {"汇总表": summary, "汇总 JSON": summary_json, **{f"示例文件 {p.name}": p for p in copies.values()}},
+        [],
+        force,
+    )
     _write_output(lambda: make_output_folder(examples))
-    copies = {}
     for name, relative in [
         *EXAMPLES.items(),
         (f"{DEMO_UNIT}-版本1", EXAMPLE_EARLIER),
         ("奖励名单", EXAMPLE_AWARDS),
         ("资金使用计划表", EXAMPLE_PLAN),
     ]:
-        copies[name] = examples / f"示例-{name}.xlsx"
         with resources.as_file(resources.files("addin").joinpath(*Path(relative).parts[1:])) as path:
             data = path.read_bytes()
         _write_output(partial(write_bytes_atomically, copies[name], data))
@@ -706,10 +764,37 @@ def demo(
 
 def main() -> None:
     """The `dtfund` commands."""
-    app()
+    try:
+        app()
+    except FileNotFoundError:
+        if current_folder_exists():
+            raise
+        errors.print(labelled("错误", current_folder_gone_message(), style="bold red"))
+        raise SystemExit(EXIT_UNREADABLE) from None
 
 
 def run() -> None:
     """The `dtfund` process (its console script and `python -m addin`): `main`, with the process's
-    speed-ups (addin.io.process)."""
+    speed-ups (addin.io.process), printing to any stdout and stderr (addin.io.streams)."""
+    make_streams_forgiving()
+    if not current_folder_exists():
+        _load_without_current_folder()
     run_process(main)
+
+
+def _load_without_current_folder() -> None:
+    """Libraries that ask for the current folder as they load, loaded without it: hypothesis (which
+    pandera imports when it is installed) is left out, reportlab's settings are loaded from the root
+    folder, and the run goes back to the deleted folder (relative paths then fail with their cause)."""
+    import os
+
+    sys.modules["hypothesis"] = None  # type: ignore[assignment]
+    if not hasattr(os, "fchdir"):
+        return
+    here = os.open(".", os.O_RDONLY)
+    try:
+        os.chdir(os.path.abspath(os.sep))
+        import reportlab.rl_config  # noqa: F401
+    finally:
+        os.fchdir(here)
+        os.close(here)

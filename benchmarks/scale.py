@@ -1,14 +1,25 @@
-"""Benchmark at national scale. Prints measured figures; asserts nothing.
+"""Benchmark at national scale. Prints measured figures and, beside each bar of issue 28, whether it
+holds in this run; asserts nothing. Every command runs in its own process (wall time, peak RSS), and
+each ratio is taken between commands run in turn in the same run (`--repeat N`: medians).
 
-For application workbooks of 5,000, 50,000 and 100,000 realistic rows (about 5% breaking a rule),
-measured on the same files in the same run, each command in its own process (wall time, peak RSS):
-- `dtfund check` (its terminal report, as the clerk runs it) and `dtfund check --json` (the full
-  per-row document besides), against a bare `pandas.read_excel(engine="calamine")` of the same file
-  (the floor), and against `frictionless validate` with an equivalent table schema;
+Realistic application workbooks (about 5% of rows breaking a rule, `workbooks.realistic_rows`):
+- `dtfund check` (its terminal report) and `dtfund check --json`, at 5,000, 50,000 and 100,000 rows,
+  against a bare `pandas.read_excel(engine="calamine")` of the same file and `frictionless validate`;
 - `dtfund consolidate` over 12 workbooks of 5,000 rows, against the sum of their bare reads;
-- `dtfund check --annotate` on 50,000 rows.
+- `dtfund diff` of two revisions of 50,000 rows (5% of rows changed, 1% removed and added) against
+  `dtfund check` of one;
+- `dtfund check --print` of 10,000 rows against that of 5,000 rows and against its check;
+- `dtfund template application --rows 100000`;
+- `dtfund check --annotate` on 50,000 rows against `dtfund check` of the same file.
+The "Bar" (issue-heavy workbooks whose rows cycle through the bundled example's hand-written cases,
+most of which break a rule, `workbooks.hand_case_rows`):
+- `check --json` of 30,000 rows against a bare pandas+calamine read of the same file;
+- `consolidate` of 8 units × 4,000 rows against their reads;
+- `diff` of two revisions of 20,000 rows against one check;
+- `--print` of 10,000 rows against 5,000 rows and against its check.
 
     python benchmarks/scale.py [--sizes 5000,50000,100000] [--skip-frictionless] [--repeat N]
+                               [--parts sizes,consolidate,diff,print,template,annotate,bar]
 """
 
 from __future__ import annotations
@@ -27,7 +38,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "benchmarks"))
 
-from workbooks import write_workbook  # noqa: E402
+from workbooks import hand_case_rows, realistic_rows, revised, write_rows  # noqa: E402
 
 from addin.template_spec import DATA_SHEET, HEADER_ROW  # noqa: E402
 from addin.templates.bundled import EXAMPLE_PLAN  # noqa: E402
@@ -97,12 +108,13 @@ def table_schema() -> dict:
     return {"fields": fields}
 
 
-def measured(command: list[str], timeout: int = 3600) -> tuple[float, float, str]:
-    """Wall seconds, peak RSS (MB) and output of one command in its own process. The peak is taken by
-    /usr/bin/time inside the child: the parent's own memory at fork would otherwise count."""
+def measured(command: list[str], timeout: int = 3600) -> tuple[float, float, float]:
+    """Wall seconds, peak RSS (MB) and CPU seconds (user and system) of one command in its own
+    process, taken by /usr/bin/time inside the child (the parent's own memory at fork would otherwise
+    count). On a busy machine the CPU seconds move less than the wall's."""
     start = time.perf_counter()
     process = subprocess.run(
-        ["/usr/bin/time", "-f", "MAXRSS_KB %M", *command],
+        ["/usr/bin/time", "-f", "MAXRSS_KB %M CPU %U %S", *command],
         capture_output=True,
         cwd=ROOT,
         env={**os.environ, "COLUMNS": "200"},
@@ -110,41 +122,257 @@ def measured(command: list[str], timeout: int = 3600) -> tuple[float, float, str
     )
     elapsed = time.perf_counter() - start
     errors = process.stderr.decode("utf-8", "replace")
-    peak_kb = int(errors.rsplit("MAXRSS_KB", 1)[1].split()[0])
-    return elapsed, peak_kb / 1024, process.stdout.decode("utf-8", "replace")
+    if process.returncode not in (0, 1) or "Traceback" in errors:  # 1: dtfund found issues
+        raise RuntimeError(f"{command[:4]} failed ({process.returncode}): {errors[-2000:]}")
+    peak_kb, user, system = errors.rsplit("MAXRSS_KB", 1)[1].replace("CPU", "").split()[:3]
+    return elapsed, int(peak_kb) / 1024, float(user) + float(system)
 
 
 def interleaved(commands: dict[str, list[str]], repeat: int) -> list[tuple[float, float]]:
     """Each command run `repeat` times, in turn (so a change in the machine's speed falls on all of
-    them alike): per command, the median seconds and the largest peak RSS."""
-    runs: dict[str, list[tuple[float, float]]] = {name: [] for name in commands}
+    them alike): per command, the median seconds, the largest peak RSS and the median CPU seconds."""
+    runs: dict[str, list[tuple[float, float, float]]] = {name: [] for name in commands}
     for _ in range(repeat):
         for name, command in commands.items():
-            seconds, peak, _ = measured(command)
-            runs[name].append((seconds, peak))
-    return [(statistics.median(s for s, _ in r), max(m for _, m in r)) for r in runs.values()]
+            runs[name].append(measured(command))
+    return [
+        (
+            statistics.median(s for s, _, _ in r),
+            max(m for _, m, _ in r),
+            statistics.median(c for _, _, c in r),
+        )
+        for r in runs.values()
+    ]
 
 
-def row(label: str, seconds: float, rss: float, ratio: str = "") -> str:
-    return f"| {label} | {seconds:.1f} | {rss:.0f} | {ratio} |"
+def row(label: str, seconds: float, rss: float, cpu: float, ratio: str = "") -> str:
+    return f"| {label} | {seconds:.1f} | {cpu:.1f} | {rss:.0f} | {ratio} |"
 
 
-def annotate_rows(python: str, folder: Path, files: dict[int, Path], repeat: int) -> list[str]:
+def cpu(measured: tuple[float, float, float], base: tuple[float, float, float]) -> str:
+    """The ratio of CPU seconds, steadier than the wall's on a busy machine."""
+    return f"CPU {measured[2] / base[2]:.2f}x"
+
+
+def bar(value: float, limit: float, at_least: bool = False) -> str:
+    """Whether a ratio holds its bar in this run."""
+    holds = value >= limit if at_least else value <= limit
+    return f"{'≥' if at_least else '≤'} {limit:g}: {'holds' if holds else 'DOES NOT HOLD'}"
+
+
+class Bench:
+    """The commands of one run, the workbooks they read, and the table of figures printed at the end."""
+
+    def __init__(self, folder: Path, repeat: int) -> None:
+        self.folder, self.repeat, self.python = folder, repeat, sys.executable
+        self.lines = ["| measure | seconds | CPU seconds | peak RSS (MB) | ratio |", "|---|---|---|---|---|"]
+
+    def dtfund(self, *args: object) -> list[str]:
+        return [self.python, "-m", "addin", *map(str, args)]
+
+    def read(self, *paths: Path) -> list[str]:
+        return [
+            self.python,
+            "-c",
+            BARE_READ.format(sheet=DATA_SHEET, header=HEADER_ROW - 1),
+            *map(str, paths),
+        ]
+
+    def measure(self, commands: dict[str, list[str]]) -> dict[str, tuple[float, float, float]]:
+        return dict(zip(commands, interleaved(commands, self.repeat), strict=True))
+
+    def add(self, *lines: str) -> None:
+        self.lines += lines
+        print("\n".join(lines), flush=True)
+
+    def against(
+        self,
+        base: tuple[str, tuple[float, float, float]],
+        measured: tuple[str, tuple[float, float, float]],
+        what: str,
+        limit: float,
+    ) -> None:
+        """Two rows: a baseline, and a measure with its ratio to it and its bar."""
+        ratio = measured[1][0] / base[1][0]
+        self.add(
+            row(base[0], *base[1]),
+            row(
+                measured[0],
+                *measured[1],
+                f"{ratio:.2f}x {what} ({bar(ratio, limit)}; {cpu(measured[1], base[1])})",
+            ),
+        )
+
+    def workbook(self, name: str, rows: list[dict], revision: int = 1) -> Path:
+        path = self.folder / f"{name}.xlsx"
+        return path if path.exists() else write_rows(path, rows, revision=revision)
+
+    def units(self, name: str, count: int, size: int, rows_of) -> Path:
+        """COUNT workbooks of SIZE rows, one per unit, in a folder of their own."""
+        folder = self.folder / name
+        folder.mkdir(exist_ok=True)
+        for n, unit in enumerate(UNITS[:count]):
+            write_rows(folder / f"unit-{n:02d}.xlsx", rows_of(size, seed=n, unit=unit), unit)
+        return folder
+
+    def consolidate(self, label: str, folder: Path, limit: float) -> None:
+        paths = sorted(folder.glob("*.xlsx"))
+        out = self.folder / "summary.xlsx"
+        m = self.measure(
+            {
+                "consolidate": self.dtfund("consolidate", folder, "--plan", ROOT / EXAMPLE_PLAN, "-o", out),
+                "reads": self.read(*paths),
+            }
+        )
+        self.against(
+            (f"{label}: bare reads, one after another", m["reads"]),
+            (f"{label}: dtfund consolidate", m["consolidate"]),
+            "the reads",
+            limit,
+        )
+
+    def diff(self, label: str, rows: list[dict], limit: float) -> None:
+        old = self.workbook(f"{label}-old", rows)
+        new = self.workbook(f"{label}-new", revised(rows), revision=2)
+        m = self.measure({"check": self.dtfund("check", new), "diff": self.dtfund("diff", old, new)})
+        self.against(
+            (f"{label}: dtfund check of one revision", m["check"]),
+            (f"{label}: dtfund diff of two revisions", m["diff"]),
+            "one check",
+            limit,
+        )
+
+    def print_form(self, label: str, small: Path, large: Path, limits: tuple[float, float | None]) -> None:
+        pdf = self.folder / "form.pdf"
+        m = self.measure(
+            {
+                "small": self.dtfund("check", small, "--print", pdf),
+                "large": self.dtfund("check", large, "--print", pdf),
+                "check": self.dtfund("check", large),
+            }
+        )
+        growth, against_check = m["large"][0] / m["small"][0], m["large"][0] / m["check"][0]
+        versus = (
+            f"{growth:.2f}x 5,000 rows ({bar(growth, limits[0])}; {cpu(m['large'], m['small'])}), "
+            f"{against_check:.2f}x its check"
+        )
+        if limits[1] is not None:
+            versus += f" ({bar(against_check, limits[1])}; {cpu(m['large'], m['check'])})"
+        self.add(
+            row(f"{label}: dtfund check of 10,000 rows", *m["check"]),
+            row(f"{label}: dtfund check --print, 5,000 rows", *m["small"]),
+            row(f"{label}: dtfund check --print, 10,000 rows", *m["large"], versus),
+        )
+
+
+def sizes(bench: Bench, sizes_: list[int], frictionless: bool) -> None:
+    """check and check --json against the bare read (and frictionless) at each size."""
+    schema = json.dumps(table_schema(), ensure_ascii=False)
+    for size in sizes_:
+        path = bench.workbook(f"rows-{size}", realistic_rows(size))
+        commands = {
+            "check": bench.dtfund("check", path),
+            "check --json": bench.dtfund("check", path, "--json", bench.folder / "out.json"),
+            "read": bench.read(path),
+        }
+        if frictionless:
+            commands["frictionless"] = [
+                bench.python,
+                "-c",
+                FRICTIONLESS.format(header_row=HEADER_ROW, sheet=DATA_SHEET),
+                str(path),
+                schema,
+            ]
+        m = bench.measure(commands)
+        read_s = m["read"][0]
+        lines = [row(f"{size:,} rows: bare pandas.read_excel (calamine)", *m["read"])]
+        for name, limit in (("check", 0.9), ("check --json", 1.0)):
+            ratio = m[name][0] / read_s
+            held = f" ({bar(ratio, limit)}; peak {bar(m[name][1], 900)} MB)" if size == 100_000 else ""
+            lines.append(
+                row(
+                    f"{size:,} rows: dtfund {name}",
+                    *m[name],
+                    f"{ratio:.2f}x the read{held}; {cpu(m[name], m['read'])}",
+                )
+            )
+        if "frictionless" in m:
+            fl_s = m["frictionless"][0]
+            faster = ", ".join(
+                f"dtfund {name} {fl_s / m[name][0]:.1f}x faster"
+                + (
+                    f" ({bar(fl_s / m[name][0], 10, at_least=True)})"
+                    if size == 100_000 and name == "check"
+                    else ""
+                )
+                for name in ("check", "check --json")
+            )
+            lines.append(row(f"{size:,} rows: frictionless validate", *m["frictionless"], faster))
+        bench.add(*lines)
+
+
+def template(bench: Bench) -> None:
+    out = bench.folder / "template.xlsx"
+    ((seconds, peak, cpu),) = interleaved(
+        {"template": bench.dtfund("template", "application", "--rows", 100_000, "-o", out)}, bench.repeat
+    )
+    bench.add(
+        row("100,000 rows: dtfund template application", seconds, peak, cpu, f"seconds {bar(seconds, 10)}")
+    )
+
+
+def annotate(bench: Bench) -> None:
     """`dtfund check --annotate` on 50,000 rows against `dtfund check` of the same file, in turn."""
     size = 50000
-    source = files.get(size) or write_workbook(folder / f"rows-{size}.xlsx", size)
-    check = [python, "-m", "addin", "check", str(source)]
-    commands = {"check": check, "annotate": [*check, "--annotate", str(folder / "annotated.xlsx")]}
-    (check_s, check_mb), (annotate_s, annotate_mb) = interleaved(commands, repeat)
-    return [
-        row(f"{size:,} rows: dtfund check (the same file)", check_s, check_mb),
+    source = bench.workbook(f"rows-{size}", realistic_rows(size))
+    check = bench.dtfund("check", source)
+    m = bench.measure(
+        {"check": check, "annotate": [*check, "--annotate", str(bench.folder / "annotated.xlsx")]}
+    )
+    bench.add(
+        row(f"{size:,} rows: dtfund check (the same file)", *m["check"]),
         row(
             f"{size:,} rows: dtfund check --annotate",
-            annotate_s,
-            annotate_mb,
-            f"{annotate_s / check_s:.2f}x the check",
+            *m["annotate"],
+            f"{m['annotate'][0] / m['check'][0]:.2f}x the check",
         ),
-    ]
+    )
+
+
+def issue_heavy(bench: Bench) -> None:
+    """The Bar: workbooks whose rows cycle through the hand-written cases (most carry issues)."""
+    path = bench.workbook("hand-30000", hand_case_rows(30_000))
+    m = bench.measure(
+        {"json": bench.dtfund("check", path, "--json", bench.folder / "out.json"), "read": bench.read(path)}
+    )
+    bench.against(
+        ("Bar, 30,000 issue-heavy rows: bare pandas.read_excel (calamine)", m["read"]),
+        ("Bar, 30,000 issue-heavy rows: dtfund check --json", m["json"]),
+        "the read",
+        1.6,
+    )
+    bench.consolidate(
+        "Bar, 8 × 4,000 issue-heavy rows", bench.units("hand-units", 8, 4_000, hand_case_rows), 1.4
+    )
+    bench.diff("Bar, 20,000 issue-heavy rows", hand_case_rows(20_000), 2.0)
+    bench.print_form(
+        "Bar, issue-heavy",
+        bench.workbook("hand-5000", hand_case_rows(5_000)),
+        bench.workbook("hand-10000", hand_case_rows(10_000)),
+        (2.3, 3.0),
+    )
+
+
+PARTS = ("sizes", "consolidate", "diff", "print", "template", "annotate", "bar")
+
+
+def machine() -> str:
+    commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True, cwd=ROOT)
+    load = os.getloadavg()
+    return (
+        f"commit {commit.stdout.strip()}, python {sys.version.split()[0]}, {os.cpu_count()} cores, "
+        f"load average {load[0]:.2f} {load[1]:.2f} {load[2]:.2f}"
+    )
 
 
 def main() -> None:
@@ -155,97 +383,37 @@ def main() -> None:
         "--repeat",
         type=int,
         default=1,
-        help="run the commands of each size this many times, in turn; report medians",
+        help="run the commands of each measure this many times, in turn; report medians",
     )
-    parser.add_argument("--annotate-only", action="store_true", help="measure only --annotate against check")
+    parser.add_argument("--parts", default=",".join(PARTS), help=f"which measures: {', '.join(PARTS)}")
+    parser.add_argument("--annotate-only", action="store_true", help="the same as --parts annotate")
     args = parser.parse_args()
-    python = sys.executable
-    schema = json.dumps(table_schema(), ensure_ascii=False)
-    lines = ["| measure | seconds | peak RSS (MB) | ratio |", "|---|---|---|---|"]
+    parts = {"annotate"} if args.annotate_only else set(args.parts.split(","))
+    print(time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()), machine(), flush=True)
     with tempfile.TemporaryDirectory() as folder:
-        folder = Path(folder)
-        files: dict[int, Path] = {}
-        if args.annotate_only:
-            args.sizes = ""
-        for size in (int(s) for s in args.sizes.split(",") if s):
-            files[size] = write_workbook(folder / f"rows-{size}.xlsx", size)
-            check = [python, "-m", "addin", "check", str(files[size])]
-            commands = {
-                "check": check,
-                "check --json": [*check, "--json", str(folder / "out.json")],
-                "read": [
-                    python,
-                    "-c",
-                    BARE_READ.format(sheet=DATA_SHEET, header=HEADER_ROW - 1),
-                    str(files[size]),
-                ],
-            }
-            if not args.skip_frictionless:
-                commands["frictionless"] = [
-                    python,
-                    "-c",
-                    FRICTIONLESS.format(header_row=HEADER_ROW, sheet=DATA_SHEET),
-                    str(files[size]),
-                    schema,
-                ]
-            measures = dict(zip(commands, interleaved(commands, args.repeat), strict=True))
-            read_s, read_mb = measures["read"]
-            lines.append(row(f"{size:,} rows: bare pandas.read_excel (calamine)", read_s, read_mb))
-            for name in ("check", "check --json"):
-                seconds, peak = measures[name]
-                lines.append(
-                    row(f"{size:,} rows: dtfund {name}", seconds, peak, f"{seconds / read_s:.2f}x the read")
-                )
-            if "frictionless" in measures:
-                fl_s, fl_mb = measures["frictionless"]
-                faster = ", ".join(
-                    f"dtfund {name} {fl_s / measures[name][0]:.1f}x faster"
-                    for name in ("check", "check --json")
-                )
-                lines.append(row(f"{size:,} rows: frictionless validate", fl_s, fl_mb, faster))
-            print("\n".join(lines[-4:]), flush=True)
-        if not args.annotate_only:
-            twelve = folder / "divisions"
-            twelve.mkdir()
-            paths = [
-                write_workbook(twelve / f"division-{n:02d}.xlsx", 5000, seed=n, unit=unit)
-                for n, unit in enumerate(UNITS)
-            ]
-            (consolidate_s, consolidate_mb), (reads_s, reads_mb) = interleaved(
-                {
-                    "consolidate": [
-                        python,
-                        "-m",
-                        "addin",
-                        "consolidate",
-                        str(twelve),
-                        "--plan",
-                        str(ROOT / EXAMPLE_PLAN),
-                        "-o",
-                        str(folder / "s.xlsx"),
-                    ],
-                    "reads": [
-                        python,
-                        "-c",
-                        BARE_READ.format(sheet=DATA_SHEET, header=HEADER_ROW - 1),
-                        *map(str, paths),
-                    ],
-                },
-                args.repeat,
+        bench = Bench(Path(folder), args.repeat)
+        if "sizes" in parts:
+            sizes(bench, [int(s) for s in args.sizes.split(",") if s], not args.skip_frictionless)
+        if "consolidate" in parts:
+            bench.consolidate("12 × 5,000 rows", bench.units("divisions", 12, 5_000, realistic_rows), 1.3)
+        if "diff" in parts:
+            bench.diff("50,000 rows", realistic_rows(50_000), 2.0)
+        if "print" in parts:
+            bench.print_form(
+                "realistic",
+                bench.workbook("rows-5000", realistic_rows(5_000)),
+                bench.workbook("rows-10000", realistic_rows(10_000)),
+                (2.2, None),
             )
-            lines.append(row("12 × 5,000 rows: bare reads, one after another", reads_s, reads_mb))
-            lines.append(
-                row(
-                    "12 × 5,000 rows: dtfund consolidate",
-                    consolidate_s,
-                    consolidate_mb,
-                    f"{consolidate_s / reads_s:.2f}x the reads",
-                )
-            )
-        lines += annotate_rows(python, folder, files, args.repeat)
+        if "template" in parts:
+            template(bench)
+        if "annotate" in parts:
+            annotate(bench)
+        if "bar" in parts:
+            issue_heavy(bench)
     print()
-    print(f"python {sys.version.split()[0]}, {os.cpu_count()} cores")
-    print("\n".join(lines))
+    print(time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()), machine())
+    print("\n".join(bench.lines))
 
 
 if __name__ == "__main__":

@@ -1,5 +1,6 @@
-"""Realistic application workbooks of any size for the benchmarks: the bundled examples' enterprises,
-varied, with about 5% of rows breaking a rule."""
+"""Application workbooks of any size for the benchmarks: realistic ones (the bundled examples'
+enterprises, varied, with about 5% of rows breaking a rule), issue-heavy ones (rows cycling through the
+bundled example's hand-written cases, most of which break a rule), and a later revision of either."""
 
 from __future__ import annotations
 
@@ -15,6 +16,7 @@ from addin.templates.application import build_application_template
 from addin.templates.bundled import PROVIDERS, credit_code, shihezi_rows, wrong_check_digit
 from schemas.money import round_cents
 from schemas.policy import load_policy
+from schemas.uscc import problem as code_problem
 
 VIOLATIONS = (
     lambda r: r.update(claimed=r["claimed"] + 1000 if r.get("claimed") else 1000),
@@ -77,10 +79,64 @@ def realistic_rows(count: int, seed: int = 2025, unit: str = "第八师石河子
     return rows
 
 
-def write_workbook(path: Path, count: int, seed: int = 2025, unit: str = "第八师石河子市") -> Path:
+def hand_case_rows(count: int, seed: int = 2025, unit: str = "第八师石河子市") -> list[dict[str, Any]]:
+    """Rows cycling through the bundled example's hand-written cases (most break a rule on purpose:
+    a fee share over its cap, a claim over the subsidy, a text amount, a wrong check digit, an early
+    contract, a first-level enterprise, a missing date), each with a name and credit code of its own;
+    a case whose code is wrong keeps a wrong one."""
+    if count > ROWS_PER_SEED:
+        raise ValueError(f"at most {ROWS_PER_SEED:,} rows per workbook")
+    cases = [r for r in shihezi_rows() if r]
+    rows = []
+    for n in range(count):
+        case = cases[n % len(cases)]
+        number = (seed % 90) * ROWS_PER_SEED + n
+        code = credit_code("659001", f"MA{number:07d}")
+        rows.append(
+            dict(
+                case,
+                name=f"兵团示范企业{number:07d}有限公司",
+                uscc=wrong_check_digit(code) if code_problem(case["uscc"]) else code,
+                division=unit,
+            )
+        )
+    return rows
+
+
+def revised(rows: list[dict[str, Any]], share: float = 0.05, seed: int = 7) -> list[dict[str, Any]]:
+    """A later revision of ROWS: about SHARE of the rows with a changed amount (and the total and
+    payment that follow it) or a changed text, 1% removed and as many new rows added at the end."""
+    generator = random.Random(seed)
+    out = []
+    for row in rows:
+        draw = generator.random()
+        if draw < 0.01:
+            continue  # removed
+        row = dict(row)
+        if draw < 0.01 + share:
+            if isinstance(row.get("consulting"), int) and isinstance(row.get("contract_total"), int):
+                row.update(
+                    consulting=row["consulting"] + 10_000, contract_total=row["contract_total"] + 10_000
+                )
+            else:
+                row.update(remark="已更正")
+        out.append(row)
+    removed = len(rows) - len(out)
+    for n in range(removed):
+        extra = dict(rows[n % len(rows)])
+        extra.update(name=f"兵团新增企业{n:07d}有限公司", uscc=credit_code("659009", f"MB{n:07d}"))
+        out.append(extra)
+    return out
+
+
+def write_rows(
+    path: Path, rows: list[dict[str, Any]], unit: str = "第八师石河子市", revision: int = 1
+) -> Path:
     policy = load_policy()
-    workbook = build_application_template(
-        policy, rows=count, unit=unit, records=realistic_rows(count, seed, unit)
-    )
+    workbook = build_application_template(policy, rows=len(rows), unit=unit, records=rows, revision=revision)
     save_workbook(workbook, path, dynamic_arrays=live_check_anchors())
     return path
+
+
+def write_workbook(path: Path, count: int, seed: int = 2025, unit: str = "第八师石河子市") -> Path:
+    return write_rows(path, realistic_rows(count, seed, unit), unit)

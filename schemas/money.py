@@ -29,8 +29,10 @@ def round_cents_column(amounts: pd.Series) -> pd.Series:
 
 
 def as_money(amounts: pd.Series) -> pd.Series:
-    """A column of Decimal amounts where a blank (None) counts as zero."""
-    return amounts.astype(object).where(amounts.notna(), ZERO)
+    """A column of Decimal amounts as the rules compare and compute with them: a blank (None) counts as
+    zero, and each amount is rounded half-up to the cent (the template's formulas ROUND each amount
+    they take, so an amount typed with more places counts as its cents in both)."""
+    return round_cents_column(amounts.astype(object).where(amounts.notna(), ZERO))
 
 
 def column_min(a: pd.Series, b: pd.Series | Decimal) -> pd.Series:

@@ -10,6 +10,7 @@ from typing import Any
 from schemas.registry import Issue, implements, make_issue
 
 FIRST_REVISION = 1
+LAST_REVISION = 9999  # no unit resubmits ten thousand times: a larger 版本号 is a typing slip
 REVISION_LABEL = "版本号"
 SUBMITTED_ON_LABEL = "报送日期"
 SUBMISSION_CLAUSE = "第十一条（一）3"
@@ -46,7 +47,7 @@ def _where(sheet: str, cell: str, label: str) -> dict[str, Any]:
 
 
 def whole_number(value: Any) -> int | None:
-    """A cell's value as a whole number ≥ 1 (1, 1.0, "2"), or None."""
+    """A cell's value as a whole number from 1 to LAST_REVISION (1, 1.0, "2"), or None."""
     if isinstance(value, bool):
         return None
     if isinstance(value, str):
@@ -54,7 +55,11 @@ def whole_number(value: Any) -> int | None:
             value = float(value.strip())
         except ValueError:
             return None
-    if isinstance(value, int | float) and float(value).is_integer() and value >= FIRST_REVISION:
+    if (
+        isinstance(value, int | float)
+        and FIRST_REVISION <= value <= LAST_REVISION
+        and float(value).is_integer()
+    ):
         return int(value)
     return None
 
@@ -62,7 +67,7 @@ def whole_number(value: Any) -> int | None:
 @implements("REVISION_INVALID", "REVISION_MISSING")
 def revision_of(value: Any, present: bool, sheet: str, cell: str) -> tuple[int, list[Issue]]:
     """The workbook's revision and its issues: a template without the cell (made before 版本号 existed)
-    counts as revision 1 with a warning; a blank, non-numeric or non-whole one is an error."""
+    counts as revision 1 with a warning; a blank, non-numeric, non-whole or out-of-range one is an error."""
     if not present:
         return FIRST_REVISION, [
             make_issue(
@@ -80,7 +85,7 @@ def revision_of(value: Any, present: bool, sheet: str, cell: str) -> tuple[int, 
             make_issue(
                 "REVISION_INVALID",
                 value=shown,
-                expected="不小于 1 的整数",
+                expected=f"{FIRST_REVISION} 至 {LAST_REVISION} 的整数",
                 **_where(sheet, cell, REVISION_LABEL),
             )
         ]

@@ -27,6 +27,11 @@ def is_total_label(value: object) -> bool:
 
 
 def _labelled(values: pd.Series) -> pd.Series:
+    """Which values are total labels. The column's texts are searched at once first (joined by a
+    character no label holds): in the usual table none is, and no value is looked at on its own."""
+    texts = [value for value in values.tolist() if isinstance(value, str)]
+    if not texts or _SAYS_TOTAL.search("\x00".join(texts)) is None:
+        return pd.Series(False, index=values.index, dtype=bool)
     return pd.Series([is_total_label(value) for value in values], index=values.index, dtype=bool)
 
 

@@ -37,6 +37,11 @@ from addin.io.cell_errors import CellError
         ("１２，３４５．６７", Decimal("12345.67"), "NUMBER_STORED_AS_TEXT"),
         ("-5", Decimal(-5), "NUMBER_STORED_AS_TEXT"),
         (100.005, Decimal("100.005"), "AMOUNT_PRECISION"),
+        # a formula's float noise is not the clerk's: Excel's 15 significant digits
+        (43282.07 + 56374.91 + 343.02, Decimal("100000.00"), None),
+        (5 * (43282.07 + 56374.91 + 343.02), Decimal("500000.00"), None),
+        (0.1 + 0.2, Decimal("0.30"), None),
+        (1234567.8949999999, Decimal("1234567.895"), "AMOUNT_PRECISION"),
         ("80万", None, "VALUE_NOT_A_NUMBER"),
         ("abc", None, "VALUE_NOT_A_NUMBER"),
         ("1,23", None, "VALUE_NOT_A_NUMBER"),

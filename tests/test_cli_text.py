@@ -338,3 +338,25 @@ def test_the_english_cli_text_replaces_is_where_it_was() -> None:
 def test_version_is_shown() -> None:
     process = dtfund("--version")
     assert process.returncode == 0 and re.fullmatch(r"dtfund \S+\n", process.stdout), process.stdout
+
+
+@pytest.mark.parametrize("columns", [80, 120])
+def test_issues_read_in_one_layout_at_80_and_120_columns(columns: int, policy: Policy) -> None:
+    """Each issue a heading line (cell, rule, severity, clause) with its message and fix under it across
+    the terminal: the same at every width, never a message squeezed into a narrow column (issue 27)."""
+    checked = check_file(SHIHEZI, policy)
+    output = rendered(lambda console: print_result(checked, console), columns)
+    lines = output.splitlines()
+    assert max(len(line.rstrip()) for line in lines) <= columns
+    headings = [line for line in lines if line.startswith("● ")]
+    assert len(headings) == len(checked.issues)
+    for issue, heading in zip(checked.issues, headings, strict=True):
+        assert heading.startswith(f"● {issue.where}　{issue.rule}　"), heading
+    flat = re.sub(r"\s+", "", output)
+    for issue in checked.issues:
+        assert re.sub(r"\s+", "", issue.message) in flat
+    wide = rendered(lambda console: print_result(checked, console), 120)
+    assert [line for line in wide.splitlines() if line.startswith("● ")] == headings
+    # the message runs across the terminal: no more lines than a message's length at that width needs
+    issue_lines = output[output.index("问题清单") : output.index("补贴金额合计")].splitlines()
+    assert len(issue_lines) <= 6 * len(checked.issues)

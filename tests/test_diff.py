@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import shutil
 from pathlib import Path
@@ -173,6 +174,36 @@ def test_a_float_and_an_int_are_the_same_but_text_is_a_change(tmp_path: Path, po
     }
 
 
+def test_dates_blanks_and_unconverted_cells_compared_by_column(tmp_path: Path, policy) -> None:
+    """The columns are compared whole: a date moved, a date cleared, a blank filled in, a cell that does
+    not convert changed (its raw text compared), and the rows that did not change are not listed."""
+    rows = [valid_row(uscc=valid_code(f"MA7{n:06d}"), name=f"企业{n}") for n in range(6)]
+    old = write_filled(
+        tmp_path / "上次.xlsx", [*rows[:4], valid_row(**{**rows[4], "software": "abc"}), rows[5]], policy
+    )
+    new = write_filled(
+        tmp_path / "本次.xlsx",
+        [
+            rows[0],
+            valid_row(**{**rows[1], "contract_date": dt.datetime(2025, 2, 1)}),
+            valid_row(**{**rows[2], "evaluation_date": None}),
+            valid_row(**{**rows[3], "remark": "已更正"}),
+            valid_row(**{**rows[4], "software": "abd"}),
+            rows[5],
+        ],
+        policy,
+    )
+    document = json.loads(run(old, new, "--json", "-").stdout)
+    assert [
+        (c["name"], [(x["field"], x["old"], x["new"]) for x in c["cells"]]) for c in document["changed"]
+    ] == [
+        ("企业1", [("contract_date", "2025-01-15", "2025-02-01")]),
+        ("企业2", [("evaluation_date", "2025-11-20", None)]),
+        ("企业3", [("remark", None, "已更正")]),
+        ("企业4", [("software", "abc", "abd")]),
+    ]
+
+
 def test_rows_without_a_unique_credit_code_match_by_row(tmp_path: Path, policy) -> None:
     """A blank or repeated credit code: the same Excel row in both files is the same entry."""
     old = write_filled(
@@ -299,3 +330,68 @@ def test_workbooks_saved_by_libreoffice(tmp_path: Path, policy) -> None:
     assert saved.exit_code == 1, saved.output
     strip = lambda d: {k: v for k, v in d.items() if k not in ("old", "new")}  # noqa: E731
     assert strip(json.loads(saved.stdout)) == strip(json.loads(plain.stdout))
+
+
+# --- which file is which (issue 27 item 5) ------------------------------------------------------------
+
+EARLIER = REPOSITORY / "addin/examples/division-08-shihezi-revision-1.xlsx"
+
+
+def test_the_revisions_and_dates_of_both_files_are_shown(tmp_path) -> None:
+    out = tmp_path / "d.json"
+    result = run(EARLIER, SHIHEZI, "--json", out, "--html", tmp_path / "d.html")
+    text = result.output.replace("\n", "")
+    assert "版本号：上次 1，本次 2（有变化）" in text
+    assert "报送日期：上次 2026-03-10，本次 2026-03-20" in text
+    assert "注意" not in text
+    document = json.loads(out.read_text("utf-8"))
+    assert (document["old"]["revision"], document["new"]["revision"]) == (1, 2)
+    assert document["new"]["submitted_on"] == "2026-03-20" and document["notes"] == []
+    assert "上次 1，本次 2" in (tmp_path / "d.html").read_text("utf-8")
+
+
+def test_the_newer_file_first_is_warned_with_the_order_to_use(tmp_path) -> None:
+    out = tmp_path / "d.json"
+    result = run(SHIHEZI, EARLIER, "--json", out, "--html", tmp_path / "d.html")
+    text = result.output.replace("\n", "")
+    assert "顺序可能颠倒" in text
+    assert f"dtfund diff {EARLIER} {SHIHEZI}".replace(" ", "") in text.replace(" ", "")
+    assert json.loads(out.read_text("utf-8"))["notes"]
+    assert "顺序可能颠倒" in (tmp_path / "d.html").read_text("utf-8")
+
+
+def test_the_same_file_twice_is_said(tmp_path) -> None:
+    copy = tmp_path / "副本.xlsx"
+    shutil.copyfile(SHIHEZI, copy)
+    result = run(SHIHEZI, copy)
+    assert result.exit_code == 0
+    said = result.output.replace("\n", "")
+    assert "内容完全相同" in said and "同一份文件" in said
+
+
+def test_the_terminal_lists_the_first_changed_entries_and_all_with_all(tmp_path: Path, policy) -> None:
+    """Thousands of changed enterprises are not drawn as thousands of tables: the first ones are listed,
+    the rest counted (the JSON holds them all); --all lists them all."""
+    rows = [valid_row(uscc=valid_code(f"MA8{n:06d}"), name=f"企业{n:02d}") for n in range(55)]
+    old, new = tmp_path / "上次.xlsx", tmp_path / "本次.xlsx"
+    save_workbook(filled_application(policy, "第八师石河子市", rows, template_rows=60), old)
+    changed = [{**r, "remark": "已更正"} for r in rows]
+    save_workbook(filled_application(policy, "第八师石河子市", changed, template_rows=60), new)
+    terminal = run(old, new)
+    assert terminal.exit_code == 1
+    assert "企业49" in terminal.output and "企业50" not in terminal.output
+    assert "另有 5 家未列出" in terminal.output and "修改 55 家" in terminal.output
+    everything = run(old, new, "--all")
+    assert "企业54" in everything.output and "未列出" not in everything.output
+    assert len(json.loads(run(old, new, "--json", "-").stdout)["changed"]) == 55
+
+
+def test_diff_reads_values_and_amounts_without_running_the_rules(policy) -> None:
+    """diff compares values and amounts, never issues: its files are read without their rules (the
+    example's deliberate errors are not looked for), with the amounts a full check gives."""
+    from addin.check.pipeline import check_file
+
+    checked, read = check_file(SHIHEZI, policy), check_file(SHIHEZI, policy, rules=False)
+    assert {i.rule for i in checked.issues} - {i.rule for i in read.issues}
+    assert read.table.amounts.equals(checked.table.amounts)
+    assert read.table.frame.equals(checked.table.frame)

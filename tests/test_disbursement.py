@@ -231,8 +231,11 @@ def test_a_file_that_cannot_be_checked_is_named_under_the_list(tmp_path, policy)
     runner.invoke(
         app, ["consolidate", str(EXAMPLE_FILES[1]), str(broken), "--plan", str(PLAN), "-o", str(summary)]
     )
-    notes = [row[0] for row in openpyxl.load_workbook(summary)[SHEET].iter_rows(values_only=True) if row[0]]
-    assert any("无法校验" in note and "broken.xlsx" in note for note in notes)
+    rows = list(openpyxl.load_workbook(summary)[SHEET].iter_rows(values_only=True))
+    # in the list's third part, 未纳入本次汇总: its status, the file, and the reason with the rule
+    assert any(
+        row[1] == "无法校验" and "broken.xlsx" in row[8] and "FILE_UNREADABLE" in row[9] for row in rows
+    )
 
 
 def test_commitments_over_the_plan_are_noted_under_the_list(tmp_path) -> None:
@@ -296,7 +299,8 @@ def test_the_execution_sheet_shows_committed_and_payable_side_by_side(written) -
 def test_the_json_disbursement_and_its_totals_add_up(written, policy) -> None:
     document = written[1]
     entries, totals = document["disbursement"], document["disbursement_totals"]
-    assert set(totals) == {"payable", "held"}
+    assert set(totals) == {"payable", "held", "paid_before", "to_recover"}  # without a ledger: nothing paid
+    assert {text for shape in (totals["paid_before"], totals["to_recover"]) for text in shape.values()} == {"0.00"}
     for decision, flag in (("payable", True), ("held", False)):
         assert set(totals[decision]) == {"central", "bingtuan", "division_fund", "total"}
         for field, text in totals[decision].items():

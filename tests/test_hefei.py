@@ -300,7 +300,7 @@ def test_explain_shows_the_rate_of_the_completion_year(filled: Path) -> None:
     )
     assert result.exit_code == 0, result.output
     assert "三项支持费用之和" in result.output and "40%" in result.output
-    assert "数字化水平提升补贴" in result.output and "其中 市级财政资金" in result.output
+    assert "数字化水平提升补贴" in result.output and "数字化水平提升补贴中：市级财政资金" in result.output
     assert (
         "进度补贴" not in result.output and "荣誉" not in result.output and "服务费上限" not in result.output
     )

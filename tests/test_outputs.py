@@ -65,7 +65,8 @@ def previous_output(path: Path) -> Path:
 
 
 def consolidate(output: Path, *extra: str | Path) -> list[str | Path]:
-    return ["consolidate", *DIVISIONS, "--plan", PLAN, "-o", output, "--quiet", *extra]
+    # --force: these tests replace a previous output that is not dtfund's own (tests/test_overwrite.py)
+    return ["consolidate", *DIVISIONS, "--plan", PLAN, "-o", output, "--quiet", "--force", *extra]
 
 
 # Two outputs of one command, or an output and an input, are the same file.
@@ -299,7 +300,7 @@ def test_a_full_disk_leaves_the_previous_output(tmp_path: Path) -> None:
         tmp_path,
         "size=16k",
         "汇总.xlsx",
-        f"{python} consolidate {' '.join(map(str, DIVISIONS))} --plan {PLAN} -o disk/汇总.xlsx --quiet",
+        f"{python} consolidate {' '.join(map(str, DIVISIONS))} --plan {PLAN} -o disk/汇总.xlsx --quiet -f",
     )
     assert "rc=2" in output and "Traceback" not in output, output
     assert "无法写入 disk/汇总.xlsx：磁盘空间不足。请腾出磁盘空间或换一个输出位置后重试。" in output
@@ -311,7 +312,7 @@ def test_a_read_only_folder_is_one_sentence(tmp_path: Path) -> None:
         tmp_path,
         "size=64k",
         "result.json",
-        f"mount -o remount,ro disk && {sys.executable} -m addin check {EXAMPLE} --json disk/result.json --quiet",
+        f"mount -o remount,ro disk && {sys.executable} -m addin check {EXAMPLE} --json disk/result.json --quiet -f",
     )
     assert "rc=2" in output and "Traceback" not in output, output
     assert "无法写入 disk/result.json：所在的磁盘或文件夹是只读的。请换一个可以写入的文件夹。" in output

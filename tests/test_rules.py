@@ -269,6 +269,7 @@ def test_no_rule_id_in_code_is_unregistered() -> None:
         "INTERPRETER_WIN",  # xlwings' user settings, not rules
         "INTERPRETER_MAC",
         "DTFUND_POLICY_FILE",  # the environment variable naming the add-in functions' policy file
+        "DTFUND_LEDGER",  # the ledger's environment variable (addin/ledger/store.py)
     }
     unknown = set()
     for folder in ("schemas", "addin"):

@@ -208,3 +208,100 @@ def test_the_total_row_highlight_and_the_check_pick_the_same_rows(tmp_path: Path
     reported = {i.row for i in check_file(source, policy).issues if i.rule == "TOTAL_ROW_PRESENT"}
     assert highlighted == reported
     assert reported == {first + n for n in (0, 1, 2, 3, 4, 5, 9)}
+
+
+# Rows of real PCs (issue 26): amounts typed as formulas whose sums carry float noise, amounts with more
+# places than a cent, and a row's date or amounts typed as text.
+NOISE = "(43282.07+56374.91+343.02)"  # Excel stores 100000.00000000001
+NOISY_FORMULAS = {
+    "contract_total": f"=10*{NOISE}",
+    "software": f"=5*{NOISE}",
+    "consulting": f"={NOISE}",
+    "integration": f"=0.6*{NOISE}",  # the 6% limit, give or take the noise
+    "other_service": f"=0.4*{NOISE}",
+    "paid": f"=10*{NOISE}",
+    "claimed": f"=5*{NOISE}",  # the 二级 cap
+}
+# LibreOffice snaps a sum's noise away and compares with a tolerance of its own (Excel does neither), so
+# in this engine the cent is shown by amounts typed with more places: over their limits by less than
+# half a cent, they are at their limits once rounded, as the check counts them (AMOUNT_PRECISION only).
+SUB_CENT = {"integration": 60000.004, "claimed": 500000.004, "paid": 1000000.004}
+RAW_COMPARISONS = (("integration", 60000), ("claimed", 500000))  # over their limits before ROUND
+TEXT_ROWS = [
+    {"contract_date": "2025年1月15日"},  # the whole row was #VALUE!
+    {"completion_date": "2025-08-30"},
+    {"contract_total": "246,913.50", "paid": "246,913.50"},  # the sheet showed the 10万 progress bonus
+]
+
+
+def _highlight_probes(sheet: Worksheet, row: int, probe_column: int) -> list[str]:
+    """Each highlight rule's condition written as a cell formula on `row` (the rules are written for the
+    first data row), in columns from `probe_column`: their values say whether the row is marked red."""
+    first = spec.FIRST_DATA_ROW
+    conditions = [rule.formula[0] for area in sheet.conditional_formatting for rule in area.rules]
+    cells = []
+    for n, condition in enumerate(conditions):
+        cell = sheet.cell(row, probe_column + n)
+        cell.value = "=" + re.sub(rf"(\$?[A-Z]+){first}\b", rf"\g<1>{row}", condition)
+        cells.append(cell.coordinate)
+    return cells
+
+
+def test_noise_and_text_rows_in_a_real_engine(tmp_path: Path, policy) -> None:
+    """LibreOffice: amounts compared at the cent (ROUND) raise no red mark for a noisy formula-typed
+    amount or one with more places than a cent, and the check agrees (no rule but AMOUNT_PRECISION); a
+    row with a date or amounts typed as text shows 0 in every amount, not #VALUE! and not a bonus, with
+    the text cell marked red, as the check counts it."""
+    changes = [{}, SUB_CENT, *TEXT_ROWS]
+    rows = [valid_row(uscc=valid_code(f"MA8{n:06d}")) | c for n, c in enumerate(changes)]
+    book = filled_application(policy, "第八师石河子市", rows, template_rows=10)
+    sheet = book[spec.DATA_SHEET]
+    letters = spec.column_letters()
+    noisy, sub_cent = spec.FIRST_DATA_ROW, spec.FIRST_DATA_ROW + 1
+    for name, formula in NOISY_FORMULAS.items():
+        sheet[f"{letters[name]}{noisy}"] = formula
+    probes = {row: _highlight_probes(sheet, row, 60) for row in range(noisy, noisy + len(rows))}
+    for n, (name, limit) in enumerate(RAW_COMPARISONS):
+        sheet.cell(sub_cent, 59 - n).value = f"={letters[name]}{sub_cent}>{limit}"
+    source, target = tmp_path / "noise.xlsx", tmp_path / "recalculated.xlsx"
+    book.save(source)
+    recalculate([(source, target)])
+    values = openpyxl.load_workbook(target, data_only=True)[spec.DATA_SHEET]
+    result = check_file(target, policy)
+    assert all(values.cell(sub_cent, 59 - n).value is True for n in range(len(RAW_COMPARISONS)))
+    for row in (noisy, sub_cent):
+        assert not [c for c in probes[row] if values[c].value is True], (row, "no red mark")
+        assert {i.rule for i in result.issues if i.row == row} <= {"AMOUNT_PRECISION"}, row
+        assert result.table.amounts.at[row, "total_award"] == Decimal("600000.00")
+        for name in AMOUNT_FIELDS:
+            engine = Decimal(repr(float(values[f"{letters[name]}{row}"].value))).quantize(Decimal("0.01"))
+            assert engine == result.table.amounts.at[row, name], (row, name)
+    for n, text in enumerate(TEXT_ROWS, start=2):
+        row = noisy + n
+        for name in COUNTED:
+            assert values[f"{letters[name]}{row}"].value == 0, (
+                text,
+                name,
+                values[f"{letters[name]}{row}"].value,
+            )
+            assert result.table.amounts.at[row, name] == 0
+        assert [c for c in probes[row] if values[c].value is True], (text, "the text cell is marked red")
+        assert {i.rule for i in result.issues if i.row == row} & {
+            "NUMBER_STORED_AS_TEXT",
+            "DATE_STORED_AS_TEXT",
+        }
+
+
+def test_every_highlight_compares_typed_amounts_at_the_cent(policy) -> None:
+    """Excel compares exactly (=43282.07+56374.91+343.02 > 100000 is TRUE there): every typed amount a
+    highlight compares with a limit is ROUNDed to the cent first."""
+    from addin.templates.formulas import RowFormulas
+
+    formulas = RowFormulas(spec.column_letters(), policy)
+    letters = spec.column_letters()
+    for kind in ("service", "integration"):
+        assert f"ROUND(${letters['contract_total']}5,2)" in formulas.fee_limit_exceeded(5, kind)
+    assert f"ROUND(${letters['integration']}5,2)>" in formulas.fee_limit_exceeded(5, "integration")
+    sheet = filled_application(policy, "第八师石河子市", [valid_row()], template_rows=3)[spec.DATA_SHEET]
+    conditions = [rule.formula[0] for area in sheet.conditional_formatting for rule in area.rules]
+    assert any(f"ROUND(${letters['claimed']}5,2)>" in c for c in conditions)

@@ -187,7 +187,6 @@ def test_a_folder_hides_nothing(tmp_path) -> None:
         "第八师.xlsx": "consolidated",
         "第八师-版本1.xlsx": "replaced",
         "第一师.xls": "skipped",
-        "~$第八师.xlsx": "skipped",
         "说明.txt": "skipped",
         "加密.xlsx": "unreadable",
     }
@@ -197,15 +196,45 @@ def test_a_folder_hides_nothing(tmp_path) -> None:
         and "~$第八师.xlsx" in result.output
     )
     skipped = {i["file"] for i in document["issues"] if i["rule"] == "FILE_SKIPPED"}
-    assert skipped == {"第一师.xls", "~$第八师.xlsx", "说明.txt"}
+    assert skipped == {"第一师.xls", "说明.txt"}
+    locks = [i for i in document["issues"] if i["rule"] == "FILE_OPEN_IN_EXCEL"]
+    assert [(i["file"], i["severity"]) for i in locks] == [("~$第八师.xlsx", "warning")]
     listed = {(row[0], row[3]) for row in _summary_issues(summary)}
     assert {
         ("第一师.xls", "FILE_SKIPPED"),
-        ("~$第八师.xlsx", "FILE_SKIPPED"),
+        ("~$第八师.xlsx", "FILE_OPEN_IN_EXCEL"),
         ("说明.txt", "FILE_SKIPPED"),
     } <= listed
     assert ("第八师-版本1.xlsx", "FILE_REPLACED") in listed
     assert "Traceback" not in result.output
+
+
+@pytest.mark.triggers("FILE_OPEN_IN_EXCEL")
+@pytest.mark.parametrize("named", [False, True])
+def test_a_lock_file_is_a_warning_naming_the_open_workbook(tmp_path, named: bool) -> None:
+    """Excel's ~$ lock file beside a workbook: the exit code is what it is without it, the workbook is
+    still summed as saved, and the warning names it (issue 27 item 4)."""
+    folder = tmp_path / "报送"
+    folder.mkdir()
+    shutil.copyfile(SHIHEZI, folder / "第八师申报表.xlsx")
+    inputs = [folder / "第八师申报表.xlsx"] if named else [folder]
+
+    def consolidated(tag: str) -> tuple[int, dict, str]:
+        out = tmp_path / f"{tag}.json"
+        result = run("consolidate", *inputs, "--plan", PLAN, "-o", tmp_path / f"{tag}.xlsx", "--json", out)
+        return result.exit_code, json.loads(out.read_text("utf-8")), result.output.replace("\n", "")
+
+    code, without, _ = consolidated("without")
+    (folder / "~$第八师申报表.xlsx").write_bytes(b"lock")
+    if named:
+        inputs.append(folder / "~$第八师申报表.xlsx")
+    locked_code, document, output = consolidated("with")
+    assert locked_code == code
+    assert document["summary"] == without["summary"]
+    assert "第八师申报表.xlsx 正在 Excel 中打开" in output and "保存并关闭" in output
+    locks = [i for i in document["issues"] if i["rule"] == "FILE_OPEN_IN_EXCEL"]
+    assert len(locks) == 1 and locks[0]["severity"] == "warning"
+    assert {Path(f["file"]).name for f in document["files"]} == {"第八师申报表.xlsx"}
 
 
 def test_only_an_xls_is_listed_not_hidden(tmp_path) -> None:

@@ -4,7 +4,10 @@ check's), the verdict, the file's SHA-256, the lines to sign, 第 x 页 共 y �
 from __future__ import annotations
 
 import hashlib
+import io
 import re
+import shutil
+import subprocess
 from decimal import Decimal
 from pathlib import Path
 
@@ -112,6 +115,29 @@ def test_three_hundred_rows_run_over_pages_with_the_header_on_each(
     assert "填报人：" in pages[-1]
 
 
+def test_the_rows_are_laid_out_once_not_once_a_page(three_hundred: Path, monkeypatch) -> None:
+    """Linear in the rows: each row goes into a table to be measured once and into its page's table
+    once (a single reportlab Table rebuilt what was left of it at every page break: 300 rows on 14
+    pages made tables of 2,463 rows in all)."""
+    from reportlab.platypus import tables
+
+    from addin.reports import submission_form
+
+    built: list[int] = []
+    original = tables.Table.__init__
+
+    def counted(self, data, *args, **kwargs) -> None:
+        built.append(len(data))
+        original(self, data, *args, **kwargs)
+
+    monkeypatch.setattr(tables.Table, "__init__", counted)
+    result = check_file(three_hundred, load_policy())
+    pages = len(PdfReader(io.BytesIO(submission_form.submission_form_pdf(result))).pages)
+    body = 300 + 1  # the rows and the totals row, each table with the header row too
+    assert pages >= 10
+    assert sum(built) <= 2 * body + 2 * pages + 20  # 20: the heading, verdict and signature tables
+
+
 def test_a_file_that_cannot_be_read_gets_no_form(tmp_path: Path) -> None:
     broken = tmp_path / "broken.xlsx"
     broken.write_bytes(b"not a workbook")
@@ -149,3 +175,74 @@ def test_an_error_on_the_file_is_said_to_hold_every_enterprise(tmp_path: Path) -
     assert rows_with_errors(checked) == len(checked.table.amounts)
     assert flat(f"暂缓拨付 {len(checked.table.amounts)} 家") in text
     assert flat(FILE_HOLDS_ALL) in text
+
+
+# --- a PDF that shows on any PC (issue 27 item 6) -------------------------------------------------------
+
+
+def _pdffonts(path: Path) -> list[list[str]]:
+    """pdffonts' table: name, type, encoding, emb, sub, uni, object, generation (poppler-utils)."""
+    listing = subprocess.run(["pdffonts", str(path)], capture_output=True, text=True, check=True).stdout
+    return [line.split() for line in listing.splitlines()[2:] if line.strip()]
+
+
+@pytest.fixture(scope="module")
+def sixty(tmp_path_factory, policy) -> Path:
+    """60 rows (the last page held only the sign lines before), one name with 𠮷 (outside the BMP)."""
+    rows = [valid_row(name=f"石河子市第{n + 1}号数字化改造企业有限公司", uscc=_code(n)) for n in range(60)]
+    rows[3] = valid_row(name="𠮷野家数字科技有限公司", uscc=_code(3))
+    path = tmp_path_factory.mktemp("sixty") / "六十行.xlsx"
+    save_workbook(filled_application(policy, "第八师石河子市", rows, template_rows=60), path)
+    return path
+
+
+@pytest.mark.skipif(
+    shutil.which("pdffonts") is None, reason="pdffonts (poppler-utils) is installed by .ci/run"
+)
+def test_every_font_of_the_form_is_embedded(tmp_path: Path) -> None:
+    out = tmp_path / "报送表.pdf"
+    run("check", EXAMPLE, "--print", out)
+    fonts = _pdffonts(out)
+    assert fonts
+    assert all(row[-5] == "yes" for row in fonts), fonts  # the emb column
+    assert not any(row[0] in ("Helvetica", "STSong-Light") for row in fonts)
+
+
+def test_a_character_no_font_has_is_named_never_dropped(sixty: Path, tmp_path: Path) -> None:
+    out = tmp_path / "报送表.pdf"
+    result = run("check", sixty, "--print", out)
+    assert result.exit_code == 0
+    said = result.output.replace("\n", "")
+    assert "𠮷" in said and "U+20BB7" in said and "野家数字科技有限公司" in said
+    assert "[U+20BB7]野家数字科技有限公司" in flat("".join(pages_text(out)))
+
+
+def test_the_totals_and_the_sign_lines_share_the_last_page(sixty: Path, tmp_path: Path) -> None:
+    out = tmp_path / "报送表.pdf"
+    run("check", sixty, "--print", out)
+    pages = [flat(text) for text in pages_text(out)]
+    assert len(pages) >= 2
+    last = pages[-1]
+    assert flat("合计（60 家企业") in last and "填报人：" in last and "负责人：" in last
+    assert "第60号数字化改造企业" in last  # enterprise rows, not the sign lines alone
+    assert sum("填报人：" in page for page in pages) == 1
+
+
+def test_every_split_column_says_what_it_splits(tmp_path: Path) -> None:
+    out = tmp_path / "报送表.pdf"
+    run("check", EXAMPLE, "--print", out)
+    text = flat(pages_text(out)[0])
+    assert all(flat(f"合计中：{name}") in text for name in load_policy().funding_sources.values())
+    assert "其中：" not in text
+
+
+def test_without_an_embeddable_font_the_error_says_what_to_install(monkeypatch, tmp_path: Path) -> None:
+    from addin.io.output import OutputError
+    from addin.reports import pdf_fonts
+
+    not_truetype = tmp_path / "NotoSansCJK.ttc"
+    not_truetype.write_bytes(b"OTTO not TrueType outlines")
+    monkeypatch.setitem(pdf_fonts.CANDIDATES, pdf_fonts.CJK_FONT, (tmp_path / "无.ttf", not_truetype))
+    with pytest.raises(OutputError, match="fonts-droid-fallback") as refused:
+        pdf_fonts._load(pdf_fonts.CJK_FONT)
+    assert "中文字体" in str(refused.value)

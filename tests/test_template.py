@@ -135,7 +135,7 @@ def test_highlighting_red_as_the_clerk_types(template) -> None:
     letters = spec.column_letters()
     ranges = {str(cf.sqref): [r.formula[0] for r in cf.rules] for cf in sheet.conditional_formatting}
     claimed = ranges[f"{letters['claimed']}5:{letters['claimed']}{LAST_ROW}"][0]
-    assert f"${letters['claimed']}5>${letters['transformation_subsidy']}5" in claimed
+    assert f"ROUND(${letters['claimed']}5,2)>${letters['transformation_subsidy']}5" in claimed  # at the cent
     service = next(v for k, v in ranges.items() if k.startswith(f"{letters['service_total']}5"))[0]
     assert "P_SERVICE_FEE_LIMIT" in service
     integration = next(v for k, v in ranges.items() if k.startswith(f"{letters['integration']}5"))[0]
@@ -246,3 +246,40 @@ def test_checking_an_application_does_not_import_openpyxl() -> None:
         [sys.executable, "-c", code], capture_output=True, text=True, timeout=120, check=True
     )
     assert done.stdout.strip() == "[]"
+
+
+def test_empty_rows_rendered_from_the_pattern_are_the_rows_openpyxl_writes(tmp_path: Path, policy) -> None:
+    """A template's empty rows are the first empty row's XML with its number changed, rendered outside
+    openpyxl; the workbook is byte for byte the one openpyxl writes row by row (given [None] * 60 as
+    records, every row goes through openpyxl), saved by save_workbook or by the workbook's own save."""
+    from addin.io.output import save_workbook
+    from addin.templates.application import build_application_template
+
+    repeated, written = tmp_path / "repeated.xlsx", tmp_path / "written.xlsx"
+    rows = 60
+    save_workbook(build_application_template(policy, rows=rows), repeated)
+    save_workbook(build_application_template(policy, rows=rows, records=[None] * rows), written)
+    assert repeated.read_bytes() == written.read_bytes()
+    direct = tmp_path / "direct.xlsx"
+    build_application_template(policy, rows=rows, records=[None] * 3).save(direct)
+    sheet = openpyxl.load_workbook(direct)[spec.DATA_SHEET]
+    assert sheet.max_row == spec.FIRST_DATA_ROW + rows - 1
+    last = spec.FIRST_DATA_ROW + rows - 1
+    assert sheet[f"AM{last}"].value == sheet[f"AM{spec.FIRST_DATA_ROW}"].value.replace(
+        str(spec.FIRST_DATA_ROW), str(last)
+    )
+
+
+def test_rows_that_do_not_repeat_are_refused() -> None:
+    """A pattern that does not give the next row (a formula that is not its row's number changed) is
+    an error, never a sheet of wrong formulas."""
+    from addin.io.repeated_rows import RepeatedRows, RowsDoNotRepeat, row_pattern, sheet_with_rows
+
+    def sheet(dimension: str, rows: range) -> str:
+        cells = "".join(f'<row r="{n}"><c r="B{n}" s="5"><f>$A{n}*2</f><v /></c></row>' for n in rows)
+        return f'<worksheet><dimension ref="A1:{dimension}"/><sheetData>{cells}</sheetData></worksheet>'
+
+    xml = sheet("B6", range(5, 7))
+    assert b"".join(sheet_with_rows(xml, RepeatedRows("表", 5, 8))) == sheet("B8", range(5, 9)).encode()
+    with pytest.raises(RowsDoNotRepeat):
+        row_pattern(xml.replace("$A6*2", "$A5*2"), 5)

@@ -50,7 +50,8 @@ BLANK = Converted(None)
 # Below this size, a float whose repr has at most two decimals is exactly the float nearest a whole
 # number of cents: floats there are spaced far closer than a cent.
 _PLAIN_MONEY_LIMIT = 1e13
-_EXACT = Context(prec=28)  # scaleb of a whole number of cents below the limit is exact
+_EXACT = Context(prec=28)
+EXCEL_DIGITS = 15  # the significant digits Excel keeps and shows of a number  # scaleb of a whole number of cents below the limit is exact
 
 
 def is_blank(raw: Any) -> bool:
@@ -77,11 +78,13 @@ def error_value(refill: str) -> Converted:
 
 
 def _decimal_from_number(raw: float | int) -> Decimal | None:
-    """A number as the Decimal of its shortest repr; a negative zero (Excel shows 0) is zero."""
+    """A number as Excel shows it: a float to its 15 significant digits, so that the noise of a formula's
+    arithmetic (=43282.07+56374.91+343.02 is stored as 100000.00000000001) is not taken for a value the
+    clerk typed; a negative zero (Excel shows 0) is zero."""
     if isinstance(raw, float):
         if not math.isfinite(raw):
             return None
-        return Decimal(repr(raw + 0.0))
+        return Decimal(f"{raw + 0.0:.{EXCEL_DIGITS}g}")
     return Decimal(raw)
 
 

@@ -21,6 +21,7 @@ from schemas import consolidation_rules
 from schemas.awards import committed_by_source
 from schemas.disbursement import PLACE, holds
 from schemas.fields import amount_fields
+from schemas.ledger_balance import PaidBefore
 from schemas.money import column_total
 from schemas.plan import LineExecution, execution, with_payable
 from schemas.plan_rules import budget_exceeded
@@ -54,6 +55,8 @@ class Consolidation:
     # a replaced file's label -> its replacement's (the files of a tie, joined by 、)
     replaced_by: dict[str, str] = field(default_factory=dict)
     twice: set[str] = field(default_factory=set)  # labels of files sharing a unit's highest revision
+    paid: PaidBefore | None = None  # what the ledger paid before (consolidate --ledger); None: no ledger
+    ledger: str | None = None  # the ledger consulted, as shown
 
     def status(self, result: CheckResult) -> str:
         """consolidated, replaced, submitted_twice (same revision: not counted), skipped or unreadable."""
@@ -156,6 +159,8 @@ def consolidate(
     paths: Iterable[Path], plan_path: Path, policy: Policy, on_file: Callable[[Path], None] | None = None
 ) -> Consolidation:
     found, skipped = search_inputs(paths)
+    left_out = [s for s in skipped if s.own_output]
+    skipped = [s for s in skipped if not s.own_output]
     files = [f for f in found if f.resolve() != Path(plan_path).resolve()]
     if not files and not skipped:
         raise ConsolidationError(
@@ -174,7 +179,7 @@ def consolidate(
         results.append(check_file(path, policy))
         if on_file:
             on_file(path)
-    results += [_skipped(s, policy) for s in skipped]
+    results += [_skipped(s, policy) for s in skipped if s.rule == "FILE_SKIPPED"]
     labels = file_labels([plan.file, *(r.file for r in results)])
     _refuse_plans(results, labels)
     decision = latest_revisions(
@@ -200,6 +205,8 @@ def consolidate(
         + consolidation_rules.award_issues(awards, policy)
         + budget_exceeded(lines, plan.plan, policy)
         + decision.issues
+        + [_open_in_excel(s) for s in skipped if s.rule == "FILE_OPEN_IN_EXCEL"]
+        + [_left_out(s) for s in left_out]
     )
     for issue in issues:
         if issue.rule == "BUDGET_EXCEEDED":
@@ -222,11 +229,23 @@ def consolidate(
     )
 
 
+@implements("OWN_OUTPUT_LEFT_OUT")
+def _left_out(output: Skipped) -> Issue:
+    """dtfund's own summary, written into a folder consolidated again: left out, with a note."""
+    return make_issue("OWN_OUTPUT_LEFT_OUT", file=output.path.name, reason=output.reason)
+
+
 @implements("FILE_SKIPPED")
 def _skipped(skipped: Skipped, policy: Policy) -> CheckResult:
     """A file found in a folder and not consolidated: a result that could not be checked, with why."""
     issue = make_issue("FILE_SKIPPED", file=skipped.path.name, reason=skipped.reason, remedy=skipped.remedy)
     return CheckResult(file=str(skipped.path), sha256=None, template={}, policy=policy, issues=[issue])
+
+
+@implements("FILE_OPEN_IN_EXCEL")
+def _open_in_excel(lock: Skipped) -> Issue:
+    """Excel's lock file beside a workbook: a warning naming the open workbook (consolidated as saved)."""
+    return make_issue("FILE_OPEN_IN_EXCEL", file=lock.path.name, reason=lock.reason, remedy=lock.remedy)
 
 
 def _refuse_plans(results: list[CheckResult], labels: dict[str, str]) -> None:

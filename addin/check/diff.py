@@ -12,12 +12,12 @@ differently from the number."""
 from __future__ import annotations
 
 import datetime as dt
-from collections import Counter
 from dataclasses import dataclass, field
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pandas as pd
 
 from addin.check.identity import KIND_NAMES
@@ -110,10 +110,7 @@ def compare(old: CheckResult, new: CheckResult) -> Diff:
         pairs, only_old, only_new = match_rows(old_sheet, new_sheet)
         removed += [_entry(old_sheet, row) for row in only_old]
         added += [_entry(new_sheet, row) for row in only_new]
-        for old_row, new_row in pairs:
-            change = _changed(old_sheet, new_sheet, old_row, new_row)
-            if change.cells or change.amounts:
-                changed.append(change)
+        changed += _changes(old_sheet, new_sheet, pairs)
     return Diff(old, new, added, removed, changed, by_source(old), by_source(new))
 
 
@@ -171,33 +168,41 @@ def by_source(result: CheckResult) -> dict[str, Decimal]:
     return totals
 
 
-def _keys(sheet: Sheet) -> dict[int, str | None]:
-    """Each row's key, stripped and upper-cased (None when blank)."""
-    keys = {}
-    for row, value in sheet.table.frame[sheet.key].items():
-        text = None if _blank(value) else str(value).strip().upper()
-        keys[int(row)] = text or None
-    return keys
+def _keys(sheet: Sheet) -> pd.Series:
+    """Each row's key, stripped and upper-cased (None when blank), by Excel row."""
+    column = sheet.table.frame[sheet.key]
+    keys = column.astype(str).str.strip().str.upper()
+    return keys.where(~_blank_mask(column.to_numpy(dtype=object)) & (keys != ""), None)
 
 
 def match_rows(old: Sheet, new: Sheet) -> tuple[list[tuple[int, int]], list[int], list[int]]:
     """Pairs (old row, new row) of the same entry, the old rows only in OLD and the new only in NEW."""
     old_keys, new_keys = _keys(old), _keys(new)
-    old_count, new_count = Counter(old_keys.values()), Counter(new_keys.values())
+    old_count, new_count = old_keys.value_counts(), new_keys.value_counts()
 
-    def unique(key: str | None) -> bool:
-        return key is not None and old_count[key] <= 1 and new_count[key] <= 1
+    def unique(keys: pd.Series) -> pd.Series:
+        """Rows whose key is in neither file more than once."""
+        return (
+            keys.notna()
+            & (keys.map(old_count).fillna(0) <= 1).to_numpy()
+            & (keys.map(new_count).fillna(0) <= 1).to_numpy()
+        )
 
-    new_by_key = {k: row for row, k in new_keys.items() if unique(k)}
-    pairs = [(row, new_by_key[k]) for row, k in old_keys.items() if unique(k) and k in new_by_key]
-    paired_old, paired_new = {o for o, _ in pairs}, {n for _, n in pairs}
-    left_old = [r for r, k in old_keys.items() if r not in paired_old and not unique(k)]
-    left_new = {r for r, k in new_keys.items() if r not in paired_new and not unique(k)}
-    pairs += [(row, row) for row in left_old if row in left_new]
-    paired_old, paired_new = {o for o, _ in pairs}, {n for _, n in pairs}
-    only_old = [r for r in old_keys if r not in paired_old]
-    only_new = [r for r in new_keys if r not in paired_new]
-    return sorted(pairs, key=lambda p: p[1]), only_old, only_new
+    old_unique, new_unique = unique(old_keys), unique(new_keys)
+    by_key = pd.merge(
+        pd.DataFrame({"key": old_keys[old_unique], "old": old_keys.index[old_unique]}),
+        pd.DataFrame({"key": new_keys[new_unique], "new": new_keys.index[new_unique]}),
+        on="key",
+    )
+    # the rest (key blank or repeated) are the same entry when they sit on the same row
+    by_row = old_keys.index[~old_unique].intersection(new_keys.index[~new_unique])
+    old_rows = np.concatenate([by_key["old"].to_numpy(dtype=int), by_row.to_numpy(dtype=int)])
+    new_rows = np.concatenate([by_key["new"].to_numpy(dtype=int), by_row.to_numpy(dtype=int)])
+    order = np.argsort(new_rows, kind="stable")
+    pairs = list(zip(old_rows[order].tolist(), new_rows[order].tolist(), strict=True))
+    only_old = old_keys.index[~old_keys.index.isin(old_rows)]
+    only_new = new_keys.index[~new_keys.index.isin(new_rows)]
+    return pairs, [int(r) for r in only_old], [int(r) for r in only_new]
 
 
 def _entry(sheet: Sheet, row: int) -> Entry:
@@ -211,51 +216,105 @@ def _entry(sheet: Sheet, row: int) -> Entry:
     )
 
 
-def _changed(old: Sheet, new: Sheet, old_row: int, new_row: int) -> Changed:
-    frame = new.table.frame
-    change = Changed(
-        new,
-        old_row,
-        new_row,
-        _text(frame.at[new_row, new.key]),
-        _text(frame.at[new_row, new.name_field]),
-    )
-    old_index, new_index = _positions(old.table), _positions(new.table)
-    for f in new.inputs:
-        before = _cell(old.table, f.id, old_row, old_index)
-        after = _cell(new.table, f.id, new_row, new_index)
-        if before != after:
-            change.cells.append(
-                CellChange(
-                    f.id,
-                    f.label,
-                    old.table.raw.cell(f.id, old_row),
-                    new.table.raw.cell(f.id, new_row),
-                    before[1],
-                    after[1],
-                )
+def _changes(old: Sheet, new: Sheet, pairs: list[tuple[int, int]]) -> list[Changed]:
+    """The pairs in which a cell or an amount changed, each with what changed. Whole columns are
+    compared at once; only a cell that may have changed is looked at on its own."""
+    if not pairs:
+        return []
+    old_rows, new_rows = (np.array(rows, dtype=int) for rows in zip(*pairs, strict=True))
+    old_at = old.table.frame.index.get_indexer(old_rows)
+    new_at = new.table.frame.index.get_indexer(new_rows)
+    found: dict[int, Changed] = {}
+
+    def change(at: int) -> Changed:
+        if at not in found:
+            row = int(new_rows[at])
+            frame = new.table.frame
+            found[at] = Changed(
+                new,
+                int(old_rows[at]),
+                row,
+                _text(frame.at[row, new.key]),
+                _text(frame.at[row, new.name_field]),
             )
+        return found[at]
+
+    for f in new.inputs:
+        before_flag, before = (part[old_at] for part in _compared(old.table, f.id))
+        after_flag, after = (part[new_at] for part in _compared(new.table, f.id))
+        for at in _maybe_changed(before, after, before_flag | after_flag):
+            shown_before = _shown_cell(old.table, f.id, int(old_rows[at]), bool(before_flag[at]), before[at])
+            shown_after = _shown_cell(new.table, f.id, int(new_rows[at]), bool(after_flag[at]), after[at])
+            if shown_before != shown_after:
+                change(at).cells.append(
+                    CellChange(
+                        f.id,
+                        f.label,
+                        old.table.raw.cell(f.id, int(old_rows[at])),
+                        new.table.raw.cell(f.id, int(new_rows[at])),
+                        shown_before[1],
+                        shown_after[1],
+                    )
+                )
     for name, label in new.amounts.items():
-        before_amount = _money(old.table.amounts.at[old_row, name])
-        after_amount = _money(new.table.amounts.at[new_row, name])
-        if before_amount != after_amount:
-            change.amounts[name] = (label, before_amount, after_amount)
-    return change
+        before = old.table.amounts[name].to_numpy()[old_at]
+        after = new.table.amounts[name].to_numpy()[new_at]
+        for at in _maybe_changed(before, after):
+            before_amount, after_amount = _money(before[at]), _money(after[at])
+            if before_amount != after_amount:
+                change(at).amounts[name] = (label, before_amount, after_amount)
+    return [found[at] for at in sorted(found)]
+
+
+def _compared(table: Table, name: str) -> tuple[np.ndarray, np.ndarray]:
+    """A column in the frame's row order: whether each cell is taken from its raw value (it failed to
+    convert or was read from text), and its converted values (in the column's own dtype)."""
+
+    def column() -> tuple[np.ndarray, np.ndarray]:
+        flags = np.zeros(len(table.frame), dtype=bool)
+        for frame in (table.failed, table.from_text):
+            if name in frame.columns:
+                flags |= frame[name].reindex(table.frame.index, fill_value=False).to_numpy(dtype=bool)
+        return flags, table.frame[name].to_numpy()
+
+    return table.once(f"diff_column:{name}", column)
+
+
+def _shown_cell(table: Table, name: str, row: int, flagged: bool, value: Any) -> tuple[bool, Any]:
+    """A cell as compared: (taken from its raw value, the value shown). A cell that converted cleanly
+    is its converted value; one that failed or was read from text is its raw value."""
+    if flagged:
+        return True, _shown(table.raw.values[name][_positions(table)[row]])
+    return False, _shown(pd.Timestamp(value) if isinstance(value, np.datetime64) else value)
 
 
 def _positions(table: Table) -> dict[int, int]:
     return table.once("diff_positions", lambda: {row: i for i, row in enumerate(table.raw.rows)})
 
 
-def _cell(table: Table, name: str, row: int, positions: dict[int, int]) -> tuple[bool, Any]:
-    """A cell as compared: (taken from its raw value, the value shown). A cell that converted cleanly
-    is its converted value; one that failed or was read from text is its raw value."""
-    raw_flagged = any(
-        name in flags.columns and bool(flags.at[row, name]) for flags in (table.failed, table.from_text)
-    )
-    if raw_flagged:
-        return True, _shown(table.raw.values[name][positions[row]])
-    return False, _shown(table.frame.at[row, name])
+def _maybe_changed(before: np.ndarray, after: np.ndarray, also: np.ndarray | None = None) -> list[int]:
+    """Positions where two columns may differ: unequal and not both blank, or marked in ALSO (a superset
+    of the cells that differ as shown, which the caller then compares one by one)."""
+    try:
+        unequal = np.asarray(before != after, dtype=bool)
+    except TypeError:  # a value whose comparison has no truth value (pandas.NA): blanks first
+        before, after = before.astype(object), after.astype(object)
+        before[_blank_mask(before)] = None
+        after[_blank_mask(after)] = None
+        unequal = np.asarray(before != after, dtype=bool)
+    at = np.flatnonzero(unequal)
+    at = at[~(_blank_mask(before[at]) & _blank_mask(after[at]))]
+    if also is not None:
+        at = np.union1d(at, np.flatnonzero(also))
+    return at.tolist()
+
+
+def _blank_mask(values: np.ndarray) -> np.ndarray:
+    """Which cells of an object column are blank (None, NaN, NaT or the empty string), as `_blank`."""
+    blank = pd.isna(values)
+    if values.dtype == object:
+        blank |= values == ""
+    return blank
 
 
 def _shown(value: Any) -> Any:

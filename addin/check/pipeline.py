@@ -25,7 +25,7 @@ from addin.io.workbook_reader import InputError, sha256_of
 from schemas.application_schema import validate
 from schemas.calculation import calculation_inputs, compute_amounts, funding_by_source
 from schemas.disbursement import PLACE, holds
-from schemas.fields import amount_fields, application_fields
+from schemas.fields import amount_fields, application_fields, field_by_id
 from schemas.money import column_total, two_place_texts
 from schemas.plan import PlanFigures
 from schemas.policy import Policy
@@ -49,7 +49,7 @@ class CheckResult:
     kind: str | None = None  # "application" | "plan" | "awards"; None when the file could not be checked
     unit: str | None = None
     revision: int | None = None  # the 版本号 (1 for a template made before it existed)
-    submitted_on: dt.date | None = None  # the 报送日期 of an application, when it is a date
+    submitted_on: dt.date | None = None  # the 报送日期 of an application or awards workbook, when a date
     checked_at: str = field(default_factory=beijing_timestamp)
 
     @property
@@ -115,8 +115,10 @@ def read_application(identified: Identified, policy: Policy) -> tuple[Table, str
 
 
 @implements("FILE_UNREADABLE")
-def check_file(path: Path, policy: Policy) -> CheckResult:
-    """Check one workbook file: an application or a plan. One that cannot be checked has no `kind`."""
+def check_file(path: Path, policy: Policy, rules: bool = True) -> CheckResult:
+    """Check one workbook file: an application or a plan. One that cannot be checked has no `kind`.
+    `rules=False`: an application's table is converted and computed but its rules are not run (what
+    `dtfund diff` compares: values and amounts, not issues)."""
     path = Path(path)
     try:
         digest = sha256_of(path) if path.is_file() else None
@@ -135,30 +137,34 @@ def check_file(path: Path, policy: Policy) -> CheckResult:
             policy=policy,
             issues=unreadable.issues,
         )
-    result = check_identified(identified, str(path), policy, digest)
+    result = check_identified(identified, str(path), policy, digest, rules)
     result.issues += addin_link_issues(path)
     return result
 
 
 def check_identified(
-    identified: Identified, file: str, policy: Policy, sha256: str | None = None
+    identified: Identified, file: str, policy: Policy, sha256: str | None = None, rules: bool = True
 ) -> CheckResult:
     """Check a workbook already identified as one of our templates (a file, or a book open in Excel)."""
     result = CheckResult(file=file, sha256=sha256, template=identified.template, policy=policy, issues=[])
     try:
-        check_structure(identified, policy)
+        renamed_sheets = check_structure(identified, policy)
         if identified.kind == spec.PLAN_TEMPLATE_ID:
             figures, issues = read_plan(identified, policy)
             result.revision, submission_problems = identified.submission()
             result.plan, result.kind = figures, "plan"
-            result.issues = submission_problems + issues + check_plan(figures, policy)
+            result.issues = renamed_sheets + submission_problems + issues + check_plan(figures, policy)
             return result
         if identified.kind == spec.AWARDS_TEMPLATE_ID:
             sheets, unit_problems, unit = check_awards(identified, policy)
             result.revision, submission_problems = identified.submission()
+            result.submitted_on = identified.submitted_on()
             result.awards, result.unit, result.kind = sheets, unit or None, "awards"
             result.issues = (
-                unit_problems + submission_problems + [issue for sheet in sheets for issue in sheet.issues]
+                renamed_sheets
+                + unit_problems
+                + submission_problems
+                + [issue for sheet in sheets for issue in sheet.issues]
             )
             return result
         computed, unit = read_application(identified, policy)
@@ -171,7 +177,7 @@ def check_identified(
         result.issues = unreadable.issues
         return result
     computed.unit = unit
-    table = check_computed(computed, policy)
+    table = check_computed(computed, policy) if rules else computed
     unit_problems = unit_cell_issues(
         unit,
         policy.value("submitting_units"),
@@ -182,9 +188,46 @@ def check_identified(
     )
     result.revision, submission_problems = identified.submission()
     result.submitted_on = identified.submitted_on()
-    result.issues = unit_problems + submission_problems + table.issues
+    result.issues = (
+        renamed_sheets + unit_problems + submission_problems + uncalculated_formulas(identified, table.issues, policy)
+    )
     result.table, result.unit, result.kind = table, unit, "application"
     return result
+
+
+@implements("FORMULA_NOT_CALCULATED")
+def uncalculated_formulas(identified: Identified, issues: list[Issue], policy: Policy) -> list[Issue]:
+    """A cell reported blank (REQUIRED_MISSING) that holds a formula was never calculated: the file has
+    no value for it (written by a program, or saved without recalculating). Said so at the cell."""
+    blanks = {(i.sheet, i.cell): i for i in issues if i.rule == "REQUIRED_MISSING" and i.sheet and i.cell}
+    look_up = getattr(identified.book, "formula_cells", None)
+    if not blanks or look_up is None:
+        return issues
+    formulas = {
+        (sheet, cell)
+        for sheet in {sheet for sheet, _ in blanks}
+        for cell in look_up(sheet, [cell for s, cell in blanks if s == sheet])
+    }
+    return [
+        make_issue(
+            "FORMULA_NOT_CALCULATED",
+            sheet=i.sheet,
+            cell=i.cell,
+            row=i.row,
+            field=i.field,
+            **_field_details(i.field, policy),
+        )
+        if (i.sheet, i.cell) in formulas and i.rule == "REQUIRED_MISSING"
+        else i
+        for i in issues
+    ]
+
+
+def _field_details(field_id: str | None, policy: Policy) -> dict[str, str]:
+    if not field_id:
+        return {}
+    blamed = field_by_id(policy)[field_id]
+    return {"field_label": blamed.label, "field_clause": blamed.clause}
 
 
 def row_amounts(result: Table) -> list[dict[str, Any]]:

@@ -8,7 +8,7 @@ two swapped columns, is one issue naming the column."""
 from __future__ import annotations
 
 from collections import Counter
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Literal
 
 from addin import template_spec as spec
@@ -87,16 +87,40 @@ def _plan_layout() -> Layout:
     return Layout(spec.PLAN_SHEET, spec.PLAN_HEADER_ROW, spec.PLAN_FIRST_LINE_ROW, columns, "plan", below)
 
 
-def check_structure(identified: Identified, policy: Policy) -> None:
+def check_structure(identified: Identified, policy: Policy) -> list[Issue]:
     """Raise UnreadableTemplate with one issue per damage when a table's headers or defined names are
-    not the template's; InputError when one of its sheets is missing."""
+    not the template's; InputError when one of its sheets is missing. Returns the warnings: a table's
+    sheet renamed (its defined names moved with it, as Excel moves them) is read through the names."""
     _require_single_cells(identified)
     issues: list[Issue] = []
+    warnings: list[Issue] = []
     for layout in layouts(identified.kind, policy):
+        renamed = _renamed_sheet(identified, layout)
+        if renamed is not None:
+            warnings.append(
+                make_issue(
+                    "SHEET_RENAMED", sheet=renamed, file=identified.name, value=renamed, expected=layout.sheet
+                )
+            )
+            layout = replace(layout, sheet=renamed)
         found = header_issues(layout, _header_row(identified, layout), identified.name)
         issues += found or name_issues(layout, identified.names, identified.name)
     if issues:
         raise UnreadableTemplate(issues, identified.template)
+    return warnings
+
+
+@implements("SHEET_RENAMED")
+def _renamed_sheet(identified: Identified, layout: Layout) -> str | None:
+    """The sheet a table's defined names all point to, when the template's sheet of that name is gone
+    (the clerk renamed it); None when the sheet is there, or the names do not agree on one sheet."""
+    if layout.sheet in identified.book.sheet_names:
+        return None
+    sheets = {identified.names[c.name].sheet for c in layout.columns if c.name and c.name in identified.names}
+    if len(sheets) != 1:
+        return None
+    [sheet] = sheets
+    return sheet if sheet in identified.book.sheet_names else None
 
 
 TEMPLATE_CELL_PREFIX = "DTFUND_"  # the names of the template's own cells (its id, the 填报单位, …)

@@ -15,7 +15,6 @@ from typing import Any
 
 from xlsxwriter.utility import xl_col_to_name
 
-from addin.io.cell_text import FORMULA_PREFIXES, safe_text
 from addin.io.workbook_reader import column_index
 
 # What Excel accepts in one cell (XlsxWriter truncates longer text to it, too).
@@ -68,7 +67,7 @@ def cell_xml(reference: str, style: str | None, value: Any) -> str:
         return f'<c r="{reference}"{styled} t="b"><v>{int(value)}</v></c>'
     if isinstance(value, int | float | Decimal) and math.isfinite(value):
         return f'<c r="{reference}"{styled}><v>{float(value):.16G}</v></c>'
-    text = excel_escapes(safe_text(str(value))[:MAX_TEXT])
+    text = excel_escapes(str(value)[:MAX_TEXT])
     preserve = ' xml:space="preserve"' if _EDGE_SPACE.search(text) else ""
     return f'<c r="{reference}"{styled} t="inlineStr"><is><t{preserve}>{xml_escapes(text)}</t></is></c>'
 
@@ -98,8 +97,7 @@ def column_xml(letter: str, style: str | None, values: list[Any], numbers: range
     for number, value in zip(numbers, values, strict=True):
         kind = type(value)
         if kind is str and len(value) < MAX_TEXT and not _NEEDS_ESCAPING.search(value):
-            text = "'" + value if value.startswith(FORMULA_PREFIXES) else value
-            cells.append(f'<c r="{letter}{number}"{styled} t="inlineStr"><is><t>{text}</t></is></c>')
+            cells.append(f'<c r="{letter}{number}"{styled} t="inlineStr"><is><t>{value}</t></is></c>')
         elif kind in _NUMBERS and math.isfinite(amount := float(value)):
             cells.append(f'<c r="{letter}{number}"{styled}><v>{amount:.16G}</v></c>')
         else:
@@ -121,7 +119,7 @@ def sheet_pieces(xml: str, bulks: list[BulkRows]) -> Iterator[str]:
     done = 0
     for at, bulk in insertions:
         piece = xml[done:at]
-        yield _DIMENSION.sub(lambda m: _wider(m, last_row), piece, count=1) if done == 0 else piece
+        yield widened_dimension(piece, last_row) if done == 0 else piece
         yield from rows_xml(bulk, _row_styles(xml, bulk.styled_row))
         done = at
     yield xml[done:]
@@ -133,6 +131,11 @@ def _insertion_point(xml: str, bulk: BulkRows) -> int:
     later = (m for m in _ROW_START.finditer(xml, body_start) if int(m.group(1)) > bulk.last_row + 1)
     following = next(later, None)
     return following.start() if following else xml.index("</sheetData>")
+
+
+def widened_dimension(xml: str, last_row: int) -> str:
+    """The sheet XML (its start at least) with its dimension reaching down to LAST_ROW (1-based)."""
+    return _DIMENSION.sub(lambda match: _wider(match, last_row), xml, count=1)
 
 
 def _wider(match: re.Match[str], last_row: int) -> str:

@@ -43,24 +43,34 @@ RELATIONSHIP = (
 def mark_dynamic_arrays(data: bytes, anchors: dict[str, list[str]]) -> bytes:
     """The same workbook with the array formulas at the anchor cells marked dynamic."""
     source = zipfile.ZipFile(io.BytesIO(data))
-    parts = sheet_members(source)
-    wanted = {parts[sheet]: cells for sheet, cells in anchors.items()}
+    wanted = anchor_parts(source, anchors)
     target = io.BytesIO()
     with zipfile.ZipFile(target, "w", zipfile.ZIP_DEFLATED) as archive:
         for entry in source.infolist():
-            content = source.read(entry.filename)
-            if entry.filename in wanted:
-                text = content.decode("utf-8")
-                for cell in wanted[entry.filename]:
-                    text, count = re.subn(rf'<c r="{cell}"(?![^>]*\bcm=)', f'<c r="{cell}" cm="1"', text)
-                    if not count:
-                        raise ValueError(f"no cell {cell} in {entry.filename}")
-                content = text.encode("utf-8")
-            elif entry.filename == "[Content_Types].xml" and b"/xl/metadata.xml" not in content:
-                content = content.replace(b"</Types>", CONTENT_TYPE.encode() + b"</Types>")
-            elif entry.filename == "xl/_rels/workbook.xml.rels" and b"sheetMetadata" not in content:
-                content = content.replace(b"</Relationships>", RELATIONSHIP.encode() + b"</Relationships>")
-            archive.writestr(entry, content)
+            archive.writestr(entry, marked_part(entry.filename, source.read(entry.filename), wanted))
         if METADATA_PART not in source.namelist():
             archive.writestr(METADATA_PART, METADATA_XML)
     return target.getvalue()
+
+
+def anchor_parts(source: zipfile.ZipFile, anchors: dict[str, list[str]]) -> dict[str, list[str]]:
+    """The anchor cells by the worksheet part they are in."""
+    parts = sheet_members(source)
+    return {parts[sheet]: cells for sheet, cells in anchors.items()}
+
+
+def marked_part(name: str, content: bytes, wanted: dict[str, list[str]]) -> bytes:
+    """One part of the package as marked: its anchor cells pointing at the metadata, the content types
+    and the workbook's relationships naming it."""
+    if name in wanted:
+        text = content.decode("utf-8")
+        for cell in wanted[name]:
+            text, count = re.subn(rf'<c r="{cell}"(?![^>]*\bcm=)', f'<c r="{cell}" cm="1"', text)
+            if not count:
+                raise ValueError(f"no cell {cell} in {name}")
+        return text.encode("utf-8")
+    if name == "[Content_Types].xml" and b"/xl/metadata.xml" not in content:
+        return content.replace(b"</Types>", CONTENT_TYPE.encode() + b"</Types>")
+    if name == "xl/_rels/workbook.xml.rels" and b"sheetMetadata" not in content:
+        return content.replace(b"</Relationships>", RELATIONSHIP.encode() + b"</Relationships>")
+    return content

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import os
+import re
+import zipfile
 from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
@@ -36,11 +38,39 @@ def collect_files(paths: Iterable[Path]) -> list[Path]:
 
 @dataclass(frozen=True)
 class Skipped:
-    """A file in a folder searched that is not consolidated, and why (Chinese, for the clerk)."""
+    """A file in a folder searched that is not consolidated, and why (Chinese, for the clerk); the rule
+    it is reported under (an Excel lock file is a warning about the workbook open in Excel);
+    `own_output`: one of dtfund's own outputs (a summary written into the folder by an earlier run)."""
 
     path: Path
     reason: str
     remedy: str
+    rule: str = "FILE_SKIPPED"
+    own_output: bool = False
+
+
+# What marks dtfund's own consolidation outputs, so that a re-run over a folder holding them leaves
+# them out: the summary workbook's title and author (its document properties), the HTML report's title,
+# and how the JSON result begins.
+SUMMARY_AUTHOR = "dtfund"
+_SUMMARY = " 汇总"
+_REPORT = "报告"
+
+
+def summary_title(fund: str) -> str:
+    """The summary workbook's title: the fund's name and 汇总."""
+    return f"{fund}{_SUMMARY}"
+
+
+def summary_html_title(fund: str) -> str:
+    return f"{summary_title(fund)}{_REPORT}"
+
+
+_TITLE = re.compile(rf"<dc:title>[^<]*{_SUMMARY}</dc:title>".encode())
+_HTML_TITLE = re.compile(rf"<title>[^<]*{_SUMMARY}{_REPORT}</title>".encode())
+_SUMMARY_JSON_POLICY = b'\n  "policy": {'  # after the "generator" key (addin.io.overwrite)
+_SUMMARY_JSON_KEYS = (b'\n  "plan": ', b'\n  "complete": ')
+_SNIFFED_BYTES = 4096
 
 
 LOCK_PREFIX = "~$"
@@ -54,11 +84,28 @@ def search_inputs(paths: Iterable[Path]) -> tuple[list[Path], list[Skipped]]:
     skipped: list[Skipped] = []
     for path in map(Path, paths):
         if not path.is_dir():
-            found.append(path)
+            if path.name.startswith(LOCK_PREFIX):  # a shell's *.xlsx names Excel's lock files too
+                skipped.append(lock_file(path))
+            else:
+                found.append(path)
             continue
         for file in _files_under(path, skipped):
             reason = skip_reason(file)
-            if reason is None:
+            if file.name.startswith(LOCK_PREFIX):
+                skipped.append(lock_file(file))
+                continue
+            may_be_ours = reason is None or file.suffix.lower() in (".json", ".html", ".htm")
+            output = own_output(file) if may_be_ours else None
+            if output is not None:
+                skipped.append(
+                    Skipped(
+                        file,
+                        f"{file.name} 是 dtfund 以前生成的{output}，不是报送的文件，没有汇总。",
+                        "",
+                        own_output=True,
+                    )
+                )
+            elif reason is None:
                 found.append(file)
             else:
                 skipped.append(Skipped(file, *reason))
@@ -93,6 +140,62 @@ def _regular(file: Path) -> bool:
     except InputError:
         return False
     return True
+
+
+def open_workbook(lock: Path) -> Path | None:
+    """The workbook an Excel lock file `~$name` stands beside: `name` (Excel), or the one whose name ends
+    in `name` (Word's way: the first two characters of a long name replaced by ~$); None if neither is."""
+    rest = lock.name[len(LOCK_PREFIX) :]
+    exact = lock.with_name(rest)
+    if exact.is_file():
+        return exact
+    try:
+        near = sorted(p for p in lock.parent.iterdir() if p.name.endswith(rest) and p != lock and p.is_file())
+    except OSError:
+        return None
+    return near[0] if len(near) == 1 else None
+
+
+def lock_file(lock: Path) -> Skipped:
+    """Excel's lock file: the workbook beside it is open in Excel, perhaps with changes not yet saved.
+    A warning naming that workbook, which is still consolidated as saved on disk."""
+    workbook = open_workbook(lock)
+    if workbook is None:
+        return Skipped(
+            lock,
+            f"{lock.name} 是 Excel 打开工作簿时生成的锁定文件，对应的工作簿不在此文件夹中，没有汇总。",
+            "如果工作簿已关闭，可删除此锁定文件；否则请在 Excel 中保存并关闭工作簿后再汇总。",
+            "FILE_OPEN_IN_EXCEL",
+        )
+    return Skipped(
+        lock,
+        f"{workbook.name} 正在 Excel 中打开（文件夹中有它的锁定文件 {lock.name}），"
+        "本次按磁盘上已保存的内容汇总，尚未保存的修改不在其中。",
+        f"请在 Excel 中保存并关闭 {workbook.name} 后再汇总；锁定文件会随之消失。",
+        "FILE_OPEN_IN_EXCEL",
+    )
+
+
+def own_output(file: Path) -> str | None:
+    """What dtfund output the file is (汇总表, HTML 汇总报告, JSON 汇总结果), or None."""
+    suffix = file.suffix.lower()
+    try:
+        if suffix in WORKBOOK_SUFFIXES:
+            with zipfile.ZipFile(file) as archive:
+                core = archive.read("docProps/core.xml")[:_SNIFFED_BYTES]
+            ours = _TITLE.search(core) and f"<dc:creator>{SUMMARY_AUTHOR}</dc:creator>".encode() in core
+            return "汇总表" if ours else None
+        if suffix not in (".json", ".html", ".htm"):
+            return None
+        with open(file, "rb") as stream:
+            head = stream.read(_SNIFFED_BYTES)
+    except (OSError, KeyError, zipfile.BadZipFile):
+        return None
+    if suffix == ".json":
+        keys = (_SUMMARY_JSON_POLICY, *_SUMMARY_JSON_KEYS)
+        summary = head.startswith(b"{") and all(key in head for key in keys)
+        return "JSON 汇总结果" if summary else None
+    return "HTML 汇总报告" if _HTML_TITLE.search(head) else None
 
 
 def skip_reason(file: Path) -> tuple[str, str] | None:

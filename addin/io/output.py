@@ -23,13 +23,15 @@ import stat
 import tempfile
 import zipfile
 import zlib
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
     from openpyxl import Workbook
+
+    from addin.io.repeated_rows import RepeatedRows
 
 FIXED_ZIP_TIME = (2025, 3, 24, 0, 0, 0)  # the draft measures' date: stamped on every generated part
 FIXED_ISO_TIME = "2025-03-24T00:00:00Z"
@@ -42,6 +44,14 @@ WORK_FILE = "output.tmp"  # short whatever the target's name, so that a 255-byte
 _HOST = f"{zlib.crc32(socket.gethostname().encode('utf-8')):08x}"  # machines may share a network folder
 _WORK_NAME = re.compile(rf"^{re.escape(WORK_PREFIX)}(?P<host>[0-9a-f]{{8}})-(?P<pid>\d+)-")
 _OWN_WORK: set[str] = set()  # this process's work folders (a container's next run may reuse its pid)
+MARKED_SUFFIXES = (".xlsx", ".xlsm")  # not the add-in (.xlam): it is installed as shipped, byte for byte
+_MARKING = {"on": False}  # whether workbooks written are marked as dtfund's own (addin.io.overwrite)
+
+
+def mark_own_workbooks(on: bool = True) -> None:
+    """Mark every workbook this process writes from now on as dtfund's own output, so that the next run
+    may replace it without --force (the `dtfund` command does; the bundled files stay unmarked)."""
+    _MARKING["on"] = on
 
 
 class OutputError(Exception):
@@ -76,10 +86,33 @@ def _reason(error: OSError) -> tuple[str, str]:
     return _REASONS.get(error.errno or 0, (error.strerror or str(error), ""))
 
 
+def current_folder_exists() -> bool:
+    """False when the folder the command was started in has been deleted (a relative path then leads
+    nowhere; an absolute one still works)."""
+    try:
+        os.getcwd()
+    except FileNotFoundError:
+        return False
+    return True
+
+
+CURRENT_FOLDER_GONE = (
+    "命令所在的当前文件夹已被删除或移走，相对路径无法使用",
+    "请先进入一个存在的文件夹（cd），或写出完整路径后重试。",
+)
+
+
 def cannot_write(path: Path, error: OSError) -> OutputError:
     """The error of a write to `path` that failed with `error`."""
     reason, fix = _reason(error)
+    if error.errno == errno.ENOENT and not Path(path).is_absolute() and not current_folder_exists():
+        reason, fix = CURRENT_FOLDER_GONE
     return OutputError(f"无法写入 {path}：{reason}。{fix}")
+
+
+def current_folder_gone_message() -> str:
+    """The clerk's sentence for a command run in a folder deleted since."""
+    return "".join(f"{part}。" if n == 0 else part for n, part in enumerate(CURRENT_FOLDER_GONE))
 
 
 def make_output_folder(folder: Path) -> None:
@@ -179,6 +212,10 @@ def atomic_path(path: Path) -> Iterator[Path]:
         raise cannot_write(path, exc) from None
     try:
         yield work / WORK_FILE
+        if _MARKING["on"] and path.suffix.lower() in MARKED_SUFFIXES:
+            from addin.io.overwrite import stamp_workbook
+
+            stamp_workbook(work / WORK_FILE)
         refuse_unsafe_target(path)  # something else may have appeared there while we wrote
         os.replace(work / WORK_FILE, path)
     except OutputError:
@@ -264,17 +301,53 @@ def write_text_atomically(path: Path, text: str) -> None:
 
 def reproducible_xlsx(data: bytes) -> bytes:
     """The same workbook with every zip entry and document timestamp fixed."""
+    return finished_package(data)
+
+
+def finished_package(
+    data: bytes,
+    dynamic_arrays: Mapping[str, list[str]] | None = None,
+    repeated: Sequence[RepeatedRows] = (),
+    reproducible: bool = True,
+) -> bytes:
+    """A saved workbook finished in one pass over its parts: the array formulas at `dynamic_arrays`
+    (sheet -> cells) marked dynamic, the repeated rows rendered into their sheets, and (reproducible)
+    every zip entry and document timestamp fixed."""
+    from addin.io.dynamic_arrays import METADATA_PART, METADATA_XML, anchor_parts, marked_part
+    from addin.io.repeated_rows import sheet_with_rows
+    from addin.io.workbook_reader import sheet_members
+
+    if not (dynamic_arrays or repeated or reproducible):
+        return data
     source = zipfile.ZipFile(io.BytesIO(data))
+    anchors = anchor_parts(source, dict(dynamic_arrays)) if dynamic_arrays else {}
+    members = sheet_members(source) if repeated else {}
+    rows = {members[r.sheet]: r for r in repeated}
     target = io.BytesIO()
     with zipfile.ZipFile(target, "w", zipfile.ZIP_DEFLATED) as archive:
-        for entry in source.infolist():
-            content = source.read(entry.filename)
-            if entry.filename == "docProps/core.xml":
-                content = _CORE_TIME.sub(rb"\g<1>" + FIXED_ISO_TIME.encode() + rb"\g<2>", content)
-            info = zipfile.ZipInfo(entry.filename, date_time=FIXED_ZIP_TIME)
+
+        def entry(name: str, original: zipfile.ZipInfo | None = None) -> zipfile.ZipInfo:
+            if original is not None and not reproducible:
+                return original
+            info = zipfile.ZipInfo(name, date_time=FIXED_ZIP_TIME)
             info.compress_type = zipfile.ZIP_DEFLATED
             info.external_attr = 0o644 << 16
-            archive.writestr(info, content)
+            return info
+
+        for original in source.infolist():
+            name, content = original.filename, source.read(original.filename)
+            if name in rows:
+                with archive.open(entry(name, original), "w") as part:
+                    for piece in sheet_with_rows(content.decode("utf-8"), rows[name]):
+                        part.write(piece)
+                continue
+            if dynamic_arrays:
+                content = marked_part(name, content, anchors)
+            if reproducible and name == "docProps/core.xml":
+                content = _CORE_TIME.sub(rb"\g<1>" + FIXED_ISO_TIME.encode() + rb"\g<2>", content)
+            archive.writestr(entry(name, original), content)
+        if dynamic_arrays and METADATA_PART not in source.namelist():
+            archive.writestr(entry(METADATA_PART), METADATA_XML)
     return target.getvalue()
 
 
@@ -293,12 +366,13 @@ def save_workbook(
     dynamic_arrays: dict[str, list[str]] | None = None,
 ) -> None:
     """Save an openpyxl workbook atomically, with fixed timestamps unless told otherwise, marking the
-    array formulas at `dynamic_arrays` (sheet -> cells) as dynamic so that Excel spills them."""
-    from addin.io.dynamic_arrays import mark_dynamic_arrays
+    array formulas at `dynamic_arrays` (sheet -> cells) as dynamic so that Excel spills them, and with
+    the rows its sheets repeat (`repeated_rows`, addin.templates.sheets.RowsRepeatingWorkbook)."""
+    from openpyxl.writer.excel import save_workbook as write_package
 
     buffer = io.BytesIO()
-    workbook.save(buffer)
-    data = buffer.getvalue()
-    if dynamic_arrays:
-        data = mark_dynamic_arrays(data, dynamic_arrays)
-    write_bytes_atomically(Path(path), reproducible_xlsx(data) if reproducible else data)
+    write_package(workbook, buffer)
+    repeated = getattr(workbook, "repeated_rows", ())
+    write_bytes_atomically(
+        Path(path), finished_package(buffer.getvalue(), dynamic_arrays, repeated, reproducible)
+    )

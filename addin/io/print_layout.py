@@ -17,6 +17,16 @@ PAGE_FOOTER = "第 &P 页，共 &N 页"
 A4_PAPER = 9  # A4's paper size code in a sheet's page setup (ECMA-376 paperSize)
 MARGINS = {"left": 0.4, "right": 0.4, "top": 0.6, "bottom": 0.6}  # inches
 HEADER_FOOTER_MARGIN = 0.3  # inches
+# The most characters of one text printed (a terminal line, a cell of the 报送表 PDF); the JSON keeps it
+# whole. A cell holds up to 32,767: an enterprise name of thousands would fill screens, or be a PDF row
+# taller than the page, which reportlab cannot lay out.
+TERMINAL_TEXT_LIMIT = 500
+PDF_CELL_TEXT_LIMIT = 200
+
+
+def shortened(text: str, limit: int) -> str:
+    """The text, or its first `limit` characters followed by "…（共 N 字）"."""
+    return text if len(text) <= limit else f"{text[:limit]}…（共 {len(text)} 字）"
 
 
 def text_width(text: str) -> int:
@@ -35,3 +45,65 @@ def wrapped_height(cells: Iterable[tuple[Any, float]], font_size: float = 11) ->
     not grow a generated file's rows for their wrapped text, and LibreOffice and WPS grow them unevenly."""
     lines = max((line_count(text, width) for text, width in cells if text not in (None, "")), default=1)
     return min(lines * LINE_HEIGHT * font_size / 11 + ROW_PADDING, MAX_ROW_HEIGHT)
+
+
+# A sheet printed on pages of its own (the 拨付清单): its own page numbers whatever the workbook prints
+# before it (the page number restarts at 1; the total is the sheet's, counted here, since LibreOffice's
+# &N counts every page of the workbook).
+SHEET_PAGE_FOOTER = "第 &P 页 共 {pages} 页"
+A4_POINTS = (595.28, 841.89)  # width, height in portrait
+POINTS_PER_INCH = 72
+CHARACTER_PIXELS = 7  # one column width unit of the default 11-point font, in pixels
+COLUMN_PADDING_PIXELS = 5
+POINTS_PER_PIXEL = 0.75
+# Page breaks are placed for the scale at which the columns, in Excel's Calibri, fill WIDTH_SAFETY of the
+# page's width, each page filled to PAGE_SAFETY of its height: a viewer that fits the columns to the
+# width at a scale up to 1 / 0.92 × 0.85 ≈ 8% larger (LibreOffice's Carlito draws ~4% wider) still holds
+# every page's rows, and one with wider fonts (a smaller scale) holds them with room to spare.
+PAGE_SAFETY = 0.85
+WIDTH_SAFETY = 0.92
+
+
+def _printable(landscape: bool) -> tuple[float, float]:
+    """The printable width and height of an A4 page within MARGINS, in points."""
+    width, height = reversed(A4_POINTS) if landscape else A4_POINTS
+    across = (MARGINS["left"] + MARGINS["right"]) * POINTS_PER_INCH
+    down = (MARGINS["top"] + MARGINS["bottom"]) * POINTS_PER_INCH
+    return width - across, height - down
+
+
+def print_scale(widths: Iterable[float], landscape: bool) -> int:
+    """The print scale (percent, 10–100) at which columns of these widths fit the page's width."""
+    points = sum((w * CHARACTER_PIXELS + COLUMN_PADDING_PIXELS) * POINTS_PER_PIXEL for w in widths)
+    across, _ = _printable(landscape)
+    return max(10, min(100, math.floor(100 * across * WIDTH_SAFETY / points))) if points else 100
+
+
+def pages_of(
+    heights: list[float],
+    scale: int,
+    landscape: bool,
+    repeated: int | None = None,
+    keep_from: int | None = None,
+) -> list[int]:
+    """The rows (0-based) that begin a new printed page, for rows of these heights (points) at `scale`
+    percent; the row `repeated` (a table's header) printed again at the top of each page after the
+    first; the rows from `keep_from` to the end kept on one page when they fit on one."""
+    _, down = _printable(landscape)
+    room = down * PAGE_SAFETY * 100 / scale
+    header = heights[repeated] if repeated is not None else 0
+    breaks: list[int] = []
+    used = 0.0
+    for row, height in enumerate(heights):
+        if used + height > room and row > 0:
+            breaks.append(row)
+            used = header if repeated is not None and row > repeated else 0.0
+        used += height
+    if keep_from is not None and 0 < keep_from < len(heights):
+        tail = sum(heights[keep_from:])
+        first = max([b for b in breaks if b <= keep_from], default=0)
+        split = [b for b in breaks if b > keep_from]
+        if split and tail + header <= room:
+            # start the kept rows on a page of their own, then the rest as before ends there
+            breaks = [b for b in breaks if b <= keep_from] + ([keep_from] if keep_from != first else [])
+    return breaks

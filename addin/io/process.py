@@ -26,6 +26,7 @@ def run_process(command: Callable[[], object]) -> None:
     runs in the background, end the process at once, its output flushed; else exit as usual (which
     removes the background work's temporary files)."""
     gc.disable()
+    sys.unraisablehook = _quiet_about_failed_closes
     clean_up_after_killed_runs()
     restore_stderr = filter_stderr()  # (Rust's panic reports left out: the check reports the cell)
     atexit.register(restore_stderr)
@@ -42,6 +43,14 @@ def run_process(command: Callable[[], object]) -> None:
         remove_run_folder()  # (os._exit runs no atexit handlers)
         restore_stderr()
         os._exit(exited.code or 0)
+
+
+def _quiet_about_failed_closes(unraisable: sys.UnraisableHookArgs) -> None:
+    """An OSError in a finalizer (a ZipFile closing when the disk is full) comes after the write that
+    failed first, which the command has reported in Chinese: not printed again as a traceback."""
+    if isinstance(unraisable.exc_value, OSError):
+        return
+    sys.__unraisablehook__(unraisable)
 
 
 def _working_in_background() -> bool:

@@ -14,10 +14,13 @@ places them, where any value outside the grid is refused."""
 from __future__ import annotations
 
 import functools
+import itertools
 import re
 import zipfile
 from collections.abc import Iterable, Iterator
 from pathlib import Path
+
+import numpy as np
 
 from addin.io.read_limits import Grid, template_grid
 
@@ -211,3 +214,75 @@ def far_cell_message(file: str, sheet: str, reference: str, grid: Grid | None = 
 
 
 FAR_CELL_REMEDY = "请删除该单元格后重新保存，再校验。"
+
+_ROW_START = re.compile(rb"<(?:[A-Za-z_][\w.-]*:)?row[\s/>]")
+_ROW_NUMBER = re.compile(rb"""<(?:[A-Za-z_][\w.-]*:)?row\s[^>]*?\br\s*=\s*["'](\d+)["']""")
+
+
+def valued_rows(pieces: Iterable[bytes]) -> np.ndarray | None:
+    """The numbers of the rows holding a value, ascending as the sheet lists them; None when a row has
+    no number (then where the rows lie is python-calamine's guess). One regular-expression pass a piece:
+    a million rows take about a second."""
+    found: list[np.ndarray] = []
+    held = b""
+    for piece in itertools.chain(pieces, [b""]):
+        window = held + piece
+        starts = [match.start() for match in _ROW_START.finditer(window)]
+        if piece and starts:  # the last row may go on in the next piece
+            window, held = window[: starts[-1]], window[starts[-1] :]
+            starts.pop()
+        elif piece:
+            window, held = b"", window
+        numbers = _ROW_NUMBER.findall(window)
+        if len(numbers) != len(starts):
+            return None
+        values = np.fromiter((m.start() for m in _VALUE.finditer(window)), dtype=np.int64)
+        bounds = np.append(np.asarray(starts, dtype=np.int64), len(window))
+        valued = np.searchsorted(values, bounds[1:]) > np.searchsorted(values, bounds[:-1])
+        found.append(np.asarray(numbers, dtype=np.int64)[valued])
+    return np.concatenate(found) if found else np.zeros(0, dtype=np.int64)
+
+
+def rows_of(pieces: Iterable[bytes], wanted: set[int]) -> Iterator[bytes]:
+    """The XML of the rows numbered in `wanted` (each from its <row> tag to the next row's), found by
+    their row tags only: a row's cells are not looked at unless it is wanted."""
+    held = b""
+    for piece in itertools.chain(pieces, [b""]):
+        window = held + piece
+        starts = list(_ROW_NUMBER.finditer(window))
+        held = b""
+        if piece and starts:  # the last row may go on in the next piece
+            held = window[starts[-1].start() :]
+        elif piece:
+            held = window[-MAX_TAG_BYTES:]
+            continue
+        ends = [m.start() for m in starts[1:]] + [len(window)]
+        for match, end in zip(starts[:-1] if piece else starts, ends, strict=False):
+            if int(match.group(1)) in wanted:
+                yield window[match.start() : end]
+
+
+def filled_run(rows: np.ndarray, far_row: int, below: int = 0) -> tuple[int, int] | None:
+    """The run of consecutive rows holding values that goes through `far_row` (a column filled down to the
+    end of the sheet), from below row `below` (the end of the template's table) to the last row holding a
+    value: (first, last), or None when `far_row` is alone."""
+    at = int(np.searchsorted(rows, far_row))
+    if at >= len(rows) or rows[at] != far_row:
+        return None
+    gaps = np.flatnonzero(np.diff(rows[: at + 1]) != 1)
+    first = max(int(rows[gaps[-1] + 1]) if len(gaps) else int(rows[0]), below + 1)
+    last = int(rows.max())
+    return (first, last) if last > first else None
+
+
+def filled_rows_message(file: str, sheet: str, first: int, last: int, grid: Grid | None = None) -> str:
+    """The clerk's message for rows filled down beyond the template's grid."""
+    grid = grid or template_grid()
+    return (
+        f"{file} 的工作表“{sheet}”第 {first} 行至第 {last} 行有内容，请删除这些行：工作表用到的区域"
+        f"不能大于模板最大的表格（{grid.last_column_letters} 列 × {grid.last_row} 行）。"
+    )
+
+
+def filled_rows_remedy(first: int, last: int) -> str:
+    return f"选中第 {first} 行至第 {last} 行（单击行号 {first}，按 Ctrl+Shift+↓），右键“删除”，保存后再校验。"

@@ -11,7 +11,7 @@ import posixpath
 import re
 import stat
 import zipfile
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -27,8 +27,23 @@ from addin.io.read_limits import (
     MAX_UNCOMPRESSED_BYTES,
     RATIO_CHECKED_FROM_BYTES,
 )
-from addin.io.sheet_extent import FAR_CELL_REMEDY, column_number, far_cell, far_cell_message
+from addin.io.sheet_extent import (
+    FAR_CELL_REMEDY,
+    column_number,
+    far_cell,
+    far_cell_message,
+    filled_rows_message,
+    filled_rows_remedy,
+    filled_run,
+    rows_of,
+    sheet_pieces,
+    valued_rows,
+)
 
+_FORMULA_CELL = re.compile(
+    rb"""<(?:[A-Za-z_][\w.-]*:)?c\s[^>]*?\br\s*=\s*["']([A-Z]+\d+)["'][^>]*>\s*<(?:[A-Za-z_][\w.-]*:)?f[\s/>]"""
+)
+MAX_LOOKED_UP_CELLS = 1000  # blank cells looked up for a formula at once (a regular-expression alternation)
 SCAN_BYTES = 4 * 1024**2  # a sheet's XML is looked through for error values this much at a time
 OLE_SIGNATURE = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
 ENCRYPTED_STREAM = "EncryptionInfo"  # the stream of an encrypted workbook (MS-OFFCRYPTO)
@@ -310,6 +325,22 @@ class Workbook:
             self._parsed.pop(sheet, None)
         return rows
 
+    def formula_cells(self, sheet: str, references: Iterable[str]) -> set[str]:
+        """Which of these cells (B7, …) hold a formula: read as blank, such a cell was never calculated
+        (no cached value). Only their rows' XML is searched."""
+        with zipfile.ZipFile(self.path) as archive:
+            member = sheet_members(archive).get(sheet)
+        wanted = set(sorted(set(references))[:MAX_LOOKED_UP_CELLS])
+        if member is None or not wanted:
+            return set()
+        rows = {int(reference.lstrip("ABCDEFGHIJKLMNOPQRSTUVWXYZ")) for reference in wanted}
+        found: set[str] = set()
+        for row in rows_of(sheet_pieces(self.path, member), rows):
+            found.update(
+                m.group(1).decode() for m in _FORMULA_CELL.finditer(row) if m.group(1).decode() in wanted
+            )
+        return found
+
     def _error_cells(self, sheet: str) -> ErrorCells:
         """The error values stored in a sheet parsed whole, found in its XML once."""
         if sheet not in self._errors:
@@ -398,8 +429,20 @@ def parse_whole(book: Any, path: Path, sheet: str) -> Any:
     if member is not None:
         reference = far_cell(path, member)
         if reference is not None:
-            raise InputError(far_cell_message(path.name, sheet, reference), remedy=FAR_CELL_REMEDY)
+            raise _far_cell_error(path, sheet, member, reference)
     return book.get_sheet_by_name(sheet)
+
+
+def _far_cell_error(path: Path, sheet: str, member: str, reference: str) -> InputError:
+    """The refusal of a far value: the rows to delete when it ends a column filled down below the table
+    (its defined names' last row), else its cell."""
+    rows = valued_rows(sheet_pieces(path, member))
+    below = max((name.last_row for name in defined_names(path).values() if name.sheet == sheet), default=0)
+    far_row = int(reference.lstrip("ABCDEFGHIJKLMNOPQRSTUVWXYZ"))
+    run = None if rows is None else filled_run(rows, far_row, below if below < far_row else 0)
+    if run is None:
+        return InputError(far_cell_message(path.name, sheet, reference), remedy=FAR_CELL_REMEDY)
+    return InputError(filled_rows_message(path.name, sheet, *run), remedy=filled_rows_remedy(*run))
 
 
 def stored_errors(path: Path, sheet: str) -> ErrorCells:

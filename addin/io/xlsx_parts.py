@@ -103,7 +103,9 @@ def rels_part(part: str) -> str:
 
 def relative_target(owner: str, target: str) -> str:
     """A part's path as a relationship target from the part `owner`."""
-    return posixpath.relpath(target, posixpath.dirname(owner))
+    # (from the package's root "/": relpath of relative paths asks for the current folder, which may
+    # have been deleted)
+    return posixpath.relpath(f"/{target.lstrip('/')}", f"/{posixpath.dirname(owner.lstrip('/'))}")
 
 
 def unused_name(taken: set[str], pattern: str) -> str:

@@ -13,6 +13,7 @@ from addin.beijing_time import beijing_timestamp
 from addin.check.consolidate import Consolidation
 from addin.check.pipeline import CheckResult
 from addin.reports.check_report import issue_record, json_value
+from addin.reports.ledger_columns import ledger_line
 from addin.reports.summary_figures import (
     DISBURSEMENT_MONEY,
     award_records,
@@ -21,10 +22,12 @@ from addin.reports.summary_figures import (
     disbursement_totals,
     division_summary,
     execution_records,
+    file_counts,
+    left_out_files,
     provider_ranking,
     records_of,
 )
-from addin.reports.terminal_issues import print_issues
+from addin.reports.terminal_issues import TERMINAL_ISSUE_LIMIT, print_issues
 from addin.reports.terminal_text import add_amount_column, plain, print_table, visible
 from schemas.fields import part_fields
 from schemas.money import format_yuan, two_place_texts
@@ -32,6 +35,7 @@ from schemas.registry import issue_sentences
 
 AWARDS_APART_NOTE = "奖励与补贴名单的金额不在此表中；按资金来源的合计见汇总表的“执行情况”。"
 HELD_NOTE = "暂缓拨付的企业有错误或重复申报，改正并重新汇总前不得拨付；原因见汇总表的“拨付清单”。"
+LEDGER_COLUMNS = ("paid_before", "to_pay", "held", "to_recover", "lines")  # against the ledger (addin.ledger)
 SHORT_SOURCE = 2  # 中央 / 兵团 / 师市: a funding source's short name in narrow tables
 TEXT_MIN_WIDTH = 8  # terminal cells: four Chinese characters a line before a text column folds
 
@@ -52,6 +56,8 @@ def disbursement_entries(c: Consolidation) -> list[dict[str, Any]]:
     frame = disbursement_frame(c).copy()
     for column in DISBURSEMENT_MONEY:
         frame[column] = two_place_texts(frame[column])
+    for column in LEDGER_COLUMNS:
+        frame[column] = frame[column].map(_money)
     return records_of(frame)
 
 
@@ -69,11 +75,14 @@ def consolidation_document(c: Consolidation) -> dict[str, Any]:
         "complete": c.complete,
         "valid": c.valid,
         "counts": {"error": c.errors, "warning": c.warnings},
+        "file_counts": file_counts(c).record(),
         "files": [file_record(c, r) for r in (*c.files, *c.replaced)],
+        "left_out": left_out_files(c),
         "summary": _money(division_summary(c)),
         "execution": execution,
         "disbursement": disbursement_entries(c),
         "disbursement_totals": _money(disbursement_totals(c)),
+        "ledger": None if c.paid is None else {"location": c.ledger, "head": c.paid.head},
         "providers": provider_ranking(c),
         "awards": _money(award_records(c)),
         "issues": [issue_record(i) for i in c.all_issues],
@@ -158,34 +167,53 @@ def print_consolidation(
         print_issues(
             console, c.all_issues, "汇总表的“问题清单”工作表和 --json 结果", show_file=True, show_all=show_all
         )
-    for r in c.replaced:
-        console.print(
-            _status_line(
-                "已被替换，未汇总",
-                "yellow",
-                f"{c.label(r)}（{r.unit}，版本号 {r.revision}）→ {c.replaced_by[c.label(r)]}",
-            )
+    _print_file_statuses(c, console, show_all)
+    console.print(plain(consolidation_verdict(c), style="bold green" if c.valid else "bold red"))
+
+
+def _print_file_statuses(c: Consolidation, console: Console, show_all: bool) -> None:
+    """A line per file not consolidated (replaced, submitted twice, skipped), the first
+    TERMINAL_ISSUE_LIMIT unless `show_all`, then how many more; the files that could not be checked."""
+    lines = [
+        _status_line(
+            "已被替换，未汇总",
+            "yellow",
+            f"{c.label(r)}（{r.unit}，版本号 {r.revision}）→ {c.replaced_by[c.label(r)]}",
         )
+        for r in c.replaced
+    ]
     for r in c.files:
         if c.status(r) == "submitted_twice":
-            console.print(
+            lines.append(
                 _status_line(
                     "版本号与另一份相同，未汇总", "bold red", f"{c.label(r)}（{r.unit}，版本号 {r.revision}）"
                 )
             )
         if c.status(r) == "skipped":
             # the reason names the file, and the fix says what to do with it
-            console.print(_status_line("未汇总", "bold red", issue_sentences(r.issues[0])))
+            lines.append(_status_line("未汇总", "bold red", issue_sentences(r.issues[0])))
+    shown = lines if show_all else lines[:TERMINAL_ISSUE_LIMIT]
+    for line in shown:
+        console.print(line)
+    if len(shown) < len(lines):
+        console.print(
+            plain(
+                f"……另有 {len(lines) - len(shown)} 个文件未汇总，未在此列出；全部见汇总表的“问题清单”工作表和"
+                " --json 结果，或加 --all 在终端全部列出。",
+                style="bold red",
+            )
+        )
     unreadable = [r.file for r in c.files if c.status(r) == "unreadable"]
     if unreadable:
+        named = unreadable if show_all else unreadable[:TERMINAL_ISSUE_LIMIT]
+        more = f" 等（另有 {len(unreadable) - len(named)} 个）" if len(named) < len(unreadable) else ""
         console.print(
             _status_line(
                 f"有 {len(unreadable)} 个文件无法校验（无法读取或模板被改动），汇总不完整",
                 "bold red",
-                "、".join(unreadable),
+                "、".join(named) + more,
             )
         )
-    console.print(plain(consolidation_verdict(c), style="bold green" if c.valid else "bold red"))
 
 
 def consolidation_verdict(c: Consolidation) -> str:
@@ -195,7 +223,7 @@ def consolidation_verdict(c: Consolidation) -> str:
     incomplete = f"；{unreadable} 个文件无法校验（无法读取或模板被改动），汇总不完整" if unreadable else ""
     left_out = f"；{twice} 个文件与同一单位的另一份版本号相同，未汇总" if twice else ""
     return (
-        f"汇总结论：{outcome}（{len(c.files)} 个文件；错误 {c.errors} 条，警告 {c.warnings} 条"
+        f"汇总结论：{outcome}（{file_counts(c).sentence()}；错误 {c.errors} 条，警告 {c.warnings} 条"
         f"{incomplete}{left_out}）"
     )
 
@@ -217,6 +245,8 @@ def print_disbursement(c: Consolidation, console: Console) -> None:
         table.add_row(label, *(format_yuan(line[field]) for line in overview))
     table.add_row("合计", *(format_yuan(line["total"]) for line in overview))
     print_table(console, table)
+    if c.paid is not None:
+        console.print(plain(ledger_line(c)), soft_wrap=True)
     console.print(HELD_NOTE)
     if not c.awards.empty:
         console.print(AWARDS_APART_NOTE)

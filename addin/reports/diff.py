@@ -3,6 +3,7 @@ Cell values are always plain text (addin.reports.terminal_text; jinja2 autoescap
 
 from __future__ import annotations
 
+import datetime as dt
 import re
 from decimal import Decimal
 from typing import Any
@@ -12,14 +13,63 @@ from rich.table import Table
 
 from addin.check.diff import KIND_NAMES, Changed, Diff, Entry
 from addin.reports.check_report import json_value
-from addin.reports.terminal_text import add_amount_column, plain, print_table
+from addin.reports.terminal_issues import TERMINAL_ISSUE_LIMIT
+from addin.reports.terminal_text import add_amount_column, labelled, plain, print_table
 from schemas.money import format_yuan
 
 BLANK = "（空）"
 
 
 def _side(diff_result: Any) -> dict[str, Any]:
-    return {"file": diff_result.file, "sha256": diff_result.sha256}
+    submitted = diff_result.submitted_on
+    return {
+        "file": diff_result.file,
+        "sha256": diff_result.sha256,
+        "revision": diff_result.revision,
+        "submitted_on": submitted.isoformat() if submitted else None,
+    }
+
+
+def _date(value: dt.date | None) -> str:
+    return value.isoformat() if value else "（未填）"
+
+
+def version_lines(diff: Diff) -> list[tuple[str, str, str]]:
+    """The 版本号 and 报送日期 of both files: (label, 上次, 本次)."""
+    old, new = diff.old, diff.new
+    return [
+        ("版本号", str(old.revision or "—"), str(new.revision or "—")),
+        ("报送日期", _date(old.submitted_on), _date(new.submitted_on)),
+    ]
+
+
+def order_notes(diff: Diff) -> list[str]:
+    """What the reader must know before reading the changes: both arguments are the same file (by
+    content); the first is the newer revision (or the later 报送日期), so that every addition reads as a
+    deletion, with the order to use; or both carry one 版本号 though they differ."""
+    old, new = diff.old, diff.new
+    if old.sha256 and old.sha256 == new.sha256:
+        return [
+            f"两个文件的内容完全相同（SHA-256 {new.sha256[:12]}…），是同一份文件：{old.file} 与 {new.file}。"
+        ]
+    swap = f"请交换两个文件的顺序，先写上次报送的文件：dtfund diff {new.file} {old.file}"
+    if (old.revision or 0) > (new.revision or 0):
+        return [
+            f"上次文件的版本号（{old.revision}）比本次文件的版本号（{new.revision}）大：两个文件的顺序可能颠倒了，"
+            f"下面的“新增”“删除”也因此相反。{swap}"
+        ]
+    if old.revision == new.revision:
+        later = old.submitted_on and new.submitted_on and old.submitted_on > new.submitted_on
+        if later:
+            return [
+                f"两个文件的版本号相同（{new.revision}），上次文件的报送日期（{_date(old.submitted_on)}）"
+                f"却晚于本次文件（{_date(new.submitted_on)}）：两个文件的顺序可能颠倒了。{swap}"
+            ]
+        return [
+            f"两个文件的版本号相同（都是 {new.revision}），内容却不同：修改后重新报送时，版本号应加 1，"
+            "否则汇总时两份都不会纳入（UNIT_SUBMITTED_TWICE）。"
+        ]
+    return []
 
 
 def _entry_record(entry: Entry) -> dict[str, Any]:
@@ -72,6 +122,7 @@ def diff_document(diff: Diff) -> dict[str, Any]:
         "old": _side(diff.old),
         "new": _side(diff.new),
         "same": diff.same,
+        "notes": order_notes(diff),
         "unit_change": {"old": diff.old.unit, "new": diff.new.unit} if diff.unit_changed else None,
         "added": [_entry_record(e) for e in diff.added],
         "removed": [_entry_record(e) for e in diff.removed],
@@ -167,11 +218,18 @@ def signed(amount: Decimal) -> str:
     return ("+" if amount > 0 else "") + format_yuan(amount)
 
 
-def print_diff(diff: Diff, console: Console) -> None:
-    """The terminal report: files, added, removed, each changed entry's cells and amounts, totals."""
+def print_diff(diff: Diff, console: Console, show_all: bool = False) -> None:
+    """The terminal report: files, added, removed, each changed entry's cells and amounts (the first
+    TERMINAL_ISSUE_LIMIT entries unless `show_all`: drawing thousands of tables takes longer than the
+    comparison, and the JSON and HTML hold them all), totals."""
     console.print(plain(f"上次：{diff.old.file}"))
     console.print(plain(f"本次：{diff.new.file}"))
+    for label, before, after in version_lines(diff):
+        changed = "" if before == after else "（有变化）"
+        console.print(plain(f"{label}：上次 {before}，本次 {after}{changed}"))
     console.print(plain(f"种类：{KIND_NAMES[diff.new.kind or '']}　填报单位：{diff.new.unit or BLANK}"))
+    for note in order_notes(diff):
+        console.print(labelled("注意", note, style="bold yellow"))
     if diff.unit_changed:
         console.print(plain(f"填报单位：上次“{diff.old.unit or BLANK}”，本次“{diff.new.unit or BLANK}”"))
     total_label = "补贴奖励合计" if diff.new.kind == "application" else "计入金额"
@@ -179,8 +237,14 @@ def print_diff(diff: Diff, console: Console) -> None:
         print_table(console, _entries_table("新增的企业", diff.added, total_label))
     if diff.removed:
         print_table(console, _entries_table("删除的企业", diff.removed, total_label))
-    for change in diff.changed:
+    listed = diff.changed if show_all else diff.changed[:TERMINAL_ISSUE_LIMIT]
+    for change in listed:
         print_table(console, _changes_table(change))
+    if len(listed) < len(diff.changed):
+        console.print(
+            f"以上列出前 {len(listed)} 家有修改的企业，另有 {len(diff.changed) - len(listed)} 家未列出。"
+            "全部修改见 --json 或 --html 保存的比较结果；或加 --all 在终端全部列出。"
+        )
     print_table(console, _totals_table(diff, diff.new.policy.funding_sources))
     style = "green" if diff.same else "yellow"
     console.print(plain(summary_line(diff), style=f"bold {style}"))

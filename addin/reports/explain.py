@@ -11,6 +11,7 @@ from typing import Any
 
 import pandas as pd
 
+from addin.reports.labels import part_of
 from schemas.calculation import award_labels, row_parameters, window_column
 from schemas.fields import TOTAL_FIELD, field_by_id, part_fields
 from schemas.lines import FundingLine
@@ -279,7 +280,12 @@ def _part_steps(a: pd.Series, used: dict[str, UsedValue], policy: Policy) -> lis
             else f"全部来自{policy.funding_sources[source]}"
         )
         steps.append(
-            Step(f"其中 {policy.funding_sources[source]}", how, a[field], used[line.split].parameter.clause)
+            Step(
+                part_of(line.label, policy.funding_sources[source]),
+                how,
+                a[field],
+                used[line.split].parameter.clause,
+            )
         )
     return steps
 

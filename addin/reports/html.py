@@ -13,15 +13,27 @@ from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescap
 from addin.beijing_time import beijing_timestamp, shown_time
 from addin.check.consolidate import Consolidation
 from addin.check.diff import KIND_NAMES, Diff
-from addin.check.pipeline import CheckResult, totals
+from addin.check.pipeline import CheckResult, held_rows, row_amounts, rows_with_errors, totals
 from addin.check.plan import plan_totals
+from addin.io.input_files import summary_html_title
 from addin.reports.catalogue import SEVERITY_LABELS
 from addin.reports.consolidation_report import status_text
-from addin.reports.diff import BLANK, diff_document, money_fields, shown_amount, signed, summary_line
+from addin.reports.diff import (
+    BLANK,
+    diff_document,
+    money_fields,
+    order_notes,
+    shown_amount,
+    signed,
+    summary_line,
+    version_lines,
+)
+from addin.reports.labels import part_of_total
 from addin.reports.summary_figures import (
     disbursement_overview,
     division_summary,
     execution_records,
+    file_counts,
     source_execution,
 )
 from schemas.calculation import award_labels
@@ -65,7 +77,8 @@ def issue_groups(issues: list[Issue]) -> list[dict[str, Any]]:
             "title": found[0].title,
             "severity": found[0].severity,
             "severity_label": SEVERITY_LABELS[found[0].severity],
-            "fix": found[0].fix if len(found) == 1 else _common_fix(found),
+            "fix": _common_fix(found),
+            "fix_per_issue": _common_fix(found) is None,
             "count": len(found),
             "issues": found,
         }
@@ -73,9 +86,35 @@ def issue_groups(issues: list[Issue]) -> list[dict[str, Any]]:
     ]
 
 
-def _common_fix(issues: list[Issue]) -> str:
-    fixes = [fix for fix in dict.fromkeys(i.fix for i in issues) if fix]
-    return fixes[0] if len(fixes) == 1 else "；".join(fixes[:3]) + ("……" if len(fixes) > 3 else "")
+def _common_fix(issues: list[Issue]) -> str | None:
+    """The fix every issue of a group shares ("" for none); None when they differ: then each issue's
+    own fix is shown on its own line, never run together."""
+    fixes = list(dict.fromkeys(i.fix or "" for i in issues))
+    return fixes[0] if len(fixes) == 1 else None
+
+
+def _enterprise_rows(result: CheckResult) -> list[dict[str, Any]]:
+    """Each enterprise row of an application: where, who, its amounts, and whether it can be paid (and
+    the rules holding it), as the terminal, the 报送表 and the 拨付清单 decide it."""
+    if result.table is None or not len(result.table.amounts):
+        return []
+    held = held_rows(result)
+    labels = award_labels(result.policy)
+    records = []
+    for record in row_amounts(result.table):
+        row = record["row"]
+        rules = [*held.at[row, "held_by_row"], *held.at[row, "held_by_file"]]
+        records.append(
+            {
+                "row": row,
+                "name": record["name"],
+                "uscc": record["uscc"],
+                "amounts": [format_yuan(Decimal(record["amounts"][name])) for name in labels],
+                "payable": bool(held.at[row, "payable"]),
+                "held_by": "、".join(dict.fromkeys(rules)),
+            }
+        )
+    return records
 
 
 def _policy(result_policy) -> dict[str, str]:
@@ -86,14 +125,19 @@ def check_report(result: CheckResult) -> str:
     policy = result.policy
     money_rows: list[tuple[str, str]] = []
     unit = "元"
+    counts: list[tuple[str, str]] = []
     if result.table is not None:
         figures = totals(result.table, policy)
         labels = award_labels(policy)
+        counts = [
+            ("申报企业数 / 符合条件", f"{figures['rows']} 家 / {figures['eligible_rows']} 家"),
+            ("其中暂缓拨付（有错误，改正前不予拨付）", f"{rows_with_errors(result)} 家"),
+        ]
         money_rows = [
             (label, format_yuan(Decimal(figures["amounts"][name]))) for name, label in labels.items()
         ]
         money_rows += [
-            (f"其中 {policy.funding_sources[s]}", format_yuan(Decimal(a)))
+            (part_of_total(policy.funding_sources[s]), format_yuan(Decimal(a)))
             for s, a in figures["by_source"].items()
         ]
     elif result.plan is not None:
@@ -125,6 +169,9 @@ def check_report(result: CheckResult) -> str:
             checked_at=shown_time(result.checked_at),
             generated_at=_now(),
             totals={"unit": unit, "rows": money_rows} if money_rows else None,
+            enterprise_counts=counts,
+            enterprises=_enterprise_rows(result),
+            amount_labels=list(award_labels(policy).values()),
             groups=issue_groups(result.issues),
         )
     )
@@ -213,17 +260,18 @@ def consolidation_report(c: Consolidation) -> str:
         _environment()
         .get_template("consolidation.html.j2")
         .render(
-            title=f"{c.policy.fund} 汇总报告",
+            title=summary_html_title(c.policy.fund),
             valid=c.valid,
             complete=c.complete,
             counts={"error": c.errors, "warning": c.warnings},
             files=files,
+            file_counts=file_counts(c).sentence(),
             plan_name=c.label(c.plan),
             plan_sha256=c.plan.sha256,
             policy=_policy(c.policy),
             generated_at=_now(),
             divisions=divisions,
-            source_labels=[c.policy.funding_sources[s] for s in sources],
+            source_labels=[part_of_total(c.policy.funding_sources[s]) for s in sources],
             chart=_chart(c),
             execution=execution,
             disbursement=_disbursement(c),
@@ -253,6 +301,8 @@ def diff_report(diff: Diff) -> str:
             unit=diff.new.unit or BLANK,
             old_unit=(diff.old.unit or BLANK) if diff.unit_changed else None,
             summary=summary_line(diff),
+            versions=version_lines(diff),
+            notes=order_notes(diff),
             same=diff.same,
             added=document["added"],
             removed=document["removed"],

@@ -1,42 +1,56 @@
 """The 报送表: a unit's checked applications laid out on A4 landscape for submission upward, printed,
 signed and stamped — its rows and totals, the check's verdict, the file's SHA-256, the lines to sign.
 
-Made with reportlab in Python on any system (no office suite). Its Chinese text uses the PDF standard
-CID font STSong-Light (Adobe-GB1), codes and amounts the standard Helvetica: every PDF reader supplies
-them or a substitute, so no font file is shipped or embedded, and the text stays searchable and
-extractable. Text from cells is escaped before it goes into a Paragraph (reportlab parses Paragraph text
-as markup) or drawn as a plain string."""
+Made with reportlab in Python on any system (no office suite). Every font is embedded (a subset; see
+addin.reports.pdf_fonts), so the form shows the same on any reader, and the text stays searchable and
+extractable; a character no embedded font has is shown as [U+XXXX] and named in a warning. Text from
+cells is escaped before it goes into a Paragraph (reportlab parses Paragraph text as markup).
+
+The last rows of the table, its 合计 row, the file's details and the lines to sign are one table kept
+together (_KeptTail; with the header row again when they start a page): the last page never holds the
+sign lines alone. Not reportlab's NOSPLIT, which recomputes a map of every cell at each page (a third
+longer at 2,000 rows)."""
 
 from __future__ import annotations
 
+import bisect
+import copy
 import io
+import itertools
+import math
+from collections.abc import Callable
 from dataclasses import dataclass
 from decimal import Decimal
 from pathlib import Path
-from xml.sax.saxutils import escape
 
 from reportlab.lib import colors
-from reportlab.lib.enums import TA_CENTER, TA_LEFT
+from reportlab.lib.enums import TA_CENTER, TA_LEFT, TA_RIGHT
 from reportlab.lib.pagesizes import A4, landscape
 from reportlab.lib.styles import ParagraphStyle
 from reportlab.lib.units import mm
 from reportlab.pdfbase import pdfmetrics
-from reportlab.pdfbase.cidfonts import UnicodeCIDFont
 from reportlab.pdfgen import canvas
-from reportlab.platypus import KeepTogether, Paragraph, SimpleDocTemplate, Spacer, Table, TableStyle
+from reportlab.platypus import Flowable, KeepTogether, Paragraph, SimpleDocTemplate, Spacer, Table, TableStyle
+from reportlab.platypus.doctemplate import FrameBreak
 
 from addin.beijing_time import shown_time
 from addin.check.pipeline import CheckResult, held_rows, rows_with_errors, totals
 from addin.io.output import OutputError, refuse_overwriting_inputs, write_bytes_atomically
+from addin.io.print_layout import PDF_CELL_TEXT_LIMIT, shortened
+from addin.reports.labels import part_of_total
+from addin.reports.pdf_fonts import CJK_FONT, LATIN_FONT, Runs, register_fonts
 from schemas.calculation import award_labels, source_parts
 from schemas.money import column_total, format_yuan
 from schemas.policy import Policy
 
-FONT = "STSong-Light"
-LATIN_FONT = "Helvetica"  # one of the PDF standard fonts
+FONT = CJK_FONT
+KEPT_ROWS = 3  # enterprise rows kept on the last page with the 合计 row, the file's details and the signs
 TITLE = "企业数字化改造补贴申报汇总表（报送表）"  # after the policy's fund
 SIGN_LINES = ("填报单位（盖章）", "负责人", "填报人", "联系电话", "填报日期")
 BODY_SIZE = 7.5  # points: the table's text
+# a table's empty cells are drawn in its font too (Helvetica unless told): an embedded one
+NO_STANDARD_FONT = ("FONT", (0, 0), (-1, -1), LATIN_FONT, BODY_SIZE)
+CODE_SIZE = 6.5  # points: a credit code's 18 characters within its column (DejaVu Sans is wide)
 CODE_LENGTH = 18  # a credit code's characters (a longer text in its cell wraps)
 LISTED_ROWS = 30  # rows with errors named in the verdict; more are counted
 PAGE = landscape(A4)
@@ -60,31 +74,40 @@ def _award_width(n: int, policy: Policy) -> float:
 def _columns(policy: Policy) -> list[Column]:
     return [
         Column("序号", 9),
-        Column("企业名称", 48),
-        Column("统一社会信用代码", 30),
+        Column("企业名称", 46),
+        Column("统一社会信用代码", 32),
         Column("评测等级", 10),
         Column("合同总额", 19.5),
         Column("实际支付金额", 19.5),
         *(Column(label, _award_width(n, policy)) for n, label in enumerate(award_labels(policy).values())),
-        *(Column(f"其中：{label}", 19.5) for label in policy.funding_sources.values()),
+        *(Column(part_of_total(label), 19.5) for label in policy.funding_sources.values()),
         Column("校验", 10),
     ]
 
 
-def write_submission_form(result: CheckResult, source: Path, output: Path) -> None:
-    """Write the 报送表 of a checked application workbook, atomically and never over the input."""
+def write_submission_form(result: CheckResult, source: Path, output: Path) -> list[str]:
+    """Write the 报送表 of a checked application workbook, atomically and never over the input; the
+    warnings (characters no embedded font has)."""
     refuse_overwriting_inputs(output, [source])
     if result.kind is None:
         reasons = "".join(issue.message for issue in result.issues[:1])
         raise OutputError(f"文件无法读取，不能生成报送表：{reasons}")
     if result.kind != "application" or result.table is None:
         raise OutputError("报送表只能由申报表生成；资金使用计划表和奖励名单请直接打印工作簿。")
-    write_bytes_atomically(output, submission_form_pdf(result))
+    data, warnings = submission_form(result)
+    write_bytes_atomically(output, data)
+    return warnings
 
 
 def submission_form_pdf(result: CheckResult) -> bytes:
     """The 报送表 as PDF bytes."""
-    _register_font()
+    return submission_form(result)[0]
+
+
+def submission_form(result: CheckResult) -> tuple[bytes, list[str]]:
+    """The 报送表 as PDF bytes, and a warning for each character no embedded font has."""
+    register_fonts()
+    runs = Runs()
     buffer = io.BytesIO()
     name = Path(result.file).name
     document = SimpleDocTemplate(
@@ -98,15 +121,11 @@ def submission_form_pdf(result: CheckResult) -> bytes:
         author=result.unit or "",
         subject=name,
         creator="dtfund",
+        initialFontName=LATIN_FONT,  # not Helvetica, which a PDF names without embedding it
     )
     footer = f"{result.unit or '填报单位未填写'}　{name}　SHA-256 {(result.sha256 or '')[:16]}…"
-    document.build(_story(result), canvasmaker=_numbered_canvas(footer))
-    return buffer.getvalue()
-
-
-def _register_font() -> None:
-    if FONT not in pdfmetrics.getRegisteredFontNames():
-        pdfmetrics.registerFont(UnicodeCIDFont(FONT))
+    document.build(_story(result, runs), canvasmaker=_numbered_canvas(footer, runs))
+    return buffer.getvalue(), runs.warnings()
 
 
 def _style(
@@ -123,31 +142,27 @@ def _style(
     )
 
 
-def _text(value: object, style: ParagraphStyle) -> Paragraph:
-    """A cell's text as plain text (escaped: reportlab reads Paragraph text as markup). A text of ASCII
-    only (an amount, a credit code) is set in Helvetica, whose metrics every reader has exactly."""
-    text = "" if value is None else str(value)
-    if text.isascii():
-        style = ParagraphStyle(f"{style.name}-latin", parent=style, fontName=LATIN_FONT)
-    return Paragraph(escape(text), style)
+def _text(value: object, style: ParagraphStyle, runs: Runs, keep_spaces: bool = False) -> Paragraph:
+    """A cell's text as plain text (escaped: reportlab reads Paragraph text as markup), each character
+    in an embedded font that has it; a text too long for a cell is cut with … (the JSON keeps it whole)."""
+    text = shortened("" if value is None else str(value), PDF_CELL_TEXT_LIMIT)
+    return Paragraph(runs.markup(text, keep_spaces), style)
 
 
-def _story(result: CheckResult) -> list:
+def _story(result: CheckResult, runs: Runs) -> list:
     story = [
-        _text(f"{result.policy.fund} {TITLE}", _style(15, TA_CENTER, leading=20)),
+        _text(f"{result.policy.fund} {TITLE}", _style(15, TA_CENTER, leading=20), runs),
         Spacer(0, 3 * mm),
-        _heading(result),
+        _heading(result, runs),
         Spacer(0, 2 * mm),
-        _verdict_block(result),
+        _verdict_block(result, runs),
         Spacer(0, 3 * mm),
-        _rows_table(result),
-        Spacer(0, 4 * mm),
-        KeepTogether([*_provenance(result), Spacer(0, 6 * mm), _sign_table()]),
+        *_rows_table(result, runs),
     ]
     return story
 
 
-def _heading(result: CheckResult) -> Table:
+def _heading(result: CheckResult, runs: Runs) -> Table:
     """填报单位, 版本号, 报送日期 (a blank date left to fill in by hand), and the unit of the amounts."""
     submitted = result.submitted_on.isoformat() if result.submitted_on else "    年    月    日"
     cells = [
@@ -156,31 +171,34 @@ def _heading(result: CheckResult) -> Table:
         f"报送日期：{submitted}",
         "金额单位：元",
     ]
-    return _plain_row(cells, [110 * mm, 45 * mm, 70 * mm, 52 * mm], 10)
+    return _plain_row(cells, [110 * mm, 45 * mm, 70 * mm, 52 * mm], 10, runs)
 
 
-def _plain_row(cells: list[str], widths: list[float], size: float) -> Table:
-    """One row of short texts drawn as they are (no markup read, spaces kept)."""
-    row = Table([cells], colWidths=widths, hAlign="LEFT")
-    row.setStyle(TableStyle([("FONT", (0, 0), (-1, -1), FONT, size), ("LEFTPADDING", (0, 0), (-1, -1), 0)]))
+def _plain_row(cells: list[str], widths: list[float], size: float, runs: Runs) -> Table:
+    """One row of short texts shown as they are (no markup read, spaces kept)."""
+    row = Table(
+        [[_text(c, _style(size), runs, keep_spaces=True) for c in cells]], colWidths=widths, hAlign="LEFT"
+    )
+    row.setStyle(TableStyle([NO_STANDARD_FONT, ("LEFTPADDING", (0, 0), (-1, -1), 0)]))
     return row
 
 
 FILE_HOLDS_ALL = "填报单位、版本号等表上的错误改正前，全表企业暂缓拨付。"
 
 
-def _verdict_block(result: CheckResult) -> Table:
+def _verdict_block(result: CheckResult, runs: Runs) -> Table:
     """The check's verdict; with errors, a red box that says the table cannot be submitted as it is."""
     outcome = "通过" if result.valid else "不通过"
     verdict = f"校验结论：{outcome}（错误 {result.errors} 条，警告 {result.warnings} 条）"
     if result.valid:
-        lines = [_text(verdict, _style(11))]
-        return Table([[lines]], colWidths=[PAGE[0] - 2 * MARGIN])
+        lines = [_text(verdict, _style(11), runs)]
+        return Table([[lines]], colWidths=[PAGE[0] - 2 * MARGIN], style=[NO_STANDARD_FONT])
     lines = [
-        _text(verdict, _style(13, color=ALERT)),
+        _text(verdict, _style(13, color=ALERT), runs),
         _text(
             "本表有错误，不能报送：请按 dtfund check 列出的问题改正申报表，重新校验通过后再打印报送。",
             _style(10, color=ALERT),
+            runs,
         ),
     ]
     rows = _rows_with_errors(result)
@@ -193,6 +211,7 @@ def _verdict_block(result: CheckResult) -> Table:
                 f"有错误的企业：序号 {'、'.join(str(numbers[row]) for row in listed)}{more}"
                 f"（申报表第 {'、'.join(str(row) for row in listed)} 行{more and '等'}）。",
                 _style(10, color=ALERT),
+                runs,
             )
         )
     on_rows = set(rows)
@@ -200,13 +219,19 @@ def _verdict_block(result: CheckResult) -> Table:
     if elsewhere:
         lines.append(
             _text(
-                f"不在企业行上的错误 {elsewhere} 条（如填报单位、版本号、合计行）。", _style(10, color=ALERT)
+                f"不在企业行上的错误 {elsewhere} 条（如填报单位、版本号、合计行）。",
+                _style(10, color=ALERT),
+                runs,
             )
         )
     if held_rows(result)["held_by_file"].map(bool).any():
-        lines.append(_text(FILE_HOLDS_ALL, _style(10, color=ALERT)))
+        lines.append(_text(FILE_HOLDS_ALL, _style(10, color=ALERT), runs))
     box = Table([[lines]], colWidths=[PAGE[0] - 2 * MARGIN])
-    box.setStyle(TableStyle([("BOX", (0, 0), (-1, -1), 1.5, ALERT), ("TOPPADDING", (0, 0), (-1, -1), 4)]))
+    box.setStyle(
+        TableStyle(
+            [NO_STANDARD_FONT, ("BOX", (0, 0), (-1, -1), 1.5, ALERT), ("TOPPADDING", (0, 0), (-1, -1), 4)]
+        )
+    )
     return box
 
 
@@ -227,65 +252,209 @@ def _severity_by_row(result: CheckResult) -> dict[int, str]:
     return marks
 
 
-def _rows_table(result: CheckResult) -> Table:
-    """The applications, one row each, with a header row repeated on every page and a totals row.
-    Names wrap within their cell; codes and amounts are drawn as plain strings (never broken)."""
+def _rows_table(result: CheckResult, runs: Runs) -> list[Flowable]:
+    """The applications, one row each, with a header row repeated on every page, the 合计 row, then the
+    file's details and the lines to sign: the last KEPT_ROWS rows from there on are never split across
+    pages. Names wrap within their cell; codes and amounts are never broken."""
     table, policy = result.table, result.policy
     frame, amounts = table.frame, table.amounts
     columns = _columns(policy)
     small = _style(BODY_SIZE, leading=9)
-    header = [_text(c.header, _style(BODY_SIZE, TA_CENTER, leading=9)) for c in columns]
-    by_source = {source: source_parts(amounts, source) for source in policy.funding_sources}
+    centred = _style(BODY_SIZE, TA_CENTER, leading=9)
+    header = [_text(c.header, centred, runs) for c in columns]
+    figures = [
+        frame["contract_total"],
+        frame["paid"],
+        *(amounts[name] for name in award_labels(policy)),
+        *(source_parts(amounts, source) for source in policy.funding_sources),
+    ]
+    shown = [[format_yuan(figure) for figure in column.tolist()] for column in figures]
     marks = _severity_by_row(result)
-    data = [header]
-    for n, row in enumerate(frame.index, start=1):
-        figures = [
-            frame.at[row, "contract_total"],
-            frame.at[row, "paid"],
-            *(amounts.at[row, name] for name in award_labels(policy)),
-            *(by_source[source].at[row] for source in policy.funding_sources),
-        ]
-        code = "" if frame.at[row, "uscc"] is None else str(frame.at[row, "uscc"])
+    codes = ["" if code is None else str(code) for code in frame["uscc"].tolist()]
+    data: list[list] = [header]
+    for n, (row, name, code, level, *figures_of_row) in enumerate(
+        zip(frame.index, frame["name"].tolist(), codes, frame["level"].tolist(), *shown, strict=True),
+        start=1,
+    ):
+        plain_code = len(code) <= CODE_LENGTH and code.isascii()
         data.append(
             [
                 str(n),
-                _text(frame.at[row, "name"], small),
-                code if len(code) <= CODE_LENGTH else _text(code, small),  # a long text wraps
-                frame.at[row, "level"] or "",
-                *(format_yuan(figure) for figure in figures),
+                _text(name, small, runs),
+                code if plain_code else _text(code, small, runs),  # a long or odd text wraps
+                _short_text(level or "", centred, runs),
+                *figures_of_row,
                 marks.get(row, ""),
             ]
         )
-    data.append(_totals_row(result))
-    first, last = 4, len(columns) - 2  # the amount columns
-    grid = Table(data, colWidths=[c.width * mm for c in columns], repeatRows=1)
-    grid.setStyle(
-        TableStyle(
-            [
-                ("FONT", (0, 1), (-1, -1), FONT, BODY_SIZE),
-                ("FONT", (2, 1), (2, -1), LATIN_FONT, BODY_SIZE - 0.5),
-                ("FONT", (first, 1), (last, -1), LATIN_FONT, BODY_SIZE - 0.5),
-                ("ALIGN", (first, 1), (last, -1), "RIGHT"),
-                ("ALIGN", (0, 1), (0, -1), "CENTER"),
-                ("ALIGN", (3, 1), (3, -1), "CENTER"),
-                ("ALIGN", (-1, 1), (-1, -1), "CENTER"),
-                ("TEXTCOLOR", (-1, 1), (-1, -1), ALERT),
-                ("GRID", (0, 0), (-1, -1), 0.4, colors.black),
-                ("BACKGROUND", (0, 0), (-1, 0), HEADER_FILL),
-                ("BACKGROUND", (0, -1), (-1, -1), TOTAL_FILL),
-                ("VALIGN", (0, 0), (-1, -1), "MIDDLE"),
-                ("LEFTPADDING", (0, 0), (-1, -1), 2),
-                ("RIGHTPADDING", (0, 0), (-1, -1), 2),
-                ("TOPPADDING", (0, 0), (-1, -1), 1.5),
-                ("BOTTOMPADDING", (0, 0), (-1, -1), 1.5),
-                ("SPAN", (0, -1), (3, -1)),
-            ]
-        )
+    data.append(_totals_row(result, runs))
+    data.append(
+        [[*_provenance(result, runs), Spacer(0, 4 * mm), _sign_table(runs)]] + [""] * (len(columns) - 1)
     )
-    return grid
+    widths = [c.width * mm for c in columns]
+    cut = max(1, len(data) - 2 - KEPT_ROWS)  # the first row kept with the 合计 and the signs
+    tail = data[cut:]
+    kept = _KeptTail(_grid(tail, widths, header=False), _grid([header, *tail], widths, header=True))
+    if cut <= 1:
+        return [kept]
+
+    def page(rows: list[list], heights: list[float] | None) -> Table:
+        return _grid(rows, widths, header=True, body_only=True, heights=heights)
+
+    return [PagedRows(header, data[1:cut], widths, page), kept]
 
 
-def _totals_row(result: CheckResult) -> list:
+class PagedRows(Flowable):
+    """A long table laid out once: each row's height is measured once (a few hundred rows at a time),
+    then the rows are cut into one Table per page, each with the header row on top. A single reportlab
+    Table splits page by page, and every split builds and measures a table of all the rows left:
+    time that grew with the square of the rows. PAGE makes the Table of a header and some rows (of the
+    given row heights, or measured if None)."""
+
+    MEASURED_AT_ONCE = 256  # rows per table measured
+
+    def __init__(
+        self,
+        header: list,
+        body: list[list],
+        widths: list[float],
+        page: Callable[[list[list], list[float] | None], Table],
+    ) -> None:
+        super().__init__()
+        self.header, self.body, self.widths, self.page = header, body, widths, page
+        self.start = 0  # the first row not yet placed on a page
+        self.heights = self._measured()
+        self.ends = list(itertools.accumulate(self.heights[1:], initial=0.0))  # height of body[:n]
+
+    def _measured(self) -> list[float]:
+        """The header's height, then each body row's, as a Table lays them out at these widths."""
+        heights: list[float] = []
+        for start in range(0, len(self.body), self.MEASURED_AT_ONCE):
+            part = self.page([self.header, *self.body[start : start + self.MEASURED_AT_ONCE]], None)
+            part.wrap(sum(self.widths), PAGE[1])
+            row_heights = part._rowHeights  # reportlab's measured heights (set by wrap)
+            heights += row_heights if not heights else row_heights[1:]
+        return heights
+
+    def _height(self, start: int, end: int) -> float:
+        return self.heights[0] + self.ends[end] - self.ends[start]
+
+    def _page(self, start: int, end: int) -> Table:
+        heights = [self.heights[0], *self.heights[1 + start : 1 + end]]
+        return self.page([self.header, *self.body[start:end]], heights)
+
+    def wrap(self, availWidth: float, availHeight: float) -> tuple[float, float]:  # noqa: N803
+        return sum(self.widths), self._height(self.start, len(self.body))
+
+    def split(self, availWidth: float, availHeight: float) -> list[Flowable]:  # noqa: N803
+        """The rows that fit below the header in AVAILHEIGHT as one table, and the rest."""
+        end = bisect.bisect_right(self.ends, self.ends[self.start] + availHeight - self.heights[0]) - 1
+        if end <= self.start:
+            return []  # not even one row fits: the frame moves on to the next page
+        rest = copy.copy(self)
+        rest.start = end
+        rest.__dict__.pop("_postponed", None)  # platypus's mark of a flowable moved on once already
+        return [self._page(self.start, end), rest]
+
+    def draw(self) -> None:
+        table = self._page(self.start, len(self.body))
+        table.wrapOn(self.canv, *self.wrap(0, 0))
+        table.drawOn(self.canv, 0, 0)
+
+
+def _grid(
+    data: list[list],
+    widths: list[float],
+    header: bool,
+    body_only: bool = False,
+    heights: list[float] | None = None,
+) -> Table:
+    """A part of the applications' table: its header row (repeated on every page) if `header`; unless
+    `body_only`, its last two rows are the 合计 and the file's details with the signs."""
+    first, last = 4, len(widths) - 2  # the amount columns
+    top = 1 if header else 0
+    end = len(data) - 1 if body_only else len(data) - 2  # the last gridded row: a body row or the 合计
+    commands: list[tuple] = [
+        ("FONT", (0, 0), (-1, -1), LATIN_FONT, BODY_SIZE - 0.5),
+        ("FONT", (2, top), (2, -1), LATIN_FONT, CODE_SIZE),
+        ("FONT", (3, top), (3, -1), CJK_FONT, BODY_SIZE),  # 评测等级, as a plain string (_short_text)
+        ("FONT", (-1, top), (-1, -1), CJK_FONT, BODY_SIZE),  # 错误 / 警告
+        ("ALIGN", (3, top), (3, -1), "CENTER"),
+        ("ALIGN", (-1, top), (-1, -1), "CENTER"),
+        ("TEXTCOLOR", (-1, top), (-1, -1), ALERT),
+        ("ALIGN", (first, top), (last, -1), "RIGHT"),
+        ("ALIGN", (0, top), (0, -1), "CENTER"),
+        ("GRID", (0, 0), (-1, end), 0.4, colors.black),
+        ("VALIGN", (0, 0), (-1, -1), "MIDDLE"),
+        ("LEFTPADDING", (0, 0), (-1, -1), 2),
+        ("RIGHTPADDING", (0, 0), (-1, -1), 2),
+        ("TOPPADDING", (0, 0), (-1, -1), 1.5),
+        ("BOTTOMPADDING", (0, 0), (-1, -1), 1.5),
+        *_shrunk_to_fit(data, widths, range(first, last + 1), range(top, end + 1)),
+    ]
+    if header:
+        commands.append(("BACKGROUND", (0, 0), (-1, 0), HEADER_FILL))
+    if not body_only:
+        commands += [
+            ("BACKGROUND", (0, end), (-1, end), TOTAL_FILL),
+            ("SPAN", (0, end), (3, end)),
+            ("SPAN", (0, -1), (-1, -1)),
+            ("TOPPADDING", (0, -1), (-1, -1), 4 * mm),
+            ("LEFTPADDING", (0, -1), (-1, -1), 0),
+        ]
+    return Table(data, colWidths=widths, rowHeights=heights, repeatRows=top, style=TableStyle(commands))
+
+
+class _KeptTail(KeepTogether):
+    """The table's last rows, its 合计, the file's details and the signs, on one page: drawn in place
+    after the rows before them, or, when they start a page, with the header row again."""
+
+    def __init__(self, in_place: Table, on_new_page: Table) -> None:
+        super().__init__([in_place])
+        self._on_new_page = on_new_page
+
+    def split(self, aW: float, aH: float) -> list:  # noqa: N803 (reportlab's names)
+        parts = super().split(aW, aH)
+        frame = getattr(self, "_frame", None)
+        moved = bool(parts) and isinstance(parts[0], type(FrameBreak))  # an instance, not a class
+        if moved or getattr(frame, "_atTop", False):
+            return [self._on_new_page if isinstance(part, Table) else part for part in parts]
+        return parts
+
+
+CELL_PADDING = 4  # points: a cell's left and right padding together
+SMALLEST = 4.5  # points: the smallest an amount is set, however large
+
+
+def _shrunk_to_fit(data: list[list], widths: list[float], columns: range, rows: range) -> list[tuple]:
+    """A smaller font for each amount too wide for its column at the body's size (a total of hundreds of
+    millions): amounts are never cut or broken."""
+    size = BODY_SIZE - 0.5
+    commands = []
+    for row in rows:
+        for column in columns:
+            text = data[row][column]
+            room = widths[column] - CELL_PADDING
+            wide = pdfmetrics.stringWidth(text, LATIN_FONT, size)
+            if wide > room:
+                fitted = max(SMALLEST, math.floor(size * room / wide * 10) / 10)
+                commands.append(("FONTSIZE", (column, row), (column, row), fitted))
+    return commands
+
+
+SHORT_TEXT = 3  # characters of a 评测等级 that fit its column unwrapped (二级, 未评测)
+
+
+def _short_text(value: object, style: ParagraphStyle, runs: Runs) -> object:
+    """A short cell (评测等级): a plain string in the column's Chinese font when that font has all of it
+    and it fits unwrapped, else a Paragraph (each character in a font that has it; slower to lay out)."""
+    text = "" if value is None else str(value)
+    if not text or (len(text) <= SHORT_TEXT and runs.single_font(text) == CJK_FONT):
+        return text
+    return _text(text, style, runs)
+
+
+def _totals_row(result: CheckResult, runs: Runs) -> list:
     """合计: the inputs summed, the computed amounts and the parts by source as the check totals them."""
     frame = result.table.frame
     figures = totals(result.table, result.policy)
@@ -300,40 +469,42 @@ def _totals_row(result: CheckResult) -> list:
         f"合计（{figures['rows']} 家企业，符合条件 {figures['eligible_rows']} 家，"
         f"暂缓拨付 {rows_with_errors(result)} 家）"
     )
-    return [_text(count, _style(BODY_SIZE, TA_CENTER, leading=9)), "", "", "", *map(format_yuan, sums), ""]
+    label = _text(count, _style(BODY_SIZE, TA_CENTER, leading=9), runs)
+    return [label, "", "", "", *map(format_yuan, sums), ""]
 
 
-def _provenance(result: CheckResult) -> list[Paragraph]:
+def _provenance(result: CheckResult, runs: Runs) -> list[Paragraph]:
     """Which file was checked (name, SHA-256), when (Beijing time), against which policy."""
     small = _style(9)
     return [
-        _text(f"校验文件：{Path(result.file).name}", small),
-        _text(f"文件 SHA-256：{result.sha256 or '（无）'}", small),
-        _text(f"校验时间：{shown_time(result.checked_at)}", small),
-        _text(f"校验依据：{result.policy.title}（{result.policy.version}），由 dtfund check 生成。", small),
+        _text(f"校验文件：{Path(result.file).name}", small, runs),
+        _text(f"文件 SHA-256：{result.sha256 or '（无）'}", small, runs),
+        _text(f"校验时间：{shown_time(result.checked_at)}", small, runs),
+        _text(
+            f"校验依据：{result.policy.title}（{result.policy.version}），由 dtfund check 生成。", small, runs
+        ),
     ]
 
 
-def _sign_table() -> Table:
+def _sign_table(runs: Runs) -> Table:
     """The lines to sign, each label followed by a line to write on, with room for a stamp."""
-    labels = [f"{label}：" for label in SIGN_LINES]
+    right = _style(11, TA_RIGHT)
+    labels = [_text(f"{label}：", right, runs) for label in SIGN_LINES]
+    date = _text("    年    月    日", right, runs, keep_spaces=True)
     rows = [
         [labels[0], "", labels[1], "", labels[2], ""],
-        [labels[3], "", labels[4], "    年    月    日", "", ""],
+        [labels[3], "", labels[4], date, "", ""],
     ]
-    widths = [34 * mm, 62 * mm, 20 * mm, 55 * mm, 20 * mm, 55 * mm]
+    widths = [42 * mm, 54 * mm, 24 * mm, 53 * mm, 24 * mm, 53 * mm]
     sign = Table(rows, colWidths=widths, rowHeights=[18 * mm, 14 * mm], hAlign="LEFT")
     lines = [("LINEBELOW", (column, 0), (column, 0), 0.6, colors.black) for column in (1, 3, 5)]
     lines += [("LINEBELOW", (column, 1), (column, 1), 0.6, colors.black) for column in (1, 3)]
     sign.setStyle(
         TableStyle(
             [
-                ("FONT", (0, 0), (-1, -1), FONT, 11),
+                NO_STANDARD_FONT,
                 ("VALIGN", (0, 0), (-1, -1), "BOTTOM"),
-                ("ALIGN", (0, 0), (0, -1), "RIGHT"),
-                ("ALIGN", (2, 0), (2, -1), "RIGHT"),
-                ("ALIGN", (4, 0), (4, -1), "RIGHT"),
-                ("ALIGN", (3, 1), (3, 1), "RIGHT"),
+                ("RIGHTPADDING", (0, 0), (-1, -1), 1),
                 *lines,
             ]
         )
@@ -341,7 +512,7 @@ def _sign_table() -> Table:
     return sign
 
 
-def _numbered_canvas(footer: str) -> type[canvas.Canvas]:
+def _numbered_canvas(footer: str, runs: Runs) -> type[canvas.Canvas]:
     """A canvas that writes, on every page, the footer and 第 x 页 共 y 页 (y known once all are laid out)."""
 
     class NumberedCanvas(canvas.Canvas):
@@ -357,9 +528,8 @@ def _numbered_canvas(footer: str) -> type[canvas.Canvas]:
             count = len(self._pages)
             for number, state in enumerate(self._pages, start=1):
                 self.__dict__.update(state)
-                self.setFont(FONT, 8)
-                self.drawString(MARGIN, 7 * mm, footer)
-                self.drawRightString(PAGE[0] - MARGIN, 7 * mm, f"第 {number} 页 共 {count} 页")
+                runs.draw(self, MARGIN, 7 * mm, footer, 8)
+                runs.draw(self, PAGE[0] - MARGIN, 7 * mm, f"第 {number} 页 共 {count} 页", 8, right=True)
                 super().showPage()
             super().save()
 

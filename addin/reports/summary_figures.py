@@ -4,6 +4,7 @@ terminal."""
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import dataclass
 from decimal import Decimal
 from functools import wraps
 from typing import Any, TypeVar
@@ -11,9 +12,11 @@ from typing import Any, TypeVar
 import pandas as pd
 
 from addin.check.consolidate import Consolidation
+from addin.ledger.settlement import parts_of, row_columns, settled_totals
 from schemas.calculation import award_labels, funding_by_source, source_parts
-from schemas.disbursement import HOLD_COLUMNS, distinct_enterprises, totals_by_decision
+from schemas.disbursement import HOLD_COLUMNS, distinct_enterprises
 from schemas.fields import part_fields
+from schemas.ledger_balance import PaidBefore, Settled, settle
 from schemas.money import ZERO, column_total
 from schemas.policy import Policy
 
@@ -85,6 +88,7 @@ def disbursement_frame(c: Consolidation) -> pd.DataFrame:
     frame["payable"] = rows.loc[listed, "payable"].astype(bool)
     for column in HOLD_COLUMNS[1:]:
         frame[column] = rows.loc[listed, column].map(list)
+    frame = frame.join(ledger_columns(c).loc[frame.index])
     order = {unit: n for n, unit in enumerate(c.policy.value("submitting_units"))}
     frame["_unit"] = frame["unit"].map(lambda unit: order.get(unit, len(order)))
     frame = frame.sort_values(["_unit", "file", "row"], kind="stable").drop(columns="_unit")
@@ -105,10 +109,32 @@ def records_of(frame: pd.DataFrame) -> list[dict[str, Any]]:
 
 
 @once_per_consolidation
+def ledger_settlement(c: Consolidation) -> list[Settled]:
+    """Every row's amount per plan line and source against what the ledger paid before (nothing without
+    a ledger): schemas.ledger_balance."""
+    paid = c.paid or PaidBefore()
+    return settle(parts_of(c.rows, c.policy, paid), paid.by_key)
+
+
+@once_per_consolidation
+def ledger_columns(c: Consolidation) -> pd.DataFrame:
+    """Per application row: paid_before, to_pay, held, to_recover (each per source and total), its
+    standing in the books, the batches that paid it and its parts by plan line."""
+    return row_columns(ledger_settlement(c), c.rows, c.policy, c.paid or PaidBefore())
+
+
+@once_per_consolidation
 def disbursement_totals(c: Consolidation) -> dict[str, dict[str, Decimal]]:
-    """Σ per funding source, and in all, of what can be paid (`payable`) and what is held (`held`): the
-    two add up to what the application rows commit."""
-    return totals_by_decision(_by_source(c.rows, c.policy), c.rows["payable"])
+    """Σ per funding source, and in all: what can be paid now (`payable`: committed − paid before, of the
+    rows nothing holds), what is held (`held`), what earlier batches paid (`paid_before`) and what they
+    paid beyond the commitment (`to_recover`). payable + held + paid_before is what the rows commit."""
+    totals = settled_totals(ledger_settlement(c), c.policy)
+    return {
+        "payable": totals["to_pay"],
+        "held": totals["held"],
+        "paid_before": totals["paid_before"],
+        "to_recover": totals["to_recover"],
+    }
 
 
 def enterprises(records: list[dict[str, Any]]) -> str:
@@ -213,3 +239,83 @@ def award_records(c: Consolidation) -> list[dict[str, Any]]:
         }
         for row in c.awards.itertuples(index=False)
     ]
+
+
+@dataclass(frozen=True)
+class FileCounts:
+    """The files of a consolidation: every one found (the plan and Excel's lock files aside), those
+    summed, and those left out (replaced, a tie, skipped, unreadable). Every report shows these three."""
+
+    found: int
+    summed: int
+    left_out: int
+
+    def sentence(self) -> str:
+        return f"找到 {self.found} 个文件，汇总 {self.summed} 个，未纳入 {self.left_out} 个"
+
+    def record(self) -> dict[str, int]:
+        return {"found": self.found, "summed": self.summed, "left_out": self.left_out}
+
+
+@once_per_consolidation
+def file_counts(c: Consolidation) -> FileCounts:
+    """The one count of files that the terminal, the JSON, the HTML report and the workbook show."""
+    found = [*c.files, *c.replaced]
+    summed = sum(1 for r in found if c.status(r) == "consolidated")
+    return FileCounts(found=len(found), summed=summed, left_out=len(found) - summed)
+
+
+LEFT_OUT_RULES = {"replaced": "FILE_REPLACED", "submitted_twice": "UNIT_SUBMITTED_TWICE"}
+
+
+@once_per_consolidation
+def left_out_files(c: Consolidation) -> list[dict[str, Any]]:
+    """Every file found and not summed: its unit, 版本号, SHA-256, status, and why (the message of the
+    rule that left it out, and the rule's id); in the order of the policy's units."""
+    records = []
+    for result in (*c.files, *c.replaced):
+        status = c.status(result)
+        if status == "consolidated":
+            continue
+        label = c.label(result)
+        rule_id = LEFT_OUT_RULES.get(status)
+        own = [i for i in c.issues if i.rule == rule_id and i.file == label] if rule_id else []
+        cause = own[0] if own else (result.issues[0] if result.issues else None)
+        records.append(
+            {
+                "file": label,
+                "unit": result.unit,
+                "revision": result.revision,
+                "sha256": result.sha256,
+                "status": status,
+                "replaced_by": c.replaced_by.get(label),
+                "reason": cause.message if cause else "",
+                "rule": cause.rule if cause else "",
+                "unit_left_out": bool(result.unit) and not _unit_summed(c, result),
+            }
+        )
+    order = {unit: n for n, unit in enumerate(c.policy.value("submitting_units"))}
+    records.sort(key=lambda r: (order.get(r["unit"], len(order)), r["file"]))
+    return records
+
+
+def _unit_summed(c: Consolidation, result: Any) -> bool:
+    """Whether another file of the same unit and kind is summed."""
+    return any(
+        r.unit == result.unit and r.kind == result.kind and c.status(r) == "consolidated" for r in c.files
+    )
+
+
+@once_per_consolidation
+def summed_files(c: Consolidation) -> dict[str, dict[str, Any]]:
+    """Per summed file's label: its unit, 版本号, 报送日期 and SHA-256 (where each division's rows come from)."""
+    return {
+        c.label(r): {
+            "unit": r.unit,
+            "revision": r.revision,
+            "submitted_on": r.submitted_on,
+            "sha256": r.sha256,
+        }
+        for r in c.files
+        if c.status(r) == "consolidated"
+    }

@@ -11,10 +11,29 @@ import xlsxwriter
 
 from addin.check.consolidate import Consolidation
 from addin.io.bulk_rows import BulkRows, insert_into_package
-from addin.io.cell_text import safe_text
+from addin.io.input_files import SUMMARY_AUTHOR, summary_title
 from addin.io.output import atomic_path
-from addin.io.print_layout import A4_PAPER, HEADER_FOOTER_MARGIN, MARGINS, PAGE_FOOTER, wrapped_height
+from addin.io.print_layout import (
+    A4_PAPER,
+    HEADER_FOOTER_MARGIN,
+    LINE_HEIGHT,
+    MARGINS,
+    PAGE_FOOTER,
+    SHEET_PAGE_FOOTER,
+    pages_of,
+    print_scale,
+    wrapped_height,
+)
 from addin.reports.catalogue import SEVERITY_LABELS
+from addin.reports.labels import part_of_total
+from addin.reports.ledger_columns import (
+    EXECUTION_LEDGER_HEADERS,
+    EXECUTION_LEDGER_NOTE,
+    LEDGER_HEADERS,
+    execution_ledger_cells,
+    ledger_cells,
+    ledger_line,
+)
 from addin.reports.summary_figures import (
     DISBURSEMENT_MONEY,
     NOT_QUALIFIED,
@@ -24,8 +43,11 @@ from addin.reports.summary_figures import (
     division_summary,
     enterprises,
     execution_records,
+    file_counts,
+    left_out_files,
     provider_ranking,
     source_execution,
+    summed_files,
 )
 from schemas.calculation import award_labels
 from schemas.fields import part_fields
@@ -54,6 +76,9 @@ STYLES = {
     "title": {"bold": True, "font_size": 14},
     "label": {"bold": True},
 }
+TITLE_HEIGHT = 20  # points: the 14-point heading of each sheet
+SHA256_SHOWN = 12  # the SHA-256 prefix naming a file's exact content on the 拨付清单
+SIGN_HEIGHT = 36  # points: room to sign by hand
 CHART_PRECISION = Decimal("0.01")  # 万元 to the hundredth: the chart's resolution
 NUMBER_TYPES = {int, float, Decimal}  # exact types: bool is an int, and is written as a boolean
 # Rows streamed to disk as they are written; text always written as text (never a formula or a link).
@@ -80,8 +105,14 @@ class SummarySheet:
         self.workbook = book.workbook
         self.sheet = book.workbook.add_worksheet(title)
         self.widths = widths
+        self.header_row = 0  # the table header repeated on every printed page (0-based)
         self.row = 0
+        self.heights: dict[int, float] = {}  # rows (0-based) given a height other than the default
         self._formats: dict[tuple, Any] = {}
+
+    def set_height(self, row: int, height: float) -> None:
+        self.sheet.set_row(row, height)
+        self.heights[row] = height
 
     def format(self, kind: str, number_format: str | None = None, wrap: bool = False) -> Any:
         key = (kind, number_format, wrap)
@@ -99,7 +130,7 @@ class SummarySheet:
         for column, (value, style) in enumerate(zip(values, formats, strict=True)):
             kind = type(value)
             if kind is str:
-                sheet.write_string(row, column, safe_text(value), style)
+                sheet.write_string(row, column, value, style)  # a text cell: never a formula
             elif kind in NUMBER_TYPES:
                 sheet.write_number(row, column, float(value), style)
             elif value is None:
@@ -109,7 +140,7 @@ class SummarySheet:
             elif isinstance(value, int | float | Decimal):  # a subclass, such as numpy's float64
                 sheet.write_number(row, column, float(value), style)
             else:
-                sheet.write_string(row, column, safe_text(str(value)), style)
+                sheet.write_string(row, column, str(value), style)
         self.row += 1
 
     def line(self, text: str = "", kind: str | None = None) -> None:
@@ -135,7 +166,7 @@ class SummarySheet:
     def header(self, headers: list[str]) -> int:
         """A table's header row; returns its row (0-based)."""
         top = self.row
-        self.sheet.set_row(top, wrapped_height(zip(headers, self.widths, strict=False)))
+        self.set_height(top, wrapped_height(zip(headers, self.widths, strict=False)))
         self.write_row(headers, [self.format("header")] * len(headers))
         return top
 
@@ -161,11 +192,15 @@ class SummarySheet:
         texts = [(v, width) for v, width in zip(values, self.widths, strict=False) if type(v) is str]
         height = wrapped_height(texts)
         if height > wrapped_height([]):
-            self.sheet.set_row(self.row, height)
+            self.set_height(self.row, height)
 
-    def emphasised(self, values: list[Any], number_formats: dict[int, str], kind: str = "total") -> None:
+    def emphasised(
+        self, values: list[Any], number_formats: dict[int, str], kind: str = "total", wrap: bool = False
+    ) -> None:
         """A row of a table set off from its body: a subtotal, a total, a section's heading."""
-        self.write_row(values, [self.format(kind, number_formats.get(n)) for n in range(len(values))])
+        if wrap:
+            self._fit_lines(values)
+        self.write_row(values, [self.format(kind, number_formats.get(n), wrap) for n in range(len(values))])
 
 
 def _sheet(
@@ -181,6 +216,7 @@ def _sheet(
     lines = [info] if isinstance(info, str) else info
     header_row = 1 + max(len(lines), 1)
     summary = SummarySheet(book, title, widths)
+    summary.header_row = header_row
     sheet = summary.sheet
     for n, width in enumerate(widths):
         sheet.set_column(n, n, width)
@@ -194,6 +230,7 @@ def _sheet(
     sheet.set_footer(f"&C{PAGE_FOOTER}", {"margin": HEADER_FOOTER_MARGIN})
     sheet.repeat_rows(header_row)
     sheet.freeze_panes(header_row + 1, 0)
+    summary.set_height(0, TITLE_HEIGHT)
     summary.line(heading, "title")
     for line in lines or [""]:
         summary.line(line)
@@ -212,14 +249,14 @@ def _summary(book: SummaryBook, c: Consolidation) -> None:
         *levels,
         *industries,
         *(label + "（元）" for label in award_labels(policy).values()),
-        *(policy.funding_sources[s] + "（元）" for s in sources),
+        *(part_of_total(policy.funding_sources[s]) + "（元）" for s in sources),
     ]
     sheet = _sheet(
         book,
         "汇总",
         "专项资金申报汇总（按师市、资金来源）",
         [16] + [10] * (2 + len(levels) + len(industries)) + [15] * 8,
-        f"政策：{policy.title}（{policy.version}）；汇总文件 {len(c.files)} 个",
+        f"政策：{policy.title}（{policy.version}）；{file_counts(c).sentence()}（未纳入的见“拨付清单”第三部分）",
     )
     rows = [
         [
@@ -236,6 +273,21 @@ def _summary(book: SummaryBook, c: Consolidation) -> None:
     total = ["合计", *(sum(r[n] for r in rows) for n in range(1, len(headers)))] if rows else None
     first_money = 3 + len(levels) + len(industries)
     sheet.table(headers, rows, {n: MONEY for n in range(first_money, len(headers))}, total)
+    for note in _units_left_out(c):
+        sheet.line(note, "label")
+
+
+def _units_left_out(c: Consolidation) -> list[str]:
+    """A line for each unit none of whose files was summed: it is in no row above, and is named here."""
+    reasons: dict[str, list[str]] = {}
+    for record in left_out_files(c):
+        if record["unit_left_out"]:
+            reasons.setdefault(record["unit"], []).append(LEFT_OUT_STATUS[record["status"]])
+    lines = [
+        f"未纳入本次汇总：{unit}（{'；'.join(dict.fromkeys(why))}），其企业不在上表中，见“拨付清单”第三部分。"
+        for unit, why in reasons.items()
+    ]
+    return [""] + lines if lines else []
 
 
 def _execution(book: SummaryBook, c: Consolidation) -> None:
@@ -244,10 +296,11 @@ def _execution(book: SummaryBook, c: Consolidation) -> None:
         book,
         "执行情况",
         "资金使用计划执行情况（按计划行、资金来源）",
-        [36, 16, 16, 18, 18, 18, 18, 18, 10],
+        [36, 16, 16, 18, 18, 18, 18, 18, 10, 18, 18, 18],
         [
-            "已承诺 = 各申报表按规则计算的金额与奖励名单的金额之和；剩余和执行率按已承诺计算；“—”表示本工具暂不汇总该行的支出。",
+            "已承诺 = 各申报表按规则计算的金额与奖励名单的金额之和；未承诺和执行率按已承诺计算；“—”表示本工具暂不汇总该行的支出。",
             "其中可拨付 = 没有错误、没有重复申报的企业和名单行的金额（逐企业见“拨付清单”）；暂缓拨付 = 已承诺 − 可拨付。",
+            EXECUTION_LEDGER_NOTE,
         ],
     )
     rows = []
@@ -264,6 +317,7 @@ def _execution(book: SummaryBook, c: Consolidation) -> None:
                 "—" if committed is None or payable is None else committed - payable,
                 "—" if committed is None else record["remaining"],
                 "—" if record["rate"] is None else record["rate"],
+                *execution_ledger_cells(c, record),
             ]
         )
     sheet.table(
@@ -275,11 +329,12 @@ def _execution(book: SummaryBook, c: Consolidation) -> None:
             "已承诺（元）",
             "其中可拨付（元）",
             "暂缓拨付（元）",
-            "剩余（元）",
+            "未承诺（元）",
             "执行率",
+            *EXECUTION_LEDGER_HEADERS,
         ],
         rows,
-        {2: "#,##0.######", **{n: MONEY for n in range(3, 8)}, 8: PERCENT},
+        {2: "#,##0.######", **{n: MONEY for n in range(3, 8)}, 8: PERCENT, 9: MONEY, 10: MONEY, 11: MONEY},
     )
     sheet.line()
     sheet.line("按资金来源（申报汇总涉及的计划行）", "label")
@@ -340,8 +395,9 @@ DISBURSEMENT_HEADERS = [
     "企业补贴合计（元）",
     "申报文件及行号",
     "暂缓原因（规则）",
+    *LEDGER_HEADERS,
 ]
-DISBURSEMENT_FORMATS = {n: MONEY for n in range(3, 3 + len(DISBURSEMENT_MONEY))}
+DISBURSEMENT_FORMATS = {n: MONEY for n in range(3, 3 + len(DISBURSEMENT_MONEY))} | {10: MONEY, 11: MONEY}
 NO_UNIT = "（未填写填报单位）"
 PAYABLE_HEADING = ("一、可拨付：没有错误、没有重复申报的企业，按本节拨付", "section")
 HELD_HEADING = ("二、暂缓拨付：有错误或重复申报的企业，改正并重新汇总前不得拨付", "held_section")
@@ -358,9 +414,20 @@ def _held_reasons(record: dict[str, Any]) -> str:
     return "\n".join(_titled(record["held_by_row"]) + _titled(record["held_by_file"], "整个文件暂缓："))
 
 
-def _sum_row(label: str, records: list[dict[str, Any]]) -> list[Any]:
+def _sum_row(label: str, records: list[dict[str, Any]], source: str | None = None) -> list[Any]:
     amounts = [sum((r[k] for r in records), ZERO) for k in DISBURSEMENT_MONEY]
-    return [label, None, enterprises(records), *amounts, None, None]
+    paid, left = (sum((ledger_cells(r)[n] for r in records), ZERO) for n in (0, 1))
+    return [label, None, enterprises(records), *amounts, source, None, paid, left, None]
+
+
+def _source_files(records: list[dict[str, Any]], files: dict[str, dict[str, Any]]) -> str:
+    """The files a unit's rows come from: name, 版本号 and SHA-256 prefix, a file a line."""
+    lines = []
+    for name in dict.fromkeys(r["file"] for r in records):
+        known = files.get(name, {})
+        sha = (known.get("sha256") or "")[:SHA256_SHOWN]
+        lines.append(f"{name}（版本号 {known.get('revision') or '—'}，SHA-256 {sha or '—'}）")
+    return "\n".join(lines)
 
 
 def _listed_row(record: dict[str, Any]) -> list[Any]:
@@ -371,11 +438,16 @@ def _listed_row(record: dict[str, Any]) -> list[Any]:
         *(record[k] for k in DISBURSEMENT_MONEY),
         f"{record['file']} 第{record['row']}行",
         _held_reasons(record),
+        *ledger_cells(record),
     ]
 
 
 def _disbursement_section(
-    sheet: SummarySheet, heading: tuple[str, str], records: list[dict[str, Any]], total_label: str
+    sheet: SummarySheet,
+    heading: tuple[str, str],
+    records: list[dict[str, Any]],
+    total_label: str,
+    files: dict[str, dict[str, Any]],
 ) -> None:
     """One section of the list: its heading (text, style), each unit's enterprises and 小计, its 合计."""
     width = len(DISBURSEMENT_HEADERS)
@@ -383,10 +455,13 @@ def _disbursement_section(
     sheet.emphasised([text, *[None] * (width - 1)], {}, style)
     if not records:
         sheet.body([["（无）", *[None] * (width - 1)]], {}, width)
-    for unit in dict.fromkeys(r["unit"] for r in records):
-        part = [r for r in records if r["unit"] == unit]
+    by_unit: dict[str | None, list[dict[str, Any]]] = {}
+    for record in records:  # the units in the order they come, in one pass over the records
+        by_unit.setdefault(record["unit"], []).append(record)
+    for unit, part in by_unit.items():
         sheet.body([_listed_row(r) for r in part], DISBURSEMENT_FORMATS, width, wrap=True)
-        sheet.emphasised(_sum_row(f"{unit or NO_UNIT} 小计", part), DISBURSEMENT_FORMATS, "subtotal")
+        subtotal = _sum_row(f"{unit or NO_UNIT} 小计", part, _source_files(part, files))
+        sheet.emphasised(subtotal, DISBURSEMENT_FORMATS, "subtotal", wrap=True)
     sheet.emphasised(_sum_row(total_label, records), DISBURSEMENT_FORMATS)
 
 
@@ -415,29 +490,115 @@ def _disbursement(book: SummaryBook, c: Consolidation) -> None:
         book,
         "拨付清单",
         "补贴资金拨付清单（第十一条（一）6）",
-        [16, 30, 22, 16, 16, 20, 16, 16, 30, 58],
+        [16, 30, 22, 16, 16, 20, 16, 16, 30, 58, 16, 16, 30],
         [
             _decision_line("可拨付", payable, totals["payable"], c.policy),
             _decision_line("暂缓拨付", held, totals["held"], c.policy)
             + "有错误或重复申报，改正并重新汇总前不得拨付。",
             "兵团财政局把中央资金和兵团配套资金拨付给企业所属师市财政局，限期拨付企业；"
             "师市配套资金由师市财政局同步拨付。金额为 0 且没有错误的企业（如尚未评测）不列入。",
+            *([ledger_line(c)] if c.paid is not None else []),
         ],
     )
     sheet.header(DISBURSEMENT_HEADERS)
-    _disbursement_section(sheet, PAYABLE_HEADING, payable, "可拨付合计")
-    _disbursement_section(sheet, HELD_HEADING, held, "暂缓拨付合计")
+    files = summed_files(c)
+    _disbursement_section(sheet, PAYABLE_HEADING, payable, "可拨付合计", files)
+    _disbursement_section(sheet, HELD_HEADING, held, "暂缓拨付合计", files)
     sheet.emphasised(_sum_row("合计（可拨付＋暂缓拨付）", records), DISBURSEMENT_FORMATS)
+    _left_out_section(sheet, c)
     for note in _disbursement_notes(c):
         sheet.line(note)
+    sign_from = sheet.row
+    _sign_off(sheet)
+    _paginate(sheet, keep_from=sign_from - 1)
+
+
+LEFT_OUT_HEADING = ("三、未纳入本次汇总的单位和文件：其中的企业不在本清单中，不得据此拨付", "held_section")
+LEFT_OUT_STATUS = {
+    "replaced": "已被新版本替换",
+    "submitted_twice": "版本号相同，无法确定哪一份为准",
+    "skipped": "不是申报表",
+    "unreadable": "无法校验",
+}
+
+
+def _left_out_section(sheet: SummarySheet, c: Consolidation) -> None:
+    """第三部分: every file found and not summed, by unit, with the reason and the rule; a unit none of
+    whose files was summed is said to be left out whole."""
+    width = len(DISBURSEMENT_HEADERS)
+    records = left_out_files(c)
+    text, style = LEFT_OUT_HEADING
+    sheet.emphasised([f"{text}（{file_counts(c).sentence()}）", *[None] * (width - 1)], {}, style)
+    if not records:
+        sheet.body([["（无）", *[None] * (width - 1)]], {}, width)
+        return
+    rows = []
+    for r in records:
+        status = LEFT_OUT_STATUS[r["status"]]
+        if r["unit_left_out"]:
+            status += "；该单位本次没有任何文件纳入汇总"
+        source = _source_files([r], {r["file"]: r})
+        reason = f"{r['reason']}（{rule(r['rule']).title}，{r['rule']}）" if r["rule"] else r["reason"]
+        rows.append(
+            _by_header(
+                {
+                    "填报单位": r["unit"] or NO_UNIT,
+                    "企业名称": status,
+                    SOURCE_HEADER: source,
+                    REASON_HEADER: reason,
+                }
+            )
+        )
+    sheet.body(rows, {}, width, wrap=True)
+
+
+SOURCE_HEADER, REASON_HEADER = "申报文件及行号", "暂缓原因（规则）"
+
+
+def _by_header(values: dict[str, Any]) -> list[Any]:
+    """A row of the list from its values by column header (the other columns blank): it stays right
+    whatever columns are added to the list."""
+    return [values.get(header) for header in DISBURSEMENT_HEADERS]
+
+
+SIGN_LINES = (
+    ("经办人（签字）：", "审核（签字）：", "负责人（签字）："),
+    ("日期：      年    月    日", "", "单位（盖章）："),
+)
+
+
+def _sign_off(sheet: SummarySheet) -> None:
+    """The block the list is signed in: 经办人、审核、负责人、日期、单位盖章, each with room to write."""
+    width = len(DISBURSEMENT_HEADERS)
+    places = (0, width // 3, 2 * width // 3)  # three columns of signatures, spread over the sheet
+    sheet.line()
+    for texts in SIGN_LINES:
+        values: list[Any] = [None] * width
+        for place, text in zip(places, texts, strict=True):
+            values[place] = text or None
+        sheet.set_height(sheet.row, SIGN_HEIGHT)
+        sheet.write_row(values, [sheet.format("label")] * width)
+
+
+def _paginate(sheet: SummarySheet, keep_from: int) -> None:
+    """Print the sheet on pages of its own: fitted to one page wide by each viewer (whatever its fonts),
+    page breaks between rows placed here for the smallest scale a viewer may choose (the rows from
+    `keep_from` on, the sign-off block, stay on one page), and a footer numbering the sheet's own pages
+    (第 x 页 共 y 页), whatever else the workbook prints. Fitted to a width with no height set, Excel,
+    WPS and LibreOffice keep the manual page breaks."""
+    heights = [sheet.heights.get(row, LINE_HEIGHT) for row in range(sheet.row)]
+    scale = print_scale(sheet.widths, landscape=True)
+    breaks = pages_of(heights, scale, landscape=True, repeated=sheet.header_row, keep_from=keep_from)
+    sheet.sheet.set_h_pagebreaks(breaks)
+    sheet.sheet.set_start_page(1)
+    sheet.sheet.set_footer(
+        f"&C{SHEET_PAGE_FOOTER.format(pages=len(breaks) + 1)}", {"margin": HEADER_FOOTER_MARGIN}
+    )
 
 
 def _disbursement_notes(c: Consolidation) -> list[str]:
-    """What the list cannot show: files that could not be checked, and commitments over the plan."""
+    """What the list cannot show: commitments over the plan (files left out are its third part)."""
     notes = []
-    unchecked = [c.label(r) for r in c.files if r.kind is None]
-    if unchecked:
-        notes.append(f"以下文件无法校验，其中的企业未列入本清单（见问题清单）：{'、'.join(unchecked)}。")
     if any(i.rule == "BUDGET_EXCEEDED" for i in c.issues):
         notes.append(
             "注意：已承诺金额超出资金使用计划（见问题清单 BUDGET_EXCEEDED）；可拨付金额未按计划核减，"
@@ -525,7 +686,7 @@ def write_summary(c: Consolidation, path: Path) -> None:
     with atomic_path(path) as temporary:
         # xlsxwriter's files of rows go in the write's private work folder, removed with it
         workbook = xlsxwriter.Workbook(str(temporary), {**WORKBOOK_OPTIONS, "tmpdir": str(temporary.parent)})
-        workbook.set_properties({"title": f"{c.policy.fund} 汇总", "author": "dtfund"})
+        workbook.set_properties({"title": summary_title(c.policy.fund), "author": SUMMARY_AUTHOR})  # ours
         book = SummaryBook(workbook)
         for write_sheet in (_summary, _execution, _disbursement, _providers, _awards, _issues):
             write_sheet(book, c)

@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections import Counter
 
 from rich.console import Console
+from rich.padding import Padding
 from rich.table import Table
 from rich.text import Text
 
@@ -22,39 +23,28 @@ from schemas.registry import Issue, sentence
 TERMINAL_ISSUE_LIMIT = 50
 
 
-CLAUSE_WIDTH = 14  # terminal cells: the longest clause (第十一条（一）2) on one line, the rest to 说明
+INDENT = 2  # the lines of an issue under its heading line
 
 
 def print_issues(
     console: Console, issues: list[Issue], where_else: str, show_file: bool = False, show_all: bool = False
 ) -> None:
     """The issues (the first TERMINAL_ISSUE_LIMIT unless `show_all`), and when some are left out, the
-    count of each rule and `where_else` (where the complete list is)."""
+    count of each rule and `where_else` (where the complete list is).
+
+    One layout at every terminal width: each issue a heading line (file, cell, rule, severity, clause),
+    then its title, message and fix under it across the terminal's width. A table squeezed the message
+    into a column a few characters wide on an 80-column terminal, and switched layout with the widths."""
     if not issues:
         return
     listed = issues if show_all else issues[:TERMINAL_ISSUE_LIMIT]
-    table = Table(show_lines=True, title="问题清单")
-    if show_file:
-        table.add_column("文件", overflow="fold")
-    # A cell address and a rule id are read whole (a rule id broken at "_" reads as two words); the
-    # texts fold instead.
-    table.add_column("行/单元格", no_wrap=True)
-    table.add_column("规则", no_wrap=True)
-    table.add_column("说明", overflow="fold")
-    table.add_column("依据", overflow="fold", max_width=CLAUSE_WIDTH)
+    console.print(Text("问题清单", style="bold"))
     for issue in listed:
-        table.add_row(
-            *((plain(issue.file),) if show_file else ()),
-            plain(issue.where or "—"),
-            Text.assemble(visible(issue.rule), "\n", _severity(issue)),
-            Text.assemble(
-                (visible(issue.title), "bold"),
-                "\n",
-                visible(sentence(issue.message) + (f"\n建议：{sentence(issue.fix)}" if issue.fix else "")),
-            ),
-            plain(issue.clause),
-        )
-    print_table(console, table)
+        console.print(_heading(issue, show_file))
+        body = Text.assemble((visible(issue.title), "bold"), "\n", visible(sentence(issue.message)))
+        if issue.fix:
+            body.append(f"\n建议：{visible(sentence(issue.fix))}")
+        console.print(Padding(body, (0, 0, 0, INDENT)))
     if len(listed) < len(issues):
         print_table(console, _rule_counts(issues))
         console.print(
@@ -63,8 +53,24 @@ def print_issues(
         )
 
 
+def _heading(issue: Issue, show_file: bool) -> Text:
+    """An issue's heading line: where (file and cell), the rule and its severity, the clause."""
+    where = issue.where or "—"
+    if show_file and issue.file and issue.file != where:
+        where = f"{issue.file}　{where}"
+    heading = Text.assemble(("● ", _colour(issue)), (visible(where), "bold"), "　", visible(issue.rule), "　")
+    heading.append_text(_severity(issue))
+    if issue.clause:
+        heading.append(f"　依据：{visible(issue.clause)}", style="dim")
+    return heading
+
+
+def _colour(issue: Issue) -> str:
+    return "red" if issue.severity == "error" else "yellow"
+
+
 def _severity(issue: Issue) -> Text:
-    return Text(SEVERITY_LABELS[issue.severity], style="red" if issue.severity == "error" else "yellow")
+    return Text(SEVERITY_LABELS[issue.severity], style=_colour(issue))
 
 
 def _rule_counts(issues: list[Issue]) -> Table:

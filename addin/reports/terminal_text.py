@@ -14,6 +14,8 @@ from rich.measure import Measurement
 from rich.table import Table as RichTable
 from rich.text import Text
 
+from addin.io.print_layout import TERMINAL_TEXT_LIMIT, shortened
+
 # C0 controls but tab and line feed, DEL, C1 controls, and the bidirectional marks and overrides.
 _ACTING = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]")
 _C0_PICTURES = 0x2400  # U+2400 ␀ … U+241F ␟: the Unicode pictures of the C0 controls
@@ -33,8 +35,8 @@ def _mark(match: re.Match[str]) -> str:
 
 def visible(text: Any) -> str:
     """The text with each character that acts on a terminal replaced by a visible mark: ESC as ␛,
-    U+202E as \\u202e."""
-    return _ACTING.sub(_mark, "" if text is None else str(text))
+    U+202E as \\u202e; a text longer than TERMINAL_TEXT_LIMIT cut short with "…"."""
+    return _ACTING.sub(_mark, shortened("" if text is None else str(text), TERMINAL_TEXT_LIMIT))
 
 
 def plain(text: Any, style: str = "") -> Text:

@@ -20,10 +20,12 @@ from openpyxl.worksheet.formula import ArrayFormula
 from addin import template_spec as spec
 from addin.io.output import describe_generated, save_workbook
 from addin.io.print_layout import wrapped_height
-from addin.templates.formulas import LEVELS_NAME, RowFormulas, list_name
+from addin.io.repeated_rows import RepeatedRows
+from addin.templates.formulas import LEVELS_NAME, RowFormulas, list_name, text_sensitive_inputs
 from addin.templates.printing import filled_rows_print_area, page_setup, set_print_area_formula
 from addin.templates.sheets import (
     SUBMISSION_STEPS,
+    RowsRepeatingWorkbook,
     absolute,
     add_field_validation,
     define,
@@ -74,7 +76,7 @@ def build_application_template(
     """The application template as an openpyxl workbook (write-only, so 100,000 rows fit in memory)."""
     if rows < 1:
         raise ValueError("rows must be at least 1")
-    workbook = Workbook(write_only=True)
+    workbook = RowsRepeatingWorkbook()
     letters = spec.column_letters(policy)
     last_row = spec.FIRST_DATA_ROW + rows - 1
     _data_sheet(workbook, policy, letters, last_row, (unit, revision, submitted_on), records)
@@ -107,7 +109,7 @@ def write_application_template(
 
 
 def _data_sheet(
-    workbook: Workbook,
+    workbook: RowsRepeatingWorkbook,
     policy: Policy,
     letters: dict[str, str],
     last_row: int,
@@ -143,7 +145,11 @@ def _data_sheet(
     computed = [f for f in fields if f.computed]
     prototypes = {f.id: styled_cell(ws, None, number_format=number_format(f)) for f in computed}
     padding = [None] * len(inputs)
-    for row in range(spec.FIRST_DATA_ROW, last_row + 1):
+    # the empty rows below the records repeat the first of them: openpyxl writes it and the next
+    pattern_row = spec.FIRST_DATA_ROW + len(records)
+    if pattern_row + 2 <= last_row:
+        workbook.repeated_rows.append(RepeatedRows(spec.DATA_SHEET, pattern_row, last_row))
+    for row in range(spec.FIRST_DATA_ROW, min(last_row, pattern_row + 1) + 1):
         offset = row - spec.FIRST_DATA_ROW
         record = records[offset] if offset < len(records) else None
         inputs_of_row = [_input_cell(ws, record.get(f.id)) for f in inputs] if record else padding
@@ -195,14 +201,15 @@ def _validations(ws, policy: Policy, letters: dict[str, str], last_row: int) -> 
 
 def _highlighting(ws, formulas: RowFormulas, letters: dict[str, str], last_row: int, policy: Policy) -> None:
     """Red as the clerk types: claims over the computed subsidy, fees over their limits, contract dates
-    outside the window, cost items that do not add up to the contract, missing documents, a 合计 row."""
+    outside the window, cost items that do not add up to the contract, amounts or dates typed as text,
+    missing documents, a 合计 row. Amounts are compared at the cent, as the check compares them."""
     first = spec.FIRST_DATA_ROW
     r = lambda name: formulas.ref(name, first)  # noqa: E731
     components = f"${letters['software']}{first}:${letters['other_service']}{first}"
     claimed = r(policy.claimed_line.id)
     rules = {
         ("claimed",): f"AND({formulas.eligible(first)},ISNUMBER({r('claimed')}),"
-        f"ISNUMBER({claimed}),{r('claimed')}>{claimed})",
+        f"ISNUMBER({claimed}),{formulas.cents('claimed', first)}>{claimed})",
     }
     fee_columns = {
         "service": ("service_total", "service_ratio"),
@@ -218,6 +225,8 @@ def _highlighting(ws, formulas: RowFormulas, letters: dict[str, str], last_row: 
         ("contract_total",): f"AND(ISNUMBER({r('contract_total')}),"
         f"ROUND({r('contract_total')}-SUM({components}),2)<>0)",
     }
+    # an amount or a date typed as text, which the formulas cannot compute: the row counts nothing
+    typed_as_text = [((name,), f"ISTEXT({r(name)})") for name in text_sensitive_inputs(policy)]
     # a clerk's 合计 row: a total word (schemas.total_rows, its gaps removed) and no 18-character code
     # (counted as the check reads a code: spaces and hyphens removed)
     labels = _without(f"{r('name')}&{r('uscc')}", TOTAL_GAPS)
@@ -229,7 +238,7 @@ def _highlighting(ws, formulas: RowFormulas, letters: dict[str, str], last_row: 
         rules[materials] = (
             f'AND(ISNUMBER(MATCH({r("level")},{LEVELS_NAME},0)),{letters[materials[0]]}{first}<>"{YES}")'
         )
-    for names, condition in rules.items():
+    for names, condition in [*rules.items(), *typed_as_text]:
         area = " ".join(f"{letters[n]}{first}:{letters[n]}{last_row}" for n in names)
         ws.conditional_formatting.add(
             area, FormulaRule(formula=[condition], fill=ALERT_FILL, font=ALERT_FONT, stopIfTrue=False)

@@ -190,7 +190,8 @@ def computed_formulas(kind: AwardKind, letters: dict[str, str], policy: Policy) 
     first, last = letters[inputs[0]], letters[inputs[-1]]
 
     def subsidy(row: int) -> str:
-        rated = f"ROUND(N(${letters['investment']}{row})*{latest_value(policy, kind.rate)},2)"
+        investment = f"ROUND(N(${letters['investment']}{row}),2)"  # at the cent, as the check takes it
+        rated = f"ROUND({investment}*{latest_value(policy, kind.rate)},2)"
         capped = f"MIN({rated},{latest_value(policy, kind.cap)})" if kind.cap else rated
         return (
             f'=IF(COUNTA(${first}{row}:${last}{row})=0,"",'
@@ -224,7 +225,9 @@ def highlight_rules(
     ref = lambda name: f"${letters[name]}{row}"  # noqa: E731
     rules: dict[str, str] = {}
     if kind.cap and not kind.rate:
-        rules["amount"] = f"AND(ISNUMBER({ref('amount')}),{ref('amount')}>{latest_value(policy, kind.cap)})"
+        rules["amount"] = (
+            f"AND(ISNUMBER({ref('amount')}),ROUND({ref('amount')},2)>{latest_value(policy, kind.cap)})"
+        )
     if kind.pool:
         pools = policy.value(kind.pool)
         source, amount = letters[SOURCE_FIELD], letters["amount"]
@@ -235,7 +238,7 @@ def highlight_rules(
         for name, cell in reversed(list(names.items())):
             chosen = [f'${source}{row}="{name}"'] + ([f'${source}{row}=""'] if blank_reads_as == name else [])
             limit = f"IF(OR({','.join(chosen)}),{cell},{limit})"
-        over = f"AND(ISNUMBER({ref('amount')}),{running}>{limit})"
+        over = f"AND(ISNUMBER({ref('amount')}),ROUND({running},2)>{limit})"  # at the cent
         rules["amount"] = f"OR({rules['amount']},{over})" if "amount" in rules else over
     if kind.count_limit:
         name_column = letters[kind.fields[0].id]

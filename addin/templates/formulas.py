@@ -5,6 +5,7 @@ Excel, WPS and LibreOffice compute every amount with no add-in. Every number is 
 
 from __future__ import annotations
 
+from schemas.calculation import calculation_inputs
 from schemas.fields import NO, TOTAL_FIELD, field_by_id, input_fields, none_value, part_fields
 from schemas.lines import Base, FundingLine
 from schemas.policy import CONTRACT_WINDOW, DateWindow, Policy
@@ -35,6 +36,11 @@ def latest_value(policy: Policy, parameter: str, key: str | None = None) -> str:
     return values if len(policy.parameter(parameter).values) == 1 else f"INDEX({values},ROWS({values}))"
 
 
+def text_sensitive_inputs(policy: Policy) -> list[str]:
+    """The calculation's inputs that the formulas cannot compute when typed as text: amounts and dates."""
+    return [name for name in calculation_inputs(policy) if field_by_id(policy)[name].kind in ("money", "date")]
+
+
 class RowFormulas:
     """The formulas of one data row, given each field's column letter."""
 
@@ -46,6 +52,19 @@ class RowFormulas:
 
     def ref(self, name: str, row: int) -> str:
         return f"${self.letters[name]}{row}"
+
+    def cents(self, name: str, row: int, blank_as_zero: bool = False) -> str:
+        """An amount the clerk typed, rounded half-up to the cent as the check takes it
+        (schemas.money.as_money): float noise (=43282.07+56374.91+343.02) and sub-cent places alike."""
+        ref = self.ref(name, row)
+        return f"ROUND({f'N({ref})' if blank_as_zero else ref},2)"
+
+    def readable(self, row: int) -> str:
+        """No amount or date the calculation takes is text (a number or date typed as text, which the
+        formulas cannot compute): the check then counts nothing for the row (NUMBER_STORED_AS_TEXT,
+        DATE_STORED_AS_TEXT), and neither does the sheet."""
+        texts = ",".join(f"ISTEXT({self.ref(name, row)})" for name in text_sensitive_inputs(self.policy))
+        return f"NOT(OR({texts}))"
 
     def _date_row(self, parameter: str, row: int, key: str | None = None) -> str:
         """The row of the parameter's dated table in force on the row's key date: the last from-date on
@@ -79,21 +98,23 @@ class RowFormulas:
         return (
             f"AND(ISNUMBER(MATCH({r('level')},{LEVELS_NAME},0)),{windows},"
             f"ISNUMBER(MATCH({r('size_class')},{list_name('size_class')},0)),"
-            f'{r("negative_record")}="{none_value("negative_record")}",{r("little_giant")}="{NO}")'
+            f'{r("negative_record")}="{none_value("negative_record")}",{r("little_giant")}="{NO}",'
+            f"{self.readable(row)})"
         )
 
     def in_window(self, row: int, window: DateWindow = CONTRACT_WINDOW) -> str:
-        """The window's date (its day: a time typed with it does not count) within the window."""
+        """The window's date (its day: a time typed with it does not count) within the window. (N(): a
+        date typed as text is no date, and not an error that would spread over the row.)"""
         date = self.ref(window.field, row)
         start, end = self.at(window.start, row), self.at(window.end, row)
-        return f'ISNUMBER({date}),INT({date})>={start},OR({end}="",INT({date})<={end})'
+        return f'ISNUMBER({date}),INT(N({date}))>={start},OR({end}="",INT(N({date}))<={end})'
 
     def items_total(self, row: int, items: tuple[str, ...]) -> str:
-        """Σ of the base's cost items, blanks as zero."""
-        return "ROUND(" + "+".join(f"N({self.ref(name, row)})" for name in items) + ",2)"
+        """Σ of the base's cost items, blanks as zero, each at the cent."""
+        return "ROUND(" + "+".join(self.cents(name, row, blank_as_zero=True) for name in items) + ",2)"
 
     def _fee_limit(self, row: int, kind: str) -> str:
-        return f"ROUND({self.ref('contract_total', row)}*{self.at(self._fee_limits()[kind], row)},2)"
+        return f"ROUND({self.cents('contract_total', row)}*{self.at(self._fee_limits()[kind], row)},2)"
 
     def _fee_limits(self) -> dict[str, str]:
         line = self.policy.rated_line
@@ -102,7 +123,8 @@ class RowFormulas:
     def fee_limit_exceeded(self, row: int, kind: str) -> str:
         """The fee (service: 总体服务费; integration: 集成费) over its limit."""
         fee = self.ref("service_total" if kind == "service" else "integration", row)
-        return f"AND(ISNUMBER({fee}),{fee}>{self._fee_limit(row, kind)})"
+        typed = fee if kind == "service" else self.cents("integration", row)  # (总体服务费 is rounded)
+        return f"AND(ISNUMBER({fee}),{typed}>{self._fee_limit(row, kind)})"
 
     def value(self, parameter: str, row: int) -> str:
         """A line's parameter in force on the row's key date (at the row's level for a table by level)."""
@@ -112,16 +134,18 @@ class RowFormulas:
         """The eligible base and, with fee limits, the service fee columns (schemas.calculation)."""
         r = lambda name: self.ref(name, row)  # noqa: E731
         formulas = {}
-        base_of = f"MIN(N({r('paid')}),N({r('contract_total')}),{self.items_total(row, base.items)})"
+        paid, contract = self.cents("paid", row, True), self.cents("contract_total", row, True)
+        base_of = f"MIN({paid},{contract},{self.items_total(row, base.items)})"
         if base.fee_limits:
-            formulas["service_total"] = f"ROUND({r('consulting')}+{r('integration')}+{r('other_service')},2)"
+            fees = ("consulting", "integration", "other_service")
+            formulas["service_total"] = "ROUND(" + "+".join(self.cents(name, row) for name in fees) + ",2)"
             formulas["service_ratio"] = (
                 f'IF(N({r("contract_total")})=0,"",{r("service_total")}/{r("contract_total")})'
             )
             formulas["integration_ratio"] = (
-                f'IF(N({r("contract_total")})=0,"",{r("integration")}/{r("contract_total")})'
+                f'IF(N({r("contract_total")})=0,"",{self.cents("integration", row)}/{r("contract_total")})'
             )
-            fees = {"service": r("service_total"), "integration": r("integration")}
+            fees = {"service": r("service_total"), "integration": self.cents("integration", row)}
             excesses = ",".join(f"{fees[kind]}-{self._fee_limit(row, kind)}" for kind in base.fee_limits)
             base_of = f"{base_of}-MAX(0,{excesses})"
         formulas["eligible_base"] = f"MAX(0,ROUND({base_of},2))"
@@ -135,7 +159,7 @@ class RowFormulas:
         if line.deadline:
             deadline = self.at(line.deadline, row)
             conditions += [f"ISNUMBER({r(name)})" for name in line.deadline_dates]
-            conditions += [f"INT({r(name)})<={deadline}" for name in line.deadline_dates]
+            conditions += [f"INT(N({r(name)}))<={deadline}" for name in line.deadline_dates]
         if line.listed is not None:
             field = field_by_id(self.policy)[line.listed.field]
             if field.none_value:

@@ -4,9 +4,12 @@ and the sheets every template has (填表说明's start, 规则, 参数, the lis
 from __future__ import annotations
 
 import datetime as dt
+import io
+import os
 from collections.abc import Iterable, Sequence
 from decimal import Decimal
-from typing import Any
+from pathlib import Path
+from typing import IO, Any
 
 from openpyxl import Workbook
 from openpyxl.cell import WriteOnlyCell
@@ -15,9 +18,12 @@ from openpyxl.styles import Alignment, Border, Font, PatternFill
 from openpyxl.utils import get_column_letter
 from openpyxl.workbook.defined_name import DefinedName
 from openpyxl.worksheet.datavalidation import DataValidation
+from openpyxl.writer.excel import save_workbook as write_package
 
 from addin import template_spec as spec
+from addin.io.output import finished_package
 from addin.io.print_layout import text_width, wrapped_height
+from addin.io.repeated_rows import RepeatedRows
 from addin.reports.catalogue import rule_catalogue
 from addin.templates.formulas import LEVELS_NAME, from_name, parameter_name
 from addin.templates.printing import page_setup
@@ -41,6 +47,7 @@ from schemas.application_rules import rules_without_columns
 from schemas.calculation import row_parameters
 from schemas.fields import Field, field_by_id
 from schemas.policy import Parameter, Policy
+from schemas.submission import FIRST_REVISION, LAST_REVISION
 
 # Excel's own checks as the clerk types, by field kind: (validation type, its options).
 CELL_VALIDATIONS = {
@@ -72,6 +79,25 @@ CELL_VALIDATIONS = {
         },
     ),
 }
+
+
+class RowsRepeatingWorkbook(Workbook):
+    """A write-only openpyxl workbook whose sheets may end in rows that repeat one row it wrote
+    (addin.io.repeated_rows: a template's empty rows), saved with those rows whether by its own `save`
+    or by addin.io.output.save_workbook."""
+
+    def __init__(self) -> None:
+        super().__init__(write_only=True)
+        self.repeated_rows: list[RepeatedRows] = []
+
+    def save(self, filename: str | os.PathLike | IO[bytes]) -> None:
+        buffer = io.BytesIO()
+        write_package(self, buffer)
+        data = finished_package(buffer.getvalue(), repeated=self.repeated_rows, reproducible=False)
+        if isinstance(filename, str | os.PathLike):
+            Path(filename).write_bytes(data)
+        else:
+            filename.write(data)
 
 
 def styled_cell(
@@ -428,13 +454,14 @@ def submission_cells(
 
 
 def submission_validations(ws) -> list[DataValidation]:
-    """The 版本号 a whole number ≥ 1, the 报送日期 a date."""
+    """The 版本号 a whole number from 1 to 9999, the 报送日期 a date."""
     revision = new_validation(
         "whole",
-        operator="greaterThanOrEqual",
-        formula1="1",
+        operator="between",
+        formula1=str(FIRST_REVISION),
+        formula2=str(LAST_REVISION),
         errorTitle="版本号无效",
-        error="请填写不小于 1 的整数。",
+        error=f"请填写 {FIRST_REVISION} 至 {LAST_REVISION} 的整数。",
     )
     revision.add(spec.REVISION_CELL)
     kind, options = CELL_VALIDATIONS["date"]

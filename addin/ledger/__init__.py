@@ -1,0 +1,1 @@
+"""The fund's books: a disbursement ledger across batches (issue 29)."""

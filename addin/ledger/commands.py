@@ -1,0 +1,296 @@
+"""`dtfund ledger …`: record a batch, show, export and report the books, verify the audit trail.
+
+Exit codes: 0 done; 1 (`verify`) the chain does not hold; 2 the input or the ledger cannot be used
+(nothing is written then)."""
+
+from __future__ import annotations
+
+import os
+import sys
+from collections.abc import Callable
+from decimal import Decimal
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated, Any, TypeVar
+
+import typer
+from rich.console import Console
+
+from addin.reports.terminal_text import labelled, plain
+
+if TYPE_CHECKING:
+    from addin.check.consolidate import Consolidation
+    from addin.ledger.store import Ledger
+
+EXIT_OK, EXIT_BROKEN, EXIT_UNUSABLE = 0, 1, 2
+LEDGER_HELP = "台账：SQLite 文件路径或 postgresql:// 地址；默认取环境变量 DTFUND_LEDGER，再默认为当前文件夹的 dtfund-台账.sqlite。"
+
+ledger_app = typer.Typer(
+    no_args_is_help=True, help="资金台账：记录各批次的拨付，查看已拨付和剩余，导出台账，校验是否被改动。"
+)
+console = Console(markup=False, emoji=False)
+errors = Console(stderr=True, markup=False, emoji=False)
+LedgerOption = Annotated[str | None, typer.Option("--ledger", help=LEDGER_HELP)]
+ConsolidateLedgerOption = Annotated[
+    str | None,
+    typer.Option(
+        "--ledger",
+        help="对照资金台账（SQLite 文件或 postgresql:// 地址；未指定时取环境变量 DTFUND_LEDGER）："
+        "已拨付的不再拨付，列出补拨和应追回。",
+    ),
+]
+Result = TypeVar("Result")
+
+
+def _fail(message: str, code: int = EXIT_UNUSABLE) -> typer.Exit:
+    errors.print(labelled("错误", message, style="bold red"))
+    return typer.Exit(code)
+
+
+def _guarded(work: Callable[[], Result]) -> Result:
+    """Run `work`; a ledger or output failure is one Chinese sentence and exit 2."""
+    from addin.io.output import OutputError
+    from addin.ledger.store import LedgerError
+
+    try:
+        return work()
+    except (LedgerError, OutputError) as error:
+        raise _fail(str(error)) from None
+
+
+def open_ledger(given: str | None) -> Ledger:
+    from addin.ledger.store import Ledger, location
+
+    return _guarded(lambda: Ledger(location(given)))
+
+
+def settle_with_ledger(result: Consolidation, given: str | None) -> None:
+    """Read what the ledger (`--ledger`, else DTFUND_LEDGER; none: no ledger) paid the consolidated
+    enterprises before, for every figure of the consolidation to count it."""
+    from addin.ledger.settlement import enterprise_keys
+    from addin.ledger.store import ENVIRONMENT, refuse_broken_chain, shown
+
+    if given is None and not os.environ.get(ENVIRONMENT):
+        return
+    books = open_ledger(given)
+    _guarded(lambda: refuse_broken_chain(books.entry_rows(), books.where))
+    result.paid = _guarded(lambda: books.paid_before(set(enterprise_keys(result.rows))))
+    result.ledger = shown(books.where)
+
+
+def _sources() -> list[str]:
+    from schemas.policy import load_policy
+
+    return list(load_policy(None).funding_sources)
+
+
+def _source_names() -> dict[str, str]:
+    from addin.ledger.settlement import source_field
+    from schemas.policy import load_policy
+
+    return {source_field(key): name for key, name in load_policy(None).funding_sources.items()}
+
+
+@ledger_app.command("record")
+def record(
+    consolidation: Annotated[
+        Path, typer.Argument(metavar="汇总结果", help="dtfund consolidate --json 保存的 JSON 文件。")
+    ],
+    batch: Annotated[str, typer.Option("--batch", help="批次名称，如 2026年第一批。")],
+    doc: Annotated[str, typer.Option("--doc", help="拨付文件的文号。")],
+    date: Annotated[str, typer.Option("--date", help="拨付日期，YYYY-MM-DD。")],
+    ledger: LedgerOption = None,
+) -> None:
+    """把一次汇总的可拨付企业记入台账（一个批次）：逐企业、计划行、资金来源记账；暂缓拨付的不记。
+
+    同名批次已记账、汇总后文件被改动、或台账在汇总后已拨付过其中的企业，都会拒绝记账（退出码 2），台账不变。
+    """
+    from addin.ledger.record import record_batch
+    from addin.ledger.store import shown
+    from schemas.money import format_yuan
+
+    books = open_ledger(ledger)
+    done = _guarded(lambda: record_batch(books, consolidation, batch, doc, date))
+    names = _source_names()
+    from addin.ledger.settlement import source_field
+
+    parts = "，".join(
+        f"{names.get(source_field(s), s)} {format_yuan(v)} 元" for s, v in done.by_source.items()
+    )
+    console.print(
+        plain(
+            f"已记入台账 {shown(books.where)}：批次“{batch.strip()}”（{doc.strip()}，{date}），"
+            f"{done.enterprises} 家企业，{done.entries} 条记录，合计 {format_yuan(done.total)} 元"
+            + (f"（{parts}）。" if parts else "。")
+        ),
+        soft_wrap=True,
+    )
+    if done.to_recover:
+        amount = sum((Decimal(r["to_recover"]["total"]) for r in done.to_recover), Decimal(0))
+        console.print(
+            plain(
+                f"注意：有 {len(done.to_recover)} 家企业此前多拨了 {format_yuan(amount)} 元（应追回），未记入本批次："
+                "请核实并按规定追回（见汇总表的“拨付清单”）。"
+            ),
+            style="bold red",
+            soft_wrap=True,
+        )
+
+
+@ledger_app.command("reverse")
+def reverse(
+    batch: Annotated[str, typer.Option("--batch", help="这次更正的批次名称，如 2026年第一批更正。")],
+    doc: Annotated[str, typer.Option("--doc", help="更正（或追回）文件的文号。")],
+    date: Annotated[str, typer.Option("--date", help="更正日期，YYYY-MM-DD。")],
+    entry: Annotated[
+        list[int] | None, typer.Option("--entry", help="要冲销的记录号（见 ledger show --batch），可重复。")
+    ] = None,
+    of_batch: Annotated[str | None, typer.Option("--of-batch", help="整批冲销这一批次的全部记录。")] = None,
+    ledger: LedgerOption = None,
+) -> None:
+    """冲销记错或已追回的记录：记入一个更正批次，每条为原记录的相反金额并注明冲销哪一条；原记录不改不删。"""
+    from addin.ledger.record import reverse_entries
+
+    books = open_ledger(ledger)
+    if not books.exists:
+        raise _fail(f"台账 {books.where} 不存在：请用 --ledger 指定台账。")
+    count = _guarded(lambda: reverse_entries(books, set(entry or ()), of_batch, batch, doc, date))
+    console.print(plain(f"已记入更正批次“{batch.strip()}”（{doc.strip()}，{date}）：冲销 {count} 条记录。"))
+
+
+def _books(given: str | None, batch: str | None = None) -> tuple[Ledger, dict[str, Any]]:
+    """The ledger and what it says (addin.ledger.books); of one batch, with its entries, when named."""
+    from addin.ledger.books import books
+
+    ledger = open_ledger(given)
+    if not ledger.exists:
+        raise _fail(f"台账 {ledger.where} 不存在：请先用 dtfund ledger record 记账，或用 --ledger 指定台账。")
+    batches = _guarded(ledger.batch_rows)
+    entries = _guarded(ledger.entry_rows)
+    if batch is None:
+        return ledger, books(batches, entries, _sources())
+    if batch not in {b["name"] for b in batches}:
+        known = "、".join(b["name"] for b in batches) or "（无）"
+        raise _fail(f"台账中没有批次“{batch}”：已记账的批次有 {known}。")
+    own = [e for e in entries if e["batch"] == batch]
+    summary = books([b for b in batches if b["name"] == batch], own, _sources())
+    summary["entries"] = [_entry_record(e) for e in own]
+    return ledger, summary
+
+
+def _entry_record(entry: dict[str, Any]) -> dict[str, Any]:
+    """An entry as `ledger show --batch --json` gives it: what its hash covers, its amount in 元, its hash."""
+    from addin.ledger.chain import HASHED
+
+    shown_fields = [f for f in HASHED if f not in ("amount_fen", "enterprise_key", "prev_hash")]
+    return {**{f: entry[f] for f in shown_fields}, "amount": entry["amount"], "hash": entry["hash"]}
+
+
+@ledger_app.command("show")
+def show(
+    as_json: Annotated[bool, typer.Option("--json", help="以 JSON 输出到终端。")] = False,
+    batch: Annotated[str | None, typer.Option("--batch", help="只看这一批次，逐条列出其记录。")] = None,
+    ledger: LedgerOption = None,
+) -> None:
+    """列出台账的各批次，以及按资金来源、师市和计划行的已拨付合计。"""
+    from rich.table import Table
+
+    from addin.ledger.store import shown
+    from addin.reports.check_report import to_json
+    from addin.reports.ledger_report import books_document
+    from addin.reports.terminal_text import add_amount_column, print_table
+    from schemas.money import format_yuan
+
+    books, summary = _books(ledger, batch)
+    if as_json:
+        sys.stdout.buffer.write(to_json(books_document(shown(books.where), summary)))
+        sys.stdout.buffer.flush()
+        return
+    names = _source_names()
+    fields = list(summary["totals"]["paid"])
+    headers = [names.get(f, "合计") for f in fields]
+
+    def table(title: str, first: list[str], rows: list[tuple[list[str], dict[str, Decimal]]]) -> None:
+        out = Table(title=title)
+        for header in first:
+            out.add_column(header, overflow="fold")
+        for header in headers:
+            add_amount_column(out, header)
+        for texts, shape in rows:
+            out.add_row(*map(plain, texts), *(format_yuan(shape[f]) for f in fields))
+        print_table(console, out)
+
+    table(
+        f"台账 {shown(books.where)} 的批次（元）",
+        ["批次", "文号", "日期", "企业数"],
+        [([b["name"], b["doc"], b["date"], str(b["enterprises"])], b["paid"]) for b in summary["batches"]],
+    )
+    totals = summary["totals"]
+    table("已拨付，按师市（元）", ["师市"], [([u["unit"]], u["paid"]) for u in totals["by_unit"]])
+    table("已拨付，按计划行（元）", ["计划行"], [([li["line_name"]], li["paid"]) for li in totals["by_line"]])
+    console.print(plain(f"已拨付合计：{format_yuan(totals['paid']['total'])} 元"))
+
+
+@ledger_app.command("verify")
+def verify(ledger: LedgerOption = None) -> None:
+    """校验台账的校验链：每条记录的内容与记账时的校验值一致，没有记录被改动、删除或插入。
+
+    退出码：0 = 完好；1 = 有记录被改动（指出第一条）；2 = 台账无法打开。
+    """
+    from addin.ledger.chain import first_broken
+
+    books = open_ledger(ledger)
+    if not books.exists:
+        raise _fail(f"台账 {books.where} 不存在：请用 --ledger 指定台账。")
+    rows = _guarded(books.entry_rows)
+    broken = first_broken(rows)
+    if broken is None:
+        batches = len({r["batch"] for r in rows})
+        console.print(
+            plain(f"台账完好：{batches} 个批次，{len(rows)} 条记录，校验链完整。", style="bold green")
+        )
+        return
+    entry, why = broken
+    errors.print(
+        labelled(
+            "台账被改动",
+            f"第 {entry['seq']} 条记录（批次“{entry['batch']}”，{entry['enterprise']}，{entry['line_name']}）：{why}。",
+            style="bold red",
+        )
+    )
+    raise typer.Exit(EXIT_BROKEN)
+
+
+@ledger_app.command("export")
+def export(
+    output: Annotated[Path, typer.Option("--output", "-o", help="输出的台账 .xlsx 文件。")],
+    ledger: LedgerOption = None,
+) -> None:
+    """导出台账：每个批次一张工作表，另有汇总表；A4 可打印（表头每页重复、页码、签字栏）。"""
+    _write_books(output, ledger, full=True)
+
+
+@ledger_app.command("report")
+def report(
+    output: Annotated[Path, typer.Option("--output", "-o", help="输出的拨付情况 .xlsx 文件。")],
+    ledger: LedgerOption = None,
+) -> None:
+    """生成报兵团专班的拨付情况：各批次、按资金来源、师市和计划行的已拨付合计，A4 可打印，附签字栏。"""
+    _write_books(output, ledger, full=False)
+
+
+def _write_books(output: Path, given: str | None, full: bool) -> None:
+    from addin.io.output import refuse_conflicting_outputs
+    from addin.ledger.chain import first_broken
+    from addin.ledger.store import shown
+    from addin.reports.ledger_report import write_books
+
+    _guarded(lambda: refuse_conflicting_outputs({"-o": output}, []))
+    books, summary = _books(given)
+    entries = _guarded(books.entry_rows)
+    broken = first_broken(entries)
+    summary["chain"] = (
+        "校验链完整" if broken is None else f"校验链不完整：第 {broken[0]['seq']} 条记录起被改动过"
+    )
+    _guarded(lambda: write_books(output, summary, entries, shown(books.where), _source_names(), full))
+    what = "台账" if full else "拨付情况报告"
+    console.print(plain(f"已保存{what}：{output}"), soft_wrap=True)

@@ -1,0 +1,60 @@
+"""The summary workbook's columns against the ledger (consolidate --ledger): on the 拨付清单, per
+enterprise, what earlier batches paid, what is still to pay, and its standing (已拨付 with the batches,
+补拨, 应追回); on 执行情况, per plan line and source, what the ledger paid, what this list pays, and what
+is left of the budget. Without a ledger nothing was paid before."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from typing import Any
+
+from addin.check.consolidate import Consolidation
+from addin.reports.summary_figures import disbursement_totals, ledger_settlement, once_per_consolidation
+from schemas.ledger_balance import TO_RECOVER
+from schemas.money import ZERO, format_yuan
+
+LEDGER_HEADERS = ("已拨付（元）", "剩余（元）", "台账")
+EXECUTION_LEDGER_HEADERS = ("已拨付（元）", "本次可拨付（元）", "剩余（计划 − 已拨付 − 本次可拨付，元）")
+EXECUTION_LEDGER_NOTE = (
+    "已拨付 = 资金台账中各批次已拨付的金额（汇总时未用 --ledger 对照台账则为 0）；本次可拨付 = 本清单可拨付企业"
+    "尚未拨付的金额；剩余 = 计划 − 已拨付 − 本次可拨付。"
+)
+
+
+def _standing(record: dict[str, Any]) -> str:
+    status = record["ledger_status"]
+    if status == TO_RECOVER:
+        status = f"{status} {format_yuan(record['to_recover']['total'])} 元"
+    batches = "、".join(record["paid_in"])
+    return f"{status}：{batches}" if status and batches else status
+
+
+def ledger_cells(record: dict[str, Any]) -> list[Any]:
+    """A 拨付清单 row's 已拨付, 剩余 (committed − paid before: what is still to pay, or held) and 台账."""
+    left = record["to_pay"]["total"] + record["held"]["total"]
+    return [record["paid_before"]["total"], left, _standing(record)]
+
+
+def execution_ledger_cells(c: Consolidation, record: dict[str, Any]) -> list[Any]:
+    """An 执行情况 row's 已拨付 (the whole ledger), 本次可拨付 and 剩余, for its plan line and source."""
+    key, source = record["key"], record["source"]
+    paid = c.paid.by_line.get((key, source), ZERO) if c.paid else ZERO
+    to_pay = to_pay_by_line(c).get((key, source), ZERO)
+    return [paid, to_pay, record["budget"] - paid - to_pay]
+
+
+@once_per_consolidation
+def to_pay_by_line(c: Consolidation) -> dict[tuple[str, str], Decimal]:
+    totals: dict[tuple[str, str], Decimal] = {}
+    for item in ledger_settlement(c):
+        key = (item.part.line, item.part.source)
+        totals[key] = totals.get(key, ZERO) + item.to_pay
+    return totals
+
+
+def ledger_line(c: Consolidation) -> str:
+    """对照台账: what earlier batches paid these enterprises, and what they paid beyond it (应追回)."""
+    totals = disbursement_totals(c)
+    line = f"对照台账 {c.ledger}：此前已拨付 {format_yuan(totals['paid_before']['total'])} 元，本次可拨付为扣除后的金额"
+    recover = totals["to_recover"]["total"]
+    return line + (f"；应追回 {format_yuan(recover)} 元（见拨付清单的“台账”列）。" if recover else "。")

@@ -1,0 +1,482 @@
+"""The fund's books (dtfund ledger, consolidate --ledger), on SQLite and on a real PostgreSQL server: a
+batch is recorded once, whole or not at all; a second consolidation pays nothing twice and shows 补拨 and
+应追回; the audit trail shows tampering; bad input and an unusable ledger are one sentence and exit 2."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import os
+import random
+import shutil
+import signal
+import sqlite3
+import stat
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from decimal import Decimal as D
+from pathlib import Path
+
+import openpyxl
+import pytest
+from typer.testing import CliRunner
+
+from addin.cli import app
+from addin.io.output import save_workbook
+from addin.ledger import store
+from addin.templates.bundled import _costs, filled_application, shihezi_rows
+from schemas.policy import load_policy
+from tests.support.postgres import fresh_database
+
+REPOSITORY = Path(__file__).resolve().parent.parent
+EXAMPLES = REPOSITORY / "addin" / "examples"
+FIRST = "2026年第一批"
+runner = CliRunner()
+
+
+def cli(*args: object):
+    return runner.invoke(app, [str(a) for a in args], env={"COLUMNS": "250"})
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def ledger(request, tmp_path: Path) -> Iterator[str]:
+    """A new ledger: a SQLite file not yet created, or an empty database on the PostgreSQL test server."""
+    if request.param == "sqlite":
+        yield str(tmp_path / "台账.sqlite")
+    else:
+        with fresh_database() as url:
+            yield url
+
+
+@pytest.fixture
+def examples(tmp_path: Path) -> Path:
+    """A copy of the bundled examples (a test may change one)."""
+    folder = tmp_path / "申报"
+    shutil.copytree(EXAMPLES, folder, ignore=shutil.ignore_patterns("plan.xlsx"))
+    return folder
+
+
+def consolidate(folder: Path | list[Path], out: Path, ledger: str | None) -> dict:
+    inputs = folder if isinstance(folder, list) else [folder]
+    plan = EXAMPLES / "plan.xlsx"
+    extra = ["--ledger", ledger] if ledger else []
+    result = cli(
+        "consolidate", *inputs, "--plan", plan, "-o", out.with_suffix(".xlsx"), "--json", out, "-q", *extra
+    )
+    assert result.exit_code in (0, 1), result.output
+    return json.loads(out.read_text(encoding="utf-8"))
+
+
+def record(document: Path, ledger: str, batch: str = FIRST, doc: str = "兵财建〔2026〕1号"):
+    return cli(
+        "ledger",
+        "record",
+        document,
+        "--batch",
+        batch,
+        "--doc",
+        doc,
+        "--date",
+        "2026-04-30",
+        "--ledger",
+        ledger,
+    )
+
+
+def show(ledger: str) -> dict:
+    result = cli("ledger", "show", "--json", "--ledger", ledger)
+    assert result.exit_code == 0, result.output
+    return json.loads(result.stdout)
+
+
+def test_the_bar_flow(ledger: str, examples: Path, tmp_path: Path) -> None:
+    first = consolidate(examples, tmp_path / "第一批.json", ledger)
+    payable = first["disbursement_totals"]["payable"]
+    assert D(payable["total"]) > 0 and D(first["disbursement_totals"]["paid_before"]["total"]) == 0
+    done = record(tmp_path / "第一批.json", ledger)
+    assert done.exit_code == 0, done.output
+    assert "已记入台账" in done.output and FIRST in done.output
+    before = show(ledger)
+
+    again = record(tmp_path / "第一批.json", ledger, doc="另一个文号")
+    assert again.exit_code == 2 and "已记入台账" in again.output and "不能重复记账" in again.output
+    assert show(ledger) == before, "a refused record changes nothing"
+
+    paid = before["totals"]["paid"]
+    assert paid == payable, "the ledger holds exactly what the list made payable, per source and in all"
+    assert [b["name"] for b in before["batches"]] == [FIRST]
+
+    second = consolidate(examples, tmp_path / "第二批.json", ledger)
+    totals = second["disbursement_totals"]
+    assert D(totals["payable"]["total"]) == 0
+    assert totals["paid_before"] == payable and totals["held"] == first["disbursement_totals"]["held"]
+    statuses = {r["ledger_status"] for r in second["disbursement"] if r["payable"]}
+    assert statuses == {"已拨付"}
+    row = next(r for r in second["disbursement"] if r["payable"])
+    assert row["paid_in"] == [f"{FIRST}（兵财建〔2026〕1号）"] and row["paid_before"]["total"] == row["total"]
+
+    workbook = openpyxl.load_workbook(tmp_path / "第二批.xlsx", read_only=True)
+    listed = list(workbook["拨付清单"].iter_rows(values_only=True))
+    header = next(r for r in listed if r[0] == "填报单位")
+    assert header[10:13] == ("已拨付（元）", "剩余（元）", "台账")
+    paid_row = next(r for r in listed if r[1] == row["name"])
+    assert (paid_row[10], paid_row[11]) == (float(row["total"]), 0) and paid_row[12].startswith("已拨付：")
+    execution = list(workbook["执行情况"].iter_rows(values_only=True))
+    line = next(r for r in execution if r[0] and r[0].startswith("（一）") and r[1] == "中央专项资金")
+    assert line[9:12] == (3430000, 0, line[3] - 3430000)
+
+    assert cli("ledger", "verify", "--ledger", ledger).exit_code == 0
+
+
+def test_verify_names_the_first_entry_changed_in_the_file(examples: Path, tmp_path: Path) -> None:
+    ledger = str(tmp_path / "台账.sqlite")
+    consolidate(examples, tmp_path / "s.json", ledger)
+    assert record(tmp_path / "s.json", ledger).exit_code == 0
+    held = cli("ledger", "verify", "--ledger", ledger)
+    assert held.exit_code == 0 and "校验链完整" in held.output
+    with sqlite3.connect(ledger) as conn:
+        conn.execute("UPDATE entries SET amount_fen = amount_fen + 100 WHERE seq IN (7, 9)")
+    broken = cli("ledger", "verify", "--ledger", ledger)
+    assert broken.exit_code == 1 and "第 7 条记录" in broken.output and "第 9 条" not in broken.output
+    plan = EXAMPLES / "plan.xlsx"
+    against = cli("consolidate", examples, "--plan", plan, "-o", tmp_path / "t.xlsx", "--ledger", ledger)
+    assert against.exit_code == 2 and "第 7 条记录在记账后被改动过" in against.output
+    assert not (tmp_path / "t.xlsx").exists(), "nothing is paid against a tampered ledger"
+    onto = record(tmp_path / "s.json", ledger, batch="2026年第二批")
+    assert onto.exit_code == 2 and "不能据此拨付或继续记账" in onto.output
+    with sqlite3.connect(ledger) as conn:
+        conn.execute("UPDATE entries SET amount_fen = amount_fen - 100 WHERE seq IN (7, 9)")
+        conn.execute("DELETE FROM entries WHERE seq = (SELECT MAX(seq) FROM entries)")
+    removed = cli("ledger", "verify", "--ledger", ledger)
+    assert removed.exit_code == 1 and "被删除过" in removed.output
+
+
+def test_the_sqlite_file_is_created_for_its_owner_only(examples: Path, tmp_path: Path) -> None:
+    ledger = tmp_path / "新台账.sqlite"
+    consolidate(examples, tmp_path / "s.json", str(ledger))
+    assert not ledger.exists(), "consolidating against a ledger not yet made creates nothing"
+    assert record(tmp_path / "s.json", str(ledger)).exit_code == 0
+    assert stat.S_IMODE(ledger.stat().st_mode) == 0o600
+
+
+def test_the_ledger_defaults_to_the_environment_then_the_current_folder(
+    examples: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    consolidate(examples, tmp_path / "s.json", None)
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.delenv(store.ENVIRONMENT, raising=False)
+    args = ["ledger", "record", tmp_path / "s.json", "--batch", FIRST, "--doc", "d", "--date", "2026-04-30"]
+    assert cli(*args).exit_code == 0
+    assert (tmp_path / store.DEFAULT_FILE).exists()
+    monkeypatch.setenv(store.ENVIRONMENT, str(tmp_path / "环境.sqlite"))
+    assert cli(*args).exit_code == 0, "another ledger: the batch is new there"
+    assert (tmp_path / "环境.sqlite").exists()
+    second = consolidate(examples, tmp_path / "again.json", None)  # DTFUND_LEDGER is consulted
+    assert D(second["disbursement_totals"]["payable"]["total"]) == 0
+
+
+def _revision_3(path: Path) -> None:
+    """第八师 revises again after the first batch: one paid enterprise's costs go down, another's up."""
+    rows = shihezi_rows()
+    for row in rows:
+        if row and row["name"] == "石河子市天山纺织有限公司":
+            row.update(_costs(800000, 300000, 100000, 200000, 100000, 60000, 40000), claimed=400000)
+        if row and row["name"] == "石河子绿洲乳业有限公司":
+            row.update(_costs(1400000, 900000, 150000, 180000, 120000, 30000, 20000), claimed=700000)
+    save_workbook(
+        filled_application(load_policy(), "第八师石河子市", rows, revision=(3, dt.date(2026, 5, 10))), path
+    )
+
+
+def test_a_revision_after_payment_shows_top_ups_and_recoveries(ledger: str, tmp_path: Path) -> None:
+    earlier = EXAMPLES / "division-08-shihezi-revision-1.xlsx"
+    consolidate([earlier], tmp_path / "r1.json", ledger)
+    assert record(tmp_path / "r1.json", ledger).exit_code == 0
+    later = tmp_path / "第八师-版本2.xlsx"
+    shutil.copy(EXAMPLES / "division-08-shihezi.xlsx", later)
+    second = consolidate([later], tmp_path / "r2.json", ledger)
+    by_name = {r["name"]: r for r in second["disbursement"]}
+    assert by_name["石河子绿洲乳业有限公司"]["ledger_status"] == "已拨付"
+    assert by_name["石河子天业节水装备有限公司"]["ledger_status"] == ""  # new in revision 2: paid now
+
+    revised = tmp_path / "第八师-版本3.xlsx"
+    _revision_3(revised)
+    third = consolidate([revised], tmp_path / "r3.json", ledger)
+    by_name = {r["name"]: r for r in third["disbursement"]}
+    top_up, recover = by_name["石河子绿洲乳业有限公司"], by_name["石河子市天山纺织有限公司"]
+    assert top_up["ledger_status"] == "补拨"
+    assert D(top_up["to_pay"]["total"]) == D(top_up["total"]) - D(top_up["paid_before"]["total"]) > 0
+    assert recover["ledger_status"] == "应追回"
+    assert (
+        D(recover["to_recover"]["total"])
+        == D(recover["paid_before"]["total"]) + D(recover["to_recover"]["total"]) - D(recover["total"])
+        > 0
+    )
+    assert D(recover["to_pay"]["total"]) == 0, "a decrease is never netted against another payment"
+    totals = third["disbursement_totals"]
+    assert totals["to_recover"] == {k: recover["to_recover"][k] for k in totals["to_recover"]}
+
+    done = record(tmp_path / "r3.json", ledger, batch="2026年第二批", doc="兵财建〔2026〕2号")
+    assert done.exit_code == 0 and "应追回" in done.output
+    paid = show(ledger)["totals"]["paid"]
+    first_paid = D(json.loads((tmp_path / "r1.json").read_text())["disbursement_totals"]["payable"]["total"])
+    assert D(paid["total"]) == first_paid + D(totals["payable"]["total"])
+    assert cli("ledger", "verify", "--ledger", ledger).exit_code == 0
+
+
+def test_a_list_made_before_another_batch_paid_its_enterprises_is_refused(
+    ledger: str, examples: Path, tmp_path: Path
+) -> None:
+    consolidate(examples, tmp_path / "s.json", ledger)
+    assert record(tmp_path / "s.json", ledger).exit_code == 0
+    stale = record(tmp_path / "s.json", ledger, batch="2026年第二批")
+    assert stale.exit_code == 2 and "已过时" in stale.output
+    assert [b["name"] for b in show(ledger)["batches"]] == [FIRST]
+
+
+def test_bad_input_is_one_sentence_and_changes_nothing(examples: Path, tmp_path: Path) -> None:
+    ledger = str(tmp_path / "台账.sqlite")
+    not_json = tmp_path / "x.json"
+    not_json.write_text('{"files": []}', encoding="utf-8")
+    refused = record(not_json, ledger)
+    assert refused.exit_code == 2 and "不是 dtfund consolidate --json" in refused.output
+    assert not Path(ledger).exists()
+    bad_date = cli(
+        "ledger", "record", not_json, "--batch", "b", "--doc", "d", "--date", "2026/4/30", "--ledger", ledger
+    )
+    assert bad_date.exit_code == 2 and "YYYY-MM-DD" in bad_date.output
+
+    document = consolidate(examples, tmp_path / "s.json", None)
+    del document["disbursement"][0]["lines"][0]["to_pay"]
+    (tmp_path / "cut.json").write_text(json.dumps(document, ensure_ascii=False), encoding="utf-8")
+    cut = record(tmp_path / "cut.json", ledger)
+    assert cut.exit_code == 2 and "不完整或被改动过" in cut.output and "Traceback" not in cut.output
+    changed = examples / "division-01-alar.xlsx"
+    changed.write_bytes(changed.read_bytes() + b"\0")
+    refused = record(tmp_path / "s.json", ledger)
+    assert refused.exit_code == 2 and "division-01-alar.xlsx 在汇总之后被改动过" in refused.output
+    assert not Path(ledger).exists(), "nothing half-written: not even an empty ledger"
+
+    unknown = cli("ledger", "show", "--batch", "第九批", "--ledger", ledger)
+    assert unknown.exit_code == 2 and "没有批次" in unknown.output or "不存在" in unknown.output
+
+
+def _recorded(tmp_path: Path, examples: Path) -> str:
+    ledger = str(tmp_path / "台账.sqlite")
+    consolidate([examples / "division-01-alar.xlsx"], tmp_path / "a.json", None)
+    assert record(tmp_path / "a.json", ledger).exit_code == 0
+    return ledger
+
+
+def test_a_ledger_of_a_newer_dtfund_is_refused(examples: Path, tmp_path: Path) -> None:
+    ledger = _recorded(tmp_path, examples)
+    with sqlite3.connect(ledger) as conn:
+        conn.execute("UPDATE ledger_schema SET version = ?", (store.SCHEMA_VERSION + 1,))
+    for args in (["ledger", "show"], ["ledger", "verify"], ["ledger", "export", "-o", tmp_path / "t.xlsx"]):
+        result = cli(*args, "--ledger", ledger)
+        assert result.exit_code == 2 and "更新版本的 dtfund" in result.output, args
+    newer = cli(
+        "consolidate",
+        examples,
+        "--plan",
+        EXAMPLES / "plan.xlsx",
+        "-o",
+        tmp_path / "s.xlsx",
+        "--ledger",
+        ledger,
+    )
+    assert newer.exit_code == 2 and "请升级 dtfund" in newer.output
+
+
+def test_a_read_only_locked_or_unreachable_ledger_is_one_sentence(
+    examples: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    ledger = _recorded(tmp_path, examples)
+    consolidate([examples / "division-06-wujiaqu.xlsx"], tmp_path / "b.json", None)
+    before = Path(ledger).read_bytes()
+    read_only = record(tmp_path / "b.json", f"sqlite:///file:{ledger}?mode=ro&uri=true", batch="第二批")
+    assert read_only.exit_code == 2 and "只读" in read_only.output
+    monkeypatch.setattr(store, "WAIT_SECONDS", 0.2)
+    holder = sqlite3.connect(ledger, isolation_level=None)
+    holder.execute("BEGIN IMMEDIATE")
+    try:
+        locked = record(tmp_path / "b.json", ledger, batch="第二批")
+    finally:
+        holder.execute("ROLLBACK")
+        holder.close()
+    assert locked.exit_code == 2 and "正被另一个程序占用" in locked.output
+    assert Path(ledger).read_bytes() == before
+    gone = record(
+        tmp_path / "b.json", f"postgresql://nobody@/dtfund?host={tmp_path}/没有服务", batch="第二批"
+    )
+    assert gone.exit_code == 2 and "无法连接台账数据库" in gone.output
+    other = tmp_path / "other.sqlite"
+    sqlite3.connect(other).execute("CREATE TABLE t (x)")
+    foreign = record(tmp_path / "b.json", str(other), batch="第二批")
+    assert foreign.exit_code == 2 and "不是 dtfund 台账" in foreign.output
+
+
+def test_export_and_report_are_printable_books(examples: Path, tmp_path: Path) -> None:
+    ledger = _recorded(tmp_path, examples)
+    consolidate([examples / "division-06-wujiaqu.xlsx"], tmp_path / "b.json", None)
+    assert record(tmp_path / "b.json", ledger, batch="2026年第二批", doc="兵财建〔2026〕2号").exit_code == 0
+    out = tmp_path / "台账.xlsx"
+    assert cli("ledger", "export", "-o", out, "--ledger", ledger).exit_code == 0
+    workbook = openpyxl.load_workbook(out)
+    assert workbook.sheetnames == ["汇总", FIRST, "2026年第二批"]
+    summary = [r for r in workbook["汇总"].iter_rows(values_only=True)]
+    total = next(r for r in summary if r[0] == "合计")
+    books = show(ledger)
+    assert total[7] == float(books["totals"]["paid"]["total"])
+    for sheet in workbook.worksheets:
+        assert sheet.page_setup.paperSize == 9 and sheet.print_title_rows
+        assert "&P" in sheet.oddFooter.center.text
+        assert any(str(r[0]).startswith("经办人") for r in sheet.iter_rows(values_only=True) if r[0])
+    batch = list(workbook[FIRST].iter_rows(values_only=True))
+    assert sum(r[6] for r in batch if isinstance(r[0], int)) == float(books["batches"][0]["paid"]["total"])
+    report = tmp_path / "拨付情况.xlsx"
+    assert cli("ledger", "report", "-o", report, "--ledger", ledger).exit_code == 0
+    assert openpyxl.load_workbook(report).sheetnames == ["拨付情况"]
+
+
+# --- processes: killed mid-record, and two at once -----------------------------------------------------
+
+# Runs `dtfund` with each entry's hash slowed down, so that a batch's transaction lasts long enough to be
+# killed inside or to overlap another; the first hash (inside the transaction) touches the file MARKER.
+SLOW_DTFUND = """
+import os, sys, time
+from pathlib import Path
+import addin.ledger.store as store
+original = store.entry_hash
+def slow(content, batch):
+    Path(os.environ["MARKER"]).touch()
+    time.sleep(float(os.environ["PAUSE"]))
+    return original(content, batch)
+store.entry_hash = slow
+from addin.cli import main
+sys.argv = ["dtfund", *sys.argv[1:]]
+main()
+"""
+
+
+def _slow_record(tmp_path: Path, document: Path, ledger: str, batch: str, marker: Path, pause: float):
+    script = tmp_path / "slow_dtfund.py"
+    script.write_text(SLOW_DTFUND, encoding="utf-8")
+    env = {**os.environ, "MARKER": str(marker), "PAUSE": str(pause), "PYTHONPATH": str(REPOSITORY)}
+    args = ["ledger", "record", str(document), "--batch", batch, "--doc", "d", "--date", "2026-04-30"]
+    return subprocess.Popen(
+        [sys.executable, str(script), *args, "--ledger", ledger],
+        cwd=tmp_path,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+    )
+
+
+def _batches(ledger: str) -> dict[str, int]:
+    """Each batch recorded and its entries (none: the ledger was never written)."""
+    result = cli("ledger", "show", "--json", "--ledger", ledger)
+    if result.exit_code == 2 and "不存在" in result.output:
+        return {}
+    assert result.exit_code == 0, result.output
+    return {b["name"]: b["entries"] for b in json.loads(result.stdout)["batches"]}
+
+
+def test_a_record_killed_at_any_moment_leaves_all_of_its_batch_or_none(
+    ledger: str, examples: Path, tmp_path: Path
+) -> None:
+    document = tmp_path / "s.json"
+    expected = D(consolidate(examples, document, ledger)["disbursement_totals"]["payable"]["total"])
+    chance = random.Random(29)
+    outcomes = set()
+    for attempt in range(5):
+        marker = tmp_path / f"started-{attempt}"
+        process = _slow_record(tmp_path, document, ledger, FIRST, marker, pause=0.02)
+        if attempt % 2 == 0:  # inside the transaction, at a random entry
+            deadline = time.monotonic() + 60
+            while not marker.exists() and process.poll() is None and time.monotonic() < deadline:
+                time.sleep(0.01)
+            time.sleep(chance.uniform(0, 0.5))
+        else:  # at a random moment of the whole command
+            time.sleep(chance.uniform(0.2, 3.0))
+        process.send_signal(signal.SIGKILL)
+        process.wait()
+        batches = _batches(ledger)
+        assert batches in ({}, {FIRST: batches.get(FIRST)}), batches
+        if batches:
+            recorded = show(ledger)["batches"][0]
+            assert D(recorded["paid"]["total"]) == expected, "a batch is recorded whole"
+            assert cli("ledger", "verify", "--ledger", ledger).exit_code == 0
+        outcomes.add(bool(batches))
+        if batches:
+            break
+    assert False in outcomes, "at least one kill landed before the commit"
+    if not _batches(ledger):
+        assert record(document, ledger).exit_code == 0, "the ledger is usable after the kills"
+    assert D(show(ledger)["totals"]["paid"]["total"]) == expected
+    assert cli("ledger", "verify", "--ledger", ledger).exit_code == 0
+
+
+def test_two_records_at_once_are_serialised(ledger: str, examples: Path, tmp_path: Path) -> None:
+    first, second = tmp_path / "a.json", tmp_path / "b.json"
+    a = consolidate([examples / "division-01-alar.xlsx"], first, ledger)["disbursement_totals"]["payable"]
+    b = consolidate([examples / "division-06-wujiaqu.xlsx"], second, ledger)["disbursement_totals"]["payable"]
+    processes = [
+        _slow_record(tmp_path, document, ledger, batch, tmp_path / f"m-{batch}", pause=0.03)
+        for document, batch in ((first, "第一师批次"), (second, "第六师批次"))
+    ]
+    for process in processes:
+        output, _ = process.communicate(timeout=120)
+        assert process.returncode == 0, output.decode("utf-8", "replace")
+    books = show(ledger)
+    assert sorted(b["name"] for b in books["batches"]) == ["第一师批次", "第六师批次"]
+    for field, amount in books["totals"]["paid"].items():
+        assert D(amount) == D(a[field]) + D(b[field]), field
+    assert cli("ledger", "verify", "--ledger", ledger).exit_code == 0
+
+
+def test_a_correction_reverses_entries_and_leaves_them_in_place(
+    ledger: str, examples: Path, tmp_path: Path
+) -> None:
+    document = tmp_path / "a.json"
+    payable = consolidate([examples / "division-01-alar.xlsx"], document, ledger)["disbursement_totals"][
+        "payable"
+    ]
+    assert record(document, ledger).exit_code == 0
+    args = ["ledger", "reverse", "--doc", "兵财建〔2026〕9号", "--date", "2026-06-01", "--ledger", ledger]
+    assert cli(*args, "--batch", "更正", "--of-batch", FIRST).exit_code == 0
+    books = show(ledger)
+    assert [b["name"] for b in books["batches"]] == [FIRST, "更正"]
+    assert books["batches"][0]["paid"] == payable, "the reversed entries stay as they were"
+    assert D(books["totals"]["paid"]["total"]) == 0
+    twice = cli(*args, "--batch", "再更正", "--entry", 1)
+    assert twice.exit_code == 2 and "已被第" in twice.output
+    again = consolidate([examples / "division-01-alar.xlsx"], tmp_path / "b.json", ledger)
+    assert again["disbursement_totals"]["payable"] == payable, "what was reversed is owed again"
+    entries = json.loads(cli("ledger", "show", "--json", "--batch", "更正", "--ledger", ledger).stdout)[
+        "entries"
+    ]
+    assert {e["kind"] for e in entries} == {"reversal"} and sorted(e["reverses"] for e in entries) == list(
+        range(1, len(entries) + 1)
+    )
+    assert cli("ledger", "verify", "--ledger", ledger).exit_code == 0
+
+
+def test_a_read_only_or_locked_postgresql_ledger_is_one_sentence(
+    examples: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import psycopg
+
+    consolidate([examples / "division-06-wujiaqu.xlsx"], tmp_path / "b.json", None)
+    with fresh_database() as url:
+        read_only = record(tmp_path / "b.json", url + "&options=-c%20default_transaction_read_only%3Don")
+        assert read_only.exit_code == 2 and "只读" in read_only.output
+        monkeypatch.setattr(store, "WAIT_SECONDS", 0.3)
+        with psycopg.connect(url) as holder:
+            holder.execute("SELECT pg_advisory_xact_lock(%s)", (store.ADVISORY_LOCK,))
+            locked = record(tmp_path / "b.json", url)
+        assert locked.exit_code == 2 and "正被另一个程序占用" in locked.output
+        assert show(url)["batches"] == []
+        assert record(tmp_path / "b.json", url).exit_code == 0, "usable once the lock is released"
