@@ -254,7 +254,7 @@ def table_rows(ws, rows: Iterable[Sequence[Any]], widths: Sequence[int], first_r
         ws.append([styled_cell(ws, v, alignment=TOP_WRAP, border=BOX) for v in values])
 
 
-RULES_WIDTHS = (6, 20, 48, 40, 14)  # 级别, 名称, 说明, 修改建议, 依据; the id's column fits the longest id
+RULES_WIDTHS = (6, 20, 56, 46, 14)  # 级别, 名称, 说明, 修改建议, 依据; the id's column fits the longest id
 
 
 def rules_sheet(workbook: Workbook, policy: Policy) -> None:
