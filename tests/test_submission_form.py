@@ -246,3 +246,14 @@ def test_without_an_embeddable_font_the_error_says_what_to_install(monkeypatch, 
     with pytest.raises(OutputError, match="fonts-droid-fallback") as refused:
         pdf_fonts._load(pdf_fonts.CJK_FONT)
     assert "中文字体" in str(refused.value)
+
+
+def test_the_paged_rows_line_up_with_the_kept_tail() -> None:
+    """The rows laid out once (PagedRows) are placed as reportlab places a Table, as the last rows, the
+    合计 and the signs are: a table wider than the frame is centred, so a left-placed part stood apart."""
+    from reportlab.platypus import Table
+
+    from addin.reports.submission_form import PagedRows
+
+    rows = PagedRows([""], [], [10.0], lambda data, heights: Table(data))
+    assert rows.hAlign == Table([[""]]).hAlign == "CENTER"

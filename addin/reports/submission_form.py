@@ -322,6 +322,7 @@ class PagedRows(Flowable):
     ) -> None:
         super().__init__()
         self.header, self.body, self.widths, self.page = header, body, widths, page
+        self.hAlign = "CENTER"  # placed as reportlab places a Table, so it lines up with the kept tail
         self.start = 0  # the first row not yet placed on a page
         self.heights = self._measured()
         self.ends = list(itertools.accumulate(self.heights[1:], initial=0.0))  # height of body[:n]
