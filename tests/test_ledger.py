@@ -480,3 +480,16 @@ def test_a_read_only_or_locked_postgresql_ledger_is_one_sentence(
         assert locked.exit_code == 2 and "正被另一个程序占用" in locked.output
         assert show(url)["batches"] == []
         assert record(tmp_path / "b.json", url).exit_code == 0, "usable once the lock is released"
+
+
+def test_export_never_replaces_a_persons_workbook_without_force(examples: Path, tmp_path: Path) -> None:
+    """Issue 27's rule holds for the ledger's books too: a workbook dtfund did not make is kept."""
+    ledger = _recorded(tmp_path, examples)
+    for command in ("export", "report"):
+        kept = tmp_path / f"{command}-手工.xlsx"
+        kept.write_bytes(b"a person's workbook")
+        refused = cli("ledger", command, "-o", kept, "--ledger", ledger)
+        assert refused.exit_code == 2 and "--force" in refused.output.replace("\n", "")
+        assert kept.read_bytes() == b"a person's workbook"
+        assert cli("ledger", command, "-o", kept, "--ledger", ledger, "--force").exit_code == 0
+        assert openpyxl.load_workbook(kept).sheetnames

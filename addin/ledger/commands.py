@@ -30,6 +30,9 @@ ledger_app = typer.Typer(
 console = Console(markup=False, emoji=False)
 errors = Console(stderr=True, markup=False, emoji=False)
 LedgerOption = Annotated[str | None, typer.Option("--ledger", help=LEDGER_HELP)]
+ReplaceOption = Annotated[
+    bool, typer.Option("--force", "-f", help="替换已存在的输出文件（dtfund 生成且未被改动过的不加此项也会替换）。")
+]
 ConsolidateLedgerOption = Annotated[
     str | None,
     typer.Option(
@@ -264,27 +267,31 @@ def verify(ledger: LedgerOption = None) -> None:
 def export(
     output: Annotated[Path, typer.Option("--output", "-o", help="输出的台账 .xlsx 文件。")],
     ledger: LedgerOption = None,
+    force: ReplaceOption = False,
 ) -> None:
     """导出台账：每个批次一张工作表，另有汇总表；A4 可打印（表头每页重复、页码、签字栏）。"""
-    _write_books(output, ledger, full=True)
+    _write_books(output, ledger, full=True, force=force)
 
 
 @ledger_app.command("report")
 def report(
     output: Annotated[Path, typer.Option("--output", "-o", help="输出的拨付情况 .xlsx 文件。")],
     ledger: LedgerOption = None,
+    force: ReplaceOption = False,
 ) -> None:
     """生成报兵团专班的拨付情况：各批次、按资金来源、师市和计划行的已拨付合计，A4 可打印，附签字栏。"""
-    _write_books(output, ledger, full=False)
+    _write_books(output, ledger, full=False, force=force)
 
 
-def _write_books(output: Path, given: str | None, full: bool) -> None:
+def _write_books(output: Path, given: str | None, full: bool, force: bool) -> None:
     from addin.io.output import refuse_conflicting_outputs
+    from addin.io.overwrite import refuse_replacing_work
     from addin.ledger.chain import first_broken
     from addin.ledger.store import shown
     from addin.reports.ledger_report import write_books
 
     _guarded(lambda: refuse_conflicting_outputs({"-o": output}, []))
+    _guarded(lambda: refuse_replacing_work({"-o": output}, force))
     books, summary = _books(given)
     entries = _guarded(books.entry_rows)
     broken = first_broken(entries)
