@@ -452,11 +452,10 @@ def consolidate(
 
             write_text_atomically(html, consolidation_report(result))
             saved.append((" HTML 汇总报告", html))
-        document = consolidation_document(result)
         if machine_output:
-            _write_stdout(to_json(document))
+            _write_stdout(to_json(consolidation_document(result)))
         elif json_out is not None:
-            write_bytes_atomically(json_out, to_json(document))
+            write_bytes_atomically(json_out, to_json(consolidation_document(result)))
             saved.append((" JSON 汇总结果", json_out))
     except (ConsolidationError, OutputError) as exc:
         raise _fail(str(exc)) from None

@@ -98,6 +98,7 @@ def ratio_fields(policy: Policy) -> tuple[str, ...]:
     return tuple(name for name in RATIO_FIELDS if name in shown)
 
 
+@cache
 def part_field(source: str) -> str:
     """The column of a funding source's part of the first line: the source's key, or `<key>_fund` where
     the key is already an input column's (the 兵团's `division` is the 所属师市 column)."""

@@ -16,6 +16,9 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from decimal import Decimal
 
+import numpy as np
+import pandas as pd
+
 from schemas.money import ZERO
 
 PAID_IN_FULL = "已拨付"
@@ -62,32 +65,51 @@ class PaidBefore:
     head: str | None = None  # the ledger's last entry hash when read
 
 
-def settle(parts: Iterable[Part], paid: Mapping[Key, Decimal]) -> list[Settled]:
-    """Each part against what was paid for its key. When rows list the same enterprise, the payment
-    counts against the rows that can be paid first, then in the list's order (so that recording what a
-    list pays leaves nothing to pay on it); what no commitment takes is put on the key's last part as
-    `to_recover`."""
-    parts = list(parts)
-    left = {key: max(amount, ZERO) for key, amount in paid.items()}
-    before = [ZERO] * len(parts)
-    for n in sorted(range(len(parts)), key=lambda n: (not parts[n].payable, n)):
-        key = parts[n].key
-        before[n] = min(left.get(key, ZERO), max(parts[n].committed, ZERO))
-        left[key] = left.get(key, ZERO) - before[n]
-    last = {part.key: n for n, part in enumerate(parts)}
-    settled = []
-    for n, part in enumerate(parts):
-        outstanding = part.committed - before[n]
-        settled.append(
-            Settled(
-                part=part,
-                paid_before=before[n],
-                to_pay=outstanding if part.payable else ZERO,
-                held=ZERO if part.payable else outstanding,
-                to_recover=left.get(part.key, ZERO) if last[part.key] == n else ZERO,
-            )
+# A list's parts as a table (one row per Part, in the list's order): what `settle_frame` takes.
+PART_COLUMNS = ("row", "enterprise", "line", "source", "committed", "payable")
+
+
+def settle_frame(parts: pd.DataFrame, paid: Mapping[Key, Decimal]) -> pd.DataFrame:
+    """Each part (PART_COLUMNS) against what was paid for its key, with the four FIGURES added. When rows
+    list the same enterprise, the payment counts against the rows that can be paid first, then in the
+    list's order (so that recording what a list pays leaves nothing to pay on it); what no commitment
+    takes is put on the key's last part as `to_recover`. Only the parts of keys the ledger paid are
+    walked one by one; every other part's figures follow from nothing paid, a column at a time."""
+    count = len(parts)
+    committed = parts["committed"].to_numpy(dtype=object)
+    payable = parts["payable"].to_numpy(dtype=bool)
+    before = np.full(count, ZERO, dtype=object)
+    to_recover = np.full(count, ZERO, dtype=object)
+    if paid and count:
+        keys = list(
+            zip(parts["enterprise"].tolist(), parts["line"].tolist(), parts["source"].tolist(), strict=True)
         )
-    return settled
+        touched = [n for n, key in enumerate(keys) if key in paid]
+        left = {keys[n]: max(paid[keys[n]], ZERO) for n in touched}
+        for n in sorted(touched, key=lambda n: (not payable[n], n)):
+            before[n] = min(left[keys[n]], max(committed[n], ZERO))
+            left[keys[n]] -= before[n]
+        for key, n in {keys[n]: n for n in touched}.items():  # each key's last part
+            to_recover[n] = left[key]
+    outstanding = committed - before
+    return parts.assign(
+        paid_before=before,
+        to_pay=np.where(payable, outstanding, ZERO),
+        held=np.where(payable, ZERO, outstanding),
+        to_recover=to_recover,
+    )
+
+
+def settle(parts: Iterable[Part], paid: Mapping[Key, Decimal]) -> list[Settled]:
+    """settle_frame over a list of parts."""
+    parts = list(parts)
+    frame = pd.DataFrame(
+        [(p.row, p.enterprise, p.line, p.source, p.committed, p.payable) for p in parts],
+        columns=list(PART_COLUMNS),
+    ).astype({"committed": object})
+    settled = settle_frame(frame, paid)
+    figures = zip(*(settled[figure].tolist() for figure in FIGURES), strict=True) if parts else iter(())
+    return [Settled(part, *values) for part, values in zip(parts, figures, strict=True)]
 
 
 def totals_by_source(settled: Iterable[Settled], sources: Iterable[str]) -> dict[str, dict[str, Decimal]]:
@@ -102,15 +124,21 @@ def totals_by_source(settled: Iterable[Settled], sources: Iterable[str]) -> dict
 
 
 def row_status(items: Iterable[Settled]) -> str:
-    """A row's standing in the books: 应追回 when more was paid than it now commits, 补拨 when it was paid
-    and is owed more, 已拨付 when it was paid in full; empty when nothing was paid before."""
+    """A row's standing in the books, from its parts (see standing)."""
     items = list(items)
-    if any(item.to_recover for item in items):
+    return standing(*(any(getattr(item, figure) for item in items) for figure in FIGURES))
+
+
+def standing(paid_before: bool, to_pay: bool, held: bool, to_recover: bool) -> str:
+    """A row's standing from which of its figures are not zero: 应追回 when more was paid than it now
+    commits, 补拨 when it was paid and is owed more, 已拨付 when it was paid in full; empty when nothing
+    was paid before."""
+    if to_recover:
         return TO_RECOVER
-    if not any(item.paid_before for item in items):
+    if not paid_before:
         return ""
-    if any(item.to_pay for item in items):
+    if to_pay:
         return TOP_UP
-    if any(item.held for item in items):
+    if held:
         return ""
     return PAID_IN_FULL

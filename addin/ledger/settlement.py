@@ -9,11 +9,12 @@ from collections.abc import Iterable
 from decimal import Decimal
 from typing import Any
 
+import numpy as np
 import pandas as pd
 
 from schemas.fields import part_field
-from schemas.ledger_balance import FIGURES, PaidBefore, Part, Settled, row_status
-from schemas.money import ZERO
+from schemas.ledger_balance import FIGURES, PART_COLUMNS, PaidBefore, standing
+from schemas.money import ZERO, two_place_texts
 from schemas.policy import Policy
 
 TOTAL = "total"
@@ -56,61 +57,105 @@ def enterprise_keys(rows: pd.DataFrame) -> list[str]:
     return [str(code) if code else str(name or "") for code, name in zip(codes, names, strict=True)]
 
 
-def parts_of(rows: pd.DataFrame, policy: Policy, paid: PaidBefore) -> list[Part]:
-    """Every row's committed amount per line and source that is not zero or was paid before."""
+def parts_of(rows: pd.DataFrame, policy: Policy, paid: PaidBefore) -> pd.DataFrame:
+    """Every row's committed amount per line and source that is not zero or was paid before, as
+    schemas.ledger_balance.PART_COLUMNS, in the list's order (settle: a payment goes to payable rows
+    first) and, within a row, line by line."""
     keys = enterprise_keys(rows)
-    payable = rows["payable"].astype(bool).tolist()
-    parts = []
+    payable = rows["payable"].astype(bool).to_numpy()
+    pieces = []
     for line, _name, source, columns in line_columns(rows, policy):
-        committed = rows[columns].sum(axis=1).tolist() if len(rows) else []
-        for n, amount in enumerate(committed):
-            if amount or (keys[n], line, source) in paid.by_key:
-                parts.append(Part(n, keys[n], line, source, Decimal(amount), payable[n]))
-    parts.sort(key=lambda p: p.row)  # in the list's order (settle: a payment goes to payable rows first)
-    return parts
-
-
-def row_columns(settled: list[Settled], rows: pd.DataFrame, policy: Policy, paid: PaidBefore) -> pd.DataFrame:
-    """Per row: each figure as the JSON's money shape, the row's standing (已拨付, 补拨, 应追回), the
-    batches that paid it, and its parts line by line."""
-    names = {key: name for key, name, _s, _c in line_columns(rows, policy)}
-    by_row: dict[int, list[Settled]] = {}
-    for item in settled:
-        by_row.setdefault(item.part.row, []).append(item)
-    keys = enterprise_keys(rows)
-    records: list[dict[str, Any]] = []
-    for n in range(len(rows)):
-        items = by_row.get(n, [])
-        record: dict[str, Any] = {figure: money_shape(policy.funding_sources) for figure in FIGURES}
-        for item in items:
-            for figure in FIGURES:
-                amount = getattr(item, figure)
-                record[figure][source_field(item.part.source)] += amount
-                record[figure][TOTAL] += amount
-        record["ledger_status"] = row_status(items)
-        record["paid_in"] = (
-            paid.batches.get(keys[n], []) if any(i.paid_before or i.to_recover for i in items) else []
+        committed = rows[columns[0]] if len(columns) == 1 else rows[columns].sum(axis=1)
+        kept = (committed != 0).to_numpy(dtype=bool)
+        if paid.by_key:
+            kept = kept | np.array([(key, line, source) in paid.by_key for key in keys], dtype=bool)
+        positions = np.flatnonzero(kept)
+        pieces.append(
+            pd.DataFrame(
+                {
+                    "row": positions,
+                    "enterprise": [keys[n] for n in positions],
+                    "line": line,
+                    "source": source,
+                    "committed": committed.to_numpy(dtype=object)[positions],
+                    "payable": payable[positions],
+                },
+                columns=list(PART_COLUMNS),
+            )
         )
-        record["lines"] = [
+    if not pieces:
+        return pd.DataFrame({column: [] for column in PART_COLUMNS}).astype({"committed": object})
+    parts = pd.concat(pieces, ignore_index=True)
+    return parts.sort_values("row", kind="stable").reset_index(drop=True)
+
+
+def ledger_field(figure: str, key: str) -> str:
+    """The column of one figure's amount per funding source (as the JSON names it) or in total."""
+    return f"{figure}:{key}"
+
+
+def money_keys(policy: Policy) -> list[str]:
+    """The keys of the JSON's money shape: each funding source as the JSON names it, and the total."""
+    return [*(source_field(s) for s in policy.funding_sources), TOTAL]
+
+
+def _per_row(settled: pd.DataFrame, figure: str, count: int, source: str | None = None) -> np.ndarray:
+    """Σ of one figure per row of the list, of one source's parts or all (ZERO where it has none)."""
+    chosen = settled if source is None else settled[settled["source"] == source]
+    sums = np.full(count, ZERO, dtype=object)
+    np.add.at(sums, chosen["row"].to_numpy(dtype=int), chosen[figure].to_numpy(dtype=object))
+    return sums
+
+
+def row_columns(settled: pd.DataFrame, rows: pd.DataFrame, policy: Policy, paid: PaidBefore) -> pd.DataFrame:
+    """Per row: each figure per funding source and in total (`ledger_field` columns, in FIGURES order),
+    the row's standing (已拨付, 补拨, 应追回) and the batches that paid it."""
+    count = len(rows)
+    columns: dict[str, Any] = {}
+    for figure in FIGURES:
+        for source, key in zip([*policy.funding_sources, None], money_keys(policy), strict=True):
+            columns[ledger_field(figure, key)] = _per_row(settled, figure, count, source)
+    flags = {
+        figure: np.bincount(settled["row"][settled[figure] != 0].to_numpy(dtype=int), minlength=count) > 0
+        for figure in FIGURES
+    }
+    columns["ledger_status"] = [
+        standing(*marks) for marks in zip(*(flags[figure].tolist() for figure in FIGURES), strict=True)
+    ]
+    keys = enterprise_keys(rows)
+    columns["paid_in"] = [
+        paid.batches.get(keys[n], []) if before or recover else []
+        for n, (before, recover) in enumerate(zip(flags["paid_before"], flags["to_recover"], strict=True))
+    ]
+    return pd.DataFrame(columns, index=rows.index)
+
+
+def lines_by_row(settled: pd.DataFrame, rows: pd.DataFrame, policy: Policy) -> pd.Series:
+    """Per row, its parts (what the JSON lists as `lines`): line, its name, source, and every amount as
+    a two-place text."""
+    names = {key: name for key, name, _s, _c in line_columns(rows, policy)}
+    by_row: list[list[dict[str, Any]]] = [[] for _ in range(len(rows))]
+    texts = [two_place_texts(settled[money]) for money in ("committed", *FIGURES)] if len(settled) else []
+    for row, line, source, *amounts in zip(
+        settled["row"].tolist(), settled["line"].tolist(), settled["source"].tolist(), *texts, strict=True
+    ):
+        by_row[row].append(
             {
-                "line": item.part.line,
-                "line_name": names.get(item.part.line, item.part.line),
-                "source": item.part.source,
-                "committed": item.part.committed,
-                **{figure: getattr(item, figure) for figure in FIGURES},
+                "line": line,
+                "line_name": names.get(line, line),
+                "source": source,
+                **dict(zip(("committed", *FIGURES), amounts, strict=True)),
             }
-            for item in items
-        ]
-        records.append(record)
-    return pd.DataFrame(records, index=rows.index, columns=[*FIGURES, "ledger_status", "paid_in", "lines"])
+        )
+    return pd.Series(by_row, index=rows.index, dtype=object)
 
 
-def settled_totals(settled: list[Settled], policy: Policy) -> dict[str, dict[str, Decimal]]:
+def settled_totals(settled: pd.DataFrame, policy: Policy) -> dict[str, dict[str, Decimal]]:
     """Σ of each figure per funding source (as the JSON names them) and in total."""
     totals = {figure: money_shape(policy.funding_sources) for figure in FIGURES}
-    for item in settled:
-        for figure in FIGURES:
-            amount = getattr(item, figure)
-            totals[figure][source_field(item.part.source)] += amount
+    for figure in FIGURES:
+        for source in policy.funding_sources:
+            amount = sum(settled.loc[settled["source"] == source, figure].tolist(), ZERO)
+            totals[figure][source_field(source)] += amount
             totals[figure][TOTAL] += amount
     return totals

@@ -12,6 +12,7 @@ from rich.text import Text
 from addin.beijing_time import beijing_timestamp
 from addin.check.consolidate import Consolidation
 from addin.check.pipeline import CheckResult
+from addin.ledger.settlement import ledger_field, money_keys
 from addin.reports.check_report import issue_record, json_value
 from addin.reports.ledger_columns import ledger_line
 from addin.reports.summary_figures import (
@@ -23,19 +24,20 @@ from addin.reports.summary_figures import (
     division_summary,
     execution_records,
     file_counts,
+    ledger_lines,
     left_out_files,
+    listed_rows,
     provider_ranking,
-    records_of,
 )
 from addin.reports.terminal_issues import TERMINAL_ISSUE_LIMIT, print_issues
 from addin.reports.terminal_text import add_amount_column, plain, print_table, visible
 from schemas.fields import part_fields
+from schemas.ledger_balance import FIGURES
 from schemas.money import format_yuan, two_place_texts
 from schemas.registry import issue_sentences
 
 AWARDS_APART_NOTE = "奖励与补贴名单的金额不在此表中；按资金来源的合计见汇总表的“执行情况”。"
 HELD_NOTE = "暂缓拨付的企业有错误或重复申报，改正并重新汇总前不得拨付；原因见汇总表的“拨付清单”。"
-LEDGER_COLUMNS = ("paid_before", "to_pay", "held", "to_recover", "lines")  # against the ledger (addin.ledger)
 SHORT_SOURCE = 2  # 中央 / 兵团 / 师市: a funding source's short name in narrow tables
 TEXT_MIN_WIDTH = 8  # terminal cells: four Chinese characters a line before a text column folds
 
@@ -52,13 +54,22 @@ def _money(value: Any) -> Any:
 
 def disbursement_entries(c: Consolidation) -> list[dict[str, Any]]:
     """The disbursement list as JSON: its amounts as two-place decimal strings, formatted a column at
-    a time (the list has a row per enterprise and file)."""
-    frame = disbursement_frame(c).copy()
+    a time (the list has a row per enterprise and file); each ledger figure as a money shape
+    ({source: amount, ..., total: amount}), and the row's parts by plan line."""
+    frame = disbursement_frame(c)
+    money_columns = {ledger_field(figure, key) for figure in FIGURES for key in money_keys(c.policy)}
+    entries = {column: frame[column].tolist() for column in frame.columns if column not in money_columns}
     for column in DISBURSEMENT_MONEY:
-        frame[column] = two_place_texts(frame[column])
-    for column in LEDGER_COLUMNS:
-        frame[column] = frame[column].map(_money)
-    return records_of(frame)
+        entries[column] = two_place_texts(frame[column])
+    status = {column: entries.pop(column) for column in ("ledger_status", "paid_in")}
+    for figure in FIGURES:
+        keys = money_keys(c.policy)
+        texts = [two_place_texts(frame[ledger_field(figure, key)]) for key in keys]
+        entries[figure] = [dict(zip(keys, values, strict=True)) for values in zip(*texts, strict=True)]
+    entries.update(status)
+    entries["lines"] = ledger_lines(c).loc[listed_rows(c)].tolist()
+    names = list(entries)
+    return [dict(zip(names, values, strict=True)) for values in zip(*entries.values(), strict=True)]
 
 
 def consolidation_document(c: Consolidation) -> dict[str, Any]:

@@ -9,6 +9,7 @@ from decimal import Decimal
 from typing import Any
 
 from addin.check.consolidate import Consolidation
+from addin.ledger.settlement import TOTAL, ledger_field
 from addin.reports.summary_figures import disbursement_totals, ledger_settlement, once_per_consolidation
 from schemas.ledger_balance import TO_RECOVER
 from schemas.money import ZERO, format_yuan
@@ -24,15 +25,15 @@ EXECUTION_LEDGER_NOTE = (
 def _standing(record: dict[str, Any]) -> str:
     status = record["ledger_status"]
     if status == TO_RECOVER:
-        status = f"{status} {format_yuan(record['to_recover']['total'])} 元"
+        status = f"{status} {format_yuan(record[ledger_field('to_recover', TOTAL)])} 元"
     batches = "、".join(record["paid_in"])
     return f"{status}：{batches}" if status and batches else status
 
 
 def ledger_cells(record: dict[str, Any]) -> list[Any]:
     """A 拨付清单 row's 已拨付, 剩余 (committed − paid before: what is still to pay, or held) and 台账."""
-    left = record["to_pay"]["total"] + record["held"]["total"]
-    return [record["paid_before"]["total"], left, _standing(record)]
+    left = record[ledger_field("to_pay", TOTAL)] + record[ledger_field("held", TOTAL)]
+    return [record[ledger_field("paid_before", TOTAL)], left, _standing(record)]
 
 
 def execution_ledger_cells(c: Consolidation, record: dict[str, Any]) -> list[Any]:
@@ -45,11 +46,11 @@ def execution_ledger_cells(c: Consolidation, record: dict[str, Any]) -> list[Any
 
 @once_per_consolidation
 def to_pay_by_line(c: Consolidation) -> dict[tuple[str, str], Decimal]:
-    totals: dict[tuple[str, str], Decimal] = {}
-    for item in ledger_settlement(c):
-        key = (item.part.line, item.part.source)
-        totals[key] = totals.get(key, ZERO) + item.to_pay
-    return totals
+    settled = ledger_settlement(c)
+    sums = settled.groupby(["line", "source"], sort=False)["to_pay"].agg(
+        lambda amounts: sum(amounts.tolist(), ZERO)
+    )
+    return {key: amount for key, amount in sums.items()}
 
 
 def ledger_line(c: Consolidation) -> str:

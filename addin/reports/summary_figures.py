@@ -12,11 +12,11 @@ from typing import Any, TypeVar
 import pandas as pd
 
 from addin.check.consolidate import Consolidation
-from addin.ledger.settlement import parts_of, row_columns, settled_totals
+from addin.ledger.settlement import lines_by_row, parts_of, row_columns, settled_totals
 from schemas.calculation import award_labels, funding_by_source, source_parts
 from schemas.disbursement import HOLD_COLUMNS, distinct_enterprises
 from schemas.fields import part_fields
-from schemas.ledger_balance import PaidBefore, Settled, settle
+from schemas.ledger_balance import PaidBefore, settle_frame
 from schemas.money import ZERO, column_total
 from schemas.policy import Policy
 
@@ -75,23 +75,31 @@ def _by_source(rows: pd.DataFrame, policy: Policy) -> pd.DataFrame:
 
 
 @once_per_consolidation
+def listed_rows(c: Consolidation) -> pd.Index:
+    """The application rows the disbursement list shows (those with something to pay or something
+    holding them), in its order: by unit, file and row."""
+    rows = c.rows
+    listed = rows[~rows["payable"] | rows["total_award"].map(bool)]
+    order = {unit: n for n, unit in enumerate(c.policy.value("submitting_units"))}
+    units = listed["unit"].map(lambda unit: order.get(unit, len(order)))
+    keys = pd.DataFrame({"unit": units, "file": listed["file"], "row": listed["row"]}, index=listed.index)
+    return keys.sort_values(["unit", "file", "row"], kind="stable").index
+
+
+@once_per_consolidation
 def disbursement_frame(c: Consolidation) -> pd.DataFrame:
     """第十一条（一）6: per enterprise and file, who and where, the central + 兵团 parts that 兵团财政局
     transfers to the division's finance bureau (`transferred`) and the 师市 part the division pays itself;
-    whether it can be paid (`payable`) and the rules holding it (lists). In the list's order: by unit,
-    file and row. Rows with nothing to pay and nothing holding them are left out."""
-    rows = c.rows
-    amounts = _by_source(rows, c.policy)
-    listed = ~rows["payable"] | amounts["total"].map(bool)
-    frame = pd.concat([rows.loc[listed, list(LISTED_COLUMNS)], amounts[listed]], axis=1)
+    whether it can be paid (`payable`) and the rules holding it (lists); what the ledger paid before
+    (settlement.row_columns). In the list's order (listed_rows)."""
+    listed = listed_rows(c)
+    rows = c.rows.loc[listed]
+    frame = pd.concat([rows[list(LISTED_COLUMNS)], _by_source(rows, c.policy)], axis=1)
     frame.insert(frame.columns.get_loc("division_fund"), "transferred", frame["central"] + frame["bingtuan"])
-    frame["payable"] = rows.loc[listed, "payable"].astype(bool)
+    frame["payable"] = rows["payable"].astype(bool)
     for column in HOLD_COLUMNS[1:]:
-        frame[column] = rows.loc[listed, column].map(list)
-    frame = frame.join(ledger_columns(c).loc[frame.index])
-    order = {unit: n for n, unit in enumerate(c.policy.value("submitting_units"))}
-    frame["_unit"] = frame["unit"].map(lambda unit: order.get(unit, len(order)))
-    frame = frame.sort_values(["_unit", "file", "row"], kind="stable").drop(columns="_unit")
+        frame[column] = rows[column].map(list)
+    frame = frame.join(ledger_columns(c).loc[listed])
     return frame.reset_index(drop=True)
 
 
@@ -109,18 +117,24 @@ def records_of(frame: pd.DataFrame) -> list[dict[str, Any]]:
 
 
 @once_per_consolidation
-def ledger_settlement(c: Consolidation) -> list[Settled]:
+def ledger_settlement(c: Consolidation) -> pd.DataFrame:
     """Every row's amount per plan line and source against what the ledger paid before (nothing without
     a ledger): schemas.ledger_balance."""
     paid = c.paid or PaidBefore()
-    return settle(parts_of(c.rows, c.policy, paid), paid.by_key)
+    return settle_frame(parts_of(c.rows, c.policy, paid), paid.by_key)
 
 
 @once_per_consolidation
 def ledger_columns(c: Consolidation) -> pd.DataFrame:
     """Per application row: paid_before, to_pay, held, to_recover (each per source and total), its
-    standing in the books, the batches that paid it and its parts by plan line."""
+    standing in the books and the batches that paid it."""
     return row_columns(ledger_settlement(c), c.rows, c.policy, c.paid or PaidBefore())
+
+
+@once_per_consolidation
+def ledger_lines(c: Consolidation) -> pd.Series:
+    """Per application row, its parts by plan line and source against the ledger (the JSON's `lines`)."""
+    return lines_by_row(ledger_settlement(c), c.rows, c.policy)
 
 
 @once_per_consolidation
