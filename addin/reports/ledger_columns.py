@@ -36,6 +36,13 @@ def ledger_cells(record: dict[str, Any]) -> list[Any]:
     return [record[ledger_field("paid_before", TOTAL)], left, _standing(record)]
 
 
+def ledger_sums(records: list[dict[str, Any]]) -> list[Decimal]:
+    """Σ of the 拨付清单's 已拨付 and 剩余 over rows (ledger_cells' amounts)."""
+    paid = sum((r[ledger_field("paid_before", TOTAL)] for r in records), ZERO)
+    left = sum((r[ledger_field(figure, TOTAL)] for figure in ("to_pay", "held") for r in records), ZERO)
+    return [paid, left]
+
+
 def execution_ledger_cells(c: Consolidation, record: dict[str, Any]) -> list[Any]:
     """An 执行情况 row's 已拨付 (the whole ledger), 本次可拨付 and 剩余, for its plan line and source."""
     key, source = record["key"], record["source"]

@@ -33,6 +33,7 @@ from addin.reports.ledger_columns import (
     execution_ledger_cells,
     ledger_cells,
     ledger_line,
+    ledger_sums,
 )
 from addin.reports.summary_figures import (
     DISBURSEMENT_MONEY,
@@ -416,7 +417,7 @@ def _held_reasons(record: dict[str, Any]) -> str:
 
 def _sum_row(label: str, records: list[dict[str, Any]], source: str | None = None) -> list[Any]:
     amounts = [sum((r[k] for r in records), ZERO) for k in DISBURSEMENT_MONEY]
-    paid, left = (sum((ledger_cells(r)[n] for r in records), ZERO) for n in (0, 1))
+    paid, left = ledger_sums(records)
     return [label, None, enterprises(records), *amounts, source, None, paid, left, None]
 
 
