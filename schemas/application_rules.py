@@ -30,7 +30,7 @@ from schemas.fields import (
     material_fields,
     ratio_fields,
 )
-from schemas.money import ZERO, as_money, format_ratio
+from schemas.money import ZERO, format_ratio
 from schemas.policy import Policy
 from schemas.registry import implements
 from schemas.table import Table
@@ -69,7 +69,7 @@ def _details_of(rule_id: str) -> Details:
 
 def _money(table: Table, name: str) -> pd.Series:
     """A money column with blanks as zero, computed once per table."""
-    return table.once(f"money:{name}", lambda: as_money(table.frame[name]))
+    return table.money(name)
 
 
 def _dates(values: pd.Series) -> list[dt.date | None]:

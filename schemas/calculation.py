@@ -124,11 +124,24 @@ def _on_or_after(dates: pd.Series, limits: pd.Series) -> pd.Series:
     return (dates >= limits).astype(bool)
 
 
-def _items_total(frame: pd.DataFrame, items: tuple[str, ...]) -> pd.Series:
+class MoneyColumns(dict):
+    """The table's money columns as the calculation counts them (schemas.money.as_money), each worked
+    out once and kept: the rules count the same columns again."""
+
+    def __init__(self, frame: pd.DataFrame) -> None:
+        super().__init__()
+        self.frame = frame
+
+    def __missing__(self, name: str) -> pd.Series:
+        self[name] = as_money(self.frame[name])
+        return self[name]
+
+
+def _items_total(money: MoneyColumns, items: tuple[str, ...]) -> pd.Series:
     """Σ of the supported cost items (blanks as zero): the base never exceeds it."""
-    total = as_money(frame[items[0]])
+    total = money[items[0]]
     for name in items[1:]:
-        total = total + as_money(frame[name])
+        total = total + money[name]
     return round_cents_column(total)
 
 
@@ -169,14 +182,14 @@ def eligibility(frame: pd.DataFrame, policy: Policy, unreadable: pd.Series | Non
     return conditions
 
 
-def _base_columns(frame: pd.DataFrame, policy: Policy, base: Base) -> dict[str, pd.Series]:
+def _base_columns(
+    frame: pd.DataFrame, policy: Policy, base: Base, money: MoneyColumns
+) -> dict[str, pd.Series]:
     """The eligible base of the rated line, with its steps: Σ of its cost items, at most what was paid
     and the contract, less the larger excess of the service fees over their limits (附件（一））."""
-    contract = as_money(frame["contract_total"])
-    integration = as_money(frame["integration"])
-    service_total = round_cents_column(
-        as_money(frame["consulting"]) + integration + as_money(frame["other_service"])
-    )
+    contract = money["contract_total"]
+    integration = money["integration"]
+    service_total = round_cents_column(money["consulting"] + integration + money["other_service"])
     columns: dict[str, pd.Series] = {
         "service_total": service_total,
         "service_ratio": _ratio(service_total, frame["contract_total"]),
@@ -190,8 +203,8 @@ def _base_columns(frame: pd.DataFrame, policy: Policy, base: Base) -> dict[str, 
         columns[f"{kind}_limit"] = round_cents_column(contract * on_rows(frame, policy, limit))
         columns[f"{kind}_excess"] = column_max(fee - columns[f"{kind}_limit"], ZERO)
         disallowed = column_max(disallowed, columns[f"{kind}_excess"])
-    items = _items_total(frame, base.items)
-    paid = as_money(frame["paid"])
+    items = _items_total(money, base.items)
+    paid = money["paid"]
     columns["disallowed"] = disallowed
     columns["items_total"] = items
     columns["eligible_base"] = column_max(
@@ -234,15 +247,22 @@ def _line_columns(
     return columns
 
 
-def compute_amounts(frame: pd.DataFrame, policy: Policy, unreadable: pd.Series | None = None) -> pd.DataFrame:
+def compute_amounts(
+    frame: pd.DataFrame,
+    policy: Policy,
+    unreadable: pd.Series | None = None,
+    money: MoneyColumns | None = None,
+) -> pd.DataFrame:
     """Every computed column for every row of an application table, line by line (Policy.lines).
 
     Besides the template's computed fields, the result holds the steps (limits, excesses, the
     eligibility conditions) and each line's part per funding source as `<line>:<source>` columns.
+    `money`: where the money columns counted are kept (for the rules to count them again).
     """
+    money = MoneyColumns(frame) if money is None else money
     out = eligibility(frame, policy, unreadable)
     rated = policy.rated_line
-    columns = _base_columns(frame, policy, rated.base) if rated is not None and rated.base else {}
+    columns = _base_columns(frame, policy, rated.base, money) if rated is not None and rated.base else {}
     total = pd.Series(ZERO, index=frame.index, dtype=object)
     for line in policy.lines:
         columns.update(_line_columns(frame, policy, line, out["eligible"], columns.get("eligible_base")))

@@ -91,12 +91,29 @@ def _breaks(check: pa.Check, values: pd.Series) -> pd.Series:
     return ~passed.reindex(values.index, fill_value=True).astype(bool)
 
 
+def declared_breaks(table: Table) -> dict[tuple[str, str], pd.Series]:
+    """Per input column and check its field declares (by the check's rule id): the cells that break
+    it, found once per table for pandera's pass and for the rules that skip such cells alike."""
+
+    def found() -> dict[tuple[str, str], pd.Series]:
+        breaks = {}
+        for spec in table.fields:
+            if spec.computed or spec.id not in table.frame.columns:
+                continue
+            for check in _declared_checks(spec, table.policy):
+                breaks[(spec.id, check.name)] = _breaks(check, table.frame[spec.id])
+        return breaks
+
+    return table.once("declared_breaks", found)
+
+
 def invalid_cells(table: Table) -> pd.DataFrame:
     """Per input column, the cells that break a rule their column declares (a blank where one may not
     be blank, a value not allowed, an amount below zero): the rules that read such a cell skip its row,
     as they skip a cell that failed to convert (its own issue is the one to fix)."""
 
     def invalid() -> pd.DataFrame:
+        breaks = declared_breaks(table)
         columns = {}
         for spec in table.fields:
             if spec.computed or spec.id not in table.frame.columns:
@@ -104,7 +121,7 @@ def invalid_cells(table: Table) -> pd.DataFrame:
             values = table.frame[spec.id]
             broken = values.isna() if spec.required == "always" else pd.Series(False, index=values.index)
             for check in _declared_checks(spec, table.policy):
-                broken = broken | _breaks(check, values)
+                broken = broken | breaks[(spec.id, check.name)]
             columns[spec.id] = broken.astype(bool)
         return pd.DataFrame(columns, index=table.frame.index)
 
@@ -138,12 +155,25 @@ def _rule_check(rule: Rule, table: Table | None) -> pa.Check:
     return pa.Check(passes, name=rule.id, ignore_na=False)
 
 
+def _declared_check(check: pa.Check, column: str, table: Table | None) -> pa.Check:
+    """A declared check as pandera runs it on a table: the cells declared_breaks found (the same
+    cells the check itself finds; without a table, the check as declared, for display)."""
+    if table is None:
+        return check
+
+    def passes(values: pd.Series) -> pd.Series:
+        return ~declared_breaks(table)[(column, check.name)].reindex(values.index, fill_value=False)
+
+    return pa.Check(passes, name=check.name, description=check.description, ignore_na=False)
+
+
 def _column_checks(
     fields: Sequence[Field], rules: Sequence[Rule], policy: Policy, table: Table | None
 ) -> dict[str, list[tuple[pa.Check, Rule | None]]]:
     """Per column, its checks in order, each with its rule (None for a check its field declares)."""
     checks: dict[str, list[tuple[pa.Check, Rule | None]]] = {
-        f.id: [(check, None) for check in _declared_checks(f, policy)] for f in fields
+        f.id: [(_declared_check(check, f.id, table), None) for check in _declared_checks(f, policy)]
+        for f in fields
     }
     for rule in rules:
         for field_id in rule.fields(policy):

@@ -10,6 +10,7 @@ from typing import Any, Protocol
 import pandas as pd
 
 from schemas.fields import Field
+from schemas.money import as_money
 from schemas.policy import Policy
 from schemas.registry import Issue
 
@@ -73,6 +74,15 @@ class Table:
             self._shared[key] = compute()
         return self._shared[key]
 
+    def keep_money(self, money: dict[str, pd.Series]) -> None:
+        """Money columns as the calculation counted them (blanks as zero), for the rules (see money)."""
+        self._shared.update({f"money:{name}": column for name, column in money.items()})
+
+    def money(self, name: str) -> pd.Series:
+        """A money column with blanks as zero, each amount at the cent (schemas.money.as_money), counted
+        once per table."""
+        return self.once(f"money:{name}", lambda: as_money(self.frame[name]))
+
     def skipped(self, needs: Sequence[str]) -> pd.Series:
         """Rows where a cell a rule needs failed to convert (its conversion issue is the one to fix)."""
         present = [n for n in needs if n in self.failed.columns]
@@ -103,7 +113,7 @@ class Table:
         def stacked(name: str) -> pd.DataFrame:
             return pd.concat([getattr(t, name) for t in tables])
 
-        return replace(
+        joined = replace(
             first,
             frame=stacked("frame"),
             failed=stacked("failed"),
@@ -112,3 +122,8 @@ class Table:
             amounts=stacked("amounts"),
             issues=[issue for t in tables for issue in t.issues],
         )
+        joined._shared = {}  # (replace copies the first block's)
+        for key in [key for key in first._shared if key.startswith("money:")]:
+            if all(key in t._shared for t in tables):
+                joined._shared[key] = pd.concat([t._shared[key] for t in tables])
+        return joined

@@ -23,7 +23,7 @@ from addin.check.structure import check_structure
 from addin.check.table import RawTable, convert_rows
 from addin.io.workbook_reader import InputError, sha256_of
 from schemas.application_schema import validate
-from schemas.calculation import calculation_inputs, compute_amounts, funding_by_source
+from schemas.calculation import MoneyColumns, calculation_inputs, compute_amounts, funding_by_source
 from schemas.disbursement import PLACE, holds
 from schemas.fields import amount_fields, application_fields, field_by_id
 from schemas.money import column_total, two_place_texts
@@ -77,7 +77,9 @@ def compute_blocks(blocks: Iterable[RawTable], policy: Policy) -> Table:
     parts = []
     for raw in blocks:
         table = convert_rows(raw, policy)
-        table.amounts = compute_amounts(table.frame, policy, unreadable_rows(table))
+        money = MoneyColumns(table.frame)
+        table.amounts = compute_amounts(table.frame, policy, unreadable_rows(table), money)
+        table.keep_money(money)
         parts.append(table)
     parts = [part for part in parts if part.raw.rows] or parts[:1]
     joined = Table.joined(parts)
@@ -189,7 +191,10 @@ def check_identified(
     result.revision, submission_problems = identified.submission()
     result.submitted_on = identified.submitted_on()
     result.issues = (
-        renamed_sheets + unit_problems + submission_problems + uncalculated_formulas(identified, table.issues, policy)
+        renamed_sheets
+        + unit_problems
+        + submission_problems
+        + uncalculated_formulas(identified, table.issues, policy)
     )
     result.table, result.unit, result.kind = table, unit, "application"
     return result
