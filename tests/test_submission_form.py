@@ -248,12 +248,53 @@ def test_without_an_embeddable_font_the_error_says_what_to_install(monkeypatch, 
     assert "中文字体" in str(refused.value)
 
 
-def test_the_paged_rows_line_up_with_the_kept_tail() -> None:
-    """The rows laid out once (PagedRows) are placed as reportlab places a Table, as the last rows, the
-    合计 and the signs are: a table wider than the frame is centred, so a left-placed part stood apart."""
+def test_the_drawn_rows_line_up_with_the_kept_tail() -> None:
+    """The rows drawn straight onto the pages (DrawnRows) are placed as reportlab places a Table, as
+    the last rows, the 合计 and the signs are: a table wider than the frame is centred, so a
+    left-placed part stood apart."""
     from reportlab.platypus import Table
 
-    from addin.reports.submission_form import PagedRows
+    from addin.reports.drawn_rows import CellStyle, DrawnRows, Grid
+    from addin.reports.pdf_fonts import Runs
 
-    rows = PagedRows([""], [], [10.0], lambda data, heights: Table(data))
+    rows = DrawnRows(Table([[""]], colWidths=[10.0]), [], [CellStyle(7, 9)], Grid([10.0]), Runs())
     assert rows.hAlign == Table([[""]]).hAlign == "CENTER"
+
+
+def test_drawn_rows_are_as_tall_as_a_table_makes_them() -> None:
+    """The rows drawn straight onto the pages take the height reportlab's Table gives the same rows
+    (as the kept last rows are laid out): wrapped names, a long odd code, a character no font has."""
+    from reportlab.lib.units import mm
+
+    from addin.reports import submission_form as form
+    from addin.reports.drawn_rows import DrawnRows, Grid
+    from addin.reports.pdf_fonts import Runs, register_fonts
+
+    register_fonts()
+    runs, columns = Runs(), form._columns(load_policy())
+    widths = [column.width * mm for column in columns]
+    amounts = ["1,000,000.00", "123,456,789,012.00", *["0.00"] * (len(columns) - 7)]
+    names = [
+        "石河子市第1号数字化改造企业有限公司",
+        "<b>甲&乙</b> 有限公司𠮷",
+        "新疆生产建设兵团第八师石河子市天山北坡经济带高端装备与新材料产业数字化转型示范有限责任公司",
+        "短名",
+    ]
+    codes = ["91659001MA0000R1NL", "ABC-不是代码-超长的统一社会信用代码文本12345", "91659001MA0000R1NL", ""]
+    rows = [[str(n), name, code, "二级", *amounts, "错误"] for n, (name, code) in enumerate(zip(names, codes, strict=True), 1)]
+    small = form._style(form.BODY_SIZE, leading=9)
+    centred = form._style(form.BODY_SIZE, form.TA_CENTER, leading=9)
+    header = [form._text(column.header, centred, runs) for column in columns]
+    cells = [form._table_row(row, small, centred, runs) for row in rows]
+    table = form._grid([header, *cells], widths, header=True, body_only=True)
+    table.wrap(sum(widths), 10**6)
+    drawn = DrawnRows(
+        form._grid([header], widths, header=True, body_only=True),
+        [[form._drawn_code(text) if n == 2 else text for n, text in enumerate(row)] for row in rows],
+        form._drawn_styles(len(columns)),
+        Grid(widths),
+        runs,
+    )
+    assert [round(row.height, 1) for row in drawn.rows] == [round(h, 1) for h in table._rowHeights[1:]]
+    assert [len(row.cells[1]) for row in drawn.rows] == [2, 2, 3, 1]  # the names' lines
+    assert round(drawn.header_height, 1) == round(table._rowHeights[0], 1)

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import os
 from dataclasses import dataclass, field
+from functools import cache
 from pathlib import Path
 from xml.sax.saxutils import escape
 
@@ -67,6 +68,7 @@ def _has(font: str, character: str) -> bool:
     return ord(character) in pdfmetrics.getFont(font).face.charToGlyph
 
 
+@cache
 def _font_of(character: str) -> str | None:
     """The font a character is set in: Latin first for ASCII, the Chinese font first otherwise."""
     order = (LATIN_FONT, CJK_FONT) if character.isascii() else (CJK_FONT, LATIN_FONT)

@@ -13,13 +13,8 @@ longer at 2,000 rows)."""
 
 from __future__ import annotations
 
-import bisect
-import copy
 import io
-import itertools
-import math
-from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from decimal import Decimal
 from pathlib import Path
 
@@ -28,7 +23,6 @@ from reportlab.lib.enums import TA_CENTER, TA_LEFT, TA_RIGHT
 from reportlab.lib.pagesizes import A4, landscape
 from reportlab.lib.styles import ParagraphStyle
 from reportlab.lib.units import mm
-from reportlab.pdfbase import pdfmetrics
 from reportlab.pdfgen import canvas
 from reportlab.platypus import Flowable, KeepTogether, Paragraph, SimpleDocTemplate, Spacer, Table, TableStyle
 from reportlab.platypus.doctemplate import FrameBreak
@@ -37,6 +31,7 @@ from addin.beijing_time import shown_time
 from addin.check.pipeline import CheckResult, held_rows, rows_with_errors, totals
 from addin.io.output import OutputError, refuse_overwriting_inputs, write_bytes_atomically
 from addin.io.print_layout import PDF_CELL_TEXT_LIMIT, shortened
+from addin.reports.drawn_rows import CENTRE, RIGHT, CellStyle, DrawnRows, Grid, fitted_size
 from addin.reports.labels import part_of_total
 from addin.reports.pdf_fonts import CJK_FONT, LATIN_FONT, Runs, register_fonts
 from schemas.calculation import award_labels, source_parts
@@ -57,6 +52,8 @@ PAGE = landscape(A4)
 MARGIN = 10 * mm
 ALERT = colors.HexColor("#C00000")
 HEADER_FILL = colors.HexColor("#DDE6F0")
+CELL_PADDING = 4  # points: a cell's left and right padding together
+SMALLEST = 4.5  # points: the smallest an amount is set, however large
 TOTAL_FILL = colors.HexColor("#F2F2F2")
 
 
@@ -255,7 +252,8 @@ def _severity_by_row(result: CheckResult) -> dict[int, str]:
 def _rows_table(result: CheckResult, runs: Runs) -> list[Flowable]:
     """The applications, one row each, with a header row repeated on every page, the 合计 row, then the
     file's details and the lines to sign: the last KEPT_ROWS rows from there on are never split across
-    pages. Names wrap within their cell; codes and amounts are never broken."""
+    pages. Names wrap within their cell; codes and amounts are never broken. The rows before those are
+    drawn straight onto the pages (addin.reports.drawn_rows), looking as the kept rows do."""
     table, policy = result.table, result.policy
     frame, amounts = table.frame, table.amounts
     columns = _columns(policy)
@@ -271,96 +269,69 @@ def _rows_table(result: CheckResult, runs: Runs) -> list[Flowable]:
     shown = [[format_yuan(figure) for figure in column.tolist()] for column in figures]
     marks = _severity_by_row(result)
     codes = ["" if code is None else str(code) for code in frame["uscc"].tolist()]
-    data: list[list] = [header]
-    for n, (row, name, code, level, *figures_of_row) in enumerate(
-        zip(frame.index, frame["name"].tolist(), codes, frame["level"].tolist(), *shown, strict=True),
-        start=1,
-    ):
-        plain_code = len(code) <= CODE_LENGTH and code.isascii()
-        data.append(
-            [
-                str(n),
-                _text(name, small, runs),
-                code if plain_code else _text(code, small, runs),  # a long or odd text wraps
-                _short_text(level or "", centred, runs),
-                *figures_of_row,
-                marks.get(row, ""),
-            ]
+    rows = [
+        [str(n), _cell_text(name), code, level or "", *figures_of_row, marks.get(row, "")]
+        for n, (row, name, code, level, *figures_of_row) in enumerate(
+            zip(frame.index, frame["name"].tolist(), codes, frame["level"].tolist(), *shown, strict=True),
+            start=1,
         )
-    data.append(_totals_row(result, runs))
-    data.append(
+    ]
+    widths = [c.width * mm for c in columns]
+    cut = max(0, len(rows) - KEPT_ROWS)  # the first row kept with the 合计 and the signs
+    tail = [_table_row(cells, small, centred, runs) for cells in rows[cut:]]
+    tail.append(_totals_row(result, runs))
+    tail.append(
         [[*_provenance(result, runs), Spacer(0, 4 * mm), _sign_table(runs)]] + [""] * (len(columns) - 1)
     )
-    widths = [c.width * mm for c in columns]
-    cut = max(1, len(data) - 2 - KEPT_ROWS)  # the first row kept with the 合计 and the signs
-    tail = data[cut:]
     kept = _KeptTail(_grid(tail, widths, header=False), _grid([header, *tail], widths, header=True))
-    if cut <= 1:
+    if cut == 0:
         return [kept]
-
-    def page(rows: list[list], heights: list[float] | None) -> Table:
-        return _grid(rows, widths, header=True, body_only=True, heights=heights)
-
-    return [PagedRows(header, data[1:cut], widths, page), kept]
+    drawn = [[_drawn_code(text) if n == 2 else text for n, text in enumerate(cells)] for cells in rows[:cut]]
+    header_row = _grid([header], widths, header=True, body_only=True)
+    return [DrawnRows(header_row, drawn, _drawn_styles(len(columns)), Grid(widths), runs), kept]
 
 
-class PagedRows(Flowable):
-    """A long table laid out once: each row's height is measured once (a few hundred rows at a time),
-    then the rows are cut into one Table per page, each with the header row on top. A single reportlab
-    Table splits page by page, and every split builds and measures a table of all the rows left:
-    time that grew with the square of the rows. PAGE makes the Table of a header and some rows (of the
-    given row heights, or measured if None)."""
+def _cell_text(value: object) -> str:
+    """A cell's text as the form shows it: cut with … when too long for a cell (the JSON keeps it whole)."""
+    return shortened("" if value is None else str(value), PDF_CELL_TEXT_LIMIT)
 
-    MEASURED_AT_ONCE = 256  # rows per table measured
 
-    def __init__(
-        self,
-        header: list,
-        body: list[list],
-        widths: list[float],
-        page: Callable[[list[list], list[float] | None], Table],
-    ) -> None:
-        super().__init__()
-        self.header, self.body, self.widths, self.page = header, body, widths, page
-        self.hAlign = "CENTER"  # placed as reportlab places a Table, so it lines up with the kept tail
-        self.start = 0  # the first row not yet placed on a page
-        self.heights = self._measured()
-        self.ends = list(itertools.accumulate(self.heights[1:], initial=0.0))  # height of body[:n]
+def _table_row(cells: list[str], small: ParagraphStyle, centred: ParagraphStyle, runs: Runs) -> list:
+    """A body row as a reportlab Table's cells (the rows kept with the 合计 and the signs)."""
+    serial, name, code, level, *rest = cells
+    return [
+        serial,
+        _text(name, small, runs),
+        code if _plain_code(code) else _text(code, small, runs),  # a long or odd text wraps
+        _short_text(level, centred, runs),
+        *rest,
+    ]
 
-    def _measured(self) -> list[float]:
-        """The header's height, then each body row's, as a Table lays them out at these widths."""
-        heights: list[float] = []
-        for start in range(0, len(self.body), self.MEASURED_AT_ONCE):
-            part = self.page([self.header, *self.body[start : start + self.MEASURED_AT_ONCE]], None)
-            part.wrap(sum(self.widths), PAGE[1])
-            row_heights = part._rowHeights  # reportlab's measured heights (set by wrap)
-            heights += row_heights if not heights else row_heights[1:]
-        return heights
 
-    def _height(self, start: int, end: int) -> float:
-        return self.heights[0] + self.ends[end] - self.ends[start]
+def _plain_code(code: str) -> bool:
+    return len(code) <= CODE_LENGTH and code.isascii()
 
-    def _page(self, start: int, end: int) -> Table:
-        heights = [self.heights[0], *self.heights[1 + start : 1 + end]]
-        return self.page([self.header, *self.body[start:end]], heights)
 
-    def wrap(self, availWidth: float, availHeight: float) -> tuple[float, float]:  # noqa: N803
-        return sum(self.widths), self._height(self.start, len(self.body))
+WRAPPED = CellStyle(BODY_SIZE, 9, wrap=True)  # text in the fonts that have each character, wrapped
+AMOUNT = CellStyle(BODY_SIZE - 0.5, (BODY_SIZE - 0.5) * 1.2, RIGHT, LATIN_FONT, smallest=SMALLEST)
+PLAIN_CODE = CellStyle(CODE_SIZE, CODE_SIZE * 1.2, font=LATIN_FONT)
 
-    def split(self, availWidth: float, availHeight: float) -> list[Flowable]:  # noqa: N803
-        """The rows that fit below the header in AVAILHEIGHT as one table, and the rest."""
-        end = bisect.bisect_right(self.ends, self.ends[self.start] + availHeight - self.heights[0]) - 1
-        if end <= self.start:
-            return []  # not even one row fits: the frame moves on to the next page
-        rest = copy.copy(self)
-        rest.start = end
-        rest.__dict__.pop("_postponed", None)  # platypus's mark of a flowable moved on once already
-        return [self._page(self.start, end), rest]
 
-    def draw(self) -> None:
-        table = self._page(self.start, len(self.body))
-        table.wrapOn(self.canv, *self.wrap(0, 0))
-        table.drawOn(self.canv, 0, 0)
+def _drawn_code(code: str) -> str | tuple[str, CellStyle]:
+    """A credit code in its small Latin font on one line; a long or odd text wrapped as a name is."""
+    return (code, PLAIN_CODE) if _plain_code(code) else code
+
+
+def _drawn_styles(count: int) -> list[CellStyle]:
+    """How the drawn rows' columns look, as _grid sets the kept rows' cells."""
+    return [
+        CellStyle(BODY_SIZE - 0.5, (BODY_SIZE - 0.5) * 1.2, CENTRE, LATIN_FONT),  # 序号
+        WRAPPED,  # 企业名称
+        WRAPPED,  # 统一社会信用代码 (see _drawn_code)
+        replace(WRAPPED, align=CENTRE),  # 评测等级
+        *[AMOUNT] * (count - 5),
+        CellStyle(BODY_SIZE, 9, CENTRE, color=ALERT),  # 校验: 错误 / 警告
+    ]
 
 
 def _grid(
@@ -423,10 +394,6 @@ class _KeptTail(KeepTogether):
         return parts
 
 
-CELL_PADDING = 4  # points: a cell's left and right padding together
-SMALLEST = 4.5  # points: the smallest an amount is set, however large
-
-
 def _shrunk_to_fit(data: list[list], widths: list[float], columns: range, rows: range) -> list[tuple]:
     """A smaller font for each amount too wide for its column at the body's size (a total of hundreds of
     millions): amounts are never cut or broken."""
@@ -434,11 +401,8 @@ def _shrunk_to_fit(data: list[list], widths: list[float], columns: range, rows: 
     commands = []
     for row in rows:
         for column in columns:
-            text = data[row][column]
-            room = widths[column] - CELL_PADDING
-            wide = pdfmetrics.stringWidth(text, LATIN_FONT, size)
-            if wide > room:
-                fitted = max(SMALLEST, math.floor(size * room / wide * 10) / 10)
+            fitted = fitted_size(data[row][column], widths[column] - CELL_PADDING, LATIN_FONT, size, SMALLEST)
+            if fitted < size:
                 commands.append(("FONTSIZE", (column, row), (column, row), fitted))
     return commands
 
