@@ -122,7 +122,6 @@ class Table:
             amounts=stacked("amounts"),
             issues=[issue for t in tables for issue in t.issues],
         )
-        joined._shared = {}  # (replace copies the first block's)
         for key in [key for key in first._shared if key.startswith("money:")]:
             if all(key in t._shared for t in tables):
                 joined._shared[key] = pd.concat([t._shared[key] for t in tables])

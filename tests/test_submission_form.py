@@ -279,8 +279,9 @@ def test_drawn_rows_are_as_tall_as_a_table_makes_them() -> None:
         "<b>甲&乙</b> 有限公司𠮷",
         "新疆生产建设兵团第八师石河子市天山北坡经济带高端装备与新材料产业数字化转型示范有限责任公司",
         "短名",
+        "  石河子市　　天山\t纺织    装备 制造有限公司  ",  # white space as a Paragraph sets it
     ]
-    codes = ["91659001MA0000R1NL", "ABC-不是代码-超长的统一社会信用代码文本12345", "91659001MA0000R1NL", ""]
+    codes = ["91659001MA0000R1NL", "ABC-不是代码-超长的统一社会信用代码文本12345", "91659001MA0000R1NL", "", ""]
     rows = [[str(n), name, code, "二级", *amounts, "错误"] for n, (name, code) in enumerate(zip(names, codes, strict=True), 1)]
     small = form._style(form.BODY_SIZE, leading=9)
     centred = form._style(form.BODY_SIZE, form.TA_CENTER, leading=9)
@@ -296,5 +297,24 @@ def test_drawn_rows_are_as_tall_as_a_table_makes_them() -> None:
         runs,
     )
     assert [round(row.height, 1) for row in drawn.rows] == [round(h, 1) for h in table._rowHeights[1:]]
-    assert [len(row.cells[1]) for row in drawn.rows] == [2, 2, 3, 1]  # the names' lines
+    assert [len(row.cells[1]) for row in drawn.rows] == [2, 2, 3, 1, 2]  # the names' lines
     assert round(drawn.header_height, 1) == round(table._rowHeights[0], 1)
+
+
+@pytest.mark.parametrize("count", [2, 8])
+def test_long_texts_are_cut_once_in_drawn_and_kept_rows(count: int, tmp_path: Path, policy) -> None:
+    """A name, a credit code or a 评测等级 too long for a cell is cut with its whole length said, once,
+    whether its row is drawn (addin.reports.drawn_rows) or kept with the 合计 (a reportlab Table); a
+    1,000-character code no longer makes a row taller than a page."""
+    rows = [valid_row(name=f"石河子市第{n}号企业有限公司", uscc=_code(n)) for n in range(count)]
+    rows[0] = valid_row(name="长" * 450, uscc="码" * 1000)
+    rows[-1] = valid_row(name="短名有限公司", uscc=_code(99), level="级" * 300)
+    path = tmp_path / "长文本.xlsx"
+    save_workbook(filled_application(policy, "第八师石河子市", rows, template_rows=count), path)
+    out = tmp_path / "长文本.pdf"
+    result = run("check", path, "--print", out)
+    assert result.exit_code == 1, result.output  # the long code and level are errors
+    text = flat("".join(pages_text(out)))
+    for length in (450, 1000, 300):
+        assert flat(f"…（共 {length} 字）") in text, length
+    assert "共200字" not in text and "共210字" not in text

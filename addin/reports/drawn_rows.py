@@ -74,6 +74,8 @@ def wrapped(text: str, width: float, style: CellStyle, runs: Runs) -> list[list[
     """The text as lines no wider than `width` (one line unless the style wraps), broken between any
     two Chinese characters and around words of Latin letters and digits (a word wider than a line is
     broken too, as is a line's one character), each line as (font, text) runs."""
+    if style.font is None:  # laid out as a Paragraph lays out text: runs of white space as one space
+        text = " ".join(text.split())
     pieces = [(style.font, text)] if style.font else runs.split(text)
     if not style.wrap or line_width(pieces, style.size) <= width:
         return [pieces]
@@ -81,6 +83,8 @@ def wrapped(text: str, width: float, style: CellStyle, runs: Runs) -> list[list[
     used = 0.0
     for font, run in pieces:
         for word in _LATIN_WORD.findall(run):
+            if word == " " and used == 0:
+                continue  # a space where a line breaks is not drawn at the start of the next
             wide = sum(_character_width(character, font, style.size) for character in word)
             for part in [word] if wide <= width else list(word):
                 part_width = wide if part is word else _character_width(part, font, style.size)

@@ -270,7 +270,7 @@ def _rows_table(result: CheckResult, runs: Runs) -> list[Flowable]:
     marks = _severity_by_row(result)
     codes = ["" if code is None else str(code) for code in frame["uscc"].tolist()]
     rows = [
-        [str(n), _cell_text(name), code, level or "", *figures_of_row, marks.get(row, "")]
+        [str(n), "" if name is None else str(name), code, level or "", *figures_of_row, marks.get(row, "")]
         for n, (row, name, code, level, *figures_of_row) in enumerate(
             zip(frame.index, frame["name"].tolist(), codes, frame["level"].tolist(), *shown, strict=True),
             start=1,
@@ -286,14 +286,21 @@ def _rows_table(result: CheckResult, runs: Runs) -> list[Flowable]:
     kept = _KeptTail(_grid(tail, widths, header=False), _grid([header, *tail], widths, header=True))
     if cut == 0:
         return [kept]
-    drawn = [[_drawn_code(text) if n == 2 else text for n, text in enumerate(cells)] for cells in rows[:cut]]
+    drawn = [_drawn_row(cells) for cells in rows[:cut]]
     header_row = _grid([header], widths, header=True, body_only=True)
     return [DrawnRows(header_row, drawn, _drawn_styles(len(columns)), Grid(widths), runs), kept]
 
 
-def _cell_text(value: object) -> str:
+def _drawn_row(cells: list[str]) -> list[str | tuple[str, CellStyle]]:
+    """A body row as DrawnRows draws it: each text cut as _text cuts the kept rows' (the JSON keeps it
+    whole), a credit code in its own small font."""
+    serial, name, code, level, *rest = cells
+    return [serial, _cell_text(name), _drawn_code(_cell_text(code)), shortened(level, LEVEL_TEXT_LIMIT), *rest]
+
+
+def _cell_text(value: str) -> str:
     """A cell's text as the form shows it: cut with … when too long for a cell (the JSON keeps it whole)."""
-    return shortened("" if value is None else str(value), PDF_CELL_TEXT_LIMIT)
+    return shortened(value, PDF_CELL_TEXT_LIMIT)
 
 
 def _table_row(cells: list[str], small: ParagraphStyle, centred: ParagraphStyle, runs: Runs) -> list:
@@ -408,12 +415,15 @@ def _shrunk_to_fit(data: list[list], widths: list[float], columns: range, rows: 
 
 
 SHORT_TEXT = 3  # characters of a 评测等级 that fit its column unwrapped (二级, 未评测)
+# A 评测等级 is one of a few short choices; a longer text (an error) is cut at this length, so that its
+# narrow cell never grows taller than a page (200 characters wrapped three a line would).
+LEVEL_TEXT_LIMIT = 20
 
 
 def _short_text(value: object, style: ParagraphStyle, runs: Runs) -> object:
     """A short cell (评测等级): a plain string in the column's Chinese font when that font has all of it
     and it fits unwrapped, else a Paragraph (each character in a font that has it; slower to lay out)."""
-    text = "" if value is None else str(value)
+    text = shortened("" if value is None else str(value), LEVEL_TEXT_LIMIT)
     if not text or (len(text) <= SHORT_TEXT and runs.single_font(text) == CJK_FONT):
         return text
     return _text(text, style, runs)
