@@ -207,9 +207,9 @@ def test_a_part_failing_after_others_were_taken_starts_the_check_over_on_the_who
     handed_on: list[int] = []
     compute_blocks = check_module.compute_blocks
 
-    def counted(blocks, policy):  # noqa: ANN001, ANN202 - the wrapped function's own types
+    def counted(blocks, policy, keep_raw=True):  # noqa: ANN001, ANN202 - the wrapped function's own types
         counting = (handed_on.append(len(raw.rows)) or raw for raw in blocks)
-        return compute_blocks(counting, policy)
+        return compute_blocks(counting, policy, keep_raw)
 
     monkeypatch.setattr(sheet_parts, "_parse_part", failing)
     monkeypatch.setattr(check_module, "compute_blocks", counted)
@@ -220,3 +220,23 @@ def test_a_part_failing_after_others_were_taken_starts_the_check_over_on_the_who
     # the blocks of parts 0 and 1 were taken before part 2 failed, then the whole table in one block
     assert len(handed_on) == 3 and handed_on[2] == handed_on[0] + handed_on[1]
     _nothing_left_but_the_run_folder(small_parts)
+
+
+def test_rows_let_go_of_once_read_are_read_again_whole(small_parts: Path, tmp_path: Path) -> None:
+    """A table's rows read in parts are let go of as they are handed on (let_go_below); the rows above
+    the table stay for what is read of them later, and a later read of the rest parses the sheet whole:
+    the same rows, never fewer."""
+    path = _varied_sheet(tmp_path / "varied.xlsx")
+    whole = _whole(path, SHEET)
+    book = _read_ahead_with(path, SHEET)
+    book.let_go_below(SHEET, 5)
+    blocks = list(book.row_blocks(SHEET))
+    assert len(blocks) > 2  # read in parts
+    with pytest.raises(NotSplittable):  # read again: the parts let go of cannot be handed on twice
+        list(book.row_blocks(SHEET))
+    book = _read_ahead_with(path, SHEET)
+    book.let_go_below(SHEET, 5)
+    assert len(list(book.row_blocks(SHEET))) == len(blocks)
+    book.keep_rows_above(SHEET, 5)
+    assert book.rows(SHEET, upto=4) == whole[:4]  # kept: no second parse
+    assert book.rows(SHEET) == whole  # let go of: parsed whole again

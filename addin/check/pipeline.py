@@ -70,16 +70,19 @@ def compute_table(raw: RawTable, policy: Policy) -> Table:
     return compute_blocks([raw], policy)
 
 
-def compute_blocks(blocks: Iterable[RawTable], policy: Policy) -> Table:
+def compute_blocks(blocks: Iterable[RawTable], policy: Policy, keep_raw: bool = True) -> Table:
     """Convert an application table handed on in blocks of consecutive rows and compute its amounts,
     without checking its rules: each block as it comes, then the blocks joined (every step is a row's
-    own, so the result is the whole table's)."""
+    own, so the result is the whole table's). `keep_raw=False`: each block's raw values are let go of
+    once it is converted (RawTable.without_values)."""
     parts = []
     for raw in blocks:
         table = convert_rows(raw, policy)
         money = MoneyColumns(table.frame)
         table.amounts = compute_amounts(table.frame, policy, unreadable_rows(table), money)
         table.keep_money(money)
+        if not keep_raw:
+            table.raw = table.raw.without_values()
         parts.append(table)
     parts = [part for part in parts if part.raw.rows] or parts[:1]
     joined = Table.joined(parts)
@@ -108,11 +111,20 @@ def check_computed(computed: Table, policy: Policy) -> Table:
     return computed.with_issues(issues)
 
 
-def read_application(identified: Identified, policy: Policy) -> tuple[Table, str | None]:
+def read_application(identified: Identified, policy: Policy, keep_raw: bool = True) -> tuple[Table, str | None]:
     """The application table by its defined names, converted and computed as it is read; and the
-    submitting unit (read after the table: its cell is on the table's sheet)."""
+    submitting unit (read after the table: its cell is on the table's sheet). The sheet's rows below
+    the table's header are let go of as they are read; `keep_raw=False`: the table's raw values too,
+    each block's once converted (what the check needs of them is in its issues and its typed table:
+    a large table's raw cells are a good part of a check's memory)."""
     names = {f.id: f.id for f in application_fields(policy)}
-    computed = identified.read_table_in_blocks(names, lambda blocks: compute_blocks(blocks, policy))
+    first = identified.names.get(next(iter(names.values())))  # (missing: the read below says so)
+    book = identified.book  # (a workbook file lets go of rows; one open in Excel does not)
+    if first is not None and hasattr(book, "let_go_below"):
+        book.let_go_below(first.sheet, first.first_row)
+    computed = identified.read_table_in_blocks(names, lambda blocks: compute_blocks(blocks, policy, keep_raw))
+    if first is not None and hasattr(book, "keep_rows_above"):
+        book.keep_rows_above(first.sheet, first.first_row)
     return computed, identified.unit() or None
 
 
@@ -169,7 +181,7 @@ def check_identified(
                 + [issue for sheet in sheets for issue in sheet.issues]
             )
             return result
-        computed, unit = read_application(identified, policy)
+        computed, unit = read_application(identified, policy, keep_raw=not rules)  # (diff shows raw text)
     except InputError as exc:
         result.issues = [
             make_issue("FILE_UNREADABLE", file=Path(file).name, reason=str(exc), remedy=exc.remedy)

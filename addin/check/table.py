@@ -84,6 +84,11 @@ class RawTable:
                 return self
         return self.without_rows({self.rows[n] for n in blank})
 
+    def without_values(self) -> RawTable:
+        """The table's rows and cells without their raw values (once converted, a check reports from
+        the typed table; only `dtfund diff` shows a raw value)."""
+        return RawTable(sheet=self.sheet, rows=self.rows, values={}, columns=self.columns)
+
     def without_rows(self, dropped: set[int]) -> RawTable:
         """The table without these Excel rows."""
         keep = [n for n, row in enumerate(self.rows) if row not in dropped]

@@ -9,6 +9,7 @@ handed on; the sheet is then parsed whole.
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 import os
 import queue
@@ -51,7 +52,7 @@ class Block:
 
     start: tuple[int, int] | None
     end: tuple[int, int] | None
-    rows: list[list[Any]]
+    rows: list[list[Any]] | None  # None: let go of once handed on (PartedSheet.let_go_below)
 
 
 _Arrival = Future | BaseException | None  # a part being parsed; why the cutting failed; the end
@@ -70,6 +71,13 @@ class PartedSheet:
         self._last_row: int | None = None  # the last row of the parts taken so far (0-based)
         self._ended = False  # the cutting's last word (the end, or its failure) has been taken
         self._failure: NotSplittable | None = None
+        self._kept_rows: int | None = None  # parts starting below this row (0-based) are not kept
+
+    def let_go_below(self, row: int) -> None:
+        """Keep only the parts that start above `row` (1-based) once they are handed on: a table read
+        once, whose cells are most of a large check's memory. A later read of the rows let go of
+        raises NotSplittable (the sheet is then parsed whole)."""
+        self._kept_rows = row - 1
 
     def blocks(self) -> Iterator[Block]:
         """The parts' rows in row order, each once it is parsed. NotSplittable may come after some
@@ -85,7 +93,8 @@ class PartedSheet:
                 raise
             if block is None:
                 return
-            self._blocks.append(block)
+            let_go = self._kept_rows is not None and block.start is not None and block.start[0] >= self._kept_rows
+            self._blocks.append(dataclasses.replace(block, rows=None) if let_go else block)
             yield block
 
     def to_python(self, skip_empty_area: bool = False, nrows: int | None = None) -> list[list[Any]]:
@@ -99,6 +108,8 @@ class PartedSheet:
         for block in filled:
             if nrows is not None and len(rows) >= nrows:
                 break
+            if block.rows is None:
+                raise NotSplittable("rows let go of after they were read")
             first_row, first_column = block.start
             rows.extend([""] * width for _ in range(first_row - len(rows)))
             left = [""] * first_column

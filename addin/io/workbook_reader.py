@@ -325,6 +325,23 @@ class Workbook:
             self._parsed.pop(sheet, None)
         return rows
 
+    def let_go_below(self, sheet: str, row: int) -> None:
+        """A sheet being read in parts keeps only the parts above `row` once they are handed on (see
+        sheet_parts.PartedSheet.let_go_below); call keep_rows_above once the table is read."""
+        parsed = self._parsed.get(sheet) if sheet not in self._sheets else None
+        if hasattr(parsed, "let_go_below"):
+            parsed.let_go_below(row)
+
+    def keep_rows_above(self, sheet: str, row: int) -> None:
+        """Let go of a sheet's rows from `row` down (a table read once and converted: its cells are
+        most of a large check's memory). The rows above stay for what is read of them later (the
+        填报单位, the 版本号); a later read below them parses the sheet again."""
+        kept = max(row - 1, 1)
+        rows = self.rows(sheet, upto=kept)
+        self._sheets[sheet], self._partial[sheet] = rows[:kept], True
+        self._parsed.pop(sheet, None)
+        self._transposed.pop(sheet, None)
+
     def formula_cells(self, sheet: str, references: Iterable[str]) -> set[str]:
         """Which of these cells (B7, …) hold a formula: read as blank, such a cell was never calculated
         (no cached value). Only their rows' XML is searched."""
@@ -369,6 +386,8 @@ class Workbook:
                 first_row = block.start[0] + 1 if block.start else 0
                 if block.start is None or (upto is not None and first_row > upto):
                     continue  # (the later parts are still waited for: they may refuse the earlier ones)
+                if block.rows is None:
+                    raise NotSplittable("rows let go of after they were read")
                 gc.freeze()  # as in rows()
                 first_column = block.start[1] + 1
                 rows = block.rows if upto is None else block.rows[: upto - first_row + 1]
