@@ -17,7 +17,7 @@ import math
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
-from functools import cache
+from functools import cache, lru_cache
 
 from reportlab.lib import colors
 from reportlab.pdfbase import pdfmetrics
@@ -56,7 +56,7 @@ class Grid:
 def fitted_size(text: str, room: float, font: str, size: float, smallest: float) -> float:
     """The size that sets `text` in `font` within `room` points: `size` when it fits, else smaller
     (to a tenth of a point), never below `smallest`."""
-    wide = pdfmetrics.stringWidth(text, font, size)
+    wide = run_width(text, font, size)
     if wide <= room:
         return size
     return max(smallest, math.floor(size * room / wide * 10) / 10)
@@ -101,7 +101,13 @@ def wrapped(text: str, width: float, style: CellStyle, runs: Runs) -> list[list[
 
 
 def line_width(line: list[tuple[str, str]], size: float) -> float:
-    return sum(pdfmetrics.stringWidth(run, font, size) for font, run in line)
+    return sum(run_width(run, font, size) for font, run in line)
+
+
+@lru_cache(maxsize=1 << 16)
+def run_width(text: str, font: str, size: float) -> float:
+    """A run's width in points (a table repeats its amounts, levels and marks: each measured once)."""
+    return pdfmetrics.stringWidth(text, font, size)
 
 
 Cell = str | tuple[str, CellStyle]  # a cell's text, in its column's style or its own
@@ -200,7 +206,7 @@ class DrawnRows(Flowable):
         size = style.size
         block = len(lines) * style.leading
         baseline = top - (height - block) / 2 - style.leading + (style.leading - size) / 2 + size * 0.2
-        if style.color != self._color:
+        if style.color is not self._color:  # (reportlab's Color compares slowly)
             text.setFillColor(style.color)  # type: ignore[attr-defined]
             self._color = style.color
         for line in lines:

@@ -80,9 +80,17 @@ class Runs:
     """Text cut into runs of one font each, and the characters no font has (with where they stand)."""
 
     missing: dict[str, str] = field(default_factory=dict)  # character -> the first text it is in
+    _split: dict[str, list[tuple[str, str]]] = field(default_factory=dict, repr=False)
 
     def split(self, text: str) -> list[tuple[str, str]]:
-        """(font, text) runs; a character no embedded font has becomes [U+XXXX] (and is recorded)."""
+        """(font, text) runs; a character no embedded font has becomes [U+XXXX] (and is recorded).
+        A text met again (a form's levels and marks) is split once: do not change what is returned."""
+        if text in self._split:
+            return self._split[text]
+        runs = self._split[text] = self._runs(text)
+        return runs
+
+    def _runs(self, text: str) -> list[tuple[str, str]]:
         runs: list[tuple[str, str]] = []
         for character in text:
             if character in "\n\r\t":
