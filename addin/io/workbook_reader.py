@@ -337,7 +337,10 @@ class Workbook:
         most of a large check's memory). The rows above stay for what is read of them later (the
         填报单位, the 版本号); a later read below them parses the sheet again."""
         kept = max(row - 1, 1)
-        rows = self.rows(sheet, upto=kept)
+        try:
+            rows = self.rows(sheet, upto=kept)
+        except InputError:  # (the table was just read from it: kept as it is, a later read says why)
+            return
         self._sheets[sheet], self._partial[sheet] = rows[:kept], True
         self._parsed.pop(sheet, None)
         self._transposed.pop(sheet, None)
