@@ -8,7 +8,7 @@ at the value in force on the row's key date (the parameter's `applies_by`, by de
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from decimal import Decimal
 from typing import Any, TypeVar
 
@@ -128,8 +128,9 @@ class MoneyColumns(dict):
     """The table's money columns as the calculation counts them (schemas.money.as_money), each worked
     out once and kept: the rules count the same columns again."""
 
-    def __init__(self, frame: pd.DataFrame) -> None:
-        super().__init__()
+    def __init__(self, frame: pd.DataFrame, counted: Mapping[str, pd.Series] | None = None) -> None:
+        """`counted`: columns already counted (as the conversion counts them, table.Table.kept_money)."""
+        super().__init__(counted or {})
         self.frame = frame
 
     def __missing__(self, name: str) -> pd.Series:

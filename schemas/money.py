@@ -28,6 +28,12 @@ def round_cents_column(amounts: pd.Series) -> pd.Series:
     return pd.Series(rounded, index=amounts.index, dtype=object)
 
 
+def counted_amounts(amounts: list[Decimal | None]) -> list[Decimal]:
+    """Amounts as the rules compare and compute with them: a blank (None) counts as zero, and each
+    amount is rounded half-up to the cent."""
+    return [ZERO if amount is None else _HALF_UP.quantize(amount, CENT) for amount in amounts]
+
+
 def as_money(amounts: pd.Series) -> pd.Series:
     """A column of Decimal amounts as the rules compare and compute with them: a blank (None) counts as
     zero, and each amount is rounded half-up to the cent (the template's formulas ROUND each amount
@@ -40,7 +46,7 @@ def as_money(amounts: pd.Series) -> pd.Series:
     codes, _ = pd.factorize(np.fromiter(map(id, values), dtype=np.int64, count=len(values)))
     _, first = np.unique(codes, return_index=True)  # each object's first row, in the order of the codes
     rounded = np.empty(len(first), dtype=object)
-    rounded[:] = list(map(_HALF_UP.quantize, values[first].tolist(), itertools.repeat(CENT)))
+    rounded[:] = counted_amounts(values[first].tolist())
     return pd.Series(rounded[codes], index=amounts.index, dtype=object)
 
 

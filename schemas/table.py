@@ -78,6 +78,14 @@ class Table:
         """Money columns as the calculation counted them (blanks as zero), for the rules (see money)."""
         self._shared.update({f"money:{name}": column for name, column in money.items()})
 
+    def kept_money(self) -> dict[str, pd.Series]:
+        """The money columns kept so far, by field id."""
+        return {
+            key.removeprefix("money:"): column
+            for key, column in self._shared.items()
+            if key.startswith("money:")
+        }
+
     def money(self, name: str) -> pd.Series:
         """A money column with blanks as zero, each amount at the cent (schemas.money.as_money), counted
         once per table."""

@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 from decimal import Decimal
 
+import pandas as pd
 import pytest
 from hypothesis import example, given, settings
 from hypothesis import strategies as st
@@ -22,6 +23,7 @@ from addin.check.cells import (
 )
 from addin.check.table import convert_column
 from addin.io.cell_errors import CellError
+from schemas.money import as_money
 
 
 @pytest.mark.parametrize(
@@ -166,6 +168,19 @@ def test_column_conversion_agrees_with_converting_each_cell(values) -> None:
         assert column.failed.tolist() == [c.failed for c in cells]
         assert column.from_text.tolist() == [c.from_text for c in cells]
         assert [(n, c) for n, c in column.broken] == [(n, c) for n, c in enumerate(cells) if c.rule]
+
+
+@settings(max_examples=300, deadline=None)
+@example([0.0, -0.0, None, "", "1,000", 0.125, 1e13, -0.005])
+@given(st.lists(raw_values, max_size=30))
+def test_money_counted_at_conversion_is_what_as_money_counts(values) -> None:
+    """A money column counted as it is converted (each distinct value once, the plain ones as they
+    are) is exactly what schemas.money.as_money counts from the typed column: the rules and the
+    calculation read the one, the UDFs and the award sheets the other."""
+    column = convert_column(to_money, values, plain_money)
+    counted = column.counted_money()
+    expected = as_money(pd.Series(column.values, dtype=object))
+    assert [repr(v) for v in counted] == [repr(v) for v in expected]
 
 
 @settings(max_examples=200, deadline=None)

@@ -78,7 +78,7 @@ def compute_blocks(blocks: Iterable[RawTable], policy: Policy, keep_raw: bool = 
     parts = []
     for raw in blocks:
         table = convert_rows(raw, policy)
-        money = MoneyColumns(table.frame)
+        money = MoneyColumns(table.frame, table.kept_money())
         table.amounts = compute_amounts(table.frame, policy, unreadable_rows(table), money)
         table.keep_money(money)
         if not keep_raw:

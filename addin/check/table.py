@@ -29,6 +29,7 @@ from addin.check.cells import (
 )
 from addin.template_spec import column_letter, column_letters
 from schemas.fields import Field, application_fields, input_fields
+from schemas.money import counted_amounts
 from schemas.policy import Policy
 from schemas.registry import Issue, make_issue
 from schemas.table import Table
@@ -158,6 +159,20 @@ class ConvertedColumn:
     failed: np.ndarray  # bool
     from_text: np.ndarray  # bool
     broken: list[tuple[int, Converted]]  # (position, conversion) of each cell that broke a rule, in order
+    codes: np.ndarray  # each cell's distinct value: values[n] is typed_distinct[codes[n]]
+    typed_distinct: np.ndarray  # each distinct raw value's typed value (object)
+    plain: np.ndarray  # bool per distinct value: taken as it is (PlainValues)
+
+    def counted_money(self) -> np.ndarray:
+        """A money column as the calculation and the rules count it (schemas.money.as_money: a blank as
+        zero, each amount at the cent), worked out per distinct value. A plain amount is a number of
+        whole cents already (cells.plain_money), so it counts as it is."""
+        rest = np.flatnonzero(~self.plain)
+        if not len(rest):
+            return self.values
+        counted = self.typed_distinct.copy()
+        counted[rest] = _objects(counted_amounts(counted[rest].tolist()))
+        return counted[self.codes]
 
 
 PlainValues = Callable[[Sequence[Any]], tuple[np.ndarray, list[Any]]]
@@ -192,6 +207,9 @@ def convert_column(
         failed=failed[codes],
         from_text=from_text[codes],
         broken=[(int(n), results[codes[n]]) for n in np.flatnonzero(rules[codes])],
+        codes=codes,
+        typed_distinct=typed,
+        plain=done,
     )
 
 
@@ -211,11 +229,14 @@ def convert_table(raw: RawTable, policy: Policy, fields: Sequence[Field] | None 
     failed: dict[str, np.ndarray] = {}
     from_text: dict[str, np.ndarray] = {}
     issues: list[Issue] = []
+    money: dict[str, pd.Series] = {}
     for spec in inputs:
         column = convert_column(
             _converter(spec, policy), raw.values.get(spec.id, [None] * len(raw.rows)), PLAIN.get(spec.kind)
         )
         typed[spec.id] = column.values
+        if spec.kind == "money":
+            money[spec.id] = pd.Series(column.counted_money(), index=index, dtype=object)
         failed[spec.id], from_text[spec.id] = column.failed, column.from_text
         issues.extend(
             make_issue(
@@ -239,7 +260,7 @@ def convert_table(raw: RawTable, policy: Policy, fields: Sequence[Field] | None 
     for spec in inputs:
         if spec.kind == "date":
             frame[spec.id] = pd.to_datetime(frame[spec.id])
-    return Table(
+    table = Table(
         fields=tuple(fields),
         frame=frame,
         failed=pd.DataFrame(failed, index=index),
@@ -249,6 +270,8 @@ def convert_table(raw: RawTable, policy: Policy, fields: Sequence[Field] | None 
         raw=raw,
         issues=issues,
     )
+    table.keep_money(money)
+    return table
 
 
 def convert_rows(raw: RawTable, policy: Policy, fields: Sequence[Field] | None = None) -> Table:
