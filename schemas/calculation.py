@@ -98,9 +98,19 @@ def _by_level(frame: pd.DataFrame, policy: Policy, name: str) -> pd.Series:
     """Per row, the amount for the row's level in the parameter's table in force (0 for a level the
     table does not list)."""
     level = frame["level"]
-    parts = list(_per_value(frame, policy, name, lambda table, rows: level.loc[rows].map(table)))
+    parts = list(_per_value(frame, policy, name, lambda table, rows: _level_amounts(level.loc[rows], table)))
     amounts = parts[0] if len(parts) == 1 else pd.concat(parts).reindex(frame.index)
-    return amounts.map(lambda v: v if isinstance(v, Decimal) else ZERO).astype(object)
+    return amounts.astype(object)
+
+
+def _level_amounts(levels: pd.Series, table: dict[str, Any]) -> pd.Series:
+    """Per row, the table's amount for the row's level, ZERO for a level it does not list (or a blank):
+    each distinct level looked up once."""
+    codes, distinct = pd.factorize(levels.to_numpy(dtype=object))
+    found = [table.get(level) for level in distinct]
+    amounts = np.empty(len(found) + 1, dtype=object)  # the last one: a blank level (code -1)
+    amounts[:] = [amount if isinstance(amount, Decimal) else ZERO for amount in found] + [ZERO]
+    return pd.Series(amounts[codes], index=levels.index, dtype=object)
 
 
 def _split_by_date(
@@ -139,11 +149,12 @@ class MoneyColumns(dict):
 
 
 def _items_total(money: MoneyColumns, items: tuple[str, ...]) -> pd.Series:
-    """Σ of the supported cost items (blanks as zero): the base never exceeds it."""
+    """Σ of the supported cost items (blanks as zero): the base never exceeds it. (Each counted amount
+    is whole cents, so are their sums and differences: only a product is rounded.)"""
     total = money[items[0]]
     for name in items[1:]:
         total = total + money[name]
-    return round_cents_column(total)
+    return total.astype(object)
 
 
 def _ratio(part: pd.Series, whole: pd.Series) -> pd.Series:
@@ -190,7 +201,7 @@ def _base_columns(
     and the contract, less the larger excess of the service fees over their limits (附件（一））."""
     contract = money["contract_total"]
     integration = money["integration"]
-    service_total = round_cents_column(money["consulting"] + integration + money["other_service"])
+    service_total = money["consulting"] + integration + money["other_service"]
     columns: dict[str, pd.Series] = {
         "service_total": service_total,
         "service_ratio": _ratio(service_total, frame["contract_total"]),
@@ -208,9 +219,7 @@ def _base_columns(
     paid = money["paid"]
     columns["disallowed"] = disallowed
     columns["items_total"] = items
-    columns["eligible_base"] = column_max(
-        round_cents_column(column_min(column_min(paid, contract), items) - disallowed), ZERO
-    )
+    columns["eligible_base"] = column_max(column_min(column_min(paid, contract), items) - disallowed, ZERO)
     return columns
 
 

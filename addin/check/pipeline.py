@@ -5,6 +5,7 @@ file stores; (5) file-level rules."""
 
 from __future__ import annotations
 
+import copy
 import datetime as dt
 from collections.abc import Iterable
 from dataclasses import dataclass, field
@@ -292,11 +293,19 @@ def rows_with_errors(result: CheckResult) -> int:
 
 
 def totals(result: Table, policy: Policy) -> dict[str, Any]:
-    """Σ of every amount, and Σ per funding source of all awards."""
+    """Σ of every amount, and Σ per funding source of all awards (worked out once per table under its
+    own policy: the terminal and the JSON both show them)."""
     amounts = result.amounts
-    return {
-        "rows": len(amounts),
-        "eligible_rows": int(amounts["eligible"].sum()) if len(amounts) else 0,
-        "amounts": {name: f"{column_total(amounts[name]):.2f}" for name in amount_fields(policy)},
-        "by_source": {source: f"{total:.2f}" for source, total in funding_by_source(amounts, policy).items()},
-    }
+
+    def summed() -> dict[str, Any]:
+        by_source = funding_by_source(amounts, policy)
+        return {
+            "rows": len(amounts),
+            "eligible_rows": int(amounts["eligible"].sum()) if len(amounts) else 0,
+            "amounts": {name: f"{column_total(amounts[name]):.2f}" for name in amount_fields(policy)},
+            "by_source": {source: f"{total:.2f}" for source, total in by_source.items()},
+        }
+
+    if policy is not result.policy:
+        return summed()
+    return copy.deepcopy(result.once("totals", summed))
