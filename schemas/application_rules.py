@@ -242,13 +242,7 @@ def cost_components_mismatch(table: Table, column: pd.Series) -> pd.Series:
 
 
 def _component_sum(table: Table) -> pd.Series:
-    def component_sum() -> pd.Series:
-        total = pd.Series(ZERO, index=table.frame.index, dtype=object)
-        for name in COMPONENT_FIELDS:
-            total = total + _money(table, name)
-        return total
-
-    return table.once("component_sum", component_sum)
+    return table.money_total(COMPONENT_FIELDS)
 
 
 @details_of("COST_COMPONENTS_MISMATCH")

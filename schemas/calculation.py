@@ -8,7 +8,7 @@ at the value in force on the row's key date (the parameter's `applies_by`, by de
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from decimal import Decimal
 from typing import Any, TypeVar
 
@@ -29,6 +29,8 @@ from schemas.money import (
     column_max,
     column_min,
     column_total,
+    money_total,
+    money_total_key,
     round_cents_column,
     split_column,
 )
@@ -147,14 +149,19 @@ class MoneyColumns(dict):
         self[name] = as_money(self.frame[name])
         return self[name]
 
+    def total(self, names: Sequence[str]) -> pd.Series:
+        """Σ of money columns, worked out once and kept beside them (the rules add up the same cost
+        items)."""
+        key = money_total_key(names)
+        if key not in self:
+            self[key] = money_total([self[name] for name in names])
+        return self[key]
+
 
 def _items_total(money: MoneyColumns, items: tuple[str, ...]) -> pd.Series:
     """Σ of the supported cost items (blanks as zero): the base never exceeds it. (Each counted amount
     is whole cents, so are their sums and differences: only a product is rounded.)"""
-    total = money[items[0]]
-    for name in items[1:]:
-        total = total + money[name]
-    return total.astype(object)
+    return money.total(items)
 
 
 def _ratio(part: pd.Series, whole: pd.Series) -> pd.Series:

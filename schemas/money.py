@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import itertools
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from decimal import ROUND_HALF_UP, Context, Decimal
 
 import numpy as np
@@ -57,6 +57,19 @@ def each_object_once(values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     codes, _ = pd.factorize(np.fromiter(map(id, values), dtype=np.int64, count=len(values)))
     _, first = np.unique(codes, return_index=True)  # each object's first row, in the order of the codes
     return codes, first
+
+
+def money_total(columns: Sequence[pd.Series]) -> pd.Series:
+    """Σ of counted money columns (at least one), row by row: exact, as each is whole cents."""
+    total = columns[0]
+    for column in columns[1:]:
+        total = total + column
+    return total.astype(object)
+
+
+def money_total_key(names: Sequence[str]) -> str:
+    """The key a Σ of money columns is kept under beside the columns themselves."""
+    return "+".join(names)
 
 
 def column_min(a: pd.Series, b: pd.Series | Decimal) -> pd.Series:

@@ -10,7 +10,7 @@ from typing import Any, Protocol
 import pandas as pd
 
 from schemas.fields import Field
-from schemas.money import as_money
+from schemas.money import as_money, money_total, money_total_key
 from schemas.policy import Policy
 from schemas.registry import Issue
 
@@ -79,7 +79,7 @@ class Table:
         self._shared.update({f"money:{name}": column for name, column in money.items()})
 
     def kept_money(self) -> dict[str, pd.Series]:
-        """The money columns kept so far, by field id."""
+        """The money columns kept so far, by field id, and their sums kept (by money_total_key)."""
         return {
             key.removeprefix("money:"): column
             for key, column in self._shared.items()
@@ -90,6 +90,13 @@ class Table:
         """A money column with blanks as zero, each amount at the cent (schemas.money.as_money), counted
         once per table."""
         return self.once(f"money:{name}", lambda: as_money(self.frame[name]))
+
+    def money_total(self, names: Sequence[str]) -> pd.Series:
+        """Σ of money columns as `money` counts them, row by row, once per table (or as the
+        calculation kept it)."""
+        return self.once(
+            f"money:{money_total_key(names)}", lambda: money_total([self.money(name) for name in names])
+        )
 
     def skipped(self, needs: Sequence[str]) -> pd.Series:
         """Rows where a cell a rule needs failed to convert (its conversion issue is the one to fix)."""
