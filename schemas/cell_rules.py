@@ -27,6 +27,13 @@ def negative(amounts: pd.Series) -> pd.Series:
     return pd.Series(as_money(amounts).to_numpy() < ZERO, index=amounts.index, dtype=bool)
 
 
+def below_zero(amounts: pd.Series) -> pd.Series:
+    """Typed amounts below zero, as typed (-0.004 is; a blank is not): one comparison per cell, without
+    pandas' per-call work or pandera's handling of blanks."""
+    below = (amount is not None and amount < 0 for amount in amounts.tolist())
+    return pd.Series(np.fromiter(below, dtype=bool, count=len(amounts)), index=amounts.index, dtype=bool)
+
+
 def invalid_codes(codes: pd.Series) -> pd.Series:
     return codes.notna() & ~uscc.valid_mask(codes)
 

@@ -4,8 +4,12 @@ validates the table itself; the rules that decide something about the fund live 
 from __future__ import annotations
 
 import warnings
+from decimal import Decimal
 
+import pandas as pd
 import pytest
+from hypothesis import example, given, settings
+from hypothesis import strategies as st
 
 with warnings.catch_warnings():
     warnings.simplefilter("ignore")
@@ -18,7 +22,9 @@ from addin.check.table import raw_table_from_records
 from schemas.application_schema import application_schema, validate
 from schemas.award_rules import award_rules
 from schemas.awards import award_kinds
-from schemas.engine import build_schema
+from schemas.engine import FOUND_DIRECTLY, _declared_checks, build_schema, pandera_breaks
+from schemas.fields import application_fields
+from schemas.policy import load_policy
 from schemas.registry import IMPLEMENTED
 from tests.conftest import valid_row
 
@@ -90,3 +96,18 @@ def test_the_award_sheets_use_the_same_engine(policy) -> None:
         required = {f.id for f in kind.fields if f.required == "always"}
         assert {name for name, column in schema.columns.items() if not column.nullable} == required
         assert "AWARD_DUPLICATE" in {c.name for c in schema.columns[kind.key_field].checks}
+
+
+@settings(max_examples=200, deadline=None)
+@example([Decimal("-0.004"), Decimal("-0"), Decimal("0.00"), None, Decimal("-1E+3")])
+@given(st.lists(st.one_of(st.none(), st.decimals(allow_nan=False, allow_infinity=False, places=3)), max_size=30))
+def test_declared_checks_found_directly_agree_with_pandera(amounts) -> None:
+    """A declared check whose cells the engine finds directly (engine.FOUND_DIRECTLY) finds exactly the
+    cells pandera's own check finds."""
+    values = pd.Series(amounts, dtype=object, index=range(5, 5 + len(amounts)))
+    for spec in (f for f in application_fields(None) if f.kind == "money" and not f.computed):
+        for check in _declared_checks(spec, load_policy()):
+            if check.name in FOUND_DIRECTLY:
+                direct = FOUND_DIRECTLY[check.name](values)
+                assert direct.tolist() == pandera_breaks(check, values).tolist()
+                assert direct.index.equals(values.index)
