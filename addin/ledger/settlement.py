@@ -100,10 +100,14 @@ def money_keys(policy: Policy) -> list[str]:
 
 
 def _per_row(settled: pd.DataFrame, figure: str, count: int, source: str | None = None) -> np.ndarray:
-    """Σ of one figure per row of the list, of one source's parts or all (ZERO where it has none)."""
+    """Σ of one figure per row of the list, of one source's parts or all (ZERO where it has none).
+    Only the parts that are not zero are added: most of a figure's parts are (nothing paid before,
+    nothing held), and numpy adds Decimals one Python call at a time."""
     chosen = settled if source is None else settled[settled["source"] == source]
+    amounts = chosen[figure].to_numpy(dtype=object)
+    nonzero = np.flatnonzero(amounts != 0)
     sums = np.full(count, ZERO, dtype=object)
-    np.add.at(sums, chosen["row"].to_numpy(dtype=int), chosen[figure].to_numpy(dtype=object))
+    np.add.at(sums, chosen["row"].to_numpy(dtype=int)[nonzero], amounts[nonzero])
     return sums
 
 

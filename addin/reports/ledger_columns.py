@@ -6,6 +6,7 @@ is left of the budget. Without a ledger nothing was paid before."""
 from __future__ import annotations
 
 from decimal import Decimal
+from operator import itemgetter
 from typing import Any
 
 from addin.check.consolidate import Consolidation
@@ -38,9 +39,9 @@ def ledger_cells(record: dict[str, Any]) -> list[Any]:
 
 def ledger_sums(records: list[dict[str, Any]]) -> list[Decimal]:
     """Σ of the 拨付清单's 已拨付 and 剩余 over rows (ledger_cells' amounts)."""
-    paid = sum((r[ledger_field("paid_before", TOTAL)] for r in records), ZERO)
-    left = sum((r[ledger_field(figure, TOTAL)] for figure in ("to_pay", "held") for r in records), ZERO)
-    return [paid, left]
+    paid = sum(map(itemgetter(ledger_field("paid_before", TOTAL)), records), ZERO)
+    to_pay, held = (sum(map(itemgetter(ledger_field(f, TOTAL)), records), ZERO) for f in ("to_pay", "held"))
+    return [paid, to_pay + held]
 
 
 def execution_ledger_cells(c: Consolidation, record: dict[str, Any]) -> list[Any]:

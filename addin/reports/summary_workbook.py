@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from decimal import ROUND_HALF_UP, Decimal
+from operator import itemgetter
 from pathlib import Path
 from typing import Any
 
@@ -416,7 +417,7 @@ def _held_reasons(record: dict[str, Any]) -> str:
 
 
 def _sum_row(label: str, records: list[dict[str, Any]], source: str | None = None) -> list[Any]:
-    amounts = [sum((r[k] for r in records), ZERO) for k in DISBURSEMENT_MONEY]
+    amounts = [sum(map(itemgetter(k), records), ZERO) for k in DISBURSEMENT_MONEY]
     paid, left = ledger_sums(records)
     return [label, None, enterprises(records), *amounts, source, None, paid, left, None]
 
