@@ -99,15 +99,12 @@ def money_keys(policy: Policy) -> list[str]:
     return [*(source_field(s) for s in policy.funding_sources), TOTAL]
 
 
-def _per_row(settled: pd.DataFrame, figure: str, count: int, source: str | None = None) -> np.ndarray:
-    """Σ of one figure per row of the list, of one source's parts or all (ZERO where it has none).
-    Only the parts that are not zero are added: most of a figure's parts are (nothing paid before,
-    nothing held), and numpy adds Decimals one Python call at a time."""
-    chosen = settled if source is None else settled[settled["source"] == source]
-    amounts = chosen[figure].to_numpy(dtype=object)
-    nonzero = np.flatnonzero(amounts != 0)
+def _per_row(rows: np.ndarray, amounts: np.ndarray, chosen: np.ndarray, count: int) -> np.ndarray:
+    """Σ of the chosen parts' amounts per row of the list (ZERO where it has none): the parts of one
+    source or all, that are not zero (most of a figure's are: nothing paid before, nothing held; and
+    numpy adds Decimals one Python call at a time)."""
     sums = np.full(count, ZERO, dtype=object)
-    np.add.at(sums, chosen["row"].to_numpy(dtype=int)[nonzero], amounts[nonzero])
+    np.add.at(sums, rows[chosen], amounts[chosen])
     return sums
 
 
@@ -115,14 +112,19 @@ def row_columns(settled: pd.DataFrame, rows: pd.DataFrame, policy: Policy, paid:
     """Per row: each figure per funding source and in total (`ledger_field` columns, in FIGURES order),
     the row's standing (已拨付, 补拨, 应追回) and the batches that paid it."""
     count = len(rows)
-    columns: dict[str, Any] = {}
-    for figure in FIGURES:
-        for source, key in zip([*policy.funding_sources, None], money_keys(policy), strict=True):
-            columns[ledger_field(figure, key)] = _per_row(settled, figure, count, source)
-    flags = {
-        figure: np.bincount(settled["row"][settled[figure] != 0].to_numpy(dtype=int), minlength=count) > 0
-        for figure in FIGURES
+    at = settled["row"].to_numpy(dtype=int)
+    of_source = {
+        source: settled["source"].to_numpy(dtype=object) == source for source in policy.funding_sources
     }
+    columns: dict[str, Any] = {}
+    flags: dict[str, np.ndarray] = {}
+    for figure in FIGURES:
+        amounts = settled[figure].to_numpy(dtype=object)
+        nonzero = (amounts != 0).astype(bool)
+        for source, key in zip([*policy.funding_sources, None], money_keys(policy), strict=True):
+            chosen = nonzero if source is None else nonzero & of_source[source]
+            columns[ledger_field(figure, key)] = _per_row(at, amounts, chosen, count)
+        flags[figure] = np.bincount(at[nonzero], minlength=count) > 0
     columns["ledger_status"] = [
         standing(*marks) for marks in zip(*(flags[figure].tolist() for figure in FIGURES), strict=True)
     ]
