@@ -23,24 +23,28 @@ EXECUTION_LEDGER_NOTE = (
 )
 
 
+# A row's figures in total, as its record names them.
+PAID_BEFORE, TO_PAY, HELD, RECOVER = (
+    ledger_field(f, TOTAL) for f in ("paid_before", "to_pay", "held", "to_recover")
+)
+
+
 def _standing(record: dict[str, Any]) -> str:
     status = record["ledger_status"]
     if status == TO_RECOVER:
-        status = f"{status} {format_yuan(record[ledger_field('to_recover', TOTAL)])} 元"
+        status = f"{status} {format_yuan(record[RECOVER])} 元"
     batches = "、".join(record["paid_in"])
     return f"{status}：{batches}" if status and batches else status
 
 
 def ledger_cells(record: dict[str, Any]) -> list[Any]:
     """A 拨付清单 row's 已拨付, 剩余 (committed − paid before: what is still to pay, or held) and 台账."""
-    left = record[ledger_field("to_pay", TOTAL)] + record[ledger_field("held", TOTAL)]
-    return [record[ledger_field("paid_before", TOTAL)], left, _standing(record)]
+    return [record[PAID_BEFORE], record[TO_PAY] + record[HELD], _standing(record)]
 
 
 def ledger_sums(records: list[dict[str, Any]]) -> list[Decimal]:
     """Σ of the 拨付清单's 已拨付 and 剩余 over rows (ledger_cells' amounts)."""
-    paid = sum(map(itemgetter(ledger_field("paid_before", TOTAL)), records), ZERO)
-    to_pay, held = (sum(map(itemgetter(ledger_field(f, TOTAL)), records), ZERO) for f in ("to_pay", "held"))
+    paid, to_pay, held = (sum(map(itemgetter(key), records), ZERO) for key in (PAID_BEFORE, TO_PAY, HELD))
     return [paid, to_pay + held]
 
 

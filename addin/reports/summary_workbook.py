@@ -432,12 +432,15 @@ def _source_files(records: list[dict[str, Any]], files: dict[str, dict[str, Any]
     return "\n".join(lines)
 
 
+_LISTED_MONEY = itemgetter(*DISBURSEMENT_MONEY)
+
+
 def _listed_row(record: dict[str, Any]) -> list[Any]:
     return [
         record["unit"] or NO_UNIT,
         record["name"],
         record["uscc"],
-        *(record[k] for k in DISBURSEMENT_MONEY),
+        *_LISTED_MONEY(record),
         f"{record['file']} 第{record['row']}行",
         _held_reasons(record),
         *ledger_cells(record),
