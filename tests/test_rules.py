@@ -122,6 +122,15 @@ def test_the_valid_row_has_no_issue(policy) -> None:
     assert result.amounts.loc[5, "transformation_subsidy"] == 500000
 
 
+def test_cost_items_typed_as_negative_zero_add_up_to_zero(policy) -> None:
+    """Six cost items typed as "-0" add up to 0.00 in the issue's figures, never -0.00."""
+    items = ("software", "cloud", "equipment", "consulting", "integration", "other_service")
+    result = check_records([valid_row(contract_total=100.0, paid=0.0, **dict.fromkeys(items, "-0"))], policy)
+    [issue] = [i for i in result.issues if i.rule == "COST_COMPONENTS_MISMATCH"]
+    assert str(issue.expected) == "0.00"
+    assert "六项费用之和为 0.00 元" in issue.message
+
+
 def test_missing_materials_are_one_issue_at_the_first_missing_document(policy) -> None:
     """Every missing document named in one issue, at the first one's cell; no amount changes."""
     complete = check_records([valid_row()], policy)
