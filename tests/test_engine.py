@@ -98,6 +98,9 @@ def test_the_award_sheets_use_the_same_engine(policy) -> None:
         assert "AWARD_DUPLICATE" in {c.name for c in schema.columns[kind.key_field].checks}
 
 
+BUNDLED_POLICY = load_policy()
+
+
 @settings(max_examples=200, deadline=None)
 @example([Decimal("-0.004"), Decimal("-0"), Decimal("0.00"), None, Decimal("-1E+3")])
 @given(st.lists(st.one_of(st.none(), st.decimals(allow_nan=False, allow_infinity=False, places=3)), max_size=30))
@@ -106,7 +109,7 @@ def test_declared_checks_found_directly_agree_with_pandera(amounts) -> None:
     cells pandera's own check finds."""
     values = pd.Series(amounts, dtype=object, index=range(5, 5 + len(amounts)))
     for spec in (f for f in application_fields(None) if f.kind == "money" and not f.computed):
-        for check in _declared_checks(spec, load_policy()):
+        for check in _declared_checks(spec, BUNDLED_POLICY):
             if check.name in FOUND_DIRECTLY:
                 direct = FOUND_DIRECTLY[check.name](values)
                 assert direct.tolist() == pandera_breaks(check, values).tolist()
