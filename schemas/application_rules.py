@@ -242,9 +242,8 @@ def cost_components_mismatch(table: Table, column: pd.Series) -> pd.Series:
 
 
 def _component_sum(table: Table) -> pd.Series:
-    """Σ of the six cost items as the calculation keeps it, from zero: six items typed as -0 add up to
-    0.00, not -0.00 (Decimal keeps the sign of a sum of negative zeros)."""
-    return table.once("component_sum", lambda: table.money_total(COMPONENT_FIELDS) + ZERO)
+    """Σ of the six cost items, as the calculation keeps it (schemas.money.money_total)."""
+    return table.money_total(COMPONENT_FIELDS)
 
 
 @details_of("COST_COMPONENTS_MISMATCH")

@@ -154,7 +154,7 @@ class MoneyColumns(dict):
         items)."""
         key = money_total_key(names)
         if key not in self:
-            self[key] = money_total([self[name] for name in names])
+            self[key] = money_total([self[name] for name in names], self.frame.index)
         return self[key]
 
 
@@ -302,10 +302,7 @@ def _part_columns(amounts: pd.DataFrame, source: str) -> list[str]:
 
 def source_parts(amounts: pd.DataFrame, source: str) -> pd.Series:
     """Per row, every award's part from one funding source (the `<award>:<source>` columns added up)."""
-    total = pd.Series(ZERO, index=amounts.index, dtype=object)
-    for column in _part_columns(amounts, source):
-        total = total + amounts[column]
-    return total
+    return money_total([amounts[column] for column in _part_columns(amounts, source)], amounts.index)
 
 
 def funding_by_source(amounts: pd.DataFrame, policy: Policy) -> dict[str, Decimal]:

@@ -10,7 +10,6 @@ import numpy as np
 import pandas as pd
 
 from schemas import uscc
-from schemas.money import ZERO, as_money
 
 
 def blank(values: pd.Series, failed: pd.Series) -> pd.Series:
@@ -20,11 +19,6 @@ def blank(values: pd.Series, failed: pd.Series) -> pd.Series:
 
 def not_allowed(values: pd.Series, allowed: Sequence[str]) -> pd.Series:
     return values.notna() & ~values.isin(list(allowed))
-
-
-def negative(amounts: pd.Series) -> pd.Series:
-    """Amounts below zero (a blank is not); compared as a numpy column, without pandas' per-call work."""
-    return pd.Series(as_money(amounts).to_numpy() < ZERO, index=amounts.index, dtype=bool)
 
 
 def below_zero(amounts: pd.Series) -> pd.Series:

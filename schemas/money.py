@@ -59,10 +59,11 @@ def each_object_once(values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return codes, first
 
 
-def money_total(columns: Sequence[pd.Series]) -> pd.Series:
-    """Σ of counted money columns (at least one), row by row: exact, as each is whole cents."""
-    total = columns[0]
-    for column in columns[1:]:
+def money_total(columns: Sequence[pd.Series], index: pd.Index) -> pd.Series:
+    """Σ of money columns over `index`, row by row, from zero: exact for counted amounts (whole cents),
+    and a sum of negative zeros (items typed as -0) is 0.00, as the template shows it."""
+    total = pd.Series(ZERO, index=index, dtype=object)
+    for column in columns:
         total = total + column
     return total.astype(object)
 

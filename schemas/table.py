@@ -95,7 +95,8 @@ class Table:
         """Σ of money columns as `money` counts them, row by row, once per table (or as the
         calculation kept it)."""
         return self.once(
-            f"money:{money_total_key(names)}", lambda: money_total([self.money(name) for name in names])
+            f"money:{money_total_key(names)}",
+            lambda: money_total([self.money(name) for name in names], self.frame.index),
         )
 
     def skipped(self, needs: Sequence[str]) -> pd.Series:

@@ -129,6 +129,7 @@ def test_cost_items_typed_as_negative_zero_add_up_to_zero(policy) -> None:
     [issue] = [i for i in result.issues if i.rule == "COST_COMPONENTS_MISMATCH"]
     assert str(issue.expected) == "0.00"
     assert "六项费用之和为 0.00 元" in issue.message
+    assert str(result.amounts.loc[5, "items_total"]) == "0.00"  # the calculation's sum of them alike
 
 
 def test_missing_materials_are_one_issue_at_the_first_missing_document(policy) -> None:
