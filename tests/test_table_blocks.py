@@ -9,7 +9,7 @@ from hypothesis import strategies as st
 
 from addin.check.identity import identify
 from addin.check.pipeline import check_computed, compute_blocks, compute_table
-from addin.check.table import RawTable
+from addin.check.table import RawTable, distinct_values
 from addin.templates.bundled import EXAMPLES, REPOSITORY
 from schemas.fields import application_fields
 from schemas.policy import load_policy
@@ -68,3 +68,20 @@ def test_a_table_of_blank_blocks_is_an_empty_table() -> None:
     result = check_computed(compute_blocks(_blocks(blank, [1, 2]), POLICY), POLICY)
     assert result.raw.rows == [] and result.amounts.empty
     assert [issue.rule for issue in result.issues] == ["TABLE_EMPTY"]
+
+
+_CELL_VALUES = st.sampled_from([None, float("nan"), pd.NaT, "", "a", 1, 1.0, True, 0, 0.0, False, 2.5])
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(_CELL_VALUES, max_size=30))
+def test_distinct_values_keep_every_cell_as_it_is(values: list) -> None:
+    """Each cell's code gives back a value of its own type that equals it (or is missing as it is):
+    None, NaN and NaT stay apart, as do 1, 1.0 and True; a column of one kind of blank has one code."""
+    codes, distinct = distinct_values(values)
+    assert len(codes) == len(values)
+    for value, code in zip(values, codes, strict=True):
+        back = distinct[code]
+        assert type(back) is type(value)
+        assert back == value or (pd.isna(back) and pd.isna(value))
+    assert len(set(codes.tolist())) == len({(type(v), "missing" if pd.isna(v) else v) for v in values})

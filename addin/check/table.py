@@ -135,7 +135,10 @@ def distinct_values(values: Sequence[Any]) -> tuple[np.ndarray, list[Any]]:
         return np.arange(count), list(values)
     distinct = [key[1] for key in uniques] if mixed_numbers else uniques.tolist()  # each one's first
     missing = np.flatnonzero(codes < 0)
-    if len(missing):  # None, NaN, NaT: one code per type
+    if len(missing) and len(set(map(type, map(values.__getitem__, missing.tolist())))) == 1:
+        codes[missing] = len(distinct)  # one kind of missing (a blank column: all None)
+        distinct.append(values[missing[0]])
+    elif len(missing):  # None, NaN, NaT: one code per type
         kinds = [type(values[n]) for n in missing]
         code_of: dict[type, int] = {}
         for n, kind in zip(missing, kinds, strict=True):
