@@ -75,7 +75,7 @@ def on_rows(frame: pd.DataFrame, policy: Policy, name: str) -> pd.Series:
 def _date_limits(frame: pd.DataFrame, policy: Policy, name: str) -> pd.Series:
     """Per row, a date parameter in force on the row's key date, as datetime64 (NaT for no date)."""
     parameter = policy.parameter(name)
-    limits = pd.to_datetime(pd.Series([v.value for v in parameter.values], dtype=object)).to_numpy()
+    limits = parameter.dates_in_force
     return pd.Series(limits[parameter.positions(frame[parameter.applies_by])], index=frame.index)
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import functools
 from dataclasses import dataclass, field, replace
 from decimal import Decimal
 from importlib import resources
@@ -80,6 +81,14 @@ class Parameter:
         for n, dated in enumerate(self.values):
             table[n] = dated.value
         return pd.Series(table[self.positions(dates)], index=dates.index, dtype=object)
+
+    @functools.cached_property
+    def dates_in_force(self) -> np.ndarray:
+        """A date parameter's values as datetime64 (NaT for a blank), worked out once: a check looks
+        them up for every block of rows."""
+        limits = pd.to_datetime(pd.Series([v.value for v in self.values], dtype=object)).to_numpy()
+        limits.setflags(write=False)
+        return limits
 
     def dated(self, on: dt.date | pd.Timestamp | None) -> DatedValue:
         """The dated value a row with this key date is priced with (the same lookup as `positions`)."""
