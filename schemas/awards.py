@@ -14,8 +14,8 @@ from importlib import resources
 from typing import Any
 
 import pandas as pd
-import yaml
 
+from schemas import yaml_data
 from schemas.cell_rules import is_yes
 from schemas.fields import YES, Field, field_from_spec
 from schemas.money import ZERO, as_money, column_min, column_total, round_cents_column
@@ -59,7 +59,7 @@ class AwardKind:
 @cache
 def _award_columns() -> dict[str, Any]:
     text = resources.files("schemas").joinpath("data", "award_fields.yaml").read_text("utf-8")
-    return yaml.safe_load(text)
+    return yaml_data.safe_load(text)
 
 
 def source_field(policy: Policy, line: str, clause: str) -> Field:

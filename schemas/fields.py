@@ -7,8 +7,7 @@ from functools import cache
 from importlib import resources
 from typing import Literal
 
-import yaml
-
+from schemas import yaml_data
 from schemas.policy import Policy, PolicyError, load_policy
 
 YES = "是"  # the 是/否 fields' "yes" (小巨人, the documents)
@@ -70,7 +69,7 @@ def field_from_spec(raw: dict) -> Field:
 def declared_fields() -> tuple[Field, ...]:
     """Every column application_fields.yaml declares; a policy shows those its lines use."""
     text = resources.files("schemas").joinpath("data", "application_fields.yaml").read_text("utf-8")
-    return tuple(field_from_spec(raw) for raw in yaml.safe_load(text)["fields"])
+    return tuple(field_from_spec(raw) for raw in yaml_data.safe_load(text)["fields"])
 
 
 @cache

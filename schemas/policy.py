@@ -15,6 +15,7 @@ import numpy as np
 import pandas as pd
 import yaml
 
+from schemas import yaml_data
 from schemas.lines import FundingLine, parse_line
 from schemas.plan import Plan, parse_plan
 
@@ -352,7 +353,7 @@ def load_policy(path: str | Path | None = None) -> Policy:
 
     text, where = read_policy_text(path)
     try:
-        policy = parse_policy(yaml.safe_load(text), where)
+        policy = parse_policy(yaml_data.safe_load(text), where)
     except yaml.YAMLError as exc:
         raise PolicyError(f"政策文件 {where} 不是有效的 YAML：{exc}") from None
     except (KeyError, TypeError, AttributeError) as exc:

@@ -10,6 +10,7 @@ from typing import Any
 
 import yaml
 
+from schemas import yaml_data
 from schemas.fields import declared_fields
 from schemas.lines import BASE_KEYS, FEE_LIMIT_KEYS, LINE_KEYS, LISTED_KEYS
 from schemas.policy import (
@@ -68,8 +69,8 @@ class PolicyProblem:
 def check_policy_text(text: str, where: str) -> list[PolicyProblem]:
     """Every problem of a policy file's text, in file order."""
     try:
-        node = yaml.compose(text)
-        raw = yaml.safe_load(text)
+        node = yaml.compose(text, Loader=yaml_data.SafeLoader)
+        raw = yaml_data.safe_load(text)
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         line = mark.line + 1 if mark is not None else None

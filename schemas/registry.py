@@ -16,7 +16,7 @@ from functools import cache
 from importlib import resources
 from typing import Any, Literal
 
-import yaml
+from schemas import yaml_data
 
 Severity = Literal["error", "warning"]
 BY_FIELD = "按字段"
@@ -75,7 +75,7 @@ class _SafeFormat(dict):
 def load_registry() -> dict[str, RuleSpec]:
     text = resources.files("schemas").joinpath("data", "rules.yaml").read_text("utf-8")
     specs: dict[str, RuleSpec] = {}
-    for raw in yaml.safe_load(text)["rules"]:
+    for raw in yaml_data.safe_load(text)["rules"]:
         spec = RuleSpec(
             id=raw["id"],
             severity=raw["severity"],
