@@ -24,7 +24,8 @@ def not_allowed(values: pd.Series, allowed: Sequence[str]) -> pd.Series:
 def below_zero(amounts: pd.Series) -> pd.Series:
     """Typed amounts below zero, as typed (-0.004 is; a blank is not): one comparison per cell, without
     pandas' per-call work or pandera's handling of blanks."""
-    below = (amount is not None and amount < 0 for amount in amounts.tolist())
+    zero = Decimal(0)  # (a Decimal compares faster with a Decimal than with an int)
+    below = (amount is not None and amount < zero for amount in amounts.tolist())
     return pd.Series(np.fromiter(below, dtype=bool, count=len(amounts)), index=amounts.index, dtype=bool)
 
 
