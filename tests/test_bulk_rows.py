@@ -15,7 +15,7 @@ import xlsxwriter
 from python_calamine import CalamineWorkbook
 
 from addin.check.consolidate import consolidate
-from addin.io.bulk_rows import BulkRows, cell_xml, insert_into_package
+from addin.io.bulk_rows import BulkRows, cell_xml, insert_into_package, write_behind
 from addin.reports import summary_workbook
 from addin.reports.summary_workbook import MONEY, WORKBOOK_OPTIONS, SummaryBook, _sheet, write_summary
 from addin.templates.bundled import EXAMPLE_AWARDS, EXAMPLE_PLAN, EXAMPLES, REPOSITORY
@@ -190,3 +190,18 @@ def test_the_summary_of_the_examples_is_the_same_with_every_table_rendered_in_bu
     with zipfile.ZipFile(tmp_path / "bulk.xlsx") as bulk, zipfile.ZipFile(tmp_path / "plain.xlsx") as plain:
         assert bulk.read("xl/worksheets/sheet3.xml") != plain.read("xl/worksheets/sheet3.xml")
     assert _cells(tmp_path / "bulk.xlsx") == _cells(tmp_path / "plain.xlsx")
+
+
+def test_write_behind_writes_every_piece_in_order_and_raises_a_failed_write() -> None:
+    written: list[bytes] = []
+    pieces = [f"<row>{n}</row>" if n % 3 else "" for n in range(40)]  # short pieces between long ones
+    write_behind(written.append, iter(pieces))
+    assert written == [piece.encode("utf-8") for piece in pieces]
+
+    def failing(data: bytes) -> None:
+        if data == b"<row>5</row>":
+            raise OSError("disk full")
+        written.append(data)
+
+    with pytest.raises(OSError, match="disk full"):
+        write_behind(failing, iter(pieces))

@@ -7,7 +7,9 @@ import math
 import os
 import re
 import zipfile
-from collections.abc import Iterator
+from collections import deque
+from collections.abc import Callable, Iterable, Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from decimal import Decimal
 from pathlib import Path
@@ -20,6 +22,7 @@ from addin.io.workbook_reader import column_index
 # What Excel accepts in one cell (XlsxWriter truncates longer text to it, too).
 MAX_TEXT = 32_767
 CHUNK_ROWS = 5_000  # rows rendered at once: the XML of a large table is never held whole
+WRITES_BEHIND = 3  # pieces rendered and waiting to be written, at most
 
 _CELL_STYLE = re.compile(r'<c r="([A-Z]+)\d+"(?: s="(\d+)")?')
 _ROW_START = re.compile(r'<row r="(\d+)"')
@@ -159,8 +162,22 @@ def insert_into_package(path: Path, bulks: list[BulkRows]) -> None:
                     continue
                 xml = source.read(info).decode("utf-8")
                 with target.open(info, "w") as part:
-                    for piece in sheet_pieces(xml, mine):
-                        part.write(piece.encode("utf-8"))
+                    write_behind(part.write, sheet_pieces(xml, mine))
         os.replace(rewritten, path)
     finally:
         rewritten.unlink(missing_ok=True)
+
+
+def write_behind(write: Callable[[bytes], Any], pieces: Iterable[str]) -> None:
+    """Write each piece (UTF-8) while the next ones are rendered: the writes, a zip entry's deflate, run
+    in order on another core (zlib lets go of the interpreter lock while it compresses), at most
+    WRITES_BEHIND pieces behind (a short piece between two long ones does not make the rendering wait
+    for the long one's write). A failed write is raised here."""
+    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="dtfund-write") as writer:
+        pending: deque[Future[Any]] = deque()
+        for piece in pieces:
+            pending.append(writer.submit(write, piece.encode("utf-8")))
+            if len(pending) > WRITES_BEHIND:
+                pending.popleft().result()
+        while pending:
+            pending.popleft().result()
