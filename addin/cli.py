@@ -484,7 +484,7 @@ def diff(
     quiet: QuietOption = False,
     force: ForceOption = False,
     show_all: Annotated[
-        bool, typer.Option("--all", help="在终端列出全部有修改的企业（默认只列出前面的一部分）。")
+        bool, typer.Option("--all", help="在终端列出全部新增、删除和有修改的企业（默认各只列出前 50 家）。")
     ] = False,
 ) -> None:
     """比较同一单位的两个版本（如改正后重新报送的申报表）：新增、删除的企业，每家企业改动的单元格和金额。

@@ -395,3 +395,23 @@ def test_diff_reads_values_and_amounts_without_running_the_rules(policy) -> None
     assert {i.rule for i in checked.issues} - {i.rule for i in read.issues}
     assert read.table.amounts.equals(checked.table.amounts)
     assert read.table.frame.equals(checked.table.frame)
+
+
+def test_the_terminal_lists_the_first_added_and_removed_entries_and_all_with_all(tmp_path: Path, policy) -> None:
+    """Hundreds of new or dropped enterprises are listed as the changed ones are: the first ones, the
+    rest counted; --all lists them all; the JSON holds them all."""
+    kept = [valid_row(uscc=valid_code(f"MA7{n:06d}"), name=f"留存{n:02d}") for n in range(3)]
+    gone = [valid_row(uscc=valid_code(f"MA8{n:06d}"), name=f"删除{n:02d}") for n in range(53)]
+    came = [valid_row(uscc=valid_code(f"MA9{n:06d}"), name=f"新增{n:02d}") for n in range(52)]
+    old, new = tmp_path / "上次.xlsx", tmp_path / "本次.xlsx"
+    save_workbook(filled_application(policy, "第八师石河子市", kept + gone, template_rows=60), old)
+    save_workbook(filled_application(policy, "第八师石河子市", kept + came, template_rows=60), new)
+    terminal = run(old, new)
+    assert terminal.exit_code == 1
+    said = terminal.output.replace("\n", "")
+    assert "新增49" in said and "新增50" not in said and "删除49" in said and "删除50" not in said
+    assert "前 50 家新增的企业，另有 2 家未列出" in said and "前 50 家删除的企业，另有 3 家未列出" in said
+    everything = run(old, new, "--all").output.replace("\n", "")
+    assert "新增51" in everything and "删除52" in everything and "未列出" not in everything
+    document = json.loads(run(old, new, "--json", "-").stdout)
+    assert (len(document["added"]), len(document["removed"])) == (52, 53)

@@ -214,13 +214,22 @@ def _totals_table(diff: Diff, sources: dict[str, str]) -> Table:
     return table
 
 
+def _left_out(console: Console, what: str, listed: int, count: int) -> None:
+    """Where the entries not listed in the terminal are to be found."""
+    if listed < count:
+        console.print(
+            f"以上列出前 {listed} 家{what}，另有 {count - listed} 家未列出。"
+            "全部见 --json 或 --html 保存的比较结果；或加 --all 在终端全部列出。"
+        )
+
+
 def signed(amount: Decimal) -> str:
     return ("+" if amount > 0 else "") + format_yuan(amount)
 
 
 def print_diff(diff: Diff, console: Console, show_all: bool = False) -> None:
-    """The terminal report: files, added, removed, each changed entry's cells and amounts (the first
-    TERMINAL_ISSUE_LIMIT entries unless `show_all`: drawing thousands of tables takes longer than the
+    """The terminal report: files, added, removed, each changed entry's cells and amounts (of each, the
+    first TERMINAL_ISSUE_LIMIT entries unless `show_all`: drawing thousands of rows takes longer than the
     comparison, and the JSON and HTML hold them all), totals."""
     console.print(plain(f"上次：{diff.old.file}"))
     console.print(plain(f"本次：{diff.new.file}"))
@@ -233,18 +242,15 @@ def print_diff(diff: Diff, console: Console, show_all: bool = False) -> None:
     if diff.unit_changed:
         console.print(plain(f"填报单位：上次“{diff.old.unit or BLANK}”，本次“{diff.new.unit or BLANK}”"))
     total_label = "补贴奖励合计" if diff.new.kind == "application" else "计入金额"
-    if diff.added:
-        print_table(console, _entries_table("新增的企业", diff.added, total_label))
-    if diff.removed:
-        print_table(console, _entries_table("删除的企业", diff.removed, total_label))
+    for what, entries in (("新增", diff.added), ("删除", diff.removed)):
+        if entries:
+            listed_entries = entries if show_all else entries[:TERMINAL_ISSUE_LIMIT]
+            print_table(console, _entries_table(f"{what}的企业", listed_entries, total_label))
+            _left_out(console, f"{what}的企业", len(listed_entries), len(entries))
     listed = diff.changed if show_all else diff.changed[:TERMINAL_ISSUE_LIMIT]
     for change in listed:
         print_table(console, _changes_table(change))
-    if len(listed) < len(diff.changed):
-        console.print(
-            f"以上列出前 {len(listed)} 家有修改的企业，另有 {len(diff.changed) - len(listed)} 家未列出。"
-            "全部修改见 --json 或 --html 保存的比较结果；或加 --all 在终端全部列出。"
-        )
+    _left_out(console, "有修改的企业", len(listed), len(diff.changed))
     print_table(console, _totals_table(diff, diff.new.policy.funding_sources))
     style = "green" if diff.same else "yellow"
     console.print(plain(summary_line(diff), style=f"bold {style}"))
