@@ -12,6 +12,7 @@ differently from the number."""
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
 from pathlib import Path
@@ -108,8 +109,8 @@ def compare(old: CheckResult, new: CheckResult) -> Diff:
     added, removed, changed = [], [], []
     for old_sheet, new_sheet in zip(_sheets(old), _sheets(new), strict=True):
         pairs, only_old, only_new = match_rows(old_sheet, new_sheet)
-        removed += [_entry(old_sheet, row) for row in only_old]
-        added += [_entry(new_sheet, row) for row in only_new]
+        removed += _entries(old_sheet, only_old)
+        added += _entries(new_sheet, only_new)
         changed += _changes(old_sheet, new_sheet, pairs)
     return Diff(old, new, added, removed, changed, by_source(old), by_source(new))
 
@@ -205,15 +206,21 @@ def match_rows(old: Sheet, new: Sheet) -> tuple[list[tuple[int, int]], list[int]
     return pairs, [int(r) for r in only_old], [int(r) for r in only_new]
 
 
-def _entry(sheet: Sheet, row: int) -> Entry:
-    frame = sheet.table.frame
-    return Entry(
-        sheet,
-        row,
-        _text(frame.at[row, sheet.key]),
-        _text(frame.at[row, sheet.name_field]),
-        {name: _money(sheet.table.amounts.at[row, name]) for name in sheet.amounts},
-    )
+def _entries(sheet: Sheet, rows: list[int]) -> list[Entry]:
+    """The entries of these rows (Excel row numbers), each column's cells taken at once."""
+    key, name = _cells(sheet.table.frame, sheet.key, rows), _cells(sheet.table.frame, sheet.name_field, rows)
+    amounts = {field: _cells(sheet.table.amounts, field, rows) for field in sheet.amounts}
+    return [
+        Entry(
+            sheet, row, _text(key[n]), _text(name[n]), {field: _money(a[n]) for field, a in amounts.items()}
+        )
+        for n, row in enumerate(rows)
+    ]
+
+
+def _cells(frame: pd.DataFrame, name: str, rows: Sequence[int]) -> list[Any]:
+    """A column's cells in these rows (Excel row numbers, the frame's index), as frame.at gives them."""
+    return frame[name].iloc[frame.index.get_indexer(rows)].tolist()
 
 
 def _changes(old: Sheet, new: Sheet, pairs: list[tuple[int, int]]) -> list[Changed]:
@@ -224,19 +231,12 @@ def _changes(old: Sheet, new: Sheet, pairs: list[tuple[int, int]]) -> list[Chang
     old_rows, new_rows = (np.array(rows, dtype=int) for rows in zip(*pairs, strict=True))
     old_at = old.table.frame.index.get_indexer(old_rows)
     new_at = new.table.frame.index.get_indexer(new_rows)
+    keys, names = (new.table.frame[name].to_numpy()[new_at] for name in (new.key, new.name_field))
     found: dict[int, Changed] = {}
 
     def change(at: int) -> Changed:
         if at not in found:
-            row = int(new_rows[at])
-            frame = new.table.frame
-            found[at] = Changed(
-                new,
-                int(old_rows[at]),
-                row,
-                _text(frame.at[row, new.key]),
-                _text(frame.at[row, new.name_field]),
-            )
+            found[at] = Changed(new, int(old_rows[at]), int(new_rows[at]), _text(keys[at]), _text(names[at]))
         return found[at]
 
     for f in new.inputs:
