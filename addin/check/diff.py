@@ -220,7 +220,7 @@ def _entries(sheet: Sheet, rows: list[int]) -> list[Entry]:
 
 def _cells(frame: pd.DataFrame, name: str, rows: Sequence[int]) -> list[Any]:
     """A column's cells in these rows (Excel row numbers, the frame's index), as frame.at gives them."""
-    return frame[name].iloc[frame.index.get_indexer(rows)].tolist()
+    return frame.loc[list(rows), name].tolist()
 
 
 def _changes(old: Sheet, new: Sheet, pairs: list[tuple[int, int]]) -> list[Changed]:
