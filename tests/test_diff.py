@@ -415,3 +415,20 @@ def test_the_terminal_lists_the_first_added_and_removed_entries_and_all_with_all
     assert "新增51" in everything and "删除52" in everything and "未列出" not in everything
     document = json.loads(run(old, new, "--json", "-").stdout)
     assert (len(document["added"]), len(document["removed"])) == (52, 53)
+
+
+def test_awards_pair_with_a_code_changed_lists_the_entry_removed_and_added(tmp_path: Path) -> None:
+    """An award row whose credit code changed is another entry: the old one removed and the new one added,
+    each with its own row, name and 计入金额."""
+    old, new = tmp_path / "上次.xlsx", tmp_path / "本次.xlsx"
+    shutil.copyfile(AWARDS, old)
+    workbook = openpyxl.load_workbook(AWARDS)
+    sheet = workbook["典型案例"]
+    assert sheet["B7"].value == "91659004MA79A2R3W3" and sheet["G7"].value == 250000
+    sheet["B7"] = valid_code("MA79A2R3W")
+    workbook.save(new)
+    document = json.loads(run(old, new, "--json", "-").stdout)
+    (removed,), (added,) = document["removed"], document["added"]
+    assert removed["row"] == added["row"] == 7 and removed["name"] == added["name"] == "五家渠青湖装备有限公司"
+    assert removed["uscc"] == "91659004MA79A2R3W3" and added["uscc"] == valid_code("MA79A2R3W")
+    assert removed["amounts"] == added["amounts"] == {"award": "250000.00"}

@@ -209,11 +209,9 @@ def match_rows(old: Sheet, new: Sheet) -> tuple[list[tuple[int, int]], list[int]
 def _entries(sheet: Sheet, rows: list[int]) -> list[Entry]:
     """The entries of these rows (Excel row numbers), each column's cells taken at once."""
     key, name = _cells(sheet.table.frame, sheet.key, rows), _cells(sheet.table.frame, sheet.name_field, rows)
-    amounts = {field: _cells(sheet.table.amounts, field, rows) for field in sheet.amounts}
+    amounts = {amount: _cells(sheet.table.amounts, amount, rows) for amount in sheet.amounts}
     return [
-        Entry(
-            sheet, row, _text(key[n]), _text(name[n]), {field: _money(a[n]) for field, a in amounts.items()}
-        )
+        Entry(sheet, row, _text(key[n]), _text(name[n]), {a: _money(cells[n]) for a, cells in amounts.items()})
         for n, row in enumerate(rows)
     ]
 
