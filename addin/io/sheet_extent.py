@@ -22,6 +22,7 @@ from pathlib import Path
 
 import numpy as np
 
+from addin.io.member_stream import open_member
 from addin.io.read_limits import Grid, template_grid
 
 CHUNK_BYTES = 4 * 1024**2  # inflated and searched this much at a time
@@ -187,7 +188,7 @@ def walk_far_cell(pieces: Iterable[bytes], grid: Grid | None = None) -> str | No
 
 
 def sheet_pieces(path: Path, member: str) -> Iterator[bytes]:
-    with zipfile.ZipFile(path) as archive, archive.open(member) as stream:
+    with zipfile.ZipFile(path) as archive, open_member(archive, member) as stream:
         yield from iter(lambda: stream.read(CHUNK_BYTES), b"")
 
 

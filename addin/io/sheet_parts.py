@@ -26,6 +26,7 @@ from typing import Any
 import python_calamine
 
 from addin.io.cell_errors import ErrorCells, find_error_cells, put_errors
+from addin.io.member_stream import open_member
 from addin.io.scratch import run_folder
 from addin.io.sheet_extent import FarCells, Unusual
 from addin.io.workbook_reader import INTERRUPTS, NotSplittable, sheet_members
@@ -274,7 +275,7 @@ class _Layout:
 def _cut(archive: zipfile.ZipFile, member: str) -> Iterator[list[bytes]]:
     """The sheet's XML as whole worksheets of about PART_BYTES each: the head, a run of rows, and
     </sheetData> with the rest of the worksheet (which only the last part keeps)."""
-    with archive.open(member) as stream:
+    with open_member(archive, member) as stream:
         chunks = iter(lambda: stream.read(CHUNK_BYTES), b"")
         layout, rest = _read_head(chunks)
         pieces, size, tail = [layout.head], 0, b""

@@ -20,6 +20,7 @@ import python_calamine
 from defusedxml import ElementTree
 
 from addin.io.cell_errors import ErrorCells, UnplacedError, find_error_cells, put_errors
+from addin.io.member_stream import open_member
 from addin.io.read_limits import (
     MAX_OTHER_PART_BYTES,
     MAX_PART_RATIO,
@@ -474,7 +475,7 @@ def stored_errors(path: Path, sheet: str) -> ErrorCells:
         member = sheet_members(archive).get(sheet)
         if member is None:
             return {}
-        with archive.open(member) as stream:
+        with open_member(archive, member) as stream:
             return find_error_cells(iter(lambda: stream.read(SCAN_BYTES), b""))
 
 
