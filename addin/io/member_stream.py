@@ -3,11 +3,13 @@ take about a third of the standard zlib's time on a sheet's XML (0.14 s against 
 of a 100,000-row sheet), and a large sheet is inflated on every check. Checked as zipfile checks it:
 the local header names the part, and the bytes are as many as the directory says, with its CRC-32.
 
-Parts zipfile would read otherwise (stored, encrypted, another method) and archives opened from a
-file object are read by zipfile itself."""
+Parts zipfile would read otherwise (stored, encrypted, another method), archives read from a file
+object without a name, and an archive whose file was replaced since it was opened are read by zipfile
+itself."""
 
 from __future__ import annotations
 
+import os
 import struct
 import zipfile
 from types import TracebackType
@@ -17,14 +19,16 @@ from zlib_ng import zlib_ng
 
 _LOCAL_HEADER = struct.Struct("<4s2B4HL2L2H")  # zipfile.structFileHeader
 _LOCAL_SIGNATURE = b"PK\x03\x04"
+_FLAGS_AT, _NAME_LENGTH_AT, _EXTRA_LENGTH_AT = 3, 10, 11  # fields of the local header
 _ENCRYPTED = 0x1
+_ZIPFILE_REFUSES = 0x20 | 0x40  # compressed patched data, strong encryption
 _UTF8_NAME = 0x800
 COMPRESSED_READ_BYTES = 1024**2  # compressed bytes read from the file at a time
 _WHOLE_READ_BYTES = 16 * 1024**2  # inflated at a time by read()
 
 
 class Readable(Protocol):
-    def read(self, size: int = -1) -> bytes: ...
+    def read(self, size: int | None = -1) -> bytes: ...
 
     def __enter__(self) -> Readable: ...
 
@@ -32,22 +36,40 @@ class Readable(Protocol):
 
 
 def open_member(archive: zipfile.ZipFile, member: str) -> Readable:
-    """The part's bytes as they are inflated: `read(size)` returns up to `size` bytes, b"" at the end.
-    Raises zipfile.BadZipFile for a damaged part, as zipfile does."""
+    """The part's bytes as they are inflated: `read(size)` returns `size` bytes, fewer only at the end
+    (b"" there), as zipfile's reader does. Raises zipfile.BadZipFile for a damaged part."""
     info = archive.getinfo(member)
-    if (
-        info.compress_type != zipfile.ZIP_DEFLATED
-        or info.flag_bits & _ENCRYPTED
-        or not isinstance(archive.filename, str)
-    ):
+    if info.compress_type != zipfile.ZIP_DEFLATED or info.flag_bits & (_ENCRYPTED | _ZIPFILE_REFUSES):
         return archive.open(member)
-    source = open(archive.filename, "rb")  # noqa: SIM115 - closed by the stream
+    source = _same_file(archive)
+    if source is None:
+        return archive.open(member)
     try:
         _skip_local_header(source, info, archive.metadata_encoding)
     except BaseException:
         source.close()
         raise
     return _Inflating(source, info)
+
+
+def _same_file(archive: zipfile.ZipFile) -> BinaryIO | None:
+    """The archive's file opened again, when it is the very file the archive was read from (not one
+    put in its place since); None for an archive read from a file object without a name."""
+    if not isinstance(archive.filename, str) or archive.fp is None:
+        return None
+    try:
+        source = open(archive.filename, "rb")  # noqa: SIM115 - closed by the stream
+    except OSError:
+        return None
+    try:
+        opened, original = os.fstat(source.fileno()), os.fstat(archive.fp.fileno())
+    except (OSError, AttributeError, ValueError):
+        source.close()
+        return None
+    if (opened.st_dev, opened.st_ino) != (original.st_dev, original.st_ino):
+        source.close()
+        return None
+    return source
 
 
 def _skip_local_header(source: BinaryIO, info: zipfile.ZipInfo, encoding: str | None) -> None:
@@ -57,10 +79,12 @@ def _skip_local_header(source: BinaryIO, info: zipfile.ZipInfo, encoding: str | 
     if len(header) != _LOCAL_HEADER.size or header[:4] != _LOCAL_SIGNATURE:
         raise zipfile.BadZipFile(f"Bad magic number for file header of {info.orig_filename!r}")
     fields = _LOCAL_HEADER.unpack(header)
-    name_length, extra_length = fields[10], fields[11]
-    name = source.read(name_length)
-    source.seek(extra_length, 1)
-    text = name.decode("utf-8" if info.flag_bits & _UTF8_NAME else encoding or "cp437")
+    name = source.read(fields[_NAME_LENGTH_AT])
+    source.seek(fields[_EXTRA_LENGTH_AT], 1)
+    try:
+        text = name.decode("utf-8" if fields[_FLAGS_AT] & _UTF8_NAME else encoding or "cp437")
+    except UnicodeDecodeError:
+        text = None
     if text != info.orig_filename:
         raise zipfile.BadZipFile(f"File name in directory {info.orig_filename!r} and header {name!r} differ.")
 
@@ -74,6 +98,7 @@ class _Inflating:
         self._expected_crc = info.CRC
         self._crc = 0
         self._inflate = zlib_ng.decompressobj(-15)
+        self._checked = False
 
     def __enter__(self) -> _Inflating:
         return self
@@ -86,29 +111,33 @@ class _Inflating:
     def close(self) -> None:
         self._source.close()
 
-    def read(self, size: int = -1) -> bytes:
-        """Up to `size` bytes (at least one unless at the end; all that is left when `size` is negative),
-        never more than the directory says."""
-        if size < 0:
+    def read(self, size: int | None = -1) -> bytes:
+        """`size` bytes (all that is left when it is negative or None), fewer only at the end, never
+        more than the directory says. Nothing after the end of the deflated stream is inflated."""
+        if size is None or size < 0:
             return b"".join(iter(lambda: self.read(_WHOLE_READ_BYTES), b""))
         wanted = min(size, self._left)
-        while wanted > 0:
+        pieces: list[bytes] = []
+        got = 0
+        while got < wanted and not self._inflate.eof:
             data = self._next_input()
             try:
-                out = self._inflate.decompress(data, wanted) if data else self._inflate.flush(wanted)
+                out = self._inflate.decompress(data, wanted - got)  # (flush would not keep to the size)
             except zlib_ng.error as exc:
                 raise zipfile.BadZipFile(f"{self._name!r}: {exc}") from None
             if out:
-                self._left -= len(out)
-                self._crc = zlib_ng.crc32(out, self._crc)
-                if not self._left:
-                    self._finish()
-                return out
-            if not data:
-                break  # the compressed bytes ended before the part did
-        if self._left:
+                pieces.append(out)
+                got += len(out)
+            elif not data:
+                break  # the compressed bytes ended
+        if got < wanted:
             raise zipfile.BadZipFile(f"{self._name!r}: the compressed data ends early")
-        return b""
+        out = pieces[0] if len(pieces) == 1 else b"".join(pieces)
+        self._left -= got
+        self._crc = zlib_ng.crc32(out, self._crc)
+        if not self._left:
+            self._finish()
+        return out
 
     def _next_input(self) -> bytes:
         tail = self._inflate.unconsumed_tail
@@ -123,6 +152,7 @@ class _Inflating:
         return data
 
     def _finish(self) -> None:
-        """The last byte is out: the CRC-32 must be the directory's."""
-        if self._crc != self._expected_crc:
+        """The last byte is out (or the part is empty): the CRC-32 must be the directory's."""
+        if not self._checked and self._crc != self._expected_crc:
             raise zipfile.BadZipFile(f"Bad CRC-32 for file {self._name!r}")
+        self._checked = True
