@@ -4,8 +4,10 @@ cannot be cut safely is left to be parsed whole."""
 from __future__ import annotations
 
 import datetime as dt
+import itertools
 import os
 import re
+import shutil
 import zipfile
 from collections.abc import Callable
 from pathlib import Path
@@ -112,6 +114,66 @@ def test_a_namespace_prefix_on_the_tags_is_followed(small_parts: Path, tmp_path:
     assert parted.to_python() == _whole(path, SHEET)
 
 
+_FORMULA_CELL = re.compile(r'<c r="([A-Z]+\d+)" s="(\d+)"><f>([^<]*)</f><v />')
+
+
+def _with_cached_results(xml: str) -> str:
+    """The template's formulas with the results a spreadsheet caches, of every kind and form: numbers,
+    text (and empty text), error values, booleans, attributes on the formula, no value, an empty
+    formula, `<v/>`."""
+    forms = [
+        '<c r="{0}" s="{1}"><f>{2}</f><v>12.5</v>',
+        '<c r="{0}" s="{1}" t="str"><f>{2}</f><v>文本</v>',
+        '<c r="{0}" s="{1}" t="str"><f>{2}</f><v></v>',
+        '<c r="{0}" s="{1}" t="e"><f>{2}</f><v>#DIV/0!</v>',
+        '<c r="{0}" s="{1}" t="b"><f>{2}</f><v>1</v>',
+        '<c r="{0}" s="{1}"><f aca="false">{2}</f><v>7</v>',
+        '<c r="{0}" s="{1}"><f>{2}</f>',
+        '<c r="{0}" s="{1}"><f></f><v>3</v>',
+        '<c r="{0}" s="{1}"><f>{2}</f><v/>',
+    ]
+    count = itertools.count()
+    return _FORMULA_CELL.sub(lambda m: forms[next(count) % len(forms)].format(*m.groups()), xml)
+
+
+@pytest.mark.parametrize("slice_bytes", [sheet_parts.SLICE_BYTES, 97])
+def test_formulas_left_out_of_the_parts_change_no_value(
+    slice_bytes: int, small_parts: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """python-calamine reads a formula's cached result, never the formula: the parts are written without
+    the formulas, and give the rows and the check of the whole sheet (slices of 97 bytes: formulas cut
+    by a slice's end stay in)."""
+    monkeypatch.setattr(sheet_parts, "SLICE_BYTES", slice_bytes)
+    example = shutil.copy(REPOSITORY / EXAMPLES["第八师石河子市"], tmp_path / "example.xlsx")
+    path = _rewrite(example, _with_cached_results)
+    written: list[bytes] = []
+    write_part = sheet_parts._write_part
+
+    def recorded(part: Path, others: list, member: str, pieces: list[bytes]) -> None:
+        written.append(b"".join(pieces))
+        write_part(part, others, member, pieces)
+
+    monkeypatch.setattr(sheet_parts, "_write_part", recorded)
+    sheet = spec.DATA_SHEET
+    whole = Workbook(path).rows(sheet)
+    assert any("#DIV/0!" in map(str, row) for row in whole)  # the error values are read, too
+    assert _read_ahead_with(path, sheet).rows(sheet) == whole
+    with zipfile.ZipFile(path) as archive:
+        formulas = archive.read(MEMBER).count(b"<f")
+    left = sum(part.count(b"<f") for part in written)
+    assert formulas > 1000 and len(written) > 5
+    # most were left out (not those with attributes or without a value, nor those a chunk cuts)
+    assert left < formulas / 2 if slice_bytes > 1000 else left < formulas
+
+    policy = load_policy()
+    checked_whole = result_document(check_file(path, policy))
+    read_ahead.start([path])
+    checked_in_parts = result_document(check_file(path, policy))
+    assert read_ahead.take(path) is None  # the check took the parse read ahead
+    checked_whole.pop("checked_at"), checked_in_parts.pop("checked_at")
+    assert checked_in_parts == checked_whole
+
+
 def _move_row_first(xml: str, number: int) -> str:
     row = re.search(rf'<row r="{number}"[^>]*>.*?</row>', xml)[0]
     return xml.replace(row, "", 1).replace("<sheetData>", "<sheetData>" + row, 1)
@@ -196,7 +258,6 @@ def test_a_part_failing_after_others_were_taken_starts_the_check_over_on_the_who
     took is dropped and the whole sheet is checked instead: the same result as a check without parts."""
     policy = load_policy()
     path = REPOSITORY / EXAMPLES["第八师石河子市"]
-    whole = result_document(check_file(path, policy))
     parse_part = sheet_parts._parse_part
 
     def failing(part_path: Path, *args: object) -> sheet_parts.Block:
@@ -211,14 +272,16 @@ def test_a_part_failing_after_others_were_taken_starts_the_check_over_on_the_who
         counting = (handed_on.append(len(raw.rows)) or raw for raw in blocks)
         return compute_blocks(counting, policy, keep_raw)
 
-    monkeypatch.setattr(sheet_parts, "_parse_part", failing)
     monkeypatch.setattr(check_module, "compute_blocks", counted)
+    whole = result_document(check_file(path, policy))
+    whole_table = handed_on.pop()  # the table of the sheet parsed whole, in one block
+    monkeypatch.setattr(sheet_parts, "_parse_part", failing)
     read_ahead.start([path])
     parted = result_document(check_file(path, policy))
     whole.pop("checked_at"), parted.pop("checked_at")
     assert parted == whole
     # the blocks of parts 0 and 1 were taken before part 2 failed, then the whole table in one block
-    assert len(handed_on) == 3 and handed_on[2] == handed_on[0] + handed_on[1]
+    assert handed_on[2:] == [whole_table] and 0 < handed_on[0] + handed_on[1] < whole_table + 1
     _nothing_left_but_the_run_folder(small_parts)
 
 
