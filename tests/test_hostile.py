@@ -18,6 +18,7 @@ from pathlib import Path
 
 import openpyxl
 import pytest
+import python_calamine
 
 from addin import template_spec as spec
 from addin.templates.bundled import EXAMPLE_PLAN, EXAMPLES, REPOSITORY
@@ -274,6 +275,33 @@ def test_every_bundled_workbook_lies_within_the_template_grid() -> None:
             assert far_cell(REPOSITORY / file, member) is None, (file, sheet)
 
 
+CONTENT_TYPES = (
+    '<?xml version="1.0" encoding="UTF-8"?><Types xmlns="http://schemas.openxmlformats.org/package/2006/content-types">'
+    '<Default Extension="rels" ContentType="application/vnd.openxmlformats-package.relationships+xml"/>'
+    '<Default Extension="xml" ContentType="application/xml"/>'
+    '<Override PartName="/xl/workbook.xml" ContentType="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet.main+xml"/>'
+    '<Override PartName="/xl/worksheets/sheet1.xml" ContentType="application/vnd.openxmlformats-officedocument.spreadsheetml.worksheet+xml"/>'
+    "</Types>"
+)
+ROOT_RELS = (
+    '<?xml version="1.0" encoding="UTF-8"?><Relationships xmlns="http://schemas.openxmlformats.org/package/2006/relationships">'
+    '<Relationship Id="rId1" Type="http://schemas.openxmlformats.org/officeDocument/2006/relationships/officeDocument" Target="xl/workbook.xml"/>'
+    "</Relationships>"
+)
+WORKBOOK = (
+    '<?xml version="1.0" encoding="UTF-8"?><workbook xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main" '
+    'xmlns:r="http://schemas.openxmlformats.org/officeDocument/2006/relationships">'
+    '<sheets><sheet name="S" sheetId="1" r:id="rId1"/></sheets></workbook>'
+)
+WORKBOOK_RELS = (
+    '<?xml version="1.0" encoding="UTF-8"?><Relationships xmlns="http://schemas.openxmlformats.org/package/2006/relationships">'
+    '<Relationship Id="rId1" Type="http://schemas.openxmlformats.org/officeDocument/2006/relationships/worksheet" Target="worksheets/sheet1.xml"/>'
+    "</Relationships>"
+)
+SHEET_HEAD = b'<worksheet xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main"><sheetData>'
+SHEET_TAIL = b"</sheetData></worksheet>"
+
+
 @pytest.mark.parametrize(
     ("rows", "far"),
     [
@@ -285,6 +313,14 @@ def test_every_bundled_workbook_lies_within_the_template_grid() -> None:
         (b'<row r="3000"><c><v>1</v></c>' + b"<c/>" * 40 + b"<c><v>2</v></c></row>", "AP3000"),
         (b'<x:row r="5"><x:c r="ZZ5"><x:v>1</x:v></x:c></x:row>', "ZZ5"),
         (b'<row r="70000"><c s="2" r="XFD70000"><v>1</v></c></row>', "XFD70000"),  # the reference not first
+        # values python-calamine reads (found by a review): a tag end inside a quoted attribute, markup
+        # or spaces in <v>, an empty text result
+        (b'<row r="70000"><c r="XFD70000" a="/>"><v>1</v></c></row>', "XFD70000"),
+        (b'<row r="70000"><c r="XFD70000" t="str"><v><x/>a</v></c></row>', "XFD70000"),
+        (b'<row r="70000"><c r="XFD70000"><v> </v></c></row>', "XFD70000"),
+        (b'<row r="70000"><c r="XFD70000" t="str"><v/></c></row>', "XFD70000"),
+        (b'<row r="70000"><c r="XFD70000" t="str"><f>""</f><v></v></c></row>', "XFD70000"),
+        (b'<row r="70000"><c r="XFD70000"><f>x</f><v /></c></row>', None),  # a formula never calculated
     ],
 )
 def test_a_value_far_from_the_table_is_found_before_parsing(
@@ -295,6 +331,48 @@ def test_a_value_far_from_the_table_is_found_before_parsing(
 
     path = _rewrite(tmp_path / "far.xlsx", _in_sheet(DATA_SHEET_PART, rows))
     assert far_cell(path, DATA_SHEET_PART) == far
+
+
+@pytest.mark.parametrize(
+    "cell",
+    [
+        '<c r="Z700"><v>1</v></c>',
+        '<c r="Z700"><v></v></c>',
+        '<c r="Z700"><v/></c>',
+        '<c r="Z700"><v> </v></c>',
+        '<c r="Z700" t="str"><v/></c>',
+        '<c r="Z700" t="str"><v></v></c>',
+        '<c r="Z700" t="str"><v><x/>a</v></c>',
+        '<c r="Z700" s="1"/>',
+        '<c r="Z700"></c>',
+        '<c r="Z700"><f>x</f></c>',
+        '<c r="Z700"><f>x</f><v /></c>',
+        '<c r="Z700" t="s"><v></v></c>',
+        '<c r="Z700" t="inlineStr"><is></is></c>',
+        '<c r="Z700" t="inlineStr"><is><t>x</t></is></c>',
+        '<c r="Z700" a="/>"><v>1</v></c>',
+        '<c r="Z700" a=\'"/>\'><v>1</v></c>',
+    ],
+)
+def test_the_far_cell_search_counts_what_python_calamine_counts(cell: str, tmp_path: Path) -> None:
+    """A cell outside a small grid is found by the quick search and by the exact walk exactly when
+    python-calamine's used area reaches it: what the search passes over can never make it allocate."""
+    from addin.io.read_limits import Grid
+    from addin.io.sheet_extent import FarCells, walk_far_cell
+
+    xml = f'<row r="1"><c r="A1"><v>1</v></c></row><row r="700">{cell}</row>'.encode()
+    book = tmp_path / "cell.xlsx"
+    with zipfile.ZipFile(book, "w") as archive:
+        archive.writestr("[Content_Types].xml", CONTENT_TYPES)
+        archive.writestr("_rels/.rels", ROOT_RELS)
+        archive.writestr("xl/workbook.xml", WORKBOOK)
+        archive.writestr("xl/_rels/workbook.xml.rels", WORKBOOK_RELS)
+        archive.writestr("xl/worksheets/sheet1.xml", SHEET_HEAD + xml + SHEET_TAIL)
+    parsed = python_calamine.CalamineWorkbook.from_path(str(book)).get_sheet_by_name("S")
+    counted = tuple(parsed.end) == (699, 25)
+    grid = Grid(last_row=100, last_column=10)
+    assert (FarCells(grid).feed(SHEET_HEAD + xml + SHEET_TAIL) is not None) == counted, cell
+    assert (walk_far_cell([SHEET_HEAD + xml + SHEET_TAIL], grid) is not None) == counted, cell
 
 
 def test_rust_panic_reports_are_left_out_of_stderr() -> None:

@@ -35,9 +35,14 @@ EXCEL_COLUMNS = 16_384  # A to XFD: the columns of an Excel sheet
 _COLON_C = re.compile(rb":c[\s/>]")  # found first: in a usual sheet, nowhere
 _PREFIXED_CELL = re.compile(rb"<([A-Za-z_][\w.-]*:)c[\s/>]")
 _PLAIN_CELL = re.compile(rb"<c[\s/>]")
-_TAG = re.compile(rb"<(?:[A-Za-z_][\w.-]*:)?(row|c)(?=[\s/>])([^>]*)>")
+# A row's or cell's start tag, to its end: a `>` or `/>` inside a quoted attribute value is not its end.
+_TAG = re.compile(rb"""<(?:[A-Za-z_][\w.-]*:)?(row|c)(?=[\s/>])((?:[^>"']|"[^"]*"|'[^']*')*)>""")
 _REFERENCE = re.compile(rb"""\sr\s*=\s*["']\$?([A-Za-z]*)\$?(\d*)["']""")
-_VALUE = re.compile(rb"<(?:[A-Za-z_][\w.-]*:)?(?:v|is)\s*>\s*[^<\s]|<(?:[A-Za-z_][\w.-]*:)?is[\s>]")
+# What python-calamine reads as a cell's value, and counts in the sheet's used area: an inline string,
+# even empty; a <v> holding anything, even spaces or markup; for text (t="str"), any <v>, even empty.
+_VALUE = re.compile(rb"<(?:[A-Za-z_][\w.-]*:)?v(?:\s[^>]*)?>(?!</|$)|<(?:[A-Za-z_][\w.-]*:)?is[\s>/]")
+_ANY_VALUE = re.compile(rb"<(?:[A-Za-z_][\w.-]*:)?(?:v|is)[\s>/]")
+_TEXT_TYPE = re.compile(rb"""\st\s*=\s*["']str["']""")
 _CELL_END = re.compile(rb"</(?:[A-Za-z_][\w.-]*:)?c\s*>")
 
 
@@ -154,9 +159,16 @@ def _valued_cell(window: bytes, start: int) -> tuple[str, int] | None:
     if tag.group(0).endswith(b"/>"):
         return None  # an empty cell: python-calamine makes no rectangle for it
     end = _CELL_END.search(window, tag.end())
-    if end is not None and not _VALUE.search(window, tag.end(), end.start()):
+    if end is not None and not _holds_value(tag, window, end.start()):
         return None
     return reference.group(1).decode().upper(), int(reference.group(2))
+
+
+def _holds_value(tag: re.Match[bytes], window: bytes, end: int) -> bool:
+    """The cell whose start tag is `tag` and whose content ends at `end` holds what python-calamine
+    reads as a value (tested against it: tests/test_hostile.py)."""
+    found = _TEXT_TYPE.search(tag.group(2)) and _ANY_VALUE.search(window, tag.end(), end)
+    return bool(found or _VALUE.search(window, tag.end(), end))
 
 
 def walk_far_cell(pieces: Iterable[bytes], grid: Grid | None = None) -> str | None:
@@ -180,7 +192,7 @@ def walk_far_cell(pieces: Iterable[bytes], grid: Grid | None = None) -> str | No
             row = int(digits) if digits else row
             if (row > grid.last_row or column > grid.last_column) and not tag.group(0).endswith(b"/>"):
                 end = _CELL_END.search(window, tag.end())
-                if end is None or _VALUE.search(window, tag.end(), end.start()):
+                if end is None or _holds_value(tag, window, end.start()):
                     from addin.template_spec import MAX_COLUMN, column_letter
 
                     return f"{column_letter(min(column, MAX_COLUMN)) if column else ''}{row}"

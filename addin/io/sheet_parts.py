@@ -44,7 +44,7 @@ _SHEET_DATA = re.compile(rb"<([A-Za-z_][\w.-]*:)?sheetData\s*(/?)>")
 # left, never the formula, so the parts are cut without them. In the template's sheet they are 61% of
 # the XML, which python-calamine, the searches below and the parts' writes then never see. Only a
 # formula without attributes (shared and array formulas stay) whose text holds no markup is taken out.
-_FORMULA_BEFORE_VALUE = re.compile(rb"<f>[^<]*</f>(?=<v[\s/>])")
+_FORMULA_BEFORE_VALUE = re.compile(rb"<f>(?<=\"><f>)[^<]*</f>(?=<v[\s/>])")
 SLICE_BYTES = 256 * 1024  # formulas taken out of this much XML at a time (_without_formulas)
 _ROOT = re.compile(rb"<(?![?!])([A-Za-z_][\w.:-]*)")
 
