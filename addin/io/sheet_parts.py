@@ -40,11 +40,14 @@ PART_BYTES = 16 * 1024**2
 MAX_COPIED_BYTES = 32 * 1024**2
 CHUNK_BYTES = 4 * 1024**2
 _SHEET_DATA = re.compile(rb"<([A-Za-z_][\w.-]*:)?sheetData\s*(/?)>")
-# A cell's formula right before its value (`<f>…</f><v>`): python-calamine reads the value the formula
-# left, never the formula, so the parts are cut without them. In the template's sheet they are 61% of
-# the XML, which python-calamine, the searches below and the parts' writes then never see. Only a
-# formula without attributes (shared and array formulas stay) whose text holds no markup is taken out.
-_FORMULA_BEFORE_VALUE = re.compile(rb"<f>(?<=\"><f>)[^<]*</f>(?=<v[\s/>])")
+# A cell's formula right before its value (`<c …"><f>…</f><v`): python-calamine reads the value the
+# formula left, never the formula, so the parts are cut without them. In the template's sheet they are
+# 61% of the XML, which python-calamine, the searches below and the parts' writes then never see. Only a
+# formula without attributes (shared and array formulas stay) whose text holds no markup, first in its
+# cell right after a start tag ending in `">`, is taken out: not one inside a value's text, an
+# attribute, or after another formula (tests/test_sheet_parts.py).
+_FORMULA_BEFORE_VALUE = re.compile(rb"\"><f>[^<]*</f>(?=<v[\s/>])")
+_KEPT_BEFORE_FORMULA = b'">'  # the end of the cell's start tag, which the match begins with
 SLICE_BYTES = 256 * 1024  # formulas taken out of this much XML at a time (_without_formulas)
 _ROOT = re.compile(rb"<(?![?!])([A-Za-z_][\w.:-]*)")
 
@@ -322,7 +325,8 @@ def _without_formulas(xml: bytes) -> bytes:
     else changes: what follows a formula taken out is a value's `<v`, so no tag, row, comment or end
     of the rows can be made or unmade by joining what was around it."""
     return b"".join(
-        _FORMULA_BEFORE_VALUE.sub(b"", xml[at : at + SLICE_BYTES]) for at in range(0, len(xml), SLICE_BYTES)
+        _FORMULA_BEFORE_VALUE.sub(_KEPT_BEFORE_FORMULA, xml[at : at + SLICE_BYTES])
+        for at in range(0, len(xml), SLICE_BYTES)
     )
 
 
