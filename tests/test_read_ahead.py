@@ -15,10 +15,10 @@ import pytest
 from addin import template_spec as spec
 from addin.check.pipeline import check_file
 from addin.io.read_ahead import ReadAhead, parse_named_sheets, read_ahead
-from addin.reports.check_report import result_document
 from addin.templates.bundled import EXAMPLES, REPOSITORY
 from schemas.policy import load_policy
 from tests.support.hostile import CORPUS
+from tests.support.read_ahead_checks import checked_without_and_with_reading_ahead
 
 EXAMPLE_FILES = [REPOSITORY / relative for relative in EXAMPLES.values()]
 
@@ -70,11 +70,7 @@ def test_a_file_replaced_after_it_was_queued_is_read_again(tmp_path: Path) -> No
 def test_the_check_is_the_same_with_and_without_reading_ahead(tmp_path: Path) -> None:
     policy = load_policy()
     for path in _copies(tmp_path):
-        plain = result_document(check_file(path, policy))
-        read_ahead.start([path])
-        ahead = result_document(check_file(path, policy))
-        assert read_ahead.take(path) is None  # the check took the parse read ahead
-        plain.pop("checked_at"), ahead.pop("checked_at")
+        plain, ahead = checked_without_and_with_reading_ahead(path, policy)
         assert ahead == plain
 
 

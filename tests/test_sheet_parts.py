@@ -27,6 +27,7 @@ from addin.io.workbook_reader import NotSplittable, Workbook
 from addin.reports.check_report import result_document
 from addin.templates.bundled import EXAMPLES, REPOSITORY
 from schemas.policy import load_policy
+from tests.support.read_ahead_checks import checked_without_and_with_reading_ahead
 
 SHEET = "数据"
 MEMBER = "xl/worksheets/sheet1.xml"
@@ -166,12 +167,7 @@ def test_formulas_left_out_of_the_parts_change_no_value(
     # most were left out (not those with attributes or without a value, nor those a chunk cuts)
     assert left < formulas / 2 if slice_bytes > 1000 else left < formulas
 
-    policy = load_policy()
-    checked_whole = result_document(check_file(path, policy))
-    read_ahead.start([path])
-    checked_in_parts = result_document(check_file(path, policy))
-    assert read_ahead.take(path) is None  # the check took the parse read ahead
-    checked_whole.pop("checked_at"), checked_in_parts.pop("checked_at")
+    checked_whole, checked_in_parts = checked_without_and_with_reading_ahead(path, load_policy())
     assert checked_in_parts == checked_whole
 
 
@@ -284,12 +280,7 @@ def test_the_check_is_the_same_when_its_sheets_are_parsed_in_parts(
 
     monkeypatch.setattr(read_ahead_module, "parse_in_parts", recorded)
     for relative in EXAMPLES.values():
-        path = REPOSITORY / relative
-        whole = result_document(check_file(path, policy))
-        read_ahead.start([path])
-        parted = result_document(check_file(path, policy))
-        assert read_ahead.take(path) is None  # the check took the parse read ahead
-        whole.pop("checked_at"), parted.pop("checked_at")
+        whole, parted = checked_without_and_with_reading_ahead(REPOSITORY / relative, policy)
         assert parted == whole, relative
     assert sum(parsed is not None for parsed in parted_sheets) >= len(EXAMPLES)
 
