@@ -275,33 +275,6 @@ def test_every_bundled_workbook_lies_within_the_template_grid() -> None:
             assert far_cell(REPOSITORY / file, member) is None, (file, sheet)
 
 
-CONTENT_TYPES = (
-    '<?xml version="1.0" encoding="UTF-8"?><Types xmlns="http://schemas.openxmlformats.org/package/2006/content-types">'
-    '<Default Extension="rels" ContentType="application/vnd.openxmlformats-package.relationships+xml"/>'
-    '<Default Extension="xml" ContentType="application/xml"/>'
-    '<Override PartName="/xl/workbook.xml" ContentType="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet.main+xml"/>'
-    '<Override PartName="/xl/worksheets/sheet1.xml" ContentType="application/vnd.openxmlformats-officedocument.spreadsheetml.worksheet+xml"/>'
-    "</Types>"
-)
-ROOT_RELS = (
-    '<?xml version="1.0" encoding="UTF-8"?><Relationships xmlns="http://schemas.openxmlformats.org/package/2006/relationships">'
-    '<Relationship Id="rId1" Type="http://schemas.openxmlformats.org/officeDocument/2006/relationships/officeDocument" Target="xl/workbook.xml"/>'
-    "</Relationships>"
-)
-WORKBOOK = (
-    '<?xml version="1.0" encoding="UTF-8"?><workbook xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main" '
-    'xmlns:r="http://schemas.openxmlformats.org/officeDocument/2006/relationships">'
-    '<sheets><sheet name="S" sheetId="1" r:id="rId1"/></sheets></workbook>'
-)
-WORKBOOK_RELS = (
-    '<?xml version="1.0" encoding="UTF-8"?><Relationships xmlns="http://schemas.openxmlformats.org/package/2006/relationships">'
-    '<Relationship Id="rId1" Type="http://schemas.openxmlformats.org/officeDocument/2006/relationships/worksheet" Target="worksheets/sheet1.xml"/>'
-    "</Relationships>"
-)
-SHEET_HEAD = b'<worksheet xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main"><sheetData>'
-SHEET_TAIL = b"</sheetData></worksheet>"
-
-
 @pytest.mark.parametrize(
     ("rows", "far"),
     [
@@ -359,20 +332,16 @@ def test_the_far_cell_search_counts_what_python_calamine_counts(cell: str, tmp_p
     python-calamine's used area reaches it: what the search passes over can never make it allocate."""
     from addin.io.read_limits import Grid
     from addin.io.sheet_extent import FarCells, walk_far_cell
+    from tests.support.hostile import DATA_SHEET_PART, _in_sheet, _rewrite
 
-    xml = f'<row r="1"><c r="A1"><v>1</v></c></row><row r="700">{cell}</row>'.encode()
-    book = tmp_path / "cell.xlsx"
-    with zipfile.ZipFile(book, "w") as archive:
-        archive.writestr("[Content_Types].xml", CONTENT_TYPES)
-        archive.writestr("_rels/.rels", ROOT_RELS)
-        archive.writestr("xl/workbook.xml", WORKBOOK)
-        archive.writestr("xl/_rels/workbook.xml.rels", WORKBOOK_RELS)
-        archive.writestr("xl/worksheets/sheet1.xml", SHEET_HEAD + xml + SHEET_TAIL)
-    parsed = python_calamine.CalamineWorkbook.from_path(str(book)).get_sheet_by_name("S")
-    counted = tuple(parsed.end) == (699, 25)
-    grid = Grid(last_row=100, last_column=10)
-    assert (FarCells(grid).feed(SHEET_HEAD + xml + SHEET_TAIL) is not None) == counted, cell
-    assert (walk_far_cell([SHEET_HEAD + xml + SHEET_TAIL], grid) is not None) == counted, cell
+    path = _rewrite(tmp_path / "cell.xlsx", _in_sheet(DATA_SHEET_PART, f'<row r="700">{cell}</row>'.encode()))
+    parsed = python_calamine.CalamineWorkbook.from_path(str(path)).get_sheet_by_name("申报表")
+    counted = parsed.end[0] == 699  # (the example's own rows end far above)
+    with zipfile.ZipFile(path) as archive:
+        xml = archive.read(DATA_SHEET_PART)
+    grid = Grid(last_row=300, last_column=45)  # the example's own cells, and not Z700
+    assert (FarCells(grid).feed(xml) is not None) == counted, cell
+    assert (walk_far_cell([xml], grid) is not None) == counted, cell
 
 
 def test_rust_panic_reports_are_left_out_of_stderr() -> None:
