@@ -45,9 +45,14 @@ class AwardSheetResult:
         return committed_by_source(self.table.amounts)
 
 
+def award_names(kind: AwardKind) -> dict[str, str]:
+    """An award sheet's defined names: field id -> the name over its column."""
+    return {f.id: spec.award_column_name(kind.id, f.id) for f in kind.fields}
+
+
 def read_award_sheet(identified: Identified, kind: AwardKind) -> RawTable:
     """An award sheet's table by its defined names (one per column)."""
-    return identified.read_table({f.id: spec.award_column_name(kind.id, f.id) for f in kind.fields})
+    return identified.read_table(award_names(kind))
 
 
 def check_award_sheet(raw: RawTable, kind: AwardKind, policy: Policy) -> AwardSheetResult:
@@ -70,8 +75,14 @@ def raw_award_table(kind: AwardKind, records: list[dict[str, Any]]) -> RawTable:
 
 
 def check_awards(identified: Identified, policy: Policy) -> tuple[list[AwardSheetResult], list[Issue], str]:
-    """Every award sheet of a workbook, and the issues of its 填报单位 cell."""
-    results = [check_award_sheet(read_award_sheet(identified, k), k, policy) for k in award_kinds(policy)]
+    """Every award sheet of a workbook (with what lies below its table), and the issues of its 填报单位
+    cell."""
+    results = []
+    for kind in award_kinds(policy):
+        result = check_award_sheet(read_award_sheet(identified, kind), kind, policy)
+        below = identified.rows_below_issues(award_names(kind), "awards")
+        result.table = result.table.with_issues(result.table.issues + below)
+        results.append(result)
     unit = identified.unit()
     return results, award_unit_issues(unit, award_kinds(policy)[0].sheet, policy), unit
 

@@ -12,7 +12,7 @@ from typing import Any, TypeVar
 from addin import template_spec as spec
 from addin.check.table import RawTable, closest
 from addin.io.named_tables import BookReader, RowBatch, open_workbook, read_table_rows
-from addin.io.workbook_reader import InputError, NamedRange
+from addin.io.workbook_reader import InputError, NamedRange, column_index
 from schemas.registry import Issue, implements, make_issue
 from schemas.submission import revision_of, submitted_on_issues
 
@@ -40,6 +40,9 @@ class UnreadableTemplate(Exception):
         super().__init__(issues[0].message)
         self.issues = issues
         self.template = template
+
+
+MAX_LISTED_BELOW = 5  # cells below a table named in its issue (the rows holding one are counted)
 
 
 @dataclass
@@ -91,6 +94,38 @@ class Identified:
             )
 
         return read_table_rows(self.book, columns, take_tables)
+
+    @implements("ROWS_BELOW_TABLE")
+    def rows_below_issues(self, names: dict[str, str], template: str) -> list[Issue]:
+        """An error when the table's sheet holds values below the table's last row, in its columns:
+        rows a clerk typed past the template's rows, which the check would otherwise pass over (neither
+        checked, consolidated nor paid). `template`: the `dtfund template` command that makes a larger
+        one. Call it right after the table is read (its sheet's extent is known then)."""
+        cells_below = getattr(self.book, "cells_below", None)  # (a book open in Excel: not looked at)
+        refs = [self.names[name] for name in names.values() if name in self.names]
+        if cells_below is None or not refs:
+            return []
+        first, last_row = refs[0], max(ref.last_row for ref in refs)
+        columns = [column_index(ref.first_column) + 1 for ref in refs]
+        found, rows = cells_below(first.sheet, last_row, min(columns), max(columns), MAX_LISTED_BELOW)
+        if not found:
+            return []
+        references = [f"{spec.column_letter(column)}{row}" for row, column in found]
+        listed = "、".join(references) + ("等" if rows > 1 or len(found) == MAX_LISTED_BELOW else "")
+        return [
+            make_issue(
+                "ROWS_BELOW_TABLE",
+                file=self.name,
+                sheet=first.sheet,
+                cell=references[0],
+                row=found[0][0],
+                value=listed,
+                rows=rows,
+                table_first=first.first_row,
+                table_last=last_row,
+                template=template,
+            )
+        ]
 
     def unit(self) -> str:
         """The 填报单位 cell's text ("" when the template has none or it is blank)."""

@@ -124,6 +124,7 @@ def read_application(identified: Identified, policy: Policy, keep_raw: bool = Tr
     if first is not None and hasattr(book, "let_go_below"):
         book.let_go_below(first.sheet, first.first_row)
     computed = identified.read_table_in_blocks(names, lambda blocks: compute_blocks(blocks, policy, keep_raw))
+    computed.issues = computed.issues + identified.rows_below_issues(names, "application")
     if first is not None and hasattr(book, "keep_rows_above"):
         book.keep_rows_above(first.sheet, first.first_row)
     return computed, identified.unit() or None

@@ -108,6 +108,15 @@ class PartedSheet:
             self._blocks.append(dataclasses.replace(block, rows=None) if let_go else block)
             yield block
 
+    @property
+    def end(self) -> tuple[int, int] | None:
+        """The last row holding a cell, and the last column (both 0-based), over every part (each
+        waited for), as python-calamine's sheet gives its `end`; None when no part has a cell."""
+        filled = [block for block in self.blocks() if block.end is not None]
+        if not filled:
+            return None
+        return filled[-1].end[0], max(block.end[1] for block in filled)
+
     def to_python(self, skip_empty_area: bool = False, nrows: int | None = None) -> list[list[Any]]:
         if skip_empty_area:
             raise ValueError("a parted sheet is read from A1")

@@ -346,6 +346,40 @@ class Workbook:
         self._parsed.pop(sheet, None)
         self._transposed.pop(sheet, None)
 
+    def cells_below(
+        self, sheet: str, row: int, first: int, last: int, listed: int
+    ) -> tuple[list[tuple[int, int]], int]:
+        """The cells holding a value below row `row` from column `first` to `last` (1-based): the first
+        `listed` of them as (row, column), in row order, and how many rows hold one. A sheet whose used
+        area ends above is not read again; one that goes on below is read whole (rare)."""
+        end = self._last_row(sheet)
+        if end is not None and end <= row:
+            return [], 0
+        found: list[tuple[int, int]] = []
+        rows_found = 0
+        for number, cells in enumerate(self.rows(sheet)[row:], start=row + 1):
+            filled = [n + 1 for n in range(first - 1, min(last, len(cells))) if cells[n] not in ("", None)]
+            if filled:
+                rows_found += 1
+                found += [(number, column) for column in filled][: listed - len(found)]
+        return found, rows_found
+
+    def _last_row(self, sheet: str) -> int | None:
+        """The last row (1-based) of the sheet's used area as python-calamine reads it, from what is
+        known without reading it again (its rows read, the parsed sheet's extent, its parts'); None
+        when that is not known."""
+        cached = self._sheets.get(sheet)
+        if cached is not None and not self._partial.get(sheet):
+            return len(cached)
+        parsed = self._parsed.get(sheet)
+        if parsed is None:
+            return None
+        try:
+            end = parsed.end
+        except NotSplittable:  # the parts failed: the sheet is read whole
+            return None
+        return end[0] + 1 if end is not None else 0
+
     def formula_cells(self, sheet: str, references: Iterable[str]) -> set[str]:
         """Which of these cells (B7, …) hold a formula: read as blank, such a cell was never calculated
         (no cached value). Only their rows' XML is searched."""
