@@ -493,3 +493,42 @@ def test_export_never_replaces_a_persons_workbook_without_force(examples: Path, 
         assert kept.read_bytes() == b"a person's workbook"
         assert cli("ledger", command, "-o", kept, "--ledger", ledger, "--force").exit_code == 0
         assert openpyxl.load_workbook(kept).sheetnames
+
+
+# --- one batch's entries, and batches with nothing to pay ------------------------------------------------
+
+
+def test_show_batch_lists_that_batchs_entries_for_a_clerk_to_reverse(examples: Path, tmp_path: Path) -> None:
+    ledger = _recorded(tmp_path, examples)
+    consolidate([examples / "division-06-wujiaqu.xlsx"], tmp_path / "b.json", None)
+    assert record(tmp_path / "b.json", ledger, batch="2026年第二批", doc="兵财建〔2026〕2号").exit_code == 0
+    args = ["ledger", "reverse", "--batch", "更正", "--doc", "兵财建〔2026〕9号", "--date", "2026-06-01"]
+    assert cli(*args, "--entry", 2, "--ledger", ledger).exit_code == 0
+    entries = json.loads(cli("ledger", "show", "--json", "--batch", FIRST, "--ledger", ledger).stdout)[
+        "entries"
+    ]
+    listed = cli("ledger", "show", "--batch", FIRST, "--ledger", ledger)
+    assert listed.exit_code == 0, listed.output
+    assert listed.output != cli("ledger", "show", "--ledger", ledger).output
+    assert "2026年第二批" not in listed.output and "五家渠" not in listed.output, "that batch only"
+    cells = [line.split("│") for line in listed.output.splitlines()]
+    rows = {int(c[1]): "│".join(c) for c in cells if len(c) == 10 and c[1].strip().isdigit()}
+    assert sorted(rows) == [e["seq"] for e in entries] and len(entries) > 2
+    sources = load_policy(None).funding_sources
+    for entry in entries:
+        row = rows[entry["seq"]]
+        for text in (entry["enterprise"], entry["uscc"], entry["unit"], entry["line_name"]):
+            assert text in row, (text, row)
+        assert sources[entry["source"]] in row and f"{D(entry['amount']):,.2f}" in row
+    assert "已被第" in rows[2] and "冲销" not in rows[1]
+    (reversal,) = json.loads(cli("ledger", "show", "--json", "--batch", "更正", "--ledger", ledger).stdout)[
+        "entries"
+    ]
+    assert [e["reversed_by"] for e in entries][:3] == [None, reversal["seq"], None]
+    assert f"已被第 {reversal['seq']} 条冲销" in rows[2]
+    correction = cli("ledger", "show", "--batch", "更正", "--ledger", ledger)
+    assert "冲销第 2 条" in correction.output and f"-{D(entries[1]['amount']):,.2f}" in correction.output
+
+    unknown = cli("ledger", "show", "--batch", "第九批", "--ledger", ledger)
+    assert unknown.exit_code == 2 and "没有批次“第九批”" in unknown.output and FIRST in unknown.output
+    assert "Traceback" not in unknown.output

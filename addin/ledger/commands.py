@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Annotated, Any, TypeVar
 import typer
 from rich.console import Console
 
-from addin.reports.terminal_text import labelled, plain
+from addin.reports.terminal_text import labelled, plain, visible
 
 if TYPE_CHECKING:
     from addin.check.consolidate import Consolidation
@@ -31,7 +31,8 @@ console = Console(markup=False, emoji=False)
 errors = Console(stderr=True, markup=False, emoji=False)
 LedgerOption = Annotated[str | None, typer.Option("--ledger", help=LEDGER_HELP)]
 ReplaceOption = Annotated[
-    bool, typer.Option("--force", "-f", help="替换已存在的输出文件（dtfund 生成且未被改动过的不加此项也会替换）。")
+    bool,
+    typer.Option("--force", "-f", help="替换已存在的输出文件（dtfund 生成且未被改动过的不加此项也会替换）。"),
 ]
 ConsolidateLedgerOption = Annotated[
     str | None,
@@ -163,6 +164,7 @@ def reverse(
 def _books(given: str | None, batch: str | None = None) -> tuple[Ledger, dict[str, Any]]:
     """The ledger and what it says (addin.ledger.books); of one batch, with its entries, when named."""
     from addin.ledger.books import books
+    from addin.ledger.store import shown
 
     ledger = open_ledger(given)
     if not ledger.exists:
@@ -171,21 +173,31 @@ def _books(given: str | None, batch: str | None = None) -> tuple[Ledger, dict[st
     entries = _guarded(ledger.entry_rows)
     if batch is None:
         return ledger, books(batches, entries, _sources())
+    batch = batch.strip()
+    if not batches:
+        raise _fail(f"台账 {shown(ledger.where)} 中还没有任何批次：请先用 dtfund ledger record 记账。")
     if batch not in {b["name"] for b in batches}:
-        known = "、".join(b["name"] for b in batches) or "（无）"
-        raise _fail(f"台账中没有批次“{batch}”：已记账的批次有 {known}。")
+        known = "、".join(b["name"] for b in batches)
+        raise _fail(f"台账中没有批次“{batch}”：已记账的批次有 {known}；请在 --batch 后写其中一个批次的名称。")
+    reversed_by = {e["reverses"]: e["seq"] for e in entries if e["reverses"] is not None}
     own = [e for e in entries if e["batch"] == batch]
     summary = books([b for b in batches if b["name"] == batch], own, _sources())
-    summary["entries"] = [_entry_record(e) for e in own]
+    summary["entries"] = [_entry_record(e, reversed_by.get(e["seq"])) for e in own]
     return ledger, summary
 
 
-def _entry_record(entry: dict[str, Any]) -> dict[str, Any]:
-    """An entry as `ledger show --batch --json` gives it: what its hash covers, its amount in 元, its hash."""
+def _entry_record(entry: dict[str, Any], reversed_by: int | None) -> dict[str, Any]:
+    """An entry as `ledger show --batch --json` gives it: what its hash covers, its amount in 元, its hash,
+    and the entry that reverses it (None when none does)."""
     from addin.ledger.chain import HASHED
 
     shown_fields = [f for f in HASHED if f not in ("amount_fen", "enterprise_key", "prev_hash")]
-    return {**{f: entry[f] for f in shown_fields}, "amount": entry["amount"], "hash": entry["hash"]}
+    return {
+        **{f: entry[f] for f in shown_fields},
+        "amount": entry["amount"],
+        "hash": entry["hash"],
+        "reversed_by": reversed_by,
+    }
 
 
 @ledger_app.command("show")
@@ -194,13 +206,10 @@ def show(
     batch: Annotated[str | None, typer.Option("--batch", help="只看这一批次，逐条列出其记录。")] = None,
     ledger: LedgerOption = None,
 ) -> None:
-    """列出台账的各批次，以及按资金来源、师市和计划行的已拨付合计。"""
-    from rich.table import Table
-
+    """列出台账的各批次，以及按资金来源、师市和计划行的已拨付合计；--batch 只看一个批次并逐条列出其记录。"""
     from addin.ledger.store import shown
     from addin.reports.check_report import to_json
     from addin.reports.ledger_report import books_document
-    from addin.reports.terminal_text import add_amount_column, print_table
     from schemas.money import format_yuan
 
     books, summary = _books(ledger, batch)
@@ -208,11 +217,37 @@ def show(
         sys.stdout.buffer.write(to_json(books_document(shown(books.where), summary)))
         sys.stdout.buffer.flush()
         return
+    table = _money_table(list(summary["totals"]["paid"]))
+    batches = [
+        ([b["name"], b["doc"], b["date"], str(b["enterprises"])], b["paid"]) for b in summary["batches"]
+    ]
+    title = f"台账 {shown(books.where)} 的批次（元）" if batch is None else "批次（元）"
+    table(title, ["批次", "文号", "日期", "企业数"], batches)
+    totals = summary["totals"]
+    if totals["by_unit"]:
+        table("已拨付，按师市（元）", ["师市"], [([u["unit"]], u["paid"]) for u in totals["by_unit"]])
+        lines = [([li["line_name"]], li["paid"]) for li in totals["by_line"]]
+        table("已拨付，按计划行（元）", ["计划行"], lines)
+    if batch is not None:
+        _print_entries(summary["batches"][0]["name"], summary["entries"])
+    label = "已拨付合计" if batch is None else "本批次合计"
+    console.print(plain(f"{label}：{format_yuan(totals['paid']['total'])} 元"))
+
+
+MoneyRows = list[tuple[list[str], dict[str, Decimal]]]
+
+
+def _money_table(fields: list[str]) -> Callable[[str, list[str], MoneyRows], None]:
+    """A printer of tables whose rows are texts, then one amount per funding source and in all."""
+    from rich.table import Table
+
+    from addin.reports.terminal_text import add_amount_column, print_table
+    from schemas.money import format_yuan
+
     names = _source_names()
-    fields = list(summary["totals"]["paid"])
     headers = [names.get(f, "合计") for f in fields]
 
-    def table(title: str, first: list[str], rows: list[tuple[list[str], dict[str, Decimal]]]) -> None:
+    def table(title: str, first: list[str], rows: MoneyRows) -> None:
         out = Table(title=title)
         for header in first:
             out.add_column(header, overflow="fold")
@@ -222,15 +257,52 @@ def show(
             out.add_row(*map(plain, texts), *(format_yuan(shape[f]) for f in fields))
         print_table(console, out)
 
-    table(
-        f"台账 {shown(books.where)} 的批次（元）",
-        ["批次", "文号", "日期", "企业数"],
-        [([b["name"], b["doc"], b["date"], str(b["enterprises"])], b["paid"]) for b in summary["batches"]],
-    )
-    totals = summary["totals"]
-    table("已拨付，按师市（元）", ["师市"], [([u["unit"]], u["paid"]) for u in totals["by_unit"]])
-    table("已拨付，按计划行（元）", ["计划行"], [([li["line_name"]], li["paid"]) for li in totals["by_line"]])
-    console.print(plain(f"已拨付合计：{format_yuan(totals['paid']['total'])} 元"))
+    return table
+
+
+ENTRY_HEADERS = ("企业名称", "统一社会信用代码", "师市", "计划行", "资金来源")
+
+
+def _print_entries(batch: str, entries: list[dict[str, Any]]) -> None:
+    """A batch's entries, one per row: what a clerk needs to reverse one (`ledger reverse --entry`)."""
+    from rich.table import Table
+
+    from addin.reports.terminal_text import add_amount_column, print_table
+    from schemas.money import format_yuan
+    from schemas.policy import load_policy
+
+    if not entries:
+        console.print(
+            plain(f"批次“{batch}”没有记录（记账时没有可拨付的金额），不影响已拨付金额。"), soft_wrap=True
+        )
+        return
+    sources = load_policy(None).funding_sources
+    out = Table(title=f"批次“{visible(batch)}”的记录（{len(entries)} 条）")
+    add_amount_column(out, "记录号")
+    for header in ENTRY_HEADERS:
+        out.add_column(header, overflow="fold")
+    add_amount_column(out, "金额（元）")
+    out.add_column("冲销", overflow="fold")
+    for e in entries:
+        texts = [e["enterprise"], e["uscc"] or "", e["unit"], e["line_name"]]
+        out.add_row(
+            str(e["seq"]),
+            *map(plain, [*texts, sources.get(e["source"], e["source"])]),
+            format_yuan(e["amount"]),
+            plain(_reversal_note(e)),
+        )
+    print_table(console, out)
+
+
+def _reversal_note(entry: dict[str, Any]) -> str:
+    """Whether an entry reverses another, or is reversed by one."""
+    from addin.ledger.store import REVERSAL
+
+    if entry["kind"] == REVERSAL:
+        return f"冲销第 {entry['reverses']} 条"
+    if entry["reversed_by"] is not None:
+        return f"已被第 {entry['reversed_by']} 条冲销"
+    return ""
 
 
 @ledger_app.command("verify")
