@@ -532,3 +532,36 @@ def test_show_batch_lists_that_batchs_entries_for_a_clerk_to_reverse(examples: P
     unknown = cli("ledger", "show", "--batch", "第九批", "--ledger", ledger)
     assert unknown.exit_code == 2 and "没有批次“第九批”" in unknown.output and FIRST in unknown.output
     assert "Traceback" not in unknown.output
+
+
+def test_a_consolidation_with_nothing_left_to_pay_is_not_recorded(
+    ledger: str, examples: Path, tmp_path: Path
+) -> None:
+    consolidate(examples, tmp_path / "第一批.json", ledger)
+    assert record(tmp_path / "第一批.json", ledger).exit_code == 0
+    second = consolidate(examples, tmp_path / "第二批.json", ledger)
+    assert D(second["disbursement_totals"]["payable"]["total"]) == 0
+    before = show(ledger)
+    empty = record(tmp_path / "第二批.json", ledger, batch="2026年第二批")
+    assert empty.exit_code == 2 and "没有尚未拨付的可拨付金额" in empty.output and "没有记账" in empty.output
+    assert "Traceback" not in empty.output
+    assert show(ledger) == before, "nothing is written, and the batch name stays free"
+    verified = cli("ledger", "verify", "--ledger", ledger)
+    assert verified.exit_code == 0 and "1 个批次" in verified.output
+
+    document = json.loads((tmp_path / "第一批.json").read_text(encoding="utf-8"))
+    for row in document["disbursement"]:
+        row["payable"] = False
+    (tmp_path / "暂缓.json").write_text(json.dumps(document, ensure_ascii=False), encoding="utf-8")
+    fresh = str(tmp_path / "新台账.sqlite")
+    held = record(tmp_path / "暂缓.json", fresh)
+    assert held.exit_code == 2 and "没有可拨付的企业" in held.output
+    assert not Path(fresh).exists(), "not even an empty ledger"
+
+
+def test_the_ledger_never_writes_a_batch_without_entries(tmp_path: Path) -> None:
+    books = store.Ledger(str(tmp_path / "台账.sqlite"))
+    batch = store.Batch(FIRST, "d", "2026-04-30", "2026-04-30T00:00:00+08:00", "0" * 64)
+    with pytest.raises(store.LedgerError, match="没有可记入的记录"):
+        books.record(batch, lambda _reader: [])
+    assert not books.exists

@@ -166,6 +166,8 @@ def record_batch(
         raise LedgerError(
             f"汇总结果 {json_path} 的拨付清单不完整或被改动过：请重新汇总后再记账，台账未改动。"
         ) from None
+    if not drafts:
+        raise LedgerError(_nothing_to_record(json_path, rows, result))
     batch = Batch(
         name=name.strip(),
         doc=doc.strip(),
@@ -181,6 +183,25 @@ def record_batch(
 
     ledger.record(batch, payments)
     return result
+
+
+def _nothing_to_record(json_path: Path, rows: list[dict[str, Any]], result: Recorded) -> str:
+    """Why a consolidation with nothing left to pay is not recorded, and what to do instead."""
+    payable = sum(1 for row in rows if row.get("payable"))
+    why = (
+        f"其中 {payable} 家可拨付企业的金额都已由此前的批次拨付"
+        if payable
+        else "其中没有可拨付的企业（都暂缓拨付或未通过校验）"
+    )
+    recover = (
+        f"；另有 {len(result.to_recover)} 家企业此前多拨、应追回，请核实并按规定追回（见汇总表的“拨付清单”）"
+        if result.to_recover
+        else ""
+    )
+    return (
+        f"汇总结果 {json_path} 中没有尚未拨付的可拨付金额（{why}），没有记账，台账未改动，批次名称仍可使用{recover}："
+        "请在有新的申报或修改后，用 --ledger 重新汇总，再记账。"
+    )
 
 
 def _payments(

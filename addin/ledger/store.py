@@ -247,7 +247,7 @@ class Ledger:
         """Write one batch in one transaction under the writers' lock: its entries are what `drafts`
         makes of the ledger as it is then (it raises LedgerError to refuse). Returns the number of
         entries written. A SQLite file created here is made 0600 first, and removed again when nothing
-        could be written to it."""
+        could be written to it. A batch without entries is refused: every batch holds at least one."""
         created = self._create_file()
         try:
             with self._transaction(write=True) as conn:
@@ -258,6 +258,10 @@ class Ledger:
                     )
                 refuse_broken_chain(_entry_rows(conn), self.where)
                 written = drafts(Reader(conn))
+                if not written:
+                    raise LedgerError(
+                        f"批次“{batch.name}”没有可记入的记录，没有记账，台账未改动：请检查要记账的汇总结果或要冲销的记录。"
+                    )
                 self._append(conn, batch, written)
         except BaseException:
             if created:
