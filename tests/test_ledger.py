@@ -559,6 +559,21 @@ def test_a_consolidation_with_nothing_left_to_pay_is_not_recorded(
     assert not Path(fresh).exists(), "not even an empty ledger"
 
 
+def test_verify_counts_the_batches_show_and_export_list(examples: Path, tmp_path: Path) -> None:
+    """A batch without entries (as an earlier dtfund could record) is a batch to verify as to show."""
+    ledger = _recorded(tmp_path, examples)
+    with sqlite3.connect(ledger) as conn:
+        conn.execute(
+            "INSERT INTO batches SELECT id + 1, '2026年第二批', doc, date, recorded_at, "
+            "consolidation_sha256, 0 FROM batches"
+        )
+    assert len(show(ledger)["batches"]) == 2
+    verified = cli("ledger", "verify", "--ledger", ledger)
+    assert verified.exit_code == 0 and "2 个批次" in verified.output
+    listed = cli("ledger", "show", "--batch", "2026年第二批", "--ledger", ledger)
+    assert listed.exit_code == 0 and "没有记录" in listed.output
+
+
 def test_the_ledger_never_writes_a_batch_without_entries(tmp_path: Path) -> None:
     books = store.Ledger(str(tmp_path / "台账.sqlite"))
     batch = store.Batch(FIRST, "d", "2026-04-30", "2026-04-30T00:00:00+08:00", "0" * 64)

@@ -319,7 +319,7 @@ def verify(ledger: LedgerOption = None) -> None:
     rows = _guarded(books.entry_rows)
     broken = first_broken(rows)
     if broken is None:
-        batches = len({r["batch"] for r in rows})
+        batches = len(_guarded(books.batch_rows))  # as show and export count them, an empty one too
         console.print(
             plain(f"台账完好：{batches} 个批次，{len(rows)} 条记录，校验链完整。", style="bold green")
         )
