@@ -112,6 +112,11 @@ def award_kinds(policy: Policy) -> tuple[AwardKind, ...]:
     return tuple(kinds)
 
 
+def award_list_lines(policy: Policy) -> set[str]:
+    """The keys of the plan lines the award lists commit money to (an awards workbook's sheets)."""
+    return {kind.line for kind in award_kinds(policy)}
+
+
 def award_units(policy: Policy) -> list[str]:
     """Who may submit an awards workbook (its 填报单位): 兵团专班, or one of the submitting units."""
     return [*policy.value("award_preparers"), *policy.value("submitting_units")]

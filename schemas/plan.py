@@ -31,11 +31,12 @@ class PlanLine:
 
     @property
     def name(self) -> str:
-        """How a clerk names the line: （二） 数字化改造进度奖励, （十四）2."""
-        if self.label:
-            return f"{self.label}{self.direction}"
+        """How a clerk names the line: （二）数字化改造进度奖励; an item of a line, by its number: （十四）1
+        (the first item of （十四）其他 as its others, though the annex heads it with the line's name)."""
         main, _, item = self.key.partition(".")
-        return f"（{main}）{item}"
+        if item:
+            return f"（{main}）{item}"
+        return f"{self.label}{self.direction}" if self.label else f"（{main}）"
 
 
 @dataclass(frozen=True)

@@ -126,6 +126,8 @@ def test_the_bar_flow(ledger: str, examples: Path, tmp_path: Path) -> None:
     execution = list(workbook["执行情况"].iter_rows(values_only=True))
     line = next(r for r in execution if r[0] and r[0].startswith("（一）") and r[1] == "中央专项资金")
     assert line[9:12] == (3430000, 0, line[3] - 3430000)
+    award_line = next(r for r in execution if r[0] and r[0].startswith("（四）"))
+    assert award_line[5] > 0 and award_line[9:12] == ("—", "—", "—"), "award lists are not in the ledger"
 
     assert cli("ledger", "verify", "--ledger", ledger).exit_code == 0
 

@@ -157,7 +157,7 @@ def print_consolidation(
     execution = Table(title="计划执行情况（元）")
     execution.add_column("计划行", overflow="fold")
     execution.add_column("资金来源", overflow="fold")
-    for header in ("计划", "已承诺", "剩余", "执行率"):
+    for header in ("计划", "已承诺", "未承诺", "执行率"):
         add_amount_column(execution, header)
     for record in execution_records(c):
         if record["committed"] is None:

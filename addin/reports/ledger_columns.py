@@ -12,6 +12,7 @@ from typing import Any
 from addin.check.consolidate import Consolidation
 from addin.ledger.settlement import TOTAL, ledger_field
 from addin.reports.summary_figures import disbursement_totals, ledger_settlement, once_per_consolidation
+from schemas.awards import award_list_lines
 from schemas.ledger_balance import TO_RECOVER
 from schemas.money import ZERO, format_yuan
 
@@ -19,8 +20,10 @@ LEDGER_HEADERS = ("已拨付（元）", "剩余（元）", "台账")
 EXECUTION_LEDGER_HEADERS = ("已拨付（元）", "本次可拨付（元）", "剩余（计划 − 已拨付 − 本次可拨付，元）")
 EXECUTION_LEDGER_NOTE = (
     "已拨付 = 资金台账中各批次已拨付的金额（汇总时未用 --ledger 对照台账则为 0）；本次可拨付 = 本清单可拨付企业"
-    "尚未拨付的金额；剩余 = 计划 − 已拨付 − 本次可拨付。"
+    "尚未拨付的金额；剩余 = 计划 − 已拨付 − 本次可拨付。资金台账只记拨付清单中的企业，奖励名单的金额不经台账，"
+    "其计划行这三列为“—”（其余额见“未承诺”）。"
 )
+NOT_IN_LEDGER = "—"  # an 执行情况 cell the ledger cannot give: the line's money comes from the award lists
 
 
 # A row's figures in total, as its record names them.
@@ -49,8 +52,12 @@ def ledger_sums(records: list[dict[str, Any]]) -> list[Decimal]:
 
 
 def execution_ledger_cells(c: Consolidation, record: dict[str, Any]) -> list[Any]:
-    """An 执行情况 row's 已拨付 (the whole ledger), 本次可拨付 and 剩余, for its plan line and source."""
+    """An 执行情况 row's 已拨付 (the whole ledger), 本次可拨付 and 剩余, for its plan line and source; none
+    for a line the award lists commit money to, which the ledger does not record (it records the
+    拨付清单's enterprises): 剩余 would be the whole plan however much was awarded."""
     key, source = record["key"], record["source"]
+    if key in award_list_lines(c.policy):
+        return [NOT_IN_LEDGER] * len(EXECUTION_LEDGER_HEADERS)
     paid = c.paid.by_line.get((key, source), ZERO) if c.paid else ZERO
     to_pay = to_pay_by_line(c).get((key, source), ZERO)
     return [paid, to_pay, record["budget"] - paid - to_pay]
