@@ -51,6 +51,10 @@ def wrapped_height(cells: Iterable[tuple[Any, float]], font_size: float = 11) ->
 # before it (the page number restarts at 1; the total is the sheet's, counted here, since LibreOffice's
 # &N counts every page of the workbook).
 SHEET_PAGE_FOOTER = "第 &P 页 共 {pages} 页"
+# Any other sheet of a workbook whose sheets are printed together (the summary): its name and its own page
+# number, from 1 (with the workbook's &N, LibreOffice counts every sheet's pages, and after a sheet that
+# restarts its numbering the next ones would read 第 3 页，共 7 页 on the fifth page).
+NAMED_SHEET_FOOTER = "&A　第 &P 页"
 A4_POINTS = (595.28, 841.89)  # width, height in portrait
 POINTS_PER_INCH = 72
 CHARACTER_PIXELS = 7  # one column width unit of the default 11-point font, in pixels

@@ -19,7 +19,7 @@ from addin.io.print_layout import (
     HEADER_FOOTER_MARGIN,
     LINE_HEIGHT,
     MARGINS,
-    PAGE_FOOTER,
+    NAMED_SHEET_FOOTER,
     SHEET_PAGE_FOOTER,
     pages_of,
     print_scale,
@@ -229,7 +229,8 @@ def _sheet(
     sheet.set_paper(A4_PAPER)
     sheet.fit_to_pages(1, 0)
     sheet.set_margins(**MARGINS)
-    sheet.set_footer(f"&C{PAGE_FOOTER}", {"margin": HEADER_FOOTER_MARGIN})
+    sheet.set_start_page(1)
+    sheet.set_footer(f"&C{NAMED_SHEET_FOOTER}", {"margin": HEADER_FOOTER_MARGIN})
     sheet.repeat_rows(header_row)
     sheet.freeze_panes(header_row + 1, 0)
     summary.set_height(0, TITLE_HEIGHT)
