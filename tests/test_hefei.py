@@ -342,3 +342,14 @@ def test_the_submission_form_prints_the_policy_s_lines_and_sources(filled: Path,
     assert "数字化水平提升补贴" in text and "市级财政资金" in text
     assert "进度补贴" not in text and "荣誉奖励" not in text and "兵团" not in text
     assert "123,456.79" in text and "1,084,567.90" in text
+
+
+@pytest.mark.triggers("TEMPLATE_POLICY_MISMATCH")
+def test_checked_without_its_policy_it_says_so(filled: Path) -> None:
+    """A 合肥 workbook checked under the bundled 兵团 policy: the policy named, not its columns blamed."""
+    result = check_file(filled, load_policy())
+    [issue] = result.issues
+    assert result.kind is None and issue.rule == "TEMPLATE_POLICY_MISMATCH"
+    assert "hefei-dt-pilot-2024" in issue.message and "--policy" in issue.fix
+    command = runner.invoke(app, ["check", str(filled)])
+    assert command.exit_code == 2 and "TEMPLATE_COLUMN_CHANGED" not in command.output

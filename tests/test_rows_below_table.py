@@ -37,6 +37,7 @@ def _below(result) -> list:
     return [issue for issue in result.issues if issue.rule == "ROWS_BELOW_TABLE"]
 
 
+@pytest.mark.triggers("ROWS_BELOW_TABLE")
 def test_an_enterprise_typed_below_the_table_is_an_error(tmp_path: Path, policy: Policy) -> None:
     path = _copied_below(tmp_path, DIVISION_08, spec.DATA_SHEET, spec.FIRST_DATA_ROW, spec.DEFAULT_ROWS + 1)
     result = check_file(path, policy)

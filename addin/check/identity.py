@@ -42,6 +42,7 @@ class UnreadableTemplate(Exception):
         self.template = template
 
 
+META_POLICY = NamedRange(spec.META_SHEET, "B", 3, "B", 3)  # the policy's id, as templates.sheets.meta_sheet writes it
 MAX_LISTED_BELOW = 5  # cells below a table named in its issue (the rows holding one are counted)
 
 
@@ -51,6 +52,7 @@ class Identified:
     names: dict[str, NamedRange]
     book: BookReader
     template: dict[str, str]
+    made_for: str | None = None  # the id of the policy the template was made for (its hidden _meta sheet)
 
     @property
     def kind(self) -> str:
@@ -189,6 +191,7 @@ def identify_book(name: str, names: dict[str, NamedRange], book: BookReader) -> 
         text_of(book.value(names[spec.NAME_TEMPLATE_VERSION])) if spec.NAME_TEMPLATE_VERSION in names else ""
     )
     template = {"id": template_id, "version": version}
+    made_for = text_of(book.value(META_POLICY)) if spec.META_SHEET in book.sheet_names else ""
     if version not in SUPPORTED[template_id]:
         issue = make_issue(
             "TEMPLATE_VERSION_UNSUPPORTED",
@@ -197,4 +200,4 @@ def identify_book(name: str, names: dict[str, NamedRange], book: BookReader) -> 
             expected="、".join(SUPPORTED[template_id]),
         )
         raise UnreadableTemplate([issue], template)
-    return Identified(name=name, names=names, book=book, template=template)
+    return Identified(name=name, names=names, book=book, template=template, made_for=made_for or None)

@@ -92,6 +92,7 @@ def check_structure(identified: Identified, policy: Policy) -> list[Issue]:
     not the template's; InputError when one of its sheets is missing. Returns the warnings: a table's
     sheet renamed (its defined names moved with it, as Excel moves them) is read through the names."""
     _require_single_cells(identified)
+    _require_policy(identified, policy)
     issues: list[Issue] = []
     warnings: list[Issue] = []
     for layout in layouts(identified.kind, policy):
@@ -108,6 +109,17 @@ def check_structure(identified: Identified, policy: Policy) -> list[Issue]:
     if issues:
         raise UnreadableTemplate(issues, identified.template)
     return warnings
+
+
+@implements("TEMPLATE_POLICY_MISMATCH")
+def _require_policy(identified: Identified, policy: Policy) -> None:
+    """A template made for another policy (its columns and rules are that policy's): said as such, not as
+    columns changed (a 合肥 workbook checked without --policy)."""
+    if identified.made_for is not None and identified.made_for != policy.id:
+        issue = make_issue(
+            "TEMPLATE_POLICY_MISMATCH", file=identified.name, value=identified.made_for, expected=policy.id
+        )
+        raise UnreadableTemplate([issue], identified.template)
 
 
 @implements("SHEET_RENAMED")
