@@ -24,6 +24,7 @@ class Submission:
     kind: str
     unit: str
     revision: int
+    sha256: str | None = None  # its content's digest: two files with the same one are copies
 
 
 @dataclass(frozen=True)
@@ -153,6 +154,19 @@ def _replaced(old: Submission, new: Submission, named: str | None = None) -> Iss
     )
 
 
+# Why two workbooks of a unit sharing its highest revision are not consolidated (UNIT_SUBMITTED_TWICE).
+SAME_CONTENT = "，且内容完全相同（是同一文件的副本），请删除多余的副本"
+UNDECIDED = "，无法判断哪一份是最新的"
+
+
 def _twice(one: Submission, same: list[Submission]) -> Issue:
-    others = "、".join(s.file for s in same if s.file != one.file)
-    return make_issue("UNIT_SUBMITTED_TWICE", file=one.file, value=one.revision, unit=one.unit, others=others)
+    others = [s for s in same if s.file != one.file]
+    copies = one.sha256 is not None and all(s.sha256 == one.sha256 for s in others)
+    return make_issue(
+        "UNIT_SUBMITTED_TWICE",
+        file=one.file,
+        value=one.revision,
+        unit=one.unit,
+        others="、".join(s.file for s in others),
+        why=SAME_CONTENT if copies else UNDECIDED,
+    )

@@ -150,6 +150,19 @@ def test_two_of_the_same_highest_revision_are_an_error_and_neither_is_kept() -> 
     twice = [i for i in decision.issues if i.rule == "UNIT_SUBMITTED_TWICE"]
     assert [(i.file, i.severity) for i in twice] == [("x.xlsx", "error"), ("y.xlsx", "error")]
     assert "y.xlsx" in twice[0].message and "x.xlsx" in twice[1].message
+    assert "无法判断哪一份是最新的" in twice[0].message
+
+
+def test_two_copies_of_one_workbook_are_named_as_copies() -> None:
+    """Byte for byte the same (one SHA-256): not "which is newer?" but "delete the copy"."""
+    decision = latest_revisions(
+        [
+            Submission("x.xlsx", "application", UNIT, 2, "ab" * 32),
+            Submission("x - 副本.xlsx", "application", UNIT, 2, "ab" * 32),
+        ]
+    )
+    assert decision.kept == []
+    assert all("是同一文件的副本" in i.message and "无法判断" not in i.message for i in decision.issues)
 
 
 def test_workbooks_without_a_unit_are_all_kept() -> None:

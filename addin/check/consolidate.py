@@ -184,7 +184,7 @@ def consolidate(
     _refuse_plans(results, labels)
     decision = latest_revisions(
         [
-            Submission(labels[r.file], r.kind, r.unit or "", r.revision or FIRST_REVISION)
+            Submission(labels[r.file], r.kind, r.unit or "", r.revision or FIRST_REVISION, r.sha256)
             for r in results
             if r.kind in ("application", "awards")
         ]
