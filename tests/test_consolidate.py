@@ -115,6 +115,7 @@ def test_consolidate_command_writes_summary_and_json(tmp_path: Path) -> None:
     assert totals["第六师五家渠市"]["awards"]["total_award"] == "2745000.00"
     assert totals["第一师阿拉尔市"]["levels"] == {"二级": 3, "三级": 1, "四级": 0, "未达二级或未评测": 0}
     summary_sheet = workbook["汇总"]
+    assert "同一企业在几个师市申报的各计一次" in summary_sheet["A3"].value, "the 19 against 17 家 said"
     last = [c.value for c in summary_sheet[summary_sheet.max_row]]
     assert last[0] == "合计" and last[1] == 19
     issues_sheet = workbook["问题清单"]

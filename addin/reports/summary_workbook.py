@@ -240,6 +240,12 @@ def _sheet(
     return summary
 
 
+SUMMARY_COUNTS_NOTE = (
+    "企业数按申报表的行计，同一企业在几个师市申报的各计一次（见问题清单 DUPLICATE_ENTERPRISE）；金额为按规则计算的"
+    "已承诺金额，含暂缓拨付的部分（可拨付与暂缓拨付按企业计数，见“拨付清单”）。"
+)
+
+
 def _summary(book: SummaryBook, c: Consolidation) -> None:
     policy = c.policy
     levels = [*policy.eligible_levels, NOT_QUALIFIED]
@@ -259,7 +265,10 @@ def _summary(book: SummaryBook, c: Consolidation) -> None:
         "汇总",
         "专项资金申报汇总（按师市、资金来源）",
         [16] + [10] * (2 + len(levels) + len(industries)) + [15] * 8,
-        f"政策：{policy.title}（{policy.version}）；{file_counts(c).sentence()}（未纳入的见“拨付清单”第三部分）",
+        [
+            f"政策：{policy.title}（{policy.version}）；{file_counts(c).sentence()}（未纳入的见“拨付清单”第三部分）",
+            SUMMARY_COUNTS_NOTE,
+        ],
     )
     rows = [
         [
