@@ -327,3 +327,17 @@ def test_blank_cells_are_null_in_the_json(policy, tmp_path: Path) -> None:
         ("兵团获奖企业002有限公司", "central"),
     ]
     json.dumps(listed, allow_nan=False)
+
+
+def test_filled_award_amounts_show_as_money() -> None:
+    """A filled cell keeps its column's number format (its own style would show 200000, not 200,000.00)."""
+    import openpyxl
+
+    from addin.templates.bundled import EXAMPLE_AWARDS, REPOSITORY
+    from addin.templates.sheets import MONEY_FORMAT
+
+    sheet = openpyxl.load_workbook(REPOSITORY / EXAMPLE_AWARDS).worksheets[0]
+    amounts = [
+        c for row in sheet.iter_rows(min_row=5, max_row=7) for c in row if isinstance(c.value, int | float)
+    ]
+    assert amounts and all(c.number_format == MONEY_FORMAT for c in amounts)

@@ -28,6 +28,7 @@ from addin.templates.sheets import (
     header_cells,
     meta_sheet,
     new_validation,
+    number_format,
     parameters_sheet,
     print_and_protect,
     rules_sheet,
@@ -162,9 +163,9 @@ def _award_sheet(
         record = records[offset] if offset < len(records) else {}
         ws.append(
             [
-                styled_cell(ws, formulas[field.id](row))
+                styled_cell(ws, formulas[field.id](row), number_format=number_format(field))
                 if field.computed
-                else _input(ws, record.get(field.id))
+                else _input(ws, record.get(field.id), number_format(field))
                 for field in kind.fields
             ]
         )
@@ -176,10 +177,11 @@ def _award_sheet(
         define(workbook, name, kind.sheet, absolute(column, spec.AWARDS_FIRST_DATA_ROW, last_row))
 
 
-def _input(ws, value: Any) -> Any:
+def _input(ws, value: Any, shown_as: str) -> Any:
+    """A filled input cell, shown with its column's number format (a cell's own style replaces it)."""
     if value is None:
         return None
-    return styled_cell(ws, value, locked=False)
+    return styled_cell(ws, value, locked=False, number_format=shown_as)
 
 
 def computed_formulas(kind: AwardKind, letters: dict[str, str], policy: Policy) -> dict[str, Any]:
