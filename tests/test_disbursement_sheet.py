@@ -103,6 +103,17 @@ def test_a_sign_off_block_is_never_split_from_the_list() -> None:
     assert len(plain) >= 4  # 200 rows of 15 points at 60% are several A4 pages
 
 
+def test_a_section_heading_goes_to_the_next_page_with_its_first_row() -> None:
+    heights = [15.0] * 200
+    plain = pages_of(heights, 60, landscape=True, repeated=3)
+    heading = plain[0] - 1  # the last row of the first page
+    breaks = pages_of(heights, 60, landscape=True, repeated=3, keep_with_next={heading})
+    assert breaks[0] == heading and all(b - 1 not in {heading} for b in breaks)
+    assert len(breaks) >= len(plain)
+    kept = pages_of(heights, 60, landscape=True, repeated=3, keep_from=190, keep_with_next={189})
+    assert 189 in kept and 190 not in kept, "a heading right above the kept rows starts their page"
+
+
 def test_the_scale_fits_the_columns_to_the_page() -> None:
     assert print_scale([10] * 5, landscape=True) == 100
     narrow, wide = print_scale([20] * 10, landscape=True), print_scale([30] * 10, landscape=True)

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import math
 import unicodedata
-from collections.abc import Iterable
+from collections.abc import Collection, Iterable
 from typing import Any
 
 LINE_HEIGHT = 15  # points per line of 11-point text (Excel's 等线 row is 14.25, LibreOffice's CJK ~14)
@@ -89,10 +89,12 @@ def pages_of(
     landscape: bool,
     repeated: int | None = None,
     keep_from: int | None = None,
+    keep_with_next: Collection[int] = (),
 ) -> list[int]:
     """The rows (0-based) that begin a new printed page, for rows of these heights (points) at `scale`
     percent; the row `repeated` (a table's header) printed again at the top of each page after the
-    first; the rows from `keep_from` to the end kept on one page when they fit on one."""
+    first; the rows from `keep_from` to the end kept on one page when they fit on one; a row of
+    `keep_with_next` (a section's heading) never last on a page, but moved to the next with its row."""
     _, down = _printable(landscape)
     room = down * PAGE_SAFETY * 100 / scale
     header = heights[repeated] if repeated is not None else 0
@@ -100,10 +102,15 @@ def pages_of(
     used = 0.0
     for row, height in enumerate(heights):
         if used + height > room and row > 0:
-            breaks.append(row)
-            used = header if repeated is not None and row > repeated else 0.0
+            start = row
+            while start - 1 in keep_with_next and start - 1 > (breaks[-1] if breaks else 0):
+                start -= 1
+            breaks.append(start)
+            used = (header if repeated is not None and start > repeated else 0.0) + sum(heights[start:row])
         used += height
     if keep_from is not None and 0 < keep_from < len(heights):
+        while keep_from - 1 in keep_with_next and keep_from - 1 > 0:
+            keep_from -= 1  # (a heading just above the kept rows goes with them)
         tail = sum(heights[keep_from:])
         first = max([b for b in breaks if b <= keep_from], default=0)
         split = [b for b in breaks if b > keep_from]

@@ -110,6 +110,7 @@ class SummarySheet:
         self.header_row = 0  # the table header repeated on every printed page (0-based)
         self.row = 0
         self.heights: dict[int, float] = {}  # rows (0-based) given a height other than the default
+        self.headings: set[int] = set()  # rows (0-based) of section headings: printed with the row after
         self._formats: dict[tuple, Any] = {}
 
     def set_height(self, row: int, height: float) -> None:
@@ -195,6 +196,11 @@ class SummarySheet:
         height = wrapped_height(texts)
         if height > wrapped_height([]):
             self.set_height(self.row, height)
+
+    def heading(self, text: str, kind: str, width: int) -> None:
+        """A section's heading across a table `width` columns wide, never printed last on a page."""
+        self.headings.add(self.row)
+        self.emphasised([text, *[None] * (width - 1)], {}, kind)
 
     def emphasised(
         self, values: list[Any], number_formats: dict[int, str], kind: str = "total", wrap: bool = False
@@ -467,7 +473,7 @@ def _disbursement_section(
     """One section of the list: its heading (text, style), each unit's enterprises and 小计, its 合计."""
     width = len(DISBURSEMENT_HEADERS)
     text, style = heading
-    sheet.emphasised([text, *[None] * (width - 1)], {}, style)
+    sheet.heading(text, style, width)
     if not records:
         sheet.body([["（无）", *[None] * (width - 1)]], {}, width)
     by_unit: dict[str | None, list[dict[str, Any]]] = {}
@@ -543,7 +549,7 @@ def _left_out_section(sheet: SummarySheet, c: Consolidation) -> None:
     width = len(DISBURSEMENT_HEADERS)
     records = left_out_files(c)
     text, style = LEFT_OUT_HEADING
-    sheet.emphasised([f"{text}（{file_counts(c).sentence()}）", *[None] * (width - 1)], {}, style)
+    sheet.heading(f"{text}（{file_counts(c).sentence()}）", style, width)
     if not records:
         sheet.body([["（无）", *[None] * (width - 1)]], {}, width)
         return
@@ -603,7 +609,9 @@ def _paginate(sheet: SummarySheet, keep_from: int) -> None:
     WPS and LibreOffice keep the manual page breaks."""
     heights = [sheet.heights.get(row, LINE_HEIGHT) for row in range(sheet.row)]
     scale = print_scale(sheet.widths, landscape=True)
-    breaks = pages_of(heights, scale, landscape=True, repeated=sheet.header_row, keep_from=keep_from)
+    breaks = pages_of(
+        heights, scale, landscape=True, repeated=sheet.header_row, keep_from=keep_from, keep_with_next=sheet.headings
+    )
     sheet.sheet.set_h_pagebreaks(breaks)
     sheet.sheet.set_start_page(1)
     sheet.sheet.set_footer(
