@@ -74,6 +74,13 @@ def holds(rows: pd.DataFrame, issues: pd.DataFrame) -> pd.DataFrame:
     )
 
 
+def on_disbursement_list(payable: pd.Series, total_award: pd.Series) -> pd.Series:
+    """Which rows the disbursement list shows: every held row, and a payable row with something to pay.
+    A payable row that comes to 0 (not yet evaluated, not eligible) is left out: nothing is paid and
+    nothing holds it."""
+    return ~payable.astype(bool) | total_award.map(bool)
+
+
 def _tuples(values: list[tuple[str, ...]], index: pd.Index) -> pd.Series:
     """A column of tuples (pandas would otherwise spread them over columns)."""
     column = pd.Series(index=index, dtype=object)

@@ -1,5 +1,6 @@
 """The HTML check report says what the terminal says (issue 27 item 7): the held count, each enterprise
-with its amounts and whether it can be paid, and one fix per line."""
+with its amounts and whether it can be paid, and one fix per line. Whether an enterprise is paid, held
+(and why) or has nothing to be paid is said as the consolidation's 拨付清单 says it."""
 
 from __future__ import annotations
 
@@ -7,15 +8,21 @@ import re
 from html import unescape
 from pathlib import Path
 
+import openpyxl
+import pytest
 from typer.testing import CliRunner
 
+from addin import template_spec as spec
+from addin.check.consolidate import consolidate
 from addin.check.pipeline import check_file, held_rows, rows_with_errors, totals
 from addin.cli import app
 from addin.reports.html import check_report
-from addin.templates.bundled import EXAMPLES, REPOSITORY
-from schemas.registry import make_issue
+from addin.reports.summary_figures import disbursement
+from addin.templates.bundled import EXAMPLE_PLAN, EXAMPLES, REPOSITORY
+from schemas.registry import make_issue, rule
 
 EXAMPLE = REPOSITORY / EXAMPLES["第八师石河子市"]
+NOT_EVALUATED = 15  # the example's 云智纺织: no error, not evaluated, every amount 0
 
 
 def _text(html: str) -> str:
@@ -33,8 +40,9 @@ def test_the_held_count_and_each_enterprise_are_in_the_report(policy, tmp_path: 
     rows = re.findall(r"<tr><td class=\"num\">(\d+)</td>", html)
     assert [int(r) for r in rows] == list(result.table.amounts.index)
     payable = held_rows(result)["payable"]
-    assert len(re.findall(r">可拨付</td>", html)) == int(payable.sum())
-    assert text.count("暂缓（") == held
+    paid = result.table.amounts["total_award"].map(bool)
+    assert len(re.findall(r">可拨付</td>", html)) == int((payable & paid).sum())
+    assert len(re.findall(r">暂缓</span>", html)) == held
     figures = totals(result.table, policy)
     assert f"{int(figures['rows'])} 家 / {figures['eligible_rows']} 家" in text
 
@@ -48,3 +56,51 @@ def test_different_fixes_of_one_rule_are_never_run_together(policy) -> None:
     text = _text(check_report(result))
     assert twin.fix in text and other.fix in text
     assert "。；" not in text and f"{twin.fix}；" not in text
+
+
+def _payment_cells(html: str) -> dict[int, list[str]]:
+    """Per Excel row of the enterprise table, its 拨付 cell's lines."""
+    cells = {}
+    for row, cell in re.findall(
+        r'<tr><td class="num">(\d+)</td>.*?<td class="[^"]*">((?:(?!<td).)*?)</td>\s*</tr>', html, re.S
+    ):
+        lines = [unescape(re.sub(r"<[^>]+>", "", line)).strip() for line in re.split(r"<br>", cell)]
+        cells[int(row)] = lines
+    return cells
+
+
+def _without_unit(folder: Path) -> Path:
+    """The example with its 填报单位 cell blank: an error on the file as a whole holds every row."""
+    workbook = openpyxl.load_workbook(EXAMPLE)
+    workbook[spec.DATA_SHEET][spec.UNIT_CELL] = None
+    path = folder / "no-unit.xlsx"
+    workbook.save(path)
+    return path
+
+
+@pytest.mark.parametrize("blank_unit", [False, True], ids=["example", "file-error"])
+def test_each_enterprise_is_paid_held_or_left_out_as_the_disbursement_list_says(
+    policy, tmp_path: Path, blank_unit: bool
+) -> None:
+    """One truth: the check's 拨付 column and the consolidation's 拨付清单 of the same file agree, row by
+    row; a row of 0 with no error is 不拨付 (the 拨付清单 leaves it out), never 可拨付, and a held row
+    names its rules with their titles as the 拨付清单's 暂缓原因 does."""
+    path = _without_unit(tmp_path) if blank_unit else EXAMPLE
+    cells = _payment_cells(check_report(check_file(path, policy)))
+    listed = {r["row"]: r for r in disbursement(consolidate([path], REPOSITORY / EXAMPLE_PLAN, policy))}
+    assert set(cells) >= set(listed) and NOT_EVALUATED in cells
+    for row, lines in cells.items():
+        record = listed.get(row)
+        if record is None:
+            assert lines == ["不拨付（金额为 0）"], row
+        elif record["payable"]:
+            assert lines == ["可拨付"], row
+        else:
+            reasons = [f"{rule(r).title}（{r}）" for r in record["held_by_row"]]
+            reasons += [f"整个文件暂缓：{rule(r).title}（{r}）" for r in record["held_by_file"]]
+            assert lines == ["暂缓", *reasons], row
+    if blank_unit:
+        assert all(lines[0] == "暂缓" and "整个文件暂缓：" in lines[-1] for lines in cells.values())
+    else:
+        assert cells[NOT_EVALUATED] == ["不拨付（金额为 0）"]
+        assert cells[8] == ["暂缓", "总体服务费超过合同总额的20%（FEE_SERVICE_OVER_20）"]

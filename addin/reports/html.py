@@ -28,7 +28,7 @@ from addin.reports.diff import (
     summary_line,
     version_lines,
 )
-from addin.reports.labels import part_of_total
+from addin.reports.labels import NOTHING_TO_PAY, held_reasons, part_of_total
 from addin.reports.summary_figures import (
     disbursement_overview,
     division_summary,
@@ -37,6 +37,7 @@ from addin.reports.summary_figures import (
     source_execution,
 )
 from schemas.calculation import award_labels
+from schemas.disbursement import on_disbursement_list
 from schemas.fields import part_fields
 from schemas.money import format_yuan
 from schemas.registry import Issue
@@ -94,24 +95,26 @@ def _common_fix(issues: list[Issue]) -> str | None:
 
 
 def _enterprise_rows(result: CheckResult) -> list[dict[str, Any]]:
-    """Each enterprise row of an application: where, who, its amounts, and whether it can be paid (and
-    the rules holding it), as the terminal, the 报送表 and the 拨付清单 decide it."""
+    """Each enterprise row of an application: where, who, its amounts, and its payment as the terminal,
+    the 报送表 and the 拨付清单 decide it: `decision` "payable", "held" (`held_by`: the rules holding it,
+    worded as the 拨付清单 words them) or "nothing" (payable but 0: the 拨付清单 leaves it out)."""
     if result.table is None or not len(result.table.amounts):
         return []
     held = held_rows(result)
+    listed = on_disbursement_list(held["payable"], result.table.amounts["total_award"])
     labels = award_labels(result.policy)
     records = []
     for record in row_amounts(result.table):
         row = record["row"]
-        rules = [*held.at[row, "held_by_row"], *held.at[row, "held_by_file"]]
+        payable = bool(held.at[row, "payable"])
         records.append(
             {
                 "row": row,
                 "name": record["name"],
                 "uscc": record["uscc"],
                 "amounts": [format_yuan(Decimal(record["amounts"][name])) for name in labels],
-                "payable": bool(held.at[row, "payable"]),
-                "held_by": "、".join(dict.fromkeys(rules)),
+                "decision": "held" if not payable else "payable" if listed.at[row] else "nothing",
+                "held_by": held_reasons(held.at[row, "held_by_row"], held.at[row, "held_by_file"]),
             }
         )
     return records
@@ -172,6 +175,7 @@ def check_report(result: CheckResult) -> str:
             enterprise_counts=counts,
             enterprises=_enterprise_rows(result),
             amount_labels=list(award_labels(policy).values()),
+            nothing_to_pay=NOTHING_TO_PAY,
             groups=issue_groups(result.issues),
         )
     )

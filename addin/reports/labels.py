@@ -2,9 +2,20 @@
 a column or step splitting an amount by funding source names the amount it splits (合计 for the
 补贴奖励合计, every line together; the line's own label, such as 改造补贴, for one line). The
 application template's own split columns (其中：中央资金 …) split the line beside them and keep their
-names (a template's headers are part of its structure check)."""
+names (a template's headers are part of its structure check).
+
+The same goes for what a report says of an enterprise's payment: the check's HTML report and the
+consolidation's 拨付清单 word it alike."""
 
 from __future__ import annotations
+
+from collections.abc import Iterable
+
+from schemas.registry import rule
+
+# A payable row that comes to 0 (schemas.disbursement.on_disbursement_list): nothing to pay, not listed.
+NOTHING_TO_PAY = "不拨付（金额为 0）"
+WHOLE_FILE_HELD = "整个文件暂缓："
 
 
 def part_of(whole: str, source: str) -> str:
@@ -15,3 +26,11 @@ def part_of(whole: str, source: str) -> str:
 def part_of_total(source: str) -> str:
     """The label of a funding source's part of the 补贴奖励合计 (every line together)."""
     return part_of("合计", source)
+
+
+def held_reasons(held_by_row: Iterable[str], held_by_file: Iterable[str]) -> list[str]:
+    """Why a row is held, a rule a line as the clerk reads it (title and id): the rules on the row, then
+    those on its whole file, marked so."""
+    return [f"{rule(r).title}（{r}）" for r in held_by_row] + [
+        f"{WHOLE_FILE_HELD}{rule(r).title}（{r}）" for r in held_by_file
+    ]

@@ -14,7 +14,7 @@ import pandas as pd
 from addin.check.consolidate import Consolidation
 from addin.ledger.settlement import lines_by_row, parts_of, row_columns, settled_totals
 from schemas.calculation import award_labels, funding_by_source, source_parts
-from schemas.disbursement import HOLD_COLUMNS, distinct_enterprises
+from schemas.disbursement import HOLD_COLUMNS, distinct_enterprises, on_disbursement_list
 from schemas.fields import part_fields
 from schemas.ledger_balance import PaidBefore, settle_frame
 from schemas.money import ZERO, column_total
@@ -79,7 +79,7 @@ def listed_rows(c: Consolidation) -> pd.Index:
     """The application rows the disbursement list shows (those with something to pay or something
     holding them), in its order: by unit, file and row."""
     rows = c.rows
-    listed = rows[~rows["payable"] | rows["total_award"].map(bool)]
+    listed = rows[on_disbursement_list(rows["payable"], rows["total_award"])]
     order = {unit: n for n, unit in enumerate(c.policy.value("submitting_units"))}
     units = listed["unit"].map(lambda unit: order.get(unit, len(order)))
     keys = pd.DataFrame({"unit": units, "file": listed["file"], "row": listed["row"]}, index=listed.index)

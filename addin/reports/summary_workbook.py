@@ -26,7 +26,7 @@ from addin.io.print_layout import (
     wrapped_height,
 )
 from addin.reports.catalogue import SEVERITY_LABELS
-from addin.reports.labels import part_of_total
+from addin.reports.labels import held_reasons, part_of_total
 from addin.reports.ledger_columns import (
     EXECUTION_LEDGER_HEADERS,
     EXECUTION_LEDGER_NOTE,
@@ -421,15 +421,9 @@ PAYABLE_HEADING = ("一、可拨付：没有错误、没有重复申报的企业
 HELD_HEADING = ("二、暂缓拨付：有错误或重复申报的企业，改正并重新汇总前不得拨付", "held_section")
 
 
-def _titled(rules: list[str], prefix: str = "") -> list[str]:
-    return [f"{prefix}{rule(r).title}（{r}）" for r in rules]
-
-
 def _held_reasons(record: dict[str, Any]) -> str:
     """Why a row is held, a rule a line as the clerk reads it (title and id); a whole file's rules marked."""
-    if not record["held_by"]:
-        return ""
-    return "\n".join(_titled(record["held_by_row"]) + _titled(record["held_by_file"], "整个文件暂缓："))
+    return "\n".join(held_reasons(record["held_by_row"], record["held_by_file"]))
 
 
 def _sum_row(label: str, records: list[dict[str, Any]], source: str | None = None) -> list[Any]:
