@@ -124,6 +124,25 @@ def test_annotated_copy_survives_libreoffice(tmp_path: Path) -> None:
     assert note is not None and "FEE_SERVICE_OVER_20" in note.text and "附件（一）" in note.text
 
 
+def test_a_flagged_cell_keeps_its_number_format(tmp_path: Path) -> None:
+    """The example's cells name no format and are shown in their column's: once flagged, an amount still
+    reads 350,000.00, a credit code stays text and a date a date."""
+    annotated = tmp_path / "annotated.xlsx"
+    assert run("check", EXAMPLE, "--annotate", annotated, "--quiet").exit_code == 1
+    issues = json.loads(run("check", EXAMPLE, "--json", "-").stdout)["issues"]
+    cell = {i["rule"]: i["cell"] for i in issues}
+    sheet = openpyxl.load_workbook(annotated)[spec.DATA_SHEET]
+    formats = {
+        rule: (sheet[cell[rule]].number_format, sheet[cell[rule]].fill.fgColor.rgb)
+        for rule in ("CLAIM_OVER_CAP", "USCC_INVALID", "CONTRACT_DATE_OUT_OF_WINDOW")
+    }
+    assert formats == {
+        "CLAIM_OVER_CAP": ("#,##0.00", "FFFFC7CE"),
+        "USCC_INVALID": ("@", "FFFFC7CE"),
+        "CONTRACT_DATE_OUT_OF_WINDOW": ("yyyy-mm-dd", "FFFFC7CE"),
+    }
+
+
 def test_annotated_xlsm_keeps_its_macros(tmp_path: Path) -> None:
     import xlwings
 

@@ -58,12 +58,28 @@ def test_the_same_rewrite_whatever_the_chunks(size: int) -> None:
         and cells["C2"].findtext(f"{{{MAIN}}}f") == "A2*3"
     )
     assert cells["C2"].find(f"{{{MAIN}}}v") is None, "a formula put back has no stale value"
-    # the format each mark builds on: a cell's own (none here), the column's for a cell added in C, the
-    # row's own format in row 6
-    expected = [(0, "FFC7CE"), (0, "FFEB9C"), (0, "FFC7CE"), (4, "FFC7CE"), (2, "FFC7CE"), (0, "FFC7CE")]
+    # the format each mark builds on: a cell's own, else its column's (C2 names none: column C's, as a cell
+    # added in C4), the row's own format in row 6
+    expected = [(0, "FFC7CE"), (4, "FFEB9C"), (0, "FFC7CE"), (4, "FFC7CE"), (2, "FFC7CE"), (0, "FFC7CE")]
     assert sorted(styles) == sorted(expected)
     assert b"tabSelected" not in xml and b"spans" not in xml
     assert xml.index(b"<x:legacyDrawing") > xml.index(b"<x:pageMargins")
+
+
+def test_a_marked_cell_keeps_the_format_it_is_shown_with() -> None:
+    """A cell that names no format is shown in its row's (customFormat) or else its column's: a mark
+    builds on that one, so a money cell keeps showing 350,000.00; a format the cell names wins."""
+    xml = (
+        f'<worksheet xmlns="{MAIN}"><cols><col min="1" max="3" style="4"/></cols><sheetData>'
+        '<row r="1"><c r="A1"><v>350000</v></c><c r="B1" s="7"><v>1</v></c><c r="C1" s="0"><v>2</v></c></row>'
+        '<row r="2" customFormat="1" s="9"><c r="A2"><v>3</v></c></row>'
+        "</sheetData></worksheet>"
+    ).encode()
+    cells = {1: {n: CellChange(fill="FFC7CE") for n in range(3)}, 2: {0: CellChange(fill="FFC7CE")}}
+    out, styles = rewritten(xml, 1 << 20, cells, drawing=None)
+    assert styles == [(4, "FFC7CE"), (7, "FFC7CE"), (0, "FFC7CE"), (9, "FFC7CE")]
+    marked = {c.get("r"): c.get("s") for c in ElementTree.fromstring(out).iter(f"{{{MAIN}}}c")}
+    assert marked == {"A1": "101", "B1": "102", "C1": "103", "A2": "104"}
 
 
 @pytest.mark.parametrize("size", [7, 300, 1 << 20])

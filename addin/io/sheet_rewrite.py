@@ -212,8 +212,13 @@ class _Rewriter:
             self.next_row += 1
         return b"".join(made)
 
+    def _inherited_style(self, column: int, row_style: int | None) -> int:
+        """The format of a cell that names none: its row's (a row with customFormat), else its column's,
+        as spreadsheets show it (a flagged cell keeps the number format it was shown with)."""
+        return row_style if row_style is not None else self.column_styles.get(column, 0)
+
     def _new_cell(self, row: int, column: int, change: CellChange, row_style: int | None) -> bytes:
-        style = row_style if row_style is not None else self.column_styles.get(column, 0)
+        style = self._inherited_style(column, row_style)
         if change.fill:
             style = self.style_for(style, change.fill)
         reference = f"{xl_col_to_name(column)}{row}".encode()
@@ -272,7 +277,7 @@ class _Rewriter:
             if reference is None:  # a cell placed by its order gets its reference: cells are added
                 whole = self._with_reference(whole, cell, number, column)
             if k < len(todo) and todo[k] == column:
-                whole = self._changed_cell(whole, changes[column])
+                whole = self._changed_cell(whole, changes[column], row_style, column)
                 k += 1
             out.append(body[written : cell.start()] + whole)
             written = end
@@ -295,13 +300,15 @@ class _Rewriter:
         )
         return tag + cell[start.end() - start.start() :]
 
-    def _changed_cell(self, cell: bytes, change: CellChange) -> bytes:
+    def _changed_cell(self, cell: bytes, change: CellChange, row_style: int | None, column: int) -> bytes:
         p = self.prefix
         start = tag_pattern(p, b"c").match(cell)
         assert start is not None
         attributes = start.group(1)
         if change.fill:
-            style = self.style_for(_int(attribute(attributes, b"s")) or 0, change.fill)
+            own = attribute(attributes, b"s")
+            base = self._inherited_style(column, row_style) if own is None else _int(own) or 0
+            style = self.style_for(base, change.fill)
             attributes = with_attribute(attributes, b"s", b"%d" % style)
         if change.formula is not None and not _holds_shared_formula(cell, p):
             for name in (b"t", b"cm", b"vm"):
