@@ -143,6 +143,21 @@ def test_a_flagged_cell_keeps_its_number_format(tmp_path: Path) -> None:
     }
 
 
+def test_the_results_sheet_shows_the_time_as_the_reports_do(tmp_path: Path, policy) -> None:
+    """校验时间 in Beijing time as the HTML report and the 报送表 show it, not the JSON's ISO 8601."""
+    from addin.check.pipeline import check_file
+    from addin.reports.annotate import write_annotated_copy
+
+    result = check_file(EXAMPLE, policy)
+    result.checked_at = "2026-12-05T10:46:12+00:00"
+    annotated = tmp_path / "annotated.xlsx"
+    write_annotated_copy(EXAMPLE, result, annotated)
+    lines = [
+        row[0] for row in openpyxl.load_workbook(annotated)["校验结果"].iter_rows(max_row=2, values_only=True)
+    ]
+    assert lines[1].endswith("；校验时间：2026-12-05 18:46:12（北京时间）"), lines
+
+
 def test_annotated_xlsm_keeps_its_macros(tmp_path: Path) -> None:
     import xlwings
 

@@ -17,6 +17,7 @@ from contextlib import nullcontext
 from pathlib import Path
 from typing import Any, Protocol
 
+from addin.beijing_time import shown_time
 from addin.check.pipeline import CheckResult
 from addin.reports.catalogue import SEVERITY_LABELS
 from addin.reports.check_report import verdict
@@ -103,7 +104,7 @@ def _write_markup(result: CheckResult, writer: MarkupWriter, restore_formulas: b
     lines = [
         verdict(result),
         f"文件：{Path(result.file).name}；模板：{result.template.get('id', '')} {result.template.get('version', '')}；"
-        f"政策：{result.policy.id} {result.policy.version}；校验时间：{result.checked_at}",
+        f"政策：{result.policy.id} {result.policy.version}；校验时间：{shown_time(result.checked_at)}",
     ]
     writer.results_sheet(RESULTS_SHEET, lines, RESULTS_HEADER, rows, links)
     if restore_formulas:
