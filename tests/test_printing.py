@@ -224,3 +224,38 @@ def test_html_reports_print_without_broken_addresses(tmp_path: Path) -> None:
     summary_pages, _ = _print_html(summary)
     assert len(summary_pages) <= 6
     assert any(p.lstrip().startswith("问题（按规则）") for p in summary_pages), "the issues start a page"
+
+
+A4_PRINTED_WIDTH = round((210 - 2 * 12) / 25.4 * 96)  # CSS px between the @page margins of 12 mm
+
+
+def test_enterprise_names_print_on_one_or_two_lines(tmp_path: Path) -> None:
+    """On A4 the 企业名称 column has room for a name: the example's (13 characters at most) on one line,
+    no longer wrapped 3 or 4 characters a line; the table keeps within the page."""
+    binary = require_chromium()
+    from playwright.sync_api import sync_playwright
+
+    html = tmp_path / "check.html"
+    CliRunner().invoke(app, ["check", str(EXAMPLES / "division-08-shihezi.xlsx"), "--html", str(html), "-q"])
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=binary, args=CHROMIUM_FLAGS)
+        page = browser.new_page(viewport={"width": A4_PRINTED_WIDTH, "height": 1000})
+        page.emulate_media(media="print")
+        page.goto(html.as_uri())
+        table, lines = page.evaluate(
+            """() => {
+                const header = [...document.querySelectorAll('th')].find(th => th.textContent === '企业名称');
+                const table = header.closest('table');
+                const names = [...table.querySelectorAll('tbody td:nth-child(2)')].map(cell => {
+                    const range = document.createRange();
+                    range.selectNodeContents(cell);
+                    const tops = new Set([...range.getClientRects()].map(r => Math.round(r.top)));
+                    return [cell.textContent, tops.size];
+                });
+                return [table.getBoundingClientRect().width, names];
+            }"""
+        )
+        browser.close()
+    assert len(lines) == 11 and all(len(name) <= 13 for name, _ in lines)
+    assert {name: n for name, n in lines if n != 1} == {}
+    assert table <= A4_PRINTED_WIDTH

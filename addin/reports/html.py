@@ -3,12 +3,14 @@ what was checked under which rules, the verdict, the totals, and the issues grou
 
 from __future__ import annotations
 
+import re
 from collections import OrderedDict
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
 from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescape
+from markupsafe import Markup, escape
 
 from addin.beijing_time import beijing_timestamp, shown_time
 from addin.check.consolidate import Consolidation
@@ -45,6 +47,7 @@ from schemas.registry import Issue
 # The chart's layout in pixels: bars start at `left` (the sources' names before it) and leave
 # `value_room` for the amount written after the longest.
 CHART = {"width": 700, "left": 110, "top": 48, "bar": 16, "gap": 3, "group_gap": 14, "value_room": 120}
+_BRACKETED_RULE_ID = re.compile(r"（[A-Z][A-Z0-9_]*）")
 PLAN_COLOR, COMMITTED_COLOR, PAYABLE_COLOR = "#4472c4", "#c0504d", "#9bbb59"
 BAR_KINDS = (
     ("budget", PLAN_COLOR, "计划"),
@@ -114,10 +117,28 @@ def _enterprise_rows(result: CheckResult) -> list[dict[str, Any]]:
                 "uscc": record["uscc"],
                 "amounts": [format_yuan(Decimal(record["amounts"][name])) for name in labels],
                 "decision": "held" if not payable else "payable" if listed.at[row] else "nothing",
-                "held_by": held_reasons(held.at[row, "held_by_row"], held.at[row, "held_by_file"]),
+                "held_by": [
+                    _breakable(reason)
+                    for reason in held_reasons(held.at[row, "held_by_row"], held.at[row, "held_by_file"])
+                ],
             }
         )
     return records
+
+
+def _breakable(text: str) -> Markup:
+    """The text, escaped, each bracketed rule id in it kept on one line where it fits (span.rule-id);
+    where it does not, such as CONTRACT_DATE_OUT_OF_WINDOW in a narrow printed column, it breaks after
+    an underscore, never inside a word."""
+    pieces, at = [], 0
+    for found in _BRACKETED_RULE_ID.finditer(text):
+        rule_id = Markup("_<wbr>").join(found.group().split("_"))
+        pieces += [
+            escape(text[at : found.start()]),
+            Markup('<span class="rule-id">{}</span>').format(rule_id),
+        ]
+        at = found.end()
+    return Markup("").join([*pieces, escape(text[at:])])
 
 
 def _policy(result_policy) -> dict[str, str]:
