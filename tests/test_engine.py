@@ -41,6 +41,7 @@ READER_RULES = {
     "TEMPLATE_NAME_MISPLACED",
     "TEMPLATE_VERSION_UNSUPPORTED",
     "TABLE_EMPTY",
+    "ROWS_BELOW_TABLE",  # values typed below the table's last row (addin.check.identity)
     "VALUE_NOT_A_NUMBER",
     "NUMBER_STORED_AS_TEXT",
     "AMOUNT_PRECISION",
@@ -103,7 +104,9 @@ BUNDLED_POLICY = load_policy()
 
 @settings(max_examples=200, deadline=None)
 @example([Decimal("-0.004"), Decimal("-0"), Decimal("0.00"), None, Decimal("-1E+3")])
-@given(st.lists(st.one_of(st.none(), st.decimals(allow_nan=False, allow_infinity=False, places=3)), max_size=30))
+@given(
+    st.lists(st.one_of(st.none(), st.decimals(allow_nan=False, allow_infinity=False, places=3)), max_size=30)
+)
 def test_declared_checks_found_directly_agree_with_pandera(amounts) -> None:
     """A declared check whose cells the engine finds directly (engine.FOUND_DIRECTLY) finds exactly the
     cells pandera's own check finds."""
