@@ -60,6 +60,16 @@ def test_money(raw, value, rule) -> None:
     assert converted.failed is (rule == "VALUE_NOT_A_NUMBER")
 
 
+def test_a_credit_code_stored_as_a_number_has_lost_digits() -> None:
+    """Excel keeps 15 significant digits: an 18-digit code typed as a number cannot be read back."""
+    converted = to_uscc(float(916590011234567890))
+    assert (converted.value, converted.rule, converted.failed) == (None, "USCC_STORED_AS_NUMBER", True)
+    assert converted.shown == "916590011234568000"  # as Excel shows the number: 15 significant digits
+    assert to_uscc(916590011234567890).rule == "USCC_STORED_AS_NUMBER"
+    short = to_uscc(123456789012345.0)  # every digit kept: a code too short, for USCC_INVALID
+    assert (short.value, short.rule) == ("123456789012345", None)
+
+
 @pytest.mark.parametrize(
     ("raw", "value", "rule"),
     [

@@ -43,6 +43,10 @@ CASES = {
     "VALUE_NOT_ALLOWED": ([valid_row(industry="农业")], [valid_row(industry="新材料(含化工)")]),
     "AMOUNT_NEGATIVE": ([valid_row(claimed=-0.01)], [valid_row(claimed=0.0)]),
     "USCC_INVALID": ([valid_row(uscc=valid_code()[:-1] + "0")], [valid_row(uscc=valid_code().lower())]),
+    "USCC_STORED_AS_NUMBER": (
+        [valid_row(uscc=float(916590011234567890))],
+        [valid_row(uscc=123456789012345.0)],  # every digit kept (USCC_INVALID: too short)
+    ),
     "DUPLICATE_ENTERPRISE": (
         [valid_row(), valid_row(name="另一行")],
         [valid_row(), valid_row(uscc=valid_code("MA77T3B5W"))],

@@ -25,9 +25,12 @@ from schemas.registry import implements
 EXCEL_EPOCH = dt.date(1899, 12, 30)
 FIRST_EXCEL_DAY = EXCEL_EPOCH + dt.timedelta(days=1)  # serial 1 (Excel shows 1900-01-01)
 # Excel's own limits: dates run to 9999-12-31 (serial 2958465); numbers keep 15 significant digits,
-# so an amount of 10^15 元 or more cannot be what the clerk typed.
+# so a number of 10^15 or more may have lost digits: an amount that large cannot be what the clerk typed,
+# nor can a credit code typed as a number be read back.
 EXCEL_LAST_SERIAL = 2958465
-AMOUNT_LIMIT = Decimal(10) ** 15
+EXCEL_DIGITS = 15  # the significant digits Excel keeps and shows of a number
+EXCEL_EXACT_LIMIT = 10**EXCEL_DIGITS  # from here on a number has more digits than Excel keeps
+AMOUNT_LIMIT = Decimal(EXCEL_EXACT_LIMIT)
 
 _NUMBER_TEXT = re.compile(r"^[+-]?(\d{1,3}(,\d{3})+|\d+)(\.\d+)?$")
 _PLAIN_CODE = re.compile(r"^[0-9A-Z]{18}$")  # already as a credit code is written: nothing to clean
@@ -36,13 +39,15 @@ _DATE_TEXT = re.compile(r"^(\d{4})\s*(?:-|/|\.|年)\s*(\d{1,2})\s*(?:-|/|\.|月)
 
 class Converted(NamedTuple):
     """A converted cell: its value, and the rule it broke (if any). `failed` cells have no value.
-    (A named tuple: a column converts many thousands of them.)"""
+    `shown`: the cell as the rule's message quotes it, where that is not its raw value (a number as
+    Excel shows it). (A named tuple: a column converts many thousands of them.)"""
 
     value: Any
     rule: str | None = None
     expected: Any = None
     failed: bool = False
     from_text: bool = False
+    shown: Any = None
 
 
 BLANK = Converted(None)
@@ -50,8 +55,7 @@ BLANK = Converted(None)
 # Below this size, a float whose repr has at most two decimals is exactly the float nearest a whole
 # number of cents: floats there are spaced far closer than a cent.
 _PLAIN_MONEY_LIMIT = 1e13
-_EXACT = Context(prec=28)
-EXCEL_DIGITS = 15  # the significant digits Excel keeps and shows of a number  # scaleb of a whole number of cents below the limit is exact
+_EXACT = Context(prec=28)  # scaleb of a whole number of cents below the limit is exact
 
 
 def is_blank(raw: Any) -> bool:
@@ -207,14 +211,26 @@ def to_text(raw: Any) -> Converted:
     return Converted(str(raw).strip())
 
 
+@implements("USCC_STORED_AS_NUMBER")
 def to_uscc(raw: Any) -> Converted:
-    """A credit code: text, upper case, spaces and hyphens removed (validated by USCC_INVALID)."""
+    """A credit code: text, upper case, spaces and hyphens removed (validated by USCC_INVALID). A code
+    stored as a number of more digits than Excel keeps has lost its last digits: it cannot be read back."""
     if type(raw) is str and _PLAIN_CODE.match(raw):
         return Converted(raw)
+    if _beyond_excel_digits(raw):
+        excel_shows = Decimal(f"{float(raw):.{EXCEL_DIGITS}g}")
+        return Converted(None, "USCC_STORED_AS_NUMBER", failed=True, shown=f"{excel_shows:f}")
     text = to_text(raw)
     if text.value is None:
         return text
     return Converted(re.sub(r"[\s-]", "", normalize_text(text.value)).upper())
+
+
+def _beyond_excel_digits(raw: Any) -> bool:
+    """A number (not a logical value) too large for Excel to keep every digit of."""
+    if isinstance(raw, bool) or not isinstance(raw, int | float):
+        return False
+    return math.isfinite(raw) and abs(raw) >= EXCEL_EXACT_LIMIT
 
 
 @implements("CHOICE_NOT_EXACT")

@@ -250,7 +250,7 @@ def convert_table(raw: RawTable, policy: Policy, fields: Sequence[Field] | None 
                 field=spec.id,
                 field_label=spec.label,
                 field_clause=spec.clause,
-                value=raw.values[spec.id][n],
+                value=raw.values[spec.id][n] if converted.shown is None else converted.shown,
                 expected=converted.expected,
             )
             for n, converted in column.broken
