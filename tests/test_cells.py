@@ -50,14 +50,24 @@ from schemas.money import as_money
         (True, None, "VALUE_NOT_A_NUMBER"),
         (float("nan"), None, "VALUE_NOT_A_NUMBER"),
         (float("inf"), None, "VALUE_NOT_A_NUMBER"),
-        (1e16, None, "VALUE_NOT_A_NUMBER"),
+        (1e16, None, "AMOUNT_TOO_LARGE"),
+        (-1e20, None, "AMOUNT_TOO_LARGE"),
+        ("100000000000000000000", None, "AMOUNT_TOO_LARGE"),
+        (999999999999999.0, Decimal("999999999999999"), None),
         (dt.date(2025, 1, 1), None, "VALUE_NOT_A_NUMBER"),
     ],
 )
 def test_money(raw, value, rule) -> None:
     converted = to_money(raw)
     assert (converted.value, converted.rule) == (value, rule)
-    assert converted.failed is (rule == "VALUE_NOT_A_NUMBER")
+    assert converted.failed is (rule in ("VALUE_NOT_A_NUMBER", "AMOUNT_TOO_LARGE"))
+
+
+def test_an_amount_too_large_is_quoted_as_an_amount_with_the_limit() -> None:
+    """1e20 is a number, not text that is no number: reported as too large, quoted as an amount."""
+    converted = to_money(1e20)
+    assert converted.shown == Decimal("1E+20")
+    assert converted.expected == Decimal(10) ** 15  # Excel's 15 significant digits
 
 
 def test_a_credit_code_stored_as_a_number_has_lost_digits() -> None:

@@ -45,6 +45,7 @@ READER_RULES = {
     "VALUE_NOT_A_NUMBER",
     "NUMBER_STORED_AS_TEXT",
     "AMOUNT_PRECISION",
+    "AMOUNT_TOO_LARGE",  # a number of more digits than Excel keeps (addin.check.cells)
     "USCC_STORED_AS_NUMBER",  # a credit code typed as a number: its last digits lost (addin.check.cells)
     "VALUE_NOT_A_DATE",
     "DATE_STORED_AS_TEXT",

@@ -46,3 +46,12 @@ def test_a_credit_code_stored_as_a_number_says_the_digits_are_lost(tmp_path, pol
     assert "15 位有效数字" in issue.message and "丢失" in issue.message
     assert "校验码" not in issue.message
     assert "文本" in issue.fix and "'" in issue.fix
+
+
+@pytest.mark.triggers("AMOUNT_TOO_LARGE")
+def test_an_amount_too_large_is_not_called_no_number(tmp_path, policy) -> None:
+    [issue] = _issues(_workbook(tmp_path, policy, paid=1e20), policy)
+    assert issue.rule == "AMOUNT_TOO_LARGE" and issue.cell == f"{spec.column_letters()['paid']}5"
+    assert "不是金额数字" not in issue.message and "1e+20" not in issue.message
+    assert "100,000,000,000,000,000,000.00 元" in issue.message and "金额过大" in issue.message
+    assert "1,000,000,000,000,000.00 元以下" in issue.message

@@ -32,6 +32,7 @@ CASES = {
     "VALUE_NOT_A_NUMBER": ([valid_row(claimed="80万")], [valid_row(claimed=400000.0)]),
     "NUMBER_STORED_AS_TEXT": ([valid_row(paid="1,000,000.00")], [valid_row(paid=1000000.0)]),
     "AMOUNT_PRECISION": ([valid_row(claimed=400000.005)], [valid_row(claimed=400000.01)]),
+    "AMOUNT_TOO_LARGE": ([valid_row(paid=1e15)], [valid_row(paid=999999999999999.0)]),
     "VALUE_NOT_A_DATE": (
         [valid_row(completion_date="明年六月")],
         [valid_row(completion_date=dt.date(2025, 6, 1))],

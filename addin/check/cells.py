@@ -92,9 +92,11 @@ def _decimal_from_number(raw: float | int) -> Decimal | None:
     return Decimal(raw)
 
 
-@implements("VALUE_NOT_A_NUMBER", "NUMBER_STORED_AS_TEXT", "AMOUNT_PRECISION")
+@implements("VALUE_NOT_A_NUMBER", "NUMBER_STORED_AS_TEXT", "AMOUNT_PRECISION", "AMOUNT_TOO_LARGE")
 def to_money(raw: Any) -> Converted:
-    """A money cell: a number in 元. Text holding a number is accepted with a warning."""
+    """A money cell: a number in 元. Text holding a number is recognised but reported (the template's
+    formulas cannot compute with it); an amount of more digits than Excel keeps is too large to be one
+    the clerk typed."""
     if is_blank(raw):
         return BLANK
     if type(raw) is CellError:
@@ -114,8 +116,10 @@ def to_money(raw: Any) -> Converted:
             return Converted(None, "VALUE_NOT_A_NUMBER", failed=True)
         amount = Decimal(text.replace(",", ""))
         from_text = True
-    if amount is None or not amount.is_finite() or abs(amount) >= AMOUNT_LIMIT:
+    if amount is None or not amount.is_finite():
         return Converted(None, "VALUE_NOT_A_NUMBER", failed=True)
+    if abs(amount) >= AMOUNT_LIMIT:
+        return Converted(None, "AMOUNT_TOO_LARGE", failed=True, expected=AMOUNT_LIMIT, shown=amount)
     if from_text:
         return Converted(amount, "NUMBER_STORED_AS_TEXT", expected=f"{amount:f}", from_text=True)
     if amount != amount.quantize(CENT):
