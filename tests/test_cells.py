@@ -80,6 +80,17 @@ def test_a_credit_code_stored_as_a_number_has_lost_digits() -> None:
     assert (short.value, short.rule) == ("123456789012345", None)
 
 
+def test_a_credit_code_in_lower_case_is_read_in_upper_case_with_a_warning() -> None:
+    converted = to_uscc("91659001ma77r1n0xe")
+    assert (converted.value, converted.rule, converted.failed) == (
+        "91659001MA77R1N0XE",
+        "USCC_NOT_UPPERCASE",
+        False,
+    )
+    assert converted.expected == "91659001MA77R1N0XE"
+    assert to_uscc("91659001 MA77R1N0XE") == to_uscc("91659001MA77R1N0XE")  # spaces: read without
+
+
 @pytest.mark.parametrize(
     ("raw", "value", "rule"),
     [

@@ -47,6 +47,7 @@ READER_RULES = {
     "AMOUNT_PRECISION",
     "AMOUNT_TOO_LARGE",  # a number of more digits than Excel keeps (addin.check.cells)
     "USCC_STORED_AS_NUMBER",  # a credit code typed as a number: its last digits lost (addin.check.cells)
+    "USCC_NOT_UPPERCASE",  # a credit code typed in lower case, read in upper case (addin.check.cells)
     "VALUE_NOT_A_DATE",
     "DATE_STORED_AS_TEXT",
     "CHOICE_NOT_EXACT",

@@ -12,7 +12,7 @@ from addin import template_spec as spec
 from addin.check.pipeline import check_file
 from addin.io.output import save_workbook
 from addin.templates.bundled import filled_application
-from tests.conftest import valid_row
+from tests.conftest import valid_code, valid_row
 
 TYPED_AS_A_NUMBER = 916590011234567890  # an 18-digit code as the clerk typed it into a number cell
 
@@ -55,3 +55,12 @@ def test_an_amount_too_large_is_not_called_no_number(tmp_path, policy) -> None:
     assert "不是金额数字" not in issue.message and "1e+20" not in issue.message
     assert "100,000,000,000,000,000,000.00 元" in issue.message and "金额过大" in issue.message
     assert "1,000,000,000,000,000.00 元以下" in issue.message
+
+
+@pytest.mark.triggers("USCC_NOT_UPPERCASE")
+def test_a_credit_code_in_lower_case_is_a_warning_naming_the_code_read(tmp_path, policy) -> None:
+    code = valid_code()
+    [issue] = _issues(_workbook(tmp_path, policy, uscc=code.lower()), policy)
+    assert (issue.rule, issue.severity) == ("USCC_NOT_UPPERCASE", "warning")
+    assert f"“{code.lower()}”" in issue.message and f"“{code}”" in issue.message
+    assert "大写" in issue.fix

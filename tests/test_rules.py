@@ -48,6 +48,7 @@ CASES = {
         [valid_row(uscc=float(916590011234567890))],
         [valid_row(uscc=123456789012345.0)],  # every digit kept (USCC_INVALID: too short)
     ),
+    "USCC_NOT_UPPERCASE": ([valid_row(uscc=valid_code().lower())], [valid_row()]),
     "DUPLICATE_ENTERPRISE": (
         [valid_row(), valid_row(name="另一行")],
         [valid_row(), valid_row(uscc=valid_code("MA77T3B5W"))],

@@ -33,6 +33,7 @@ EXCEL_EXACT_LIMIT = 10**EXCEL_DIGITS  # from here on a number has more digits th
 AMOUNT_LIMIT = Decimal(EXCEL_EXACT_LIMIT)
 
 _NUMBER_TEXT = re.compile(r"^[+-]?(\d{1,3}(,\d{3})+|\d+)(\.\d+)?$")
+_CODE_GAPS = re.compile(r"[\s-]")  # spaces and hyphens a credit code is read without
 _PLAIN_CODE = re.compile(r"^[0-9A-Z]{18}$")  # already as a credit code is written: nothing to clean
 _DATE_TEXT = re.compile(r"^(\d{4})\s*(?:-|/|\.|年)\s*(\d{1,2})\s*(?:-|/|\.|月)\s*(\d{1,2})\s*日?$")
 
@@ -215,10 +216,12 @@ def to_text(raw: Any) -> Converted:
     return Converted(str(raw).strip())
 
 
-@implements("USCC_STORED_AS_NUMBER")
+@implements("USCC_STORED_AS_NUMBER", "USCC_NOT_UPPERCASE")
 def to_uscc(raw: Any) -> Converted:
-    """A credit code: text, upper case, spaces and hyphens removed (validated by USCC_INVALID). A code
-    stored as a number of more digits than Excel keeps has lost its last digits: it cannot be read back."""
+    """A credit code: text, spaces and hyphens removed (validated by USCC_INVALID). Letters typed in
+    lower case are read in upper case, with a warning: the template's formulas (COUNTIF, SEARCH) do not
+    tell cases apart, but the licence writes capitals. A code stored as a number of more digits than
+    Excel keeps has lost its last digits: it cannot be read back."""
     if type(raw) is str and _PLAIN_CODE.match(raw):
         return Converted(raw)
     if _beyond_excel_digits(raw):
@@ -227,7 +230,10 @@ def to_uscc(raw: Any) -> Converted:
     text = to_text(raw)
     if text.value is None:
         return text
-    return Converted(re.sub(r"[\s-]", "", normalize_text(text.value)).upper())
+    code = _CODE_GAPS.sub("", normalize_text(text.value))
+    if code != code.upper():
+        return Converted(code.upper(), "USCC_NOT_UPPERCASE", expected=code.upper())
+    return Converted(code)
 
 
 def _beyond_excel_digits(raw: Any) -> bool:
