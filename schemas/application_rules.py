@@ -18,7 +18,7 @@ import pandas as pd
 
 from schemas import cell_rules
 from schemas.calculation import line_value, on_rows, window_column
-from schemas.engine import Details, Rule, Violated, only, value_only
+from schemas.engine import Details, Rule, Violated, invalid_rows, only, value_only
 from schemas.fields import (
     RATIO_FIELDS,
     YES,
@@ -125,8 +125,10 @@ def _material_columns(policy: Policy) -> list[str]:
 def materials_missing(table: Table, column: pd.Series) -> pd.Series:
     """An enterprise applying for the subsidy (evaluated 二级 or above) whose documents are not all
     marked 是: one issue per row, at the first missing document's cell, naming every missing one. A row
-    with a document cell that failed to convert is left to that cell's issue."""
-    unread = table.skipped(_material_columns(table.policy))
+    with a document cell that failed to convert, or that holds a value its column does not allow (TRUE
+    for 是), is left to that cell's issue, as a rule's `needs` are (the documents follow the policy)."""
+    documents = _material_columns(table.policy)
+    unread = table.skipped(documents) | invalid_rows(table, documents)
     return table.amounts["level_ok"] & (_first_missing_material(table) == column.name) & ~unread
 
 

@@ -157,7 +157,7 @@ def _declared_details(table: Table, rule_id: str, name: str, rows: pd.Index) -> 
     return {"value": values, "reason": cell_rules.code_problems(values), "expected": "18位有效代码"}
 
 
-def _invalid(table: Table, needs: Sequence[str]) -> pd.Series:
+def invalid_rows(table: Table, needs: Sequence[str]) -> pd.Series:
     """Rows where a cell the rule needs breaks its column's declared rules."""
     cells = invalid_cells(table)
     present = [name for name in needs if name in cells.columns]
@@ -167,7 +167,7 @@ def _invalid(table: Table, needs: Sequence[str]) -> pd.Series:
 def _rule_check(rule: Rule, table: Table | None) -> pa.Check:
     def passes(column: pd.Series) -> pd.Series:
         assert table is not None, "a schema built for display is not run"
-        broken = rule.violated(table, column) & ~table.skipped(rule.needs) & ~_invalid(table, rule.needs)
+        broken = rule.violated(table, column) & ~table.skipped(rule.needs) & ~invalid_rows(table, rule.needs)
         return ~broken.reindex(column.index, fill_value=False)
 
     return pa.Check(passes, name=rule.id, ignore_na=False)

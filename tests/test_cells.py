@@ -70,6 +70,12 @@ def test_an_amount_too_large_is_quoted_as_an_amount_with_the_limit() -> None:
     assert converted.expected == Decimal(10) ** 15  # Excel's 15 significant digits
 
 
+def test_a_logical_value_is_text_as_excel_shows_it() -> None:
+    assert to_text(True).value == "TRUE" and to_text(False).value == "FALSE"
+    # a choice that is no option is kept for VALUE_NOT_ALLOWED to quote, as Excel shows it
+    assert to_choice(True, ["是", "否"], "否").value == "TRUE"
+
+
 def test_a_credit_code_stored_as_a_number_has_lost_digits() -> None:
     """Excel keeps 15 significant digits: an 18-digit code typed as a number cannot be read back."""
     converted = to_uscc(float(916590011234567890))

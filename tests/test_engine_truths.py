@@ -41,3 +41,13 @@ def test_each_rule_is_implemented_once(policy) -> None:
         for rule in award_rules(kind):
             if rule.id in exclusions:
                 assert rule in EXCLUSIONS  # the same rule object as the application's, not a copy
+
+
+def test_a_document_not_in_the_list_is_one_issue(policy) -> None:
+    """TRUE in a 是/否 document column breaks its column's check: MATERIALS_MISSING leaves the row to
+    it, as it leaves a document cell that failed to convert; the value is quoted as Excel shows it."""
+    result = check_records([valid_row(doc_invoice=True)], policy)
+    assert fired(result) == {"VALUE_NOT_ALLOWED"}
+    assert "“TRUE”" in result.issues[0].message
+    other = check_records([valid_row(doc_invoice=True, doc_payment="否")], policy)
+    assert fired(other) == {"VALUE_NOT_ALLOWED"}  # the row's other documents: once the cell is fixed

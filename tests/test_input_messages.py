@@ -64,3 +64,9 @@ def test_a_credit_code_in_lower_case_is_a_warning_naming_the_code_read(tmp_path,
     assert (issue.rule, issue.severity) == ("USCC_NOT_UPPERCASE", "warning")
     assert f"“{code.lower()}”" in issue.message and f"“{code}”" in issue.message
     assert "大写" in issue.fix
+
+
+def test_a_logical_value_in_a_document_column_is_one_issue_shown_as_excel_shows_it(tmp_path, policy) -> None:
+    issues = _issues(_workbook(tmp_path, policy, doc_diagnosis=True), policy)
+    assert [i.rule for i in issues] == ["VALUE_NOT_ALLOWED"]  # not also MATERIALS_MISSING
+    assert "“TRUE”" in issues[0].message and "True" not in issues[0].message

@@ -33,6 +33,7 @@ EXCEL_EXACT_LIMIT = 10**EXCEL_DIGITS  # from here on a number has more digits th
 AMOUNT_LIMIT = Decimal(EXCEL_EXACT_LIMIT)
 
 _NUMBER_TEXT = re.compile(r"^[+-]?(\d{1,3}(,\d{3})+|\d+)(\.\d+)?$")
+_EXCEL_LOGICAL = {True: "TRUE", False: "FALSE"}  # a logical value as Excel shows it
 _CODE_GAPS = re.compile(r"[\s-]")  # spaces and hyphens a credit code is read without
 _PLAIN_CODE = re.compile(r"^[0-9A-Z]{18}$")  # already as a credit code is written: nothing to clean
 _DATE_TEXT = re.compile(r"^(\d{4})\s*(?:-|/|\.|年)\s*(\d{1,2})\s*(?:-|/|\.|月)\s*(\d{1,2})\s*日?$")
@@ -209,6 +210,8 @@ def to_text(raw: Any) -> Converted:
         return BLANK
     if type(raw) is CellError:
         return error_value(REFILL_TEXT)
+    if isinstance(raw, bool):
+        return Converted(_EXCEL_LOGICAL[raw])
     if isinstance(raw, float) and raw.is_integer():
         return Converted(str(int(raw)))
     if isinstance(raw, dt.datetime | dt.date):
