@@ -5,9 +5,11 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass
+from decimal import Decimal
 from typing import Any
 
 from schemas.registry import Issue, implements, make_issue
+from schemas.text import number_in_text
 
 FIRST_REVISION = 1
 LAST_REVISION = 9999  # no unit resubmits ten thousand times: a larger 版本号 is a typing slip
@@ -48,27 +50,27 @@ def _where(sheet: str, cell: str, label: str) -> dict[str, Any]:
 
 
 def whole_number(value: Any) -> int | None:
-    """A cell's value as a whole number from 1 to LAST_REVISION (1, 1.0, "2"), or None."""
+    """A cell's value as a whole number from 1 to LAST_REVISION (1, 1.0; text as an amount's text is
+    read: "2", full-width "２"), or None."""
     if isinstance(value, bool):
         return None
     if isinstance(value, str):
-        try:
-            value = float(value.strip())
-        except ValueError:
-            return None
+        value = number_in_text(value)
     if (
-        isinstance(value, int | float)
+        isinstance(value, int | float | Decimal)
         and FIRST_REVISION <= value <= LAST_REVISION
-        and float(value).is_integer()
+        and value == int(value)
     ):
         return int(value)
     return None
 
 
-@implements("REVISION_INVALID", "REVISION_MISSING")
+@implements("REVISION_INVALID", "REVISION_MISSING", "REVISION_STORED_AS_TEXT")
 def revision_of(value: Any, present: bool, sheet: str, cell: str) -> tuple[int, list[Issue]]:
     """The workbook's revision and its issues: a template without the cell (made before 版本号 existed)
-    counts as revision 1 with a warning; a blank, non-numeric, non-whole or out-of-range one is an error."""
+    counts as revision 1 with a warning; a blank, non-numeric, non-whole or out-of-range one is an error;
+    a whole number written as text ("2", full-width "２") is read, with a warning, as a money cell's
+    text is read and reported."""
     if not present:
         return FIRST_REVISION, [
             make_issue(
@@ -87,6 +89,15 @@ def revision_of(value: Any, present: bool, sheet: str, cell: str) -> tuple[int, 
                 "REVISION_INVALID",
                 value=shown,
                 expected=f"{FIRST_REVISION} 至 {LAST_REVISION} 的整数",
+                **_where(sheet, cell, REVISION_LABEL),
+            )
+        ]
+    if isinstance(value, str):
+        return revision, [
+            make_issue(
+                "REVISION_STORED_AS_TEXT",
+                value=value,
+                expected=revision,
                 **_where(sheet, cell, REVISION_LABEL),
             )
         ]

@@ -68,11 +68,31 @@ def test_new_templates_hold_revision_1_and_a_blank_submitted_on(policy) -> None:
 
 def test_whole_revisions_are_read_as_numbers() -> None:
     assert revision_of(2.0, True, spec.DATA_SHEET, "D2") == (2, [])
-    assert revision_of("3", True, spec.DATA_SHEET, "D2") == (3, [])
+    assert revision_of(3, True, spec.DATA_SHEET, "D2") == (3, [])
+
+
+@pytest.mark.triggers("REVISION_STORED_AS_TEXT")
+@pytest.mark.parametrize(("value", "read"), [("3", 3), ("２", 2), (" １２ ", 12)])
+def test_a_revision_written_as_text_is_read_with_a_warning(value, read) -> None:
+    """As a money cell's text is: read (full-width digits too) and reported, never passed silently."""
+    revision, issues = revision_of(value, True, spec.DATA_SHEET, "D2")
+    assert revision == read
+    assert [(i.rule, i.severity, i.sheet, i.cell) for i in issues] == [
+        ("REVISION_STORED_AS_TEXT", "warning", spec.DATA_SHEET, "D2")
+    ]
+    assert f"“{value}”是文本" in issues[0].message and f"识别为 {read}" in issues[0].message
+
+
+@pytest.mark.triggers("REVISION_STORED_AS_TEXT")
+def test_a_full_width_revision_in_a_workbook_is_reported_at_d2(tmp_path, policy) -> None:
+    result = check_file(_application(tmp_path / "a.xlsx", policy, "２"), policy)
+    assert result.revision == 2
+    issues = [i for i in result.issues if i.rule == "REVISION_STORED_AS_TEXT"]
+    assert [(i.sheet, i.cell) for i in issues] == [(spec.DATA_SHEET, "D2")]
 
 
 @pytest.mark.triggers("REVISION_INVALID")
-@pytest.mark.parametrize("value", [None, "二", 1.5, 0, -1, True])
+@pytest.mark.parametrize("value", [None, "二", 1.5, 0, -1, True, "２.５", "1e0", "１００００"])
 def test_a_blank_or_non_whole_revision_is_an_error_at_its_cell(value) -> None:
     revision, issues = revision_of(value, True, spec.DATA_SHEET, "D2")
     assert [(i.rule, i.severity, i.sheet, i.cell) for i in issues] == [

@@ -11,7 +11,6 @@ import datetime as dt
 import itertools
 import math
 import re
-import unicodedata
 from collections.abc import Sequence
 from decimal import Context, Decimal
 from typing import Any, NamedTuple
@@ -21,6 +20,7 @@ import numpy as np
 from addin.io.cell_errors import CellError
 from schemas.money import CENT
 from schemas.registry import implements
+from schemas.text import normalize_text, number_in_text
 
 EXCEL_EPOCH = dt.date(1899, 12, 30)
 FIRST_EXCEL_DAY = EXCEL_EPOCH + dt.timedelta(days=1)  # serial 1 (Excel shows 1900-01-01)
@@ -32,7 +32,6 @@ EXCEL_DIGITS = 15  # the significant digits Excel keeps and shows of a number
 EXCEL_EXACT_LIMIT = 10**EXCEL_DIGITS  # from here on a number has more digits than Excel keeps
 AMOUNT_LIMIT = Decimal(EXCEL_EXACT_LIMIT)
 
-_NUMBER_TEXT = re.compile(r"^[+-]?(\d{1,3}(,\d{3})+|\d+)(\.\d+)?$")
 _EXCEL_LOGICAL = {True: "TRUE", False: "FALSE"}  # a logical value as Excel shows it
 _CODE_GAPS = re.compile(r"[\s-]")  # spaces and hyphens a credit code is read without
 _PLAIN_CODE = re.compile(r"^[0-9A-Z]{18}$")  # already as a credit code is written: nothing to clean
@@ -62,11 +61,6 @@ _EXACT = Context(prec=28)  # scaleb of a whole number of cents below the limit i
 
 def is_blank(raw: Any) -> bool:
     return raw is None or (isinstance(raw, str) and raw.strip() == "")
-
-
-def normalize_text(raw: str) -> str:
-    """Full-width digits, letters and punctuation to their ordinary forms, stray spaces removed."""
-    return unicodedata.normalize("NFKC", raw).strip()
 
 
 # How each kind of input cell is filled in, for the fix of an error value in it.
@@ -113,10 +107,9 @@ def to_money(raw: Any) -> Converted:
     if isinstance(raw, int | float | Decimal):
         amount = raw if isinstance(raw, Decimal) else _decimal_from_number(raw)
     else:
-        text = normalize_text(str(raw))
-        if not _NUMBER_TEXT.match(text):
+        amount = number_in_text(str(raw))
+        if amount is None:
             return Converted(None, "VALUE_NOT_A_NUMBER", failed=True)
-        amount = Decimal(text.replace(",", ""))
         from_text = True
     if amount is None or not amount.is_finite():
         return Converted(None, "VALUE_NOT_A_NUMBER", failed=True)
