@@ -369,6 +369,7 @@ def explain(
     """逐步说明一家企业的各项金额是怎样算出来的：每一步的数字和依据条款。"""
     from rich.table import Table
 
+    from addin.check.identity import KIND_NAMES
     from addin.check.pipeline import check_file
     from addin.reports.explain import explain_row
     from addin.reports.terminal_text import add_amount_column
@@ -377,6 +378,11 @@ def explain(
 
     policy = _policy(policy_file)
     result = check_file(file, policy)
+    if result.kind in KIND_NAMES and result.kind != "application":  # read, but not an application
+        raise _fail(
+            f"{file.name} 是{KIND_NAMES[result.kind]}，不是申报表。dtfund explain 只说明申报表中一家企业的"
+            "补贴是怎样算出来的；请指定申报表文件（校验这个文件请用 dtfund check）。"
+        )
     if result.kind != "application":
         reason = issue_sentences(result.issues[0]) if result.issues else f"{file.name} 不是申报表。"
         raise _fail(f"无法说明：{reason}")

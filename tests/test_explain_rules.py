@@ -11,7 +11,7 @@ from typer.testing import CliRunner
 from addin.cli import app
 from addin.excel.udfs import DTFUND_VALIDATE
 from addin.reports.catalogue import CATALOGUE_PAGE, NO_CLAUSE, catalogue_markdown, rule_catalogue
-from addin.templates.bundled import EXAMPLES, REPOSITORY
+from addin.templates.bundled import EXAMPLE_AWARDS, EXAMPLE_PLAN, EXAMPLES, REPOSITORY
 from schemas.fields import application_fields
 from schemas.registry import load_registry
 
@@ -51,6 +51,17 @@ def test_explain_an_ineligible_row_says_why() -> None:
 def test_explain_a_row_without_data() -> None:
     result = run("explain", EXAMPLE, "--row", 12)
     assert result.exit_code == 2 and "第 12 行没有企业数据" in result.output
+
+
+def test_explain_refuses_a_workbook_that_is_no_application() -> None:
+    """Awards and the plan are read, but explain shows an application's steps: it says so, naming what
+    the file is, rather than quoting the file's first issue."""
+    for example, kind in ((EXAMPLE_AWARDS, "奖励与补贴名单"), (EXAMPLE_PLAN, "资金使用计划表")):
+        result = run("explain", REPOSITORY / example, "--row", 5)
+        assert result.exit_code == 2, result.output
+        assert f"{Path(example).name} 是{kind}，不是申报表" in result.output
+        assert "dtfund explain 只说明申报表" in result.output
+        assert "无法说明" not in result.output
 
 
 def test_rules_command_lists_every_rule() -> None:
