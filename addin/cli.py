@@ -391,8 +391,7 @@ def explain(
         own = [issue_sentences(i) for i in result.issues if i.row == row]  # e.g. a 合计 row set aside
         if own:
             raise _fail(f"第 {row} 行不是企业数据：{' '.join(own)}")
-        filled = "、".join(str(r) for r in list(table.amounts.index)[:10])
-        raise _fail(f"第 {row} 行没有企业数据。有数据的行：{filled or '无'}。")
+        raise _fail(f"第 {row} 行没有企业数据。{_filled_rows(list(table.amounts.index))}")
     name = table.frame.at[row, "name"] or "（未填企业名称）"
     steps = Table(title=plain(f"第 {row} 行 {name} 的补贴计算"), show_lines=True)
     steps.add_column("步骤", overflow="fold")
@@ -407,6 +406,20 @@ def explain(
     for issue in own:
         style = "red" if issue.severity == "error" else "yellow"
         console.print(labelled(issue.rule, issue_sentences(issue), style=style))
+
+
+LISTED_ROWS = 10  # the rows with data `dtfund explain` names when asked about a row without any
+
+
+def _filled_rows(rows: list[int]) -> str:
+    """The rows with data, for a clerk who asked about an empty one: the first few, and how many more."""
+    if not rows:
+        return "表中没有填写企业数据的行。"
+    listed = "、".join(str(r) for r in rows[:LISTED_ROWS])
+    more = len(rows) - LISTED_ROWS
+    return f"有数据的行（共 {len(rows)} 行）：{listed}" + (
+        f"……（另有 {more} 行未列出）。" if more > 0 else "。"
+    )
 
 
 @app.command()

@@ -51,6 +51,17 @@ def test_explain_an_ineligible_row_says_why() -> None:
 def test_explain_a_row_without_data() -> None:
     result = run("explain", EXAMPLE, "--row", 12)
     assert result.exit_code == 2 and "第 12 行没有企业数据" in result.output
+    # eleven rows with data (5–11, 13–16): the first ten listed, and the one left out counted
+    assert "有数据的行（共 11 行）：5、6、7、8、9、10、11、13、14、15……（另有 1 行未列出）" in result.output
+
+
+def test_the_rows_with_data_are_counted_when_not_all_are_listed() -> None:
+    from addin.cli import LISTED_ROWS, _filled_rows
+
+    assert _filled_rows([]) == "表中没有填写企业数据的行。"
+    assert _filled_rows([5, 7]) == "有数据的行（共 2 行）：5、7。"
+    many = list(range(5, 5 + LISTED_ROWS + 95))
+    assert _filled_rows(many).endswith(f"、{4 + LISTED_ROWS}……（另有 95 行未列出）。")
 
 
 def test_explain_refuses_a_workbook_that_is_no_application() -> None:
