@@ -40,6 +40,7 @@ READER_RULES = {
     "TEMPLATE_COLUMN_CHANGED",
     "TEMPLATE_NAME_MISPLACED",
     "TEMPLATE_VERSION_UNSUPPORTED",
+    "TEMPLATE_POLICY_MISMATCH",  # a template made for another policy (addin.check.structure)
     "TABLE_EMPTY",
     "ROWS_BELOW_TABLE",  # values typed below the table's last row (addin.check.identity)
     "VALUE_NOT_A_NUMBER",
