@@ -254,7 +254,8 @@ def table_rows(ws, rows: Iterable[Sequence[Any]], widths: Sequence[int], first_r
         ws.append([styled_cell(ws, v, alignment=TOP_WRAP, border=BOX) for v in values])
 
 
-RULES_WIDTHS = (6, 20, 56, 46, 14)  # 级别, 名称, 说明, 修改建议, 依据; the id's column fits the longest id
+RULES_WIDTHS = (6, 18, 64, 52, 12)  # 级别, 名称, 说明, 修改建议, 依据 (the id column fits the longest id); wider
+# 说明 and 修改建议 columns wrap fewer lines: the two-row workbook prints on 12 pages with every rule (issue 20)
 
 
 def rules_sheet(workbook: Workbook, policy: Policy) -> None:
