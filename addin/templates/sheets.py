@@ -199,15 +199,24 @@ def print_and_protect(ws, pages_wide: int, title_rows: str) -> None:
     ws.protection.autoFilter = False
 
 
+def shown_header(field: Field) -> str:
+    """A column's header as its cell shows it: the unit on a line of its own when the header wraps (a
+    viewer would otherwise break inside it: 咨询诊断服务费（/元）). The check compares headers without
+    line breaks (addin.check.table.header_key)."""
+    if field.unit and text_width(field.header) > field.width:
+        return f"{field.label}\n（{field.unit}）"
+    return field.header
+
+
 def header_cells(ws, fields: Sequence[Field], row: int) -> list[WriteOnlyCell]:
     """The header row (sheet row `row`, tall enough for its wrapped text): inputs blue, computed columns
     grey, each with its help as a note."""
-    ws.row_dimensions[row].height = wrapped_height((f.header, f.width) for f in fields)
+    ws.row_dimensions[row].height = wrapped_height((shown_header(f), f.width) for f in fields)
     headers = []
     for field in fields:
         cell = styled_cell(
             ws,
-            field.header,
+            shown_header(field),
             font=BOLD,
             fill=COMPUTED_FILL if field.computed else INPUT_FILL,
             alignment=WRAP,
@@ -254,8 +263,9 @@ def table_rows(ws, rows: Iterable[Sequence[Any]], widths: Sequence[int], first_r
         ws.append([styled_cell(ws, v, alignment=TOP_WRAP, border=BOX) for v in values])
 
 
-RULES_WIDTHS = (6, 18, 64, 52, 12)  # 级别, 名称, 说明, 修改建议, 依据 (the id column fits the longest id); wider
-# 说明 and 修改建议 columns wrap fewer lines: the two-row workbook prints on 12 pages with every rule (issue 20)
+# 级别, 名称, 说明, 修改建议, 依据 (the id column fits the longest id). 说明 and 修改建议 are wide enough to
+# wrap few lines: the two-row workbook prints on 12 pages with every rule (issue 20).
+RULES_WIDTHS = (6, 18, 64, 52, 12)
 
 
 def rules_sheet(workbook: Workbook, policy: Policy) -> None:
