@@ -33,10 +33,15 @@ class PlanLine:
     def name(self) -> str:
         """How a clerk names the line: （二）数字化改造进度奖励; an item of a line, by its number: （十四）1
         (the first item of （十四）其他 as its others, though the annex heads it with the line's name)."""
-        main, _, item = self.key.partition(".")
-        if item:
-            return f"（{main}）{item}"
-        return f"{self.label}{self.direction}" if self.label else f"（{main}）"
+        if "." in self.key:
+            return line_number(self.key)
+        return f"{self.label}{self.direction}" if self.label else line_number(self.key)
+
+
+def line_number(key: str) -> str:
+    """A plan line's number as the annex writes it, from its key: 二 -> （二）, 十四.1 -> （十四）1."""
+    main, _, item = key.partition(".")
+    return f"（{main}）{item}"
 
 
 @dataclass(frozen=True)

@@ -165,9 +165,12 @@ def _replaced(old: Submission, new: Submission, named: str | None = None) -> Iss
     )
 
 
-# Why two workbooks of a unit sharing its highest revision are not consolidated (UNIT_SUBMITTED_TWICE).
-SAME_CONTENT = "，且内容完全相同（是同一文件的副本），请删除多余的副本"
+# Why two workbooks of a unit sharing its highest revision are not consolidated (UNIT_SUBMITTED_TWICE),
+# and what to do.
+SAME_CONTENT = "，且内容完全相同（是同一文件的副本）"
 UNDECIDED = "，无法判断哪一份是最新的"
+DELETE_COPY = "删除多余的副本，只保留一份，然后重新汇总。"
+KEEP_LATEST = "只保留最新的一份，或把最新一份的“版本号”改为更大的数字后重新汇总。"
 
 
 def _twice(one: Submission, same: list[Submission]) -> Issue:
@@ -180,4 +183,5 @@ def _twice(one: Submission, same: list[Submission]) -> Issue:
         unit=one.unit,
         others="、".join(s.file for s in others),
         why=SAME_CONTENT if copies else UNDECIDED,
+        remedy=DELETE_COPY if copies else KEEP_LATEST,
     )

@@ -54,7 +54,7 @@ def test_an_amount_too_large_is_not_called_no_number(tmp_path, policy) -> None:
     assert issue.rule == "AMOUNT_TOO_LARGE" and issue.cell == f"{spec.column_letters()['paid']}5"
     assert "不是金额数字" not in issue.message and "1e+20" not in issue.message
     assert "100,000,000,000,000,000,000.00 元" in issue.message and "金额过大" in issue.message
-    assert "1,000,000,000,000,000.00 元以下" in issue.message
+    assert "1,000,000,000,000,000.00 元以上的数字可能已丢失末尾几位" in issue.message
 
 
 @pytest.mark.triggers("USCC_NOT_UPPERCASE")

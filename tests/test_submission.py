@@ -183,6 +183,7 @@ def test_two_copies_of_one_workbook_are_named_as_copies() -> None:
     )
     assert decision.kept == []
     assert all("是同一文件的副本" in i.message and "无法判断" not in i.message for i in decision.issues)
+    assert all(i.fix.startswith("删除多余的副本") and "版本号" not in i.fix for i in decision.issues)
 
 
 def test_workbooks_without_a_unit_are_all_kept() -> None:

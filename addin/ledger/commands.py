@@ -261,14 +261,16 @@ def _money_table(fields: list[str]) -> Callable[[str, list[str], MoneyRows], Non
 
 
 ENTRY_HEADERS = ("企业名称", "统一社会信用代码", "师市", "计划行", "资金来源")
+UNBROKEN_HEADERS = ("统一社会信用代码", "计划行", "资金来源")
 
 
 def _print_entries(batch: str, entries: list[dict[str, Any]]) -> None:
     """A batch's entries, one per row: what a clerk needs to reverse one (`ledger reverse --entry`)."""
     from rich.table import Table
 
-    from addin.reports.terminal_text import add_amount_column, print_table
+    from addin.reports.terminal_text import SHORT_SOURCE, add_amount_column, print_table
     from schemas.money import format_yuan
+    from schemas.plan import line_number
     from schemas.policy import load_policy
 
     if not entries:
@@ -279,15 +281,16 @@ def _print_entries(batch: str, entries: list[dict[str, Any]]) -> None:
     sources = load_policy(None).funding_sources
     out = Table(title=f"批次“{visible(batch)}”的记录（{len(entries)} 条）")
     add_amount_column(out, "记录号")
+    # a credit code whole on one line (to be read and copied), and the short columns unbroken
     for header in ENTRY_HEADERS:
-        out.add_column(header, overflow="fold")
+        out.add_column(header, overflow="fold", no_wrap=header in UNBROKEN_HEADERS)
     add_amount_column(out, "金额（元）")
     out.add_column("冲销", overflow="fold")
     for e in entries:
-        texts = [e["enterprise"], e["uscc"] or "", e["unit"], e["line_name"]]
+        texts = [e["enterprise"], e["uscc"] or "", e["unit"], line_number(e["line"])]  # (narrow: numbers)
         out.add_row(
             str(e["seq"]),
-            *map(plain, [*texts, sources.get(e["source"], e["source"])]),
+            *map(plain, [*texts, sources.get(e["source"], e["source"])[:SHORT_SOURCE]]),
             format_yuan(e["amount"]),
             plain(_reversal_note(e)),
         )

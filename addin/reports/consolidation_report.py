@@ -30,15 +30,15 @@ from addin.reports.summary_figures import (
     provider_ranking,
 )
 from addin.reports.terminal_issues import TERMINAL_ISSUE_LIMIT, print_issues
-from addin.reports.terminal_text import add_amount_column, plain, print_table, visible
+from addin.reports.terminal_text import SHORT_SOURCE, add_amount_column, plain, print_table, visible
 from schemas.fields import part_fields
 from schemas.ledger_balance import FIGURES
 from schemas.money import format_yuan, two_place_texts
+from schemas.plan import line_number
 from schemas.registry import issue_sentences
 
 AWARDS_APART_NOTE = "奖励与补贴名单的金额不在此表中；按资金来源的合计见汇总表的“执行情况”。"
 HELD_NOTE = "暂缓拨付的企业有错误或重复申报，改正并重新汇总前不得拨付；原因见汇总表的“拨付清单”。"
-SHORT_SOURCE = 2  # 中央 / 兵团 / 师市: a funding source's short name in narrow tables
 TEXT_MIN_WIDTH = 8  # terminal cells: four Chinese characters a line before a text column folds
 
 
@@ -155,17 +155,16 @@ def print_consolidation(
         )
     print_table(console, table)
     execution = Table(title="计划执行情况（元）")
-    execution.add_column("计划行", overflow="fold")
-    execution.add_column("资金来源", overflow="fold")
+    execution.add_column("计划行", no_wrap=True)  # （十四）1 and 中央 are short: never broken
+    execution.add_column("资金来源", no_wrap=True)
     for header in ("计划", "已承诺", "未承诺", "执行率"):
         add_amount_column(execution, header)
     for record in execution_records(c):
         if record["committed"] is None:
             continue
         rate = "" if record["rate"] is None else f"{record['rate']:.2%}"
-        main, _, item = record["key"].partition(".")
         execution.add_row(
-            plain(f"（{main}）{item}"),
+            plain(line_number(record["key"])),
             c.policy.funding_sources[record["source"]][:SHORT_SOURCE],
             format_yuan(record["budget"]),
             format_yuan(record["committed"]),
