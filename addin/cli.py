@@ -569,7 +569,10 @@ def _progress(total: int, hidden: bool) -> Iterator[Callable[[Path], None]]:
 @policy_app.command("check")
 def policy_check(
     file: Annotated[
-        Path, typer.Argument(help="要检查的政策文件（YAML），如 schemas/data/policy-hefei-2024.yaml。")
+        Path,
+        typer.Argument(
+            metavar="政策文件", help="要检查的政策文件（YAML），如 schemas/data/policy-hefei-2024.yaml。"
+        ),
     ],
 ) -> None:
     """检查一个政策文件：逐条列出问题（所在行、键名、说明）。没有问题退出码为 0，有问题为 2。"""
