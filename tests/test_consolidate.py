@@ -123,10 +123,14 @@ def test_consolidate_command_writes_summary_and_json(tmp_path: Path) -> None:
     assert ("division-08-shihezi.xlsx", "B16", "DUPLICATE_ENTERPRISE") in listed
     assert ("plan.xlsx", "C14", "PLAN_UNIT_COST_MISMATCH") in listed
     assert workbook["执行情况"]._charts, "the execution sheet has its bar chart"
-    lines = [r for r in workbook["执行情况"].iter_rows(values_only=True) if r[0] and str(r[0]).startswith("（")]
+    lines = [
+        r for r in workbook["执行情况"].iter_rows(values_only=True) if r[0] and str(r[0]).startswith("（")
+    ]
     unassigned = {r[0]: r[7] for r in lines if r[1] == "兵团配套资金" and r[4] != "—"}
     assert unassigned["（十四）1"] == 4000000 - 1800000, "（十四）1 by its number, as its items 2–4"
-    assert "未承诺" in result.output and " 剩余 " not in result.output, "the terminal's word for plan − 已承诺"
+    assert "未承诺" in result.output and " 剩余 " not in result.output, (
+        "the terminal's word for plan − 已承诺"
+    )
     for sheet in workbook.worksheets:  # printed together, each sheet numbers its own pages from 1
         footer = sheet.oddFooter.center.text
         assert sheet.page_setup.useFirstPageNumber and "&P" in footer and "&N" not in footer, sheet.title

@@ -42,7 +42,8 @@ class UnreadableTemplate(Exception):
         self.template = template
 
 
-META_POLICY = NamedRange(spec.META_SHEET, "B", 3, "B", 3)  # the policy's id, as templates.sheets.meta_sheet writes it
+# the policy's id, as templates.sheets.meta_sheet writes it on the hidden _meta sheet
+META_POLICY = NamedRange(spec.META_SHEET, "B", 3, "B", 3)
 MAX_LISTED_BELOW = 5  # cells below a table named in its issue (the rows holding one are counted)
 
 

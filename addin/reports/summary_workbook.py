@@ -604,7 +604,12 @@ def _paginate(sheet: SummarySheet, keep_from: int) -> None:
     heights = [sheet.heights.get(row, LINE_HEIGHT) for row in range(sheet.row)]
     scale = print_scale(sheet.widths, landscape=True)
     breaks = pages_of(
-        heights, scale, landscape=True, repeated=sheet.header_row, keep_from=keep_from, keep_with_next=sheet.headings
+        heights,
+        scale,
+        landscape=True,
+        repeated=sheet.header_row,
+        keep_from=keep_from,
+        keep_with_next=sheet.headings,
     )
     sheet.sheet.set_h_pagebreaks(breaks)
     sheet.sheet.set_start_page(1)

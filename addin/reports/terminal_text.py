@@ -26,6 +26,7 @@ TEXT_FOLDED = 4  # terminal cells a text column may fold down to (two Chinese ch
 
 SHORT_SOURCE = 2  # 中央 / 兵团 / 师市: a funding source's short name in narrow tables
 
+
 def _mark(match: re.Match[str]) -> str:
     code = ord(match[0])
     if code < 0x20:
