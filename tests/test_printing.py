@@ -18,7 +18,7 @@ from typer.testing import CliRunner
 
 from addin import template_spec as spec
 from addin.cli import app
-from addin.io.print_layout import line_count, wrapped_height
+from addin.io.print_layout import line_count, lines_height, wrapped_height, wrapped_lines
 from addin.templates.application import data_print_area
 from addin.templates.bundled import (
     APPLICATION_TEMPLATE,
@@ -52,6 +52,31 @@ def test_wrapped_height_counts_cjk_twice() -> None:
     assert line_count("是否已获中央资金支持的专精特新“小巨人”", 14) >= 3
     assert line_count("ABCDEFGHIJ", 12) == 1
     assert wrapped_height([("一二三四五六七八九十", 6)]) > wrapped_height([("一二三四五六七八九十", 22)])
+
+
+def test_wrapped_lines_of_a_table_are_each_rows_wrapped_height() -> None:
+    """The table-wide count (a text up to half its column taken as one line without measuring it) gives
+    every row the height wrapped_height gives it alone: CJK, ASCII, ambiguous-width (…, “”), line breaks."""
+    texts = [
+        "",
+        "企业",
+        "ABCDEFGHIJKLMNOPQRSTUV",
+        "一二三四五六七八九十一二",
+        "“小巨人”…" * 3,
+        "甲\n乙\n丙",
+        "a\n",
+        "x" * 9,
+    ]
+    widths = [6, 10, 22]
+    rows = [[texts[n % len(texts)], texts[(n * 3) % len(texts)], None if n % 4 else 7] for n in range(40)]
+    expected = [
+        wrapped_height([(v, w) for v, w in zip(row, widths, strict=False) if type(v) is str]) for row in rows
+    ]
+    assert [lines_height(count) for count in wrapped_lines(rows, widths)] == expected
+    assert max(expected) > lines_height(1)
+    for text in texts:  # each text alone, where no other text of its row hides its count
+        for width in (1, 2, 3, 6, 10, 22, 40):
+            assert wrapped_lines([[text]], [width]) == [max(line_count(text, width), 1)], (text, width)
 
 
 def test_templates_print_titles_filled_rows_and_tall_headers() -> None:

@@ -10,7 +10,7 @@ import zipfile
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -43,6 +43,7 @@ class BulkRows:
     styled_row: int  # a row XlsxWriter wrote with the table's body formats
     first_row: int
     rows: list[list[Any]]
+    heights: dict[int, float] = field(default_factory=dict)  # rows given a height (points), 0-based
 
     @property
     def last_row(self) -> int:
@@ -88,8 +89,18 @@ def rows_xml(bulk: BulkRows, styles: dict[int, str | None]) -> Iterator[str]:
             for n, letter in enumerate(letters)
         ]
         yield "".join(
-            f'<row r="{number}">{"".join(row)}</row>' for number, *row in zip(numbers, *cells, strict=True)
+            f"{row_start(number, bulk.heights.get(number - 1))}{''.join(row)}</row>"
+            for number, *row in zip(numbers, *cells, strict=True)
         )
+
+
+def row_start(number: int, height: float | None) -> str:
+    """A row's start tag (1-based `number`) as XlsxWriter writes it, with a height in points if any
+    (XlsxWriter keeps a height as whole pixels, at 4/3 pixels a point)."""
+    if height is None:
+        return f'<row r="{number}">'
+    points = int(height * 4 / 3 + 0.5) * 0.75
+    return f'<row r="{number}" ht="{points:.16g}" customHeight="1">'
 
 
 def column_xml(letter: str, style: str | None, values: list[Any], numbers: range) -> list[str]:

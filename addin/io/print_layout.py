@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import math
 import unicodedata
-from collections.abc import Collection, Iterable
+from collections.abc import Collection, Iterable, Sequence
 from typing import Any
 
 LINE_HEIGHT = 15  # points per line of 11-point text (Excel's 等线 row is 14.25, LibreOffice's CJK ~14)
@@ -31,20 +31,57 @@ def shortened(text: str, limit: int) -> str:
 
 def text_width(text: str) -> int:
     """The width of a line of text in column width units: a CJK or full-width character counts 2."""
+    if text.isascii():  # no character of East Asian width W, F or A
+        return len(text)
     return sum(2 if unicodedata.east_asian_width(ch) in "WFA" else 1 for ch in text)
 
 
 def line_count(text: str, width: float) -> int:
     """How many lines `text` wraps to in a column `width` units wide."""
     usable = max(width - CELL_MARGIN, 1)
-    return sum(max(math.ceil(text_width(part) / usable), 1) for part in str(text).split("\n"))
+    return sum(_part_lines(part, usable) for part in str(text).split("\n"))
+
+
+def _part_lines(part: str, usable: float) -> int:
+    """The lines of one line of text: its width lies between its length and its length plus its
+    characters beyond ASCII (each at most one unit more); measured only when the two differ in lines."""
+    length = len(part)
+    beyond_ascii = length - len(part.encode("ascii", "ignore"))
+    fewest, most = math.ceil(length / usable), math.ceil((length + beyond_ascii) / usable)
+    return max(fewest if fewest == most else math.ceil(text_width(part) / usable), 1)
+
+
+def lines_height(lines: int, font_size: float = 11) -> float:
+    """The height (points) of a row showing `lines` lines of text."""
+    return min(lines * LINE_HEIGHT * font_size / 11 + ROW_PADDING, MAX_ROW_HEIGHT)
 
 
 def wrapped_height(cells: Iterable[tuple[Any, float]], font_size: float = 11) -> float:
     """The row height (points) that shows each (text, column width) of the row wrapped in full: Excel does
     not grow a generated file's rows for their wrapped text, and LibreOffice and WPS grow them unevenly."""
     lines = max((line_count(text, width) for text, width in cells if text not in (None, "")), default=1)
-    return min(lines * LINE_HEIGHT * font_size / 11 + ROW_PADDING, MAX_ROW_HEIGHT)
+    return lines_height(lines, font_size)
+
+
+def wrapped_lines(rows: Sequence[Sequence[Any]], widths: Sequence[float]) -> list[int]:
+    """Per row, the most lines a text of it (a value that is a str) wraps to in its column: what
+    wrapped_height counts, found a column at a time. A text on one line is measured only when it may
+    be wider than its column: its length plus its characters beyond ASCII (each at most one unit more)."""
+    most = [1] * len(rows)
+    for column, width in zip(zip(*rows, strict=True), widths, strict=False):
+        usable = max(width - CELL_MARGIN, 1)
+        for n, value in enumerate(column):
+            if type(value) is str and not _one_line(value, usable):
+                most[n] = max(most[n], line_count(value, width))
+    return most
+
+
+def _one_line(text: str, usable: float) -> bool:
+    """Whether a text surely fits one line: no line break, and at most `usable` wide even if every
+    character beyond ASCII were wide."""
+    if "\n" in text:
+        return False
+    return 2 * len(text) <= usable or 2 * len(text) - len(text.encode("ascii", "ignore")) <= usable
 
 
 # A sheet printed on pages of its own (the 拨付清单): its own page numbers whatever the workbook prints

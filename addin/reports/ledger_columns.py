@@ -6,15 +6,16 @@ is left of the budget. Without a ledger nothing was paid before."""
 from __future__ import annotations
 
 from decimal import Decimal
-from operator import itemgetter
 from typing import Any
+
+import pandas as pd
 
 from addin.check.consolidate import Consolidation
 from addin.ledger.settlement import TOTAL, ledger_field
 from addin.reports.summary_figures import disbursement_totals, ledger_settlement, once_per_consolidation
 from schemas.awards import award_list_lines
 from schemas.ledger_balance import TO_RECOVER
-from schemas.money import ZERO, format_yuan
+from schemas.money import ZERO, column_total, format_yuan
 
 LEDGER_HEADERS = ("已拨付（元）", "剩余（元）", "台账")
 EXECUTION_LEDGER_HEADERS = ("已拨付（元）", "本次可拨付（元）", "剩余（计划 − 已拨付 − 本次可拨付，元）")
@@ -32,23 +33,25 @@ PAID_BEFORE, TO_PAY, HELD, RECOVER = (
 )
 
 
-def _standing(record: dict[str, Any]) -> str:
-    status = record["ledger_status"]
+def _standing(status: str, recover: Decimal, batches: list[str]) -> str:
     if status == TO_RECOVER:
-        status = f"{status} {format_yuan(record[RECOVER])} 元"
-    batches = "、".join(record["paid_in"])
-    return f"{status}：{batches}" if status and batches else status
+        status = f"{status} {format_yuan(recover)} 元"
+    paid_in = "、".join(batches)
+    return f"{status}：{paid_in}" if status and paid_in else status
 
 
-def ledger_cells(record: dict[str, Any]) -> list[Any]:
-    """A 拨付清单 row's 已拨付, 剩余 (committed − paid before: what is still to pay, or held) and 台账."""
-    return [record[PAID_BEFORE], record[TO_PAY] + record[HELD], _standing(record)]
+def ledger_cell_columns(frame: pd.DataFrame) -> list[list[Any]]:
+    """The 拨付清单's 已拨付, 剩余 (committed − paid before: what is still to pay, or held) and 台账,
+    a column each, for the rows of the disbursement frame (summary_figures.disbursement_frame)."""
+    standings = map(
+        _standing, frame["ledger_status"].tolist(), frame[RECOVER].tolist(), frame["paid_in"].tolist()
+    )
+    return [frame[PAID_BEFORE].tolist(), (frame[TO_PAY] + frame[HELD]).tolist(), list(standings)]
 
 
-def ledger_sums(records: list[dict[str, Any]]) -> list[Decimal]:
-    """Σ of the 拨付清单's 已拨付 and 剩余 over rows (ledger_cells' amounts)."""
-    paid, to_pay, held = (sum(map(itemgetter(key), records), ZERO) for key in (PAID_BEFORE, TO_PAY, HELD))
-    return [paid, to_pay + held]
+def ledger_sums(frame: pd.DataFrame) -> list[Decimal]:
+    """Σ of the 拨付清单's 已拨付 and 剩余 over rows of the disbursement frame (ledger_cell_columns' amounts)."""
+    return [column_total(frame[PAID_BEFORE]), column_total(frame[TO_PAY]) + column_total(frame[HELD])]
 
 
 def execution_ledger_cells(c: Consolidation, record: dict[str, Any]) -> list[Any]:

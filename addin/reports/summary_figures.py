@@ -151,29 +151,22 @@ def disbursement_totals(c: Consolidation) -> dict[str, dict[str, Decimal]]:
     }
 
 
-def enterprises(records: list[dict[str, Any]]) -> str:
-    """How many enterprises the listed rows are (by credit code), and the rows when more: 1 家（2 行）."""
-    count = distinct_enterprises(pd.Series([r["uscc"] for r in records], dtype=object))
-    return f"{count} 家" if count == len(records) else f"{count} 家（{len(records)} 行）"
+def enterprises(codes: pd.Series) -> str:
+    """How many enterprises rows of these credit codes are, and the rows when more: 1 家（2 行）."""
+    count = distinct_enterprises(codes)
+    return f"{count} 家" if count == len(codes) else f"{count} 家（{len(codes)} 行）"
 
 
 @once_per_consolidation
 def disbursement_overview(c: Consolidation) -> list[dict[str, Any]]:
     """可拨付, 暂缓拨付 and the two together: the enterprises and Σ per source and in all."""
-    records, totals = disbursement(c), disbursement_totals(c)
+    frame, totals = disbursement_frame(c), disbursement_totals(c)
+    codes, payable = frame["uscc"], frame["payable"].to_numpy(dtype=bool)
     both = {key: totals["payable"][key] + totals["held"][key] for key in totals["payable"]}
     return [
-        {
-            "label": "可拨付",
-            "enterprises": enterprises([r for r in records if r["payable"]]),
-            **totals["payable"],
-        },
-        {
-            "label": "暂缓拨付",
-            "enterprises": enterprises([r for r in records if not r["payable"]]),
-            **totals["held"],
-        },
-        {"label": "合计", "enterprises": enterprises(records), **both},
+        {"label": "可拨付", "enterprises": enterprises(codes[payable]), **totals["payable"]},
+        {"label": "暂缓拨付", "enterprises": enterprises(codes[~payable]), **totals["held"]},
+        {"label": "合计", "enterprises": enterprises(codes), **both},
     ]
 
 

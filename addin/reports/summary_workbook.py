@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from decimal import ROUND_HALF_UP, Decimal
-from operator import itemgetter
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+import pandas as pd
 import xlsxwriter
 
 from addin.check.consolidate import Consolidation
@@ -21,9 +23,11 @@ from addin.io.print_layout import (
     MARGINS,
     NAMED_SHEET_FOOTER,
     SHEET_PAGE_FOOTER,
+    lines_height,
     pages_of,
     print_scale,
     wrapped_height,
+    wrapped_lines,
 )
 from addin.reports.catalogue import SEVERITY_LABELS
 from addin.reports.labels import held_reasons, part_of_total
@@ -32,7 +36,7 @@ from addin.reports.ledger_columns import (
     EXECUTION_LEDGER_NOTE,
     LEDGER_HEADERS,
     execution_ledger_cells,
-    ledger_cells,
+    ledger_cell_columns,
     ledger_line,
     ledger_sums,
 )
@@ -40,7 +44,7 @@ from addin.reports.summary_figures import (
     DISBURSEMENT_MONEY,
     NOT_QUALIFIED,
     award_records,
-    disbursement,
+    disbursement_frame,
     disbursement_totals,
     division_summary,
     enterprises,
@@ -53,7 +57,7 @@ from addin.reports.summary_figures import (
 )
 from schemas.calculation import award_labels
 from schemas.fields import part_fields
-from schemas.money import ZERO, format_yuan
+from schemas.money import column_total, format_yuan
 from schemas.policy import Policy
 from schemas.registry import rule
 
@@ -85,8 +89,9 @@ CHART_PRECISION = Decimal("0.01")  # 万元 to the hundredth: the chart's resolu
 NUMBER_TYPES = {int, float, Decimal}  # exact types: bool is an int, and is written as a boolean
 # Rows streamed to disk as they are written; text always written as text (never a formula or a link).
 WORKBOOK_OPTIONS = {"constant_memory": True, "strings_to_formulas": False, "strings_to_urls": False}
-# A table body longer than this is rendered straight into the sheet XML (addin/io/bulk_rows.py).
-BULK_FROM_ROWS = 1000
+# A table body longer than this is rendered straight into the sheet XML (addin/io/bulk_rows.py), byte for
+# byte what XlsxWriter writes (tests/test_bulk_rows.py) at about a tenth of the time per row.
+BULK_FROM_ROWS = 50
 
 
 @dataclass
@@ -176,26 +181,32 @@ class SummarySheet:
     def body(
         self, rows: list[list[Any]], number_formats: dict[int, str], width: int, wrap: bool = False
     ) -> None:
-        """Body rows of a table `width` columns wide; a long run is rendered straight into the sheet XML."""
+        """Body rows of a table `width` columns wide; a long run is rendered straight into the sheet XML.
+        Wrapped, each row is made tall enough for its text (a viewer does not grow a row for its wrapped
+        text by itself)."""
         body = [self.format("body", number_formats.get(n), wrap) for n in range(width)]
+        lines = wrapped_lines(rows, self.widths) if wrap else [1] * len(rows)
+        heights = {self.row + n: lines_height(count) for n, count in enumerate(lines) if count > 1}
         if len(rows) > BULK_FROM_ROWS:
+            if self.row in heights:
+                self.set_height(self.row, heights[self.row])
             self.write_row(rows[0], body)  # the other rows copy its cell styles
+            later = {row: height for row, height in heights.items() if row >= self.row}
+            self.heights.update(later)  # XlsxWriter never writes those rows: their heights go with them
             part = f"xl/worksheets/sheet{self.sheet.index + 1}.xml"
-            self.book.bulk.append(BulkRows(part, self.row - 1, self.row, rows[1:]))
+            self.book.bulk.append(BulkRows(part, self.row - 1, self.row, rows[1:], later))
             self.row += len(rows) - 1
-        else:
-            for values in rows:
-                if wrap:
-                    self._fit_lines(values)
-                self.write_row(values, body)
+            return
+        for values in rows:
+            if self.row in heights:
+                self.set_height(self.row, heights[self.row])
+            self.write_row(values, body)
 
     def _fit_lines(self, values: list[Any]) -> None:
-        """Make the next row tall enough for its wrapped text (a viewer does not grow a row for its
-        wrapped text by itself)."""
-        texts = [(v, width) for v, width in zip(values, self.widths, strict=False) if type(v) is str]
-        height = wrapped_height(texts)
-        if height > wrapped_height([]):
-            self.set_height(self.row, height)
+        """Make the next row tall enough for its wrapped text."""
+        (count,) = wrapped_lines([values], self.widths)
+        if count > 1:
+            self.set_height(self.row, lines_height(count))
 
     def heading(self, text: str, kind: str, width: int) -> None:
         """A section's heading across a table `width` columns wide, never printed last on a page."""
@@ -421,46 +432,56 @@ PAYABLE_HEADING = ("一、可拨付：没有错误、没有重复申报的企业
 HELD_HEADING = ("二、暂缓拨付：有错误或重复申报的企业，改正并重新汇总前不得拨付", "held_section")
 
 
-def _held_reasons(record: dict[str, Any]) -> str:
-    """Why a row is held, a rule a line as the clerk reads it (title and id); a whole file's rules marked."""
-    return "\n".join(held_reasons(record["held_by_row"], record["held_by_file"]))
+def _held_reason_column(frame: pd.DataFrame) -> list[str]:
+    """Why each row is held, a rule a line as the clerk reads it (title and id); a whole file's rules
+    marked. Worded once per distinct set of rules (most rows share a few)."""
+    worded: dict[tuple[tuple[str, ...], tuple[str, ...]], str] = {}
+    column = []
+    for by_row, by_file in zip(frame["held_by_row"].tolist(), frame["held_by_file"].tolist(), strict=True):
+        key = (tuple(by_row), tuple(by_file))
+        if key not in worded:
+            worded[key] = "\n".join(held_reasons(by_row, by_file))
+        column.append(worded[key])
+    return column
 
 
-def _sum_row(label: str, records: list[dict[str, Any]], source: str | None = None) -> list[Any]:
-    amounts = [sum(map(itemgetter(k), records), ZERO) for k in DISBURSEMENT_MONEY]
-    paid, left = ledger_sums(records)
-    return [label, None, enterprises(records), *amounts, source, None, paid, left, None]
+def _listed_rows(frame: pd.DataFrame) -> list[list[Any]]:
+    """The list's rows (DISBURSEMENT_HEADERS) for rows of the disbursement frame, built a column at a time."""
+    places = (
+        f"{file} 第{row}行" for file, row in zip(frame["file"].tolist(), frame["row"].tolist(), strict=True)
+    )
+    columns = [
+        [unit or NO_UNIT for unit in frame["unit"].tolist()],
+        frame["name"].tolist(),
+        frame["uscc"].tolist(),
+        *(frame[money].tolist() for money in DISBURSEMENT_MONEY),
+        list(places),
+        _held_reason_column(frame),
+        *ledger_cell_columns(frame),
+    ]
+    return [list(row) for row in zip(*columns, strict=True)]
 
 
-def _source_files(records: list[dict[str, Any]], files: dict[str, dict[str, Any]]) -> str:
+def _sum_row(label: str, frame: pd.DataFrame, source: str | None = None) -> list[Any]:
+    amounts = [column_total(frame[money]) for money in DISBURSEMENT_MONEY]
+    paid, left = ledger_sums(frame)
+    return [label, None, enterprises(frame["uscc"]), *amounts, source, None, paid, left, None]
+
+
+def _source_files(names: Iterable[str], files: dict[str, dict[str, Any]]) -> str:
     """The files a unit's rows come from: name, 版本号 and SHA-256 prefix, a file a line."""
     lines = []
-    for name in dict.fromkeys(r["file"] for r in records):
+    for name in dict.fromkeys(names):
         known = files.get(name, {})
         sha = (known.get("sha256") or "")[:SHA256_SHOWN]
         lines.append(f"{name}（版本号 {known.get('revision') or '—'}，SHA-256 {sha or '—'}）")
     return "\n".join(lines)
 
 
-_LISTED_MONEY = itemgetter(*DISBURSEMENT_MONEY)
-
-
-def _listed_row(record: dict[str, Any]) -> list[Any]:
-    return [
-        record["unit"] or NO_UNIT,
-        record["name"],
-        record["uscc"],
-        *_LISTED_MONEY(record),
-        f"{record['file']} 第{record['row']}行",
-        _held_reasons(record),
-        *ledger_cells(record),
-    ]
-
-
 def _disbursement_section(
     sheet: SummarySheet,
     heading: tuple[str, str],
-    records: list[dict[str, Any]],
+    part: pd.DataFrame,
     total_label: str,
     files: dict[str, dict[str, Any]],
 ) -> None:
@@ -468,38 +489,40 @@ def _disbursement_section(
     width = len(DISBURSEMENT_HEADERS)
     text, style = heading
     sheet.heading(text, style, width)
-    if not records:
+    if part.empty:
         sheet.body([["（无）", *[None] * (width - 1)]], {}, width)
-    by_unit: dict[str | None, list[dict[str, Any]]] = {}
-    for record in records:  # the units in the order they come, in one pass over the records
-        by_unit.setdefault(record["unit"], []).append(record)
-    for unit, part in by_unit.items():
-        sheet.body([_listed_row(r) for r in part], DISBURSEMENT_FORMATS, width, wrap=True)
-        subtotal = _sum_row(f"{unit or NO_UNIT} 小计", part, _source_files(part, files))
+    rows = _listed_rows(part)
+    by_unit: dict[str | None, list[int]] = {}
+    for n, unit in enumerate(part["unit"].tolist()):  # the units in the order they come
+        by_unit.setdefault(unit, []).append(n)
+    for unit, positions in by_unit.items():
+        sheet.body([rows[n] for n in positions], DISBURSEMENT_FORMATS, width, wrap=True)
+        of_unit = part.iloc[positions]
+        subtotal = _sum_row(
+            f"{unit or NO_UNIT} 小计", of_unit, _source_files(of_unit["file"].tolist(), files)
+        )
         sheet.emphasised(subtotal, DISBURSEMENT_FORMATS, "subtotal", wrap=True)
-    sheet.emphasised(_sum_row(total_label, records), DISBURSEMENT_FORMATS)
+    sheet.emphasised(_sum_row(total_label, part), DISBURSEMENT_FORMATS)
 
 
-def _decision_line(
-    label: str, records: list[dict[str, Any]], total: dict[str, Decimal], policy: Policy
-) -> str:
+def _decision_line(label: str, part: pd.DataFrame, total: dict[str, Decimal], policy: Policy) -> str:
     """可拨付：7 家，合计 7,150,000.00 元（中央专项资金 …），and how many of them come to nothing."""
     parts = "，".join(
         f"{policy.funding_sources[source]} {format_yuan(total[field])} 元"
         for source, field in part_fields(policy).items()
     )
-    line = f"{label}：{enterprises(records)}，合计 {format_yuan(total['total'])} 元（{parts}）"
-    nothing = [r for r in records if not r["total"]]
-    if nothing:
-        line += f"，其中 {enterprises(nothing)}按规则计算的金额为 0"
+    line = f"{label}：{enterprises(part['uscc'])}，合计 {format_yuan(total['total'])} 元（{parts}）"
+    nothing = np.array([not amount for amount in part["total"].tolist()], dtype=bool)
+    if nothing.any():
+        line += f"，其中 {enterprises(part['uscc'][nothing])}按规则计算的金额为 0"
     return line + "。"
 
 
 def _disbursement(book: SummaryBook, c: Consolidation) -> None:
     """第十一条（一）6: what can be paid, enterprise by enterprise, and what is held and why."""
-    records = disbursement(c)
-    payable = [r for r in records if r["payable"]]
-    held = [r for r in records if not r["payable"]]
+    frame = disbursement_frame(c)
+    can_pay = frame["payable"].to_numpy(dtype=bool)
+    payable, held = frame[can_pay], frame[~can_pay]
     totals = disbursement_totals(c)
     sheet = _sheet(
         book,
@@ -519,7 +542,7 @@ def _disbursement(book: SummaryBook, c: Consolidation) -> None:
     files = summed_files(c)
     _disbursement_section(sheet, PAYABLE_HEADING, payable, "可拨付合计", files)
     _disbursement_section(sheet, HELD_HEADING, held, "暂缓拨付合计", files)
-    sheet.emphasised(_sum_row("合计（可拨付＋暂缓拨付）", records), DISBURSEMENT_FORMATS)
+    sheet.emphasised(_sum_row("合计（可拨付＋暂缓拨付）", frame), DISBURSEMENT_FORMATS)
     _left_out_section(sheet, c)
     for note in _disbursement_notes(c):
         sheet.line(note)
@@ -552,7 +575,7 @@ def _left_out_section(sheet: SummarySheet, c: Consolidation) -> None:
         status = LEFT_OUT_STATUS[r["status"]]
         if r["unit_left_out"]:
             status += "；该单位本次没有任何文件纳入汇总"
-        source = _source_files([r], {r["file"]: r})
+        source = _source_files([r["file"]], {r["file"]: r})
         reason = f"{r['reason']}（{rule(r['rule']).title}，{r['rule']}）" if r["rule"] else r["reason"]
         rows.append(
             _by_header(
