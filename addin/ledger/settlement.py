@@ -113,9 +113,7 @@ def row_columns(settled: pd.DataFrame, rows: pd.DataFrame, policy: Policy, paid:
     the row's standing (已拨付, 补拨, 应追回) and the batches that paid it."""
     count = len(rows)
     at = settled["row"].to_numpy(dtype=int)
-    of_source = {
-        source: settled["source"].to_numpy(dtype=object) == source for source in policy.funding_sources
-    }
+    of_source = source_masks(settled, policy)
     columns: dict[str, Any] = {}
     flags: dict[str, np.ndarray] = {}
     for figure in FIGURES:
@@ -125,14 +123,13 @@ def row_columns(settled: pd.DataFrame, rows: pd.DataFrame, policy: Policy, paid:
             chosen = nonzero if source is None else nonzero & of_source[source]
             columns[ledger_field(figure, key)] = _per_row(at, amounts, chosen, count)
         flags[figure] = np.bincount(at[nonzero], minlength=count) > 0
-    columns["ledger_status"] = [
-        standing(*marks) for marks in zip(*(flags[figure].tolist() for figure in FIGURES), strict=True)
-    ]
-    keys = enterprise_keys(rows)
-    columns["paid_in"] = [
-        paid.batches.get(keys[n], []) if before or recover else []
-        for n, (before, recover) in enumerate(zip(flags["paid_before"], flags["to_recover"], strict=True))
-    ]
+    columns["ledger_status"] = list(map(standing, *(flags[figure].tolist() for figure in FIGURES)))
+    paid_in: list[list[str]] = [[] for _ in range(count)]
+    touched = np.flatnonzero(flags["paid_before"] | flags["to_recover"]).tolist()  # rows paid before
+    keys = enterprise_keys(rows) if touched else []
+    for n in touched:
+        paid_in[n] = paid.batches.get(keys[n], [])
+    columns["paid_in"] = paid_in
     return pd.DataFrame(columns, index=rows.index)
 
 
@@ -156,12 +153,24 @@ def lines_by_row(settled: pd.DataFrame, rows: pd.DataFrame, policy: Policy) -> p
     return pd.Series(by_row, index=rows.index, dtype=object)
 
 
+def source_masks(settled: pd.DataFrame, policy: Policy) -> dict[str, np.ndarray]:
+    """Per funding source, which parts are of it (the sources told apart once, not once a source)."""
+    codes, found = pd.factorize(settled["source"])
+    position = {source: n for n, source in enumerate(found)}
+    return {
+        source: codes == position[source] if source in position else np.zeros(len(codes), dtype=bool)
+        for source in policy.funding_sources
+    }
+
+
 def settled_totals(settled: pd.DataFrame, policy: Policy) -> dict[str, dict[str, Decimal]]:
     """Σ of each figure per funding source (as the JSON names them) and in total."""
     totals = {figure: money_shape(policy.funding_sources) for figure in FIGURES}
+    masks = source_masks(settled, policy)
     for figure in FIGURES:
-        for source in policy.funding_sources:
-            amount = sum(settled.loc[settled["source"] == source, figure].tolist(), ZERO)
+        amounts = settled[figure].to_numpy(dtype=object)
+        for source, of_source in masks.items():
+            amount = sum(amounts[of_source].tolist(), ZERO)
             totals[figure][source_field(source)] += amount
             totals[figure][TOTAL] += amount
     return totals

@@ -43,11 +43,13 @@ def once_per_consolidation(compute: Callable[[Consolidation], Figure]) -> Callab
 def division_summary(c: Consolidation) -> list[dict[str, Any]]:
     """Per division: counts by level and industry, every award, and every funding source."""
     policy, rows = c.policy, c.rows
-    units = [u for u in policy.value("submitting_units") if u in set(rows["division"].dropna())]
-    units += sorted(set(rows["division"].dropna()) - set(units))
+    divisions = set(rows["division"].dropna())
+    units = [u for u in policy.value("submitting_units") if u in divisions]
+    units += sorted(divisions - set(units))
+    positions = rows.groupby("division", sort=False).indices  # each division's rows, found in one pass
     result = []
     for unit in units:
-        part = rows[rows["division"] == unit]
+        part = rows.iloc[positions[unit]]
         entry: dict[str, Any] = {
             "division": unit,
             "enterprises": len(part),
@@ -81,7 +83,7 @@ def listed_rows(c: Consolidation) -> pd.Index:
     rows = c.rows
     listed = rows[on_disbursement_list(rows["payable"], rows["total_award"])]
     order = {unit: n for n, unit in enumerate(c.policy.value("submitting_units"))}
-    units = listed["unit"].map(lambda unit: order.get(unit, len(order)))
+    units = [order.get(unit, len(order)) for unit in listed["unit"].tolist()]
     keys = pd.DataFrame({"unit": units, "file": listed["file"], "row": listed["row"]}, index=listed.index)
     return keys.sort_values(["unit", "file", "row"], kind="stable").index
 
@@ -98,7 +100,7 @@ def disbursement_frame(c: Consolidation) -> pd.DataFrame:
     frame.insert(frame.columns.get_loc("division_fund"), "transferred", frame["central"] + frame["bingtuan"])
     frame["payable"] = rows["payable"].astype(bool)
     for column in HOLD_COLUMNS[1:]:
-        frame[column] = rows[column].map(list)
+        frame[column] = [list(rules) for rules in rows[column].tolist()]
     frame = frame.join(ledger_columns(c).loc[listed])
     return frame.reset_index(drop=True)
 
