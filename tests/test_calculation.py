@@ -193,7 +193,22 @@ def test_subsidy_never_exceeds_the_cap_or_half_the_base(
                 allow_nan=False, allow_infinity=False, places=2, min_value=-(10**12), max_value=10**12
             ),
             st.decimals(allow_nan=False, allow_infinity=False, min_value=-(10**6), max_value=10**6),
-            st.sampled_from([Decimal("0"), Decimal("-0.00"), Decimal("500000"), Decimal("500000.00")]),
+            st.sampled_from(
+                [
+                    Decimal(t)
+                    for t in (
+                        "0",
+                        "-0.00",
+                        "500000",
+                        "500000.00",
+                        "1E+5",
+                        "1.2E+2",
+                        "1.5E-7",
+                        "0.001",
+                        "-0.10",
+                    )
+                ]
+            ),
         ),
         max_size=40,
     )

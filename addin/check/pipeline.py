@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import copy
 import datetime as dt
+import itertools
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -254,20 +255,15 @@ def row_amounts(result: Table) -> list[dict[str, Any]]:
     frame, amounts = result.frame, result.amounts
     names = amount_fields(result.policy)
     columns = [two_place_texts(amounts[name]) for name in names]
+    by_row = list(map(dict, map(zip, itertools.repeat(names), zip(*columns, strict=True))))
     return [
-        {
-            "row": row,
-            "uscc": uscc,
-            "name": name,
-            "eligible": eligible,
-            "amounts": dict(zip(names, parts, strict=True)),
-        }
+        {"row": row, "uscc": uscc, "name": name, "eligible": eligible, "amounts": parts}
         for row, uscc, name, eligible, parts in zip(
             frame.index.tolist(),
             frame["uscc"].tolist(),
             frame["name"].tolist(),
             amounts["eligible"].astype(bool).tolist(),
-            zip(*columns, strict=True),
+            by_row,
             strict=True,
         )
     ]
