@@ -66,13 +66,17 @@ def wrapped_height(cells: Iterable[tuple[Any, float]], font_size: float = 11) ->
 def wrapped_lines(rows: Sequence[Sequence[Any]], widths: Sequence[float]) -> list[int]:
     """Per row, the most lines a text of it (a value that is a str) wraps to in its column: what
     wrapped_height counts, found a column at a time. A text on one line is measured only when it may
-    be wider than its column: its length plus its characters beyond ASCII (each at most one unit more)."""
+    be wider than its column: its length plus its characters beyond ASCII (each at most one unit more);
+    a text repeated in a column is measured once."""
     most = [1] * len(rows)
     for column, width in zip(zip(*rows, strict=True), widths, strict=False):
         usable = max(width - CELL_MARGIN, 1)
+        counted: dict[str, int] = {}  # a column repeats its texts (a rule's fix, a unit): each counted once
         for n, value in enumerate(column):
             if type(value) is str and not _one_line(value, usable):
-                most[n] = max(most[n], line_count(value, width))
+                if value not in counted:
+                    counted[value] = line_count(value, width)
+                most[n] = max(most[n], counted[value])
     return most
 
 
