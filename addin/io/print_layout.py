@@ -9,7 +9,10 @@ import unicodedata
 from collections.abc import Collection, Iterable, Sequence
 from typing import Any
 
-LINE_HEIGHT = 15  # points per line of 11-point text (Excel's 等线 row is 14.25, LibreOffice's CJK ~14)
+LINE_HEIGHT = 15  # points of a row of one line of 11-point text (Excel's 等线 row is 14.25)
+# Points per line of wrapped 11-point text: LibreOffice's CJK font sets about 15.6 (a row of 4 lines
+# at 15 each cut the last line's underscores), Excel's 等线 14.25.
+WRAPPED_LINE_HEIGHT = 16
 ROW_PADDING = 3  # points above and below the text of a row
 MAX_ROW_HEIGHT = 409  # Excel's tallest row, in points
 CELL_MARGIN = 1  # column width units taken by the cell's inner margins (and bold text's extra width)
@@ -53,7 +56,7 @@ def _part_lines(part: str, usable: float) -> int:
 
 def lines_height(lines: int, font_size: float = 11) -> float:
     """The height (points) of a row showing `lines` lines of text."""
-    return min(lines * LINE_HEIGHT * font_size / 11 + ROW_PADDING, MAX_ROW_HEIGHT)
+    return min(lines * WRAPPED_LINE_HEIGHT * font_size / 11 + ROW_PADDING, MAX_ROW_HEIGHT)
 
 
 def wrapped_height(cells: Iterable[tuple[Any, float]], font_size: float = 11) -> float:
