@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import re
 from collections import OrderedDict
+from collections.abc import Callable
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -30,7 +31,7 @@ from addin.reports.diff import (
     summary_line,
     version_lines,
 )
-from addin.reports.labels import NOTHING_TO_PAY, held_reasons, part_of_total
+from addin.reports.labels import NOTHING_TO_PAY, held_reasons_by_row, part_of_total
 from addin.reports.summary_figures import (
     disbursement_overview,
     division_summary,
@@ -104,26 +105,42 @@ def _enterprise_rows(result: CheckResult) -> list[dict[str, Any]]:
     if result.table is None or not len(result.table.amounts):
         return []
     held = held_rows(result)
-    listed = on_disbursement_list(held["payable"], result.table.amounts["total_award"])
+    payable = held["payable"].astype(bool).tolist()
+    listed = on_disbursement_list(held["payable"], result.table.amounts["total_award"]).tolist()
+    reasons = held_reasons_by_row(held["held_by_row"].tolist(), held["held_by_file"].tolist())
+    shown: dict[tuple[str, ...], list[Markup]] = {}  # each distinct set of reasons marked up once
     labels = award_labels(result.policy)
+    yuan = _yuan_of_texts()
     records = []
-    for record in row_amounts(result.table):
-        row = record["row"]
-        payable = bool(held.at[row, "payable"])
+    for record, can_pay, on_list, why in zip(
+        row_amounts(result.table), payable, listed, reasons, strict=True
+    ):
+        if why not in shown:
+            shown[why] = [_breakable(reason) for reason in why]
         records.append(
             {
-                "row": row,
+                "row": record["row"],
                 "name": record["name"],
                 "uscc": record["uscc"],
-                "amounts": [format_yuan(Decimal(record["amounts"][name])) for name in labels],
-                "decision": "held" if not payable else "payable" if listed.at[row] else "nothing",
-                "held_by": [
-                    _breakable(reason)
-                    for reason in held_reasons(held.at[row, "held_by_row"], held.at[row, "held_by_file"])
-                ],
+                "amounts": [yuan(record["amounts"][name]) for name in labels],
+                "decision": "held" if not can_pay else "payable" if on_list else "nothing",
+                "held_by": shown[why],
             }
         )
     return records
+
+
+def _yuan_of_texts() -> Callable[[str], str]:
+    """format_yuan of a two-place amount text ("1234.50" -> "1,234.50"), each distinct text once (a
+    column repeats its zeros, caps and fixed awards)."""
+    shown: dict[str, str] = {}
+
+    def yuan(text: str) -> str:
+        if text not in shown:
+            shown[text] = format_yuan(Decimal(text))
+        return shown[text]
+
+    return yuan
 
 
 def _breakable(text: str) -> Markup:

@@ -9,7 +9,7 @@ consolidation's 拨付清单 word it alike."""
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 
 from schemas.registry import rule
 
@@ -34,3 +34,18 @@ def held_reasons(held_by_row: Iterable[str], held_by_file: Iterable[str]) -> lis
     return [f"{rule(r).title}（{r}）" for r in held_by_row] + [
         f"{WHOLE_FILE_HELD}{rule(r).title}（{r}）" for r in held_by_file
     ]
+
+
+def held_reasons_by_row(
+    held_by_row: Sequence[Iterable[str]], held_by_file: Sequence[Iterable[str]]
+) -> list[tuple[str, ...]]:
+    """held_reasons of each row of a table, worded once per distinct set of rules (most rows share a
+    few: the rows of one set share its tuple)."""
+    worded: dict[tuple[tuple[str, ...], tuple[str, ...]], tuple[str, ...]] = {}
+    by_row = []
+    for on_row, on_file in zip(held_by_row, held_by_file, strict=True):
+        key = (tuple(on_row), tuple(on_file))
+        if key not in worded:
+            worded[key] = tuple(held_reasons(*key))
+        by_row.append(worded[key])
+    return by_row

@@ -30,7 +30,7 @@ from addin.io.print_layout import (
     wrapped_lines,
 )
 from addin.reports.catalogue import SEVERITY_LABELS
-from addin.reports.labels import held_reasons, part_of_total
+from addin.reports.labels import held_reasons_by_row, part_of_total
 from addin.reports.ledger_columns import (
     EXECUTION_LEDGER_HEADERS,
     EXECUTION_LEDGER_NOTE,
@@ -432,19 +432,6 @@ PAYABLE_HEADING = ("一、可拨付：没有错误、没有重复申报的企业
 HELD_HEADING = ("二、暂缓拨付：有错误或重复申报的企业，改正并重新汇总前不得拨付", "held_section")
 
 
-def _held_reason_column(frame: pd.DataFrame) -> list[str]:
-    """Why each row is held, a rule a line as the clerk reads it (title and id); a whole file's rules
-    marked. Worded once per distinct set of rules (most rows share a few)."""
-    worded: dict[tuple[tuple[str, ...], tuple[str, ...]], str] = {}
-    column = []
-    for by_row, by_file in zip(frame["held_by_row"].tolist(), frame["held_by_file"].tolist(), strict=True):
-        key = (tuple(by_row), tuple(by_file))
-        if key not in worded:
-            worded[key] = "\n".join(held_reasons(by_row, by_file))
-        column.append(worded[key])
-    return column
-
-
 def _listed_rows(frame: pd.DataFrame) -> list[list[Any]]:
     """The list's rows (DISBURSEMENT_HEADERS) for rows of the disbursement frame, built a column at a time."""
     places = (
@@ -456,7 +443,7 @@ def _listed_rows(frame: pd.DataFrame) -> list[list[Any]]:
         frame["uscc"].tolist(),
         *(frame[money].tolist() for money in DISBURSEMENT_MONEY),
         list(places),
-        _held_reason_column(frame),
+        ["\n".join(reasons) for reasons in held_reasons_by_row(frame["held_by_row"], frame["held_by_file"])],
         *ledger_cell_columns(frame),
     ]
     return [list(row) for row in zip(*columns, strict=True)]
