@@ -104,3 +104,15 @@ def test_each_enterprise_is_paid_held_or_left_out_as_the_disbursement_list_says(
     else:
         assert cells[NOT_EVALUATED] == ["不拨付（金额为 0）"]
         assert cells[8] == ["暂缓", "总体服务费超过合同总额的20%（FEE_SERVICE_OVER_20）"]
+
+
+def test_a_file_that_cannot_be_checked_gets_its_report(tmp_path: Path) -> None:
+    """A file that is no workbook at all has no template: the report says so (it crashed on the
+    missing template id before) and the command exits 2, as without --html."""
+    broken = tmp_path / "损坏.xlsx"
+    broken.write_bytes(b"not a zip")
+    report = tmp_path / "报告.html"
+    outcome = CliRunner().invoke(app, ["check", str(broken), "--html", str(report)], env={"COLUMNS": "200"})
+    assert outcome.exit_code == 2, outcome.output
+    text = re.sub(r"\s+", " ", _text(report.read_text("utf-8")))
+    assert "模板 —" in text and "不是有效的 Excel" in text
