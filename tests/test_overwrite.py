@@ -102,3 +102,22 @@ def test_an_encrypted_workbook_is_treated_as_holding_data(tmp_path: Path) -> Non
     before = digest(target)
     code, output = run("template", "application", "-o", target, "--force")
     assert code == 2 and digest(target) == before and "加密" in output
+
+
+def test_a_signed_submission_form_is_a_persons_work(tmp_path: Path) -> None:
+    """A signing or annotating tool appends an incremental update (the document keeps dtfund's
+    /Creator): the 报送表 so signed is not replaced without --force."""
+    from pypdf import PdfWriter
+    from pypdf.annotations import FreeText
+
+    form = tmp_path / "报送表.pdf"
+    assert run("check", FILLED, "--print", form, "-q")[0] == 1
+    assert is_own_output(form)
+    writer = PdfWriter(form, incremental=True)
+    writer.add_annotation(0, FreeText(text="已审核", rect=(50, 50, 200, 80)))
+    writer.write(form)
+    signed = form.read_bytes()
+    assert b"/Creator (dtfund" in signed and signed.count(b"%%EOF") == 2
+    assert not is_own_output(form)
+    code, output = run("check", FILLED, "--print", form, "-q")
+    assert code == 2 and form.read_bytes() == signed and "--force" in output

@@ -12,7 +12,9 @@ How dtfund recognises its own outputs, by kind:
   saved is no longer recognised;
 - JSON: its first key, `"generator": "dtfund"` (addin.reports.check_report.to_json);
 - HTML: `<meta name="generator" content="dtfund">` (addin/reports/html_templates/base.html.j2);
-- PDF: the document information's `/Creator (dtfund)` (addin.reports.submission_form);
+- PDF: the document information's `/Creator (dtfund)` (addin.reports.submission_form), ReportLab as its
+  producer and one end of file: a signing or annotating tool that adds an incremental update (a second
+  `%%EOF`) or saves the document again makes it a person's (a signed 报送表 is never replaced untold);
 - Markdown: the rule catalogue's line saying it was made by `dtfund rules --markdown` (reports.catalogue).
 Only the workbook's mark is lost when a person edits the file; the others are text a person rarely edits
 by hand, and dtfund writes them whole from its input each time."""
@@ -33,6 +35,8 @@ ZIP_MARK = b"dtfund-output:"
 JSON_MARK = b'"generator": "dtfund"'
 HTML_MARK = b'<meta name="generator" content="dtfund">'
 PDF_MARK = b"/Creator (dtfund"
+PDF_PRODUCER = b"/Producer (ReportLab PDF Library"  # what writes the 报送表
+PDF_END = b"%%EOF"
 MARKDOWN_MARK = "由 `dtfund rules --markdown".encode()  # the rule catalogue's line saying how it was made
 READ_HEAD = 4096  # the JSON, HTML and Markdown marks stand in the first bytes
 PDF_READ_LIMIT = 64 * 1024 * 1024  # a 报送表 of 100,000 rows is under this; a larger PDF is not ours
@@ -64,7 +68,7 @@ def is_own_output(path: Path) -> bool:
             if suffix == ".pdf":
                 if os.fstat(file.fileno()).st_size > PDF_READ_LIMIT:
                     return False
-                return PDF_MARK in file.read()
+                return unchanged_pdf(file.read())
             head = file.read(READ_HEAD)
     except (OSError, zipfile.BadZipFile, ValueError):
         return False
@@ -73,6 +77,11 @@ def is_own_output(path: Path) -> bool:
     if mark is None:
         return False
     return mark in head
+
+
+def unchanged_pdf(data: bytes) -> bool:
+    """A PDF as dtfund wrote it: its mark, ReportLab's producer line and a single end of file."""
+    return PDF_MARK in data and PDF_PRODUCER in data and data.count(PDF_END) == 1
 
 
 def _exists(path: Path) -> bool:
