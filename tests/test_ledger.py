@@ -583,3 +583,28 @@ def test_the_ledger_never_writes_a_batch_without_entries(tmp_path: Path) -> None
     with pytest.raises(store.LedgerError, match="没有可记入的记录"):
         books.record(batch, lambda _reader: [])
     assert not books.exists
+
+
+def test_a_batch_from_an_incomplete_consolidation_says_what_it_leaves_out(
+    examples: Path, tmp_path: Path
+) -> None:
+    """The complete units are paid (a batch at a time is how the fund pays); the clerk is told which
+    files were not summed, so their enterprises are not taken as paid."""
+    (examples / "说明.txt").write_text("各师市报送材料", encoding="utf-8")
+    out = tmp_path / "汇总.json"
+    result = cli(
+        "consolidate", examples, "--plan", EXAMPLES / "plan.xlsx", "-o", tmp_path / "汇总.xlsx", "--json", out
+    )
+    assert result.exit_code == 2, result.output
+    assert not json.loads(out.read_text(encoding="utf-8"))["complete"]
+    recorded = record(out, str(tmp_path / "台账.sqlite"))
+    assert recorded.exit_code == 0, recorded.output
+    said = recorded.output.replace("\n", "")
+    assert (
+        "注意：有 1 个文件未能汇总（无法读取、模板被改动或不是 .xlsx 工作簿），汇总不完整（说明.txt）" in said
+    )
+    complete = tmp_path / "完整.json"
+    (examples / "说明.txt").unlink()
+    consolidate(examples, complete, None)
+    again = record(complete, str(tmp_path / "另一台账.sqlite"))
+    assert again.exit_code == 0 and "未能汇总" not in again.output

@@ -299,6 +299,85 @@ def test_the_same_revision_twice_counts_neither(tmp_path) -> None:
     assert not [i for i in document["issues"] if i["rule"] == "DUPLICATE_ENTERPRISE"]
 
 
+def _columns_swapped(source: Path, target: Path) -> Path:
+    """The workbook with two headers of its table swapped: our template, which cannot be checked."""
+    workbook = openpyxl.load_workbook(source)
+    sheet = workbook[spec.DATA_SHEET]
+    sheet["C4"].value, sheet["D4"].value = sheet["D4"].value, sheet["C4"].value
+    workbook.save(target)
+    return target
+
+
+@pytest.mark.triggers("FILE_REPLACED")
+def test_a_newest_revision_that_cannot_be_checked_still_replaces_the_older(tmp_path) -> None:
+    """The 第八师's revision 2 has its columns moved: it cannot be checked, but it is the unit's newest
+    submission, so its revision 1 must not be summed (and paid) in its place. The unit is left out,
+    and every report says the consolidation is incomplete in the same words."""
+    folder = tmp_path / "报送"
+    folder.mkdir()
+    shutil.copyfile(EARLIER, folder / "第八师-第1版.xlsx")
+    _columns_swapped(SHIHEZI, folder / "第八师-第2版.xlsx")
+    out = tmp_path / "汇总.json"
+    summary, report = tmp_path / "汇总.xlsx", tmp_path / "汇总.html"
+    result = run("consolidate", folder, "--plan", PLAN, "-o", summary, "--json", out, "--html", report)
+    assert result.exit_code == 2, result.output
+    document = json.loads(out.read_text("utf-8"))
+    status = {f["file"]: (f["status"], f["unit"], f["revision"]) for f in document["left_out"]}
+    assert status == {
+        "第八师-第1版.xlsx": ("replaced", UNIT, 1),
+        "第八师-第2版.xlsx": ("unreadable", UNIT, 2),
+    }
+    assert not document["disbursement"] and not document["complete"]
+    said = "有 1 个文件未能汇总（无法读取、模板被改动或不是 .xlsx 工作簿），汇总不完整"
+    assert said in result.output.replace("\n", "")
+    assert said in report.read_text("utf-8")
+    book = openpyxl.load_workbook(summary, read_only=True)
+    for sheet in ("汇总", "拨付清单"):
+        notes = [row[0] for row in book[sheet].iter_rows(max_row=4, values_only=True)]
+        assert any(note and note.startswith(said) for note in notes), sheet
+
+
+def test_an_older_revision_that_cannot_be_checked_is_replaced(tmp_path) -> None:
+    """An unreadable revision 1 beside a good revision 2: replaced, and the consolidation complete."""
+    folder = tmp_path / "报送"
+    folder.mkdir()
+    _columns_swapped(EARLIER, folder / "第八师-第1版.xlsx")
+    shutil.copyfile(SHIHEZI, folder / "第八师-第2版.xlsx")
+    out = tmp_path / "汇总.json"
+    result = run("consolidate", folder, "--plan", PLAN, "-o", tmp_path / "汇总.xlsx", "--json", out)
+    document = json.loads(out.read_text("utf-8"))
+    assert document["complete"] and result.exit_code == 1, result.output
+    assert [(f["file"], f["status"]) for f in document["left_out"]] == [("第八师-第1版.xlsx", "replaced")]
+    assert {row["file"] for row in document["disbursement"]} == {"第八师-第2版.xlsx"}
+
+
+def test_a_divisions_own_check_outputs_beside_its_workbook_are_left_out(tmp_path) -> None:
+    """A division sends its 报送表 PDF (and JSON, HTML) with its workbook: dtfund's own outputs, left
+    out with a warning; the consolidation stays complete."""
+    folder = tmp_path / "报送"
+    folder.mkdir()
+    shutil.copyfile(SHIHEZI, folder / "第八师.xlsx")
+    outputs = [
+        "--print",
+        folder / "报送表.pdf",
+        "--json",
+        folder / "结果.json",
+        "--html",
+        folder / "报告.html",
+    ]
+    assert run("check", folder / "第八师.xlsx", *outputs, "-q").exit_code == 1
+    out = tmp_path / "汇总.json"
+    result = run("consolidate", folder, "--plan", PLAN, "-o", tmp_path / "汇总.xlsx", "--json", out)
+    document = json.loads(out.read_text("utf-8"))
+    assert document["complete"] and result.exit_code == 1, result.output
+    left_out = [i["message"] for i in document["issues"] if i["rule"] == "OWN_OUTPUT_LEFT_OUT"]
+    assert sorted(left_out) == [
+        "报告.html 是 dtfund 以前生成的HTML 报告，不是要汇总的工作簿，没有汇总。",
+        "报送表.pdf 是 dtfund 以前生成的报送表 PDF，不是要汇总的工作簿，没有汇总。",
+        "结果.json 是 dtfund 以前生成的JSON 结果，不是要汇总的工作簿，没有汇总。",
+    ]
+
+
 def test_revisions_saved_by_libreoffice_replace_one_another(tmp_path, policy) -> None:
     rows = [valid_row(), valid_row(uscc=valid_code("MA77R1N1X"), name="石河子市第二公司")]
     first = _application(tmp_path / "v1.xlsx", policy, 1, dt.datetime(2026, 3, 10), rows[:1])

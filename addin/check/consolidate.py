@@ -83,8 +83,14 @@ class Consolidation:
         return located + self.issues
 
     @property
+    def not_summed(self) -> list[CheckResult]:
+        """Files found that could not be checked, or that are no workbook to check (a newer revision's
+        replacement aside): while there is one, the consolidation is incomplete."""
+        return [r for r in self.files if r.kind is None]
+
+    @property
     def complete(self) -> bool:
-        return self.plan.kind == "plan" and all(r.kind is not None for r in self.files)
+        return self.plan.kind == "plan" and not self.not_summed
 
     @property
     def errors(self) -> int:
@@ -184,9 +190,9 @@ def consolidate(
     _refuse_plans(results, labels)
     decision = latest_revisions(
         [
-            Submission(labels[r.file], r.kind, r.unit or "", r.revision or FIRST_REVISION, r.sha256)
+            Submission(labels[r.file], r.template_kind, r.unit or "", r.revision or FIRST_REVISION, r.sha256)
             for r in results
-            if r.kind in ("application", "awards")
+            if r.template_kind in ("application", "awards")
         ]
     )
     replaced = [r for r in results if labels[r.file] in decision.replaced]

@@ -55,6 +55,12 @@ class CheckResult:
     checked_at: str = field(default_factory=beijing_timestamp)
 
     @property
+    def template_kind(self) -> str | None:
+        """The kind of workbook its template says it is, checked or not: a damaged application is still
+        a unit's application, which replaces its older revisions (see consolidate)."""
+        return spec.TEMPLATE_KINDS.get(self.template.get("id", ""))
+
+    @property
     def errors(self) -> int:
         return sum(1 for i in self.issues if i.severity == "error")
 
@@ -189,10 +195,10 @@ def check_identified(
         result.issues = [
             make_issue("FILE_UNREADABLE", file=Path(file).name, reason=str(exc), remedy=exc.remedy)
         ]
-        return result
+        return _with_submission(result, identified)
     except UnreadableTemplate as unreadable:
         result.issues = unreadable.issues
-        return result
+        return _with_submission(result, identified)
     computed.unit = unit
     table = check_computed(computed, policy) if rules else computed
     unit_problems = unit_cell_issues(
@@ -212,6 +218,18 @@ def check_identified(
         + uncalculated_formulas(identified, table.issues, policy)
     )
     result.table, result.unit, result.kind = table, unit, "application"
+    return result
+
+
+def _with_submission(result: CheckResult, identified: Identified) -> CheckResult:
+    """A workbook of ours that could not be checked, with its 填报单位 and 版本号 as far as they can be
+    read: a unit's newest revision must replace its older ones even when it cannot be checked, or
+    consolidate would sum (and pay) the older revision in its place."""
+    try:
+        result.unit = identified.unit() or None
+        result.revision = identified.revision()[0]
+    except (InputError, UnreadableTemplate):
+        pass  # (the file's own issue already says why it cannot be read)
     return result
 
 

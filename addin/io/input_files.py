@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from addin.io.output import WORK_PREFIX
+from addin.io.overwrite import HTML_MARK, JSON_MARK, PDF_MARK, PDF_READ_LIMIT
 from addin.io.workbook_reader import InputError, require_regular_file
 
 WORKBOOK_SUFFIXES = (".xlsx", ".xlsm")
@@ -73,6 +74,7 @@ _SUMMARY_JSON_KEYS = (b'\n  "plan": ', b'\n  "complete": ')
 _SNIFFED_BYTES = 4096
 
 
+OUTPUT_SUFFIXES = (".json", ".html", ".htm", ".pdf")  # what dtfund writes beside its workbooks
 LOCK_PREFIX = "~$"
 OLD_EXCEL = (".xls", ".et", ".xlsb")
 
@@ -94,13 +96,13 @@ def search_inputs(paths: Iterable[Path]) -> tuple[list[Path], list[Skipped]]:
             if file.name.startswith(LOCK_PREFIX):
                 skipped.append(lock_file(file))
                 continue
-            may_be_ours = reason is None or file.suffix.lower() in (".json", ".html", ".htm")
+            may_be_ours = reason is None or file.suffix.lower() in OUTPUT_SUFFIXES
             output = own_output(file) if may_be_ours else None
             if output is not None:
                 skipped.append(
                     Skipped(
                         file,
-                        f"{file.name} 是 dtfund 以前生成的{output}，不是报送的文件，没有汇总。",
+                        f"{file.name} 是 dtfund 以前生成的{output}，不是要汇总的工作簿，没有汇总。",
                         "",
                         own_output=True,
                     )
@@ -177,7 +179,8 @@ def lock_file(lock: Path) -> Skipped:
 
 
 def own_output(file: Path) -> str | None:
-    """What dtfund output the file is (汇总表, HTML 汇总报告, JSON 汇总结果), or None."""
+    """What dtfund output the file is (汇总表, HTML 汇总报告, JSON 汇总结果, a check's 报送表 PDF, JSON
+    or HTML report: a division may send these with its workbook), or None."""
     suffix = file.suffix.lower()
     try:
         if suffix in WORKBOOK_SUFFIXES:
@@ -185,17 +188,23 @@ def own_output(file: Path) -> str | None:
                 core = archive.read("docProps/core.xml")[:_SNIFFED_BYTES]
             ours = _TITLE.search(core) and f"<dc:creator>{SUMMARY_AUTHOR}</dc:creator>".encode() in core
             return "汇总表" if ours else None
-        if suffix not in (".json", ".html", ".htm"):
+        if suffix not in OUTPUT_SUFFIXES:
             return None
         with open(file, "rb") as stream:
+            if suffix == ".pdf":  # (the mark is in the document information, near the end)
+                too_large = os.fstat(stream.fileno()).st_size > PDF_READ_LIMIT
+                return None if too_large or PDF_MARK not in stream.read() else "报送表 PDF"
             head = stream.read(_SNIFFED_BYTES)
     except (OSError, KeyError, zipfile.BadZipFile):
         return None
     if suffix == ".json":
-        keys = (_SUMMARY_JSON_POLICY, *_SUMMARY_JSON_KEYS)
-        summary = head.startswith(b"{") and all(key in head for key in keys)
-        return "JSON 汇总结果" if summary else None
-    return "HTML 汇总报告" if _HTML_TITLE.search(head) else None
+        if not head.startswith(b"{") or JSON_MARK not in head:
+            return None
+        summary = all(key in head for key in (_SUMMARY_JSON_POLICY, *_SUMMARY_JSON_KEYS))
+        return "JSON 汇总结果" if summary else "JSON 结果"
+    if _HTML_TITLE.search(head):
+        return "HTML 汇总报告"
+    return "HTML 报告" if HTML_MARK in head else None
 
 
 def skip_reason(file: Path) -> tuple[str, str] | None:

@@ -110,6 +110,7 @@ def record(
     """
     from addin.ledger.record import record_batch
     from addin.ledger.store import shown
+    from addin.reports.labels import incomplete
     from schemas.money import format_yuan
 
     books = open_ledger(ledger)
@@ -128,6 +129,15 @@ def record(
         ),
         soft_wrap=True,
     )
+    if done.not_summed:
+        console.print(
+            plain(
+                f"注意：{incomplete(len(done.not_summed))}（{'、'.join(done.not_summed)}）："
+                "这些文件中的企业不在本批次中；改正后重新汇总，可再记一个批次。"
+            ),
+            style="bold red",
+            soft_wrap=True,
+        )
     if done.to_recover:
         amount = sum((Decimal(r["to_recover"]["total"]) for r in done.to_recover), Decimal(0))
         console.print(

@@ -38,6 +38,7 @@ class Recorded:
     by_source: dict[str, Decimal] = field(default_factory=dict)
     total: Decimal = ZERO
     to_recover: list[dict[str, Any]] = field(default_factory=list)
+    not_summed: list[str] = field(default_factory=list)  # files the consolidation could not sum
 
 
 def read_consolidation(path: Path) -> tuple[dict[str, Any], str]:
@@ -182,7 +183,14 @@ def record_batch(
         return drafts
 
     ledger.record(batch, payments)
+    result.not_summed = [
+        str(entry.get("file")) for entry in document.get("left_out", []) if entry.get("status") in NOT_SUMMED
+    ]
     return result
+
+
+# The statuses of files an incomplete consolidation could not sum (Consolidation.not_summed).
+NOT_SUMMED = ("unreadable", "skipped")
 
 
 def _nothing_to_record(json_path: Path, rows: list[dict[str, Any]], result: Recorded) -> str:

@@ -14,6 +14,7 @@ from addin.check.consolidate import Consolidation
 from addin.check.pipeline import CheckResult
 from addin.ledger.settlement import ledger_field, money_keys
 from addin.reports.check_report import issue_record, json_value
+from addin.reports.labels import incomplete
 from addin.reports.ledger_columns import ledger_line
 from addin.reports.summary_figures import (
     DISBURSEMENT_MONEY,
@@ -213,28 +214,21 @@ def _print_file_statuses(c: Consolidation, console: Console, show_all: bool) -> 
                 style="bold red",
             )
         )
-    unreadable = [r.file for r in c.files if c.status(r) == "unreadable"]
-    if unreadable:
-        named = unreadable if show_all else unreadable[:TERMINAL_ISSUE_LIMIT]
-        more = f" 等（另有 {len(unreadable) - len(named)} 个）" if len(named) < len(unreadable) else ""
-        console.print(
-            _status_line(
-                f"有 {len(unreadable)} 个文件无法校验（无法读取或模板被改动），汇总不完整",
-                "bold red",
-                "、".join(named) + more,
-            )
-        )
+    not_summed = [r.file for r in c.not_summed]
+    if not_summed:
+        named = not_summed if show_all else not_summed[:TERMINAL_ISSUE_LIMIT]
+        more = f" 等（另有 {len(not_summed) - len(named)} 个）" if len(named) < len(not_summed) else ""
+        console.print(_status_line(incomplete(len(not_summed)), "bold red", "、".join(named) + more))
 
 
 def consolidation_verdict(c: Consolidation) -> str:
     outcome = "通过" if c.valid else "不通过"
-    unreadable = sum(1 for r in c.files if c.status(r) == "unreadable")
     twice = sum(1 for r in c.files if c.status(r) == "submitted_twice")
-    incomplete = f"；{unreadable} 个文件无法校验（无法读取或模板被改动），汇总不完整" if unreadable else ""
+    not_summed = f"；{incomplete(len(c.not_summed))}" if c.not_summed else ""
     left_out = f"；{twice} 个文件与同一单位的另一份版本号相同，未汇总" if twice else ""
     return (
         f"汇总结论：{outcome}（{file_counts(c).sentence()}；错误 {c.errors} 条，警告 {c.warnings} 条"
-        f"{incomplete}{left_out}）"
+        f"{not_summed}{left_out}）"
     )
 
 

@@ -31,7 +31,7 @@ from addin.reports.diff import (
     summary_line,
     version_lines,
 )
-from addin.reports.labels import NOTHING_TO_PAY, held_reasons_by_row, part_of_total
+from addin.reports.labels import NOTHING_TO_PAY, held_reasons_by_row, incomplete, part_of_total
 from addin.reports.summary_figures import (
     disbursement_overview,
     division_summary,
@@ -305,6 +305,7 @@ def consolidation_report(c: Consolidation) -> str:
             title=summary_html_title(c.policy.fund),
             valid=c.valid,
             complete=c.complete,
+            incomplete=incomplete(len(c.not_summed)) if c.not_summed else "",
             counts={"error": c.errors, "warning": c.warnings},
             files=files,
             file_counts=file_counts(c).sentence(),

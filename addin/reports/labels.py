@@ -18,6 +18,16 @@ NOTHING_TO_PAY = "不拨付（金额为 0）"
 WHOLE_FILE_HELD = "整个文件暂缓："
 
 
+def incomplete(count: int) -> str:
+    """What every report says of a consolidation with files it could not sum (Consolidation.not_summed)."""
+    return f"有 {count} 个文件未能汇总（无法读取、模板被改动或不是 .xlsx 工作簿），汇总不完整"
+
+
+def incomplete_note(count: int) -> str:
+    """The same, on the summary workbook's sheets, with what it means for paying."""
+    return f"{incomplete(count)}：这些文件中的企业不在本表中，不得据此拨付，见“拨付清单”第三部分。"
+
+
 def part_of(whole: str, source: str) -> str:
     """The label of a funding source's part of the amount `whole`."""
     return f"{whole}中：{source}"

@@ -311,7 +311,8 @@ def left_out_files(c: Consolidation) -> list[dict[str, Any]]:
 def _unit_summed(c: Consolidation, result: Any) -> bool:
     """Whether another file of the same unit and kind is summed."""
     return any(
-        r.unit == result.unit and r.kind == result.kind and c.status(r) == "consolidated" for r in c.files
+        r.unit == result.unit and r.kind == result.template_kind and c.status(r) == "consolidated"
+        for r in c.files
     )
 
 

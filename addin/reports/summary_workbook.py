@@ -30,7 +30,7 @@ from addin.io.print_layout import (
     wrapped_lines,
 )
 from addin.reports.catalogue import SEVERITY_LABELS
-from addin.reports.labels import held_reasons_by_row, part_of_total
+from addin.reports.labels import held_reasons_by_row, incomplete_note, part_of_total
 from addin.reports.ledger_columns import (
     EXECUTION_LEDGER_HEADERS,
     EXECUTION_LEDGER_NOTE,
@@ -284,6 +284,7 @@ def _summary(book: SummaryBook, c: Consolidation) -> None:
         [16] + [10] * (2 + len(levels) + len(industries)) + [15] * 8,
         [
             f"政策：{policy.title}（{policy.version}）；{file_counts(c).sentence()}（未纳入的见“拨付清单”第三部分）",
+            *_incomplete_lines(c),
             SUMMARY_COUNTS_NOTE,
         ],
     )
@@ -304,6 +305,11 @@ def _summary(book: SummaryBook, c: Consolidation) -> None:
     sheet.table(headers, rows, {n: MONEY for n in range(first_money, len(headers))}, total)
     for note in _units_left_out(c):
         sheet.line(note, "label")
+
+
+def _incomplete_lines(c: Consolidation) -> list[str]:
+    """The sheet's first note when some file found could not be summed."""
+    return [incomplete_note(len(c.not_summed))] if c.not_summed else []
 
 
 def _units_left_out(c: Consolidation) -> list[str]:
@@ -517,6 +523,7 @@ def _disbursement(book: SummaryBook, c: Consolidation) -> None:
         "补贴资金拨付清单（第十一条（一）6）",
         [16, 30, 22, 16, 16, 20, 16, 16, 30, 58, 16, 16, 30],
         [
+            *_incomplete_lines(c),
             _decision_line("可拨付", payable, totals["payable"], c.policy),
             _decision_line("暂缓拨付", held, totals["held"], c.policy)
             + "有错误或重复申报，改正并重新汇总前不得拨付。",
