@@ -360,6 +360,20 @@ def test_the_newer_file_first_is_warned_with_the_order_to_use(tmp_path) -> None:
     assert "顺序可能颠倒" in (tmp_path / "d.html").read_text("utf-8")
 
 
+def test_one_revision_with_the_later_date_first_gets_both_notes(tmp_path) -> None:
+    """The same 版本号 twice, the later 报送日期 given first: both that the order looks reversed and
+    that a changed workbook's 版本号 must go up (the second was dropped)."""
+    later = tmp_path / "后报.xlsx"
+    workbook = openpyxl.load_workbook(SHIHEZI)
+    workbook[spec.DATA_SHEET][spec.SUBMITTED_ON_CELL] = dt.date(2026, 3, 25)
+    workbook[spec.DATA_SHEET]["B5"] = "改过的企业名称"
+    workbook.save(later)
+    out = tmp_path / "d.json"
+    text = run(later, SHIHEZI, "--json", out).output.replace("\n", "")
+    assert "顺序可能颠倒" in text and "版本号应加 1" in text
+    assert len(json.loads(out.read_text("utf-8"))["notes"]) == 2
+
+
 def test_the_same_file_twice_is_said(tmp_path) -> None:
     copy = tmp_path / "副本.xlsx"
     shutil.copyfile(SHIHEZI, copy)
@@ -397,7 +411,9 @@ def test_diff_reads_values_and_amounts_without_running_the_rules(policy) -> None
     assert read.table.frame.equals(checked.table.frame)
 
 
-def test_the_terminal_lists_the_first_added_and_removed_entries_and_all_with_all(tmp_path: Path, policy) -> None:
+def test_the_terminal_lists_the_first_added_and_removed_entries_and_all_with_all(
+    tmp_path: Path, policy
+) -> None:
     """Hundreds of new or dropped enterprises are listed as the changed ones are: the first ones, the
     rest counted; --all lists them all; the JSON holds them all."""
     kept = [valid_row(uscc=valid_code(f"MA7{n:06d}"), name=f"留存{n:02d}") for n in range(3)]
@@ -429,6 +445,8 @@ def test_awards_pair_with_a_code_changed_lists_the_entry_removed_and_added(tmp_p
     workbook.save(new)
     document = json.loads(run(old, new, "--json", "-").stdout)
     (removed,), (added,) = document["removed"], document["added"]
-    assert removed["row"] == added["row"] == 7 and removed["name"] == added["name"] == "五家渠青湖装备有限公司"
+    assert (
+        removed["row"] == added["row"] == 7 and removed["name"] == added["name"] == "五家渠青湖装备有限公司"
+    )
     assert removed["uscc"] == "91659004MA79A2R3W3" and added["uscc"] == valid_code("MA79A2R3W")
     assert removed["amounts"] == added["amounts"] == {"award": "250000.00"}

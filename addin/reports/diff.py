@@ -58,18 +58,22 @@ def order_notes(diff: Diff) -> list[str]:
             f"上次文件的版本号（{old.revision}）比本次文件的版本号（{new.revision}）大：两个文件的顺序可能颠倒了，"
             f"下面的“新增”“删除”也因此相反。{swap}"
         ]
-    if old.revision == new.revision:
-        later = old.submitted_on and new.submitted_on and old.submitted_on > new.submitted_on
-        if later:
-            return [
-                f"两个文件的版本号相同（{new.revision}），上次文件的报送日期（{_date(old.submitted_on)}）"
-                f"却晚于本次文件（{_date(new.submitted_on)}）：两个文件的顺序可能颠倒了。{swap}"
-            ]
-        return [
-            f"两个文件的版本号相同（都是 {new.revision}），内容却不同：修改后重新报送时，版本号应加 1，"
-            "否则汇总时两份都不会纳入（UNIT_SUBMITTED_TWICE）。"
+    if old.revision != new.revision:
+        return []
+    later = old.submitted_on and new.submitted_on and old.submitted_on > new.submitted_on
+    reversed_order = (
+        [
+            f"两个文件的版本号相同（{new.revision}），上次文件的报送日期（{_date(old.submitted_on)}）"
+            f"却晚于本次文件（{_date(new.submitted_on)}）：两个文件的顺序可能颠倒了。{swap}"
         ]
-    return []
+        if later
+        else []
+    )
+    return [
+        *reversed_order,
+        f"两个文件的版本号相同（都是 {new.revision}），内容却不同：修改后重新报送时，版本号应加 1，"
+        "否则汇总时两份都不会纳入（UNIT_SUBMITTED_TWICE）。",
+    ]
 
 
 def _entry_record(entry: Entry) -> dict[str, Any]:
