@@ -94,6 +94,32 @@ def test_one_count_of_files_everywhere(tie: dict) -> None:
     assert len(document["left_out"]) == 3
 
 
+def test_every_summed_file_is_named_on_the_list(tmp_path: Path) -> None:
+    """A file counted as summed that puts no enterprise on the list (an empty application, the awards
+    workbook) is named below it, so that 汇总 N 个 can be traced file by file."""
+    folder = tmp_path / "报送"
+    folder.mkdir()
+    shutil.copyfile(ALAR, folder / "第一师.xlsx")
+    shutil.copyfile(REPOSITORY / "addin/examples/awards.xlsx", folder / "奖励.xlsx")
+    assert (
+        CliRunner()
+        .invoke(app, ["template", "application", "--unit", "第十师北屯市", "-o", str(folder / "第十师.xlsx")])
+        .exit_code
+        == 0
+    )
+    summary = tmp_path / "汇总.xlsx"
+    result = CliRunner().invoke(app, ["consolidate", str(folder), "--plan", str(PLAN), "-o", str(summary)])
+    assert "汇总 3 个" in result.output.replace("\n", ""), result.output
+    notes = [c for c in _cells(summary, "拨付清单") if c.startswith("已汇总：")]
+    assert len(notes) == 2
+    assert any(
+        n.startswith("已汇总：第十师北屯市 第十师.xlsx（版本号 1，SHA-256 ") and "没有列入本清单的企业" in n
+        for n in notes
+    )
+    assert any("奖励.xlsx" in n and "“奖励名单”工作表" in n for n in notes)
+    assert not any("第一师.xlsx" in n for n in notes), "its enterprises are on the list"
+
+
 def test_a_sign_off_block_is_never_split_from_the_list() -> None:
     heights = [15.0] * 200
     breaks = pages_of(heights, 60, landscape=True, repeated=3, keep_from=190)

@@ -636,14 +636,35 @@ def _paginate(sheet: SummarySheet, keep_from: int) -> None:
 
 
 def _disbursement_notes(c: Consolidation) -> list[str]:
-    """What the list cannot show: commitments over the plan (files left out are its third part)."""
-    notes = []
+    """What the list cannot show: summed files with no enterprise on it (the files counted as summed
+    are all named here or beside their rows; files left out are its third part), and commitments over
+    the plan."""
+    notes = _summed_not_listed(c)
     if any(i.rule == "BUDGET_EXCEEDED" for i in c.issues):
         notes.append(
             "注意：已承诺金额超出资金使用计划（见问题清单 BUDGET_EXCEEDED）；可拨付金额未按计划核减，"
             "拨付前须调整计划或核减申报。"
         )
     return [""] + notes if notes else []
+
+
+def _summed_not_listed(c: Consolidation) -> list[str]:
+    """A line per summed file that puts no enterprise on the list: an awards workbook (its winners are
+    on 奖励名单), an application with no enterprise, or with none to pay or hold (every amount 0)."""
+    listed = set(disbursement_frame(c)["file"])
+    files = summed_files(c)
+    notes = []
+    for result in c.files:
+        label = c.label(result)
+        if c.status(result) != "consolidated" or label in listed:
+            continue
+        what = (
+            "奖励与补贴名单，其奖励见“奖励名单”工作表"
+            if result.kind == "awards"
+            else "申报表，没有列入本清单的企业（未填写企业，或各企业金额都为 0 且没有错误）"
+        )
+        notes.append(f"已汇总：{result.unit or NO_UNIT} {_source_files([label], files)}，{what}。")
+    return notes
 
 
 def _providers(book: SummaryBook, c: Consolidation) -> None:
