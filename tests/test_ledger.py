@@ -582,7 +582,56 @@ def test_the_ledger_never_writes_a_batch_without_entries(tmp_path: Path) -> None
     batch = store.Batch(FIRST, "d", "2026-04-30", "2026-04-30T00:00:00+08:00", "0" * 64)
     with pytest.raises(store.LedgerError, match="没有可记入的记录"):
         books.record(batch, lambda _reader: [])
-    assert not books.exists
+    assert books.batch_rows() == [], "the file made for it stays, empty (see the test below)"
+
+
+def test_a_refused_record_never_removes_a_ledger_another_record_wrote(examples: Path, tmp_path: Path) -> None:
+    """A record that made the SQLite file and is then refused must not remove the file: another
+    record may have written its batch into it meanwhile (the next consolidation would pay it again)."""
+    consolidate(examples, tmp_path / "s.json", None)
+    path = tmp_path / "台账.sqlite"
+    books = store.Ledger(str(path))
+    begin = books._transaction
+
+    def after_another_clerk_recorded(write: bool):
+        assert record(tmp_path / "s.json", str(path)).exit_code == 0  # between the file's making and the lock
+        return begin(write=write)
+
+    books._transaction = after_another_clerk_recorded
+    batch = store.Batch(FIRST, "d", "2026-04-30", "2026-04-30T00:00:00+08:00", "0" * 64)
+    with pytest.raises(store.LedgerError, match="同一批次不能重复记账"):
+        books.record(batch, lambda _reader: [])
+    assert [row["name"] for row in store.Ledger(str(path)).batch_rows()] == [FIRST]
+
+
+def test_a_ledger_that_does_not_exist_yet_is_said_so(examples: Path, tmp_path: Path) -> None:
+    """A mistyped --ledger names no file: consolidate says it counts nothing as paid, and record says
+    it made a new ledger, so a clerk sees it before paying again what another ledger holds."""
+    path = tmp_path / "打错的台账.sqlite"
+    out = tmp_path / "s.json"
+    result = cli(
+        "consolidate",
+        examples,
+        "--plan",
+        EXAMPLES / "plan.xlsx",
+        "-o",
+        out.with_suffix(".xlsx"),
+        "--json",
+        out,
+        "--ledger",
+        path,
+    )
+    said = result.output.replace("\n", "")
+    assert "该台账文件尚不存在（还没有记过账），按此前没有拨付过任何款项汇总" in said and not path.exists()
+    book = openpyxl.load_workbook(out.with_suffix(".xlsx"), read_only=True)
+    assert any(
+        "该台账文件尚不存在" in str(c)
+        for row in book["拨付清单"].iter_rows(max_row=8, values_only=True)
+        for c in row
+    )
+    recorded = record(out, str(path)).output.replace("\n", "")
+    assert "原先不存在，已新建" in recorded
+    assert "原先不存在" not in record(out, str(path), batch="2026年第二批").output
 
 
 def test_a_batch_from_an_incomplete_consolidation_says_what_it_leaves_out(

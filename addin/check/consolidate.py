@@ -57,6 +57,7 @@ class Consolidation:
     twice: set[str] = field(default_factory=set)  # labels of files sharing a unit's highest revision
     paid: PaidBefore | None = None  # what the ledger paid before (consolidate --ledger); None: no ledger
     ledger: str | None = None  # the ledger consulted, as shown
+    ledger_missing: bool = False  # its SQLite file does not exist yet: nothing was ever recorded in it
 
     def status(self, result: CheckResult) -> str:
         """consolidated, replaced, submitted_twice (same revision: not counted), skipped or unreadable."""

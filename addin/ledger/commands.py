@@ -78,7 +78,7 @@ def settle_with_ledger(result: Consolidation, given: str | None) -> None:
     books = open_ledger(given)
     _guarded(lambda: refuse_broken_chain(books.entry_rows(), books.where))
     result.paid = _guarded(lambda: books.paid_before(set(enterprise_keys(result.rows))))
-    result.ledger = shown(books.where)
+    result.ledger, result.ledger_missing = shown(books.where), not books.exists
 
 
 def _sources() -> list[str]:
@@ -114,6 +114,7 @@ def record(
     from schemas.money import format_yuan
 
     books = open_ledger(ledger)
+    new_ledger = not books.exists
     done = _guarded(lambda: record_batch(books, consolidation, batch, doc, date))
     names = _source_names()
     from addin.ledger.settlement import source_field
@@ -129,6 +130,14 @@ def record(
         ),
         soft_wrap=True,
     )
+    if new_ledger:
+        console.print(
+            plain(
+                f"注意：台账 {shown(books.where)} 原先不存在，已新建；如台账在别处，请核对 --ledger 或 DTFUND_LEDGER。"
+            ),
+            style="bold red",
+            soft_wrap=True,
+        )
     if done.not_summed:
         console.print(
             plain(

@@ -246,27 +246,25 @@ class Ledger:
     def record(self, batch: Batch, drafts: Callable[[Reader], Sequence[dict[str, Any]]]) -> int:
         """Write one batch in one transaction under the writers' lock: its entries are what `drafts`
         makes of the ledger as it is then (it raises LedgerError to refuse). Returns the number of
-        entries written. A SQLite file created here is made 0600 first, and removed again when nothing
-        could be written to it. A batch without entries is refused: every batch holds at least one."""
-        created = self._create_file()
-        try:
-            with self._transaction(write=True) as conn:
-                self._prepare(conn)
-                if conn.execute(sa.select(batches.c.id).where(batches.c.name == batch.name)).first():
-                    raise LedgerError(
-                        f"批次“{batch.name}”已记入台账 {shown(self.where)}：同一批次不能重复记账，台账未改动。"
-                    )
-                refuse_broken_chain(_entry_rows(conn), self.where)
-                written = drafts(Reader(conn))
-                if not written:
-                    raise LedgerError(
-                        f"批次“{batch.name}”没有可记入的记录，没有记账，台账未改动：请检查要记账的汇总结果或要冲销的记录。"
-                    )
-                self._append(conn, batch, written)
-        except BaseException:
-            if created:
-                self._remove_created()
-            raise
+        entries written. A SQLite file created here is made 0600 first. It is never removed again, even
+        when nothing could be written to it: another `record` may have opened it meanwhile and be
+        writing its batch into it (removing the file would lose that batch, and the next consolidation
+        would pay it again); an empty file is an empty ledger. A batch without entries is refused:
+        every batch holds at least one."""
+        self._create_file()
+        with self._transaction(write=True) as conn:
+            self._prepare(conn)
+            if conn.execute(sa.select(batches.c.id).where(batches.c.name == batch.name)).first():
+                raise LedgerError(
+                    f"批次“{batch.name}”已记入台账 {shown(self.where)}：同一批次不能重复记账，台账未改动。"
+                )
+            refuse_broken_chain(_entry_rows(conn), self.where)
+            written = drafts(Reader(conn))
+            if not written:
+                raise LedgerError(
+                    f"批次“{batch.name}”没有可记入的记录，没有记账，台账未改动：请检查要记账的汇总结果或要冲销的记录。"
+                )
+            self._append(conn, batch, written)
         return len(written)
 
     def _append(
@@ -301,12 +299,6 @@ class Ledger:
         except OSError as error:
             raise LedgerError(str(cannot_write(self.path, error))) from None
         return True
-
-    def _remove_created(self) -> None:
-        assert self.path is not None
-        for leftover in (self.path, self.path.with_name(self.path.name + "-journal")):
-            with suppress(OSError):
-                leftover.unlink()
 
     def paid_before(self, keys: set[str]) -> PaidBefore:
         """What the ledger holds for these enterprises, and Σ per plan line and source over all of it."""

@@ -250,7 +250,7 @@ def print_disbursement(c: Consolidation, console: Console) -> None:
     table.add_row("合计", *(format_yuan(line["total"]) for line in overview))
     print_table(console, table)
     if c.paid is not None:
-        console.print(plain(ledger_line(c)), soft_wrap=True)
+        console.print(plain(ledger_line(c)), style="bold red" if c.ledger_missing else None, soft_wrap=True)
     console.print(HELD_NOTE)
     if not c.awards.empty:
         console.print(AWARDS_APART_NOTE)

@@ -77,6 +77,11 @@ def to_pay_by_line(c: Consolidation) -> dict[tuple[str, str], Decimal]:
 
 def ledger_line(c: Consolidation) -> str:
     """对照台账: what earlier batches paid these enterprises, and what they paid beyond it (应追回)."""
+    if c.ledger_missing:
+        return (
+            f"对照台账 {c.ledger}：该台账文件尚不存在（还没有记过账），按此前没有拨付过任何款项汇总；"
+            "如台账在别处，请用 --ledger 指定正确的文件。"
+        )
     totals = disbursement_totals(c)
     line = f"对照台账 {c.ledger}：此前已拨付 {format_yuan(totals['paid_before']['total'])} 元，本次可拨付为扣除后的金额"
     recover = totals["to_recover"]["total"]
