@@ -85,6 +85,32 @@ def application_issues(rows: pd.DataFrame, policy: Policy) -> list[Issue]:
     return run_rules(APPLICATION_RULES, gathered(rows, policy, "uscc_cell"), "汇总")
 
 
+def _paid_beyond(table: Table, column: pd.Series) -> pd.Series:
+    return table.frame["to_recover"].map(lambda amount: amount > 0).astype(bool)
+
+
+def _paid_beyond_details(table: Table, name: str, rows: pd.Index) -> dict[str, Any]:
+    frame = table.frame.loc[rows]
+    return {
+        "value": frame["uscc"],
+        "paid": frame["paid_total"],
+        "expected": frame["paid_total"] - frame["to_recover"],
+        "excess": frame["to_recover"],
+    }
+
+
+LEDGER_RULES = (Rule("LEDGER_TO_RECOVER", only("uscc"), _paid_beyond, _paid_beyond_details),)
+
+
+def recovery_issues(
+    rows: pd.DataFrame, paid: pd.Series, to_recover: pd.Series, policy: Policy
+) -> list[Issue]:
+    """Rows whose enterprise the ledger paid beyond what they now commit (`paid`: Σ the ledger paid the
+    row's enterprise on the row's lines; `to_recover`: the part of it beyond the commitment)."""
+    frame = rows.assign(paid_total=paid.to_numpy(dtype=object), to_recover=to_recover.to_numpy(dtype=object))
+    return run_rules(LEDGER_RULES, gathered(frame, policy, "uscc_cell"), "汇总")
+
+
 def _award_duplicate(table: Table, column: pd.Series) -> pd.Series:
     return in_other_files(table.frame, ["kind", "key"])
 

@@ -299,6 +299,20 @@ def _over_budget_details(table: Table, name: str, rows: pd.Index) -> dict[str, A
 BUDGET_RULES = (Rule("BUDGET_EXCEEDED", _sources, _over_budget, _over_budget_details),)
 
 
+@implements("LEDGER_OVER_BUDGET")
+def _paid_over_budget(table: Table, column: pd.Series) -> pd.Series:
+    return _over_budget(table, column)
+
+
+LEDGER_BUDGET_RULES = (Rule("LEDGER_OVER_BUDGET", _sources, _paid_over_budget, _over_budget_details),)
+
+
 def budget_exceeded(lines: list[LineExecution], figures: PlanFigures, policy: Policy) -> list[Issue]:
     """A line and source whose commitments are more than its budget, by even a cent."""
     return run_rules(BUDGET_RULES, execution_table(lines, figures, policy), figures.sheet)
+
+
+def paid_over_budget(lines: list[LineExecution], figures: PlanFigures, policy: Policy) -> list[Issue]:
+    """A line and source whose ledger payments and this list's payable amounts (each line's `committed`
+    here) are more than its budget, by even a cent."""
+    return run_rules(LEDGER_BUDGET_RULES, execution_table(lines, figures, policy), figures.sheet)

@@ -27,6 +27,7 @@ from addin.cli import app
 from addin.io.output import save_workbook
 from addin.ledger import store
 from addin.templates.bundled import _costs, filled_application, shihezi_rows
+from schemas.money import format_yuan
 from schemas.policy import load_policy
 from tests.support.postgres import fresh_database
 
@@ -192,6 +193,7 @@ def _revision_3(path: Path) -> None:
     )
 
 
+@pytest.mark.triggers("LEDGER_TO_RECOVER")
 def test_a_revision_after_payment_shows_top_ups_and_recoveries(ledger: str, tmp_path: Path) -> None:
     earlier = EXAMPLES / "division-08-shihezi-revision-1.xlsx"
     consolidate([earlier], tmp_path / "r1.json", ledger)
@@ -217,6 +219,13 @@ def test_a_revision_after_payment_shows_top_ups_and_recoveries(ledger: str, tmp_
         > 0
     )
     assert D(recover["to_pay"]["total"]) == 0, "a decrease is never netted against another payment"
+    recovered = [i for i in third["issues"] if i["rule"] == "LEDGER_TO_RECOVER"]
+    assert [(i["file"], i["row"], i["severity"]) for i in recovered] == [
+        (recover["file"], recover["row"], "error")
+    ]
+    paid_total = D(recover["paid_before"]["total"]) + D(recover["to_recover"]["total"])
+    assert format_yuan(paid_total) in recovered[0]["message"]
+    assert not recover["payable"], "held until the recovery is settled"
     totals = third["disbursement_totals"]
     assert totals["to_recover"] == {k: recover["to_recover"][k] for k in totals["to_recover"]}
 
@@ -657,3 +666,35 @@ def test_a_batch_from_an_incomplete_consolidation_says_what_it_leaves_out(
     consolidate(examples, complete, None)
     again = record(complete, str(tmp_path / "另一台账.sqlite"))
     assert again.exit_code == 0 and "未能汇总" not in again.output
+
+
+@pytest.mark.triggers("LEDGER_OVER_BUDGET")
+def test_what_the_ledger_paid_and_what_is_payable_now_keep_within_each_budget(tmp_path: Path) -> None:
+    """Batch after batch, each list stays within the plan on its own, but what earlier batches paid and
+    what this one can pay pass a line's budget: an error at the plan's cell, and record refuses it."""
+    from addin.check.consolidate import apply_ledger
+    from addin.check.consolidate import consolidate as run_consolidation
+    from addin.reports.check_report import to_json
+    from addin.reports.consolidation_report import consolidation_document
+    from addin.reports.summary_workbook import write_summary
+    from schemas.ledger_balance import PaidBefore
+
+    c = run_consolidation([EXAMPLES], EXAMPLES / "plan.xlsx", load_policy())
+    line = next(item for item in c.execution if (item.line.key, item.source) == ("一", "bingtuan"))
+    assert not [i for i in c.issues if i.rule == "BUDGET_EXCEEDED"] and line.payable > 0
+    earlier = line.budget - line.payable + D("0.01")  # a cent too much with this list's payable amounts
+    apply_ledger(c, PaidBefore(by_line={("一", "bingtuan"): earlier}), "台账.sqlite")
+    [over] = [i for i in c.issues if i.rule == "LEDGER_OVER_BUDGET"]
+    assert (over.file, over.severity) == ("plan.xlsx", "error") and over.cell
+    assert "超出 0.01 元" in over.message and "兵团配套资金" in over.message
+    write_summary(c, tmp_path / "汇总.xlsx")
+    book = openpyxl.load_workbook(tmp_path / "汇总.xlsx", read_only=True)
+    notes = [v for row in book["拨付清单"].iter_rows(values_only=True) for v in row if v]
+    assert any(str(v).startswith("注意：资金台账已拨付与本次可拨付合计超出资金使用计划") for v in notes)
+    document = tmp_path / "汇总.json"
+    document.write_bytes(to_json(consolidation_document(c)))
+    refused = record(document, str(tmp_path / "台账.sqlite"))
+    assert refused.exit_code == 2 and "超出资金使用计划" in refused.output and "没有记账" in refused.output
+    within = run_consolidation([EXAMPLES], EXAMPLES / "plan.xlsx", load_policy())
+    apply_ledger(within, PaidBefore(by_line={("一", "bingtuan"): earlier - D("0.01")}), "台账.sqlite")
+    assert not [i for i in within.issues if i.rule == "LEDGER_OVER_BUDGET"], "exactly the budget is within it"

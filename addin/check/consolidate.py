@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -17,14 +17,15 @@ from addin.check.awards import award_frame
 from addin.check.identity import KIND_NAMES
 from addin.check.pipeline import CheckResult, check_file
 from addin.io.input_files import Skipped, search_inputs
+from addin.ledger.settlement import parts_of
 from schemas import consolidation_rules
-from schemas.awards import committed_by_source
-from schemas.disbursement import PLACE, holds
+from schemas.awards import award_list_lines, committed_by_source
+from schemas.disbursement import HOLD_COLUMNS, PLACE, holds
 from schemas.fields import amount_fields
-from schemas.ledger_balance import PaidBefore
-from schemas.money import column_total
+from schemas.ledger_balance import PaidBefore, settle_frame
+from schemas.money import ZERO, column_total
 from schemas.plan import LineExecution, execution, with_payable
-from schemas.plan_rules import budget_exceeded
+from schemas.plan_rules import budget_exceeded, paid_over_budget
 from schemas.policy import Policy
 from schemas.registry import Issue, implements, issue_sentences, make_issue
 from schemas.submission import FIRST_REVISION, Submission, latest_revisions
@@ -234,6 +235,67 @@ def consolidate(
         replaced_by=decision.replaced,
         twice={i.file for i in decision.issues if i.rule == "UNIT_SUBMITTED_TWICE"},
     )
+
+
+def apply_ledger(c: Consolidation, paid: PaidBefore, where: str, missing: bool = False) -> None:
+    """Count what the ledger (shown as `where`; `missing`: its file does not exist yet) paid before: a
+    row whose enterprise it paid beyond what the row now commits is an error at the row, which holds
+    it (LEDGER_TO_RECOVER); a plan line and source that the ledger's payments and this list's payable
+    amounts take beyond its budget is an error at the plan's cell (LEDGER_OVER_BUDGET)."""
+    c.paid, c.ledger, c.ledger_missing = paid, where, missing
+    if paid.by_key:
+        recovered = _recovery_issues(c)
+        if recovered:
+            c.issues += recovered
+            _hold_again(c)
+    if paid.by_line:
+        c.issues += _paid_over_budget(c)
+    c.figures.clear()
+
+
+def _settled(c: Consolidation) -> pd.DataFrame:
+    paid = c.paid or PaidBefore()
+    return settle_frame(parts_of(c.rows, c.policy, paid), paid.by_key)
+
+
+def _per_row(settled: pd.DataFrame, figure: str, count: int) -> pd.Series:
+    sums = settled.groupby("row")[figure].agg(lambda amounts: sum(amounts.tolist(), ZERO))
+    return sums.reindex(range(count), fill_value=ZERO)
+
+
+def _recovery_issues(c: Consolidation) -> list[Issue]:
+    settled = _settled(c)
+    to_recover = _per_row(settled, "to_recover", len(c.rows))
+    paid = _per_row(settled, "paid_before", len(c.rows)) + to_recover
+    return consolidation_rules.recovery_issues(c.rows, paid, to_recover, c.policy)
+
+
+def _hold_again(c: Consolidation) -> None:
+    """The rows' holds and the plan's payable amounts, once issues were added."""
+    rows = c.rows.drop(columns=list(HOLD_COLUMNS))
+    c.rows = rows.join(holds(rows, issue_places(c.files, c.issues, c.labels)))
+    payable = committed_by_award(c.rows[c.rows["payable"]], c.awards[c.awards["payable"]])
+    c.execution = with_payable(c.execution, payable)
+
+
+def _paid_over_budget(c: Consolidation) -> list[Issue]:
+    """Each line and source (but those of the award lists, which the ledger does not record) with what
+    the ledger paid on it and what this list can pay now."""
+    assert c.paid is not None and c.plan.plan is not None
+    to_pay = (
+        _settled(c).groupby(["line", "source"])["to_pay"].agg(lambda amounts: sum(amounts.tolist(), ZERO))
+    )
+    outside = award_list_lines(c.policy)
+    lines = [
+        replace(item, committed=c.paid.by_line.get(key, ZERO) + to_pay.get(key, ZERO))
+        for item in c.execution
+        if item.line.key not in outside
+        for key in [(item.line.key, item.source)]
+    ]
+    issues = paid_over_budget(lines, c.plan.plan, c.policy)
+    for issue in issues:
+        issue.file = c.label(c.plan)
+    return issues
 
 
 @implements("OWN_OUTPUT_LEFT_OUT")

@@ -70,6 +70,7 @@ def open_ledger(given: str | None) -> Ledger:
 def settle_with_ledger(result: Consolidation, given: str | None) -> None:
     """Read what the ledger (`--ledger`, else DTFUND_LEDGER; none: no ledger) paid the consolidated
     enterprises before, for every figure of the consolidation to count it."""
+    from addin.check.consolidate import apply_ledger
     from addin.ledger.settlement import enterprise_keys
     from addin.ledger.store import ENVIRONMENT, refuse_broken_chain, shown
 
@@ -77,8 +78,8 @@ def settle_with_ledger(result: Consolidation, given: str | None) -> None:
         return
     books = open_ledger(given)
     _guarded(lambda: refuse_broken_chain(books.entry_rows(), books.where))
-    result.paid = _guarded(lambda: books.paid_before(set(enterprise_keys(result.rows))))
-    result.ledger, result.ledger_missing = shown(books.where), not books.exists
+    paid = _guarded(lambda: books.paid_before(set(enterprise_keys(result.rows))))
+    apply_ledger(result, paid, shown(books.where), missing=not books.exists)
 
 
 def _sources() -> list[str]:

@@ -645,6 +645,11 @@ def _disbursement_notes(c: Consolidation) -> list[str]:
             "注意：已承诺金额超出资金使用计划（见问题清单 BUDGET_EXCEEDED）；可拨付金额未按计划核减，"
             "拨付前须调整计划或核减申报。"
         )
+    if any(i.rule == "LEDGER_OVER_BUDGET" for i in c.issues):
+        notes.append(
+            "注意：资金台账已拨付与本次可拨付合计超出资金使用计划（见问题清单 LEDGER_OVER_BUDGET）；"
+            "本汇总结果不能记账，须少拨付一些企业或调整计划后重新汇总。"
+        )
     return [""] + notes if notes else []
 
 
