@@ -13,6 +13,7 @@ import pandas as pd
 
 from schemas.awards import award_kinds
 from schemas.engine import Rule, only, run_rules
+from schemas.money import ZERO
 from schemas.policy import Policy
 from schemas.registry import Issue
 from schemas.table import Table
@@ -109,6 +110,32 @@ def recovery_issues(
     row's enterprise on the row's lines; `to_recover`: the part of it beyond the commitment)."""
     frame = rows.assign(paid_total=paid.to_numpy(dtype=object), to_recover=to_recover.to_numpy(dtype=object))
     return run_rules(LEDGER_RULES, gathered(frame, policy, "uscc_cell"), "汇总")
+
+
+def _paid_under_other_code(table: Table, column: pd.Series) -> pd.Series:
+    return table.frame["other_codes"].map(bool).astype(bool)
+
+
+def _other_code_details(table: Table, name: str, rows: pd.Index) -> dict[str, Any]:
+    frame = table.frame.loc[rows]
+    return {
+        "value": frame["uscc"],
+        "unit": frame["unit"],
+        "name": frame["name"],
+        "expected": frame["other_codes"].map(lambda paid: "、".join(paid)),
+        "paid": frame["other_codes"].map(lambda paid: sum(paid.values(), ZERO)),
+    }
+
+
+OTHER_CODE_RULES = (
+    Rule("LEDGER_PAID_UNDER_OTHER_CODE", only("uscc"), _paid_under_other_code, _other_code_details),
+)
+
+
+def paid_under_other_codes(rows: pd.DataFrame, others: list[dict[str, Any]], policy: Policy) -> list[Issue]:
+    """Rows the ledger paid nothing under their credit code, whose unit and name it paid under another
+    (`others`: per row, Σ paid per other code; empty where none)."""
+    return run_rules(OTHER_CODE_RULES, gathered(rows.assign(other_codes=others), policy, "uscc_cell"), "汇总")
 
 
 def _award_duplicate(table: Table, column: pd.Series) -> pd.Series:

@@ -12,6 +12,7 @@ So per part, and per source over any list: paid_before + to_pay + held == commit
 
 from __future__ import annotations
 
+import unicodedata
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from decimal import Decimal
@@ -63,6 +64,13 @@ class PaidBefore:
     batches: dict[str, list[str]] = field(default_factory=dict)
     by_line: dict[tuple[str, str], Decimal] = field(default_factory=dict)
     head: str | None = None  # the ledger's last entry hash when read
+    # per (unit, name as name_key gives it): Σ paid per enterprise key, of the keys paid anything
+    by_name: dict[tuple[str, str], dict[str, Decimal]] = field(default_factory=dict)
+
+
+def name_key(name: str) -> str:
+    """An enterprise's name as compared across batches: full-width forms folded, no spaces at all."""
+    return "".join(unicodedata.normalize("NFKC", name).split())
 
 
 # A list's parts as a table (one row per Part, in the list's order): what `settle_frame` takes.

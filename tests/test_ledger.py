@@ -29,6 +29,7 @@ from addin.ledger import store
 from addin.templates.bundled import _costs, filled_application, shihezi_rows
 from schemas.money import format_yuan
 from schemas.policy import load_policy
+from tests.conftest import valid_code
 from tests.support.postgres import fresh_database
 
 REPOSITORY = Path(__file__).resolve().parent.parent
@@ -698,3 +699,28 @@ def test_what_the_ledger_paid_and_what_is_payable_now_keep_within_each_budget(tm
     within = run_consolidation([EXAMPLES], EXAMPLES / "plan.xlsx", load_policy())
     apply_ledger(within, PaidBefore(by_line={("一", "bingtuan"): earlier - D("0.01")}), "台账.sqlite")
     assert not [i for i in within.issues if i.rule == "LEDGER_OVER_BUDGET"], "exactly the budget is within it"
+
+
+@pytest.mark.triggers("LEDGER_PAID_UNDER_OTHER_CODE")
+def test_a_paid_enterprise_under_a_corrected_code_is_held_not_paid_again(ledger: str, tmp_path: Path) -> None:
+    """A revision changes only a paid enterprise's credit code: the ledger paid nothing under the new
+    code, but paid its unit's enterprise of the same name under the old one. Held with an error, not
+    paid in full a second time."""
+    earlier = EXAMPLES / "division-08-shihezi-revision-1.xlsx"
+    consolidate([earlier], tmp_path / "r1.json", ledger)
+    assert record(tmp_path / "r1.json", ledger).exit_code == 0
+    revised = tmp_path / "第八师-第2版.xlsx"
+    workbook = openpyxl.load_workbook(earlier)
+    sheet = workbook["申报表"]
+    row = next(r for r in range(5, 12) if sheet.cell(r, 1).value == "石河子绿洲乳业有限公司")
+    old_code, new_code = sheet.cell(row, 2).value, valid_code("MA77T3B5Y")
+    assert new_code != old_code
+    sheet.cell(row, 2).value = new_code
+    sheet["D2"] = 2
+    workbook.save(revised)
+    second = consolidate([revised], tmp_path / "r2.json", ledger)
+    [issue] = [i for i in second["issues"] if i["rule"] == "LEDGER_PAID_UNDER_OTHER_CODE"]
+    assert (issue["row"], issue["severity"]) == (row, "error")
+    assert old_code in issue["message"] and new_code in issue["message"]
+    [entry] = [r for r in second["disbursement"] if r["uscc"] == new_code]
+    assert not entry["payable"] and D(entry["to_pay"]["total"]) == 0

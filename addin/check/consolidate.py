@@ -17,12 +17,12 @@ from addin.check.awards import award_frame
 from addin.check.identity import KIND_NAMES
 from addin.check.pipeline import CheckResult, check_file
 from addin.io.input_files import Skipped, search_inputs
-from addin.ledger.settlement import parts_of
+from addin.ledger.settlement import enterprise_keys, parts_of
 from schemas import consolidation_rules
 from schemas.awards import award_list_lines, committed_by_source
 from schemas.disbursement import HOLD_COLUMNS, PLACE, holds
 from schemas.fields import amount_fields
-from schemas.ledger_balance import PaidBefore, settle_frame
+from schemas.ledger_balance import PaidBefore, name_key, settle_frame
 from schemas.money import ZERO, column_total
 from schemas.plan import LineExecution, execution, with_payable
 from schemas.plan_rules import budget_exceeded, paid_over_budget
@@ -243,11 +243,10 @@ def apply_ledger(c: Consolidation, paid: PaidBefore, where: str, missing: bool =
     it (LEDGER_TO_RECOVER); a plan line and source that the ledger's payments and this list's payable
     amounts take beyond its budget is an error at the plan's cell (LEDGER_OVER_BUDGET)."""
     c.paid, c.ledger, c.ledger_missing = paid, where, missing
-    if paid.by_key:
-        recovered = _recovery_issues(c)
-        if recovered:
-            c.issues += recovered
-            _hold_again(c)
+    holding = (_recovery_issues(c) if paid.by_key else []) + (_other_code_issues(c) if paid.by_name else [])
+    if holding:
+        c.issues += holding
+        _hold_again(c)
     if paid.by_line:
         c.issues += _paid_over_budget(c)
     c.figures.clear()
@@ -268,6 +267,25 @@ def _recovery_issues(c: Consolidation) -> list[Issue]:
     to_recover = _per_row(settled, "to_recover", len(c.rows))
     paid = _per_row(settled, "paid_before", len(c.rows)) + to_recover
     return consolidation_rules.recovery_issues(c.rows, paid, to_recover, c.policy)
+
+
+def _other_code_issues(c: Consolidation) -> list[Issue]:
+    """Rows whose credit code the ledger never paid, while it paid their unit's enterprise of the same
+    name under another code (a code corrected in a revision would be paid in full a second time)."""
+    assert c.paid is not None
+    keys = enterprise_keys(c.rows)
+    paid_keys = {key for key, _line, _source in c.paid.by_key}
+    others = [
+        {}
+        if key in paid_keys
+        else {
+            code: amount
+            for code, amount in c.paid.by_name.get((unit or "", name_key(str(name or ""))), {}).items()
+            if code != key
+        }
+        for key, unit, name in zip(keys, c.rows["unit"].tolist(), c.rows["name"].tolist(), strict=True)
+    ]
+    return consolidation_rules.paid_under_other_codes(c.rows, others, c.policy) if any(others) else []
 
 
 def _hold_again(c: Consolidation) -> None:

@@ -24,7 +24,8 @@ from sqlalchemy.engine import URL, Connection, Engine, make_url
 
 from addin.io.output import cannot_write
 from addin.ledger.chain import GENESIS, entry_hash, first_broken
-from schemas.ledger_balance import PaidBefore
+from schemas.ledger_balance import PaidBefore, name_key
+from schemas.money import ZERO
 
 SCHEMA_VERSION = 1
 DEFAULT_FILE = "dtfund-台账.sqlite"
@@ -411,6 +412,13 @@ def _paid_before(conn: Connection, keys: set[str]) -> PaidBefore:
         sa.select(line, source, total).group_by(line, source)
     ):
         paid.by_line[(line_key, source_key)] = yuan(fen_total)
+    unit, name = entries.c.unit, entries.c.enterprise
+    for unit_name, enterprise_name, enterprise, fen_total in conn.execute(
+        sa.select(unit, name, key, total).group_by(unit, name, key)
+    ):
+        if fen_total > 0:
+            named = paid.by_name.setdefault((unit_name, name_key(enterprise_name)), {})
+            named[enterprise] = named.get(enterprise, ZERO) + yuan(fen_total)
     paid.head = conn.execute(sa.select(entries.c.hash).order_by(entries.c.seq.desc()).limit(1)).scalar()
     return paid
 
