@@ -99,6 +99,12 @@ def _saved(what: str, path: Path, machine_output: bool = False) -> None:
     (errors if machine_output else console).print(plain(f"已保存{what}：{path}"), soft_wrap=True)
 
 
+# A policy without a fund-use plan (合肥's measures): no plan template, and nothing to consolidate against.
+NO_PLAN = (
+    "政策“{policy}”没有资金使用计划（政策文件中没有 plan），不能生成计划表，也不能汇总（汇总须对照计划表）。"
+)
+
+
 def _policy(path: Path | None) -> Policy:
     from schemas.policy import PolicyError, load_policy
 
@@ -459,6 +465,8 @@ def consolidate(
     from addin.reports.summary_workbook import write_summary
 
     policy = _policy(policy_file)
+    if policy.plan is None:
+        raise _fail(NO_PLAN.format(policy=policy.title or policy.id))
     machine_output = json_out is not None and str(json_out) == "-"
     try:
         with _progress(len(files), hidden=quiet or machine_output) as advance:
@@ -606,6 +614,8 @@ def template_plan(
     from addin.templates.plan import write_plan_template
 
     policy = _policy(policy_file)
+    if policy.plan is None:
+        raise _fail(NO_PLAN.format(policy=policy.title or policy.id))
     _refuse_replacing_template(output, policy, force, overwrite_data)
     _write_output(lambda: write_plan_template(output, policy))
     _saved("资金使用计划表模板", output)
@@ -627,6 +637,10 @@ def template_awards(
     from schemas.awards import award_units
 
     policy = _policy(policy_file)
+    if not policy.awards:
+        raise _fail(
+            f"政策“{policy.title or policy.id}”没有奖励与补贴名单（政策文件中没有 awards），不能生成名单模板。"
+        )
     _refuse_replacing_template(output, policy, force, overwrite_data)
     _require_listed(unit, award_units(policy))
     _write_output(lambda: write_awards_template(output, policy, rows=rows, unit=unit))

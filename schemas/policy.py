@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import functools
+from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from decimal import Decimal
 from importlib import resources
@@ -201,6 +202,12 @@ Problem = tuple[str, str]  # the key it is about ("parameters.subsidy_rate") and
 
 def _parameter(name: str, raw: dict[str, Any], check: bool = True) -> Parameter:
     try:
+        for entry in raw["values"]:
+            for role in ("from", "until"):
+                if not (role == "until" and entry.get(role) is None) and not _is_date(entry[role]):
+                    raise PolicyError(
+                        f"参数 {name} 的 {role} 写作“{entry[role]}”，应为日期（如 2024-10-18，不加引号）"
+                    )
         entries = sorted(raw["values"], key=lambda e: e["from"])
         values = tuple(
             DatedValue(start=e["from"], end=e.get("until"), value=_convert(e["value"])) for e in entries
@@ -219,6 +226,60 @@ def _parameter(name: str, raw: dict[str, Any], check: bool = True) -> Parameter:
     if check:
         _raise_first(date_problems(parameter))
     return parameter
+
+
+def _is_date(value: Any) -> bool:
+    return isinstance(value, dt.date) and not isinstance(value, dt.datetime)
+
+
+# What each unit's values must be: a check of one value, and what it should be, as said in Chinese.
+UNIT_VALUES: dict[str, tuple[Callable[[Any], bool], str]] = {
+    "比例": (lambda v: isinstance(v, Decimal) and 0 <= v <= 1, '0 至 1 之间的数（如 "0.5" 表示 50%）'),
+    "元": (lambda v: isinstance(v, Decimal) and v >= 0, '不小于 0 的数（如 "500000"）'),
+    "万元": (lambda v: isinstance(v, Decimal) and v >= 0, "不小于 0 的数"),
+    "个": (lambda v: isinstance(v, Decimal) and v >= 0 and v == v.to_integral_value(), "不小于 0 的整数"),
+    "日期": (lambda v: v is None or _is_date(v), "日期（如 2025-12-31）或 null（不设）"),
+    "列表": (lambda v: isinstance(v, list) and all(isinstance(i, str) for i in v), "文字的列表"),
+}
+
+
+def value_problems(parameter: Parameter) -> list[Problem]:
+    """Each value as its unit says: a ratio between 0 and 1, an amount of 元 not below 0, a date, a list
+    of texts; a table by level or source holds such values. An unknown unit is a problem too."""
+    key, name = f"parameters.{parameter.name}", f"参数 {parameter.name}（{parameter.label}）"
+    if parameter.unit not in UNIT_VALUES:
+        return [(key, f"{name}的单位“{parameter.unit}”未知（可用：{'、'.join(UNIT_VALUES)}）")]
+    valid, wanted = UNIT_VALUES[parameter.unit]
+    problems = []
+    for dated in parameter.values:
+        table = (
+            dated.value if isinstance(dated.value, dict) and parameter.unit != "列表" else {"": dated.value}
+        )
+        for item, value in table.items():
+            if not valid(value):
+                shown = f"的“{item}”" if item else ""
+                problems.append((key, f"{name}自 {dated.start} 起的取值{shown}为“{value}”，应为{wanted}"))
+    return problems
+
+
+def window_problems(policy: Policy) -> list[Problem]:
+    """A date window whose start falls after its end on some day: no date could be inside it."""
+    problems = []
+    for n, window in enumerate(policy.windows):
+        start, end = policy.parameters.get(window.start), policy.parameters.get(window.end)
+        if start is None or end is None:
+            continue  # (line_problems says so)
+        for day in sorted({v.start for v in (*start.values, *end.values)}):
+            opens, closes = start.at(day), end.at(day)
+            if _is_date(opens) and _is_date(closes) and opens > closes:
+                problems.append(
+                    (
+                        f"windows[{n}]",
+                        f"自 {day} 起，{start.label}（{opens}）晚于{end.label}（{closes}）：没有日期能在其间",
+                    )
+                )
+                break
+    return problems
 
 
 def _raise_first(problems: list[Problem]) -> None:
@@ -266,7 +327,10 @@ def date_problems(parameter: Parameter) -> list[Problem]:
 def consistency_problems(policy: Policy) -> list[Problem]:
     """Shares that add up to 1 from known sources, every parameter in force from the window's opening,
     level tables of known levels."""
-    problems: list[Problem] = []
+    problems = [problem for parameter in policy.parameters.values() for problem in value_problems(parameter)]
+    if problems or any(not parameter.values for parameter in policy.parameters.values()):
+        return problems  # (what follows reads the values as their units say; date_problems: none at all)
+    problems += window_problems(policy)
     splits = {line.split for line in policy.lines} | {n for n in policy.parameters if n.endswith("_split")}
     for name in sorted(splits & set(policy.parameters)):
         parameter = policy.parameters[name]
@@ -355,7 +419,11 @@ def load_policy(path: str | Path | None = None) -> Policy:
     try:
         policy = parse_policy(yaml_data.safe_load(text), where)
     except yaml.YAMLError as exc:
-        raise PolicyError(f"政策文件 {where} 不是有效的 YAML：{exc}") from None
+        mark = getattr(exc, "problem_mark", None)
+        line = f"第 {mark.line + 1} 行" if mark is not None else ""
+        raise PolicyError(
+            f"政策文件 {where} {line}不是有效的 YAML：{getattr(exc, 'problem', None) or exc}"
+        ) from None
     except (KeyError, TypeError, AttributeError) as exc:
         raise PolicyError(f"政策文件 {where} 格式不正确：缺少 {exc}") from None
     _raise_first(consistency_problems(policy) + line_problems(policy))

@@ -27,6 +27,7 @@ from tests.conftest import POLICY_FILE, valid_code
 from tests.test_hefei import HEFEI, _row
 
 runner = CliRunner()
+EXAMPLE = Path(__file__).resolve().parent.parent / "addin/examples/division-01-alar.xlsx"
 
 
 def variant(folder: Path, name: str = "shapes.yaml", change=None) -> Path:
@@ -325,3 +326,72 @@ def test_the_sheet_and_the_check_agree_over_the_corpus(shaped, which: str) -> No
     assert f"{amounts.at[spec.FIRST_DATA_ROW, 'total_award']:.2f}" == control
     text_date = next(n for n, c in enumerate(corpus) if c == {"completion_date": "2025-08-30"})
     assert (spec.FIRST_DATA_ROW + text_date in cannot) == (which == "hefei")
+
+
+def _edited(folder: Path, old: str, new: str) -> Path:
+    """The 兵团's policy file with one text replaced (the first occurrence)."""
+    text = POLICY_FILE.read_text("utf-8")
+    assert old in text
+    path = folder / "edited.yaml"
+    path.write_text(text.replace(old, new, 1), "utf-8")
+    return path
+
+
+@pytest.mark.parametrize(
+    ("old", "new", "said"),
+    [
+        ('value: "0.50"}', 'value: "1.50"}', "应为0 至 1 之间的数"),
+        ('value: "0.50"}', 'value: "50%"}', "应为0 至 1 之间的数"),
+        ('value: "0.50"}', 'value: "-0.50"}', "应为0 至 1 之间的数"),
+        ('二级: "500000.00"', '二级: "50万"', "的“二级”为“50万”，应为不小于 0 的数"),
+        ("value: 2025-12-31}", "value: 2025年12月31日}", "应为日期"),
+        ("value: 2025-12-31}", "value: 2025-02-30}", "第 58 行"),
+        ("- {from: 2024-10-18, value: null}", "- {from: 2024-10-18, value: 2024-01-01}", "没有日期能在其间"),
+        ("    values:\n      - {from: 2024-10-18, value: 2025-12-31}", "    values: []", "没有取值"),
+        ("- {from: 2024-10-18, value: 2025-12-31}", '- {from: "2024-10-18", value: 2025-12-31}', "不加引号"),
+    ],
+    ids=[
+        "rate 1.5",
+        "rate 50%",
+        "rate -0.5",
+        "cap 50万",
+        "date in words",
+        "no such date",
+        "window reversed",
+        "no values",
+        "quoted from",
+    ],
+)
+def test_a_policy_value_its_unit_does_not_allow_is_a_problem_at_its_line(
+    tmp_path: Path, old, new, said
+) -> None:
+    """A rate of 150% or '50%', a cap typed as 50万, a date that does not exist or is text, a window
+    whose start is after its end: each would have paid wrong amounts (or raised a traceback) before."""
+    path = _edited(tmp_path, old, new)
+    result = runner.invoke(app, ["policy", "check", str(path)])
+    assert result.exit_code == 2, result.output
+    assert said in result.output.replace("\n", "") and "Traceback" not in result.output
+    checked = runner.invoke(app, ["check", str(EXAMPLE), "--policy", str(path)])
+    assert checked.exit_code == 2 and "错误：" in checked.output and "Traceback" not in checked.output
+
+
+def test_a_key_written_twice_is_a_problem_not_the_last_value(tmp_path: Path) -> None:
+    text = POLICY_FILE.read_text("utf-8")
+    start = text.index("  subsidy_rate:\n")
+    end = text.index("\n\n", start)
+    path = tmp_path / "twice.yaml"
+    path.write_text(text[:end] + "\n" + text[start:end].replace('"0.5"', '"0.3"') + text[end:], "utf-8")
+    result = runner.invoke(app, ["policy", "check", str(path)])
+    assert result.exit_code == 2 and "键 subsidy_rate 重复出现" in result.output
+    with pytest.raises(PolicyError, match="重复出现"):
+        load_policy(path)
+
+
+@pytest.mark.parametrize("command", [["template", "plan"], ["template", "awards"], ["consolidate", "."]])
+def test_a_policy_without_a_plan_or_awards_says_what_it_cannot_make(tmp_path: Path, command) -> None:
+    extra = ["--plan", str(tmp_path / "计划.xlsx")] if command[0] == "consolidate" else []
+    result = runner.invoke(app, [*command, "--policy", str(HEFEI), "-o", str(tmp_path / "x.xlsx"), *extra])
+    assert result.exit_code == 2, result.output
+    said = result.output.replace("\n", "")
+    assert ("没有资金使用计划" in said or "没有奖励与补贴名单" in said) and "Traceback" not in said
+    assert not (tmp_path / "x.xlsx").exists()
