@@ -352,8 +352,9 @@ def test_an_older_revision_that_cannot_be_checked_is_replaced(tmp_path) -> None:
 
 
 def test_a_divisions_own_check_outputs_beside_its_workbook_are_left_out(tmp_path) -> None:
-    """A division sends its 报送表 PDF (and JSON, HTML) with its workbook: dtfund's own outputs, left
-    out with a warning; the consolidation stays complete."""
+    """A division sends its 报送表 PDF (and JSON, HTML, an annotated copy) with its workbook: dtfund's
+    own outputs, left out with a warning (the annotated copy was read as a second submission of the
+    unit, and neither was summed); the consolidation stays complete."""
     folder = tmp_path / "报送"
     folder.mkdir()
     shutil.copyfile(SHIHEZI, folder / "第八师.xlsx")
@@ -364,6 +365,8 @@ def test_a_divisions_own_check_outputs_beside_its_workbook_are_left_out(tmp_path
         folder / "结果.json",
         "--html",
         folder / "报告.html",
+        "--annotate",
+        folder / "标注.xlsx",
     ]
     assert run("check", folder / "第八师.xlsx", *outputs, "-q").exit_code == 1
     out = tmp_path / "汇总.json"
@@ -374,6 +377,7 @@ def test_a_divisions_own_check_outputs_beside_its_workbook_are_left_out(tmp_path
     assert sorted(left_out) == [
         "报告.html 是 dtfund 以前生成的HTML 报告，不是要汇总的工作簿，没有汇总。",
         "报送表.pdf 是 dtfund 以前生成的报送表 PDF，不是要汇总的工作簿，没有汇总。",
+        "标注.xlsx 是 dtfund 以前生成的标注副本，不是要汇总的工作簿，没有汇总。",
         "结果.json 是 dtfund 以前生成的JSON 结果，不是要汇总的工作簿，没有汇总。",
     ]
 

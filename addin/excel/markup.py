@@ -21,12 +21,12 @@ from addin.beijing_time import shown_time
 from addin.check.pipeline import CheckResult
 from addin.reports.catalogue import SEVERITY_LABELS
 from addin.reports.check_report import verdict
+from addin.template_spec import RESULTS_SHEET
 from addin.templates.awards import computed_formulas
 from addin.templates.formulas import RowFormulas
 from schemas.fields import amount_fields, ratio_fields
 from schemas.registry import Issue
 
-RESULTS_SHEET = "校验结果"
 RESULTS_HEADER = ["单元格", "级别", "规则", "名称", "说明", "修改建议", "依据"]
 ERROR_FILL = "FFC7CE"
 WARNING_FILL = "FFEB9C"

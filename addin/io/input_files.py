@@ -12,6 +12,7 @@ from pathlib import Path
 from addin.io.output import WORK_PREFIX
 from addin.io.overwrite import HTML_MARK, JSON_MARK, PDF_MARK, PDF_READ_LIMIT
 from addin.io.workbook_reader import InputError, require_regular_file
+from addin.template_spec import RESULTS_SHEET
 
 WORKBOOK_SUFFIXES = (".xlsx", ".xlsm")
 
@@ -72,6 +73,16 @@ _HTML_TITLE = re.compile(rf"<title>[^<]*{_SUMMARY}{_REPORT}</title>".encode())
 _SUMMARY_JSON_POLICY = b'\n  "policy": {'  # after the "generator" key (addin.io.overwrite)
 _SUMMARY_JSON_KEYS = (b'\n  "plan": ', b'\n  "complete": ')
 _SNIFFED_BYTES = 4096
+_FIRST_SHEET = re.compile(rb'<(?:\w+:)?sheet\b[^>]*?\bname="([^"]*)"')
+
+
+def _read_head(archive: zipfile.ZipFile, member: str) -> bytes:
+    """The first bytes of a part (b"" when there is none): a sniff never inflates a whole part."""
+    try:
+        with archive.open(member) as stream:
+            return stream.read(_SNIFFED_BYTES * 4)
+    except KeyError:
+        return b""
 
 
 OUTPUT_SUFFIXES = (".json", ".html", ".htm", ".pdf")  # what dtfund writes beside its workbooks
@@ -186,8 +197,12 @@ def own_output(file: Path) -> str | None:
         if suffix in WORKBOOK_SUFFIXES:
             with zipfile.ZipFile(file) as archive:
                 core = archive.read("docProps/core.xml")[:_SNIFFED_BYTES]
+                sheets = _read_head(archive, "xl/workbook.xml")
             ours = _TITLE.search(core) and f"<dc:creator>{SUMMARY_AUTHOR}</dc:creator>".encode() in core
-            return "汇总表" if ours else None
+            if ours:
+                return "汇总表"
+            first = _FIRST_SHEET.search(sheets)
+            return "标注副本" if first and first.group(1).decode("utf-8", "replace") == RESULTS_SHEET else None
         if suffix not in OUTPUT_SUFFIXES:
             return None
         with open(file, "rb") as stream:
