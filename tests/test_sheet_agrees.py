@@ -305,3 +305,35 @@ def test_every_highlight_compares_typed_amounts_at_the_cent(policy) -> None:
     sheet = filled_application(policy, "第八师石河子市", [valid_row()], template_rows=3)[spec.DATA_SHEET]
     conditions = [rule.formula[0] for area in sheet.conditional_formatting for rule in area.rules]
     assert any(f"ROUND(${letters['claimed']}5,2)>" in c for c in conditions)
+
+
+# Cost items typed with fractions of a cent (issue 26): the check rounds each item to the cent and then
+# adds them; the contract's red mark compared the raw sum, rounded once, so the two disagreed both ways.
+SUB_CENT_ITEMS = [
+    {"software": 500000.006, "cloud": 99999.996},  # items 500,000.01 + 100,000.00: a cent over the contract
+    {"software": 500000.004, "cloud": 100000.004},  # items 500,000.00 + 100,000.00: the contract exactly
+]
+
+
+def test_cost_items_with_fractions_of_a_cent_are_added_as_the_check_adds_them(tmp_path: Path, policy) -> None:
+    rows = [valid_row(uscc=valid_code(f"MA9{n:06d}")) | c for n, c in enumerate(SUB_CENT_ITEMS)]
+    book = filled_application(policy, "第八师石河子市", rows, template_rows=5)
+    sheet = book[spec.DATA_SHEET]
+    letters = spec.column_letters()
+    contract = letters["contract_total"]
+    first = spec.FIRST_DATA_ROW
+    condition = next(
+        rule.formula[0]
+        for area in sheet.conditional_formatting
+        for rule in area.rules
+        if str(area.sqref).startswith(f"{contract}{first}") and "ISTEXT" not in rule.formula[0]
+    )
+    for n in range(len(rows)):
+        sheet[f"AZ{first + n}"] = "=" + re.sub(rf"(\$?[A-Z]+){first}\b", rf"\g<1>{first + n}", condition)
+    source, target = tmp_path / "sub-cent.xlsx", tmp_path / "recalculated.xlsx"
+    book.save(source)
+    recalculate([(source, target)])
+    values = openpyxl.load_workbook(target, data_only=True)[spec.DATA_SHEET]
+    red = {first + n for n in range(len(rows)) if values[f"AZ{first + n}"].value is True}
+    mismatch = {i.row for i in check_file(source, policy).issues if i.rule == "COST_COMPONENTS_MISMATCH"}
+    assert red == mismatch == {first}

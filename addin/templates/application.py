@@ -56,6 +56,7 @@ from addin.templates.styles import (
     TOP_WRAP,
     WRAP,
 )
+from schemas.application_rules import COMPONENT_FIELDS
 from schemas.fields import YES, application_fields, fee_limit_kinds, input_fields, material_fields
 from schemas.policy import Policy
 from schemas.submission import FIRST_REVISION
@@ -205,7 +206,6 @@ def _highlighting(ws, formulas: RowFormulas, letters: dict[str, str], last_row: 
     missing documents, a 合计 row. Amounts are compared at the cent, as the check compares them."""
     first = spec.FIRST_DATA_ROW
     r = lambda name: formulas.ref(name, first)  # noqa: E731
-    components = f"${letters['software']}{first}:${letters['other_service']}{first}"
     claimed = r(policy.claimed_line.id)
     rules = {
         ("claimed",): f"AND({formulas.eligible(first)},ISNUMBER({r('claimed')}),"
@@ -221,9 +221,9 @@ def _highlighting(ws, formulas: RowFormulas, letters: dict[str, str], last_row: 
         rules[(window.field,)] = (
             f"AND(ISNUMBER({r(window.field)}),NOT(AND({formulas.in_window(first, window)})))"
         )
-    rules |= {
+    rules |= {  # each item at the cent, then added, as the check adds them (COST_COMPONENTS_MISMATCH)
         ("contract_total",): f"AND(ISNUMBER({r('contract_total')}),"
-        f"ROUND({r('contract_total')}-SUM({components}),2)<>0)",
+        f"{formulas.cents('contract_total', first)}<>{formulas.items_total(first, COMPONENT_FIELDS)})",
     }
     # an amount or a date typed as text, which the formulas cannot compute: the row counts nothing
     typed_as_text = [((name,), f"ISTEXT({r(name)})") for name in text_sensitive_inputs(policy)]
