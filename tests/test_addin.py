@@ -77,7 +77,7 @@ def excel_table(path: Path) -> list[list]:
         ((123456.79, 123456.79, None, None, None, "二级"), 61728.40),
         ((1000000.0, 1000000.0, 150000.0, 70000.0, None, "四级"), 490000.0),  # 30000 of services disallowed
         ((4000000.0, 4000000.0, 0.0, 0.0, 0.0, "三级"), 800000.0),  # cap
-        (("1,000,000.00", "１０００００0", "", "  ", None, " 二级 "), 500000.0),  # text, full-width, blanks
+        ((1000000.0, 1000000.0, "", "  ", None, " 二级 "), 500000.0),  # blanks; a level with spaces
         ((100000.0, 100000.0, None, None, None, "一级"), 0.0),
         ((100000.0, 100000.0, None, None, None, None), 0.0),
     ],
@@ -143,8 +143,27 @@ def test_policy_on_a_date_is_the_value_in_force(dated_policy) -> None:
 
 
 def test_functions_without_a_date_use_the_latest_values(dated_policy) -> None:
-    assert DTFUND_SUBSIDY(200000.0, 200000.0, None, None, None, "二级") == 80000.0
     assert DTFUND_SPLIT(80000.0) == [[56000.0, 12000.0, 12000.0]]
+
+
+def test_the_subsidy_of_a_rate_that_changes_is_priced_on_the_date_given(dated_policy) -> None:
+    """The rate went from 50% to 40% on 2025-06-01: without a date the function cannot say which (合肥's
+    latest rate is 0: every enterprise came out 0); with one, the rate in force that day."""
+    said = DTFUND_SUBSIDY(200000.0, 200000.0, None, None, None, "二级")
+    assert said.startswith("错误：") and "按日期取不同的值" in said and "给出日期" in said
+    assert DTFUND_SUBSIDY(200000.0, 200000.0, None, None, None, "二级", dt.datetime(2025, 6, 1)) == 80000.0
+    assert DTFUND_SUBSIDY(200000.0, 200000.0, None, None, None, "二级", "2025-05-31") == 100000.0
+    assert DTFUND_SUBSIDY(200000.0, 200000.0, None, None, None, "二级", "明天").startswith("错误：")
+
+
+def test_amounts_typed_as_text_are_not_priced_and_a_split_is_at_the_cent() -> None:
+    """The check and the template count an amount typed as text as nothing (NUMBER_STORED_AS_TEXT): so
+    does the function, saying why; an amount with more places is split at the cent, as the template's
+    其中 columns split it (the parts of 2.675 were 1.87, 0.40 and 0.405)."""
+    for typed in ("1,000,000.00", "１０００００0"):
+        said = DTFUND_SUBSIDY(typed, 1000000.0, 100000.0, 60000.0, 40000.0, "二级")
+        assert said.startswith("错误：") and "文字形式的数字" in said
+    assert DTFUND_SPLIT(2.675) == [[1.88, 0.4, 0.4]]
 
 
 def test_calc_prices_each_row_by_its_contract_date(dated_policy, tmp_path: Path) -> None:

@@ -41,8 +41,8 @@ from addin.reports.catalogue import rule_catalogue
 from addin.template_spec import FIRST_DATA_ROW
 from schemas.calculation import compute_one
 from schemas.fields import NO, computed_fields, fee_limit_kinds, field_by_id, none_value, part_fields
-from schemas.money import ZERO, format_ratio, split_column
-from schemas.policy import Policy, PolicyError, load_policy
+from schemas.money import ZERO, format_ratio, round_cents, split_column
+from schemas.policy import KEY_DATE_FIELDS, Policy, PolicyError, load_policy
 from schemas.registry import load_registry
 
 PASSED = "通过"
@@ -116,7 +116,25 @@ def _money_argument(raw: Any, name: str) -> Decimal:
         raise UdfInputError(f"“{field_by_id(policy())[name].label}”是错误值 {raw}，不是填写的数据")
     if converted.failed:
         raise UdfInputError(f"“{field_by_id(policy())[name].label}”的值“{raw}”不是金额数字")
+    if converted.from_text:  # the check and the template count such a row as nothing (NUMBER_STORED_AS_TEXT)
+        raise UdfInputError(
+            f"“{field_by_id(policy())[name].label}”的值“{raw}”是文字形式的数字，申报表和校验都按 0 计算："
+            "请把单元格改为数字后重新输入"
+        )
     return converted.value if converted.value is not None else ZERO
+
+
+def _refuse_dated(names: list[str | None]) -> None:
+    """Without a date, a parameter whose value changes with the date cannot be priced (合肥's rate by the
+    year of completion, whose latest value is 0): said so, instead of pricing at the latest value."""
+    for name in names:
+        parameter = policy().parameters.get(name or "")
+        if parameter is not None and len({repr(v.value) for v in parameter.values}) > 1:
+            starts = "、".join(str(v.start) for v in parameter.values)
+            raise UdfInputError(
+                f"本政策的“{parameter.label}”按日期取不同的值（自 {starts} 起）：请在最后一个参数给出日期"
+                "（合同签订或完成改造的日期），或用 DTFUND_CALC 计算整张申报表（每行按其日期取值）"
+            )
 
 
 def _fee_arguments(
@@ -140,26 +158,41 @@ def _level_argument(raw: Any) -> str | None:
 
 
 def subsidy(
-    paid: Any, contract_total: Any, consulting: Any, integration: Any, other_service: Any, level: Any
+    paid: Any,
+    contract_total: Any,
+    consulting: Any,
+    integration: Any,
+    other_service: Any,
+    level: Any,
+    on: Any = None,
 ) -> Decimal:
     """The transformation subsidy these costs earn at this level, the other conditions of eligibility
-    (contract date, an SME, no negative record, not an already-funded 小巨人, the rest of the contract
-    spent on supported goods) being met; latest parameters."""
-    latest = latest_policy()
+    (an SME, no negative record, not an already-funded 小巨人, the rest of the contract spent on
+    supported goods) being met: priced on the date `on` (taken as the contract, completion and
+    evaluation date alike), else at the latest parameters, which a policy whose rate, cap or fee limits
+    change with the date cannot be priced at (合肥's rate by the year of completion: said so)."""
+    day = _date_argument(on)
+    if day is None:
+        line = policy().claimed_line
+        rated = policy().rated_line
+        limits = rated.base.fee_limits if rated is not None and rated.base is not None else {}
+        _refuse_dated([line.rate, line.cap, line.amount, *limits.values()])
+    priced = policy() if day is not None else latest_policy()
     fees = _fee_arguments(contract_total, consulting, integration, other_service)
     services = sum((fees[name] or ZERO for name in ("consulting", "integration", "other_service")), ZERO)
+    dates = dict.fromkeys(KEY_DATE_FIELDS, day) if day is not None else {}
     amounts = compute_one(
-        latest,
+        priced,
         paid=_money_argument(paid, "paid"),
         **fees,
         software=max((fees["contract_total"] or ZERO) - services, ZERO),
         level=_level_argument(level),
-        contract_date=latest.value("contract_window_start"),
-        size_class=latest.value("size_classes")[0],
+        **{"contract_date": priced.value("contract_window_start"), **dates},
+        size_class=priced.value("size_classes")[0],
         negative_record=none_value("negative_record"),
         little_giant=NO,
     )
-    return amounts[latest.claimed_line.id]
+    return amounts[priced.claimed_line.id]
 
 
 def _source_key(raw: Any) -> str:
@@ -175,8 +208,8 @@ def split(amount: Any, source: Any = None) -> list[list[Any]] | Decimal:
     """The first line's parts by funding source (the template's 其中 columns), at the latest shares."""
     latest = latest_policy()
     line = latest.part_line
-    parts = split_column(
-        pd.Series([_money_argument(amount, line.id)], dtype=object), latest.shares(line.split)
+    parts = split_column(  # the amount at the cent first, as the template's 其中 columns split it
+        pd.Series([round_cents(_money_argument(amount, line.id))], dtype=object), latest.shares(line.split)
     )
     if source is None or (isinstance(source, str) and not source.strip()):
         return [[float(parts[key].iloc[0]) for key in part_fields(latest)]]
@@ -229,6 +262,16 @@ def validate(table: Any, first_row: int = FIRST_DATA_ROW) -> list[list[Any]]:
     return [VALIDATE_HEADER, *(rows or [[PASSED, "", "", "没有发现问题", ""]])]
 
 
+def _date_argument(on: Any) -> dt.date | None:
+    """A date given to a function (a date cell, an Excel serial, 2025-05-31), or None when blank."""
+    if on in (None, ""):
+        return None
+    converted = to_date(on)
+    if converted.failed or converted.value is None:
+        raise UdfInputError(f"日期“{on}”无效")
+    return converted.value
+
+
 def policy_value(name: Any, on: Any = None) -> Any:
     """A policy parameter (`subsidy_rate`, or one entry of a table such as `subsidy_cap.三级`): the value
     in force on the date when one is given, else the latest value."""
@@ -236,13 +279,7 @@ def policy_value(name: Any, on: Any = None) -> Any:
     parameter_name, _, key = text.partition(".")
     if parameter_name not in policy().parameters:
         raise UdfInputError(f"没有名为“{text}”的政策参数；可用：{'、'.join(policy().parameters)}")
-    day = None
-    if on not in (None, ""):
-        converted = to_date(on)
-        if converted.failed or converted.value is None:
-            raise UdfInputError(f"日期“{on}”无效")
-        day = converted.value
-    value = policy().value(parameter_name, day)
+    value = policy().value(parameter_name, _date_argument(on))
     if key:
         if not isinstance(value, dict) or key not in value:
             raise UdfInputError(f"参数“{parameter_name}”没有“{key}”这一项")
@@ -278,9 +315,9 @@ def errors_as_codes(function: Callable[..., Any]) -> Callable[..., Any]:
 @xw.func
 @errors_as_codes
 @readable_errors
-def DTFUND_SUBSIDY(paid, contract_total, consulting, integration, other_service, level):  # noqa: N802
-    """改造补贴：按实际支付、合同总额、服务费和评测等级计算（假定其他条件均符合；参数取最新值）。"""
-    return _cell(subsidy(paid, contract_total, consulting, integration, other_service, level))
+def DTFUND_SUBSIDY(paid, contract_total, consulting, integration, other_service, level, on_date=None):  # noqa: N802
+    """改造补贴：按实际支付、合同总额、服务费和评测等级计算（假定其他条件均符合）；给出日期时按该日有效的参数，否则按最新取值。"""
+    return _cell(subsidy(paid, contract_total, consulting, integration, other_service, level, on_date))
 
 
 @xw.func
