@@ -226,4 +226,42 @@ def line_problems(policy: Policy) -> list[Problem]:
     for name in policy.field_texts:
         if name not in columns:
             problems.append((f"fields.{name}", f"申报表没有列 {name}"))
+    return problems + plan_line_problems(policy)
+
+
+def plan_line_problems(policy: Policy) -> list[Problem]:
+    """Every amount counts against the plan: each plan line's `awards` names a funding line (or an award
+    sheet, which names its plan line itself), and each funding line is counted by one plan line; money
+    that no plan line counts would be paid past every budget (BUDGET_EXCEEDED) unseen."""
+    if policy.plan is None:
+        return []
+    ids = [line.id for line in policy.lines]
+    problems: list[Problem] = []
+    counted: dict[str, list[str]] = {}
+    for n, line in enumerate(policy.plan.lines):
+        for name in line.awards:
+            if name not in ids and name not in policy.awards:
+                problems.append(
+                    (
+                        f"plan.lines[{n}].awards",
+                        f"计划行 {line.name} 计入的项目 {name} 不存在（可用：{'、'.join(ids)}）",
+                    )
+                )
+            counted.setdefault(name, []).append(line.name)
+    for n, line_id in enumerate(ids):
+        planned = counted.get(line_id, [])
+        if not planned:
+            problems.append(
+                (
+                    f"lines[{n}].id",
+                    f"项目 {line_id} 没有计入任何计划行（plan.lines 的 awards），其金额不受资金使用计划约束",
+                )
+            )
+        elif len(planned) > 1:
+            problems.append(
+                (
+                    f"lines[{n}].id",
+                    f"项目 {line_id} 计入了 {len(planned)} 个计划行（{'、'.join(planned)}），会被重复计算",
+                )
+            )
     return problems

@@ -395,3 +395,18 @@ def test_a_policy_without_a_plan_or_awards_says_what_it_cannot_make(tmp_path: Pa
     said = result.output.replace("\n", "")
     assert ("没有资金使用计划" in said or "没有奖励与补贴名单" in said) and "Traceback" not in said
     assert not (tmp_path / "x.xlsx").exists()
+
+
+def test_every_funding_line_counts_against_one_plan_line(tmp_path: Path) -> None:
+    """A plan line counting a misspelt line, and a line no plan line counts: its money would be paid
+    past every budget unseen (BUDGET_EXCEEDED never sees it)."""
+    path = _edited(tmp_path, "awards: [progress_bonus]", "awards: [progress_bonuz]")
+    result = runner.invoke(app, ["policy", "check", str(path)])
+    said = result.output.replace("\n", "")
+    assert result.exit_code == 2
+    assert "计入的项目 progress_bonuz 不存在" in said
+    assert "项目 progress_bonus 没有计入任何计划行" in said
+    with pytest.raises(PolicyError):
+        load_policy(path)
+    twice = _edited(tmp_path, "awards: [honor_award]", "awards: [honor_award, progress_bonus]")
+    assert "会被重复计算" in runner.invoke(app, ["policy", "check", str(twice)]).output.replace("\n", "")
