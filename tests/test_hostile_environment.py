@@ -140,6 +140,12 @@ CASES = [
         (2,),
         "第 205 行至第 1048576 行有内容，请删除这些行",
     ),
+    Case(
+        "a formula giving blank filled down to row 1,048,576",
+        corpus.filled_down_formula,
+        (2,),
+        "第 205 行至第 1048576 行有内容，请删除这些行",
+    ),
     Case("申报表 renamed", corpus.renamed_sheet, (1,), "SHEET_RENAMED", _renamed),
     Case(
         "a formula never calculated", corpus.uncalculated_formula, (1,), "没有保存它的计算结果", _uncalculated
@@ -158,6 +164,7 @@ CASES = [
                 ("AMOUNT_PRECISION",),
                 ("REVISION_INVALID",),
                 ("REVISION_INVALID",),
+                (),
                 (),
                 (),
                 ("SHEET_RENAMED",),

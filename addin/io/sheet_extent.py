@@ -232,6 +232,25 @@ _ROW_START = re.compile(rb"<(?:[A-Za-z_][\w.-]*:)?row[\s/>]")
 _ROW_NUMBER = re.compile(rb"""<(?:[A-Za-z_][\w.-]*:)?row\s[^>]*?\br\s*=\s*["'](\d+)["']""")
 
 
+# A formula cell of type str with a value tag, even an empty one (a formula filled down that gives ""),
+# which python-calamine reads as a value (as _holds_value and far_cell count it). Written as Excel,
+# openpyxl and LibreOffice write it (t="str", the formula then the value): a literal start to search.
+_STRING_VALUE = re.compile(
+    rb't="str"[^>]*>(?:<(?:[A-Za-z_][\w.-]*:)?f\b[^>]*/>|<(?:[A-Za-z_][\w.-]*:)?f\b[^>]*>[^<]*'
+    rb"</(?:[A-Za-z_][\w.-]*:)?f>)?<(?:[A-Za-z_][\w.-]*:)?v[\s>/]"
+)
+
+
+def _value_positions(window: bytes) -> np.ndarray:
+    """Where the cells holding a value have it, ascending: a value tag with content or inline text, and
+    a formula cell of type str with any value tag (_STRING_VALUE)."""
+    values = np.fromiter((m.start() for m in _VALUE.finditer(window)), dtype=np.int64)
+    if b't="str"' not in window:  # (at the speed of memchr: a sheet of numbers has no string formulas)
+        return values
+    strings = np.fromiter((m.start() for m in _STRING_VALUE.finditer(window)), dtype=np.int64)
+    return np.union1d(values, strings)
+
+
 def valued_rows(pieces: Iterable[bytes]) -> np.ndarray | None:
     """The numbers of the rows holding a value, ascending as the sheet lists them; None when a row has
     no number (then where the rows lie is python-calamine's guess). One regular-expression pass a piece:
@@ -249,7 +268,7 @@ def valued_rows(pieces: Iterable[bytes]) -> np.ndarray | None:
         numbers = _ROW_NUMBER.findall(window)
         if len(numbers) != len(starts):
             return None
-        values = np.fromiter((m.start() for m in _VALUE.finditer(window)), dtype=np.int64)
+        values = _value_positions(window)
         bounds = np.append(np.asarray(starts, dtype=np.int64), len(window))
         valued = np.searchsorted(values, bounds[1:]) > np.searchsorted(values, bounds[:-1])
         found.append(np.asarray(numbers, dtype=np.int64)[valued])

@@ -92,22 +92,31 @@ def odd_characters(folder: Path) -> Path:
     return _edited(folder, "odd-characters.xlsx", {"A5": "✓𠮷石河子市天山纺织有限公司"}, source=CLEAN)
 
 
-def filled_down(folder: Path) -> Path:
+def filled_down(
+    folder: Path, cell: bytes = b'<c r="%s%d" t="s"><v>0</v></c>', name: str = "filled-down"
+) -> Path:
     """备注 filled down from row 205 (below the 200-row table) to row 1,048,576, as Excel saves it (the
-    dimension grown to the last row)."""
+    dimension grown to the last row); `cell`: each row's cell, its column and row to fill in."""
     note = LETTERS["remark"]
 
-    def change(name: str, content: bytes) -> bytes:
-        if name != DATA_SHEET_PART:
+    def change(part: str, content: bytes) -> bytes:
+        if part != DATA_SHEET_PART:
             return content
         rows = b"".join(
-            b'<row r="%d"><c r="%s%d" t="s"><v>0</v></c></row>' % (n, note.encode(), n)
-            for n in range(205, 1_048_577)
+            b'<row r="%d">%s</row>' % (n, cell % (note.encode(), n)) for n in range(205, 1_048_577)
         )
         content = re.sub(rb'<dimension ref="[^"]*"', b'<dimension ref="A1:AM1048576"', content)
         return content.replace(b"</sheetData>", rows + b"</sheetData>")
 
-    return _rewrite(folder / "filled-down.xlsx", change)
+    return _rewrite(folder / f"{name}.xlsx", change)
+
+
+def filled_down_formula(folder: Path) -> Path:
+    """The same with a formula that gives "", as Excel saves it: type str, an empty value (python-calamine
+    reads it as a value, so the sheet is refused; the message must name the rows, not one cell)."""
+    return filled_down(
+        folder, b'<c r="%s%d" t="str"><f>IF(A1="","",A1)</f><v></v></c>', "filled-down-formula"
+    )
 
 
 RENAMED = "八师申报"
