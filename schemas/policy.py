@@ -383,8 +383,21 @@ def read_policy_text(path: str | Path | None) -> tuple[str, str]:
         return text, f"schemas/data/{DEFAULT_POLICY_FILE}"
     try:
         return Path(path).read_text("utf-8"), str(path)
-    except (OSError, UnicodeDecodeError) as exc:
-        raise PolicyError(f"无法读取政策文件 {path}：{exc}") from None
+    except UnicodeDecodeError:
+        raise PolicyError(
+            f"无法读取政策文件 {path}：它不是 UTF-8 编码的文本，请用文本编辑器另存为 UTF-8。"
+        ) from None
+    except OSError as exc:
+        raise PolicyError(
+            f"无法读取政策文件 {path}：{_UNREADABLE.get(type(exc), exc.strerror or str(exc))}。"
+        ) from None
+
+
+_UNREADABLE: dict[type, str] = {
+    FileNotFoundError: "文件不存在",
+    IsADirectoryError: "这是一个文件夹",
+    PermissionError: "没有读取权限",
+}
 
 
 def parse_policy(raw: dict[str, Any], where: str, check: bool = True) -> Policy:
@@ -417,7 +430,10 @@ def load_policy(path: str | Path | None = None) -> Policy:
 
     text, where = read_policy_text(path)
     try:
-        policy = parse_policy(yaml_data.safe_load(text), where)
+        raw = yaml_data.safe_load(text)
+        if not isinstance(raw, dict):
+            raise PolicyError(f"政策文件 {where} 应为键值对（YAML 映射），而它是空的或只有一个值。")
+        policy = parse_policy(raw, where)
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         line = f"第 {mark.line + 1} 行" if mark is not None else ""

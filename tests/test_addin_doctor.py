@@ -127,7 +127,7 @@ def test_exit_code_one_when_a_point_fails(monkeypatch: pytest.MonkeyPatch) -> No
     monkeypatch.setattr(doctor, "diagnose", lambda: diagnose(officer_pc({})))
     result = CliRunner().invoke(app, ["addin", "doctor"], env={"COLUMNS": "300"})
     assert result.exit_code == 1
-    assert "✗" in result.output and "解决：" in result.output
+    assert "×" in result.output and "解决：" in result.output
 
 
 class FakeExcel:

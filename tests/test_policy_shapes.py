@@ -410,3 +410,23 @@ def test_every_funding_line_counts_against_one_plan_line(tmp_path: Path) -> None
         load_policy(path)
     twice = _edited(tmp_path, "awards: [honor_award]", "awards: [honor_award, progress_bonus]")
     assert "会被重复计算" in runner.invoke(app, ["policy", "check", str(twice)]).output.replace("\n", "")
+
+
+@pytest.mark.parametrize(
+    ("content", "said"),
+    [
+        (b"", "应为键值对（YAML 映射）"),
+        (b"\xff\xfe bad", "不是 UTF-8 编码的文本"),
+        (None, "文件不存在"),
+    ],
+    ids=["empty", "not utf-8", "missing"],
+)
+def test_a_policy_file_that_cannot_be_read_is_one_chinese_sentence(tmp_path: Path, content, said) -> None:
+    """No Python internals ('NoneType' object is not subscriptable, codec names, [Errno 2])."""
+    path = tmp_path / "政策.yaml"
+    if content is not None:
+        path.write_bytes(content)
+    result = runner.invoke(app, ["check", str(EXAMPLE), "--policy", str(path)])
+    text = result.output.replace("\n", "")
+    assert result.exit_code == 2 and said in text
+    assert not any(word in text for word in ("NoneType", "codec", "Errno", "Traceback"))

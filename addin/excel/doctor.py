@@ -355,7 +355,7 @@ def check_in_excel(app: Any | None, installed: Finding, facts: ExcelFacts | None
             title,
             False,
             f"在 Excel 中写入或计算公式时出错（{type(exc).__name__}：{exc}）。",
-            "先解决上面标 ✗ 的各项；仍出错时把这一行发给开发者。",
+            "先解决上面标 × 的各项；仍出错时把这一行发给开发者。",
         )
 
 
@@ -390,7 +390,7 @@ def _call_in_excel(app: Any, installed: Finding, facts: ExcelFacts, title: str) 
             title,
             False,
             f"结果与 dtfund check 不一致：{hint}。",
-            "先解决上面标 ✗ 的各项；仍不一致时运行 dtfund addin install --force。",
+            "先解决上面标 × 的各项；仍不一致时运行 dtfund addin install --force。",
         )
     return Finding(title, True, f"{len(want_calc) - 1} 行的计算列和问题清单与 dtfund check 一致。")
 
@@ -468,7 +468,7 @@ def print_findings(findings: list[Finding], console: Any) -> None:
 
     from addin.reports.terminal_text import visible
 
-    marks = {True: ("✓", "green"), False: ("✗", "red"), None: ("–", "dim")}
+    marks = {True: ("√", "green"), False: ("×", "red"), None: ("–", "dim")}  # (in GBK: a Chinese console shows them)
     for finding in findings:
         console.print(
             Text.assemble(marks[finding.ok], f" {visible(finding.title)}：{visible(finding.detail)}")

@@ -150,7 +150,7 @@ def _base_steps(
         )
         clause = used[next(iter(base.fee_limits.values()))].parameter.clause
         steps.append(Step("不计入补贴基数的部分", how, a["disallowed"], clause))
-    less = f" − {_yuan(a['disallowed'])}" if base.fee_limits else ""
+    less = f" - {_yuan(a['disallowed'])}" if base.fee_limits else ""
     items = f"{_count(len(base.items))}项支持费用之和 {_yuan(a['items_total'])}"
     steps.append(
         Step(
