@@ -416,7 +416,7 @@ def test_every_funding_line_counts_against_one_plan_line(tmp_path: Path) -> None
     ("content", "said"),
     [
         (b"", "应为键值对（YAML 映射）"),
-        (b"\xff\xfe bad", "不是 UTF-8 编码的文本"),
+        (b"\xff\xfe bad", "UTF-8 编码的文本"),
         (None, "文件不存在"),
     ],
     ids=["empty", "not utf-8", "missing"],
