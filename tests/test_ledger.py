@@ -122,9 +122,12 @@ def test_the_bar_flow(ledger: str, examples: Path, tmp_path: Path) -> None:
     workbook = openpyxl.load_workbook(tmp_path / "第二批.xlsx", read_only=True)
     listed = list(workbook["拨付清单"].iter_rows(values_only=True))
     header = next(r for r in listed if r[0] == "填报单位")
-    assert header[10:13] == ("已拨付（元）", "剩余（元）", "台账")
+    assert header[10:13] == ("已拨付（元）", "已承诺（元）", "台账")
     paid_row = next(r for r in listed if r[1] == row["name"])
-    assert (paid_row[10], paid_row[11]) == (float(row["total"]), 0) and paid_row[12].startswith("已拨付：")
+    assert (paid_row[10], paid_row[11]) == (float(row["total"]),) * 2 and paid_row[12].startswith("已拨付：")
+    assert paid_row[3:8] == (0, 0, 0, 0, 0), "what the list says to pay is what is owed now: nothing"
+    total = next(r for r in listed if r[0] == "可拨付合计")
+    assert total[3:8] == (0, 0, 0, 0, 0), "the section's total pays nothing a second time"
     execution = list(workbook["执行情况"].iter_rows(values_only=True))
     line = next(r for r in execution if r[0] and r[0].startswith("（一）") and r[1] == "中央专项资金")
     assert line[9:12] == (3430000, 0, line[3] - 3430000)
@@ -213,6 +216,13 @@ def test_a_revision_after_payment_shows_top_ups_and_recoveries(ledger: str, tmp_
     top_up, recover = by_name["石河子绿洲乳业有限公司"], by_name["石河子市天山纺织有限公司"]
     assert top_up["ledger_status"] == "补拨"
     assert D(top_up["to_pay"]["total"]) == D(top_up["total"]) - D(top_up["paid_before"]["total"]) > 0
+    listed = list(
+        openpyxl.load_workbook(tmp_path / "r3.xlsx", read_only=True)["拨付清单"].iter_rows(values_only=True)
+    )
+    on_list = next(r for r in listed if r[1] == "石河子绿洲乳业有限公司")
+    owed = [float(top_up["to_pay"][key]) for key in ("central", "bingtuan", "division_fund", "total")]
+    assert [on_list[3], on_list[4], on_list[6], on_list[7]] == owed, "the list pays the top-up, per source"
+    assert on_list[5] == pytest.approx(owed[0] + owed[1]) and on_list[11] == float(top_up["total"])
     assert recover["ledger_status"] == "应追回"
     assert (
         D(recover["to_recover"]["total"])

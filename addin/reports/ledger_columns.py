@@ -17,7 +17,7 @@ from schemas.awards import award_list_lines
 from schemas.ledger_balance import TO_RECOVER
 from schemas.money import ZERO, column_total, format_yuan
 
-LEDGER_HEADERS = ("已拨付（元）", "剩余（元）", "台账")
+LEDGER_HEADERS = ("已拨付（元）", "已承诺（元）", "台账")
 EXECUTION_LEDGER_HEADERS = ("已拨付（元）", "本次可拨付（元）", "剩余（计划 − 已拨付 − 本次可拨付，元）")
 EXECUTION_LEDGER_NOTE = (
     "已拨付 = 资金台账中各批次已拨付的金额（汇总时未用 --ledger 对照台账则为 0）；本次可拨付 = 本清单可拨付企业"
@@ -27,6 +27,8 @@ EXECUTION_LEDGER_NOTE = (
 NOT_IN_LEDGER = "—"  # an 执行情况 cell the ledger cannot give: the line's money comes from the award lists
 
 
+COMMITTED = "committed"  # a row's committed total, kept by owed_now beside what is owed now
+TRANSFERRED = "transferred"  # central + 兵团, which 兵团财政局 transfers (summary_figures.disbursement_frame)
 # A row's figures in total, as its record names them.
 PAID_BEFORE, TO_PAY, HELD, RECOVER = (
     ledger_field(f, TOTAL) for f in ("paid_before", "to_pay", "held", "to_recover")
@@ -40,18 +42,32 @@ def _standing(status: str, recover: Decimal, batches: list[str]) -> str:
     return f"{status}：{paid_in}" if status and paid_in else status
 
 
+def owed_now(frame: pd.DataFrame, money: tuple[str, ...]) -> pd.DataFrame:
+    """The disbursement frame with its money columns (`money`: each source as the JSON names it, then
+    `transferred`, central + 兵团, and `total`) as what is owed now: committed − paid before, to pay on a
+    payable row, held on a held one. Without a ledger nothing was paid before: the committed amounts."""
+    owed = {
+        key: frame[ledger_field("to_pay", key)] + frame[ledger_field("held", key)]
+        for key in money
+        if key != TRANSFERRED
+    }
+    if TRANSFERRED in money:
+        owed[TRANSFERRED] = owed["central"] + owed["bingtuan"]
+    return frame.assign(**{COMMITTED: frame["total"]}, **owed)
+
+
 def ledger_cell_columns(frame: pd.DataFrame) -> list[list[Any]]:
-    """The 拨付清单's 已拨付, 剩余 (committed − paid before: what is still to pay, or held) and 台账,
-    a column each, for the rows of the disbursement frame (summary_figures.disbursement_frame)."""
+    """The 拨付清单's 已拨付, 已承诺 and 台账, a column each, for the rows of the disbursement frame as
+    owed_now gives it."""
     standings = map(
         _standing, frame["ledger_status"].tolist(), frame[RECOVER].tolist(), frame["paid_in"].tolist()
     )
-    return [frame[PAID_BEFORE].tolist(), (frame[TO_PAY] + frame[HELD]).tolist(), list(standings)]
+    return [frame[PAID_BEFORE].tolist(), frame[COMMITTED].tolist(), list(standings)]
 
 
 def ledger_sums(frame: pd.DataFrame) -> list[Decimal]:
-    """Σ of the 拨付清单's 已拨付 and 剩余 over rows of the disbursement frame (ledger_cell_columns' amounts)."""
-    return [column_total(frame[PAID_BEFORE]), column_total(frame[TO_PAY]) + column_total(frame[HELD])]
+    """Σ of the 拨付清单's 已拨付 and 已承诺 over rows of the disbursement frame (ledger_cell_columns' amounts)."""
+    return [column_total(frame[PAID_BEFORE]), column_total(frame[COMMITTED])]
 
 
 def execution_ledger_cells(c: Consolidation, record: dict[str, Any]) -> list[Any]:

@@ -39,6 +39,7 @@ from addin.reports.ledger_columns import (
     ledger_cell_columns,
     ledger_line,
     ledger_sums,
+    owed_now,
 )
 from addin.reports.summary_figures import (
     DISBURSEMENT_MONEY,
@@ -512,8 +513,9 @@ def _decision_line(label: str, part: pd.DataFrame, total: dict[str, Decimal], po
 
 
 def _disbursement(book: SummaryBook, c: Consolidation) -> None:
-    """第十一条（一）6: what can be paid, enterprise by enterprise, and what is held and why."""
-    frame = disbursement_frame(c)
+    """第十一条（一）6: what can be paid, enterprise by enterprise, and what is held and why: each amount
+    what is owed now (what an earlier batch paid is not paid again), beside what was paid and committed."""
+    frame = owed_now(disbursement_frame(c), DISBURSEMENT_MONEY)
     can_pay = frame["payable"].to_numpy(dtype=bool)
     payable, held = frame[can_pay], frame[~can_pay]
     totals = disbursement_totals(c)
