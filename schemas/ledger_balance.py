@@ -25,6 +25,9 @@ from schemas.money import ZERO
 PAID_IN_FULL = "已拨付"
 TOP_UP = "补拨"
 TO_RECOVER = "应追回"
+# paid before, on a row whose amounts could not be computed: whether more is owed or to recover is
+# known once its values are corrected
+UNSETTLED = "金额待定"
 FIGURES = ("paid_before", "to_pay", "held", "to_recover")
 
 Key = tuple[str, str, str]  # (enterprise: credit code, else name), plan line key, funding source key

@@ -23,6 +23,7 @@ import openpyxl
 import pytest
 from typer.testing import CliRunner
 
+from addin import template_spec as spec
 from addin.cli import app
 from addin.io.output import save_workbook
 from addin.ledger import store
@@ -734,3 +735,31 @@ def test_a_paid_enterprise_under_a_corrected_code_is_held_not_paid_again(ledger:
     assert old_code in issue["message"] and new_code in issue["message"]
     [entry] = [r for r in second["disbursement"] if r["uscc"] == new_code]
     assert not entry["payable"] and D(entry["to_pay"]["total"]) == 0
+
+
+def test_a_paid_row_whose_amounts_cannot_be_computed_claims_no_recovery(ledger: str, tmp_path: Path) -> None:
+    """A revision types a paid enterprise's 实际支付金额 as text: the row counts nothing until corrected
+    (NUMBER_STORED_AS_TEXT), which made its whole payment 应追回. What it now commits is not known:
+    金额待定, no LEDGER_TO_RECOVER, and the 拨付清单 shows what it was paid."""
+    earlier = EXAMPLES / "division-08-shihezi-revision-1.xlsx"
+    first = consolidate([earlier], tmp_path / "r1.json", ledger)
+    assert record(tmp_path / "r1.json", ledger).exit_code == 0
+    paid = next(r for r in first["disbursement"] if r["payable"] and D(r["total"]) > 0)
+    revised = tmp_path / "第八师-第2版.xlsx"
+    workbook = openpyxl.load_workbook(earlier)
+    sheet = workbook["申报表"]
+    row = next(r for r in range(5, 12) if sheet.cell(r, 1).value == paid["name"])
+    paid_cell = f"{spec.column_letters()['paid']}{row}"
+    sheet[paid_cell] = f"{sheet[paid_cell].value:,.2f}"
+    sheet["D2"] = 2
+    workbook.save(revised)
+    second = consolidate([revised], tmp_path / "r2.json", ledger)
+    entry = next(r for r in second["disbursement"] if r["name"] == paid["name"])
+    assert entry["ledger_status"] == "金额待定" and not entry["payable"]
+    assert not [i for i in second["issues"] if i["rule"] == "LEDGER_TO_RECOVER"]
+    assert any(i["rule"] == "NUMBER_STORED_AS_TEXT" and i["row"] == row for i in second["issues"])
+    listed = list(
+        openpyxl.load_workbook(tmp_path / "r2.xlsx", read_only=True)["拨付清单"].iter_rows(values_only=True)
+    )
+    on_list = next(r for r in listed if r[1] == paid["name"])
+    assert on_list[10] == float(paid["total"]) and on_list[12].startswith("金额待定：")

@@ -129,7 +129,7 @@ def _rows_of(result: CheckResult, label: str) -> pd.DataFrame:
     frame = table.frame[list(ROW_COLUMNS)].copy()
     amounts = table.amounts
     parts = [c for c in amounts.columns if ":" in c]
-    for column in ("eligible", "level_ok", *amount_fields(result.policy), *parts):
+    for column in ("eligible", "level_ok", "readable", *amount_fields(result.policy), *parts):
         frame[column] = amounts[column]
     frame["file"] = label
     frame["unit"] = result.unit
@@ -266,6 +266,9 @@ def _recovery_issues(c: Consolidation) -> list[Issue]:
     settled = _settled(c)
     to_recover = _per_row(settled, "to_recover", len(c.rows))
     paid = _per_row(settled, "paid_before", len(c.rows)) + to_recover
+    # a row whose amounts could not be computed (a value the calculation cannot read): what it now
+    # commits is not known, so no recovery is claimed on it (its own error says what to correct)
+    to_recover = to_recover.where(c.rows["readable"].astype(bool).to_numpy(), ZERO)
     return consolidation_rules.recovery_issues(c.rows, paid, to_recover, c.policy)
 
 
@@ -363,6 +366,7 @@ def _empty_rows(policy: Policy) -> pd.DataFrame:
         *ROW_COLUMNS,
         "eligible",
         "level_ok",
+        "readable",
         *amount_fields(policy),
         *award_parts,
         "file",

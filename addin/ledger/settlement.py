@@ -13,7 +13,7 @@ import numpy as np
 import pandas as pd
 
 from schemas.fields import part_field
-from schemas.ledger_balance import FIGURES, PART_COLUMNS, PaidBefore, standing
+from schemas.ledger_balance import FIGURES, PART_COLUMNS, UNSETTLED, PaidBefore, standing
 from schemas.money import ZERO, two_place_texts
 from schemas.policy import Policy
 
@@ -123,7 +123,12 @@ def row_columns(settled: pd.DataFrame, rows: pd.DataFrame, policy: Policy, paid:
             chosen = nonzero if source is None else nonzero & of_source[source]
             columns[ledger_field(figure, key)] = _per_row(at, amounts, chosen, count)
         flags[figure] = np.bincount(at[nonzero], minlength=count) > 0
-    columns["ledger_status"] = list(map(standing, *(flags[figure].tolist() for figure in FIGURES)))
+    statuses = list(map(standing, *(flags[figure].tolist() for figure in FIGURES)))
+    if "readable" in rows.columns:  # a row whose amounts could not be computed: nothing settled on it
+        unknown = (~rows["readable"].astype(bool).to_numpy()) & (flags["paid_before"] | flags["to_recover"])
+        for n in np.flatnonzero(unknown).tolist():
+            statuses[n] = UNSETTLED
+    columns["ledger_status"] = statuses
     paid_in: list[list[str]] = [[] for _ in range(count)]
     touched = np.flatnonzero(flags["paid_before"] | flags["to_recover"]).tolist()  # rows paid before
     keys = enterprise_keys(rows) if touched else []

@@ -57,17 +57,17 @@ def owed_now(frame: pd.DataFrame, money: tuple[str, ...]) -> pd.DataFrame:
 
 
 def ledger_cell_columns(frame: pd.DataFrame) -> list[list[Any]]:
-    """The 拨付清单's 已拨付, 已承诺 and 台账, a column each, for the rows of the disbursement frame as
-    owed_now gives it."""
+    """The 拨付清单's 已拨付 (all the ledger paid the row's enterprise on its lines, 应追回 included),
+    已承诺 and 台账, a column each, for the rows of the disbursement frame as owed_now gives it."""
     standings = map(
         _standing, frame["ledger_status"].tolist(), frame[RECOVER].tolist(), frame["paid_in"].tolist()
     )
-    return [frame[PAID_BEFORE].tolist(), frame[COMMITTED].tolist(), list(standings)]
+    return [(frame[PAID_BEFORE] + frame[RECOVER]).tolist(), frame[COMMITTED].tolist(), list(standings)]
 
 
 def ledger_sums(frame: pd.DataFrame) -> list[Decimal]:
     """Σ of the 拨付清单's 已拨付 and 已承诺 over rows of the disbursement frame (ledger_cell_columns' amounts)."""
-    return [column_total(frame[PAID_BEFORE]), column_total(frame[COMMITTED])]
+    return [column_total(frame[PAID_BEFORE]) + column_total(frame[RECOVER]), column_total(frame[COMMITTED])]
 
 
 def execution_ledger_cells(c: Consolidation, record: dict[str, Any]) -> list[Any]:
@@ -99,6 +99,7 @@ def ledger_line(c: Consolidation) -> str:
             "如台账在别处，请用 --ledger 指定正确的文件。"
         )
     totals = disbursement_totals(c)
-    line = f"对照台账 {c.ledger}：此前已拨付 {format_yuan(totals['paid_before']['total'])} 元，本次可拨付为扣除后的金额"
+    paid = totals["paid_before"]["total"] + totals["to_recover"]["total"]
+    line = f"对照台账 {c.ledger}：此前已拨付 {format_yuan(paid)} 元，本次可拨付为扣除后的金额"
     recover = totals["to_recover"]["total"]
     return line + (f"；应追回 {format_yuan(recover)} 元（见拨付清单的“台账”列）。" if recover else "。")
