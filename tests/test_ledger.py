@@ -117,6 +117,11 @@ def test_the_bar_flow(ledger: str, examples: Path, tmp_path: Path) -> None:
     assert totals["paid_before"] == payable and totals["held"] == first["disbursement_totals"]["held"]
     statuses = {r["ledger_status"] for r in second["disbursement"] if r["payable"]}
     assert statuses == {"已拨付"}
+    planned = {(e["key"], e["source"]): e for e in second["execution"]}
+    central = planned[("一", "central")]  # the JSON carries the 执行情况's ledger columns too
+    assert (central["paid_before"], central["to_pay"]) == ("3430000.00", "0.00")
+    assert D(central["left"]) == D(central["budget"]) - D("3430000.00")
+    assert planned[("四", "bingtuan")]["paid_before"] is None, "award lists are not in the ledger"
     row = next(r for r in second["disbursement"] if r["payable"])
     assert row["paid_in"] == [f"{FIRST}（兵财建〔2026〕1号）"] and row["paid_before"]["total"] == row["total"]
 

@@ -15,7 +15,7 @@ from addin.check.pipeline import CheckResult
 from addin.ledger.settlement import ledger_field, money_keys
 from addin.reports.check_report import issue_record, json_value
 from addin.reports.labels import incomplete
-from addin.reports.ledger_columns import ledger_line
+from addin.reports.ledger_columns import NOT_IN_LEDGER, execution_ledger_cells, ledger_line
 from addin.reports.summary_figures import (
     DISBURSEMENT_MONEY,
     award_records,
@@ -73,12 +73,22 @@ def disbursement_entries(c: Consolidation) -> list[dict[str, Any]]:
     return [dict(zip(names, values, strict=True)) for values in zip(*entries.values(), strict=True)]
 
 
+# The JSON's names of the 执行情况's ledger columns (已拨付, 本次可拨付, 剩余 = 计划 − 已拨付 − 本次可拨付)
+LEDGER_EXECUTION_KEYS = ("paid_before", "to_pay", "left")
+
+
 def consolidation_document(c: Consolidation) -> dict[str, Any]:
     """The same figures as the summary workbook, as JSON (amounts as two-place decimal strings)."""
     execution = []
     for record in execution_records(c):
         others = {key: value for key, value in record.items() if key != "rate"}
         rate = record["rate"]
+        if c.paid is not None:  # the 执行情况's ledger columns (None for a line of the award lists)
+            cells = execution_ledger_cells(c, record)
+            others |= {
+                k: None if v == NOT_IN_LEDGER else v
+                for k, v in zip(LEDGER_EXECUTION_KEYS, cells, strict=True)
+            }
         execution.append(_money({**others, "rate": None if rate is None else f"{rate:.4f}"}))
     return {
         "policy": {"id": c.policy.id, "version": c.policy.version},

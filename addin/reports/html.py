@@ -32,6 +32,7 @@ from addin.reports.diff import (
     version_lines,
 )
 from addin.reports.labels import NOTHING_TO_PAY, held_reasons_by_row, incomplete, part_of_total
+from addin.reports.ledger_columns import ledger_line
 from addin.reports.summary_figures import (
     disbursement_overview,
     division_summary,
@@ -318,6 +319,7 @@ def consolidation_report(c: Consolidation) -> str:
             chart=_chart(c),
             execution=execution,
             disbursement=_disbursement(c),
+            ledger=ledger_line(c) if c.paid is not None else "",
             has_awards=not c.awards.empty,
             groups=issue_groups(c.all_issues),
         )
