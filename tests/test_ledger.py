@@ -8,6 +8,7 @@ import datetime as dt
 import json
 import os
 import random
+import re
 import shutil
 import signal
 import sqlite3
@@ -768,3 +769,20 @@ def test_a_paid_row_whose_amounts_cannot_be_computed_claims_no_recovery(ledger: 
     )
     on_list = next(r for r in listed if r[1] == paid["name"])
     assert on_list[10] == float(paid["total"]) and on_list[12].startswith("金额待定：")
+
+
+def test_the_last_entrys_code_is_shown_to_be_held_against_a_truncation(
+    examples: Path, tmp_path: Path
+) -> None:
+    """The chain cannot tell that its last entries were taken off whole: record and verify show the last
+    entry's code to write down and hold a later verify to."""
+    ledger = str(tmp_path / "台账.sqlite")
+    consolidate(examples, tmp_path / "s.json", ledger)
+    recorded = record(tmp_path / "s.json", ledger)
+    code = re.search(r"校验码：([0-9a-f]{16})", recorded.output).group(1)
+    assert code in cli("ledger", "verify", "--ledger", ledger).output.replace("\n", "")
+    with sqlite3.connect(ledger) as conn:
+        conn.execute("DELETE FROM entries WHERE seq = (SELECT MAX(seq) FROM entries)")
+        conn.execute("UPDATE batches SET entries = entries - 1")
+    verified = cli("ledger", "verify", "--ledger", ledger)
+    assert verified.exit_code == 0 and code not in verified.output.replace("\n", ""), "the code tells"

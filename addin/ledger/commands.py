@@ -95,6 +95,13 @@ def _source_names() -> dict[str, str]:
     return {source_field(key): name for key, name in load_policy(None).funding_sources.items()}
 
 
+HEAD_SHOWN = 16  # the hex digits of the last entry's hash a clerk writes down
+HEAD_NOTE = (
+    "请把校验码记入拨付文件备查；以后运行 dtfund ledger verify 时与之核对：最后几条记录被整条删去时，"
+    "校验链本身看不出，只有与记下的校验码对照才能发现。"
+)
+
+
 @ledger_app.command("record")
 def record(
     consolidation: Annotated[
@@ -131,6 +138,9 @@ def record(
         ),
         soft_wrap=True,
     )
+    head = _guarded(books.head)
+    if head:
+        console.print(plain(f"记账后最后一条记录的校验码：{head[:HEAD_SHOWN]}。{HEAD_NOTE}"), soft_wrap=True)
     if new_ledger:
         console.print(
             plain(
@@ -343,9 +353,16 @@ def verify(ledger: LedgerOption = None) -> None:
     broken = first_broken(rows)
     if broken is None:
         batches = len(_guarded(books.batch_rows))  # as show and export count them, an empty one too
-        console.print(
-            plain(f"台账完好：{batches} 个批次，{len(rows)} 条记录，校验链完整。", style="bold green")
+        last = (
+            f"；最后一条记录（第 {rows[-1]['seq']} 条）的校验码 {rows[-1]['hash'][:HEAD_SHOWN]}"
+            if rows
+            else ""
         )
+        console.print(
+            plain(f"台账完好：{batches} 个批次，{len(rows)} 条记录，校验链完整{last}。", style="bold green")
+        )
+        if rows:
+            console.print(plain(HEAD_NOTE), soft_wrap=True)
         return
     entry, why = broken
     errors.print(

@@ -180,7 +180,8 @@ def record_batch(
     check, keys = _still_owed(parts, rows), {part.enterprise for part, _ in parts}
 
     def payments(books: Reader) -> list[dict[str, Any]]:
-        check(books.paid_before(keys))
+        paid = books.paid_before(keys)
+        check(paid)
         return drafts
 
     ledger.record(batch, payments)

@@ -320,6 +320,14 @@ class Ledger:
             )
             return [{**row._mapping, "amount": yuan(row.amount_fen)} for row in conn.execute(query)]
 
+    def head(self) -> str | None:
+        """The last entry's hash (None for an empty ledger): what a later verify can be held to, as the
+        chain alone cannot tell that its last entries were taken off whole."""
+        with self.reading() as conn:
+            if conn is None:
+                return None
+            return conn.execute(sa.select(entries.c.hash).order_by(entries.c.seq.desc()).limit(1)).scalar()
+
     def entry_rows(self) -> list[dict[str, Any]]:
         """Every entry in order, with its batch's name, 文号 and date, and its amount in 元."""
         with self.reading() as conn:
