@@ -21,6 +21,8 @@ from schemas import yaml_data
 Severity = Literal["error", "warning"]
 BY_FIELD = "按字段"
 FILE_SCOPE = "file"  # a rule about the workbook as a file or form, not about the fund: it cites no clause
+# a rule of the fund's books, raised by consolidate --ledger only: no template's 规则 sheet lists it
+LEDGER_SCOPE = "ledger"
 
 
 @dataclass(frozen=True)
@@ -71,6 +73,11 @@ class _SafeFormat(dict):
         return "{" + key + "}"
 
 
+def ledger_rules() -> set[str]:
+    """The ids of the rules of the fund's books (LEDGER_SCOPE)."""
+    return {rule_id for rule_id, spec in load_registry().items() if spec.scope == LEDGER_SCOPE}
+
+
 @cache
 def load_registry() -> dict[str, RuleSpec]:
     text = resources.files("schemas").joinpath("data", "rules.yaml").read_text("utf-8")
@@ -91,7 +98,7 @@ def load_registry() -> dict[str, RuleSpec]:
             raise ValueError(f"rule id {spec.id} is registered twice")
         if spec.severity not in ("error", "warning"):
             raise ValueError(f"rule {spec.id} has severity {spec.severity!r}")
-        if spec.scope not in (None, FILE_SCOPE):
+        if spec.scope not in (None, FILE_SCOPE, LEDGER_SCOPE):
             raise ValueError(f"rule {spec.id} has scope {spec.scope!r}")
         if spec.about_the_file == bool(spec.clause):
             raise ValueError(f"rule {spec.id}: a rule about the file cites no clause, every other rule one")

@@ -116,3 +116,23 @@ def test_a_file_that_cannot_be_checked_gets_its_report(tmp_path: Path) -> None:
     assert outcome.exit_code == 2, outcome.output
     text = re.sub(r"\s+", " ", _text(report.read_text("utf-8")))
     assert "模板 —" in text and "不是有效的 Excel" in text
+
+
+def test_an_enterprise_on_two_rows_is_counted_once_as_the_disbursement_list_counts_it(tmp_path: Path) -> None:
+    """Two rows of one credit code: the terminal and the HTML say 1 家（2 行）, as the 拨付清单 does,
+    where they said 2 (rows) and the list 1 家（2 行）."""
+    from addin.io.output import save_workbook
+    from addin.templates.bundled import filled_application
+    from schemas.policy import load_policy
+    from tests.conftest import valid_row
+
+    path = tmp_path / "重复.xlsx"
+    save_workbook(
+        filled_application(load_policy(), "第八师石河子市", [valid_row(), valid_row()], template_rows=5), path
+    )
+    report = tmp_path / "r.html"
+    terminal = CliRunner().invoke(app, ["check", str(path), "--html", str(report)], env={"COLUMNS": "200"})
+    assert re.search(r"申报企业数 / 符合条件\s*│\s*1 家（2 行） / 1 家（2 行）", terminal.output), (
+        terminal.output
+    )
+    assert "1 家（2 行）" in _text(report.read_text("utf-8"))

@@ -72,7 +72,7 @@ def test_the_example_prints_on_one_page_with_everything_to_submit(tmp_path: Path
     errors = rows_with_errors(checked)
     assert errors == len({i.row for i in checked.issues if i.severity == "error" and i.row is not None}) > 0
     assert flat(
-        f"合计（{figures['rows']} 家企业，符合条件 {figures['eligible_rows']} 家，暂缓拨付 {errors} 家）"
+        f"合计（企业 {figures['rows']} 家，符合条件 {figures['eligible_rows']} 家，暂缓拨付 {errors} 家）"
     ) in flat(text)
     for name in checked.table.frame["name"]:
         assert name in flat(text)
@@ -110,7 +110,7 @@ def test_three_hundred_rows_run_over_pages_with_the_header_on_each(
     assert "校验结论：通过（错误 0 条，警告 0 条）" in everything
     assert "<b>甲&乙</b>" in everything
     assert flat("天山北坡经济带高端装备与新材料产业数字化转型示范有限责任公司") in flat(everything)
-    assert flat("合计（300 家企业，符合条件 300 家，暂缓拨付 0 家）") in flat(pages[-1])
+    assert flat("合计（企业 300 家，符合条件 300 家，暂缓拨付 0 家）") in flat(pages[-1])
     assert "150,000,000.00" in pages[-1]  # 300 × 500,000.00 改造补贴
     assert "填报人：" in pages[-1]
 
@@ -223,7 +223,7 @@ def test_the_totals_and_the_sign_lines_share_the_last_page(sixty: Path, tmp_path
     pages = [flat(text) for text in pages_text(out)]
     assert len(pages) >= 2
     last = pages[-1]
-    assert flat("合计（60 家企业") in last and "填报人：" in last and "负责人：" in last
+    assert flat("合计（企业 60 家") in last and "填报人：" in last and "负责人：" in last
     assert "第60号数字化改造企业" in last  # enterprise rows, not the sign lines alone
     assert sum("填报人：" in page for page in pages) == 1
 
@@ -281,8 +281,17 @@ def test_drawn_rows_are_as_tall_as_a_table_makes_them() -> None:
         "短名",
         "  石河子市　　天山\t纺织    装备 制造有限公司  ",  # white space as a Paragraph sets it
     ]
-    codes = ["91659001MA0000R1NL", "ABC-不是代码-超长的统一社会信用代码文本12345", "91659001MA0000R1NL", "", ""]
-    rows = [[str(n), name, code, "二级", *amounts, "错误"] for n, (name, code) in enumerate(zip(names, codes, strict=True), 1)]
+    codes = [
+        "91659001MA0000R1NL",
+        "ABC-不是代码-超长的统一社会信用代码文本12345",
+        "91659001MA0000R1NL",
+        "",
+        "",
+    ]
+    rows = [
+        [str(n), name, code, "二级", *amounts, "错误"]
+        for n, (name, code) in enumerate(zip(names, codes, strict=True), 1)
+    ]
     small = form._style(form.BODY_SIZE, leading=9)
     centred = form._style(form.BODY_SIZE, form.TA_CENTER, leading=9)
     header = [form._text(column.header, centred, runs) for column in columns]

@@ -17,7 +17,7 @@ from addin.cli import app
 from addin.io.workbook_reader import defined_names
 from addin.templates.bundled import APPLICATION_TEMPLATE, REPOSITORY, write_bundled
 from schemas.fields import application_fields, computed_fields, input_fields
-from schemas.registry import load_registry
+from schemas.registry import ledger_rules, load_registry
 
 INPUT_IDS = [
     "name",
@@ -163,7 +163,9 @@ def test_guide_rules_parameters_and_hidden_version(template) -> None:
     from schemas.policy import load_policy
 
     assert rules_without_columns(load_policy()) == {"DATE_OUT_OF_WINDOW"}
-    assert {r[0] for r in rules} == set(load_registry()) - {"DATE_OUT_OF_WINDOW"}
+    # and the rules of the fund's books, which only consolidate --ledger raises
+    assert {r[0] for r in rules} == set(load_registry()) - {"DATE_OUT_OF_WINDOW"} - ledger_rules()
+    assert ledger_rules() == {"LEDGER_TO_RECOVER", "LEDGER_PAID_UNDER_OTHER_CODE", "LEDGER_OVER_BUDGET"}
     assert all(r[5] for r in rules), "every rule shows its clause (— for a rule about the file)"
     parameters = [row for row in template[spec.PARAMETERS_SHEET].iter_rows(values_only=True)]
     assert any(

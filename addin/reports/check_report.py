@@ -12,15 +12,25 @@ from rich.console import Console
 from rich.table import Table
 
 from addin.check.awards import award_rows, award_totals
-from addin.check.pipeline import CheckResult, row_amounts, rows_with_errors, totals
+from addin.check.pipeline import CheckResult, held_rows, row_amounts, totals
 from addin.check.plan import plan_totals
 from addin.io.overwrite import GENERATOR
-from addin.reports.labels import part_of_total
+from addin.reports.labels import enterprises, part_of_total
 from addin.reports.terminal_issues import print_issues
 from addin.reports.terminal_text import add_amount_column, labelled, plain, print_table
 from schemas.calculation import award_labels
 from schemas.money import format_yuan
 from schemas.registry import Issue
+
+
+def enterprise_counts(result: CheckResult) -> tuple[str, str, str]:
+    """The 申报, 符合条件 and 暂缓拨付 enterprises of a checked table, counted as the 拨付清单 counts
+    them: by credit code, 1 家（2 行） when rows repeat one."""
+    amounts = result.table.amounts
+    codes = result.table.frame["uscc"].reindex(amounts.index)
+    eligible = amounts["eligible"].astype(bool).to_numpy()
+    held = ~held_rows(result)["payable"].astype(bool).to_numpy()
+    return enterprises(codes), enterprises(codes[eligible]), enterprises(codes[held])
 
 
 def json_value(value: Any) -> Any:
@@ -130,8 +140,9 @@ def print_result(
         money = Table(title="补贴金额合计（元）")
         money.add_column("项目")
         add_amount_column(money, "金额")
-        money.add_row("申报企业数 / 符合条件", f"{figures['rows']} / {figures['eligible_rows']}")
-        money.add_row("其中暂缓拨付（有错误，改正前不予拨付）", str(rows_with_errors(result)))
+        applied, eligible, held = enterprise_counts(result)
+        money.add_row("申报企业数 / 符合条件", f"{applied} / {eligible}")
+        money.add_row("其中暂缓拨付（有错误，改正前不予拨付）", held)
         for name, label in award_labels(result.policy).items():
             money.add_row(label, format_yuan(Decimal(figures["amounts"][name])))
         for source, amount in figures["by_source"].items():

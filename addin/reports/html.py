@@ -16,10 +16,11 @@ from markupsafe import Markup, escape
 from addin.beijing_time import beijing_timestamp, shown_time
 from addin.check.consolidate import Consolidation
 from addin.check.diff import KIND_NAMES, Diff
-from addin.check.pipeline import CheckResult, held_rows, row_amounts, rows_with_errors, totals
+from addin.check.pipeline import CheckResult, held_rows, row_amounts, totals
 from addin.check.plan import plan_totals
 from addin.io.input_files import summary_html_title
 from addin.reports.catalogue import SEVERITY_LABELS
+from addin.reports.check_report import enterprise_counts
 from addin.reports.consolidation_report import status_text
 from addin.reports.diff import (
     BLANK,
@@ -171,9 +172,10 @@ def check_report(result: CheckResult) -> str:
     if result.table is not None:
         figures = totals(result.table, policy)
         labels = award_labels(policy)
+        applied, eligible, held = enterprise_counts(result)
         counts = [
-            ("申报企业数 / 符合条件", f"{figures['rows']} 家 / {figures['eligible_rows']} 家"),
-            ("其中暂缓拨付（有错误，改正前不予拨付）", f"{rows_with_errors(result)} 家"),
+            ("申报企业数 / 符合条件", f"{applied} / {eligible}"),
+            ("其中暂缓拨付（有错误，改正前不予拨付）", held),
         ]
         money_rows = [
             (label, format_yuan(Decimal(figures["amounts"][name]))) for name, label in labels.items()

@@ -11,11 +11,21 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 
+import pandas as pd
+
+from schemas.disbursement import distinct_enterprises
 from schemas.registry import rule
 
 # A payable row that comes to 0 (schemas.disbursement.on_disbursement_list): nothing to pay, not listed.
 NOTHING_TO_PAY = "不拨付（金额为 0）"
 WHOLE_FILE_HELD = "整个文件暂缓："
+
+
+def enterprises(codes: pd.Series) -> str:
+    """How many enterprises rows of these credit codes are (schemas.disbursement.distinct_enterprises),
+    and the rows when more: 1 家（2 行）. Every report counts 家 so."""
+    count = distinct_enterprises(codes)
+    return f"{count} 家" if count == len(codes) else f"{count} 家（{len(codes)} 行）"
 
 
 def incomplete(count: int) -> str:

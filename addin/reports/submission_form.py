@@ -28,9 +28,10 @@ from reportlab.platypus import Flowable, KeepTogether, Paragraph, SimpleDocTempl
 from reportlab.platypus.doctemplate import FrameBreak
 
 from addin.beijing_time import shown_time
-from addin.check.pipeline import CheckResult, held_rows, rows_with_errors, totals
+from addin.check.pipeline import CheckResult, held_rows, totals
 from addin.io.output import OutputError, refuse_overwriting_inputs, write_bytes_atomically
 from addin.io.print_layout import PDF_CELL_TEXT_LIMIT, shortened
+from addin.reports.check_report import enterprise_counts
 from addin.reports.drawn_rows import CENTRE, RIGHT, CellStyle, DrawnRows, Grid, fitted_size
 from addin.reports.labels import part_of_total
 from addin.reports.pdf_fonts import CJK_FONT, LATIN_FONT, Runs, register_fonts
@@ -295,7 +296,13 @@ def _drawn_row(cells: list[str]) -> list[str | tuple[str, CellStyle]]:
     """A body row as DrawnRows draws it: each text cut as _text cuts the kept rows' (the JSON keeps it
     whole), a credit code in its own small font."""
     serial, name, code, level, *rest = cells
-    return [serial, _cell_text(name), _drawn_code(_cell_text(code)), shortened(level, LEVEL_TEXT_LIMIT), *rest]
+    return [
+        serial,
+        _cell_text(name),
+        _drawn_code(_cell_text(code)),
+        shortened(level, LEVEL_TEXT_LIMIT),
+        *rest,
+    ]
 
 
 def _cell_text(value: str) -> str:
@@ -440,10 +447,8 @@ def _totals_row(result: CheckResult, runs: Runs) -> list:
         *(Decimal(computed[n]) for n in award_labels(result.policy)),
         *(Decimal(figures["by_source"][source]) for source in result.policy.funding_sources),
     ]
-    count = (
-        f"合计（{figures['rows']} 家企业，符合条件 {figures['eligible_rows']} 家，"
-        f"暂缓拨付 {rows_with_errors(result)} 家）"
-    )
+    applied, eligible, held = enterprise_counts(result)
+    count = f"合计（企业 {applied}，符合条件 {eligible}，暂缓拨付 {held}）"
     label = _text(count, _style(BODY_SIZE, TA_CENTER, leading=9), runs)
     return [label, "", "", "", *map(format_yuan, sums), ""]
 

@@ -13,8 +13,9 @@ import pandas as pd
 
 from addin.check.consolidate import Consolidation
 from addin.ledger.settlement import lines_by_row, parts_of, row_columns, settled_totals
+from addin.reports.labels import enterprises
 from schemas.calculation import award_labels, funding_by_source, source_parts
-from schemas.disbursement import HOLD_COLUMNS, distinct_enterprises, on_disbursement_list
+from schemas.disbursement import HOLD_COLUMNS, on_disbursement_list
 from schemas.fields import part_fields
 from schemas.ledger_balance import PaidBefore, settle_frame
 from schemas.money import ZERO, column_total
@@ -151,12 +152,6 @@ def disbursement_totals(c: Consolidation) -> dict[str, dict[str, Decimal]]:
         "paid_before": totals["paid_before"],
         "to_recover": totals["to_recover"],
     }
-
-
-def enterprises(codes: pd.Series) -> str:
-    """How many enterprises rows of these credit codes are, and the rows when more: 1 家（2 行）."""
-    count = distinct_enterprises(codes)
-    return f"{count} 家" if count == len(codes) else f"{count} 家（{len(codes)} 行）"
 
 
 @once_per_consolidation

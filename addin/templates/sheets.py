@@ -47,6 +47,7 @@ from schemas.application_rules import rules_without_columns
 from schemas.calculation import row_parameters
 from schemas.fields import Field, field_by_id
 from schemas.policy import Parameter, Policy
+from schemas.registry import ledger_rules
 from schemas.submission import FIRST_REVISION, LAST_REVISION
 
 # Excel's own checks as the clerk types, by field kind: (validation type, its options).
@@ -271,7 +272,7 @@ RULES_WIDTHS = (6, 18, 64, 52, 12)
 def rules_sheet(workbook: Workbook, policy: Policy) -> None:
     """Every rule with its message, fix and clause: A4 landscape, one page wide, the header on every page."""
     ws = workbook.create_sheet(spec.RULES_SHEET)
-    hidden = rules_without_columns(policy)
+    hidden = rules_without_columns(policy) | ledger_rules()
     entries = [entry for entry in rule_catalogue(policy) if entry.id not in hidden]
     widths = (max(text_width(entry.id) for entry in entries) + 2, *RULES_WIDTHS)
     for letter, width in zip("ABCDEF", widths, strict=True):
