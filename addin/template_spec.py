@@ -51,8 +51,6 @@ PLAN_TOTAL_NAME = "plan_total"
 NONE_MARK = "-"  # the official table's mark for "no money on this line"
 
 AWARDS_TEMPLATE_ID = "dtfund-awards"
-# the first sheet of an annotated copy (check --annotate, the ribbon's marking): never a submission
-RESULTS_SHEET = "校验结果"
 # each template's kind of workbook, as a check result names it
 TEMPLATE_KINDS = {TEMPLATE_ID: "application", PLAN_TEMPLATE_ID: "plan", AWARDS_TEMPLATE_ID: "awards"}
 AWARDS_TEMPLATE_VERSION = "1.0"

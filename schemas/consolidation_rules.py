@@ -15,7 +15,7 @@ from schemas.awards import award_kinds
 from schemas.engine import Rule, only, run_rules
 from schemas.money import ZERO
 from schemas.policy import Policy
-from schemas.registry import Issue
+from schemas.registry import Issue, implements
 from schemas.table import Table
 
 
@@ -86,6 +86,7 @@ def application_issues(rows: pd.DataFrame, policy: Policy) -> list[Issue]:
     return run_rules(APPLICATION_RULES, gathered(rows, policy, "uscc_cell"), "汇总")
 
 
+@implements("LEDGER_TO_RECOVER")
 def _paid_beyond(table: Table, column: pd.Series) -> pd.Series:
     return table.frame["to_recover"].map(lambda amount: amount > 0).astype(bool)
 
@@ -112,6 +113,7 @@ def recovery_issues(
     return run_rules(LEDGER_RULES, gathered(frame, policy, "uscc_cell"), "汇总")
 
 
+@implements("LEDGER_PAID_UNDER_OTHER_CODE")
 def _paid_under_other_code(table: Table, column: pd.Series) -> pd.Series:
     return table.frame["other_codes"].map(bool).astype(bool)
 

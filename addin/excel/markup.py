@@ -19,9 +19,9 @@ from typing import Any, Protocol
 
 from addin.beijing_time import shown_time
 from addin.check.pipeline import CheckResult
+from addin.io.input_files import RESULTS_SHEET
 from addin.reports.catalogue import SEVERITY_LABELS
 from addin.reports.check_report import verdict
-from addin.template_spec import RESULTS_SHEET
 from addin.templates.awards import computed_formulas
 from addin.templates.formulas import RowFormulas
 from schemas.fields import amount_fields, ratio_fields

@@ -12,7 +12,6 @@ from pathlib import Path
 from addin.io.output import WORK_PREFIX
 from addin.io.overwrite import HTML_MARK, JSON_MARK, PDF_MARK, PDF_READ_LIMIT
 from addin.io.workbook_reader import InputError, require_regular_file
-from addin.template_spec import RESULTS_SHEET
 
 WORKBOOK_SUFFIXES = (".xlsx", ".xlsm")
 
@@ -85,6 +84,9 @@ def _read_head(archive: zipfile.ZipFile, member: str) -> bytes:
         return b""
 
 
+# The first sheet of an annotated copy (check --annotate, the ribbon's marking; addin.excel.markup):
+# a copy of a submission, never one itself.
+RESULTS_SHEET = "校验结果"
 OUTPUT_SUFFIXES = (".json", ".html", ".htm", ".pdf")  # what dtfund writes beside its workbooks
 LOCK_PREFIX = "~$"
 OLD_EXCEL = (".xls", ".et", ".xlsb")
