@@ -24,6 +24,7 @@ from schemas.money import ZERO
 
 PAID_IN_FULL = "已拨付"
 TOP_UP = "补拨"
+HELD_TOP_UP = "暂缓补拨"  # paid before, owed more, and held now
 TO_RECOVER = "应追回"
 # paid before, on a row whose amounts could not be computed: whether more is owed or to recover is
 # known once its values are corrected
@@ -142,8 +143,8 @@ def row_status(items: Iterable[Settled]) -> str:
 
 def standing(paid_before: bool, to_pay: bool, held: bool, to_recover: bool) -> str:
     """A row's standing from which of its figures are not zero: 应追回 when more was paid than it now
-    commits, 补拨 when it was paid and is owed more, 已拨付 when it was paid in full; empty when nothing
-    was paid before."""
+    commits, 补拨 when it was paid and is owed more, 暂缓补拨 when it is owed more but held, 已拨付 when
+    it was paid in full; empty when nothing was paid before."""
     if to_recover:
         return TO_RECOVER
     if not paid_before:
@@ -151,5 +152,5 @@ def standing(paid_before: bool, to_pay: bool, held: bool, to_recover: bool) -> s
     if to_pay:
         return TOP_UP
     if held:
-        return ""
+        return HELD_TOP_UP
     return PAID_IN_FULL

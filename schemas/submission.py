@@ -56,6 +56,8 @@ def whole_number(value: Any) -> int | None:
         return None
     if isinstance(value, str):
         value = number_in_text(value)
+    if isinstance(value, float) and value == value and abs(value) < 2**53:
+        value = float(f"{value:.15g}")  # as Excel shows it: 2.0000000000000004 (=0.1*20 and the like) is 2
     if (
         isinstance(value, int | float | Decimal)
         and FIRST_REVISION <= value <= LAST_REVISION
@@ -83,7 +85,7 @@ def revision_of(value: Any, present: bool, sheet: str, cell: str) -> tuple[int, 
         ]
     revision = whole_number(value)
     if revision is None:
-        shown = "空白" if value is None or value == "" else value
+        shown = "空白" if value is None or value == "" else f"{value:.15g}" if isinstance(value, float) else value
         return FIRST_REVISION, [
             make_issue(
                 "REVISION_INVALID",

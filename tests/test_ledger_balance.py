@@ -71,6 +71,8 @@ def test_row_status_tells_paid_top_up_and_recovery() -> None:
     assert row_status(settle([part], {part.key: Decimal("60")})) == TOP_UP
     assert row_status(settle([part], {part.key: Decimal("130")})) == TO_RECOVER
     assert row_status(settle([part], {})) == ""
+    held = Part(0, "A", "一", "central", Decimal("100"), False)
+    assert row_status(settle([held], {held.key: Decimal("60")})) == "暂缓补拨", "paid before, now held"
     [over] = settle([part], {part.key: Decimal("130")})
     assert (over.paid_before, over.to_pay, over.to_recover) == (Decimal("100"), 0, Decimal("30"))
 

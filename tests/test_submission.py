@@ -69,6 +69,10 @@ def test_new_templates_hold_revision_1_and_a_blank_submitted_on(policy) -> None:
 def test_whole_revisions_are_read_as_numbers() -> None:
     assert revision_of(2.0, True, spec.DATA_SHEET, "D2") == (2, [])
     assert revision_of(3, True, spec.DATA_SHEET, "D2") == (3, [])
+    # a formula's float noise, shown as 2 by Excel (=0.1*20 gives 2.0000000000000004 in some sums)
+    assert revision_of(2.0000000000000004, True, spec.DATA_SHEET, "D2") == (2, [])
+    _, [issue] = revision_of(10000.0, True, spec.DATA_SHEET, "D2")
+    assert "“10000”" in issue.message, "quoted as Excel shows it, not 10000.0"
 
 
 @pytest.mark.triggers("REVISION_STORED_AS_TEXT")
