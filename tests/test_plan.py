@@ -179,3 +179,12 @@ def test_template_plan_command_reproduces_the_committed_file(tmp_path: Path) -> 
     end = 22 + len(zipfile.ZipFile(path).comment)
     assert path.read_bytes()[:-end] == OFFICIAL.read_bytes()[:-22]
     assert is_own_output(path) and not is_own_output(OFFICIAL)
+
+
+def test_a_plan_amount_in_wan_yuan_is_precise_to_the_cent_in_yuan(tmp_path: Path) -> None:
+    """12149.9999 万元 is 121,499,999.00 元: whole cents, no AMOUNT_PRECISION; 0.0000001 万元 is a
+    hundredth of a cent."""
+    _, yuan = check(edited(tmp_path, {"D4": 12149.9999, "D8": 300.0001}))
+    assert "AMOUNT_PRECISION" not in {r for r, _ in rules(yuan)}
+    _, finer = check(edited(tmp_path, {"D8": 300.0000001}))
+    assert ("AMOUNT_PRECISION", "D8") in rules(finer)

@@ -6,9 +6,10 @@ from decimal import Decimal
 from typing import Any
 
 from addin import template_spec as spec
-from addin.check.cells import to_money, to_stored_number
+from addin.check.cells import Converted, to_money, to_stored_number
 from addin.check.identity import Identified, UnreadableTemplate
 from addin.io.workbook_reader import NamedRange
+from schemas.money import CENT
 from schemas.plan import BUDGET, PlanFigures, wan
 from schemas.plan_rules import plan_issues
 from schemas.policy import Policy
@@ -20,6 +21,15 @@ SOURCES = ("central", "bingtuan", "division")
 def _amount(raw: Any) -> Any:
     """The official table writes "-" for no money: read it as a blank."""
     return None if isinstance(raw, str) and raw.strip() == spec.NONE_MARK else raw
+
+
+def _in_wan(converted: Converted, to_yuan: Decimal) -> Converted:
+    """A plan amount (万元) needs no more places than make whole cents once in 元: 12149.9999 万元 is
+    121,499,999.00 元, not an amount finer than a cent."""
+    if converted.rule != "AMOUNT_PRECISION":
+        return converted
+    in_yuan = converted.value * to_yuan
+    return converted._replace(rule=None, expected=None) if in_yuan == in_yuan.quantize(CENT) else converted
 
 
 def read_plan(identified: Identified, policy: Policy) -> tuple[PlanFigures, list[Issue]]:
@@ -46,7 +56,7 @@ def read_plan(identified: Identified, policy: Policy) -> tuple[PlanFigures, list
     for source in SOURCES:
         ref = refs[spec.PLAN_NAMES[source]]
         for key, raw in zip(keys, book.column(ref), strict=True):
-            converted = to_money(_amount(raw))
+            converted = _in_wan(to_money(_amount(raw)), policy.plan.to_yuan)
             amounts[key][source] = converted.value
             label = policy.plan.line(key).name
             if converted.rule:
