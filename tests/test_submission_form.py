@@ -217,6 +217,21 @@ def test_a_character_no_font_has_is_named_never_dropped(sixty: Path, tmp_path: P
     assert "[U+20BB7]野家数字科技有限公司" in flat("".join(pages_text(out)))
 
 
+def test_uyghur_names_are_said_to_be_unreadable_on_the_form(tmp_path: Path) -> None:
+    """reportlab neither joins Arabic letters nor sets them right to left: a Uyghur name would print
+    as separate letters running left to right, unreadable. Said so, naming the text."""
+    from tests.conftest import valid_row
+
+    name = "ئۈرۈمچى تېخنىكا شىركىتى"
+    path = tmp_path / "维吾尔文.xlsx"
+    save_workbook(
+        filled_application(load_policy(), "第八师石河子市", [valid_row(name=name)], template_rows=5), path
+    )
+    result = run("check", path, "--print", tmp_path / "报送表.pdf")
+    said = result.output.replace("\n", "")
+    assert "从右向左书写、字母相连的文字" in said and name in said
+
+
 def test_the_totals_and_the_sign_lines_share_the_last_page(sixty: Path, tmp_path: Path) -> None:
     out = tmp_path / "报送表.pdf"
     run("check", sixty, "--print", out)

@@ -14,6 +14,7 @@ Each run of characters is set in the first font that has them; a character neith
 from __future__ import annotations
 
 import os
+import re
 from dataclasses import dataclass, field
 from functools import cache
 from pathlib import Path
@@ -80,6 +81,9 @@ class Runs:
     """Text cut into runs of one font each, and the characters no font has (with where they stand)."""
 
     missing: dict[str, str] = field(default_factory=dict)  # character -> the first text it is in
+    # texts in a script written right to left with joined letters (Uyghur, in Arabic letters), which
+    # reportlab draws letter by letter, left to right: the clerk is told to read the workbook instead
+    right_to_left: dict[str, None] = field(default_factory=dict)
     _split: dict[str, list[tuple[str, str]]] = field(default_factory=dict, repr=False)
 
     def split(self, text: str) -> list[tuple[str, str]]:
@@ -91,6 +95,8 @@ class Runs:
         return runs
 
     def _runs(self, text: str) -> list[tuple[str, str]]:
+        if _RIGHT_TO_LEFT.search(text):
+            self.right_to_left.setdefault(text, None)
         runs: list[tuple[str, str]] = []
         for character in text:
             if character in "\n\r\t":
@@ -135,12 +141,27 @@ class Runs:
         canvas.drawText(line)  # type: ignore[attr-defined]
 
     def warnings(self) -> list[str]:
-        """One Chinese sentence per character no embedded font has, naming a text it is in."""
-        return [
+        """One Chinese sentence per character no embedded font has, naming a text it is in; and one for
+        the texts written right to left, naming the first of them."""
+        found = [
             f"报送表中的字符“{character}”（U+{ord(character):04X}）不在可嵌入的字体中，PDF 中以 "
             f"[U+{ord(character):04X}] 代替，见“{_short(text)}”。请核对打印件，必要时手写更正。"
             for character, text in self.missing.items()
         ]
+        if self.right_to_left:
+            texts = list(self.right_to_left)
+            more = f"等 {len(texts)} 处" if len(texts) > RIGHT_TO_LEFT_NAMED else ""
+            named = "、".join(f"“{_short(t)}”" for t in texts[:RIGHT_TO_LEFT_NAMED])
+            found.append(
+                f"报送表中的{named}{more}含维吾尔文等从右向左书写、字母相连的文字，PDF 中这些字母逐个从左向右排列，"
+                "不能照原样阅读。请核对打印件，以申报表中的原文为准，必要时手写注明。"
+            )
+        return found
+
+
+# Arabic letters and their presentation forms (Uyghur, Kazakh in Arabic script, …) and Hebrew.
+_RIGHT_TO_LEFT = re.compile("[\u0590-\u08ff\ufb1d-\ufdff\ufe70-\ufeff]")
+RIGHT_TO_LEFT_NAMED = 3  # texts named in the warning; the rest counted
 
 
 def _short(text: str, length: int = 30) -> str:
