@@ -217,6 +217,17 @@ def test_a_character_no_font_has_is_named_never_dropped(sixty: Path, tmp_path: P
     assert "[U+20BB7]野家数字科技有限公司" in flat("".join(pages_text(out)))
 
 
+@pytest.mark.triggers("TABLE_EMPTY")
+def test_a_form_of_an_empty_table_says_so(tmp_path: Path) -> None:
+    """An empty table checks 通过 with one warning (TABLE_EMPTY); its 报送表 says in red that no
+    enterprise was filled in, instead of a signable form of 0 家."""
+    empty = tmp_path / "空表.xlsx"
+    assert run("template", "application", "--unit", "第八师石河子市", "-o", empty).exit_code == 0
+    out = tmp_path / "报送表.pdf"
+    assert run("check", empty, "--print", out).exit_code == 0
+    assert flat("本表没有填写任何企业（TABLE_EMPTY）") in flat("".join(pages_text(out)))
+
+
 def test_uyghur_names_are_said_to_be_unreadable_on_the_form(tmp_path: Path) -> None:
     """reportlab neither joins Arabic letters nor sets them right to left: a Uyghur name would print
     as separate letters running left to right, unreadable. Said so, naming the text."""

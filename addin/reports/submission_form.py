@@ -182,6 +182,7 @@ def _plain_row(cells: list[str], widths: list[float], size: float, runs: Runs) -
 
 
 FILE_HOLDS_ALL = "填报单位、版本号等表上的错误改正前，全表企业暂缓拨付。"
+EMPTY_TABLE = "本表没有填写任何企业（TABLE_EMPTY）：如确无申报企业，请在报送文件中说明；否则请填写后重新校验。"
 
 
 def _verdict_block(result: CheckResult, runs: Runs) -> Table:
@@ -190,6 +191,8 @@ def _verdict_block(result: CheckResult, runs: Runs) -> Table:
     verdict = f"校验结论：{outcome}（错误 {result.errors} 条，警告 {result.warnings} 条）"
     if result.valid:
         lines = [_text(verdict, _style(11), runs)]
+        if result.table is not None and not len(result.table.rows):  # TABLE_EMPTY, a warning
+            lines.append(_text(EMPTY_TABLE, _style(11, color=ALERT), runs))
         return Table([[lines]], colWidths=[PAGE[0] - 2 * MARGIN], style=[NO_STANDARD_FONT])
     lines = [
         _text(verdict, _style(13, color=ALERT), runs),
