@@ -382,7 +382,8 @@ def test_a_deleted_working_folder(tmp_path: Path) -> None:
         "--annotate",
         absolute[3],
     ]
-    for args, code in [(("check", example, *options), 1), (("check", example, "--json", "rel.json"), 2)]:
+    runs = [(("check", example, *options), 1), (("check", example, "--json", "rel.json"), 2), (("demo",), 2)]
+    for args, code in runs:  # (demo writes its folder where it is run: said so, not "所在的文件夹不存在")
         gone.mkdir(exist_ok=True)
         command = " ".join(shlex.quote(str(a)) for a in (sys.executable, "-m", "addin", *args))
         process = subprocess.run(

@@ -104,10 +104,15 @@ CURRENT_FOLDER_GONE = (
 
 def cannot_write(path: Path, error: OSError) -> OutputError:
     """The error of a write to `path` that failed with `error`."""
-    reason, fix = _reason(error)
-    if error.errno == errno.ENOENT and not Path(path).is_absolute() and not current_folder_exists():
-        reason, fix = CURRENT_FOLDER_GONE
+    reason, fix = _reason_at(path, error)
     return OutputError(f"无法写入 {path}：{reason}。{fix}")
+
+
+def _reason_at(path: Path, error: OSError) -> tuple[str, str]:
+    """_reason, or that the current folder is gone when a relative path led nowhere because of it."""
+    if error.errno == errno.ENOENT and not Path(path).is_absolute() and not current_folder_exists():
+        return CURRENT_FOLDER_GONE
+    return _reason(error)
 
 
 def current_folder_gone_message() -> str:
@@ -120,7 +125,7 @@ def make_output_folder(folder: Path) -> None:
     try:
         Path(folder).mkdir(parents=True, exist_ok=True)
     except OSError as exc:
-        reason, fix = _reason(exc)
+        reason, fix = _reason_at(folder, exc)
         raise OutputError(f"无法创建文件夹 {folder}：{reason}。{fix}") from None
 
 
