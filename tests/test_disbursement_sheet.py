@@ -52,6 +52,7 @@ def test_the_list_names_the_division_left_out_with_the_rule(tie: dict) -> None:
     assert "第八师石河子市" in cells  # the unit itself, in the list the officer pays from
     assert "该单位本次没有任何文件纳入汇总" in text
     assert any("说明.txt" in c for c in cells) and "FILE_SKIPPED" in text
+    assert "（无法读取填报单位）" in cells, "a file that is no workbook has no 填报单位 to read, not a blank one"
 
 
 def test_the_summary_sheet_names_the_unit_left_out(tie: dict) -> None:

@@ -435,6 +435,9 @@ DISBURSEMENT_HEADERS = [
 ]
 DISBURSEMENT_FORMATS = {n: MONEY for n in range(3, 3 + len(DISBURSEMENT_MONEY))} | {10: MONEY, 11: MONEY}
 NO_UNIT = "（未填写填报单位）"
+UNIT_UNKNOWN = (
+    "（无法读取填报单位）"  # a file that could not be checked, whose 填报单位 could not be read either
+)
 PAYABLE_HEADING = ("一、可拨付：没有错误、没有重复申报的企业，按本节拨付", "section")
 HELD_HEADING = ("二、暂缓拨付：有错误或重复申报的企业，改正并重新汇总前不得拨付", "held_section")
 
@@ -576,7 +579,8 @@ def _left_out_section(sheet: SummarySheet, c: Consolidation) -> None:
         rows.append(
             _by_header(
                 {
-                    "填报单位": r["unit"] or NO_UNIT,
+                    "填报单位": r["unit"]
+                    or (UNIT_UNKNOWN if r["status"] in ("unreadable", "skipped") else NO_UNIT),
                     "企业名称": status,
                     SOURCE_HEADER: source,
                     REASON_HEADER: reason,
