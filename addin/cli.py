@@ -31,7 +31,7 @@ from addin.io.output import (
     write_text_atomically,
 )
 from addin.io.overwrite import refuse_replacing_data, refuse_replacing_work
-from addin.io.process import run_process, start_reading_ahead
+from addin.io.process import run_process, start_reading_ahead, stop_reading_ahead
 from addin.io.streams import make_streams_forgiving, write_stdout_bytes
 from addin.ledger.commands import ConsolidateLedgerOption, ledger_app, settle_with_ledger
 from addin.reports.terminal_text import labelled, plain, print_table, visible
@@ -466,6 +466,7 @@ def consolidate(
 
     policy = _policy(policy_file)
     if policy.plan is None:
+        stop_reading_ahead()
         raise _fail(NO_PLAN.format(policy=policy.title or policy.id))
     machine_output = json_out is not None and str(json_out) == "-"
     try:

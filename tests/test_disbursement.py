@@ -276,7 +276,7 @@ def test_the_list_has_a_payable_and_a_held_section_counting_distinct_enterprises
     assert reasons["五家渠梧桐纺织有限公司"] == "申报材料不全（MATERIALS_MISSING）"
     assert reasons["天业节水（阿拉尔）分公司"] == "同一企业重复申报（DUPLICATE_ENTERPRISE）"
     assert reasons["五家渠恒信新材料有限公司"].split("\n") == [
-        "集成费超过合同总额的规定比例（FEE_INTEGRATION_OVER_6）",
+        "集成费超过上限（FEE_INTEGRATION_OVER_6）",
         "申请金额超过可补贴金额（CLAIM_OVER_CAP）",
     ]
     assert not [row for row in payable if row[9]], "a payable row has no reason to be held"

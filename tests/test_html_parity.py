@@ -103,7 +103,7 @@ def test_each_enterprise_is_paid_held_or_left_out_as_the_disbursement_list_says(
         assert all(lines[0] == "暂缓" and "整个文件暂缓：" in lines[-1] for lines in cells.values())
     else:
         assert cells[NOT_EVALUATED] == ["不拨付（金额为 0）"]
-        assert cells[8] == ["暂缓", "总体服务费超过合同总额的规定比例（FEE_SERVICE_OVER_20）"]
+        assert cells[8] == ["暂缓", "总体服务费超过上限（FEE_SERVICE_OVER_20）"]
 
 
 def test_a_file_that_cannot_be_checked_gets_its_report(tmp_path: Path) -> None:

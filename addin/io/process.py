@@ -21,6 +21,11 @@ def start_reading_ahead(paths: Iterable[Path]) -> None:
     read_ahead.start(paths)
 
 
+def stop_reading_ahead() -> None:
+    """A command that stops before checking what it queued (an unusable option found late)."""
+    read_ahead.drop()
+
+
 def run_process(command: Callable[[], object]) -> None:
     """Run the command with the cyclic garbage collector off. When it exits with a code and nothing
     runs in the background, end the process at once, its output flushed; else exit as usual (which

@@ -93,6 +93,15 @@ class ReadAhead:
         with self._lock:
             return bool(self._waiting or self._started)
 
+    def drop(self) -> None:
+        """Forget every file queued or being parsed: the command stopped before checking them (in one
+        process, a later command must not find them filling the queue)."""
+        with self._lock:
+            self._waiting.clear()
+            for started in self._started.values():
+                started.future.cancel()
+            self._started.clear()
+
     def take(self, path: Path) -> ParsedBook | None:
         """The file's parse, waiting for it if it is under way; None when it was not read ahead or has
         changed since. Files queued before it and never taken (skipped, or failed earlier) are dropped."""
