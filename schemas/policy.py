@@ -228,16 +228,21 @@ def _parameter(name: str, raw: dict[str, Any], check: bool = True) -> Parameter:
     return parameter
 
 
+def _number(value: Any) -> bool:
+    """A finite Decimal (NaN and Infinity are no amount: Infinity would lift a cap)."""
+    return isinstance(value, Decimal) and value.is_finite()
+
+
 def _is_date(value: Any) -> bool:
     return isinstance(value, dt.date) and not isinstance(value, dt.datetime)
 
 
 # What each unit's values must be: a check of one value, and what it should be, as said in Chinese.
 UNIT_VALUES: dict[str, tuple[Callable[[Any], bool], str]] = {
-    "比例": (lambda v: isinstance(v, Decimal) and 0 <= v <= 1, '0 至 1 之间的数（如 "0.5" 表示 50%）'),
-    "元": (lambda v: isinstance(v, Decimal) and v >= 0, '不小于 0 的数（如 "500000"）'),
-    "万元": (lambda v: isinstance(v, Decimal) and v >= 0, "不小于 0 的数"),
-    "个": (lambda v: isinstance(v, Decimal) and v >= 0 and v == v.to_integral_value(), "不小于 0 的整数"),
+    "比例": (lambda v: _number(v) and 0 <= v <= 1, '0 至 1 之间的数（如 "0.5" 表示 50%）'),
+    "元": (lambda v: _number(v) and v >= 0, '不小于 0 的数（如 "500000"）'),
+    "万元": (lambda v: _number(v) and v >= 0, "不小于 0 的数"),
+    "个": (lambda v: _number(v) and v >= 0 and v == v.to_integral_value(), "不小于 0 的整数"),
     "日期": (lambda v: v is None or _is_date(v), "日期（如 2025-12-31）或 null（不设）"),
     "列表": (lambda v: isinstance(v, list) and all(isinstance(i, str) for i in v), "文字的列表"),
 }

@@ -20,6 +20,8 @@ class SafeLoader(BaseLoader):  # type: ignore[misc,valid-type]
     def construct_mapping(self, node: yaml.MappingNode, deep: bool = False) -> dict[Any, Any]:
         seen: set[Any] = set()
         for key_node, _value in node.value:
+            if key_node.tag == "tag:yaml.org,2002:merge":
+                continue  # (<<: *anchor merges a mapping in; its keys may be overridden)
             key = self.construct_object(key_node, deep=deep)
             if isinstance(key, str | int | float | bool) and key in seen:
                 raise ConstructorError(None, None, f"键 {key} 重复出现（只能写一次）", key_node.start_mark)

@@ -7,6 +7,7 @@ recalculated by LibreOffice, agree on every amount; the hand figures are worked 
 from __future__ import annotations
 
 import datetime as dt
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
@@ -343,6 +344,8 @@ def _edited(folder: Path, old: str, new: str) -> Path:
         ('value: "0.50"}', 'value: "1.50"}', "应为0 至 1 之间的数"),
         ('value: "0.50"}', 'value: "50%"}', "应为0 至 1 之间的数"),
         ('value: "0.50"}', 'value: "-0.50"}', "应为0 至 1 之间的数"),
+        ('value: "0.50"}', 'value: "NaN"}', "应为0 至 1 之间的数"),
+        ('二级: "500000.00"', '二级: "Infinity"', "的“二级”为“Infinity”，应为不小于 0 的数"),
         ('二级: "500000.00"', '二级: "50万"', "的“二级”为“50万”，应为不小于 0 的数"),
         ("value: 2025-12-31}", "value: 2025年12月31日}", "应为日期"),
         ("value: 2025-12-31}", "value: 2025-02-30}", "第 58 行"),
@@ -354,6 +357,8 @@ def _edited(folder: Path, old: str, new: str) -> Path:
         "rate 1.5",
         "rate 50%",
         "rate -0.5",
+        "rate NaN",
+        "cap Infinity",
         "cap 50万",
         "date in words",
         "no such date",
@@ -430,3 +435,21 @@ def test_a_policy_file_that_cannot_be_read_is_one_chinese_sentence(tmp_path: Pat
     text = result.output.replace("\n", "")
     assert result.exit_code == 2 and said in text
     assert not any(word in text for word in ("NoneType", "codec", "Errno", "Traceback"))
+
+
+def test_a_mapping_merged_in_by_an_anchor_is_no_key_written_twice(tmp_path: Path) -> None:
+    """YAML's own way to share a table (<<: *anchor, then a key overridden) is not a duplicate key."""
+    text = POLICY_FILE.read_text("utf-8").replace(
+        'value: {二级: "500000.00", 三级: "800000.00", 四级: "1500000.00"}',
+        'value: &caps {二级: "500000.00", 三级: "800000.00", 四级: "1500000.00"}',
+        1,
+    )
+    text = text.replace(
+        "  subsidy_split:\n",
+        "  caps_again:\n    label: 上限（同上）\n    unit: 元\n    clause: 第十条（一）1\n"
+        '    values:\n      - from: 2024-10-18\n        value: {<<: *caps, 四级: "1500000.00"}\n\n  subsidy_split:\n',
+        1,
+    )
+    path = tmp_path / "merged.yaml"
+    path.write_text(text, "utf-8")
+    assert load_policy(path).value("caps_again")["二级"] == Decimal("500000.00")
