@@ -419,3 +419,21 @@ def test_the_plan_has_its_revision_too(tmp_path, policy) -> None:
     assert [(i.sheet, i.cell) for i in result.issues if i.rule == "REVISION_INVALID"] == [
         (spec.PLAN_SHEET, "D2")
     ]
+
+
+def test_a_workbook_the_ribbon_checked_is_still_a_submission(tmp_path) -> None:
+    """The ribbon's 校验 puts a 校验结果 sheet first in the clerk's own workbook, which Excel saves: it is
+    the submission, not an annotated copy (only a copy as dtfund wrote it is left out), so it replaces
+    the unit's older revision."""
+    folder = tmp_path / "报送"
+    folder.mkdir()
+    shutil.copyfile(EARLIER, folder / "第八师-第1版.xlsx")
+    workbook = openpyxl.load_workbook(SHIHEZI)
+    workbook.create_sheet("校验结果", 0)["A1"] = "校验结论：通过"
+    workbook.save(folder / "第八师-第2版.xlsx")
+    out = tmp_path / "汇总.json"
+    run("consolidate", folder, "--plan", PLAN, "-o", tmp_path / "汇总.xlsx", "--json", out)
+    document = json.loads(out.read_text("utf-8"))
+    status = {Path(f["file"]).name: f["status"] for f in document["files"]}
+    assert status == {"第八师-第2版.xlsx": "consolidated", "第八师-第1版.xlsx": "replaced"}
+    assert not [i for i in document["issues"] if i["rule"] == "OWN_OUTPUT_LEFT_OUT"]

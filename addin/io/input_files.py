@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from addin.io.output import WORK_PREFIX
-from addin.io.overwrite import HTML_MARK, JSON_MARK, PDF_MARK, PDF_READ_LIMIT
+from addin.io.overwrite import HTML_MARK, JSON_MARK, PDF_MARK, PDF_READ_LIMIT, is_own_output
 from addin.io.workbook_reader import InputError, require_regular_file
 
 WORKBOOK_SUFFIXES = (".xlsx", ".xlsm")
@@ -204,7 +204,10 @@ def own_output(file: Path) -> str | None:
             if ours:
                 return "汇总表"
             first = _FIRST_SHEET.search(sheets)
-            return "标注副本" if first and first.group(1).decode("utf-8", "replace") == RESULTS_SHEET else None
+            annotated = first and first.group(1).decode("utf-8", "replace") == RESULTS_SHEET
+            # (the ribbon's 校验 adds the same sheet to the clerk's own workbook, which Excel then
+            # saves: only a copy as dtfund wrote it, its fingerprint whole, is taken for one)
+            return "标注副本" if annotated and is_own_output(file) else None
         if suffix not in OUTPUT_SUFFIXES:
             return None
         with open(file, "rb") as stream:
