@@ -341,6 +341,24 @@ def test_a_newest_revision_that_cannot_be_checked_still_replaces_the_older(tmp_p
         assert any(note and note.startswith(said) for note in notes), sheet
 
 
+@pytest.mark.triggers("TEMPLATE_VERSION_UNSUPPORTED")
+def test_a_newest_revision_in_a_newer_template_still_replaces_the_older(tmp_path) -> None:
+    """Revision 2 made with a newer dtfund's template (a version this one cannot check): still the
+    unit's newest submission, so revision 1 is not summed in its place."""
+    folder = tmp_path / "报送"
+    folder.mkdir()
+    shutil.copyfile(EARLIER, folder / "第八师-第1版.xlsx")
+    workbook = openpyxl.load_workbook(SHIHEZI)
+    workbook[spec.META_SHEET]["B2"] = "9.9"
+    workbook.save(folder / "第八师-第2版.xlsx")
+    out = tmp_path / "汇总.json"
+    run("consolidate", folder, "--plan", PLAN, "-o", tmp_path / "汇总.xlsx", "--json", out)
+    document = json.loads(out.read_text("utf-8"))
+    status = {f["file"]: (f["status"], f["revision"]) for f in document["left_out"]}
+    assert status == {"第八师-第1版.xlsx": ("replaced", 1), "第八师-第2版.xlsx": ("unreadable", 2)}
+    assert not document["disbursement"]
+
+
 def test_an_older_revision_that_cannot_be_checked_is_replaced(tmp_path) -> None:
     """An unreadable revision 1 beside a good revision 2: replaced, and the consolidation complete."""
     folder = tmp_path / "报送"

@@ -36,10 +36,13 @@ KIND_NAMES = {
 class UnreadableTemplate(Exception):
     """Our template, but it cannot be checked (unsupported version, damaged structure)."""
 
-    def __init__(self, issues: list[Issue], template: dict[str, str]) -> None:
+    def __init__(
+        self, issues: list[Issue], template: dict[str, str], identified: Identified | None = None
+    ) -> None:
         super().__init__(issues[0].message)
         self.issues = issues
         self.template = template
+        self.identified = identified  # what was identified, to read its 填报单位 and 版本号 if it can
 
 
 # the policy's id, as templates.sheets.meta_sheet writes it on the hidden _meta sheet
@@ -200,5 +203,6 @@ def identify_book(name: str, names: dict[str, NamedRange], book: BookReader) -> 
             value=f"{template_id} {version}",
             expected="、".join(SUPPORTED[template_id]),
         )
-        raise UnreadableTemplate([issue], template)
+        identified = Identified(name=name, names=names, book=book, template=template, made_for=made_for or None)
+        raise UnreadableTemplate([issue], template, identified)
     return Identified(name=name, names=names, book=book, template=template, made_for=made_for or None)

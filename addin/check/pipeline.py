@@ -153,13 +153,15 @@ def check_file(path: Path, policy: Policy, rules: bool = True) -> CheckResult:
         issue = make_issue("FILE_UNREADABLE", file=path.name, reason=str(exc), remedy=exc.remedy)
         return CheckResult(file=str(path), sha256=digest, template={}, policy=policy, issues=[issue])
     except UnreadableTemplate as unreadable:
-        return CheckResult(
+        result = CheckResult(
             file=str(path),
             sha256=digest,
             template=unreadable.template,
             policy=policy,
             issues=unreadable.issues,
         )
+        # (a newer template's version: still the unit's newest revision, see _with_submission)
+        return _with_submission(result, unreadable.identified) if unreadable.identified else result
     result = check_identified(identified, str(path), policy, digest, rules)
     result.issues += addin_link_issues(path)
     return result
