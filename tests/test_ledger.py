@@ -762,6 +762,8 @@ def test_a_paid_row_whose_amounts_cannot_be_computed_claims_no_recovery(ledger: 
     second = consolidate([revised], tmp_path / "r2.json", ledger)
     entry = next(r for r in second["disbursement"] if r["name"] == paid["name"])
     assert entry["ledger_status"] == "金额待定" and not entry["payable"]
+    assert D(entry["to_recover"]["total"]) == 0 == D(second["disbursement_totals"]["to_recover"]["total"])
+    assert D(entry["paid_before"]["total"]) == D(paid["total"]), "what it was paid, every output alike"
     assert not [i for i in second["issues"] if i["rule"] == "LEDGER_TO_RECOVER"]
     assert any(i["rule"] == "NUMBER_STORED_AS_TEXT" and i["row"] == row for i in second["issues"])
     listed = list(

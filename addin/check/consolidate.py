@@ -265,10 +265,7 @@ def _per_row(settled: pd.DataFrame, figure: str, count: int) -> pd.Series:
 def _recovery_issues(c: Consolidation) -> list[Issue]:
     settled = _settled(c)
     to_recover = _per_row(settled, "to_recover", len(c.rows))
-    paid = _per_row(settled, "paid_before", len(c.rows)) + to_recover
-    # a row whose amounts could not be computed (a value the calculation cannot read): what it now
-    # commits is not known, so no recovery is claimed on it (its own error says what to correct)
-    to_recover = to_recover.where(c.rows["readable"].astype(bool).to_numpy(), ZERO)
+    paid = _per_row(settled, "paid_before", len(c.rows)) + to_recover  # (see parts_of: unknown amounts)
     return consolidation_rules.recovery_issues(c.rows, paid, to_recover, c.policy)
 
 

@@ -63,12 +63,19 @@ def parts_of(rows: pd.DataFrame, policy: Policy, paid: PaidBefore) -> pd.DataFra
     first) and, within a row, line by line."""
     keys = enterprise_keys(rows)
     payable = rows["payable"].astype(bool).to_numpy()
+    unknown = ~rows["readable"].astype(bool).to_numpy() if "readable" in rows.columns else None
     pieces = []
     for line, _name, source, columns in line_columns(rows, policy):
         committed = rows[columns[0]] if len(columns) == 1 else rows[columns].sum(axis=1)
         kept = (committed != 0).to_numpy(dtype=bool)
         if paid.by_key:
             kept = kept | np.array([(key, line, source) in paid.by_key for key in keys], dtype=bool)
+            if unknown is not None and unknown.any():
+                # a row whose amounts could not be computed commits what is not known: settled as
+                # what was paid (nothing to pay, nothing to recover) until its values are corrected
+                committed = committed.copy()
+                for n in np.flatnonzero(unknown).tolist():
+                    committed.iloc[n] = paid.by_key.get((keys[n], line, source), committed.iloc[n])
         positions = np.flatnonzero(kept)
         pieces.append(
             pd.DataFrame(
