@@ -72,6 +72,16 @@ class PaidBefore:
     by_name: dict[tuple[str, str], dict[str, Decimal]] = field(default_factory=dict)
 
 
+def paid_under_other_codes(paid: PaidBefore, key: str, unit: str, name: str) -> dict[str, Decimal]:
+    """What the ledger paid the unit's enterprise of this name under other keys (credit codes), when it
+    paid nothing under `key`: a code corrected in a revision, which would be paid a second time."""
+    if any(paid_key == key for paid_key, _line, _source in paid.by_key):
+        return {}
+    return {
+        code: amount for code, amount in paid.by_name.get((unit, name_key(name)), {}).items() if code != key
+    }
+
+
 def name_key(name: str) -> str:
     """An enterprise's name as compared across batches: full-width forms folded, no spaces at all."""
     return "".join(unicodedata.normalize("NFKC", name).split())

@@ -741,6 +741,18 @@ def test_a_paid_enterprise_under_a_corrected_code_is_held_not_paid_again(ledger:
     assert old_code in issue["message"] and new_code in issue["message"]
     [entry] = [r for r in second["disbursement"] if r["uscc"] == new_code]
     assert not entry["payable"] and D(entry["to_pay"]["total"]) == 0
+    # consolidated without --ledger (and only that enterprise on it), the list pays it: record, under
+    # the ledger's lock, refuses it
+    for other in (r for r in range(5, 12) if r != row):
+        for cell in sheet[other]:
+            if cell.data_type != "f":  # the typed cells; the template's formulas stay
+                cell.value = None
+    only = tmp_path / "第八师-只有一家.xlsx"
+    workbook.save(only)
+    consolidate([only], tmp_path / "无台账.json", None)
+    refused = record(tmp_path / "无台账.json", ledger, batch="2026年第二批")
+    assert refused.exit_code == 2 and "LEDGER_PAID_UNDER_OTHER_CODE" in refused.output.replace("\n", "")
+    assert len(show(ledger)["batches"]) == 1
 
 
 def test_a_paid_row_whose_amounts_cannot_be_computed_claims_no_recovery(ledger: str, tmp_path: Path) -> None:
@@ -788,3 +800,40 @@ def test_the_last_entrys_code_is_shown_to_be_held_against_a_truncation(
         conn.execute("UPDATE batches SET entries = entries - 1")
     verified = cli("ledger", "verify", "--ledger", ledger)
     assert verified.exit_code == 0 and code not in verified.output.replace("\n", ""), "the code tells"
+
+
+@pytest.mark.parametrize("against_the_ledger", [True, False])
+def test_record_keeps_each_budget_whatever_the_list_was_consolidated_against(
+    against_the_ledger: bool, tmp_path: Path
+) -> None:
+    """（二）兵团's budget cut to 500,000: 第八师 pays 450,000 on it, then 第一师's list, 350,000 on it
+    and within the plan on its own. Recorded, they would pay 800,000: refused under the ledger's lock,
+    whether the list was consolidated with --ledger (LEDGER_OVER_BUDGET) or without it."""
+    plan = tmp_path / "计划.xlsx"
+    book = openpyxl.load_workbook(EXAMPLES / "plan.xlsx")
+    book.worksheets[0]["E5"] = 50  # 万元
+    book.save(plan)
+    ledger = str(tmp_path / "台账.sqlite")
+
+    def listed(name: str, with_ledger: bool) -> Path:
+        out = tmp_path / f"{name}.json"
+        extra = ["--ledger", ledger] if with_ledger else []
+        cli(
+            "consolidate",
+            EXAMPLES / name,
+            "--plan",
+            plan,
+            "-o",
+            out.with_suffix(".xlsx"),
+            "--json",
+            out,
+            "-q",
+            *extra,
+        )
+        return out
+
+    assert record(listed("division-08-shihezi-revision-1.xlsx", True), ledger).exit_code == 0
+    second = listed("division-01-alar.xlsx", against_the_ledger)
+    refused = record(second, ledger, batch="2026年第二批")
+    assert refused.exit_code == 2 and "超过计划" in refused.output and "台账未改动" in refused.output
+    assert [b["name"] for b in show(ledger)["batches"]] == [FIRST]

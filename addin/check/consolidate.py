@@ -22,7 +22,7 @@ from schemas import consolidation_rules
 from schemas.awards import award_list_lines, committed_by_source
 from schemas.disbursement import HOLD_COLUMNS, PLACE, holds
 from schemas.fields import amount_fields
-from schemas.ledger_balance import PaidBefore, name_key, settle_frame
+from schemas.ledger_balance import PaidBefore, paid_under_other_codes, settle_frame
 from schemas.money import ZERO, column_total
 from schemas.plan import LineExecution, execution, with_payable
 from schemas.plan_rules import budget_exceeded, paid_over_budget
@@ -247,8 +247,7 @@ def apply_ledger(c: Consolidation, paid: PaidBefore, where: str, missing: bool =
     if holding:
         c.issues += holding
         _hold_again(c)
-    if paid.by_line:
-        c.issues += _paid_over_budget(c)
+    c.issues += _paid_over_budget(c)  # (a first batch too: nothing paid yet, this list alone)
     c.figures.clear()
 
 
@@ -273,17 +272,10 @@ def _other_code_issues(c: Consolidation) -> list[Issue]:
     """Rows whose credit code the ledger never paid, while it paid their unit's enterprise of the same
     name under another code (a code corrected in a revision would be paid in full a second time)."""
     assert c.paid is not None
-    keys = enterprise_keys(c.rows)
-    paid_keys = {key for key, _line, _source in c.paid.by_key}
+    keys, units, names = enterprise_keys(c.rows), c.rows["unit"].tolist(), c.rows["name"].tolist()
     others = [
-        {}
-        if key in paid_keys
-        else {
-            code: amount
-            for code, amount in c.paid.by_name.get((unit or "", name_key(str(name or ""))), {}).items()
-            if code != key
-        }
-        for key, unit, name in zip(keys, c.rows["unit"].tolist(), c.rows["name"].tolist(), strict=True)
+        paid_under_other_codes(c.paid, key, unit or "", str(name or ""))
+        for key, unit, name in zip(keys, units, names, strict=True)
     ]
     return consolidation_rules.paid_under_other_codes(c.rows, others, c.policy) if any(others) else []
 

@@ -17,8 +17,9 @@ import orjson
 
 from addin.beijing_time import beijing_timestamp
 from addin.ledger.store import PAYMENT, REVERSAL, Batch, Ledger, LedgerError, Reader, fen
-from schemas.ledger_balance import TO_RECOVER, PaidBefore, Part, settle
+from schemas.ledger_balance import TO_RECOVER, PaidBefore, Part, paid_under_other_codes, settle
 from schemas.money import ZERO
+from schemas.policy import load_policy
 
 REQUIRED = ("policy", "files", "disbursement", "disbursement_totals")
 COUNTED = "consolidated"
@@ -182,6 +183,8 @@ def record_batch(
     def payments(books: Reader) -> list[dict[str, Any]]:
         paid = books.paid_before(keys)
         check(paid)
+        _refuse_paid_under_other_codes(rows, paid, json_path)
+        _refuse_past_budgets(document, parts, paid, json_path)
         return drafts
 
     ledger.record(batch, payments)
@@ -193,6 +196,45 @@ def record_batch(
 
 # The statuses of files an incomplete consolidation could not sum (Consolidation.not_summed).
 NOT_SUMMED = ("unreadable", "skipped")
+
+
+def _refuse_paid_under_other_codes(rows: list[dict[str, Any]], paid: PaidBefore, json_path: Path) -> None:
+    """Under the writers' lock, whatever the list was consolidated against (or without a ledger): an
+    enterprise to be paid now whose unit's enterprise of the same name the ledger paid under another
+    code (LEDGER_PAID_UNDER_OTHER_CODE)."""
+    for row in rows:
+        if not row.get("payable"):
+            continue
+        others = paid_under_other_codes(
+            paid, _key(row), str(row.get("unit") or ""), str(row.get("name") or "")
+        )
+        if others:
+            raise LedgerError(
+                f"台账已按统一社会信用代码 {'、'.join(others)} 拨付过{row.get('unit') or ''}的“{row.get('name')}”，"
+                f"汇总结果 {json_path} 却按代码 {_key(row)} 再次拨付：请核实代码后用 --ledger 重新汇总"
+                "（该企业将暂缓拨付，见 LEDGER_PAID_UNDER_OTHER_CODE），台账未改动。"
+            )
+
+
+def _refuse_past_budgets(
+    document: dict[str, Any], parts: list[tuple[Part, Decimal]], paid: PaidBefore, json_path: Path
+) -> None:
+    """Under the writers' lock: what the ledger paid on a plan line and source and what this batch pays
+    on it, against the line's budget as the consolidation read it from the plan (LEDGER_OVER_BUDGET)."""
+    lines = [e for e in document.get("execution", []) if isinstance(e, dict) and e.get("budget") is not None]
+    budgets = {(str(e.get("key")), str(e.get("source"))): _amount(e.get("budget")) for e in lines}
+    names = {(str(e.get("key")), str(e.get("source"))): str(e.get("line")) for e in lines}
+    sources = load_policy(None).funding_sources
+    to_pay: dict[tuple[str, str], Decimal] = {}
+    for part, amount in parts:
+        to_pay[(part.line, part.source)] = to_pay.get((part.line, part.source), ZERO) + amount
+    for line, amount in to_pay.items():
+        if line in budgets and amount and paid.by_line.get(line, ZERO) + amount > budgets[line]:
+            spent = paid.by_line.get(line, ZERO) + amount
+            raise LedgerError(
+                f"“{names[line]}”的{sources.get(line[1], line[1])}：台账已拨付与本批次拨付合计 {spent:,.2f} 元，超过计划 "
+                f"{budgets[line]:,.2f} 元：没有记账，台账未改动。请用 --ledger 重新汇总，少拨付一些企业或调整计划后再记账。"
+            )
 
 
 def _refuse_over_budget(document: dict[str, Any], json_path: Path) -> None:
