@@ -135,6 +135,8 @@ def test_the_bar_flow(ledger: str, examples: Path, tmp_path: Path) -> None:
     assert paid_row[3:8] == (0, 0, 0, 0, 0), "what the list says to pay is what is owed now: nothing"
     total = next(r for r in listed if r[0] == "可拨付合计")
     assert total[3:8] == (0, 0, 0, 0, 0), "the section's total pays nothing a second time"
+    decision = next(r[0] for r in listed if r[0] and r[0].startswith("可拨付："))
+    assert "按规则计算的金额为 0" not in decision, "paid is not computed as 0"
     execution = list(workbook["执行情况"].iter_rows(values_only=True))
     line = next(r for r in execution if r[0] and r[0].startswith("（一）") and r[1] == "中央专项资金")
     assert line[9:12] == (3430000, 0, line[3] - 3430000)

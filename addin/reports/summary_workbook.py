@@ -32,6 +32,7 @@ from addin.io.print_layout import (
 from addin.reports.catalogue import SEVERITY_LABELS
 from addin.reports.labels import held_reasons_by_row, incomplete_note, part_of_total
 from addin.reports.ledger_columns import (
+    COMMITTED,
     EXECUTION_LEDGER_HEADERS,
     EXECUTION_LEDGER_NOTE,
     LEDGER_HEADERS,
@@ -509,7 +510,7 @@ def _decision_line(label: str, part: pd.DataFrame, total: dict[str, Decimal], po
         for source, field in part_fields(policy).items()
     )
     line = f"{label}：{enterprises(part['uscc'])}，合计 {format_yuan(total['total'])} 元（{parts}）"
-    nothing = np.array([not amount for amount in part["total"].tolist()], dtype=bool)
+    nothing = np.array([not amount for amount in part[COMMITTED].tolist()], dtype=bool)  # (not: paid)
     if nothing.any():
         line += f"，其中 {enterprises(part['uscc'][nothing])}按规则计算的金额为 0"
     return line + "。"
