@@ -519,7 +519,13 @@ def _decision_line(label: str, part: pd.DataFrame, total: dict[str, Decimal], po
 def _disbursement(book: SummaryBook, c: Consolidation) -> None:
     """第十一条（一）6: what can be paid, enterprise by enterprise, and what is held and why: each amount
     what is owed now (what an earlier batch paid is not paid again), beside what was paid and committed."""
-    frame = owed_now(disbursement_frame(c), DISBURSEMENT_MONEY)
+    frame = disbursement_frame(c)
+    # (without a ledger nothing was paid before: what is owed is what is committed)
+    frame = (
+        owed_now(frame, DISBURSEMENT_MONEY)
+        if c.paid is not None
+        else frame.assign(**{COMMITTED: frame["total"]})
+    )
     can_pay = frame["payable"].to_numpy(dtype=bool)
     payable, held = frame[can_pay], frame[~can_pay]
     totals = disbursement_totals(c)
