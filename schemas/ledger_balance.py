@@ -12,15 +12,16 @@ So per part, and per source over any list: paid_before + to_pay + held == commit
 
 from __future__ import annotations
 
-import unicodedata
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from decimal import Decimal
+from functools import cached_property
 
 import numpy as np
 import pandas as pd
 
 from schemas.money import ZERO
+from schemas.text import normalize_text
 
 PAID_IN_FULL = "已拨付"
 TOP_UP = "补拨"
@@ -71,11 +72,16 @@ class PaidBefore:
     # per (unit, name as name_key gives it): Σ paid per enterprise key, of the keys paid anything
     by_name: dict[tuple[str, str], dict[str, Decimal]] = field(default_factory=dict)
 
+    @cached_property
+    def enterprises(self) -> frozenset[str]:
+        """The keys of `by_key` (read once it is filled: a list's every row asks)."""
+        return frozenset(key for key, _line, _source in self.by_key)
+
 
 def paid_under_other_codes(paid: PaidBefore, key: str, unit: str, name: str) -> dict[str, Decimal]:
     """What the ledger paid the unit's enterprise of this name under other keys (credit codes), when it
     paid nothing under `key`: a code corrected in a revision, which would be paid a second time."""
-    if any(paid_key == key for paid_key, _line, _source in paid.by_key):
+    if key in paid.enterprises:
         return {}
     return {
         code: amount for code, amount in paid.by_name.get((unit, name_key(name)), {}).items() if code != key
@@ -83,8 +89,9 @@ def paid_under_other_codes(paid: PaidBefore, key: str, unit: str, name: str) -> 
 
 
 def name_key(name: str) -> str:
-    """An enterprise's name as compared across batches: full-width forms folded, no spaces at all."""
-    return "".join(unicodedata.normalize("NFKC", name).split())
+    """An enterprise's name as compared across batches: as a clerk's text is read (full-width forms
+    folded), without any spaces."""
+    return "".join(normalize_text(name).split())
 
 
 # A list's parts as a table (one row per Part, in the list's order): what `settle_frame` takes.

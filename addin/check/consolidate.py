@@ -17,7 +17,7 @@ from addin.check.awards import award_frame
 from addin.check.identity import KIND_NAMES
 from addin.check.pipeline import CheckResult, check_file
 from addin.io.input_files import Skipped, search_inputs
-from addin.ledger.settlement import enterprise_keys, parts_of
+from addin.ledger.settlement import enterprise_keys, figure_per_row, parts_of, to_pay_by_line
 from schemas import consolidation_rules
 from schemas.awards import award_list_lines, committed_by_source
 from schemas.disbursement import HOLD_COLUMNS, PLACE, holds
@@ -240,14 +240,19 @@ def consolidate(
 def apply_ledger(c: Consolidation, paid: PaidBefore, where: str, missing: bool = False) -> None:
     """Count what the ledger (shown as `where`; `missing`: its file does not exist yet) paid before: a
     row whose enterprise it paid beyond what the row now commits is an error at the row, which holds
-    it (LEDGER_TO_RECOVER); a plan line and source that the ledger's payments and this list's payable
-    amounts take beyond its budget is an error at the plan's cell (LEDGER_OVER_BUDGET)."""
+    it (LEDGER_TO_RECOVER), as is a row whose enterprise it paid under another credit code
+    (LEDGER_PAID_UNDER_OTHER_CODE); a plan line and source that the ledger's payments and this list's
+    payable amounts take beyond its budget is an error at the plan's cell (LEDGER_OVER_BUDGET)."""
     c.paid, c.ledger, c.ledger_missing = paid, where, missing
-    holding = (_recovery_issues(c) if paid.by_key else []) + (_other_code_issues(c) if paid.by_name else [])
+    settled = _settled(c)
+    holding = (_recovery_issues(c, settled) if paid.by_key else []) + (
+        _other_code_issues(c) if paid.by_name else []
+    )
     if holding:
         c.issues += holding
         _hold_again(c)
-    c.issues += _paid_over_budget(c)  # (a first batch too: nothing paid yet, this list alone)
+        settled = _settled(c)  # (the rows now held pay nothing)
+    c.issues += _paid_over_budget(c, settled)  # (a first batch too: nothing paid yet, this list alone)
     c.figures.clear()
 
 
@@ -256,15 +261,12 @@ def _settled(c: Consolidation) -> pd.DataFrame:
     return settle_frame(parts_of(c.rows, c.policy, paid), paid.by_key)
 
 
-def _per_row(settled: pd.DataFrame, figure: str, count: int) -> pd.Series:
-    sums = settled.groupby("row")[figure].agg(lambda amounts: sum(amounts.tolist(), ZERO))
-    return sums.reindex(range(count), fill_value=ZERO)
-
-
-def _recovery_issues(c: Consolidation) -> list[Issue]:
-    settled = _settled(c)
-    to_recover = _per_row(settled, "to_recover", len(c.rows))
-    paid = _per_row(settled, "paid_before", len(c.rows)) + to_recover  # (see parts_of: unknown amounts)
+def _recovery_issues(c: Consolidation, settled: pd.DataFrame) -> list[Issue]:
+    count = len(c.rows)
+    to_recover = pd.Series(figure_per_row(settled, "to_recover", count))
+    paid = (
+        pd.Series(figure_per_row(settled, "paid_before", count)) + to_recover
+    )  # (parts_of: unknown amounts)
     return consolidation_rules.recovery_issues(c.rows, paid, to_recover, c.policy)
 
 
@@ -288,13 +290,11 @@ def _hold_again(c: Consolidation) -> None:
     c.execution = with_payable(c.execution, payable)
 
 
-def _paid_over_budget(c: Consolidation) -> list[Issue]:
+def _paid_over_budget(c: Consolidation, settled: pd.DataFrame) -> list[Issue]:
     """Each line and source (but those of the award lists, which the ledger does not record) with what
     the ledger paid on it and what this list can pay now."""
     assert c.paid is not None and c.plan.plan is not None
-    to_pay = (
-        _settled(c).groupby(["line", "source"])["to_pay"].agg(lambda amounts: sum(amounts.tolist(), ZERO))
-    )
+    to_pay = to_pay_by_line(settled)
     outside = award_list_lines(c.policy)
     lines = [
         replace(item, committed=c.paid.by_line.get(key, ZERO) + to_pay.get(key, ZERO))

@@ -159,7 +159,6 @@ def record_batch(
         raise LedgerError("批次名称和文号不能为空：请填写 --batch 和 --doc。")
     date = parse_date(date)
     document, digest = read_consolidation(json_path)
-    _refuse_over_budget(document, json_path)
     files = _files_unchanged(document, json_path.parent)
     rows = document["disbursement"]
     try:
@@ -235,18 +234,6 @@ def _refuse_past_budgets(
                 f"“{names[line]}”的{sources.get(line[1], line[1])}：台账已拨付与本批次拨付合计 {spent:,.2f} 元，超过计划 "
                 f"{budgets[line]:,.2f} 元：没有记账，台账未改动。请用 --ledger 重新汇总，少拨付一些企业或调整计划后再记账。"
             )
-
-
-def _refuse_over_budget(document: dict[str, Any], json_path: Path) -> None:
-    """A list whose payable amounts, with what the ledger paid before, pass a line's budget."""
-    over = [
-        i for i in document.get("issues", []) if isinstance(i, dict) and i.get("rule") == "LEDGER_OVER_BUDGET"
-    ]
-    if over:
-        raise LedgerError(
-            f"汇总结果 {json_path} 中，台账已拨付与本次可拨付合计超出资金使用计划（{over[0].get('message', '')}），"
-            "没有记账，台账未改动：请少拨付一些企业或调整计划后重新汇总。"
-        )
 
 
 def _nothing_to_record(json_path: Path, rows: list[dict[str, Any]], result: Recorded) -> str:

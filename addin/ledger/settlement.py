@@ -96,6 +96,23 @@ def parts_of(rows: pd.DataFrame, policy: Policy, paid: PaidBefore) -> pd.DataFra
     return parts.sort_values("row", kind="stable").reset_index(drop=True)
 
 
+def figure_per_row(settled: pd.DataFrame, figure: str, count: int) -> np.ndarray:
+    """Σ of one figure (FIGURES) of the settled parts per row of a list of `count` rows."""
+    amounts = settled[figure].to_numpy(dtype=object)
+    return sums_per_row(settled["row"].to_numpy(dtype=int), amounts, (amounts != 0).astype(bool), count)
+
+
+def to_pay_by_line(settled: pd.DataFrame) -> dict[tuple[str, str], Decimal]:
+    """Σ to pay now per plan line and funding source of the settled parts."""
+    sums: dict[tuple[str, str], Decimal] = {}
+    for line, source, amount in zip(
+        settled["line"].tolist(), settled["source"].tolist(), settled["to_pay"].tolist(), strict=True
+    ):
+        if amount:
+            sums[(line, source)] = sums.get((line, source), ZERO) + amount
+    return sums
+
+
 def ledger_field(figure: str, key: str) -> str:
     """The column of one figure's amount per funding source (as the JSON names it) or in total."""
     return f"{figure}:{key}"
@@ -106,7 +123,7 @@ def money_keys(policy: Policy) -> list[str]:
     return [*(source_field(s) for s in policy.funding_sources), TOTAL]
 
 
-def _per_row(rows: np.ndarray, amounts: np.ndarray, chosen: np.ndarray, count: int) -> np.ndarray:
+def sums_per_row(rows: np.ndarray, amounts: np.ndarray, chosen: np.ndarray, count: int) -> np.ndarray:
     """Σ of the chosen parts' amounts per row of the list (ZERO where it has none): the parts of one
     source or all, that are not zero (most of a figure's are: nothing paid before, nothing held; and
     numpy adds Decimals one Python call at a time)."""
@@ -128,7 +145,7 @@ def row_columns(settled: pd.DataFrame, rows: pd.DataFrame, policy: Policy, paid:
         nonzero = (amounts != 0).astype(bool)
         for source, key in zip([*policy.funding_sources, None], money_keys(policy), strict=True):
             chosen = nonzero if source is None else nonzero & of_source[source]
-            columns[ledger_field(figure, key)] = _per_row(at, amounts, chosen, count)
+            columns[ledger_field(figure, key)] = sums_per_row(at, amounts, chosen, count)
         flags[figure] = np.bincount(at[nonzero], minlength=count) > 0
     statuses = list(map(standing, *(flags[figure].tolist() for figure in FIGURES)))
     if "readable" in rows.columns:  # a row whose amounts could not be computed: nothing settled on it

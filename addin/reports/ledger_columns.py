@@ -12,6 +12,7 @@ import pandas as pd
 
 from addin.check.consolidate import Consolidation
 from addin.ledger.settlement import TOTAL, ledger_field
+from addin.ledger.settlement import to_pay_by_line as settled_to_pay_by_line
 from addin.reports.summary_figures import disbursement_totals, ledger_settlement, once_per_consolidation
 from schemas.awards import award_list_lines
 from schemas.ledger_balance import TO_RECOVER
@@ -84,11 +85,8 @@ def execution_ledger_cells(c: Consolidation, record: dict[str, Any]) -> list[Any
 
 @once_per_consolidation
 def to_pay_by_line(c: Consolidation) -> dict[tuple[str, str], Decimal]:
-    settled = ledger_settlement(c)
-    sums = settled.groupby(["line", "source"], sort=False)["to_pay"].agg(
-        lambda amounts: sum(amounts.tolist(), ZERO)
-    )
-    return {key: amount for key, amount in sums.items()}
+    """Σ to pay now per plan line and source (settlement.to_pay_by_line, as consolidate's budget check)."""
+    return settled_to_pay_by_line(ledger_settlement(c))
 
 
 def ledger_line(c: Consolidation) -> str:
