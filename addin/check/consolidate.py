@@ -59,6 +59,7 @@ class Consolidation:
     paid: PaidBefore | None = None  # what the ledger paid before (consolidate --ledger); None: no ledger
     ledger: str | None = None  # the ledger consulted, as shown
     ledger_missing: bool = False  # its SQLite file does not exist yet: nothing was ever recorded in it
+    settled: pd.DataFrame | None = field(default=None, repr=False, compare=False)  # see settlement()
 
     def status(self, result: CheckResult) -> str:
         """consolidated, replaced, submitted_twice (same revision: not counted), skipped or unreadable."""
@@ -243,22 +244,25 @@ def apply_ledger(c: Consolidation, paid: PaidBefore, where: str, missing: bool =
     it (LEDGER_TO_RECOVER), as is a row whose enterprise it paid under another credit code
     (LEDGER_PAID_UNDER_OTHER_CODE); a plan line and source that the ledger's payments and this list's
     payable amounts take beyond its budget is an error at the plan's cell (LEDGER_OVER_BUDGET)."""
-    c.paid, c.ledger, c.ledger_missing = paid, where, missing
-    settled = _settled(c)
-    holding = (_recovery_issues(c, settled) if paid.by_key else []) + (
+    c.paid, c.ledger, c.ledger_missing, c.settled = paid, where, missing, None
+    holding = (_recovery_issues(c, settlement(c)) if paid.by_key else []) + (
         _other_code_issues(c) if paid.by_name else []
     )
     if holding:
         c.issues += holding
-        _hold_again(c)
-        settled = _settled(c)  # (the rows now held pay nothing)
-    c.issues += _paid_over_budget(c, settled)  # (a first batch too: nothing paid yet, this list alone)
+        _hold_again(c)  # (the rows now held pay nothing: settled again)
+    c.issues += _paid_over_budget(c, settlement(c))  # (a first batch too: nothing paid yet, this list alone)
     c.figures.clear()
 
 
-def _settled(c: Consolidation) -> pd.DataFrame:
-    paid = c.paid or PaidBefore()
-    return settle_frame(parts_of(c.rows, c.policy, paid), paid.by_key)
+def settlement(c: Consolidation) -> pd.DataFrame:
+    """Every row's amount per plan line and source against what the ledger paid before (nothing
+    without a ledger): schemas.ledger_balance. Worked out once for the rows' holds as they stand, for
+    the ledger's checks and every report alike."""
+    if c.settled is None:
+        paid = c.paid or PaidBefore()
+        c.settled = settle_frame(parts_of(c.rows, c.policy, paid), paid.by_key)
+    return c.settled
 
 
 def _recovery_issues(c: Consolidation, settled: pd.DataFrame) -> list[Issue]:
@@ -286,6 +290,7 @@ def _hold_again(c: Consolidation) -> None:
     """The rows' holds and the plan's payable amounts, once issues were added."""
     rows = c.rows.drop(columns=list(HOLD_COLUMNS))
     c.rows = rows.join(holds(rows, issue_places(c.files, c.issues, c.labels)))
+    c.settled = None
     payable = committed_by_award(c.rows[c.rows["payable"]], c.awards[c.awards["payable"]])
     c.execution = with_payable(c.execution, payable)
 

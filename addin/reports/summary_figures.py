@@ -11,13 +11,13 @@ from typing import Any, TypeVar
 
 import pandas as pd
 
-from addin.check.consolidate import Consolidation
-from addin.ledger.settlement import lines_by_row, parts_of, row_columns, settled_totals
+from addin.check.consolidate import Consolidation, settlement
+from addin.ledger.settlement import lines_by_row, row_columns, settled_totals
 from addin.reports.labels import enterprises
 from schemas.calculation import award_labels, funding_by_source, source_parts
 from schemas.disbursement import HOLD_COLUMNS, on_disbursement_list
 from schemas.fields import part_fields
-from schemas.ledger_balance import PaidBefore, settle_frame
+from schemas.ledger_balance import PaidBefore
 from schemas.money import ZERO, column_total
 from schemas.policy import Policy
 
@@ -119,12 +119,10 @@ def records_of(frame: pd.DataFrame) -> list[dict[str, Any]]:
     return [dict(zip(columns, values, strict=True)) for values in rows]
 
 
-@once_per_consolidation
 def ledger_settlement(c: Consolidation) -> pd.DataFrame:
     """Every row's amount per plan line and source against what the ledger paid before (nothing without
-    a ledger): schemas.ledger_balance."""
-    paid = c.paid or PaidBefore()
-    return settle_frame(parts_of(c.rows, c.policy, paid), paid.by_key)
+    a ledger): consolidate.settlement, worked out once."""
+    return settlement(c)
 
 
 @once_per_consolidation
